@@ -1,0 +1,20 @@
+//===- Passes.h - quant_xform pass entry points -------------------*- C++ -*-===//
+
+#ifndef QUANT_XFORM_DIALECT_QUANTXFORM_TRANSFORMS_PASSES_H
+#define QUANT_XFORM_DIALECT_QUANTXFORM_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::quant_xform {
+
+#define GEN_PASS_DECL
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
+
+} // namespace mlir::quant_xform
+
+#endif

@@ -1,0 +1,61 @@
+//===- Evaluator.h - the reference evaluator ----------------------*- C++ -*-===//
+//
+// A plain interpreter of quant_xform and of the upstream ops a transformer
+// block uses (func, arith, math, tensor, linalg), in float64 and exact
+// integers. It is the oracle for every pass and backend: keep it simple,
+// direct and independent of the lowering code.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_XFORM_REFERENCE_EVALUATOR_H
+#define QUANT_XFORM_REFERENCE_EVALUATOR_H
+
+#include "quant-xform/Reference/Tensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <map>
+
+namespace mlir::quant_xform::reference {
+
+/// Statistics an `observe` op records over the calibration runs: per
+/// feature (last dimension) over all leading dimensions.
+struct ChannelStats {
+  std::vector<double> min, max, absMax;
+  /// Number of rows (tokens) seen.
+  int64_t rows = 0;
+};
+
+/// Interprets functions of a module on Tensors.
+class Evaluator {
+public:
+  /// Interprets functions of `module`, which must outlive the evaluator.
+  explicit Evaluator(ModuleOp module) : module(module) {}
+
+  /// Runs `function` on `args`. Emits a diagnostic (at the offending op) and
+  /// fails on unsupported ops, wrong argument counts/shapes/dtypes, or
+  /// values the maths cannot take.
+  FailureOr<SmallVector<Tensor>> run(StringRef function,
+                                     ArrayRef<Tensor> args);
+
+  /// Statistics recorded by `quant_xform.observe`, by observer name.
+  const std::map<std::string, ChannelStats> &getObserverStats() const {
+    return observed;
+  }
+
+private:
+  ModuleOp module;
+  std::map<std::string, ChannelStats> observed;
+  friend class EvaluatorImpl;
+};
+
+/// Seeded random arguments for `function` of `module`: floats ~ N(0, 1),
+/// integers uniform over their type's range (i8 in [-127, 127]).
+FailureOr<SmallVector<Tensor>> makeRandomArguments(ModuleOp module,
+                                                   StringRef function,
+                                                   uint64_t seed);
+
+} // namespace mlir::quant_xform::reference
+
+#endif

@@ -1,0 +1,128 @@
+//===- QuantizeLinears.cpp - linear → dynamic_quantize + qlinear ----------===//
+//
+// W8A8 rewrite: weights quantized at compile time (per channel or per
+// group), activations quantized at run time (per token or per tensor).
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
+
+#include "WeightQuantization.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+#include "quant-xform/Support/Matrix.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace mlir::quant_xform {
+#define GEN_PASS_DEF_QUANTIZELINEARS
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
+} // namespace mlir::quant_xform
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+
+namespace {
+struct QuantizeLinears
+    : public quant_xform::impl::QuantizeLinearsBase<QuantizeLinears> {
+  using QuantizeLinearsBase::QuantizeLinearsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::optional<Granularity> actGran =
+        symbolizeGranularity(activationGranularity);
+    if (!actGran || (*actGran != Granularity::PerToken &&
+                     *actGran != Granularity::PerTensor)) {
+      module.emitError() << "quant-xform-quantize-linears: "
+                            "activation-granularity must be per_token or "
+                            "per_tensor, got '"
+                         << activationGranularity << "'";
+      return signalPassFailure();
+    }
+    std::optional<Granularity> weightGran =
+        symbolizeGranularity(weightGranularity);
+    if (!weightGran || (*weightGran != Granularity::PerChannel &&
+                        *weightGran != Granularity::PerGroup)) {
+      module.emitError() << "quant-xform-quantize-linears: "
+                            "weight-granularity must be per_channel or "
+                            "per_group, got '"
+                         << weightGranularity << "'";
+      return signalPassFailure();
+    }
+    if (*weightGran == Granularity::PerGroup && groupSize <= 0) {
+      module.emitError() << "quant-xform-quantize-linears: group-size must "
+                            "be > 0, got "
+                         << groupSize;
+      return signalPassFailure();
+    }
+
+    SmallVector<LinearOp> linears;
+    module.walk([&](LinearOp op) { linears.push_back(op); });
+    for (LinearOp op : linears)
+      if (failed(rewrite(op, *actGran, *weightGran)))
+        return signalPassFailure();
+  }
+
+  /// Rewrites one linear; leaves it (with a warning) when its weight is not
+  /// a constant, fails when the weight cannot be quantized as asked.
+  LogicalResult rewrite(LinearOp op, Granularity actGran,
+                        Granularity weightGran) {
+    std::optional<std::vector<double>> weight =
+        getConstantFloats(op.getWeight());
+    if (!weight) {
+      op.emitWarning() << "weight is not a constant; linear left in float";
+      return success();
+    }
+    auto wType = cast<RankedTensorType>(op.getWeight().getType());
+    auto xType = cast<RankedTensorType>(op.getInput().getType());
+    if (!wType.hasStaticShape() || !xType.hasStaticShape()) {
+      op.emitWarning() << "dynamic shapes are not quantized yet; linear left "
+                          "in float";
+      return success();
+    }
+    int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+    int64_t group = weightGran == Granularity::PerGroup ? groupSize : 0;
+    if (group != 0 && k % group != 0)
+      return op.emitError() << "group size " << group
+                            << " does not divide K = " << k;
+
+    OpBuilder b(op);
+    MLIRContext *ctx = op.getContext();
+    Location loc = op.getLoc();
+    Type i8 = b.getIntegerType(8);
+    Type f32 = b.getF32Type();
+
+    QuantizedWeight qw = quantizeWeight(*weight, n, k, group, /*qmax=*/127);
+    auto qwType = RankedTensorType::get({n, k}, i8);
+    Value qwConst = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(qwType, ArrayRef<int8_t>(qw.values)));
+    SmallVector<int64_t> swShape = {n};
+    if (group != 0)
+      swShape.push_back(k / group);
+    auto swType = RankedTensorType::get(swShape, f32);
+    Value swConst = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(swType, ArrayRef<float>(qw.scales)));
+
+    auto scheme = QuantSchemeAttr::get(ctx, actGran, 0, 8, true,
+                                       llvm::APFloat(1.0));
+    SmallVector<int64_t> sxShape;
+    if (actGran == Granularity::PerToken)
+      sxShape.assign(xType.getShape().begin(), xType.getShape().end() - 1);
+    auto qxType = RankedTensorType::get(xType.getShape(), i8);
+    auto sxType = RankedTensorType::get(sxShape, f32);
+    auto dq = DynamicQuantizeOp::create(b, loc, TypeRange{qxType, sxType},
+                                        op.getInput(), scheme);
+    auto q = QLinearOp::create(b, loc, op.getType(), dq.getResult(),
+                               dq.getScale(), /*input_zero_point=*/Value(),
+                               qwConst, swConst, op.getBias());
+    Operation *floatWeight = op.getWeight().getDefiningOp();
+    op.replaceAllUsesWith(q.getResult());
+    op.erase();
+    // The float weight is dead once its only reader is quantized.
+    if (floatWeight && floatWeight->use_empty())
+      floatWeight->erase();
+    return success();
+  }
+};
+} // namespace

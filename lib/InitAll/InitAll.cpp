@@ -1,0 +1,26 @@
+//===- InitAll.cpp - register quant-xform's dialects and passes -----------===//
+
+#include "quant-xform/InitAll/InitAll.h"
+
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformDialect.h"
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+void mlir::quant_xform::registerAllDialects(DialectRegistry &registry) {
+  registry.insert<QuantXformDialect, arith::ArithDialect, func::FuncDialect,
+                  linalg::LinalgDialect, math::MathDialect,
+                  quant::QuantDialect, tensor::TensorDialect>();
+}
+
+void mlir::quant_xform::registerAllPasses() {
+  mlir::registerTransformsPasses();
+  mlir::quant_xform::registerQuantXformPasses();
+}

@@ -1,0 +1,543 @@
+//===- QuantXformEval.cpp - reference semantics of quant_xform ops --------===//
+//
+// Each op is computed straight from the formula in its ODS description, in
+// float64 (quantizer divisions in the input's precision) and exact int64.
+// Nothing here is shared with the lowering code.
+//
+//===----------------------------------------------------------------------===//
+
+#include "EvaluatorImpl.h"
+
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::reference;
+
+namespace {
+/// A view of a tensor `[..., K]` as `rows × K`.
+struct Rows {
+  int64_t rows, k;
+};
+} // namespace
+
+static Rows asRows(const Tensor &t) {
+  int64_t k = t.rank() == 0 ? 1 : t.shape().back();
+  return {k == 0 ? 0 : t.numElements() / k, k};
+}
+
+/// y = x·M for a `K × K` matrix tensor M (row-major), per row of x.
+static Tensor rightMultiply(const Tensor &x, const std::vector<double> &m,
+                            int64_t k) {
+  Rows r = asRows(x);
+  Tensor y(x.shape(), x.dtype());
+  for (int64_t row = 0; row < r.rows; ++row)
+    for (int64_t j = 0; j < k; ++j) {
+      double acc = 0.0;
+      for (int64_t i = 0; i < k; ++i)
+        acc += x.getFloat(row * k + i) * m[i * k + j];
+      y.setFloat(row * k + j, acc);
+    }
+  return y;
+}
+
+/// The transpose of a row-major `K × K` matrix.
+static std::vector<double> transposed(const std::vector<double> &m, int64_t k) {
+  std::vector<double> t(m.size());
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      t[j * k + i] = m[i * k + j];
+  return t;
+}
+
+/// Gauss–Jordan inverse with partial pivoting; failure when singular.
+static FailureOr<std::vector<double>> inverse(std::vector<double> a, int64_t k) {
+  std::vector<double> inv(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    inv[i * k + i] = 1.0;
+  for (int64_t col = 0; col < k; ++col) {
+    int64_t pivot = col;
+    for (int64_t r = col + 1; r < k; ++r)
+      if (std::fabs(a[r * k + col]) > std::fabs(a[pivot * k + col]))
+        pivot = r;
+    if (a[pivot * k + col] == 0.0)
+      return failure();
+    for (int64_t c = 0; c < k; ++c) {
+      std::swap(a[col * k + c], a[pivot * k + c]);
+      std::swap(inv[col * k + c], inv[pivot * k + c]);
+    }
+    double p = a[col * k + col];
+    for (int64_t c = 0; c < k; ++c) {
+      a[col * k + c] /= p;
+      inv[col * k + c] /= p;
+    }
+    for (int64_t r = 0; r < k; ++r) {
+      if (r == col)
+        continue;
+      double f = a[r * k + col];
+      for (int64_t c = 0; c < k; ++c) {
+        a[r * k + c] -= f * a[col * k + c];
+        inv[r * k + c] -= f * inv[col * k + c];
+      }
+    }
+  }
+  return inv;
+}
+
+/// Quantizes one value: clamp(round_half_even(x / s) + zp, qmin, qmax), the
+/// division done in the precision of `precision` (the input's dtype).
+static int64_t quantizeValue(double x, double s, int64_t zp, int64_t qmin,
+                             int64_t qmax, DType precision) {
+  double q = precision == DType::F64
+                 ? x / s
+                 : roundToPrecision(roundToPrecision(x, precision) /
+                                        roundToPrecision(s, precision),
+                                    precision);
+  if (std::isnan(q))
+    q = 0.0;
+  q = roundHalfEven(q) + static_cast<double>(zp);
+  return static_cast<int64_t>(std::clamp(q, static_cast<double>(qmin),
+                                         static_cast<double>(qmax)));
+}
+
+/// Index of the scale for flat element `flat` of a `[..., K]` tensor under
+/// `scheme` (per_tensor: 0; per_token/channel: the row; per_group: row·G + g).
+static int64_t scaleIndex(QuantSchemeAttr scheme, int64_t flat, int64_t k) {
+  switch (scheme.getGranularity()) {
+  case Granularity::PerTensor:
+    return 0;
+  case Granularity::PerToken:
+  case Granularity::PerChannel:
+    return flat / k;
+  case Granularity::PerGroup: {
+    int64_t groups = k / scheme.getGroupSize();
+    return (flat / k) * groups + (flat % k) / scheme.getGroupSize();
+  }
+  }
+  return 0;
+}
+
+/// Dynamic scales (and zero points) of `x` under `scheme`.
+static void computeDynamicScales(const Tensor &x, QuantSchemeAttr scheme,
+                                 std::vector<double> &scales,
+                                 std::vector<int64_t> &zeroPoints) {
+  int64_t k = x.rank() == 0 ? 1 : x.shape().back();
+  int64_t count = 1;
+  if (scheme.getGranularity() != Granularity::PerTensor)
+    count = k == 0 ? 0 : x.numElements() / k;
+  if (scheme.getGranularity() == Granularity::PerGroup)
+    count *= k / scheme.getGroupSize();
+  std::vector<double> lo(count, 0.0), hi(count, 0.0);
+  for (int64_t e = 0, n = x.numElements(); e < n; ++e) {
+    int64_t s = scaleIndex(scheme, e, k);
+    double v = x.getFloat(e);
+    if (std::isnan(v))
+      continue;
+    lo[s] = std::min(lo[s], v);
+    hi[s] = std::max(hi[s], v);
+  }
+  scales.assign(count, 1.0);
+  zeroPoints.assign(count, 0);
+  DType precision = x.dtype() == DType::F64 ? DType::F64 : DType::F32;
+  for (int64_t s = 0; s < count; ++s) {
+    if (scheme.getSymmetric()) {
+      // s = clip · absmax / qmax; a group of zeros gets s = 1.
+      double absmax = std::max(-lo[s], hi[s]) * scheme.getClipRatio();
+      if (absmax > 0.0 && std::isfinite(absmax))
+        scales[s] = roundToPrecision(absmax / scheme.getQMax(), precision);
+      continue;
+    }
+    // The range always includes 0 so that 0 is exactly representable.
+    double range = (hi[s] - lo[s]) * scheme.getClipRatio();
+    if (range > 0.0 && std::isfinite(range))
+      scales[s] = roundToPrecision(range / scheme.getQMax(), precision);
+    zeroPoints[s] = static_cast<int64_t>(std::clamp(
+        roundHalfEven(-lo[s] * scheme.getClipRatio() / scales[s]), 0.0,
+        static_cast<double>(scheme.getQMax())));
+  }
+}
+
+/// Quantizes `x` with the given scales / zero points.
+static Tensor quantizeTensor(const Tensor &x, QuantSchemeAttr scheme,
+                             const Tensor &scale, const Tensor *zeroPoint,
+                             DType resultType) {
+  int64_t k = x.rank() == 0 ? 1 : x.shape().back();
+  Tensor q(x.shape(), resultType);
+  for (int64_t e = 0, n = x.numElements(); e < n; ++e) {
+    int64_t s = scaleIndex(scheme, e, k);
+    int64_t zp = zeroPoint ? zeroPoint->getInt(s) : 0;
+    q.setInt(e, quantizeValue(x.getFloat(e), scale.getFloat(s), zp,
+                              scheme.getQMin(), scheme.getQMax(), x.dtype()));
+  }
+  return q;
+}
+
+/// Rejects non-positive or NaN run-time scales with a diagnostic.
+static LogicalResult checkScales(Operation *op, const Tensor &scale,
+                                 StringRef what) {
+  for (int64_t e = 0, n = scale.numElements(); e < n; ++e) {
+    double s = scale.getFloat(e);
+    if (!(s > 0.0) || !std::isfinite(s))
+      return op->emitOpError() << what << "[" << e << "] = " << s
+                               << " is not a positive finite scale";
+  }
+  return success();
+}
+
+/// Normalizes rows: layer norm (centered) or RMS norm, then γ and β.
+static Tensor normalize(const Tensor &x, const Tensor &gamma,
+                        const Tensor *beta, double eps, bool center) {
+  Rows r = asRows(x);
+  Tensor y(x.shape(), x.dtype());
+  for (int64_t row = 0; row < r.rows; ++row) {
+    const int64_t base = row * r.k;
+    double mean = 0.0;
+    if (center) {
+      for (int64_t j = 0; j < r.k; ++j)
+        mean += x.getFloat(base + j);
+      mean /= r.k;
+    }
+    double var = 0.0;
+    for (int64_t j = 0; j < r.k; ++j) {
+      double d = x.getFloat(base + j) - mean;
+      var += d * d;
+    }
+    var /= r.k;
+    double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t j = 0; j < r.k; ++j)
+      y.setFloat(base + j, gamma.getFloat(j) * (x.getFloat(base + j) - mean) *
+                                   inv +
+                               (beta ? beta->getFloat(j) : 0.0));
+  }
+  return y;
+}
+
+LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
+  handled = isa_and_nonnull<QuantXformDialect>(op->getDialect());
+  if (!handled)
+    return success();
+  auto opt = [&](Value v) -> const Tensor * {
+    return v ? &lookup(v) : nullptr;
+  };
+  auto resultDType = [&](unsigned i) { return valueDType(op, op->getResult(i)); };
+
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](LinearOp l) -> LogicalResult {
+        // y[r, n] = Σ_k x[r, k]·W[n, k] + b[n].
+        const Tensor &x = lookup(l.getInput()), &w = lookup(l.getWeight());
+        const Tensor *b = opt(l.getBias());
+        Rows r = asRows(x);
+        int64_t n = w.shape()[0];
+        SmallVector<int64_t> shape(x.shape());
+        shape.back() = n;
+        Tensor y(shape, x.dtype());
+        for (int64_t row = 0; row < r.rows; ++row)
+          for (int64_t o = 0; o < n; ++o) {
+            double acc = b ? b->getFloat(o) : 0.0;
+            for (int64_t i = 0; i < r.k; ++i)
+              acc += x.getFloat(row * r.k + i) * w.getFloat(o * r.k + i);
+            y.setFloat(row * n + o, acc);
+          }
+        bind(l, std::move(y));
+        return success();
+      })
+      .Case([&](LayerNormOp ln) -> LogicalResult {
+        bind(ln, normalize(lookup(ln.getInput()), lookup(ln.getGamma()),
+                           opt(ln.getBeta()),
+                           ln.getEpsilon().convertToDouble(), true));
+        return success();
+      })
+      .Case([&](RMSNormOp rn) -> LogicalResult {
+        bind(rn, normalize(lookup(rn.getInput()), lookup(rn.getGamma()),
+                           opt(rn.getBeta()),
+                           rn.getEpsilon().convertToDouble(), false));
+        return success();
+      })
+      .Case([&](RotateOp rot) -> LogicalResult {
+        const Tensor &x = lookup(rot.getInput());
+        int64_t k = x.shape().back();
+        std::vector<double> q(k * k, 0.0);
+        switch (rot.getKind()) {
+        case RotationKind::Dense:
+          q = lookup(rot.getMatrix()).floats();
+          break;
+        case RotationKind::Hadamard: {
+          // Q = diag(signs)·H, H[i][j] = (−1)^popcount(i & j) / sqrt(K).
+          double norm = 1.0 / std::sqrt(static_cast<double>(k));
+          for (int64_t i = 0; i < k; ++i) {
+            double sign = rot.getSigns() ? (*rot.getSigns())[i] : 1;
+            for (int64_t j = 0; j < k; ++j) {
+              int bits = __builtin_popcountll(static_cast<uint64_t>(i & j));
+              q[i * k + j] = sign * ((bits & 1) ? -norm : norm);
+            }
+          }
+          break;
+        }
+        case RotationKind::Permutation:
+          // y[j] = x[perm[j]]  ⇔  Q[perm[j]][j] = 1.
+          for (auto [j, p] : llvm::enumerate(*rot.getPerm()))
+            q[p * k + j] = 1.0;
+          break;
+        }
+        bind(rot, rightMultiply(x, rot.getInverse() ? transposed(q, k) : q, k));
+        return success();
+      })
+      .Case([&](AffineOp aff) -> LogicalResult {
+        // forward: y = (x − δ)·A⁻¹; inverse: y = x·A + δ.
+        Tensor x = lookup(aff.getInput());
+        int64_t k = x.shape().back();
+        const Tensor *shift = opt(aff.getShift());
+        const std::vector<double> &a = lookup(aff.getMatrix()).floats();
+        if (aff.getInverse()) {
+          Tensor y = rightMultiply(x, a, k);
+          if (shift)
+            for (int64_t e = 0, n = y.numElements(); e < n; ++e)
+              y.setFloat(e, y.getFloat(e) + shift->getFloat(e % k));
+          bind(aff, std::move(y));
+          return success();
+        }
+        FailureOr<std::vector<double>> inv = inverse(a, k);
+        if (failed(inv))
+          return aff.emitOpError() << "affine matrix is singular";
+        if (shift)
+          for (int64_t e = 0, n = x.numElements(); e < n; ++e)
+            x.setFloat(e, x.getFloat(e) - shift->getFloat(e % k));
+        bind(aff, rightMultiply(x, *inv, k));
+        return success();
+      })
+      .Case([&](SmoothOp sm) -> LogicalResult {
+        // forward: y = (x − δ) / s; inverse: y = x ⊙ s + δ.
+        const Tensor &x = lookup(sm.getInput()), &s = lookup(sm.getScales());
+        if (failed(checkScales(op, s, "smoothing scale")))
+          return failure();
+        const Tensor *shift = opt(sm.getShift());
+        int64_t k = x.shape().back();
+        Tensor y(x.shape(), x.dtype());
+        for (int64_t e = 0, n = x.numElements(); e < n; ++e) {
+          double d = shift ? shift->getFloat(e % k) : 0.0;
+          double v = sm.getInverse() ? x.getFloat(e) * s.getFloat(e % k) + d
+                                     : (x.getFloat(e) - d) / s.getFloat(e % k);
+          y.setFloat(e, v);
+        }
+        bind(sm, std::move(y));
+        return success();
+      })
+      .Case([&](QuantizeOp qop) -> LogicalResult {
+        const Tensor &scale = lookup(qop.getScale());
+        if (failed(checkScales(op, scale, "scale")))
+          return failure();
+        FailureOr<DType> rt = resultDType(0);
+        if (failed(rt))
+          return failure();
+        bind(qop, quantizeTensor(lookup(qop.getInput()), qop.getScheme(), scale,
+                                 opt(qop.getZeroPoint()), *rt));
+        return success();
+      })
+      .Case([&](DynamicQuantizeOp dq) -> LogicalResult {
+        const Tensor &x = lookup(dq.getInput());
+        std::vector<double> scales;
+        std::vector<int64_t> zps;
+        computeDynamicScales(x, dq.getScheme(), scales, zps);
+        FailureOr<DType> qt = resultDType(0), st = resultDType(1);
+        if (failed(qt) || failed(st))
+          return failure();
+        auto scaleShape =
+            cast<ShapedType>(dq.getScale().getType()).getShape();
+        Tensor scale = Tensor::fromFloats(scaleShape, scales, *st);
+        Tensor zp;
+        if (dq.getZeroPoint()) {
+          FailureOr<DType> zt = resultDType(2);
+          if (failed(zt))
+            return failure();
+          zp = Tensor::fromInts(scaleShape, zps, *zt);
+        }
+        bind(dq.getResult(), quantizeTensor(x, dq.getScheme(), scale,
+                                            dq.getZeroPoint() ? &zp : nullptr,
+                                            *qt));
+        bind(dq.getScale(), std::move(scale));
+        if (dq.getZeroPoint())
+          bind(dq.getZeroPoint(), std::move(zp));
+        return success();
+      })
+      .Case([&](DequantizeOp dq) -> LogicalResult {
+        // x = (q − zp)·s.
+        const Tensor &q = lookup(dq.getInput()), &scale = lookup(dq.getScale());
+        if (failed(checkScales(op, scale, "scale")))
+          return failure();
+        const Tensor *zp = opt(dq.getZeroPoint());
+        FailureOr<DType> rt = resultDType(0);
+        if (failed(rt))
+          return failure();
+        int64_t k = q.rank() == 0 ? 1 : q.shape().back();
+        Tensor x(q.shape(), *rt);
+        for (int64_t e = 0, n = q.numElements(); e < n; ++e) {
+          int64_t s = scaleIndex(dq.getScheme(), e, k);
+          x.setFloat(e, static_cast<double>(q.getInt(e) -
+                                            (zp ? zp->getInt(s) : 0)) *
+                            scale.getFloat(s));
+        }
+        bind(dq, std::move(x));
+        return success();
+      })
+      .Case([&](FakeQuantOp fq) -> LogicalResult {
+        const Tensor &x = lookup(fq.getInput());
+        QuantSchemeAttr scheme = fq.getScheme();
+        std::vector<double> scales;
+        std::vector<int64_t> zps;
+        Tensor xc = x;
+        if (std::optional<APFloat> clip = fq.getClip()) {
+          // PACT: clamp to [−α, α], static scale α / qmax.
+          double alpha = clip->convertToDouble();
+          for (double &v : xc.floats())
+            v = std::clamp(v, -alpha, alpha);
+          scheme = QuantSchemeAttr::get(op->getContext(),
+                                        Granularity::PerTensor, 0,
+                                        scheme.getBits(), true,
+                                        llvm::APFloat(1.0));
+          scales.assign(1, alpha / scheme.getQMax());
+          zps.assign(1, 0);
+        } else {
+          computeDynamicScales(xc, scheme, scales, zps);
+        }
+        int64_t k = x.rank() == 0 ? 1 : x.shape().back();
+        Tensor y(x.shape(), x.dtype());
+        for (int64_t e = 0, n = x.numElements(); e < n; ++e) {
+          int64_t s = scaleIndex(scheme, e, k);
+          int64_t q = quantizeValue(xc.getFloat(e), scales[s], zps[s],
+                                    scheme.getQMin(), scheme.getQMax(),
+                                    x.dtype());
+          y.setFloat(e, static_cast<double>(q - zps[s]) * scales[s]);
+        }
+        bind(fq, std::move(y));
+        return success();
+      })
+      .Case([&](QLinearOp ql) -> LogicalResult {
+        // y[m, n] = sx[m]·Σ_g sw[n, g]·Σ_{k∈g} (qx[m, k] − zx[m])·qw[n, k] + b[n]
+        const Tensor &qx = lookup(ql.getInput()), &sx = lookup(ql.getInputScale());
+        const Tensor &qw = lookup(ql.getWeight()), &sw = lookup(ql.getWeightScale());
+        const Tensor *zx = opt(ql.getInputZeroPoint());
+        const Tensor *b = opt(ql.getBias());
+        if (failed(checkScales(op, sx, "input scale")) ||
+            failed(checkScales(op, sw, "weight scale")))
+          return failure();
+        FailureOr<DType> rt = resultDType(0);
+        if (failed(rt))
+          return failure();
+        Rows r = asRows(qx);
+        int64_t n = qw.shape()[0];
+        int64_t groups = sw.rank() == 2 ? sw.shape()[1] : 1;
+        int64_t g = r.k / groups;
+        SmallVector<int64_t> shape(qx.shape());
+        shape.back() = n;
+        Tensor y(shape, *rt);
+        for (int64_t m = 0; m < r.rows; ++m) {
+          int64_t z = zx ? zx->getInt(zx->rank() == 0 ? 0 : m) : 0;
+          double sxm = sx.getFloat(sx.rank() == 0 ? 0 : m);
+          for (int64_t o = 0; o < n; ++o) {
+            double acc = 0.0;
+            for (int64_t grp = 0; grp < groups; ++grp) {
+              int64_t dot = 0; // exact integer accumulation
+              for (int64_t i = grp * g; i < (grp + 1) * g; ++i)
+                dot += (qx.getInt(m * r.k + i) - z) * qw.getInt(o * r.k + i);
+              double swv = sw.rank() == 0   ? sw.getFloat(0)
+                           : sw.rank() == 1 ? sw.getFloat(o)
+                                            : sw.getFloat(o * groups + grp);
+              acc += swv * static_cast<double>(dot);
+            }
+            y.setFloat(m * n + o, sxm * acc + (b ? b->getFloat(o) : 0.0));
+          }
+        }
+        bind(ql, std::move(y));
+        return success();
+      })
+      .Case([&](MixedLinearOp ml) -> LogicalResult {
+        const Tensor &x = lookup(ml.getInput()), &qw = lookup(ml.getWeight());
+        const Tensor &sw = lookup(ml.getWeightScale());
+        const Tensor &wo = lookup(ml.getOutlierWeight());
+        const Tensor *b = opt(ml.getBias());
+        if (failed(checkScales(op, sw, "weight scale")))
+          return failure();
+        Rows r = asRows(x);
+        int64_t n = qw.shape()[0];
+        // The outlier set O, and for each outlier column its column in Wo.
+        std::vector<int64_t> woColumn(r.k, -1);
+        if (std::optional<ArrayRef<int64_t>> cols = ml.getColumns()) {
+          for (auto [j, c] : llvm::enumerate(*cols))
+            woColumn[c] = j;
+        } else {
+          double t = ml.getThreshold()->convertToDouble();
+          for (int64_t c = 0; c < r.k; ++c)
+            for (int64_t m = 0; m < r.rows; ++m)
+              if (std::fabs(x.getFloat(m * r.k + c)) >= t) {
+                woColumn[c] = c;
+                break;
+              }
+        }
+        SmallVector<int64_t> shape(x.shape());
+        shape.back() = n;
+        Tensor y(shape, x.dtype());
+        int64_t woCols = wo.shape()[1];
+        DType precision = x.dtype() == DType::F64 ? DType::F64 : DType::F32;
+        for (int64_t m = 0; m < r.rows; ++m) {
+          // Per-token absmax over the non-outlier columns.
+          double absmax = 0.0;
+          for (int64_t c = 0; c < r.k; ++c)
+            if (woColumn[c] < 0)
+              absmax = std::max(absmax, std::fabs(x.getFloat(m * r.k + c)));
+          double sx = absmax > 0.0 ? roundToPrecision(absmax / 127.0, precision)
+                                   : 1.0;
+          std::vector<int64_t> qx(r.k, 0);
+          for (int64_t c = 0; c < r.k; ++c)
+            if (woColumn[c] < 0)
+              qx[c] = quantizeValue(x.getFloat(m * r.k + c), sx, 0, -127, 127,
+                                    x.dtype());
+          for (int64_t o = 0; o < n; ++o) {
+            int64_t dot = 0;
+            double outlier = 0.0;
+            for (int64_t c = 0; c < r.k; ++c) {
+              if (woColumn[c] < 0)
+                dot += qx[c] * qw.getInt(o * r.k + c);
+              else
+                outlier += x.getFloat(m * r.k + c) *
+                           wo.getFloat(o * woCols + woColumn[c]);
+            }
+            y.setFloat(m * n + o, sx * sw.getFloat(o) * static_cast<double>(dot) +
+                                      outlier + (b ? b->getFloat(o) : 0.0));
+          }
+        }
+        bind(ml, std::move(y));
+        return success();
+      })
+      .Case([&](ObserveOp obs) -> LogicalResult {
+        const Tensor &x = lookup(obs.getInput());
+        Rows r = asRows(x);
+        ChannelStats &stats = parent.observed[obs.getName().str()];
+        if (stats.min.empty()) {
+          stats.min.assign(r.k, INFINITY);
+          stats.max.assign(r.k, -INFINITY);
+          stats.absMax.assign(r.k, 0.0);
+        }
+        if (static_cast<int64_t>(stats.min.size()) != r.k)
+          return obs.emitOpError() << "observer '" << obs.getName()
+                                   << "' saw feature sizes " << stats.min.size()
+                                   << " and " << r.k;
+        for (int64_t m = 0; m < r.rows; ++m)
+          for (int64_t c = 0; c < r.k; ++c) {
+            double v = x.getFloat(m * r.k + c);
+            stats.min[c] = std::min(stats.min[c], v);
+            stats.max[c] = std::max(stats.max[c], v);
+            stats.absMax[c] = std::max(stats.absMax[c], std::fabs(v));
+          }
+        stats.rows += r.rows;
+        bind(obs, x);
+        return success();
+      })
+      .Default([&](Operation *) {
+        return op->emitOpError() << "is not supported by the reference "
+                                    "evaluator";
+      });
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages, numpy), then configures and
+# builds quant-xform in ./build. Safe to run again: it only does what is
+# not done yet. Used by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22
+          ccache libeigen3-dev libgtest-dev cmake ninja-build python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q \
+    --no-install-recommends "${missing[@]}"
+fi
+
+if ! python3 -c 'import numpy' >/dev/null 2>&1; then
+  echo "== installing numpy"
+  python3 -m pip install --quiet numpy 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages numpy ||
+    { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo";
+      DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q python3-numpy; }
+fi
+
+if [ ! -f build/build.ninja ]; then
+  echo "== configuring build/"
+  cmake -G Ninja -S . -B build \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
+    -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit
+fi
+echo "== building (ninja -C build)"
+start=$(date +%s)
+ninja -C build
+echo "== build finished in $(( $(date +%s) - start )) s"

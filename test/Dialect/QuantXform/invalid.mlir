@@ -1,0 +1,595 @@
+// Every verifier rule, with its message.
+// RUN: xform-opt %s -split-input-file -verify-diagnostics
+
+func.func @linear_k_mismatch(%x: tensor<4x8xf32>, %w: tensor<16x7xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{weight shape [16, 7] does not match the input features K = 8}}
+  %0 = quant_xform.linear %x, %w : (tensor<4x8xf32>, tensor<16x7xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<4x8xf32>, %w: tensor<8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{weight must be a matrix [N, K], got [8]}}
+  %0 = quant_xform.linear %x, %w : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>, %b: tensor<15xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{bias must have shape [16] (one per feature), got [15]}}
+  %0 = quant_xform.linear %x, %w, %b : (tensor<4x8xf32>, tensor<16x8xf32>, tensor<15xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @linear_result(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>) -> tensor<4x15xf32> {
+  // expected-error @+1 {{result shape [4, 15] does not match [4, 16]}}
+  %0 = quant_xform.linear %x, %w : (tensor<4x8xf32>, tensor<16x8xf32>) -> tensor<4x15xf32>
+  return %0 : tensor<4x15xf32>
+}
+
+// -----
+
+func.func @linear_element_type(%x: tensor<4x8xf32>, %w: tensor<16x8xf16>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{weight element type 'f16' does not match the input element type 'f32'}}
+  %0 = quant_xform.linear %x, %w : (tensor<4x8xf32>, tensor<16x8xf16>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @linear_nan_weight(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<[[1.0, 0.0], [0x7FC00000, 1.0]]> : tensor<2x2xf32>
+  // expected-error @+1 {{weight[2] is NaN}}
+  %0 = quant_xform.linear %x, %w : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+  return %0 : tensor<1x2xf32>
+}
+
+// -----
+
+func.func @norm_gamma(%x: tensor<4x8xf32>, %g: tensor<4xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{gamma must have shape [8] (one per feature), got [4]}}
+  %0 = quant_xform.rms_norm %x, %g : (tensor<4x8xf32>, tensor<4xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @norm_epsilon(%x: tensor<4x8xf32>, %g: tensor<8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{epsilon = 0.000000e+00 must be > 0}}
+  %0 = quant_xform.layer_norm %x, %g {epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @norm_result(%x: tensor<4x8xf32>, %g: tensor<8xf32>) -> tensor<4x8xf16> {
+  // expected-error @+1 {{result type 'tensor<4x8xf16>' must equal the input type 'tensor<4x8xf32>'}}
+  %0 = quant_xform.layer_norm %x, %g : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf16>
+  return %0 : tensor<4x8xf16>
+}
+
+// -----
+
+func.func @rotate_not_orthogonal(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %q = arith.constant dense<[[1.0, 0.1], [0.0, 1.0]]> : tensor<2x2xf32>
+  // expected-error @+1 {{rotation matrix is not orthogonal: max |QQᵀ - I| = 1.000000e-01 > tolerance 1.000000e-04}}
+  %0 = quant_xform.rotate dense %x by %q : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @rotate_matrix_shape(%x: tensor<2x4xf32>, %q: tensor<3x3xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{rotation matrix shape [3, 3] does not match the input features (expected [4, 4])}}
+  %0 = quant_xform.rotate dense %x by %q : (tensor<2x4xf32>, tensor<3x3xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @rotate_dense_needs_matrix(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{a dense rotation needs a matrix operand}}
+  %0 = quant_xform.rotate dense %x : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @rotate_hadamard_matrix(%x: tensor<2x4xf32>, %q: tensor<4x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{a hadamard rotation takes no matrix}}
+  %0 = quant_xform.rotate hadamard %x by %q : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @rotate_hadamard_size(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{a hadamard rotation needs a power-of-two feature size, got K = 6}}
+  %0 = quant_xform.rotate hadamard %x : (tensor<2x6xf32>) -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @rotate_hadamard_signs_len(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{hadamard signs have 2 entries, expected K = 4}}
+  %0 = quant_xform.rotate hadamard %x signs [1, -1] : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @rotate_hadamard_signs_value(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{hadamard sign[2] = 2 is not +1 or -1}}
+  %0 = quant_xform.rotate hadamard %x signs [1, -1, 2, 1] : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @rotate_signs_on_perm(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'signs' is only valid on a hadamard rotation}}
+  %0 = quant_xform.rotate permutation %x perm [1, 0] signs [1, 1] : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @rotate_perm_on_dense(%x: tensor<2x2xf32>, %q: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'perm' is only valid on a permutation rotation}}
+  %0 = quant_xform.rotate dense %x by %q perm [1, 0] : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @rotate_perm_missing(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{a permutation rotation needs 'perm'}}
+  %0 = quant_xform.rotate permutation %x : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @rotate_perm_duplicate(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{permutation entry 0 appears twice: not a permutation}}
+  %0 = quant_xform.rotate permutation %x perm [0, 2, 0] : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @rotate_perm_range(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{permutation entry perm[1] = 3 is out of range [0, 3)}}
+  %0 = quant_xform.rotate permutation %x perm [0, 3, 1] : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @rotate_perm_length(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{permutation has 2 entries, expected K = 3}}
+  %0 = quant_xform.rotate permutation %x perm [1, 0] : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @rotate_tolerance(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{tolerance = -1.000000e+00 must be > 0}}
+  %0 = quant_xform.rotate permutation %x perm [1, 0] {tolerance = -1.0 : f64} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @rotate_result_type(%x: tensor<2x2xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{result type 'tensor<2x3xf32>' must equal the input type 'tensor<2x2xf32>'}}
+  %0 = quant_xform.rotate permutation %x perm [1, 0] : (tensor<2x2xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @affine_singular(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %a = arith.constant dense<[[1.0, 2.0], [2.0, 4.0]]> : tensor<2x2xf32>
+  // expected-error @+1 {{affine matrix is not invertible by the documented test: row 0 is not strictly diagonally dominant (|a_00| = 1.000000e+00 <= sum of |off-diagonal| = 2.000000e+00) and the estimated condition number INF exceeds max_condition = 1.000000e+06}}
+  %0 = quant_xform.affine %x by %a : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @affine_ill_conditioned(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %a = arith.constant dense<[[1.0, 1.0], [1.0, 1.001]]> : tensor<2x2xf32>
+  // expected-error @+1 {{exceeds max_condition = 1.000000e+02}}
+  %0 = quant_xform.affine %x by %a {max_condition = 100.0 : f64} : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @affine_shape(%x: tensor<2x2xf32>, %a: tensor<2x3xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{affine matrix shape [2, 3] does not match the input features (expected [2, 2])}}
+  %0 = quant_xform.affine %x by %a : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @affine_nan(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %a = arith.constant dense<[[1.0, 0x7FC00000], [0.0, 1.0]]> : tensor<2x2xf32>
+  // expected-error @+1 {{affine matrix[1] is NaN}}
+  %0 = quant_xform.affine %x by %a : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @affine_max_condition(%x: tensor<2x2xf32>, %a: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{max_condition = 5.000000e-01 must be >= 1}}
+  %0 = quant_xform.affine %x by %a {max_condition = 0.5 : f64} : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @affine_shift(%x: tensor<2x2xf32>, %a: tensor<2x2xf32>, %d: tensor<3xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{shift must have shape [2] (one per feature), got [3]}}
+  %0 = quant_xform.affine %x by %a shift %d : (tensor<2x2xf32>, tensor<2x2xf32>, tensor<3xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @smooth_negative(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %s = arith.constant dense<[1.0, -0.5, 2.0]> : tensor<3xf32>
+  // expected-error @+1 {{smoothing scale[1] = -5.000000e-01 is not positive}}
+  %0 = quant_xform.smooth %x by %s : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @smooth_nan(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %s = arith.constant dense<[1.0, 0x7FC00000]> : tensor<2xf32>
+  // expected-error @+1 {{smoothing scale[1] is NaN}}
+  %0 = quant_xform.smooth %x by %s : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @smooth_inf(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %s = arith.constant dense<[0x7F800000, 1.0]> : tensor<2xf32>
+  // expected-error @+1 {{smoothing scale[0] is infinite}}
+  %0 = quant_xform.smooth %x by %s : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @smooth_shape(%x: tensor<2x2xf32>, %s: tensor<3xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{smoothing scale must have shape [2] (one per feature), got [3]}}
+  %0 = quant_xform.smooth %x by %s : (tensor<2x2xf32>, tensor<3xf32>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @quantize_scale_zero(%x: tensor<2x2xf32>) -> tensor<2x2xi8> {
+  %s = arith.constant dense<0.0> : tensor<f32>
+  // expected-error @+1 {{scale[0] = 0.000000e+00 is not positive}}
+  %0 = quant_xform.quantize %x, %s scheme<per_tensor> : (tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xi8>
+  return %0 : tensor<2x2xi8>
+}
+
+// -----
+
+func.func @quantize_scale_nan(%x: tensor<2x2xf32>) -> tensor<2x2xi8> {
+  %s = arith.constant dense<[1.0, 0x7FC00000]> : tensor<2xf32>
+  // expected-error @+1 {{scale[1] is NaN}}
+  %0 = quant_xform.quantize %x, %s scheme<per_token> : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xi8>
+  return %0 : tensor<2x2xi8>
+}
+
+// -----
+
+func.func @quantize_scale_shape(%x: tensor<4x8xf32>, %s: tensor<8xf32>) -> tensor<4x8xi8> {
+  // expected-error @+1 {{scale shape [8] does not match per_token quantization of an input of shape [4, 8] (expected [4])}}
+  %0 = quant_xform.quantize %x, %s scheme<per_token> : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xi8>
+  return %0 : tensor<4x8xi8>
+}
+
+// -----
+
+func.func @quantize_group_divides(%x: tensor<4x100xf32>, %s: tensor<4x1xf32>) -> tensor<4x100xi8> {
+  // expected-error @+1 {{group size 128 does not divide K = 100}}
+  %0 = quant_xform.quantize %x, %s scheme<per_group 128> : (tensor<4x100xf32>, tensor<4x1xf32>) -> tensor<4x100xi8>
+  return %0 : tensor<4x100xi8>
+}
+
+// -----
+
+func.func @quantize_shape_mismatch(%x: tensor<4x8xf32>, %s: tensor<f32>) -> tensor<4x4xi8> {
+  // expected-error @+1 {{float shape [4, 8] and quantized shape [4, 4] differ}}
+  %0 = quant_xform.quantize %x, %s scheme<per_tensor> : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x4xi8>
+  return %0 : tensor<4x4xi8>
+}
+
+// -----
+
+func.func @quantize_symmetric_unsigned(%x: tensor<4x8xf32>, %s: tensor<f32>) -> tensor<4x8xui8> {
+  // expected-error @+1 {{symmetric quantization needs a signed or signless integer type, got 'ui8'}}
+  %0 = quant_xform.quantize %x, %s scheme<per_tensor> : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xui8>
+  return %0 : tensor<4x8xui8>
+}
+
+// -----
+
+func.func @quantize_asymmetric_signed(%x: tensor<4x8xf32>, %s: tensor<f32>, %zp: tensor<ui8>) -> tensor<4x8xi8> {
+  // expected-error @+1 {{asymmetric quantization needs an unsigned integer type, got 'i8'}}
+  %0 = quant_xform.quantize %x, %s zero_point %zp scheme<per_tensor, asymmetric> : (tensor<4x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<4x8xi8>
+  return %0 : tensor<4x8xi8>
+}
+
+// -----
+
+func.func @quantize_width(%x: tensor<4x8xf32>, %s: tensor<f32>) -> tensor<4x8xi4> {
+  // expected-error @+1 {{element type 'i4' cannot hold 8-bit quantized values}}
+  %0 = quant_xform.quantize %x, %s scheme<per_tensor> : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xi4>
+  return %0 : tensor<4x8xi4>
+}
+
+// -----
+
+func.func @quantize_missing_zp(%x: tensor<4x8xf32>, %s: tensor<f32>) -> tensor<4x8xui8> {
+  // expected-error @+1 {{an asymmetric scheme needs a zero point}}
+  %0 = quant_xform.quantize %x, %s scheme<per_tensor, asymmetric> : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xui8>
+  return %0 : tensor<4x8xui8>
+}
+
+// -----
+
+func.func @quantize_extra_zp(%x: tensor<4x8xf32>, %s: tensor<f32>, %zp: tensor<ui8>) -> tensor<4x8xi8> {
+  // expected-error @+1 {{a symmetric scheme takes no zero point}}
+  %0 = quant_xform.quantize %x, %s zero_point %zp scheme<per_tensor> : (tensor<4x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<4x8xi8>
+  return %0 : tensor<4x8xi8>
+}
+
+// -----
+
+func.func @quantize_zp_shape(%x: tensor<4x8xf32>, %s: tensor<4xf32>, %zp: tensor<ui8>) -> tensor<4x8xui8> {
+  // expected-error @+1 {{zero point shape [] does not match the scale shape [4]}}
+  %0 = quant_xform.quantize %x, %s zero_point %zp scheme<per_token, asymmetric> : (tensor<4x8xf32>, tensor<4xf32>, tensor<ui8>) -> tensor<4x8xui8>
+  return %0 : tensor<4x8xui8>
+}
+
+// -----
+
+func.func @scheme_bits() attributes {
+  // expected-error @+1 {{quantization bit width 9 is out of range [2, 8]}}
+  a = #quant_xform.scheme<per_tensor, bits = 9>} {
+  return
+}
+
+// -----
+
+func.func @scheme_group_zero() attributes {
+  // expected-error @+1 {{per_group quantization needs a positive group size, got 0}}
+  a = #quant_xform.scheme<per_group 0>} {
+  return
+}
+
+// -----
+
+func.func @scheme_clip() attributes {
+  // expected-error @+1 {{clip ratio 1.500000e+00 is out of range (0, 1]}}
+  a = #quant_xform.scheme<per_tensor, clip = 1.5>} {
+  return
+}
+
+// -----
+
+func.func @scheme_granularity() attributes {
+  // expected-error @+1 {{unknown quantization granularity 'per_row'}}
+  a = #quant_xform.scheme<per_row>} {
+  return
+}
+
+// -----
+
+func.func @scheme_option() attributes {
+  // expected-error @+1 {{unknown quantization scheme option 'signed'}}
+  a = #quant_xform.scheme<per_tensor, signed>} {
+  return
+}
+
+// -----
+
+func.func @dequantize_scale(%q: tensor<4x8xi8>, %s: tensor<8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{scale shape [8] does not match per_channel quantization of an input of shape [4, 8] (expected [4])}}
+  %0 = quant_xform.dequantize %q, %s scheme<per_channel> : (tensor<4x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @dynamic_quantize_scale(%x: tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<f32>) {
+  // expected-error @+1 {{scale shape [] does not match per_token quantization of an input of shape [4, 8] (expected [4])}}
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<f32>)
+  return %q, %s : tensor<4x8xi8>, tensor<f32>
+}
+
+// -----
+
+func.func @fake_quant_clip(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{PACT clip value -1.000000e+00 must be > 0}}
+  %0 = quant_xform.fake_quant %x scheme<per_tensor> clip -1.0 : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @fake_quant_clip_asym(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{a PACT clip needs a symmetric scheme}}
+  %0 = quant_xform.fake_quant %x scheme<per_tensor, asymmetric> clip 6.0 : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @fake_quant_group(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{group size 3 does not divide K = 8}}
+  %0 = quant_xform.fake_quant %x scheme<per_group 3> : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @qlinear_overflow(%qx: tensor<1x140000xi8>, %sx: tensor<1xf32>, %qw: tensor<4x140000xi8>, %sw: tensor<4xf32>) -> tensor<1x4xf32> {
+  // expected-error @+1 {{int32 accumulator can overflow: K = 140000 × 128 × 128 = 2293760000 > 2147483647; split K into chunks of at most 131071}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<1x140000xi8>, tensor<1xf32>, tensor<4x140000xi8>, tensor<4xf32>) -> tensor<1x4xf32>
+  return %0 : tensor<1x4xf32>
+}
+
+// -----
+
+func.func @qlinear_input_scale(%qx: tensor<4x8xi8>, %sx: tensor<8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{input scale shape [8] must be [] (per tensor) or [4] (per token)}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<8xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_weight_scale(%qx: tensor<4x8xi8>, %sx: tensor<4xf32>, %qw: tensor<16x8xi8>, %sw: tensor<8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{weight scale shape [8] must be [] (per tensor), [16] (per channel) or [16, K/G] (per group)}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_groups(%qx: tensor<4x8xi8>, %sx: tensor<4xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16x3xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{weight scale has 3 groups, which do not divide K = 8}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16x3xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_weight_k(%qx: tensor<4x8xi8>, %sx: tensor<4xf32>, %qw: tensor<16x9xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{weight shape [16, 9] does not match the input features K = 8}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x9xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_negative_scale(%qx: tensor<4x8xi8>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  %sx = arith.constant dense<-1.0> : tensor<f32>
+  // expected-error @+1 {{input scale[0] = -1.000000e+00 is not positive}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<f32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_unsigned_needs_zp(%qx: tensor<4x8xui8>, %sx: tensor<4xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{unsigned quantized input needs a zero point}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xui8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_zp_signed(%qx: tensor<4x8xi8>, %sx: tensor<4xf32>, %zx: tensor<4xui8>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{an input zero point needs unsigned quantized input, got 'i8'}}
+  %0 = quant_xform.qlinear %qx scale %sx zero_point %zx, %qw scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<4xui8>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_result(%qx: tensor<4x8xi8>, %sx: tensor<4xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{result shape [4, 8] does not match [4, 16]}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @mixed_threshold(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{outlier threshold 0.000000e+00 must be > 0}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo threshold 0.0 : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @mixed_neither(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{needs exactly one of static 'columns' or a dynamic 'threshold'}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @mixed_column_range(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x1xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{outlier column 8 is out of range [0, 8)}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo columns [8] : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x1xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @mixed_column_order(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x2xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{outlier columns must be strictly increasing}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo columns [5, 1] : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x2xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @mixed_outlier_shape(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x3xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{outlier weight shape [16, 3] must be [16, 2] (one column per outlier)}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo columns [1, 5] : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x3xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @mixed_dynamic_shape(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x2xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{outlier weight shape [16, 2] must be [16, 8] (all columns: the set is chosen at run time)}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo threshold 6.0 : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x2xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @mixed_weight_scale(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<8xf32>, %wo: tensor<16x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{weight scale must have shape [16] (one per feature), got [8]}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo threshold 6.0 : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<8xf32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @observe_name(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{observer name must not be empty}}
+  %0 = quant_xform.observe %x "" : tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @element_type_constraint(%x: tensor<4x8xi32>, %w: tensor<16x8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{operand #0 must be ranked tensor of floating-point values}}
+  %0 = quant_xform.linear %x, %w : (tensor<4x8xi32>, tensor<16x8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}

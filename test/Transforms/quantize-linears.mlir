@@ -1,0 +1,35 @@
+// quant-xform-quantize-linears: IR shape, then numbers through the evaluator.
+// RUN: xform-opt %s -quant-xform-quantize-linears | FileCheck %s
+// RUN: xform-opt %s -quant-xform-quantize-linears="activation-granularity=per_tensor weight-granularity=per_group group-size=4" | FileCheck %s --check-prefix=GROUP
+// RUN: xform-opt %s -quant-xform-quantize-linears -o %t.int8.mlir
+// RUN: xform-run --reference %s --seed 3 --no-print --compare %t.int8.mlir | FileCheck %s --check-prefix=NUM
+// RUN: not xform-opt %s -quant-xform-quantize-linears="activation-granularity=per_row" 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: not xform-opt %s -quant-xform-quantize-linears="weight-granularity=per_group group-size=3" 2>&1 | FileCheck %s --check-prefix=BADGROUP
+
+// CHECK-LABEL: func.func @main
+// Row 0: absmax 2 ⇒ sw = 2/127; 0.5/sw = 31.75 → 32, −1/sw = −63.5 → −64 (half to even).
+// CHECK-NOT: tensor<3x8xf32>
+// CHECK-DAG: %[[QW:.*]] = arith.constant dense<{{\[\[}}32, -64, 16, 127, -48, 6, 19, -13], [127, 17, -34, 0, 76, -93, 4, 51], [-29, 68, 117, -78, 39, 0, -127, 20]]> : tensor<3x8xi8>
+// CHECK-DAG: %[[SW:.*]] = arith.constant dense<[0.0157480314, 0.0118110236, 0.0102362204]> : tensor<3xf32>
+// CHECK: %[[Q:.*]], %[[S:.*]] = quant_xform.dynamic_quantize %{{.*}} scheme<per_token> : (tensor<2x8xf32>) -> (tensor<2x8xi8>, tensor<2xf32>)
+// CHECK: quant_xform.qlinear %[[Q]] scale %[[S]], %[[QW]] scale %[[SW]], bias %{{.*}}
+// CHECK-NOT: quant_xform.linear
+
+// GROUP: %[[SW:.*]] = arith.constant dense<{{.*}}> : tensor<3x2xf32>
+// GROUP: quant_xform.dynamic_quantize %{{.*}} scheme<per_tensor> : (tensor<2x8xf32>) -> (tensor<2x8xi8>, tensor<f32>)
+
+// The W8A8 output stays within 1% of float here (an SQNR above 30 dB).
+// NUM: model
+// NUM-NEXT: int8.mlir{{ +0 +[0-9.e+-]+ +[0-9]\.[0-9]+e-0[3-9] +[3-9][0-9]\.[0-9]+}}
+
+// BADOPT: activation-granularity must be per_token or per_tensor, got 'per_row'
+// BADGROUP: group size 3 does not divide K = 8
+
+func.func @main(%x: tensor<2x8xf32>) -> tensor<2x3xf32> {
+  %w = arith.constant dense<[[0.5, -1.0, 0.25, 2.0, -0.75, 0.1, 0.3, -0.2],
+                              [1.5, 0.2, -0.4, 0.0, 0.9, -1.1, 0.05, 0.6],
+                              [-0.3, 0.7, 1.2, -0.8, 0.4, 0.0, -1.3, 0.2]]> : tensor<3x8xf32>
+  %b = arith.constant dense<[0.1, -0.2, 0.3]> : tensor<3xf32>
+  %y = quant_xform.linear %x, %w, %b : (tensor<2x8xf32>, tensor<3x8xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}

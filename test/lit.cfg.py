@@ -1,0 +1,36 @@
+# -*- Python -*-
+# lit configuration for quant-xform's tests.
+
+import os
+import sys
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "QUANT_XFORM"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.quant_xform_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The Python that runs lit runs the numpy checks too.
+config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%src_root", config.quant_xform_src_root))
+
+tool_dirs = [config.quant_xform_tools_dir, config.llvm_tools_dir]
+tools = ["xform-opt", "xform-run"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU tests run only where a CUDA driver and device are present.
+if os.path.exists("/dev/nvidia0") or os.environ.get("QUANT_XFORM_CUDA_GPU"):
+    config.available_features.add("cuda-gpu")
+try:
+    import numpy  # noqa: F401
+    config.available_features.add("numpy")
+except ImportError:
+    pass

@@ -1,0 +1,179 @@
+//===- xform-run.cpp - run a function of a quant-xform module -------------===//
+//
+// Runs a function on .npy or seeded random inputs with the reference
+// evaluator, prints and/or saves its results, and compares other versions
+// of the model (e.g. after quantization) against it:
+//
+//   xform-run --reference model.mlir --seed 1
+//   xform-run --reference model.mlir --input x.npy --output y.npy
+//   xform-run --reference float.mlir --compare int8.mlir --no-print
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/InitAll/InitAll.h"
+#include "quant-xform/Reference/Evaluator.h"
+#include "quant-xform/Reference/Metrics.h"
+#include "quant-xform/Reference/Npy.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::reference;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
+                                      cl::init("-"));
+static cl::opt<bool> useReference(
+    "reference", cl::desc("Run with the reference evaluator (float64 / exact "
+                          "integers)"));
+static cl::opt<std::string> entry("entry", cl::desc("Function to run"),
+                                  cl::init("main"));
+static cl::list<std::string>
+    inputs("input", cl::desc("A .npy file per argument, in order (default: "
+                             "seeded random inputs)"));
+static cl::opt<uint64_t> seed("seed", cl::desc("Seed for random inputs"),
+                              cl::init(0));
+static cl::list<std::string>
+    outputs("output", cl::desc("Write result #i to the i-th .npy file"));
+static cl::opt<bool> noPrint("no-print",
+                             cl::desc("Do not print the results"));
+static cl::opt<int64_t> printLimit("print-limit",
+                                   cl::desc("Elements printed per result"),
+                                   cl::init(256));
+static cl::list<std::string> compareFiles(
+    "compare",
+    cl::desc("Run the same function of another module on the same inputs "
+             "and print its error against this one"));
+static cl::opt<bool> printObservers(
+    "print-observers", cl::desc("Print statistics of quant_xform.observe ops"));
+
+static int fail(const Twine &msg) {
+  llvm::WithColor::error(llvm::errs(), "xform-run") << msg << "\n";
+  return 1;
+}
+
+/// Parses and verifies a module, reporting diagnostics on stderr.
+static OwningOpRef<ModuleOp> loadModule(MLIRContext &ctx, StringRef path) {
+  std::string error;
+  llvm::SourceMgr sourceMgr;
+  auto file = openInputFile(path, &error);
+  if (!file) {
+    fail(error);
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  return parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+}
+
+/// The function to run: --entry, or the module's only function.
+static std::string pickEntry(ModuleOp module) {
+  if (module.lookupSymbol<func::FuncOp>(entry))
+    return entry;
+  SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+  if (entry.getNumOccurrences() == 0 && funcs.size() == 1)
+    return funcs.front().getName().str();
+  return entry;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM y(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "quant-xform runner\n");
+  if (!useReference)
+    return fail("choose a backend: --reference (the reference evaluator) is "
+                "the only one in this build");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  llvm::SourceMgr diagSourceMgr;
+  SourceMgrDiagnosticHandler diagHandler(diagSourceMgr, &ctx);
+
+  OwningOpRef<ModuleOp> module = loadModule(ctx, inputFile);
+  if (!module)
+    return 1;
+  std::string fn = pickEntry(*module);
+
+  SmallVector<Tensor> args;
+  if (!inputs.empty()) {
+    for (const std::string &path : inputs) {
+      llvm::Expected<Tensor> t = readNpy(path);
+      if (!t)
+        return fail(llvm::toString(t.takeError()));
+      args.push_back(std::move(*t));
+    }
+  } else {
+    FailureOr<SmallVector<Tensor>> random =
+        makeRandomArguments(*module, fn, seed);
+    if (failed(random))
+      return 1;
+    args = std::move(*random);
+  }
+
+  Evaluator evaluator(*module);
+  FailureOr<SmallVector<Tensor>> results = evaluator.run(fn, args);
+  if (failed(results))
+    return 1;
+  if (!outputs.empty() && outputs.size() != results->size())
+    return fail(Twine("--output given ") + Twine(outputs.size()) +
+                " times but '" + fn + "' returns " + Twine(results->size()) +
+                " results");
+
+  if (!noPrint)
+    for (auto [i, t] : llvm::enumerate(*results))
+      llvm::outs() << "result #" << i << ": " << t.toString(printLimit)
+                   << "\n";
+  for (auto [path, t] : llvm::zip(outputs, *results))
+    if (llvm::Error err = writeNpy(path, t))
+      return fail(llvm::toString(std::move(err)));
+
+  if (printObservers)
+    for (const auto &[name, stats] : evaluator.getObserverStats()) {
+      double absMax = 0.0;
+      for (double v : stats.absMax)
+        absMax = std::max(absMax, v);
+      llvm::outs() << "observer '" << name << "': " << stats.rows
+                   << " rows, " << stats.absMax.size()
+                   << " channels, absmax " << absMax << "\n";
+    }
+
+  if (compareFiles.empty())
+    return 0;
+  llvm::outs() << llvm::format("%-40s %6s %12s %12s %10s %10s\n", "model",
+                               "result", "max|err|", "rel.err", "SQNR(dB)",
+                               "cosine");
+  for (const std::string &path : compareFiles) {
+    OwningOpRef<ModuleOp> other = loadModule(ctx, path);
+    if (!other)
+      return 1;
+    Evaluator otherEval(*other);
+    FailureOr<SmallVector<Tensor>> otherResults = otherEval.run(fn, args);
+    if (failed(otherResults))
+      return 1;
+    if (otherResults->size() != results->size())
+      return fail(path + ": '" + fn + "' returns " +
+                  Twine(otherResults->size()) + " results, expected " +
+                  Twine(results->size()));
+    for (auto [i, pair] :
+         llvm::enumerate(llvm::zip_equal(*results, *otherResults))) {
+      FailureOr<ErrorMetrics> m =
+          compareTensors(std::get<0>(pair), std::get<1>(pair));
+      if (failed(m))
+        return fail(path + ": result #" + Twine(i) + " has another shape");
+      llvm::outs() << llvm::format("%-40s %6zu %12.4e %12.4e %10.2f %10.6f\n",
+                                   path.c_str(), i, m->maxAbsError,
+                                   m->relativeError, m->sqnrDb, m->cosine);
+    }
+  }
+  return 0;
+}
