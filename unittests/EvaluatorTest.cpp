@@ -44,7 +44,8 @@ TEST(EvaluatorTest, HadamardRowsAndSigns) {
   for (int j = 0; j < 4; ++j)
     EXPECT_NEAR(r[0].getFloat(4 + j), expected[j], 1e-15);
   // computed: Σ_i s_i·H[i][j] = (−1 + 1 + 1 + 1)/2 = 1 for j = 0, and
-  // (−1 − 1 + 1 − 1)/2 = −1 for j = 1, (−1 + 1 − 1 − 1)/2 = −1, (−1 − 1 − 1 + 1)/2 = −1.
+  // (−1 − 1 + 1 − 1)/2 = −1 for j = 1, (−1 + 1 − 1 − 1)/2 = −1, (−1 − 1 − 1 +
+  // 1)/2 = −1.
   double signedSums[4] = {1, -1, -1, -1};
   for (int j = 0; j < 4; ++j)
     EXPECT_NEAR(r[1].getFloat(4 + j), signedSums[j], 1e-15);
@@ -87,13 +88,13 @@ TEST(EvaluatorTest, DequantizeAndAsymmetricQuantize) {
 }
 
 TEST(EvaluatorTest, DynamicQuantizePerToken) {
-  auto r = evaluate(R"mlir(
+  auto r = evaluate(
+      R"mlir(
     func.func @main(%x: tensor<2x4xf32>) -> (tensor<2x4xi8>, tensor<2xf32>) {
       %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<2x4xf32>) -> (tensor<2x4xi8>, tensor<2xf32>)
       return %q, %s : tensor<2x4xi8>, tensor<2xf32>
     })mlir",
-                    {Tensor::fromFloats({2, 4}, {127.0, 0.5, 1.5, -2.5, 0, 0,
-                                                 0, 0})});
+      {Tensor::fromFloats({2, 4}, {127.0, 0.5, 1.5, -2.5, 0, 0, 0, 0})});
   ASSERT_EQ(r.size(), 2u);
   // Row 0: absmax 127 ⇒ s = 1; row 1 is all zeros ⇒ s = 1, q = 0.
   EXPECT_DOUBLE_EQ(r[1].getFloat(0), 1.0);

@@ -53,7 +53,8 @@ std::string header(const std::string &dict) {
 
 TEST(NpyTest, MalformedFilesNameTheProblem) {
   EXPECT_NE(errorOf("hello").find("bad magic"), std::string::npos);
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }";
+  std::string dict =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }";
   EXPECT_NE(errorOf(header(dict) + std::string(8, '\0')).find("truncated data"),
             std::string::npos);
   EXPECT_NE(errorOf(header(dict).substr(0, 30)).find("truncated header"),

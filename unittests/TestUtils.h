@@ -1,4 +1,5 @@
-//===- TestUtils.h - helpers for the unit tests -------------------*- C++ -*-===//
+//===- TestUtils.h - helpers for the unit tests -------------------*- C++
+//-*-===//
 
 #ifndef QUANT_XFORM_UNITTESTS_TESTUTILS_H
 #define QUANT_XFORM_UNITTESTS_TESTUTILS_H

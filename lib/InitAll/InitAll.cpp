@@ -16,8 +16,8 @@
 
 void mlir::quant_xform::registerAllDialects(DialectRegistry &registry) {
   registry.insert<QuantXformDialect, arith::ArithDialect, func::FuncDialect,
-                  linalg::LinalgDialect, math::MathDialect,
-                  quant::QuantDialect, tensor::TensorDialect>();
+                  linalg::LinalgDialect, math::MathDialect, quant::QuantDialect,
+                  tensor::TensorDialect>();
 }
 
 void mlir::quant_xform::registerAllPasses() {

@@ -127,8 +127,9 @@ static int64_t floatToInt(double v, DType t, bool isUnsigned) {
   return wrapInt(static_cast<int64_t>(std::clamp(std::trunc(v), lo, hi)), t);
 }
 
-FailureOr<Scalar> mlir::quant_xform::reference::evalScalarOp(
-    Operation *op, ArrayRef<Scalar> x, ArrayRef<DType> types, DType rt) {
+FailureOr<Scalar>
+mlir::quant_xform::reference::evalScalarOp(Operation *op, ArrayRef<Scalar> x,
+                                           ArrayRef<DType> types, DType rt) {
   // Floats stay in float64 between ops; only conversions round.
   auto f = [](double v) {
     Scalar s;
@@ -215,7 +216,8 @@ FailureOr<Scalar> mlir::quant_xform::reference::evalScalarOp(
           .Case([&](arith::SelectOp) { return x[0].i ? x[1] : x[2]; })
           // Conversions.
           .Case([&](arith::ExtFOp) { return f(x[0].f); })
-          .Case([&](arith::TruncFOp) { return f(roundToPrecision(x[0].f, rt)); })
+          .Case(
+              [&](arith::TruncFOp) { return f(roundToPrecision(x[0].f, rt)); })
           .Case([&](arith::SIToFPOp) {
             return f(roundToPrecision(static_cast<double>(x[0].i), rt));
           })
@@ -233,9 +235,7 @@ FailureOr<Scalar> mlir::quant_xform::reference::evalScalarOp(
             return s;
           })
           .Case([&](arith::ExtSIOp) { return i(x[0].i); })
-          .Case([&](arith::ExtUIOp) {
-            return i(static_cast<int64_t>(ub(0)));
-          })
+          .Case([&](arith::ExtUIOp) { return i(static_cast<int64_t>(ub(0))); })
           .Case([&](arith::TruncIOp) { return i(x[0].i); })
           .Case([&](arith::IndexCastOp) { return i(x[0].i); })
           // math.

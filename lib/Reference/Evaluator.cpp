@@ -47,8 +47,8 @@ const Tensor &EvaluatorImpl::lookup(Value v) const {
 }
 
 /// Checks that `t` has the static shape and dtype of `type`.
-static LogicalResult checkMatchesType(Operation *op, const Tensor &t,
-                                      Type type, StringRef what) {
+static LogicalResult checkMatchesType(Operation *op, const Tensor &t, Type type,
+                                      StringRef what) {
   auto shaped = dyn_cast<ShapedType>(type);
   ArrayRef<int64_t> shape = shaped ? shaped.getShape() : ArrayRef<int64_t>();
   Type elem = shaped ? shaped.getElementType() : type;
@@ -71,8 +71,8 @@ FailureOr<SmallVector<Tensor>>
 EvaluatorImpl::call(Operation *op, ArrayRef<Tensor> args, unsigned depth) {
   auto fn = cast<func::FuncOp>(op);
   if (depth > kMaxCallDepth)
-    return fn.emitOpError() << "call depth exceeds " << kMaxCallDepth
-                            << " (runaway recursion?)";
+    return fn.emitOpError()
+           << "call depth exceeds " << kMaxCallDepth << " (runaway recursion?)";
   if (fn.isExternal())
     return fn.emitOpError() << "has no body to evaluate";
   if (!fn.getBody().hasOneBlock())
@@ -407,8 +407,8 @@ LogicalResult EvaluatorImpl::evalTensorOp(Operation *op, bool &handled) {
           [&](Operation *) -> LogicalResult {
             const Tensor &src = lookup(op->getOperand(0));
             bind(op->getResult(0),
-                 reshaped(src, resultShape(op->getResult(0),
-                                           src.numElements())));
+                 reshaped(src,
+                          resultShape(op->getResult(0), src.numElements())));
             return success();
           })
       .Case([&](tensor::ReshapeOp r) -> LogicalResult {
@@ -462,7 +462,8 @@ LogicalResult EvaluatorImpl::evalTensorOp(Operation *op, bool &handled) {
         for (auto [i, d] : llvm::zip_equal(idx, dest.shape()))
           if (i < 0 || i >= d)
             return op->emitOpError() << "index " << i << " out of bounds";
-        setScalar(dest, dest.flatIndex(idx), scalarAt(lookup(ins.getScalar()), 0));
+        setScalar(dest, dest.flatIndex(idx),
+                  scalarAt(lookup(ins.getScalar()), 0));
         bind(ins, std::move(dest));
         return success();
       })
@@ -512,7 +513,8 @@ static int64_t evalAffine(AffineExpr e, ArrayRef<int64_t> dims) {
   if (auto c = dyn_cast<AffineConstantExpr>(e))
     return c.getValue();
   auto bin = cast<AffineBinaryOpExpr>(e);
-  int64_t l = evalAffine(bin.getLHS(), dims), r = evalAffine(bin.getRHS(), dims);
+  int64_t l = evalAffine(bin.getLHS(), dims),
+          r = evalAffine(bin.getRHS(), dims);
   switch (e.getKind()) {
   case AffineExprKind::Add:
     return l + r;
@@ -625,8 +627,8 @@ LogicalResult EvaluatorImpl::evalLinalgStructured(Operation *op) {
       idx.clear();
       for (AffineExpr e : maps[k].getResults())
         idx.push_back(evalAffine(e, point));
-      const Tensor &t = k < numInputs ? lookup(op->getOperand(k))
-                                      : outputs[k - numInputs];
+      const Tensor &t =
+          k < numInputs ? lookup(op->getOperand(k)) : outputs[k - numInputs];
       slots[k] = scalarAt(t, t.rank() == 0 ? 0 : t.flatIndex(idx));
     }
     for (Step &step : steps) {

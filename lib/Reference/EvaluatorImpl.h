@@ -1,4 +1,5 @@
-//===- EvaluatorImpl.h - reference evaluator internals ------------*- C++ -*-===//
+//===- EvaluatorImpl.h - reference evaluator internals ------------*- C++
+//-*-===//
 //
 // Shared between the evaluator's files: the per-call environment, scalar
 // semantics of arith/math ops (ArithMathEval.cpp) and the quant_xform op

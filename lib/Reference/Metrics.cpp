@@ -23,8 +23,8 @@ mlir::quant_xform::reference::compareTensors(const Tensor &ref,
     errSq += e * e;
     dot += r * c;
   }
-  m.relativeError = refSq > 0.0 ? std::sqrt(errSq / refSq)
-                                : (errSq > 0.0 ? INFINITY : 0.0);
+  m.relativeError =
+      refSq > 0.0 ? std::sqrt(errSq / refSq) : (errSq > 0.0 ? INFINITY : 0.0);
   m.sqnrDb = errSq > 0.0 ? 10.0 * std::log10(refSq / errSq)
                          : std::numeric_limits<double>::infinity();
   m.cosine = refSq > 0.0 && candSq > 0.0 ? dot / std::sqrt(refSq * candSq)

@@ -50,8 +50,8 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
   uint32_t headerLen = 0;
   size_t dataStart = 0;
   if (major == 1) {
-    headerLen = static_cast<uint8_t>(bytes[8]) |
-                (static_cast<uint8_t>(bytes[9]) << 8);
+    headerLen =
+        static_cast<uint8_t>(bytes[8]) | (static_cast<uint8_t>(bytes[9]) << 8);
     dataStart = 10 + headerLen;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12)
@@ -74,9 +74,8 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
   std::optional<StringRef> descr = headerField(header, "descr");
   if (!descr || descr->size() < 3 || (*descr)[0] != '\'')
     return npyError(name, "header has no 'descr'");
-  StringRef dtypeStr = descr->drop_front().take_until([](char c) {
-    return c == '\'';
-  });
+  StringRef dtypeStr =
+      descr->drop_front().take_until([](char c) { return c == '\''; });
   DType dtype;
   size_t elemBytes;
   if (dtypeStr == "<f4") {
@@ -113,9 +112,8 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
   std::optional<StringRef> shapeField = headerField(header, "shape");
   if (!shapeField || !shapeField->starts_with("("))
     return npyError(name, "header has no 'shape'");
-  StringRef shapeText = shapeField->drop_front().take_until([](char c) {
-    return c == ')';
-  });
+  StringRef shapeText =
+      shapeField->drop_front().take_until([](char c) { return c == ')'; });
   if (shapeText.size() == shapeField->size() - 1)
     return npyError(name, "unterminated 'shape' in header");
   SmallVector<int64_t> shape;
@@ -165,8 +163,8 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
       std::memcpy(&bits, p, 2);
       llvm::APFloat f(llvm::APFloat::IEEEhalf(), llvm::APInt(16, bits));
       bool lost;
-      f.convert(llvm::APFloat::IEEEdouble(),
-                llvm::APFloat::rmNearestTiesToEven, &lost);
+      f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
       t.setFloat(k, f.convertToDouble());
       break;
     }

@@ -55,7 +55,8 @@ static std::vector<double> transposed(const std::vector<double> &m, int64_t k) {
 }
 
 /// Gauss–Jordan inverse with partial pivoting; failure when singular.
-static FailureOr<std::vector<double>> inverse(std::vector<double> a, int64_t k) {
+static FailureOr<std::vector<double>> inverse(std::vector<double> a,
+                                              int64_t k) {
   std::vector<double> inv(k * k, 0.0);
   for (int64_t i = 0; i < k; ++i)
     inv[i * k + i] = 1.0;
@@ -100,8 +101,8 @@ static int64_t quantizeValue(double x, double s, int64_t zp, int64_t qmin,
   if (std::isnan(q))
     q = 0.0;
   q = roundHalfEven(q) + static_cast<double>(zp);
-  return static_cast<int64_t>(std::clamp(q, static_cast<double>(qmin),
-                                         static_cast<double>(qmax)));
+  return static_cast<int64_t>(
+      std::clamp(q, static_cast<double>(qmin), static_cast<double>(qmax)));
 }
 
 /// Index of the scale for flat element `flat` of a `[..., K]` tensor under
@@ -155,9 +156,9 @@ static void computeDynamicScales(const Tensor &x, QuantSchemeAttr scheme,
     double range = (hi[s] - lo[s]) * scheme.getClipRatio();
     if (range > 0.0 && std::isfinite(range))
       scales[s] = roundToPrecision(range / scheme.getQMax(), precision);
-    zeroPoints[s] = static_cast<int64_t>(std::clamp(
-        roundHalfEven(-lo[s] * scheme.getClipRatio() / scales[s]), 0.0,
-        static_cast<double>(scheme.getQMax())));
+    zeroPoints[s] = static_cast<int64_t>(
+        std::clamp(roundHalfEven(-lo[s] * scheme.getClipRatio() / scales[s]),
+                   0.0, static_cast<double>(scheme.getQMax())));
   }
 }
 
@@ -209,9 +210,9 @@ static Tensor normalize(const Tensor &x, const Tensor &gamma,
     var /= r.k;
     double inv = 1.0 / std::sqrt(var + eps);
     for (int64_t j = 0; j < r.k; ++j)
-      y.setFloat(base + j, gamma.getFloat(j) * (x.getFloat(base + j) - mean) *
-                                   inv +
-                               (beta ? beta->getFloat(j) : 0.0));
+      y.setFloat(base + j,
+                 gamma.getFloat(j) * (x.getFloat(base + j) - mean) * inv +
+                     (beta ? beta->getFloat(j) : 0.0));
   }
   return y;
 }
@@ -223,7 +224,9 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
   auto opt = [&](Value v) -> const Tensor * {
     return v ? &lookup(v) : nullptr;
   };
-  auto resultDType = [&](unsigned i) { return valueDType(op, op->getResult(i)); };
+  auto resultDType = [&](unsigned i) {
+    return valueDType(op, op->getResult(i));
+  };
 
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](LinearOp l) -> LogicalResult {
@@ -247,14 +250,14 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
       })
       .Case([&](LayerNormOp ln) -> LogicalResult {
         bind(ln, normalize(lookup(ln.getInput()), lookup(ln.getGamma()),
-                           opt(ln.getBeta()),
-                           ln.getEpsilon().convertToDouble(), true));
+                           opt(ln.getBeta()), ln.getEpsilon().convertToDouble(),
+                           true));
         return success();
       })
       .Case([&](RMSNormOp rn) -> LogicalResult {
         bind(rn, normalize(lookup(rn.getInput()), lookup(rn.getGamma()),
-                           opt(rn.getBeta()),
-                           rn.getEpsilon().convertToDouble(), false));
+                           opt(rn.getBeta()), rn.getEpsilon().convertToDouble(),
+                           false));
         return success();
       })
       .Case([&](RotateOp rot) -> LogicalResult {
@@ -345,8 +348,7 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
         FailureOr<DType> qt = resultDType(0), st = resultDType(1);
         if (failed(qt) || failed(st))
           return failure();
-        auto scaleShape =
-            cast<ShapedType>(dq.getScale().getType()).getShape();
+        auto scaleShape = cast<ShapedType>(dq.getScale().getType()).getShape();
         Tensor scale = Tensor::fromFloats(scaleShape, scales, *st);
         Tensor zp;
         if (dq.getZeroPoint()) {
@@ -355,9 +357,9 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
             return failure();
           zp = Tensor::fromInts(scaleShape, zps, *zt);
         }
-        bind(dq.getResult(), quantizeTensor(x, dq.getScheme(), scale,
-                                            dq.getZeroPoint() ? &zp : nullptr,
-                                            *qt));
+        bind(dq.getResult(),
+             quantizeTensor(x, dq.getScheme(), scale,
+                            dq.getZeroPoint() ? &zp : nullptr, *qt));
         bind(dq.getScale(), std::move(scale));
         if (dq.getZeroPoint())
           bind(dq.getZeroPoint(), std::move(zp));
@@ -376,9 +378,9 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
         Tensor x(q.shape(), *rt);
         for (int64_t e = 0, n = q.numElements(); e < n; ++e) {
           int64_t s = scaleIndex(dq.getScheme(), e, k);
-          x.setFloat(e, static_cast<double>(q.getInt(e) -
-                                            (zp ? zp->getInt(s) : 0)) *
-                            scale.getFloat(s));
+          x.setFloat(
+              e, static_cast<double>(q.getInt(e) - (zp ? zp->getInt(s) : 0)) *
+                     scale.getFloat(s));
         }
         bind(dq, std::move(x));
         return success();
@@ -394,10 +396,9 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           double alpha = clip->convertToDouble();
           for (double &v : xc.floats())
             v = std::clamp(v, -alpha, alpha);
-          scheme = QuantSchemeAttr::get(op->getContext(),
-                                        Granularity::PerTensor, 0,
-                                        scheme.getBits(), true,
-                                        llvm::APFloat(1.0));
+          scheme =
+              QuantSchemeAttr::get(op->getContext(), Granularity::PerTensor, 0,
+                                   scheme.getBits(), true, llvm::APFloat(1.0));
           scales.assign(1, alpha / scheme.getQMax());
           zps.assign(1, 0);
         } else {
@@ -407,18 +408,21 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
         Tensor y(x.shape(), x.dtype());
         for (int64_t e = 0, n = x.numElements(); e < n; ++e) {
           int64_t s = scaleIndex(scheme, e, k);
-          int64_t q = quantizeValue(xc.getFloat(e), scales[s], zps[s],
-                                    scheme.getQMin(), scheme.getQMax(),
-                                    x.dtype());
+          int64_t q =
+              quantizeValue(xc.getFloat(e), scales[s], zps[s], scheme.getQMin(),
+                            scheme.getQMax(), x.dtype());
           y.setFloat(e, static_cast<double>(q - zps[s]) * scales[s]);
         }
         bind(fq, std::move(y));
         return success();
       })
       .Case([&](QLinearOp ql) -> LogicalResult {
-        // y[m, n] = sx[m]·Σ_g sw[n, g]·Σ_{k∈g} (qx[m, k] − zx[m])·qw[n, k] + b[n]
-        const Tensor &qx = lookup(ql.getInput()), &sx = lookup(ql.getInputScale());
-        const Tensor &qw = lookup(ql.getWeight()), &sw = lookup(ql.getWeightScale());
+        // y[m, n] = sx[m]·Σ_g sw[n, g]·Σ_{k∈g} (qx[m, k] − zx[m])·qw[n, k] +
+        // b[n]
+        const Tensor &qx = lookup(ql.getInput()),
+                     &sx = lookup(ql.getInputScale());
+        const Tensor &qw = lookup(ql.getWeight()),
+                     &sw = lookup(ql.getWeightScale());
         const Tensor *zx = opt(ql.getInputZeroPoint());
         const Tensor *b = opt(ql.getBias());
         if (failed(checkScales(op, sx, "input scale")) ||
@@ -488,8 +492,8 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           for (int64_t c = 0; c < r.k; ++c)
             if (woColumn[c] < 0)
               absmax = std::max(absmax, std::fabs(x.getFloat(m * r.k + c)));
-          double sx = absmax > 0.0 ? roundToPrecision(absmax / 127.0, precision)
-                                   : 1.0;
+          double sx =
+              absmax > 0.0 ? roundToPrecision(absmax / 127.0, precision) : 1.0;
           std::vector<int64_t> qx(r.k, 0);
           for (int64_t c = 0; c < r.k; ++c)
             if (woColumn[c] < 0)
@@ -505,8 +509,9 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
                 outlier += x.getFloat(m * r.k + c) *
                            wo.getFloat(o * woCols + woColumn[c]);
             }
-            y.setFloat(m * n + o, sx * sw.getFloat(o) * static_cast<double>(dot) +
-                                      outlier + (b ? b->getFloat(o) : 0.0));
+            y.setFloat(m * n + o,
+                       sx * sw.getFloat(o) * static_cast<double>(dot) +
+                           outlier + (b ? b->getFloat(o) : 0.0));
           }
         }
         bind(ml, std::move(y));
@@ -522,9 +527,9 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           stats.absMax.assign(r.k, 0.0);
         }
         if (static_cast<int64_t>(stats.min.size()) != r.k)
-          return obs.emitOpError() << "observer '" << obs.getName()
-                                   << "' saw feature sizes " << stats.min.size()
-                                   << " and " << r.k;
+          return obs.emitOpError()
+                 << "observer '" << obs.getName() << "' saw feature sizes "
+                 << stats.min.size() << " and " << r.k;
         for (int64_t m = 0; m < r.rows; ++m)
           for (int64_t c = 0; c < r.k; ++c) {
             double v = x.getFloat(m * r.k + c);

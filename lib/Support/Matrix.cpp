@@ -152,8 +152,8 @@ InvertibilityReport mlir::quant_xform::checkInvertible(const Matrix &a) {
   }
   Eigen::PartialPivLU<RowMajor> lu(asEigen(a));
   double rcond = lu.rcond();
-  report.condition = rcond > 0.0 ? 1.0 / rcond
-                                 : std::numeric_limits<double>::infinity();
+  report.condition =
+      rcond > 0.0 ? 1.0 / rcond : std::numeric_limits<double>::infinity();
   return report;
 }
 

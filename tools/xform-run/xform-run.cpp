@@ -34,8 +34,9 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
                                       cl::init("-"));
-static cl::opt<bool> useReference(
-    "reference", cl::desc("Run with the reference evaluator (float64 / exact "
+static cl::opt<bool>
+    useReference("reference",
+                 cl::desc("Run with the reference evaluator (float64 / exact "
                           "integers)"));
 static cl::opt<std::string> entry("entry", cl::desc("Function to run"),
                                   cl::init("main"));
@@ -46,8 +47,7 @@ static cl::opt<uint64_t> seed("seed", cl::desc("Seed for random inputs"),
                               cl::init(0));
 static cl::list<std::string>
     outputs("output", cl::desc("Write result #i to the i-th .npy file"));
-static cl::opt<bool> noPrint("no-print",
-                             cl::desc("Do not print the results"));
+static cl::opt<bool> noPrint("no-print", cl::desc("Do not print the results"));
 static cl::opt<int64_t> printLimit("print-limit",
                                    cl::desc("Elements printed per result"),
                                    cl::init(256));
@@ -55,8 +55,9 @@ static cl::list<std::string> compareFiles(
     "compare",
     cl::desc("Run the same function of another module on the same inputs "
              "and print its error against this one"));
-static cl::opt<bool> printObservers(
-    "print-observers", cl::desc("Print statistics of quant_xform.observe ops"));
+static cl::opt<bool>
+    printObservers("print-observers",
+                   cl::desc("Print statistics of quant_xform.observe ops"));
 
 static int fail(const Twine &msg) {
   llvm::WithColor::error(llvm::errs(), "xform-run") << msg << "\n";
@@ -131,8 +132,7 @@ int main(int argc, char **argv) {
 
   if (!noPrint)
     for (auto [i, t] : llvm::enumerate(*results))
-      llvm::outs() << "result #" << i << ": " << t.toString(printLimit)
-                   << "\n";
+      llvm::outs() << "result #" << i << ": " << t.toString(printLimit) << "\n";
   for (auto [path, t] : llvm::zip(outputs, *results))
     if (llvm::Error err = writeNpy(path, t))
       return fail(llvm::toString(std::move(err)));
@@ -142,14 +142,14 @@ int main(int argc, char **argv) {
       double absMax = 0.0;
       for (double v : stats.absMax)
         absMax = std::max(absMax, v);
-      llvm::outs() << "observer '" << name << "': " << stats.rows
-                   << " rows, " << stats.absMax.size()
-                   << " channels, absmax " << absMax << "\n";
+      llvm::outs() << "observer '" << name << "': " << stats.rows << " rows, "
+                   << stats.absMax.size() << " channels, absmax " << absMax
+                   << "\n";
     }
 
   if (compareFiles.empty())
     return 0;
-  llvm::outs() << llvm::format("%-40s %6s %12s %12s %10s %10s\n", "model",
+  llvm::outs() << llvm::format("%-48s %6s %12s %12s %10s %10s\n", "model",
                                "result", "max|err|", "rel.err", "SQNR(dB)",
                                "cosine");
   for (const std::string &path : compareFiles) {
@@ -170,7 +170,7 @@ int main(int argc, char **argv) {
           compareTensors(std::get<0>(pair), std::get<1>(pair));
       if (failed(m))
         return fail(path + ": result #" + Twine(i) + " has another shape");
-      llvm::outs() << llvm::format("%-40s %6zu %12.4e %12.4e %10.2f %10.6f\n",
+      llvm::outs() << llvm::format("%-48s %6zu %12.4e %12.4e %10.2f %10.6f\n",
                                    path.c_str(), i, m->maxAbsError,
                                    m->relativeError, m->sqnrDb, m->cosine);
     }

@@ -1,4 +1,5 @@
-//===- InitAll.h - register quant-xform's dialects and passes -----*- C++ -*-===//
+//===- InitAll.h - register quant-xform's dialects and passes -----*- C++
+//-*-===//
 
 #ifndef QUANT_XFORM_INITALL_INITALL_H
 #define QUANT_XFORM_INITALL_INITALL_H

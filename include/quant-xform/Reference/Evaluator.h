@@ -1,4 +1,5 @@
-//===- Evaluator.h - the reference evaluator ----------------------*- C++ -*-===//
+//===- Evaluator.h - the reference evaluator ----------------------*- C++
+//-*-===//
 //
 // A plain interpreter of quant_xform and of the upstream ops a transformer
 // block uses (func, arith, math, tensor, linalg), in float64 and exact
@@ -36,8 +37,7 @@ public:
   /// Runs `function` on `args`. Emits a diagnostic (at the offending op) and
   /// fails on unsupported ops, wrong argument counts/shapes/dtypes, or
   /// values the maths cannot take.
-  FailureOr<SmallVector<Tensor>> run(StringRef function,
-                                     ArrayRef<Tensor> args);
+  FailureOr<SmallVector<Tensor>> run(StringRef function, ArrayRef<Tensor> args);
 
   /// Statistics recorded by `quant_xform.observe`, by observer name.
   const std::map<std::string, ChannelStats> &getObserverStats() const {
@@ -52,9 +52,8 @@ private:
 
 /// Seeded random arguments for `function` of `module`: floats ~ N(0, 1),
 /// integers uniform over their type's range (i8 in [-127, 127]).
-FailureOr<SmallVector<Tensor>> makeRandomArguments(ModuleOp module,
-                                                   StringRef function,
-                                                   uint64_t seed);
+FailureOr<SmallVector<Tensor>>
+makeRandomArguments(ModuleOp module, StringRef function, uint64_t seed);
 
 } // namespace mlir::quant_xform::reference
 

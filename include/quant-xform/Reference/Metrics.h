@@ -1,4 +1,5 @@
-//===- Metrics.h - error metrics between a reference and a candidate -*- C++ -*-===//
+//===- Metrics.h - error metrics between a reference and a candidate -*- C++
+//-*-===//
 
 #ifndef QUANT_XFORM_REFERENCE_METRICS_H
 #define QUANT_XFORM_REFERENCE_METRICS_H

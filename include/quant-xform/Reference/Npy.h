@@ -1,4 +1,5 @@
-//===- Npy.h - .npy file reading and writing ----------------------*- C++ -*-===//
+//===- Npy.h - .npy file reading and writing ----------------------*- C++
+//-*-===//
 
 #ifndef QUANT_XFORM_REFERENCE_NPY_H
 #define QUANT_XFORM_REFERENCE_NPY_H

@@ -1,4 +1,5 @@
-//===- Tensor.h - values of the reference evaluator ---------------*- C++ -*-===//
+//===- Tensor.h - values of the reference evaluator ---------------*- C++
+//-*-===//
 //
 // The reference evaluator's only value type: a dense row-major tensor of
 // float64 (for every float type) or exact int64 (for every integer type).

@@ -593,3 +593,70 @@ func.func @element_type_constraint(%x: tensor<4x8xi32>, %w: tensor<16x8xf32>) ->
   %0 = quant_xform.linear %x, %w : (tensor<4x8xi32>, tensor<16x8xf32>) -> tensor<4x16xf32>
   return %0 : tensor<4x16xf32>
 }
+
+// -----
+
+func.func @rank0_input(%x: tensor<f32>, %w: tensor<4x1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{input must have rank >= 1 (features innermost)}}
+  %0 = quant_xform.linear %x, %w : (tensor<f32>, tensor<4x1xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @zero_point_range(%x: tensor<4x8xf32>, %s: tensor<f32>) -> tensor<4x8xui8> {
+  %zp = arith.constant dense<20> : tensor<ui8>
+  // expected-error @+1 {{zero point[0] = 20 is outside the quantized range [0, 15]}}
+  %0 = quant_xform.quantize %x, %s zero_point %zp scheme<per_tensor, bits = 4, asymmetric> : (tensor<4x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<4x8xui8>
+  return %0 : tensor<4x8xui8>
+}
+
+// -----
+
+func.func @qlinear_zp_shape(%qx: tensor<4x8xui8>, %sx: tensor<4xf32>, %zx: tensor<ui8>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{input zero point shape [] must match the input scale shape [4]}}
+  %0 = quant_xform.qlinear %qx scale %sx zero_point %zx, %qw scale %sw : (tensor<4x8xui8>, tensor<4xf32>, tensor<ui8>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_unsigned_overflow(%qx: tensor<1x70000xui8>, %sx: tensor<1xf32>, %zx: tensor<1xui8>, %qw: tensor<4x70000xi8>, %sw: tensor<4xf32>) -> tensor<1x4xf32> {
+  // expected-error @+1 {{int32 accumulator can overflow: K = 70000 × 255 × 128 = 2284800000 > 2147483647; split K into chunks of at most 65793}}
+  %0 = quant_xform.qlinear %qx scale %sx zero_point %zx, %qw scale %sw : (tensor<1x70000xui8>, tensor<1xf32>, tensor<1xui8>, tensor<4x70000xi8>, tensor<4xf32>) -> tensor<1x4xf32>
+  return %0 : tensor<1x4xf32>
+}
+
+// -----
+
+func.func @mixed_bias(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x8xf32>, %b: tensor<8xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{bias must have shape [16] (one per feature), got [8]}}
+  %0 = quant_xform.mixed_linear %x, %qw scale %sw, outliers %wo threshold 6.0, bias %b : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x8xf32>, tensor<8xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @fake_quant_type(%x: tensor<4x8xf32>) -> tensor<4x8xf16> {
+  // expected-error @+1 {{result type 'tensor<4x8xf16>' must equal the input type 'tensor<4x8xf32>'}}
+  %0 = quant_xform.fake_quant %x scheme<per_tensor> : (tensor<4x8xf32>) -> tensor<4x8xf16>
+  return %0 : tensor<4x8xf16>
+}
+
+// -----
+
+func.func @rotate_large_not_orthogonal(%x: tensor<1x512xf32>) -> tensor<1x512xf32> {
+  %q = arith.constant dense<0.0625> : tensor<512x512xf32>
+  // expected-error @+1 {{rotation matrix is not orthogonal: max |Qᵀ(Q·v) - v|}}
+  %0 = quant_xform.rotate dense %x by %q : (tensor<1x512xf32>, tensor<512x512xf32>) -> tensor<1x512xf32>
+  return %0 : tensor<1x512xf32>
+}
+
+// -----
+
+func.func @dequantize_nan_scale(%q: tensor<4xi8>) -> tensor<4xf32> {
+  %s = arith.constant dense<0x7FC00000> : tensor<f32>
+  // expected-error @+1 {{scale[0] is NaN}}
+  %0 = quant_xform.dequantize %q, %s scheme<per_tensor> : (tensor<4xi8>, tensor<f32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -37,11 +37,9 @@ int64_t QuantSchemeAttr::getQMin() const {
   return getSymmetric() ? -getQMax() : 0;
 }
 
-LogicalResult
-QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                        Granularity granularity, int64_t groupSize,
-                        unsigned bits, bool symmetric,
-                        llvm::APFloat clipValue) {
+LogicalResult QuantSchemeAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, Granularity granularity,
+    int64_t groupSize, unsigned bits, bool symmetric, llvm::APFloat clipValue) {
   double clip = clipValue.convertToDouble();
   if (bits < 2 || bits > 8)
     return emitError() << "quantization bit width " << bits
@@ -52,8 +50,7 @@ QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << groupSize;
   if (granularity != Granularity::PerGroup && groupSize != 0)
     return emitError() << "group size " << groupSize << " given for "
-                       << stringifyGranularity(granularity)
-                       << " quantization";
+                       << stringifyGranularity(granularity) << " quantization";
   if (!std::isfinite(clip) || clip <= 0.0 || clip > 1.0)
     return emitError() << "clip ratio " << clip << " is out of range (0, 1]";
   return success();
@@ -95,10 +92,10 @@ Attribute QuantSchemeAttr::parse(AsmParser &parser, Type) {
       if (parser.parseEqual() || parser.parseFloat(clip))
         return {};
     } else {
-      parser.emitError(optLoc) << "unknown quantization scheme option '"
-                               << option
-                               << "' (expected bits, symmetric, asymmetric "
-                                  "or clip)";
+      parser.emitError(optLoc)
+          << "unknown quantization scheme option '" << option
+          << "' (expected bits, symmetric, asymmetric "
+             "or clip)";
       return {};
     }
   }

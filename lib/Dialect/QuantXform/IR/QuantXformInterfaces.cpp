@@ -126,7 +126,8 @@ FailureOr<Matrix> RotateOp::getAppliedMatrix() {
 }
 
 FailureOr<Matrix> RotateOp::getAppliedOffset() {
-  return zeroOffset(cast<TransformOpInterface>(getOperation()).getFeatureSize());
+  return zeroOffset(
+      cast<TransformOpInterface>(getOperation()).getFeatureSize());
 }
 
 //===----------------------------------------------------------------------===//

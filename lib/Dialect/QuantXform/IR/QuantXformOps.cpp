@@ -44,9 +44,9 @@ static FailureOr<int64_t> getFeatureSize(Operation *op, Value input) {
 /// Checks that the result has exactly the input's type.
 static LogicalResult verifySameType(Operation *op, Value input, Value result) {
   if (input.getType() != result.getType())
-    return op->emitOpError() << "result type " << result.getType()
-                             << " must equal the input type "
-                             << input.getType();
+    return op->emitOpError()
+           << "result type " << result.getType()
+           << " must equal the input type " << input.getType();
   return success();
 }
 
@@ -54,9 +54,9 @@ static LogicalResult verifySameType(Operation *op, Value input, Value result) {
 static LogicalResult verifyElementType(Operation *op, Value value,
                                        Type expected, StringRef what) {
   if (elementTypeOf(value) != expected)
-    return op->emitOpError() << what << " element type " << elementTypeOf(value)
-                             << " does not match the input element type "
-                             << expected;
+    return op->emitOpError()
+           << what << " element type " << elementTypeOf(value)
+           << " does not match the input element type " << expected;
   return success();
 }
 
@@ -168,8 +168,7 @@ LogicalResult RotateOp::verify() {
     if (!getMatrix())
       return emitOpError() << "a dense rotation needs a matrix operand";
     ArrayRef<int64_t> q = shapeOf(getMatrix());
-    if (q.size() != 2 || !dimsCompatible(q[0], *k) ||
-        !dimsCompatible(q[1], *k))
+    if (q.size() != 2 || !dimsCompatible(q[0], *k) || !dimsCompatible(q[1], *k))
       return emitOpError() << "rotation matrix shape " << formatShape(q)
                            << " does not match the input features (expected ["
                            << *k << ", " << *k << "])";
@@ -258,8 +257,8 @@ LogicalResult AffineOp::verify() {
                        << " <= sum of |off-diagonal| = "
                        << report.failingOffDiagSum
                        << ") and the estimated condition number "
-                       << report.condition << " exceeds max_condition = "
-                       << bound;
+                       << report.condition
+                       << " exceeds max_condition = " << bound;
 }
 
 LogicalResult SmoothOp::verify() {
@@ -341,15 +340,14 @@ static LogicalResult verifyWeightScale(Operation *op, Value scale, int64_t n,
     ok = true;
     if (!ShapedType::isDynamic(s[1]) && !ShapedType::isDynamic(k) &&
         (s[1] <= 0 || k % s[1] != 0))
-      return op->emitOpError()
-             << "weight scale has " << s[1] << " groups, which do not divide K = "
-             << k;
+      return op->emitOpError() << "weight scale has " << s[1]
+                               << " groups, which do not divide K = " << k;
   }
   if (!ok)
     return op->emitOpError()
            << "weight scale shape " << formatShape(s)
-           << " must be [] (per tensor), [" << n << "] (per channel) or ["
-           << n << ", K/G] (per group)";
+           << " must be [] (per tensor), [" << n << "] (per channel) or [" << n
+           << ", K/G] (per group)";
   return verifyConstantValues(op, scale, "weight scale", /*positive=*/true);
 }
 
@@ -401,9 +399,10 @@ LogicalResult MixedLinearOp::verify() {
   FailureOr<int64_t> n = verifyWeight(*this, getWeight(), *k);
   if (failed(n))
     return failure();
-  if (failed(verifyFeatureVector(*this, getWeightScale(), *n, "weight scale")) ||
-      failed(verifyConstantValues(*this, getWeightScale(), "weight scale",
-                                  true)))
+  if (failed(
+          verifyFeatureVector(*this, getWeightScale(), *n, "weight scale")) ||
+      failed(
+          verifyConstantValues(*this, getWeightScale(), "weight scale", true)))
     return failure();
   std::optional<ArrayRef<int64_t>> columns = getColumns();
   std::optional<APFloat> threshold = getThreshold();

@@ -38,8 +38,8 @@ std::string mlir::quant_xform::formatShape(ArrayRef<int64_t> shape) {
   return out;
 }
 
-LogicalResult mlir::quant_xform::verifyFeatureVector(Operation *op,
-                                                     Value value, int64_t k,
+LogicalResult mlir::quant_xform::verifyFeatureVector(Operation *op, Value value,
+                                                     int64_t k,
                                                      StringRef what) {
   auto type = cast<ShapedType>(value.getType());
   if (type.getRank() != 1 || !dimsCompatible(type.getDimSize(0), k))
@@ -90,7 +90,8 @@ LogicalResult mlir::quant_xform::verifyScales(Operation *op,
   if (!shapesCompatible(scaleType.getShape(), *expected))
     return op->emitOpError()
            << what << " shape " << formatShape(scaleType.getShape())
-           << " does not match " << stringifyGranularity(scheme.getGranularity())
+           << " does not match "
+           << stringifyGranularity(scheme.getGranularity())
            << " quantization of an input of shape " << formatShape(inputShape)
            << " (expected " << formatShape(*expected) << ")";
   if (failed(verifyConstantValues(op, scale, what, /*positive=*/true)))
@@ -104,10 +105,9 @@ LogicalResult mlir::quant_xform::verifyScales(Operation *op,
     return success();
   auto zpType = cast<ShapedType>(zeroPoint.getType());
   if (!shapesCompatible(zpType.getShape(), *expected))
-    return op->emitOpError() << "zero point shape "
-                             << formatShape(zpType.getShape())
-                             << " does not match the scale shape "
-                             << formatShape(*expected);
+    return op->emitOpError()
+           << "zero point shape " << formatShape(zpType.getShape())
+           << " does not match the scale shape " << formatShape(*expected);
   Attribute attr;
   if (matchPattern(zeroPoint, m_Constant(&attr)))
     if (auto ints = dyn_cast<DenseIntElementsAttr>(attr)) {
@@ -129,8 +129,8 @@ LogicalResult mlir::quant_xform::verifyQuantizedElementType(
     Operation *op, QuantSchemeAttr scheme, Type elementType) {
   auto intType = dyn_cast<IntegerType>(elementType);
   if (!intType)
-    return op->emitOpError() << "quantized element type must be an integer, got "
-                             << elementType;
+    return op->emitOpError()
+           << "quantized element type must be an integer, got " << elementType;
   if (scheme.getSymmetric() && intType.isUnsigned())
     return op->emitOpError()
            << "symmetric quantization needs a signed or signless integer "
@@ -141,9 +141,9 @@ LogicalResult mlir::quant_xform::verifyQuantizedElementType(
            << "asymmetric quantization needs an unsigned integer type, got "
            << elementType;
   if (intType.getWidth() < scheme.getBits())
-    return op->emitOpError() << "element type " << elementType
-                             << " cannot hold " << scheme.getBits()
-                             << "-bit quantized values";
+    return op->emitOpError()
+           << "element type " << elementType << " cannot hold "
+           << scheme.getBits() << "-bit quantized values";
   return success();
 }
 
@@ -167,8 +167,7 @@ LogicalResult mlir::quant_xform::verifyConstantValues(Operation *op,
 }
 
 LogicalResult mlir::quant_xform::verifyAccumulatorBound(Operation *op,
-                                                        int64_t k,
-                                                        int64_t maxA,
+                                                        int64_t k, int64_t maxA,
                                                         int64_t maxB) {
   if (ShapedType::isDynamic(k))
     return success();

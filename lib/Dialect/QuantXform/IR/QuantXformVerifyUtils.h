@@ -1,4 +1,5 @@
-//===- QuantXformVerifyUtils.h - shared verifier checks -----------*- C++ -*-===//
+//===- QuantXformVerifyUtils.h - shared verifier checks -----------*- C++
+//-*-===//
 //
 // Checks that several quant_xform verifiers share: shapes of feature vectors
 // and scale tensors, constant-operand value checks.

@@ -84,8 +84,8 @@ struct QuantizeLinears
     int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
     int64_t group = weightGran == Granularity::PerGroup ? groupSize : 0;
     if (group != 0 && k % group != 0)
-      return op.emitError() << "group size " << group
-                            << " does not divide K = " << k;
+      return op.emitError()
+             << "group size " << group << " does not divide K = " << k;
 
     OpBuilder b(op);
     MLIRContext *ctx = op.getContext();
@@ -104,8 +104,8 @@ struct QuantizeLinears
     Value swConst = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(swType, ArrayRef<float>(qw.scales)));
 
-    auto scheme = QuantSchemeAttr::get(ctx, actGran, 0, 8, true,
-                                       llvm::APFloat(1.0));
+    auto scheme =
+        QuantSchemeAttr::get(ctx, actGran, 0, 8, true, llvm::APFloat(1.0));
     SmallVector<int64_t> sxShape;
     if (actGran == Granularity::PerToken)
       sxShape.assign(xType.getShape().begin(), xType.getShape().end() - 1);

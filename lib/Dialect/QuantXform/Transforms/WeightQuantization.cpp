@@ -7,9 +7,9 @@
 
 using namespace mlir::quant_xform;
 
-QuantizedWeight mlir::quant_xform::quantizeWeight(
-    const std::vector<double> &weight, int64_t n, int64_t k, int64_t groupSize,
-    int64_t qmax) {
+QuantizedWeight
+mlir::quant_xform::quantizeWeight(const std::vector<double> &weight, int64_t n,
+                                  int64_t k, int64_t groupSize, int64_t qmax) {
   int64_t g = groupSize == 0 ? k : groupSize;
   int64_t groups = k / g;
   QuantizedWeight out;
@@ -27,7 +27,8 @@ QuantizedWeight mlir::quant_xform::quantizeWeight(
       out.scales[row * groups + grp] = scale;
       for (int64_t j = 0; j < g; ++j) {
         double q = std::nearbyint(w[j] / static_cast<double>(scale));
-        q = std::clamp(q, static_cast<double>(-qmax), static_cast<double>(qmax));
+        q = std::clamp(q, static_cast<double>(-qmax),
+                       static_cast<double>(qmax));
         out.values[row * k + grp * g + j] = static_cast<int8_t>(q);
       }
     }

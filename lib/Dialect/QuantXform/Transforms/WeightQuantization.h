@@ -1,4 +1,5 @@
-//===- WeightQuantization.h - compile-time weight quantization ----*- C++ -*-===//
+//===- WeightQuantization.h - compile-time weight quantization ----*- C++
+//-*-===//
 
 #ifndef QUANT_XFORM_LIB_TRANSFORMS_WEIGHTQUANTIZATION_H
 #define QUANT_XFORM_LIB_TRANSFORMS_WEIGHTQUANTIZATION_H

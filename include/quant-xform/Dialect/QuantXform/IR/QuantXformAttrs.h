@@ -1,4 +1,5 @@
-//===- QuantXformAttrs.h - quant_xform enums and attributes -------*- C++ -*-===//
+//===- QuantXformAttrs.h - quant_xform enums and attributes -------*- C++
+//-*-===//
 //
 // Enums (rotation kind, granularity) and the quantization scheme attribute.
 //

@@ -1,4 +1,5 @@
-//===- QuantXformDialect.h - quant_xform dialect ------------------*- C++ -*-===//
+//===- QuantXformDialect.h - quant_xform dialect ------------------*- C++
+//-*-===//
 //
 // Declares the quant_xform dialect class.
 //

@@ -1,4 +1,5 @@
-//===- QuantXformInterfaces.h - the shared transform interface ----*- C++ -*-===//
+//===- QuantXformInterfaces.h - the shared transform interface ----*- C++
+//-*-===//
 //
 // TransformOpInterface: rotate, affine and smooth as `y = x·M + c`.
 //

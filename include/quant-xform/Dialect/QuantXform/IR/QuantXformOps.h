@@ -1,4 +1,5 @@
-//===- QuantXformOps.h - quant_xform ops --------------------------*- C++ -*-===//
+//===- QuantXformOps.h - quant_xform ops --------------------------*- C++
+//-*-===//
 //
 // Declares the ops of the quant_xform dialect (and pulls in the dialect,
 // attributes and interfaces they use).

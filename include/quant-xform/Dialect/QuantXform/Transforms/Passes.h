@@ -1,4 +1,5 @@
-//===- Passes.h - quant_xform pass entry points -------------------*- C++ -*-===//
+//===- Passes.h - quant_xform pass entry points -------------------*- C++
+//-*-===//
 
 #ifndef QUANT_XFORM_DIALECT_QUANTXFORM_TRANSFORMS_PASSES_H
 #define QUANT_XFORM_DIALECT_QUANTXFORM_TRANSFORMS_PASSES_H
