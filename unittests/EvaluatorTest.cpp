@@ -199,47 +199,50 @@ TEST(EvaluatorTest, LinalgMatmulGenericAndSoftmax) {
 }
 
 TEST(EvaluatorTest, UnsupportedOpIsAnErrorNotACrash) {
-  auto ctx = qxtest::makeContext();
-  ctx->allowUnregisteredDialects();
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(R"mlir(
+  std::string message =
+      qxtest::evaluateExpectingError(R"mlir(
     func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {
       %y = "mystery.op"(%x) : (tensor<2xf32>) -> tensor<2xf32>
       return %y : tensor<2xf32>
     })mlir",
-                                                        ctx.get());
-  ASSERT_TRUE(module);
-  std::string message;
-  mlir::ScopedDiagnosticHandler handler(ctx.get(), [&](mlir::Diagnostic &d) {
-    message = d.str();
-    return mlir::success();
-  });
-  Evaluator evaluator(*module);
-  EXPECT_TRUE(mlir::failed(
-      evaluator.run("main", {Tensor::fromFloats({2}, {1.0, 2.0})})));
+                                     {Tensor::fromFloats({2}, {1.0, 2.0})});
   EXPECT_NE(message.find("not supported by the reference evaluator"),
             std::string::npos)
       << message;
 }
 
 TEST(EvaluatorTest, WrongArgumentShapeIsAnError) {
-  auto ctx = qxtest::makeContext();
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(R"mlir(
+  std::string message = qxtest::evaluateExpectingError(
+      R"mlir(
     func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {
       return %x : tensor<2xf32>
     })mlir",
-                                                        ctx.get());
-  ASSERT_TRUE(module);
-  std::string message;
-  mlir::ScopedDiagnosticHandler handler(ctx.get(), [&](mlir::Diagnostic &d) {
-    message = d.str();
-    return mlir::success();
-  });
-  Evaluator evaluator(*module);
-  EXPECT_TRUE(mlir::failed(
-      evaluator.run("main", {Tensor::fromFloats({3}, {1.0, 2.0, 3.0})})));
+      {Tensor::fromFloats({3}, {1.0, 2.0, 3.0})});
   EXPECT_NE(message.find("argument #0 has shape/dtype [3] f32"),
             std::string::npos)
       << message;
+}
+
+TEST(EvaluatorTest, DenseResourceConstants) {
+  // 0x3F800000 = 1.0f, 0x40000000 = 2.0f (little-endian, after the 4-byte
+  // alignment header of the blob).
+  auto r = evaluate(R"mlir(
+    func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {
+      %c = arith.constant dense_resource<blob1> : tensor<2xf32>
+      %y = arith.addf %x, %c : tensor<2xf32>
+      return %y : tensor<2xf32>
+    }
+    {-#
+      dialect_resources: {
+        builtin: {
+          blob1: "0x040000000000803F00000040"
+        }
+      }
+    #-})mlir",
+                    {Tensor::fromFloats({2}, {0.5, 0.25})});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_DOUBLE_EQ(r[0].getFloat(0), 1.5);
+  EXPECT_DOUBLE_EQ(r[0].getFloat(1), 2.25);
 }
 
 } // namespace

@@ -43,6 +43,28 @@ evaluate(llvm::StringRef ir,
   return *results;
 }
 
+/// Parses `ir` (unregistered ops allowed), runs @main on `args`, expects a
+/// failure and returns the diagnostic it emitted.
+inline std::string evaluateExpectingError(
+    llvm::StringRef ir,
+    llvm::ArrayRef<mlir::quant_xform::reference::Tensor> args) {
+  auto ctx = makeContext();
+  ctx->allowUnregisteredDialects();
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(ir, ctx.get());
+  EXPECT_TRUE(module) << "IR does not parse";
+  if (!module)
+    return "";
+  std::string message;
+  mlir::ScopedDiagnosticHandler handler(ctx.get(), [&](mlir::Diagnostic &d) {
+    message = d.str();
+    return mlir::success();
+  });
+  mlir::quant_xform::reference::Evaluator evaluator(*module);
+  EXPECT_TRUE(mlir::failed(evaluator.run("main", args)));
+  return message;
+}
+
 } // namespace qxtest
 
 #endif

@@ -189,57 +189,12 @@ LogicalResult EvaluatorImpl::evalConstant(Operation *op) {
       return op->emitOpError() << "dense_resource blob is missing";
     ArrayRef<char> bytes = data->getData();
     int64_t n = t.numElements();
-    size_t elemBytes = *dtype == DType::F64 || *dtype == DType::I64   ? 8
-                       : *dtype == DType::F32 || *dtype == DType::I32 ? 4
-                       : *dtype == DType::I16 || *dtype == DType::F16 ? 2
-                                                                      : 1;
-    if (*dtype == DType::BF16 || *dtype == DType::F16 || *dtype == DType::I1)
-      return op->emitOpError() << "dense_resource of " << dtypeName(*dtype)
-                               << " is not supported by the evaluator";
+    size_t elemBytes = storageBytes(*dtype);
     if (bytes.size() != static_cast<size_t>(n) * elemBytes)
       return op->emitOpError() << "dense_resource blob holds " << bytes.size()
                                << " bytes, expected " << n * elemBytes;
-    for (int64_t k = 0; k < n; ++k) {
-      const char *p = bytes.data() + k * elemBytes;
-      switch (*dtype) {
-      case DType::F32: {
-        float v;
-        std::memcpy(&v, p, 4);
-        t.setFloat(k, v);
-        break;
-      }
-      case DType::F64: {
-        double v;
-        std::memcpy(&v, p, 8);
-        t.setFloat(k, v);
-        break;
-      }
-      case DType::I8:
-        t.setInt(k, static_cast<int8_t>(*p));
-        break;
-      case DType::U8:
-        t.setInt(k, static_cast<uint8_t>(*p));
-        break;
-      case DType::I16: {
-        int16_t v;
-        std::memcpy(&v, p, 2);
-        t.setInt(k, v);
-        break;
-      }
-      case DType::I32: {
-        int32_t v;
-        std::memcpy(&v, p, 4);
-        t.setInt(k, v);
-        break;
-      }
-      default: {
-        int64_t v;
-        std::memcpy(&v, p, 8);
-        t.setInt(k, v);
-        break;
-      }
-      }
-    }
+    for (int64_t k = 0; k < n; ++k)
+      t.loadElement(k, bytes.data() + k * elemBytes);
     bind(cst, std::move(t));
     return success();
   }

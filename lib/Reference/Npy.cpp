@@ -144,59 +144,8 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
 
   Tensor t(shape, dtype);
   const char *p = bytes.data() + dataStart;
-  for (int64_t k = 0; k < count; ++k, p += elemBytes) {
-    switch (dtype) {
-    case DType::F32: {
-      float v;
-      std::memcpy(&v, p, 4);
-      t.setFloat(k, v);
-      break;
-    }
-    case DType::F64: {
-      double v;
-      std::memcpy(&v, p, 8);
-      t.setFloat(k, v);
-      break;
-    }
-    case DType::F16: {
-      uint16_t bits;
-      std::memcpy(&bits, p, 2);
-      llvm::APFloat f(llvm::APFloat::IEEEhalf(), llvm::APInt(16, bits));
-      bool lost;
-      f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
-                &lost);
-      t.setFloat(k, f.convertToDouble());
-      break;
-    }
-    case DType::I8:
-      t.setInt(k, static_cast<int8_t>(*p));
-      break;
-    case DType::U8:
-      t.setInt(k, static_cast<uint8_t>(*p));
-      break;
-    case DType::I1:
-      t.setInt(k, *p != 0);
-      break;
-    case DType::I16: {
-      int16_t v;
-      std::memcpy(&v, p, 2);
-      t.setInt(k, v);
-      break;
-    }
-    case DType::I32: {
-      int32_t v;
-      std::memcpy(&v, p, 4);
-      t.setInt(k, v);
-      break;
-    }
-    default: {
-      int64_t v;
-      std::memcpy(&v, p, 8);
-      t.setInt(k, v);
-      break;
-    }
-    }
-  }
+  for (int64_t k = 0; k < count; ++k, p += elemBytes)
+    t.loadElement(k, p);
   return t;
 }
 

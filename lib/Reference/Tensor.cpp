@@ -4,8 +4,11 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/APInt.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::quant_xform::reference;
@@ -90,6 +93,82 @@ const char *mlir::quant_xform::reference::dtypeName(DType t) {
     return "ui8";
   }
   return "?";
+}
+
+size_t mlir::quant_xform::reference::storageBytes(DType t) {
+  switch (t) {
+  case DType::F64:
+  case DType::I64:
+    return 8;
+  case DType::F32:
+  case DType::I32:
+    return 4;
+  case DType::F16:
+  case DType::BF16:
+  case DType::I16:
+    return 2;
+  case DType::I1:
+  case DType::I8:
+  case DType::U8:
+    return 1;
+  }
+  return 1;
+}
+
+/// A 16-bit float (IEEE half or bfloat) as a double.
+static double halfToDouble(uint16_t bits, const llvm::fltSemantics &sem) {
+  llvm::APFloat f(sem, llvm::APInt(16, bits));
+  bool lost;
+  f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return f.convertToDouble();
+}
+
+void Tensor::loadElement(int64_t flat, const char *p) {
+  switch (type) {
+  case DType::F32: {
+    float v;
+    std::memcpy(&v, p, 4);
+    fvals[flat] = v;
+    return;
+  }
+  case DType::F64:
+    std::memcpy(&fvals[flat], p, 8);
+    return;
+  case DType::F16:
+  case DType::BF16: {
+    uint16_t bits;
+    std::memcpy(&bits, p, 2);
+    fvals[flat] =
+        halfToDouble(bits, type == DType::F16 ? llvm::APFloat::IEEEhalf()
+                                              : llvm::APFloat::BFloat());
+    return;
+  }
+  case DType::I1:
+    ivals[flat] = *p != 0;
+    return;
+  case DType::I8:
+    ivals[flat] = static_cast<int8_t>(*p);
+    return;
+  case DType::U8:
+    ivals[flat] = static_cast<uint8_t>(*p);
+    return;
+  case DType::I16: {
+    int16_t v;
+    std::memcpy(&v, p, 2);
+    ivals[flat] = v;
+    return;
+  }
+  case DType::I32: {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    ivals[flat] = v;
+    return;
+  }
+  case DType::I64:
+    std::memcpy(&ivals[flat], p, 8);
+    return;
+  }
 }
 
 Tensor::Tensor(ArrayRef<int64_t> shape, DType dtype)

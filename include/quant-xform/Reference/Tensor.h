@@ -29,6 +29,9 @@ unsigned intWidth(DType t);
 /// The dtype of an MLIR element type; failure for types the evaluator does
 /// not model (index is treated as i64).
 FailureOr<DType> dtypeOf(Type elementType);
+/// Bytes per element in little-endian storage (.npy data, dense_resource
+/// blobs): 1 for i1/i8/ui8, 2 for f16/bf16/i16, 4 for f32/i32, 8 for f64/i64.
+size_t storageBytes(DType t);
 /// A short name for messages: "f32", "i8", ...
 const char *dtypeName(DType t);
 
@@ -75,6 +78,10 @@ public:
   SmallVector<int64_t> strides() const;
   /// Flat index of a multi-index.
   int64_t flatIndex(ArrayRef<int64_t> index) const;
+
+  /// Reads one little-endian element of this tensor's dtype from `bytes`
+  /// (storageBytes(dtype()) bytes) into element `flat`.
+  void loadElement(int64_t flat, const char *bytes);
 
   /// Renders shape, dtype and values (numpy-like), at most `maxElements`.
   std::string toString(int64_t maxElements = 256) const;
