@@ -34,4 +34,24 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
   ];
 }
 
+def FoldTransformsIntoLinears
+    : Pass<"quant-xform-fold-transforms-into-linears", "ModuleOp"> {
+  let summary = "Fold transforms into the weights and biases of adjacent linears";
+  let description = [{
+    For any transform op `T(x) = x·M + c` (rotate, affine, smooth) whose
+    matrix is known at compile time, and linears with constant weights:
+
+    - input side: `linear(T(x), W, b) = linear(x, W·Mᵀ, b + c·Wᵀ)`, applied to
+      every linear that reads `T(x)`; `T` disappears once nothing else reads
+      it;
+    - output side: `T(linear(x, W, b)) = linear(x, Mᵀ·W, b·M + c)` when the
+      linear has no other reader.
+
+    New weights are computed in float64 and stored in the weight's element
+    type (f32 or f64). Transforms that cannot fold (non-constant matrices or
+    weights, or readers that are not linears) stay where they are.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // QUANT_XFORM_PASSES_TD

@@ -1,0 +1,133 @@
+//===- FoldTransformsIntoLinears.cpp - transforms → linear weights --------===//
+//
+// Input side:  linear(x·M + c, W, b)   = x·(W·Mᵀ)ᵀ + (b + c·Wᵀ)
+// Output side: (x·Wᵀ + b)·M + c       = x·(Mᵀ·W)ᵀ + (b·M + c)
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
+
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+#include "quant-xform/Support/Matrix.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::quant_xform {
+#define GEN_PASS_DEF_FOLDTRANSFORMSINTOLINEARS
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
+} // namespace mlir::quant_xform
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+
+namespace {
+
+/// A constant tensor of `type` (f32 or f64 elements) holding `values`.
+static FailureOr<Value> makeConstant(PatternRewriter &rewriter, Location loc,
+                                     RankedTensorType type,
+                                     ArrayRef<double> values) {
+  Type elem = type.getElementType();
+  if (elem.isF64())
+    return Value(arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(type, values)));
+  if (!elem.isF32())
+    return failure();
+  SmallVector<float> floats(values.begin(), values.end());
+  return Value(arith::ConstantOp::create(
+      rewriter, loc, DenseElementsAttr::get(type, ArrayRef<float>(floats))));
+}
+
+/// The linear's bias as a `1 × n` row (zeros when it has none); failure when
+/// the bias is not a constant.
+static FailureOr<Matrix> biasRow(LinearOp op, int64_t n) {
+  Matrix row(1, n);
+  if (!op.getBias())
+    return row;
+  std::optional<std::vector<double>> b = getConstantFloats(op.getBias());
+  if (!b)
+    return failure();
+  row.data() = std::move(*b);
+  return row;
+}
+
+/// Replaces `op` by a linear of `input` with the given weight and bias.
+static LogicalResult replaceLinear(PatternRewriter &rewriter, LinearOp op,
+                                   Value input, const Matrix &weight,
+                                   const Matrix &bias) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  auto bType = RankedTensorType::get({weight.rows()}, wType.getElementType());
+  FailureOr<Value> w =
+      makeConstant(rewriter, op.getLoc(), wType, weight.data());
+  FailureOr<Value> b = makeConstant(rewriter, op.getLoc(), bType, bias.data());
+  if (failed(w) || failed(b))
+    return rewriter.notifyMatchFailure(op, "unsupported weight element type");
+  rewriter.replaceOpWithNewOp<LinearOp>(op, op.getType(), input, *w, *b);
+  return success();
+}
+
+/// linear(T(x), W, b) → linear(x, W·Mᵀ, b + c·Wᵀ).
+struct FoldInputTransform : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto transform = op.getInput().getDefiningOp<TransformOpInterface>();
+    if (!transform)
+      return failure();
+    std::optional<Matrix> w = getConstantMatrix(op.getWeight());
+    if (!w)
+      return rewriter.notifyMatchFailure(op, "weight is not a constant");
+    FailureOr<Matrix> b = biasRow(op, w->rows());
+    FailureOr<Matrix> m = transform.getAppliedMatrix();
+    FailureOr<Matrix> c = transform.getAppliedOffset();
+    if (failed(b) || failed(m) || failed(c))
+      return rewriter.notifyMatchFailure(op, "transform not known");
+    Matrix newW = w->matmul(m->transpose());
+    Matrix cw = c->matmul(w->transpose());
+    for (int64_t j = 0; j < b->cols(); ++j)
+      (*b)(0, j) += cw(0, j);
+    return replaceLinear(rewriter, op, transform.getTransformInput(), newW, *b);
+  }
+};
+
+/// T(linear(x, W, b)) → linear(x, Mᵀ·W, b·M + c).
+struct FoldOutputTransform : OpInterfaceRewritePattern<TransformOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
+  LogicalResult matchAndRewrite(TransformOpInterface transform,
+                                PatternRewriter &rewriter) const override {
+    auto linear = transform.getTransformInput().getDefiningOp<LinearOp>();
+    if (!linear || !linear->hasOneUse())
+      return failure();
+    std::optional<Matrix> w = getConstantMatrix(linear.getWeight());
+    if (!w)
+      return failure();
+    FailureOr<Matrix> b = biasRow(linear, w->rows());
+    FailureOr<Matrix> m = transform.getAppliedMatrix();
+    FailureOr<Matrix> c = transform.getAppliedOffset();
+    if (failed(b) || failed(m) || failed(c))
+      return failure();
+    Matrix newW = m->transpose().matmul(*w);
+    Matrix newB = b->matmul(*m);
+    for (int64_t j = 0; j < newB.cols(); ++j)
+      newB(0, j) += (*c)(0, j);
+    rewriter.setInsertionPoint(transform);
+    if (failed(replaceLinear(rewriter, linear, linear.getInput(), newW, newB)))
+      return failure();
+    rewriter.replaceOp(transform, transform.getTransformInput());
+    return success();
+  }
+};
+
+struct FoldTransformsIntoLinears
+    : public quant_xform::impl::FoldTransformsIntoLinearsBase<
+          FoldTransformsIntoLinears> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FoldInputTransform, FoldOutputTransform>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
