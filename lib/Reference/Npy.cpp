@@ -8,7 +8,6 @@
 
 #include "quant-xform/Reference/Npy.h"
 
-#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -77,25 +76,24 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
   StringRef dtypeStr =
       descr->drop_front().take_until([](char c) { return c == '\''; });
   DType dtype;
-  size_t elemBytes;
   if (dtypeStr == "<f4") {
-    dtype = DType::F32, elemBytes = 4;
+    dtype = DType::F32;
   } else if (dtypeStr == "<f8") {
-    dtype = DType::F64, elemBytes = 8;
+    dtype = DType::F64;
   } else if (dtypeStr == "<f2") {
-    dtype = DType::F16, elemBytes = 2;
+    dtype = DType::F16;
   } else if (dtypeStr == "|i1") {
-    dtype = DType::I8, elemBytes = 1;
+    dtype = DType::I8;
   } else if (dtypeStr == "|u1") {
-    dtype = DType::U8, elemBytes = 1;
+    dtype = DType::U8;
   } else if (dtypeStr == "<i2") {
-    dtype = DType::I16, elemBytes = 2;
+    dtype = DType::I16;
   } else if (dtypeStr == "<i4") {
-    dtype = DType::I32, elemBytes = 4;
+    dtype = DType::I32;
   } else if (dtypeStr == "<i8") {
-    dtype = DType::I64, elemBytes = 8;
+    dtype = DType::I64;
   } else if (dtypeStr == "|b1") {
-    dtype = DType::I1, elemBytes = 1;
+    dtype = DType::I1;
   } else {
     return npyError(name, "unsupported dtype '" + dtypeStr +
                               "' (expected little-endian f2/f4/f8, i1/i2/i4/"
@@ -133,6 +131,7 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
     shape.push_back(d);
   }
 
+  size_t elemBytes = storageBytes(dtype);
   size_t need = static_cast<size_t>(count) * elemBytes;
   size_t have = bytes.size() - dataStart;
   if (have < need)
