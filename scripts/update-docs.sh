@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Copies the op/attribute/interface/pass references that the build generates
+# Copies the op/attribute/interface/pass/pipeline references that the build generates
 # from ODS (build/docs) into docs/generated. With --check, only reports
 # (and fails) when docs/generated differs from what the build generated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gen=(Dialects/QuantXformDialect.md Interfaces/QuantXformInterfaces.md
-     Passes/QuantXformPasses.md)
+     Passes/QuantXformPasses.md Pipelines/QuantXformPipelines.md)
 status=0
 for f in "${gen[@]}"; do
   src=build/docs/$f

@@ -64,4 +64,48 @@ TEST(MatrixTest, InverseTimesMatrixIsIdentity) {
   EXPECT_LT(a.matmul(*inv).maxAbsDiff(Matrix::identity(2)), 1e-15);
 }
 
+TEST(MatrixTest, RandomOrthogonalIsOrthogonalAndSeeded) {
+  Matrix q = randomOrthogonal(24, 7);
+  EXPECT_LT(checkOrthogonal(q).maxError, 1e-12);
+  EXPECT_EQ(q.maxAbsDiff(randomOrthogonal(24, 7)), 0.0);
+  EXPECT_GT(q.maxAbsDiff(randomOrthogonal(24, 8)), 0.1);
+}
+
+TEST(MatrixTest, PrincipalAxesOfAKnownCovariance) {
+  // C = R·diag(9, 4, 1)·Rᵀ with R a rotation by 30° in the (0, 1) plane.
+  double c = std::cos(M_PI / 6), s = std::sin(M_PI / 6);
+  Matrix r = Matrix::identity(3);
+  r(0, 0) = c, r(0, 1) = -s, r(1, 0) = s, r(1, 1) = c;
+  Matrix cov =
+      r.matmul(Matrix::diagonal({9.0, 4.0, 1.0})).matmul(r.transpose());
+  mlir::FailureOr<Matrix> axes = principalAxes(cov);
+  ASSERT_TRUE(mlir::succeeded(axes));
+  // Columns are R's columns in order of decreasing variance, each with its
+  // largest entry positive: (c, s, 0), (−s, c, 0), (0, 0, 1) already are.
+  EXPECT_LT(axes->maxAbsDiff(r), 1e-12);
+  // Flipping the sign of the input's axes does not flip the output's.
+  Matrix flipped = r;
+  for (int64_t i = 0; i < 3; ++i)
+    flipped(i, 0) = -r(i, 0);
+  Matrix cov2 = flipped.matmul(Matrix::diagonal({9.0, 4.0, 1.0}))
+                    .matmul(flipped.transpose());
+  EXPECT_LT(principalAxes(cov2)->maxAbsDiff(r), 1e-12);
+  // The rotated covariance Qᵀ·C·Q is diagonal, decreasing.
+  Matrix d = axes->transpose().matmul(cov).matmul(*axes);
+  EXPECT_NEAR(d(0, 0), 9.0, 1e-12);
+  EXPECT_NEAR(d(1, 1), 4.0, 1e-12);
+  EXPECT_NEAR(d(2, 2), 1.0, 1e-12);
+  EXPECT_NEAR(d(0, 1), 0.0, 1e-12);
+}
+
+TEST(MatrixTest, PrincipalAxesRejectsBadInput) {
+  Matrix notSymmetric = Matrix::identity(2);
+  notSymmetric(0, 1) = 1.0;
+  EXPECT_TRUE(mlir::failed(principalAxes(notSymmetric)));
+  Matrix nan = Matrix::identity(2);
+  nan(1, 1) = NAN;
+  EXPECT_TRUE(mlir::failed(principalAxes(nan)));
+  EXPECT_TRUE(mlir::failed(principalAxes(Matrix(2, 3))));
+}
+
 } // namespace

@@ -23,4 +23,5 @@ void mlir::quant_xform::registerAllDialects(DialectRegistry &registry) {
 void mlir::quant_xform::registerAllPasses() {
   mlir::registerTransformsPasses();
   mlir::quant_xform::registerQuantXformPasses();
+  mlir::quant_xform::registerW8A8Pipeline();
 }

@@ -84,7 +84,7 @@ EvaluatorImpl::call(Operation *op, ArrayRef<Tensor> args, unsigned depth) {
     return fn.emitOpError() << "takes " << body.getNumArguments()
                             << " arguments, got " << args.size();
   frames.emplace_back();
-  auto popFrame = llvm::make_scope_exit([&] { frames.pop_back(); });
+  llvm::scope_exit popFrame([&] { frames.pop_back(); });
   for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
     if (failed(checkMatchesType(fn, args[i], arg.getType(),
                                 "argument #" + std::to_string(i))))

@@ -525,6 +525,9 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           stats.min.assign(r.k, INFINITY);
           stats.max.assign(r.k, -INFINITY);
           stats.absMax.assign(r.k, 0.0);
+          stats.outlierRows.assign(r.k, 0);
+          if (parent.collectSecondMoment && r.k <= kMaxSecondMomentSize)
+            stats.secondMoment.assign(r.k * r.k, 0.0);
         }
         if (static_cast<int64_t>(stats.min.size()) != r.k)
           return obs.emitOpError()
@@ -536,7 +539,16 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
             stats.min[c] = std::min(stats.min[c], v);
             stats.max[c] = std::max(stats.max[c], v);
             stats.absMax[c] = std::max(stats.absMax[c], std::fabs(v));
+            if (std::fabs(v) >= parent.outlierThreshold)
+              ++stats.outlierRows[c];
           }
+        if (!stats.secondMoment.empty())
+          for (int64_t m = 0; m < r.rows; ++m)
+            for (int64_t i = 0; i < r.k; ++i) {
+              double xi = x.getFloat(m * r.k + i);
+              for (int64_t j = 0; j < r.k; ++j)
+                stats.secondMoment[i * r.k + j] += xi * x.getFloat(m * r.k + j);
+            }
         stats.rows += r.rows;
         bind(obs, x);
         return success();

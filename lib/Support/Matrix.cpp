@@ -168,6 +168,49 @@ FailureOr<Matrix> mlir::quant_xform::invert(const Matrix &a) {
   return out;
 }
 
+Matrix mlir::quant_xform::randomOrthogonal(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  RowMajor g(n, n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      g(i, j) = normal(rng);
+  Eigen::HouseholderQR<RowMajor> qr(g);
+  RowMajor q = qr.householderQ();
+  RowMajor r = qr.matrixQR().triangularView<Eigen::Upper>();
+  Matrix out(n, n);
+  for (int64_t j = 0; j < n; ++j) {
+    double sign = r(j, j) < 0 ? -1.0 : 1.0;
+    for (int64_t i = 0; i < n; ++i)
+      out(i, j) = q(i, j) * sign;
+  }
+  return out;
+}
+
+FailureOr<Matrix> mlir::quant_xform::principalAxes(const Matrix &symmetric) {
+  int64_t n = symmetric.rows();
+  if (n == 0 || symmetric.cols() != n || !symmetric.allFinite())
+    return failure();
+  RowMajor a = asEigen(symmetric);
+  double scale = a.cwiseAbs().maxCoeff();
+  if ((a - a.transpose()).cwiseAbs().maxCoeff() > 1e-9 * std::max(scale, 1.0))
+    return failure();
+  Eigen::SelfAdjointEigenSolver<RowMajor> solver(a);
+  if (solver.info() != Eigen::Success)
+    return failure();
+  // Eigen sorts eigenvalues in increasing order; we want decreasing.
+  Matrix out(n, n);
+  for (int64_t j = 0; j < n; ++j) {
+    Eigen::VectorXd v = solver.eigenvectors().col(n - 1 - j);
+    Eigen::Index big = 0;
+    v.cwiseAbs().maxCoeff(&big);
+    double sign = v(big) < 0 ? -1.0 : 1.0;
+    for (int64_t i = 0; i < n; ++i)
+      out(i, j) = v(i) * sign;
+  }
+  return out;
+}
+
 std::optional<std::vector<double>>
 mlir::quant_xform::getConstantFloats(Value value) {
   Attribute attr;

@@ -23,6 +23,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
@@ -55,6 +56,16 @@ static cl::list<std::string> compareFiles(
     "compare",
     cl::desc("Run the same function of another module on the same inputs "
              "and print its error against this one"));
+static cl::opt<double> maxRelErr(
+    "max-rel-err",
+    cl::desc("With --compare: fail (exit 1) when a result's relative error "
+             "exceeds this"),
+    cl::init(-1.0));
+static cl::opt<double> minSqnr(
+    "min-sqnr",
+    cl::desc("With --compare: fail (exit 1) when a result's SQNR in dB is "
+             "below this"),
+    cl::init(-1e300));
 static cl::opt<bool>
     printObservers("print-observers",
                    cl::desc("Print statistics of quant_xform.observe ops"));
@@ -152,6 +163,7 @@ int main(int argc, char **argv) {
   llvm::outs() << llvm::format("%-48s %6s %12s %12s %10s %10s\n", "model",
                                "result", "max|err|", "rel.err", "SQNR(dB)",
                                "cosine");
+  int status = 0;
   for (const std::string &path : compareFiles) {
     OwningOpRef<ModuleOp> other = loadModule(ctx, path);
     if (!other)
@@ -173,7 +185,21 @@ int main(int argc, char **argv) {
       llvm::outs() << llvm::format("%-48s %6zu %12.4e %12.4e %10.2f %10.6f\n",
                                    path.c_str(), i, m->maxAbsError,
                                    m->relativeError, m->sqnrDb, m->cosine);
+      if (maxRelErr >= 0.0 && !(m->relativeError <= maxRelErr)) {
+        fail(path + ": result #" + Twine(i) + " relative error " +
+             llvm::formatv("{0:e}", m->relativeError).str() +
+             " exceeds --max-rel-err " +
+             llvm::formatv("{0:e}", maxRelErr.getValue()).str());
+        status = 1;
+      }
+      if (!(m->sqnrDb >= minSqnr)) {
+        fail(path + ": result #" + Twine(i) + " SQNR " +
+             llvm::formatv("{0:e}", m->sqnrDb).str() +
+             " dB is below --min-sqnr " +
+             llvm::formatv("{0:e}", minSqnr.getValue()).str());
+        status = 1;
+      }
     }
   }
-  return 0;
+  return status;
 }

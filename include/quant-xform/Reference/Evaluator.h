@@ -24,9 +24,17 @@ namespace mlir::quant_xform::reference {
 /// feature (last dimension) over all leading dimensions.
 struct ChannelStats {
   std::vector<double> min, max, absMax;
+  /// Per channel, the rows with |x| ≥ the evaluator's outlier threshold.
+  std::vector<int64_t> outlierRows;
+  /// Σ over rows of x·xᵀ (row-major K × K); empty unless the evaluator
+  /// collects second moments and K ≤ kMaxSecondMomentSize.
+  std::vector<double> secondMoment;
   /// Number of rows (tokens) seen.
   int64_t rows = 0;
 };
+
+/// The largest feature size for which observers keep a K × K second moment.
+inline constexpr int64_t kMaxSecondMomentSize = 4096;
 
 /// Interprets functions of a module on Tensors.
 class Evaluator {
@@ -39,6 +47,13 @@ public:
   /// values the maths cannot take.
   FailureOr<SmallVector<Tensor>> run(StringRef function, ArrayRef<Tensor> args);
 
+  /// Observers count, per channel, the rows with |x| ≥ `threshold`
+  /// (LLM.int8()'s outlier magnitude; 6.0 unless set).
+  void setOutlierThreshold(double threshold) { outlierThreshold = threshold; }
+  double getOutlierThreshold() const { return outlierThreshold; }
+  /// Whether observers accumulate the K × K second moment Σ x·xᵀ.
+  void setCollectSecondMoment(bool collect) { collectSecondMoment = collect; }
+
   /// Statistics recorded by `quant_xform.observe`, by observer name.
   const std::map<std::string, ChannelStats> &getObserverStats() const {
     return observed;
@@ -47,6 +62,8 @@ public:
 private:
   ModuleOp module;
   std::map<std::string, ChannelStats> observed;
+  double outlierThreshold = 6.0;
+  bool collectSecondMoment = false;
   friend class EvaluatorImpl;
 };
 

@@ -92,6 +92,17 @@ InvertibilityReport checkInvertible(const Matrix &a);
 /// it is numerically singular.
 FailureOr<Matrix> invert(const Matrix &a);
 
+/// A random `n × n` orthogonal matrix, Haar-distributed: the Q factor of a
+/// seeded Gaussian matrix with the signs of R's diagonal folded in.
+Matrix randomOrthogonal(int64_t n, uint64_t seed);
+
+/// The principal axes of a symmetric positive semi-definite `K × K` matrix
+/// (a covariance or second moment): an orthogonal matrix whose columns are
+/// its eigenvectors, sorted by decreasing eigenvalue, each with its
+/// largest-magnitude entry made positive (a deterministic sign convention).
+/// Failure when the matrix is not square, not symmetric or not finite.
+FailureOr<Matrix> principalAxes(const Matrix &symmetric);
+
 /// Reads a constant float tensor into float64 values, when `value` is
 /// produced by a constant (anything `m_Constant` matches) with elements.
 std::optional<std::vector<double>> getConstantFloats(Value value);

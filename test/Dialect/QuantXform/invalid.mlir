@@ -660,3 +660,116 @@ func.func @dequantize_nan_scale(%q: tensor<4xi8>) -> tensor<4xf32> {
   %0 = quant_xform.dequantize %q, %s scheme<per_tensor> : (tensor<4xi8>, tensor<f32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Discardable quant_xform attributes.
+func.func @layer_not_string(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.layer' must be a string}}
+  %y = quant_xform.linear %x, %w {quant_xform.layer = 3 : i64} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @unknown_role(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.role' must be one of "attn_in", "attn_out", "mlp_in", "mlp_down"}}
+  %y = quant_xform.linear %x, %w {quant_xform.role = "attention"} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @unknown_attr(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{has unknown quant_xform attribute 'quant_xform.colour'}}
+  %y = quant_xform.linear %x, %w {quant_xform.colour = "red"} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @pinned_on_linear(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.pinned' applies only to transform ops}}
+  %y = quant_xform.linear %x, %w {quant_xform.pinned} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @online_not_unit(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'quant_xform.online' must be a unit attribute}}
+  %y = quant_xform.rotate hadamard %x {quant_xform.online = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @stats_not_dict(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' must be a dictionary}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = 1 : i64} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_wrong_size(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'absmax' must be a dense tensor of shape [K] with K = 4}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<3xf32>, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_nan(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'absmax' holds NaN or Inf}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<[1.0, 0x7FC00000, 1.0, 1.0]> : tensor<4xf32>, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_rows(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'rows' must be a positive integer}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, rows = 0 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_missing(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' needs at least 'absmax' and 'rows'}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_unknown(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' has unknown entry 'median'}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, median = 1.0 : f32, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_outliers_threshold(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'outlier_rows' needs 'outlier_threshold'}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, outlier_rows = dense<0> : tensor<4xi64>, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_bad_threshold(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'outlier_threshold' must be a float > 0}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, outlier_threshold = -1.0 : f64, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_no_feature_dim(%x: tensor<?xf32>) -> tensor<?xf32> {
+  // expected-error @+1 {{'quant_xform.stats' needs a first operand with a static feature dimension}}
+  %y = quant_xform.rotate hadamard %x {quant_xform.stats = {rows = 2 : i64}} : (tensor<?xf32>) -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}

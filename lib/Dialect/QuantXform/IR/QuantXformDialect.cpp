@@ -1,7 +1,10 @@
 //===- QuantXformDialect.cpp - quant_xform dialect registration ----------===//
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformDialect.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -14,4 +17,103 @@ void QuantXformDialect::initialize() {
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.cpp.inc"
       >();
   registerAttributes();
+}
+
+//===----------------------------------------------------------------------===//
+// Discardable attributes
+//===----------------------------------------------------------------------===//
+
+/// Checks `quant_xform.stats` on `op`: a dictionary whose per-channel
+/// entries match the feature size K of the op's first operand.
+static LogicalResult verifyStats(Operation *op, Attribute attr) {
+  auto dict = dyn_cast<DictionaryAttr>(attr);
+  if (!dict)
+    return op->emitOpError()
+           << "'" << kStatsAttrName << "' must be a dictionary";
+  auto xType = op->getNumOperands() == 0
+                   ? RankedTensorType()
+                   : dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  if (!xType || xType.getRank() == 0 || xType.isDynamicDim(xType.getRank() - 1))
+    return op->emitOpError() << "'" << kStatsAttrName
+                             << "' needs a first operand with a static "
+                                "feature dimension";
+  int64_t k = xType.getShape().back();
+  for (NamedAttribute entry : dict) {
+    StringRef key = entry.getName().strref();
+    if (key == "rows") {
+      auto rows = dyn_cast<IntegerAttr>(entry.getValue());
+      if (!rows || rows.getInt() <= 0)
+        return op->emitOpError() << "'" << kStatsAttrName
+                                 << "' entry 'rows' must be a positive integer";
+      continue;
+    }
+    if (key == "outlier_threshold") {
+      auto t = dyn_cast<FloatAttr>(entry.getValue());
+      if (!t || !(t.getValueAsDouble() > 0.0))
+        return op->emitOpError()
+               << "'" << kStatsAttrName
+               << "' entry 'outlier_threshold' must be a float > 0";
+      continue;
+    }
+    bool perChannel = key == "absmax" || key == "min" || key == "max" ||
+                      key == "outlier_rows";
+    if (!perChannel && key != "second_moment")
+      return op->emitOpError()
+             << "'" << kStatsAttrName << "' has unknown entry '" << key << "'";
+    auto values = dyn_cast<DenseElementsAttr>(entry.getValue());
+    SmallVector<int64_t> want = {k};
+    if (!perChannel)
+      want.push_back(k);
+    if (!values || values.getType().getShape() != ArrayRef<int64_t>(want))
+      return op->emitOpError()
+             << "'" << kStatsAttrName << "' entry '" << key
+             << "' must be a dense tensor of shape "
+             << (perChannel ? "[K]" : "[K, K]") << " with K = " << k;
+    if (auto floats = dyn_cast<DenseFPElementsAttr>(values))
+      for (APFloat v : floats.getValues<APFloat>())
+        if (!v.isFinite())
+          return op->emitOpError() << "'" << kStatsAttrName << "' entry '"
+                                   << key << "' holds NaN or Inf";
+  }
+  if (!dict.get("absmax") || !dict.get("rows"))
+    return op->emitOpError()
+           << "'" << kStatsAttrName << "' needs at least 'absmax' and 'rows'";
+  if (dict.get("outlier_rows") && !dict.get("outlier_threshold"))
+    return op->emitOpError() << "'" << kStatsAttrName
+                             << "' entry 'outlier_rows' needs "
+                                "'outlier_threshold'";
+  return success();
+}
+
+LogicalResult
+QuantXformDialect::verifyOperationAttribute(Operation *op,
+                                            NamedAttribute attribute) {
+  StringRef name = attribute.getName().strref();
+  Attribute value = attribute.getValue();
+  if (name == kLayerAttrName) {
+    if (!isa<StringAttr>(value))
+      return op->emitOpError() << "'" << name << "' must be a string";
+    return success();
+  }
+  if (name == kRoleAttrName) {
+    auto role = dyn_cast<StringAttr>(value);
+    if (!role || !llvm::is_contained(kLayerRoles, role.getValue()))
+      return op->emitOpError()
+             << "'" << name
+             << "' must be one of \"attn_in\", \"attn_out\", \"mlp_in\", "
+                "\"mlp_down\"";
+    return success();
+  }
+  if (name == kStatsAttrName)
+    return verifyStats(op, value);
+  if (name == kPinnedAttrName || name == kOnlineAttrName) {
+    if (!isa<UnitAttr>(value))
+      return op->emitOpError() << "'" << name << "' must be a unit attribute";
+    if (!isa<TransformOpInterface>(op))
+      return op->emitOpError()
+             << "'" << name << "' applies only to transform ops";
+    return success();
+  }
+  return op->emitOpError() << "has unknown quant_xform attribute '" << name
+                           << "'";
 }

@@ -2,11 +2,13 @@
 //
 // Folds that -canonicalize applies:
 //   T(x) where T = I            → x
-//   T⁻¹(T(x))                   → x   (any TransformOpInterface op)
+//   T⁻¹(T(x))                   → x   (any TransformOpInterface op; not
+//                                      when T is quant_xform.pinned)
 //   quantize(dequantize(q, s))  → q   (same scale, zero point and scheme)
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
 using namespace mlir;
@@ -18,8 +20,10 @@ static OpFoldResult foldTransform(TransformOpInterface op) {
   Value input = op.getTransformInput();
   if (input.getType() != op->getResult(0).getType())
     return {};
+  // A pinned transform's output is what a quantizer must see: its inverse
+  // is there to be folded into weights, not to cancel it.
   if (auto producer = input.getDefiningOp<TransformOpInterface>())
-    if (producer.isInverseOf(op) &&
+    if (!producer->hasAttr(kPinnedAttrName) && producer.isInverseOf(op) &&
         producer.getTransformInput().getType() == op->getResult(0).getType())
       return producer.getTransformInput();
   if (op.isIdentity())

@@ -7,6 +7,8 @@
 
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 
+#include "TransformUtils.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Support/Matrix.h"
 
@@ -24,21 +26,6 @@ using namespace mlir::quant_xform;
 
 namespace {
 
-/// A constant tensor of `type` (f32 or f64 elements) holding `values`.
-static FailureOr<Value> makeConstant(PatternRewriter &rewriter, Location loc,
-                                     RankedTensorType type,
-                                     ArrayRef<double> values) {
-  Type elem = type.getElementType();
-  if (elem.isF64())
-    return Value(arith::ConstantOp::create(
-        rewriter, loc, DenseElementsAttr::get(type, values)));
-  if (!elem.isF32())
-    return failure();
-  SmallVector<float> floats(values.begin(), values.end());
-  return Value(arith::ConstantOp::create(
-      rewriter, loc, DenseElementsAttr::get(type, ArrayRef<float>(floats))));
-}
-
 /// The linear's bias as a `1 × n` row (zeros when it has none); failure when
 /// the bias is not a constant.
 static FailureOr<Matrix> biasRow(LinearOp op, int64_t n) {
@@ -52,18 +39,28 @@ static FailureOr<Matrix> biasRow(LinearOp op, int64_t n) {
   return row;
 }
 
-/// Replaces `op` by a linear of `input` with the given weight and bias.
-static LogicalResult replaceLinear(PatternRewriter &rewriter, LinearOp op,
-                                   Value input, const Matrix &weight,
-                                   const Matrix &bias) {
+/// Gives `op` the input, weight and bias; keeps its other attributes (layer
+/// name, role). Statistics are dropped when the input changes.
+static LogicalResult updateLinear(PatternRewriter &rewriter, LinearOp op,
+                                  Value input, const Matrix &weight,
+                                  const Matrix &bias) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   auto bType = RankedTensorType::get({weight.rows()}, wType.getElementType());
+  rewriter.setInsertionPoint(op);
   FailureOr<Value> w =
-      makeConstant(rewriter, op.getLoc(), wType, weight.data());
-  FailureOr<Value> b = makeConstant(rewriter, op.getLoc(), bType, bias.data());
+      makeFloatConstant(rewriter, op.getLoc(), wType, weight.data());
+  FailureOr<Value> b =
+      makeFloatConstant(rewriter, op.getLoc(), bType, bias.data());
   if (failed(w) || failed(b))
     return rewriter.notifyMatchFailure(op, "unsupported weight element type");
-  rewriter.replaceOpWithNewOp<LinearOp>(op, op.getType(), input, *w, *b);
+  rewriter.modifyOpInPlace(op, [&] {
+    if (op.getInput() != input) {
+      op.getInputMutable().assign(input);
+      op->removeAttr(kStatsAttrName);
+    }
+    op.getWeightMutable().assign(*w);
+    op.getBiasMutable().assign(*b);
+  });
   return success();
 }
 
@@ -75,6 +72,9 @@ struct FoldInputTransform : OpRewritePattern<LinearOp> {
     auto transform = op.getInput().getDefiningOp<TransformOpInterface>();
     if (!transform)
       return failure();
+    // The quantizer must see a pinned transform's output.
+    if (transform->hasAttr(kPinnedAttrName))
+      return rewriter.notifyMatchFailure(op, "transform is pinned");
     std::optional<Matrix> w = getConstantMatrix(op.getWeight());
     if (!w)
       return rewriter.notifyMatchFailure(op, "weight is not a constant");
@@ -87,7 +87,7 @@ struct FoldInputTransform : OpRewritePattern<LinearOp> {
     Matrix cw = c->matmul(w->transpose());
     for (int64_t j = 0; j < b->cols(); ++j)
       (*b)(0, j) += cw(0, j);
-    return replaceLinear(rewriter, op, transform.getTransformInput(), newW, *b);
+    return updateLinear(rewriter, op, transform.getTransformInput(), newW, *b);
   }
 };
 
@@ -111,8 +111,7 @@ struct FoldOutputTransform : OpInterfaceRewritePattern<TransformOpInterface> {
     Matrix newB = b->matmul(*m);
     for (int64_t j = 0; j < newB.cols(); ++j)
       newB(0, j) += (*c)(0, j);
-    rewriter.setInsertionPoint(transform);
-    if (failed(replaceLinear(rewriter, linear, linear.getInput(), newW, newB)))
+    if (failed(updateLinear(rewriter, linear, linear.getInput(), newW, newB)))
       return failure();
     rewriter.replaceOp(transform, transform.getTransformInput());
     return success();

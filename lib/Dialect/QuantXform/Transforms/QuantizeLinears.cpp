@@ -7,13 +7,17 @@
 
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 
+#include "TransformUtils.h"
 #include "WeightQuantization.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Support/Matrix.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+
+#include <cmath>
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_QUANTIZELINEARS
@@ -53,15 +57,58 @@ struct QuantizeLinears
     if (*weightGran == Granularity::PerGroup && groupSize <= 0) {
       module.emitError() << "quant-xform-quantize-linears: group-size must "
                             "be > 0, got "
-                         << groupSize;
+                         << groupSize.getValue();
       return signalPassFailure();
     }
 
+    if (staticActivations && *actGran != Granularity::PerTensor) {
+      module.emitError() << "quant-xform-quantize-linears: "
+                            "static-activations needs "
+                            "activation-granularity=per_tensor";
+      return signalPassFailure();
+    }
+    FailureOr<LayerSelector> selector = LayerSelector::create(
+        module, "quant-xform-quantize-linears", layers, roles);
+    if (failed(selector))
+      return signalPassFailure();
+
     SmallVector<LinearOp> linears;
-    module.walk([&](LinearOp op) { linears.push_back(op); });
+    module.walk([&](LinearOp op) {
+      if (selector->selects(op))
+        linears.push_back(op);
+    });
     for (LinearOp op : linears)
       if (failed(rewrite(op, *actGran, *weightGran)))
         return signalPassFailure();
+  }
+
+  /// The static per-tensor scale (and zero point) of a linear's input from
+  /// its calibration statistics (min/max range).
+  FailureOr<std::pair<float, int64_t>> staticRange(LinearOp op) {
+    std::optional<LinearStats> stats = getLinearStats(op);
+    auto dict = op->getAttrOfType<DictionaryAttr>(kStatsAttrName);
+    if (!stats || !dict || !dict.get("min") || !dict.get("max"))
+      return op.emitError() << "linear '" << getLayerName(op)
+                            << "' has no calibration statistics for static "
+                               "activation scales; run quant-xform-calibrate "
+                               "first";
+    double absMax = *llvm::max_element(stats->absMax);
+    if (!asymmetric) {
+      float scale = absMax > 0.0 ? static_cast<float>(absMax / 127.0) : 1.0f;
+      return std::make_pair(scale, int64_t(0));
+    }
+    double lo = 0.0, hi = 0.0;
+    for (APFloat v :
+         dict.getAs<DenseFPElementsAttr>("min").getValues<APFloat>())
+      lo = std::min(lo, v.convertToDouble());
+    for (APFloat v :
+         dict.getAs<DenseFPElementsAttr>("max").getValues<APFloat>())
+      hi = std::max(hi, v.convertToDouble());
+    float scale = hi > lo ? static_cast<float>((hi - lo) / 255.0) : 1.0f;
+    int64_t zp = std::clamp<int64_t>(
+        static_cast<int64_t>(std::nearbyint(-lo / static_cast<double>(scale))),
+        0, 255);
+    return std::make_pair(scale, zp);
   }
 
   /// Rewrites one linear; leaves it (with a warning) when its weight is not
@@ -104,18 +151,45 @@ struct QuantizeLinears
     Value swConst = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(swType, ArrayRef<float>(qw.scales)));
 
-    auto scheme =
-        QuantSchemeAttr::get(ctx, actGran, 0, 8, true, llvm::APFloat(1.0));
-    SmallVector<int64_t> sxShape;
-    if (actGran == Granularity::PerToken)
-      sxShape.assign(xType.getShape().begin(), xType.getShape().end() - 1);
-    auto qxType = RankedTensorType::get(xType.getShape(), i8);
-    auto sxType = RankedTensorType::get(sxShape, f32);
-    auto dq = DynamicQuantizeOp::create(b, loc, TypeRange{qxType, sxType},
-                                        op.getInput(), scheme);
-    auto q = QLinearOp::create(b, loc, op.getType(), dq.getResult(),
-                               dq.getScale(), /*input_zero_point=*/Value(),
-                               qwConst, swConst, op.getBias());
+    auto scheme = QuantSchemeAttr::get(ctx, actGran, 0, 8, !asymmetric,
+                                       llvm::APFloat(1.0));
+    auto qxType = RankedTensorType::get(
+        xType.getShape(),
+        asymmetric ? IntegerType::get(ctx, 8, IntegerType::Unsigned) : i8);
+    Value qx, sx, zp;
+    if (staticActivations) {
+      FailureOr<std::pair<float, int64_t>> range = staticRange(op);
+      if (failed(range))
+        return failure();
+      auto scalar = RankedTensorType::get({}, f32);
+      sx = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(scalar, range->first));
+      if (asymmetric)
+        zp = arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(
+                RankedTensorType::get({}, qxType.getElementType()),
+                APInt(8, range->second)));
+      qx = QuantizeOp::create(b, loc, qxType, op.getInput(), sx, zp, scheme);
+    } else {
+      SmallVector<int64_t> sxShape;
+      if (actGran == Granularity::PerToken)
+        sxShape.assign(xType.getShape().begin(), xType.getShape().end() - 1);
+      auto sxType = RankedTensorType::get(sxShape, f32);
+      SmallVector<Type> types = {qxType, sxType};
+      if (asymmetric)
+        types.push_back(
+            RankedTensorType::get(sxShape, qxType.getElementType()));
+      auto dq = DynamicQuantizeOp::create(b, loc, types, op.getInput(), scheme);
+      qx = dq.getResult();
+      sx = dq.getScale();
+      zp = dq.getZeroPoint();
+    }
+    auto q = QLinearOp::create(b, loc, op.getType(), qx, sx, zp, qwConst,
+                               swConst, op.getBias());
+    for (StringRef name : {kLayerAttrName.data(), kRoleAttrName.data()})
+      if (Attribute a = op->getAttr(name))
+        q->setAttr(name, a);
     Operation *floatWeight = op.getWeight().getDefiningOp();
     op.replaceAllUsesWith(q.getResult());
     op.erase();

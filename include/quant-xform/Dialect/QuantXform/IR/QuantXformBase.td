@@ -32,6 +32,7 @@ def QuantXform_Dialect : Dialect {
     rotation, an invertible affine, positive smoothing scales).
   }];
   let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerAttributes();
   }];

@@ -16,6 +16,9 @@ namespace mlir::quant_xform {
 #define GEN_PASS_REGISTRATION
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
 
+/// Registers the `quant-xform-w8a8` named pipeline (float model → W8A8 IR).
+void registerW8A8Pipeline();
+
 } // namespace mlir::quant_xform
 
 #endif

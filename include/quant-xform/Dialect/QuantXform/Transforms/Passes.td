@@ -8,7 +8,8 @@ include "mlir/Pass/PassBase.td"
 def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
   let summary = "Rewrite float linear layers as dynamic_quantize + qlinear (W8A8)";
   let description = [{
-    Every `quant_xform.linear` whose weight (and bias) are constants becomes
+    Every selected `quant_xform.linear` whose weight (and bias) are
+    constants becomes
 
     ```mlir
     %qx, %sx = quant_xform.dynamic_quantize %x scheme<per_token> : ...
@@ -20,6 +21,13 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
     along K), `qw = round_half_even(W / sw)`. An all-zero channel gets
     `sw = 1`. Linears with non-constant weights are left in float with a
     warning. Out-of-range options are reported as errors.
+
+    With `static-activations`, the activation scale is a per-tensor constant
+    from the linear's calibration statistics (`max |x| / 127`, or
+    `(max − min) / 255` with a zero point when `asymmetric`) and the
+    activation goes through `quant_xform.quantize`. `asymmetric` quantizes
+    activations to uint8 with a zero point (dynamic or static). The layer
+    name and role move to the `qlinear`.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let options = [
@@ -30,7 +38,17 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
            /*default=*/"\"per_channel\"",
            "Weight scales: per_channel or per_group">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
-           "Group size along K for per_group weights (must divide K)">
+           "Group size along K for per_group weights (must divide K)">,
+    Option<"staticActivations", "static-activations", "bool",
+           /*default=*/"false",
+           "Static per-tensor activation scales from quant_xform.stats "
+           "(min/max range) instead of run-time ones">,
+    Option<"asymmetric", "asymmetric", "bool", /*default=*/"false",
+           "Asymmetric uint8 activations with a zero point">,
+    Option<"layers", "layers", "std::string", /*default=*/"\"\"",
+           "Only linears whose quant_xform.layer fully matches this regex">,
+    ListOption<"roles", "roles", "std::string",
+               "Only linears with one of these quant_xform.role values">
   ];
 }
 
@@ -52,6 +70,169 @@ def FoldTransformsIntoLinears
     weights, or readers that are not linears) stay where they are.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def Calibrate : Pass<"quant-xform-calibrate", "ModuleOp"> {
+  let summary = "Run the float model and attach input statistics to linears";
+  let description = [{
+    Runs the entry function through the reference evaluator on calibration
+    inputs (`inputs`: one .npy per argument; otherwise `samples` seeded
+    N(0, 1) inputs) with an observer in front of every `quant_xform.linear`,
+    and attaches what it saw to the linear as
+
+    ```mlir
+    quant_xform.stats = {absmax = dense<...> : tensor<Kxf32>,
+                         min = ..., max = ..., rows = 64 : i64,
+                         outlier_threshold = 6.0 : f64,
+                         outlier_rows = dense<...> : tensor<Kxi64>,
+                         second_moment = dense<...> : tensor<KxKxf32>}
+    ```
+
+    (`outlier_rows[k]`: rows with `|x[:, k]| ≥ outlier_threshold`;
+    `second_moment`: `Σ x·xᵀ / rows`, only with `second-moment` and
+    K ≤ 4096). Passes that change a linear's input drop its statistics;
+    recalibrate before a pass that needs them. NaN or Inf in an observed
+    input is an error; a linear that the function does not reach gets a
+    warning and no statistics.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "Function to run (default: main, or the only function)">,
+    ListOption<"inputs", "inputs", "std::string",
+               ".npy calibration inputs, one per function argument">,
+    Option<"samples", "samples", "int64_t", /*default=*/"4",
+           "Number of seeded random samples when no inputs are given">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "Seed of the first random sample">,
+    Option<"outlierThreshold", "outlier-threshold", "double",
+           /*default=*/"6.0", "Magnitude counted in outlier_rows">,
+    Option<"secondMoment", "second-moment", "bool", /*default=*/"true",
+           "Record the K × K second moment (needed for PCA rotations)">
+  ];
+}
+
+def InsertTransforms : Pass<"quant-xform-insert-transforms", "ModuleOp"> {
+  let summary = "Insert identity transform pairs in front of selected linears";
+  let description = [{
+    For each activation `x` read by selected linears, inserts `T(x)`
+    (marked `quant_xform.pinned`: the quantizer will see it) followed by
+    `T⁻¹`, and makes the selected readers read `T⁻¹(T(x))`. The function is
+    unchanged; quant-xform-fold-transforms-into-linears then folds `T⁻¹` into
+    the readers' weights (the weight-side twin) and `T` moves into a
+    producing linear or norm where it can, or stays online. Readers of one
+    activation share one transform.
+
+    Kinds:
+    - `hadamard`: randomized Hadamard (seeded ±1 signs); K a power of two;
+    - `random-orthogonal`: a seeded Haar-random orthogonal matrix;
+    - `permutation`: channels sorted by decreasing calibrated `absmax`
+      (outliers side by side), or a seeded shuffle without statistics;
+    - `dense`: the orthogonal matrix in `matrix-file` (.npy, K × K);
+    - `pca`: the principal axes of the calibrated second moment;
+    - `affine`: `x·A⁻¹` with the invertible `A` in `matrix-file`;
+    - `smooth`: SmoothQuant `s_j = max|x_j|^α / max|W_j|^(1−α)` from the
+      calibrated `absmax` and the readers' weights.
+
+    Layers are chosen by `layers` (a regex on `quant_xform.layer`) and
+    `roles` (`attn_in`, `attn_out`, `mlp_in`, `mlp_down`); by default all.
+    Missing statistics, a bad matrix file, a non-power-of-two Hadamard or an
+    out-of-range option is an error naming the op.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"hadamard\"",
+           "hadamard, random-orthogonal, permutation, dense, pca, affine or "
+           "smooth">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "Seed of randomized transforms">,
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "SmoothQuant migration strength in [0, 1]">,
+    Option<"matrixFile", "matrix-file", "std::string", /*default=*/"\"\"",
+           ".npy matrix for kind=dense or kind=affine">,
+    Option<"layers", "layers", "std::string", /*default=*/"\"\"",
+           "Only linears whose quant_xform.layer fully matches this regex">,
+    ListOption<"roles", "roles", "std::string",
+               "Only linears with one of these quant_xform.role values">
+  ];
+}
+
+def FoldNormScalesIntoLinears
+    : Pass<"quant-xform-fold-norm-scales-into-linears", "ModuleOp"> {
+  let summary = "Fold LayerNorm/RMSNorm γ and β into the linears that read them";
+  let description = [{
+    When every reader of `y = γ⊙n(x) + β` is a linear with constant weights:
+    `W' = W·diag(γ)`, `b' = b + β·Wᵀ`, and the norm keeps `γ = 1` and no `β`.
+    Afterwards an orthogonal rotation commutes with an RMSNorm
+    (`‖x·Q‖ = ‖x‖`). Norms with other readers are left alone. The readers'
+    calibration statistics are dropped (their input changed).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def FoldDiagonalsIntoNorms
+    : Pass<"quant-xform-fold-diagonals-into-norms", "ModuleOp"> {
+  let summary = "Fold diagonal transforms after a norm into its γ and β";
+  let description = [{
+    A transform with a diagonal matrix (`smooth`, or any transform whose
+    matrix is diagonal) whose input is a LayerNorm/RMSNorm read by nothing
+    else: `T(γ⊙n + β) = (γ⊙d)⊙n + (β⊙d + c)`; the norm takes the new γ, β.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def MarkOnlineTransforms
+    : Pass<"quant-xform-mark-online-transforms", "ModuleOp"> {
+  let summary = "Mark the transforms left after folding as online";
+  let description = [{
+    Sets `quant_xform.online` on every transform op still present: it runs at
+    run time and the backends lower it to a fast kernel (a Hadamard as an
+    O(K log K) butterfly). With `remarks`, says so for each.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for each online transform">
+  ];
+}
+
+def SplitOutliers : Pass<"quant-xform-split-outliers", "ModuleOp"> {
+  let summary = "LLM.int8() outlier split: linear → mixed_linear";
+  let description = [{
+    `mode=static`: from calibration statistics, feature `k` is an outlier of
+    a linear when `|x[:, k]| ≥ threshold` in at least `min-token-fraction` of
+    the rows; it is kept when it is an outlier in at least
+    `min-layer-fraction` of the selected linears with the same feature size
+    (LLM.int8(): 6.0, 6%, 25%). Linears with kept columns become
+    `mixed_linear ... columns [...]` (outlier columns in float, the rest int8
+    per token × per channel); others are left for quant-xform-quantize-linears.
+    The statistics must have been collected at the same threshold. At most
+    `max-columns-fraction` of the features stay in float: when more qualify
+    (a rotation spreads outliers over every feature), the largest are kept
+    and a warning says so.
+
+    `mode=dynamic`: every selected linear becomes `mixed_linear ... threshold
+    t`, which picks the columns at run time.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"static\"",
+           "static (columns from calibration) or dynamic (run-time)">,
+    Option<"threshold", "threshold", "double", /*default=*/"6.0",
+           "Outlier magnitude">,
+    Option<"minTokenFraction", "min-token-fraction", "double",
+           /*default=*/"0.06", "Fraction of rows a feature must be large in">,
+    Option<"minLayerFraction", "min-layer-fraction", "double",
+           /*default=*/"0.25",
+           "Fraction of linears (same feature size) a feature must be an "
+           "outlier in">,
+    Option<"maxColumnsFraction", "max-columns-fraction", "double",
+           /*default=*/"0.1",
+           "At most this fraction of a linear's features stay in float (the "
+           "largest by calibrated absmax; a warning says when the cap bites)">,
+    Option<"layers", "layers", "std::string", /*default=*/"\"\"",
+           "Only linears whose quant_xform.layer fully matches this regex">,
+    ListOption<"roles", "roles", "std::string",
+               "Only linears with one of these quant_xform.role values">
+  ];
 }
 
 #endif // QUANT_XFORM_PASSES_TD

@@ -1,0 +1,187 @@
+//===- Calibrate.cpp - attach input statistics to every linear -----------===//
+//
+// Runs the function in float through the reference evaluator on calibration
+// inputs (.npy files, or seeded N(0, 1) samples) with an observer in front
+// of every linear, then attaches what the observers saw to the linears as
+// `quant_xform.stats`. The module itself is not otherwise changed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
+
+#include "TransformUtils.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
+#include "quant-xform/Reference/Evaluator.h"
+#include "quant-xform/Reference/Npy.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+#include <cmath>
+
+namespace mlir::quant_xform {
+#define GEN_PASS_DEF_CALIBRATE
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
+} // namespace mlir::quant_xform
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+
+namespace {
+
+/// The observer name for the `index`-th linear.
+static std::string observerName(size_t index) {
+  return "quant_xform.calibrate.linear" + std::to_string(index);
+}
+
+struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
+  using CalibrateBase::CalibrateBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (!(outlierThreshold > 0.0) || !std::isfinite(outlierThreshold)) {
+      module.emitError() << "quant-xform-calibrate: outlier-threshold must be "
+                            "a finite value > 0, got "
+                         << outlierThreshold;
+      return signalPassFailure();
+    }
+    if (inputs.empty() && samples <= 0) {
+      module.emitError() << "quant-xform-calibrate: samples must be > 0, got "
+                         << samples.getValue();
+      return signalPassFailure();
+    }
+    bool hasLinears = false;
+    module.walk([&](LinearOp) { hasLinears = true; });
+    if (!hasLinears)
+      return; // Nothing to calibrate.
+    FailureOr<std::string> function = findEntry(module);
+    if (failed(function))
+      return signalPassFailure();
+
+    // Observe a copy, so that the module keeps no observers.
+    OwningOpRef<ModuleOp> observed(cast<ModuleOp>(module->clone()));
+    SmallVector<LinearOp> linears, observedLinears;
+    module.walk([&](LinearOp op) { linears.push_back(op); });
+    observed->walk([&](LinearOp op) { observedLinears.push_back(op); });
+    for (auto [index, op] : llvm::enumerate(observedLinears)) {
+      OpBuilder b(op);
+      auto obs = ObserveOp::create(b, op.getLoc(), op.getInput().getType(),
+                                   op.getInput(),
+                                   b.getStringAttr(observerName(index)));
+      op.getInputMutable().assign(obs.getResult());
+    }
+
+    reference::Evaluator evaluator(*observed);
+    evaluator.setOutlierThreshold(outlierThreshold);
+    evaluator.setCollectSecondMoment(secondMoment);
+    if (failed(runSamples(module, evaluator, *function)))
+      return signalPassFailure();
+
+    const auto &stats = evaluator.getObserverStats();
+    for (auto [index, op] : llvm::enumerate(linears)) {
+      auto it = stats.find(observerName(index));
+      if (it == stats.end()) {
+        op.emitWarning() << "linear '" << getLayerName(op)
+                         << "' was not reached during calibration; it gets "
+                            "no statistics";
+        continue;
+      }
+      FailureOr<DictionaryAttr> attr = toAttribute(op, it->second);
+      if (failed(attr))
+        return signalPassFailure();
+      op->setAttr(kStatsAttrName, *attr);
+    }
+  }
+
+  /// The function to run: the `entry` option, else `main`, else the only
+  /// function.
+  FailureOr<std::string> findEntry(ModuleOp module) {
+    SmallVector<func::FuncOp> funcs;
+    module.walk([&](func::FuncOp f) {
+      if (!f.isExternal())
+        funcs.push_back(f);
+    });
+    if (!entry.empty()) {
+      if (!module.lookupSymbol<func::FuncOp>(entry)) {
+        module.emitError() << "quant-xform-calibrate: no function named '"
+                           << entry << "'";
+        return failure();
+      }
+      return std::string(entry);
+    }
+    if (module.lookupSymbol<func::FuncOp>("main"))
+      return std::string("main");
+    if (funcs.size() == 1)
+      return funcs.front().getSymName().str();
+    module.emitError() << "quant-xform-calibrate: " << funcs.size()
+                       << " functions and none named 'main'; choose one "
+                          "with entry=<name>";
+    return failure();
+  }
+
+  /// Runs the evaluator on the .npy inputs, or on `samples` seeded random
+  /// inputs.
+  LogicalResult runSamples(ModuleOp module, reference::Evaluator &evaluator,
+                           StringRef function) {
+    if (!inputs.empty()) {
+      SmallVector<reference::Tensor> args;
+      for (const std::string &path : inputs) {
+        llvm::Expected<reference::Tensor> t = reference::readNpy(path);
+        if (!t)
+          return module.emitError()
+                 << "quant-xform-calibrate: cannot read calibration input '"
+                 << path << "': " << llvm::toString(t.takeError());
+        args.push_back(std::move(*t));
+      }
+      return evaluator.run(function, args);
+    }
+    for (int64_t s = 0; s < samples; ++s) {
+      FailureOr<SmallVector<reference::Tensor>> args =
+          reference::makeRandomArguments(module, function, seed + s);
+      if (failed(args) || failed(evaluator.run(function, *args)))
+        return failure();
+    }
+    return success();
+  }
+
+  /// The `quant_xform.stats` dictionary for what one observer saw; an error
+  /// at `op` when the statistics are not finite.
+  FailureOr<DictionaryAttr> toAttribute(LinearOp op,
+                                        const reference::ChannelStats &s) {
+    auto bad = [](double v) { return !std::isfinite(v); };
+    if (llvm::any_of(s.min, bad) || llvm::any_of(s.max, bad) ||
+        llvm::any_of(s.secondMoment, bad))
+      return op.emitError() << "calibration saw NaN or Inf in the input of "
+                               "linear '"
+                            << getLayerName(op) << "'";
+    Builder b(op.getContext());
+    int64_t k = s.absMax.size();
+    Type f32 = b.getF32Type();
+    auto vec = RankedTensorType::get({k}, f32);
+    auto asF32 = [&](RankedTensorType type, ArrayRef<double> values) {
+      SmallVector<float> f(values.begin(), values.end());
+      return DenseElementsAttr::get(type, ArrayRef<float>(f));
+    };
+    SmallVector<NamedAttribute> entries = {
+        b.getNamedAttr("absmax", asF32(vec, s.absMax)),
+        b.getNamedAttr("min", asF32(vec, s.min)),
+        b.getNamedAttr("max", asF32(vec, s.max)),
+        b.getNamedAttr("rows", b.getI64IntegerAttr(s.rows)),
+        b.getNamedAttr("outlier_threshold",
+                       b.getF64FloatAttr(outlierThreshold)),
+        b.getNamedAttr(
+            "outlier_rows",
+            DenseElementsAttr::get(RankedTensorType::get({k}, b.getI64Type()),
+                                   ArrayRef<int64_t>(s.outlierRows)))};
+    if (!s.secondMoment.empty()) {
+      std::vector<double> mean = s.secondMoment;
+      for (double &v : mean)
+        v /= static_cast<double>(s.rows);
+      entries.push_back(b.getNamedAttr(
+          "second_moment", asF32(RankedTensorType::get({k, k}, f32), mean)));
+    }
+    return b.getDictionaryAttr(entries);
+  }
+};
+
+} // namespace

@@ -1,0 +1,108 @@
+//===- TransformUtils.cpp - helpers shared by the quant_xform passes ------===//
+
+#include "TransformUtils.h"
+
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+
+FailureOr<Value> mlir::quant_xform::makeFloatConstant(OpBuilder &builder,
+                                                      Location loc,
+                                                      RankedTensorType type,
+                                                      ArrayRef<double> values) {
+  Type elem = type.getElementType();
+  if (elem.isF64())
+    return Value(arith::ConstantOp::create(
+        builder, loc, DenseElementsAttr::get(type, values)));
+  if (!elem.isF32())
+    return failure();
+  SmallVector<float> floats(values.begin(), values.end());
+  return Value(arith::ConstantOp::create(
+      builder, loc, DenseElementsAttr::get(type, ArrayRef<float>(floats))));
+}
+
+FailureOr<LayerSelector> LayerSelector::create(ModuleOp module,
+                                               StringRef passName,
+                                               StringRef layerRegex,
+                                               ArrayRef<std::string> roles) {
+  LayerSelector selector;
+  if (!layerRegex.empty()) {
+    // Anchor the pattern: "attn" must not select "blk0.attn.q".
+    llvm::Regex regex(("^(" + layerRegex + ")$").str());
+    std::string error;
+    if (!regex.isValid(error)) {
+      module.emitError() << passName << ": invalid layers regex '" << layerRegex
+                         << "': " << error;
+      return failure();
+    }
+    selector.regex = std::move(regex);
+  }
+  for (const std::string &role : roles) {
+    if (!llvm::is_contained(kLayerRoles, StringRef(role))) {
+      module.emitError() << passName << ": unknown role '" << role
+                         << "' (expected attn_in, attn_out, mlp_in or "
+                            "mlp_down)";
+      return failure();
+    }
+    selector.roles.push_back(role);
+  }
+  return selector;
+}
+
+bool LayerSelector::selects(Operation *op) const {
+  if (regex) {
+    auto name = op->getAttrOfType<StringAttr>(kLayerAttrName);
+    if (!name || !regex->match(name.getValue()))
+      return false;
+  }
+  if (!roles.empty()) {
+    auto role = op->getAttrOfType<StringAttr>(kRoleAttrName);
+    if (!role || !llvm::is_contained(roles, role.getValue().str()))
+      return false;
+  }
+  return true;
+}
+
+/// The float64 values of a dense float attribute.
+static std::vector<double> toDoubles(DenseElementsAttr attr) {
+  std::vector<double> out;
+  if (auto floats = dyn_cast<DenseFPElementsAttr>(attr))
+    for (APFloat v : floats.getValues<APFloat>())
+      out.push_back(v.convertToDouble());
+  return out;
+}
+
+std::optional<LinearStats> mlir::quant_xform::getLinearStats(Operation *op) {
+  auto dict = op->getAttrOfType<DictionaryAttr>(kStatsAttrName);
+  if (!dict)
+    return std::nullopt;
+  LinearStats stats;
+  if (auto absMax = dict.getAs<DenseElementsAttr>("absmax"))
+    stats.absMax = toDoubles(absMax);
+  if (auto rows = dict.getAs<IntegerAttr>("rows"))
+    stats.rows = rows.getInt();
+  if (auto outliers = dict.getAs<DenseIntElementsAttr>("outlier_rows"))
+    for (APInt v : outliers.getValues<APInt>())
+      stats.outlierRows.push_back(v.getSExtValue());
+  if (auto threshold = dict.getAs<FloatAttr>("outlier_threshold"))
+    stats.outlierThreshold = threshold.getValueAsDouble();
+  if (auto moment = dict.getAs<DenseElementsAttr>("second_moment")) {
+    int64_t k = moment.getType().getDimSize(0);
+    Matrix m(k, k);
+    m.data() = toDoubles(moment);
+    if (static_cast<int64_t>(m.data().size()) == k * k)
+      stats.secondMoment = std::move(m);
+  }
+  if (stats.absMax.empty() || stats.rows <= 0)
+    return std::nullopt;
+  return stats;
+}
+
+std::string mlir::quant_xform::getLayerName(Operation *op) {
+  if (auto name = op->getAttrOfType<StringAttr>(kLayerAttrName))
+    return name.getValue().str();
+  return "<unnamed>";
+}

@@ -1,0 +1,139 @@
+//===- W8A8Pipeline.cpp - the quant-xform-w8a8 named pipeline ------------===//
+//
+// From a float model to int8 IR: calibrate, smooth, rotate, fold, split
+// outliers, quantize. docs/generated/QuantXformPipelines.md lists the
+// options; docs/DECISIONS.md explains the order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+
+namespace {
+
+/// Options of `quant-xform-w8a8`.
+struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
+  Option<std::string> rotation{
+      *this, "rotation",
+      llvm::cl::desc("Rotation in front of every linear: none, hadamard, "
+                     "random-orthogonal or pca"),
+      llvm::cl::init("none")};
+  Option<double> smoothAlpha{
+      *this, "smooth-alpha",
+      llvm::cl::desc("SmoothQuant migration strength α in [0, 1]; negative "
+                     "disables smoothing"),
+      llvm::cl::init(-1.0)};
+  Option<std::string> outliers{
+      *this, "outliers",
+      llvm::cl::desc("LLM.int8() outlier split: none, static (columns from "
+                     "calibration) or dynamic (run-time threshold)"),
+      llvm::cl::init("none")};
+  Option<double> outlierThreshold{
+      *this, "outlier-threshold",
+      llvm::cl::desc("Outlier magnitude (LLM.int8(): 6.0)"),
+      llvm::cl::init(6.0)};
+  Option<std::string> activationGranularity{
+      *this, "activation-granularity",
+      llvm::cl::desc("per_token (dynamic) or per_tensor"),
+      llvm::cl::init("per_token")};
+  Option<bool> staticActivations{
+      *this, "static-activations",
+      llvm::cl::desc("Per-tensor activation scales from calibration"),
+      llvm::cl::init(false)};
+  Option<bool> asymmetric{
+      *this, "asymmetric",
+      llvm::cl::desc("Asymmetric uint8 activations with a zero point"),
+      llvm::cl::init(false)};
+  Option<std::string> weightGranularity{
+      *this, "weight-granularity", llvm::cl::desc("per_channel or per_group"),
+      llvm::cl::init("per_channel")};
+  Option<int64_t> groupSize{*this, "group-size",
+                            llvm::cl::desc("Group size for per_group"),
+                            llvm::cl::init(128)};
+  Option<int64_t> calibrationSamples{
+      *this, "calibration-samples",
+      llvm::cl::desc("Seeded random calibration samples (when no inputs)"),
+      llvm::cl::init(4)};
+  ListOption<std::string> calibrationInputs{
+      *this, "calibration-inputs",
+      llvm::cl::desc(".npy calibration inputs, one per function argument")};
+  Option<uint64_t> seed{*this, "seed",
+                        llvm::cl::desc("Seed for calibration samples and "
+                                       "randomized rotations"),
+                        llvm::cl::init(0)};
+};
+
+/// Adds quant-xform-calibrate with the pipeline's calibration options.
+static void addCalibration(OpPassManager &pm,
+                           const W8A8PipelineOptions &options) {
+  CalibrateOptions calibrate;
+  calibrate.samples = options.calibrationSamples;
+  calibrate.seed = options.seed;
+  calibrate.outlierThreshold = options.outlierThreshold;
+  calibrate.secondMoment = options.rotation == "pca";
+  calibrate.inputs.assign(options.calibrationInputs.begin(),
+                          options.calibrationInputs.end());
+  pm.addPass(createCalibrate(calibrate));
+}
+
+/// Inserts transforms of `kind` in front of every linear and folds them.
+static void addTransform(OpPassManager &pm, const std::string &kind,
+                         double alpha, uint64_t seed) {
+  InsertTransformsOptions insert;
+  insert.kind = kind;
+  insert.alpha = alpha;
+  insert.seed = seed;
+  pm.addPass(createInsertTransforms(insert));
+  pm.addPass(createFoldTransformsIntoLinears());
+  pm.addPass(createFoldDiagonalsIntoNorms());
+}
+
+static void buildW8A8Pipeline(OpPassManager &pm,
+                              const W8A8PipelineOptions &options) {
+  if (options.smoothAlpha >= 0.0) {
+    addCalibration(pm, options);
+    addTransform(pm, "smooth", options.smoothAlpha, options.seed);
+  }
+  if (options.rotation != "none") {
+    if (options.rotation == "pca")
+      addCalibration(pm, options);
+    // An unknown kind is reported by quant-xform-insert-transforms.
+    addTransform(pm, options.rotation, 0.5, options.seed);
+  }
+  pm.addPass(createMarkOnlineTransforms());
+  bool split = options.outliers != "none";
+  if ((split && options.outliers != "dynamic") || options.staticActivations)
+    addCalibration(pm, options); // Statistics of the transformed inputs.
+  if (split) {
+    SplitOutliersOptions outliers;
+    outliers.mode = options.outliers;
+    outliers.threshold = options.outlierThreshold;
+    pm.addPass(createSplitOutliers(outliers));
+  }
+  QuantizeLinearsOptions quantize;
+  quantize.activationGranularity = options.activationGranularity;
+  quantize.weightGranularity = options.weightGranularity;
+  quantize.groupSize = options.groupSize;
+  quantize.staticActivations = options.staticActivations;
+  quantize.asymmetric = options.asymmetric;
+  pm.addPass(createQuantizeLinears(quantize));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+} // namespace
+
+void mlir::quant_xform::registerW8A8Pipeline() {
+  PassPipelineRegistration<W8A8PipelineOptions>(
+      "quant-xform-w8a8",
+      "Float model to W8A8 int8 IR: calibrate, smooth, rotate, fold, split "
+      "outliers, quantize",
+      buildW8A8Pipeline);
+}
