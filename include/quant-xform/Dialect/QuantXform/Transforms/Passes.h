@@ -5,8 +5,12 @@
 #define QUANT_XFORM_DIALECT_QUANTXFORM_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformDialect.h"
 
 namespace mlir::quant_xform {
 

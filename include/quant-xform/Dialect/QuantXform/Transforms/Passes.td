@@ -180,6 +180,62 @@ def FoldDiagonalsIntoNorms
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def LayerNormToRMSNorm : Pass<"quant-xform-layernorm-to-rmsnorm", "ModuleOp"> {
+  let summary = "Turn LayerNorms into RMSNorms by centering the residual stream";
+  let description = [{
+    `LayerNorm(x) = RMSNorm(x − mean(x))`. For each LayerNorm, the residual
+    stream is the set of values connected to its input through `arith.addf`.
+    Every writer of the stream is centered: a linear read only there gets
+    `W' = (I − 11ᵀ/N)·W`, `b' = b − mean(b)` (no run-time cost); any other
+    writer (a function argument, a value read elsewhere too) gets an online
+    `x − mean(x)` on that edge (linalg reduce + broadcast). Then every
+    LayerNorm reading the stream becomes an RMSNorm with the same γ, β, ε,
+    so that an orthogonal rotation commutes with it.
+
+    Centering changes the stream, so every reader must be invariant to the
+    per-token mean: LayerNorms or further adds. Any other reader (a return,
+    a linear, an RMSNorm) keeps the LayerNorm, with a warning naming that
+    reader. In a whole model the residual stream ends in a final norm; a
+    single block that returns its residual stream is left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ImportQuantTypes : Pass<"quant-xform-import-quant-types", "ModuleOp"> {
+  let summary = "quant.qcast/dcast on !quant.uniform tensors → quant_xform quantizers";
+  let description = [{
+    `quant.qcast %x : tensor<...xf32> to tensor<...x!quant.uniform<...>>`
+    becomes `quant_xform.quantize` with constant scales followed by a
+    `quant.scast` back to the quantized type (so other users stay valid);
+    `quant.dcast` becomes `quant.scast` to the storage type and
+    `quant_xform.dequantize`. After `-canonicalize` the storage casts between
+    the two cancel. Per-layer types map to `per_tensor`, per-axis types on
+    axis 0 of a rank-2 tensor to `per_channel` (one scale per row).
+
+    quant_xform rounds half to even (upstream's `-lower-quant-ops`
+    truncates). Only symmetric narrow-range signed storage
+    (`!quant.uniform<i8<-127:127>:f32, s>`, zero point 0) has an exact
+    quant_xform equivalent; any other type is an error naming the op.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::quant::QuantDialect",
+                           "::mlir::quant_xform::QuantXformDialect"];
+}
+
+def ExportQuantTypes : Pass<"quant-xform-export-quant-types", "ModuleOp"> {
+  let summary = "quant_xform quantizers with static scales → !quant.uniform types";
+  let description = [{
+    The reverse of quant-xform-import-quant-types: a `quant_xform.quantize`
+    or `dequantize` with constant per-tensor (or per-row of a rank-2 tensor)
+    scales and a symmetric scheme becomes `quant.qcast` + `quant.scast`
+    (or `quant.scast` + `quant.dcast`) on the matching `!quant.uniform`
+    type. Others stay, with a remark saying why.
+  }];
+  let dependentDialects = ["::mlir::quant::QuantDialect"];
+}
+
 def MarkOnlineTransforms
     : Pass<"quant-xform-mark-online-transforms", "ModuleOp"> {
   let summary = "Mark the transforms left after folding as online";
