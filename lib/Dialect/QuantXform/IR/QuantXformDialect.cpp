@@ -4,6 +4,7 @@
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
 using namespace mlir;

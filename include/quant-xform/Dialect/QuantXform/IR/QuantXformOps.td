@@ -131,6 +131,7 @@ def QuantXform_RotateOp : QuantXform_Op<"rotate", [Pure,
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def QuantXform_AffineOp : QuantXform_Op<"affine", [Pure,
@@ -189,6 +190,7 @@ def QuantXform_SmoothOp : QuantXform_Op<"smooth", [Pure,
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
