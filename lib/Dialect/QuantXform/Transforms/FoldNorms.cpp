@@ -23,6 +23,7 @@
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_FOLDNORMSCALESINTOLINEARS
 #define GEN_PASS_DEF_FOLDDIAGONALSINTONORMS
+#define GEN_PASS_DEF_HOISTROTATIONSTHROUGHNORMS
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
 } // namespace mlir::quant_xform
 
@@ -184,6 +185,44 @@ struct FoldDiagonalIntoNorm : OpInterfaceRewritePattern<TransformOpInterface> {
     norm->rebuild(rewriter, transform, *newGamma, *newBeta);
     rewriter.eraseOp(norm->op);
     return success();
+  }
+};
+
+/// rotate(rms_norm(x; γ = 1, no β)) → rms_norm(rotate(x)): ‖x·Q‖ = ‖x‖, so
+/// the norm's divisor is the same and the rotation commutes with it.
+struct HoistRotationThroughNorm : OpRewritePattern<RotateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RotateOp rotate,
+                                PatternRewriter &rewriter) const override {
+    auto norm = rotate.getInput().getDefiningOp<RMSNormOp>();
+    if (!norm || !norm->hasOneUse() || norm.getBeta())
+      return failure();
+    std::optional<std::vector<double>> gamma =
+        getConstantFloats(norm.getGamma());
+    if (!gamma || !llvm::all_of(*gamma, [](double g) { return g == 1.0; }))
+      return rewriter.notifyMatchFailure(rotate, "the norm has a γ ≠ 1 "
+                                                 "(fold it into the readers "
+                                                 "first)");
+    rewriter.setInsertionPoint(norm);
+    Operation *moved = rewriter.clone(*rotate.getOperation());
+    moved->setOperand(0, norm.getInput());
+    auto newNorm = RMSNormOp::create(rewriter, norm.getLoc(), rotate.getType(),
+                                     moved->getResult(0), norm.getGamma(),
+                                     Value(), norm.getEpsilonAttr());
+    rewriter.replaceOp(rotate, newNorm.getResult());
+    rewriter.eraseOp(norm);
+    return success();
+  }
+};
+
+struct HoistRotationsThroughNorms
+    : public quant_xform::impl::HoistRotationsThroughNormsBase<
+          HoistRotationsThroughNorms> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<HoistRotationThroughNorm>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
   }
 };
 

@@ -180,6 +180,19 @@ def FoldDiagonalsIntoNorms
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def HoistRotationsThroughNorms
+    : Pass<"quant-xform-hoist-rotations-through-norms", "ModuleOp"> {
+  let summary = "Move rotations from after a γ-free RMSNorm to before it";
+  let description = [{
+    `RMSNorm(x)·Q = RMSNorm(x·Q)` for an orthogonal `Q` when the norm has
+    `γ = 1` and no `β` (‖x·Q‖ = ‖x‖). The rotation moves to the norm's input,
+    where it can fold into the linear that produces it
+    (quant-xform-fold-transforms-into-linears, output side). Run
+    quant-xform-layernorm-to-rmsnorm and
+    quant-xform-fold-norm-scales-into-linears first to get such norms.
+  }];
+}
+
 def LayerNormToRMSNorm : Pass<"quant-xform-layernorm-to-rmsnorm", "ModuleOp"> {
   let summary = "Turn LayerNorms into RMSNorms by centering the residual stream";
   let description = [{
