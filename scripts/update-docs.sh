@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gen=(Dialects/QuantXformDialect.md Interfaces/QuantXformInterfaces.md
-     Passes/QuantXformPasses.md Pipelines/QuantXformPipelines.md)
+     Passes/QuantXformPasses.md Pipelines/QuantXformPipelines.md
+     Conversion/QuantXformConversionPasses.md)
 status=0
 for f in "${gen[@]}"; do
   src=build/docs/$f

@@ -608,6 +608,8 @@ LogicalResult EvaluatorImpl::evalLinalgStructured(Operation *op) {
         status = failure();
         return;
       }
+      if (parent.emulatePrecision && isFloat(step.resultType))
+        r->f = roundToPrecision(r->f, step.resultType);
       slots[step.resultSlot] = *r;
     }
     for (auto [o, slot] : llvm::enumerate(yieldSlots)) {

@@ -71,7 +71,12 @@ public:
   /// The value bound to `v` in the current frame (must be bound).
   const Tensor &lookup(Value v) const;
   /// Binds `v` in the current frame.
-  void bind(Value v, Tensor t) { frames.back()[v] = std::move(t); }
+  void bind(Value v, Tensor t) {
+    if (parent.emulatePrecision && t.isFloat() && t.dtype() != DType::F64)
+      for (double &x : t.floats())
+        x = roundToPrecision(x, t.dtype());
+    frames.back()[v] = std::move(t);
+  }
 
   /// quant_xform ops (QuantXformEval.cpp); `handled` is false for other ops.
   LogicalResult evalQuantXformOp(Operation *op, bool &handled);

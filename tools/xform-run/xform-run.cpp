@@ -7,6 +7,7 @@
 //   xform-run --reference model.mlir --seed 1
 //   xform-run --reference model.mlir --input x.npy --output y.npy
 //   xform-run --reference float.mlir --compare int8.mlir --no-print
+//   xform-run --target=cpu int8.mlir --compare-reference --time 20
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,7 @@
 #include "quant-xform/Reference/Evaluator.h"
 #include "quant-xform/Reference/Metrics.h"
 #include "quant-xform/Reference/Npy.h"
+#include "quant-xform/Target/CPU/CPUJit.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -38,7 +40,26 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
 static cl::opt<bool>
     useReference("reference",
                  cl::desc("Run with the reference evaluator (float64 / exact "
-                          "integers)"));
+                          "integers); the same as --target=reference"));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("Where to run: reference (the evaluator) or cpu (lowered, "
+                    "JIT-compiled with MLIR's ExecutionEngine)"),
+           cl::init(""));
+static cl::opt<int64_t> threads("cpu-threads",
+                                cl::desc("CPU threads (OpenMP) for "
+                                         "--target=cpu"),
+                                cl::init(1));
+static cl::opt<bool> compareReference(
+    "compare-reference",
+    cl::desc("With --target=cpu: compare the results with the reference "
+             "evaluator's on the same module (rounding every float op to its "
+             "declared type, as compiled code does)"));
+static cl::opt<int64_t>
+    timeIterations("time",
+                   cl::desc("With --target=cpu: run this many more times "
+                            "after 3 warm-up runs and print the median"),
+                   cl::init(0));
 static cl::opt<std::string> entry("entry", cl::desc("Function to run"),
                                   cl::init("main"));
 static cl::list<std::string>
@@ -66,6 +87,10 @@ static cl::opt<double> minSqnr(
     cl::desc("With --compare: fail (exit 1) when a result's SQNR in dB is "
              "below this"),
     cl::init(-1e300));
+static cl::opt<bool> exactInts(
+    "exact-ints",
+    cl::desc("With --compare: fail (exit 1) unless integer results match "
+             "exactly"));
 static cl::opt<bool>
     printObservers("print-observers",
                    cl::desc("Print statistics of quant_xform.observe ops"));
@@ -101,9 +126,18 @@ static std::string pickEntry(ModuleOp module) {
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "quant-xform runner\n");
-  if (!useReference)
-    return fail("choose a backend: --reference (the reference evaluator) is "
-                "the only one in this build");
+  if (useReference && !target.empty() && target != "reference")
+    return fail("--reference and --target=" + target + " contradict");
+  if (useReference || target.empty())
+    target = useReference ? "reference" : "";
+  if (target != "reference" && target != "cpu")
+    return fail("choose a backend: --reference (or --target=reference) or "
+                "--target=cpu");
+  if (threads < 1 || threads > 1024)
+    return fail("--cpu-threads must be in [1, 1024]");
+  bool onCpu = target == "cpu";
+  if (!onCpu && (compareReference || timeIterations > 0))
+    return fail("--compare-reference and --time need --target=cpu");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -132,8 +166,29 @@ int main(int argc, char **argv) {
     args = std::move(*random);
   }
 
+  // Runs `fn` of `m` on the chosen backend.
   Evaluator evaluator(*module);
-  FailureOr<SmallVector<Tensor>> results = evaluator.run(fn, args);
+  CPUPipelineOptions cpuOptions;
+  cpuOptions.threads = threads;
+  // JIT-compiled functions live until main returns (not static: their
+  // engines must go before LLVM's own statics).
+  std::vector<std::unique_ptr<cpu::CompiledFunction>> keep;
+  auto runOn = [&](ModuleOp m, Evaluator &eval,
+                   const cpu::CompiledFunction **compiledOut =
+                       nullptr) -> FailureOr<SmallVector<Tensor>> {
+    if (!onCpu)
+      return eval.run(fn, args);
+    FailureOr<std::unique_ptr<cpu::CompiledFunction>> compiled =
+        cpu::CompiledFunction::compile(m, fn, cpuOptions);
+    if (failed(compiled))
+      return failure();
+    keep.push_back(std::move(*compiled));
+    if (compiledOut)
+      *compiledOut = keep.back().get();
+    return keep.back()->run(args, m.getLoc());
+  };
+  const cpu::CompiledFunction *compiled = nullptr;
+  FailureOr<SmallVector<Tensor>> results = runOn(*module, evaluator, &compiled);
   if (failed(results))
     return 1;
   if (!outputs.empty() && outputs.size() != results->size())
@@ -158,18 +213,44 @@ int main(int argc, char **argv) {
                    << "\n";
     }
 
-  if (compareFiles.empty())
+  if (onCpu && timeIterations > 0) {
+    if (failed(compiled->time(args, 3, module->getLoc())))
+      return 1;
+    FailureOr<std::vector<double>> t =
+        compiled->time(args, timeIterations, module->getLoc());
+    if (failed(t))
+      return 1;
+    std::sort(t->begin(), t->end());
+    llvm::outs() << llvm::formatv("time: median {0:f3} ms over {1} runs "
+                                  "({2} thread(s))\n",
+                                  (*t)[t->size() / 2] * 1e3, t->size(),
+                                  threads.getValue());
+  }
+
+  if (compareFiles.empty() && !compareReference)
     return 0;
   llvm::outs() << llvm::format("%-48s %6s %12s %12s %10s %10s\n", "model",
                                "result", "max|err|", "rel.err", "SQNR(dB)",
                                "cosine");
   int status = 0;
-  for (const std::string &path : compareFiles) {
-    OwningOpRef<ModuleOp> other = loadModule(ctx, path);
-    if (!other)
-      return 1;
-    Evaluator otherEval(*other);
-    FailureOr<SmallVector<Tensor>> otherResults = otherEval.run(fn, args);
+  SmallVector<std::string> rows(compareFiles.begin(), compareFiles.end());
+  if (compareReference)
+    rows.insert(rows.begin(), "reference");
+  for (const std::string &path : rows) {
+    FailureOr<SmallVector<Tensor>> otherResults;
+    OwningOpRef<ModuleOp> other;
+    Evaluator referenceEval(*module);
+    // Compiled code rounds every op to f32: so does the reference here.
+    referenceEval.setEmulateDeclaredPrecision(true);
+    if (compareReference && &path == &rows.front()) {
+      otherResults = referenceEval.run(fn, args);
+    } else {
+      other = loadModule(ctx, path);
+      if (!other)
+        return 1;
+      Evaluator otherEval(*other);
+      otherResults = runOn(*other, otherEval);
+    }
     if (failed(otherResults))
       return 1;
     if (otherResults->size() != results->size())
@@ -185,7 +266,14 @@ int main(int argc, char **argv) {
       llvm::outs() << llvm::format("%-48s %6zu %12.4e %12.4e %10.2f %10.6f\n",
                                    path.c_str(), i, m->maxAbsError,
                                    m->relativeError, m->sqnrDb, m->cosine);
-      if (maxRelErr >= 0.0 && !(m->relativeError <= maxRelErr)) {
+      bool isInt = !std::get<0>(pair).isFloat();
+      if (exactInts && isInt && m->maxAbsError != 0.0) {
+        fail(path + ": integer result #" + Twine(i) + " differs (max |err| " +
+             llvm::formatv("{0}", m->maxAbsError).str() + ")");
+        status = 1;
+      }
+      if (maxRelErr >= 0.0 && !(isInt && exactInts) &&
+          !(m->relativeError <= maxRelErr)) {
         fail(path + ": result #" + Twine(i) + " relative error " +
              llvm::formatv("{0:e}", m->relativeError).str() +
              " exceeds --max-rel-err " +

@@ -54,6 +54,11 @@ public:
   /// Whether observers accumulate the K × K second moment Σ x·xᵀ.
   void setCollectSecondMoment(bool collect) { collectSecondMoment = collect; }
 
+  /// Rounds every float result (of ops and of linalg payload steps) to its
+  /// declared element type (f32, f16, bf16), as compiled code does, instead
+  /// of carrying float64 between ops. Used to compare with backends.
+  void setEmulateDeclaredPrecision(bool emulate) { emulatePrecision = emulate; }
+
   /// Statistics recorded by `quant_xform.observe`, by observer name.
   const std::map<std::string, ChannelStats> &getObserverStats() const {
     return observed;
@@ -64,6 +69,7 @@ private:
   std::map<std::string, ChannelStats> observed;
   double outlierThreshold = 6.0;
   bool collectSecondMoment = false;
+  bool emulatePrecision = false;
   friend class EvaluatorImpl;
 };
 

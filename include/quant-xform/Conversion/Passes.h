@@ -1,0 +1,37 @@
+//===- Passes.h - quant_xform conversion passes -------------------*- C++
+//-*-===//
+
+#ifndef QUANT_XFORM_CONVERSION_PASSES_H
+#define QUANT_XFORM_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::quant_xform {
+
+#define GEN_PASS_DECL
+#include "quant-xform/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "quant-xform/Conversion/Passes.h.inc"
+
+/// Registers `quant-xform-lower-to-cpu`: convert-quant-xform-to-linalg, then
+/// bufferization and the conversions to the LLVM dialect.
+void registerCPUPipeline();
+
+/// Options of the CPU lowering pipeline.
+struct CPUPipelineOptions {
+  /// OpenMP threads for the outer parallel loops (1: sequential).
+  int64_t threads = 1;
+};
+
+/// Adds the CPU lowering (quant_xform → ... → LLVM dialect) to `pm`.
+void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+} // namespace mlir::quant_xform
+
+#endif

@@ -1,0 +1,55 @@
+//===- CPUJit.h - JIT-compile and run a module on the CPU ---------*- C++
+//-*-===//
+//
+// Lowers a quant_xform module with the CPU pipeline, JIT-compiles it with
+// MLIR's ExecutionEngine, and runs a function on reference Tensors (inputs
+// converted to the function's element types, results read back).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_XFORM_TARGET_CPU_CPUJIT_H
+#define QUANT_XFORM_TARGET_CPU_CPUJIT_H
+
+#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Reference/Tensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+
+namespace mlir {
+class ExecutionEngine;
+} // namespace mlir
+
+namespace mlir::quant_xform::cpu {
+
+/// A function compiled for the CPU, ready to run.
+class CompiledFunction {
+public:
+  /// Lowers a clone of `module` and JIT-compiles it; `function` must take
+  /// and return statically shaped tensors. Diagnostics go to the module's
+  /// context.
+  static FailureOr<std::unique_ptr<CompiledFunction>>
+  compile(ModuleOp module, StringRef function,
+          const CPUPipelineOptions &options);
+  ~CompiledFunction();
+
+  /// Runs the function; argument count, shapes and element kinds must match.
+  FailureOr<SmallVector<reference::Tensor>>
+  run(ArrayRef<reference::Tensor> args, Location loc) const;
+
+  /// Runs the function `iterations` times on the same arguments and returns
+  /// each run's wall time in seconds (for benchmarks).
+  FailureOr<std::vector<double>> time(ArrayRef<reference::Tensor> args,
+                                      int64_t iterations, Location loc) const;
+
+private:
+  CompiledFunction() = default;
+  std::unique_ptr<ExecutionEngine> engine;
+  std::string name;
+  SmallVector<RankedTensorType> argTypes, resultTypes;
+};
+
+} // namespace mlir::quant_xform::cpu
+
+#endif

@@ -1,0 +1,97 @@
+//===- CPUPipeline.cpp - quant_xform → LLVM dialect for the CPU ----------===//
+//
+// The named pipeline `quant-xform-lower-to-cpu`: quant_xform → linalg on
+// tensors → one-shot bufferization (results become out-parameters) → loops
+// (parallel loops through OpenMP when threads > 1) → LLVM dialect. Every
+// function gets a C interface (`_mlir_ciface_<name>`) taking memref
+// descriptors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+
+namespace {
+
+/// Marks every function with `llvm.emit_c_interface`.
+struct EmitCInterface
+    : public PassWrapper<EmitCInterface, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCInterface)
+  StringRef getArgument() const final { return "quant-xform-emit-c-interface"; }
+  StringRef getDescription() const final {
+    return "Give every function a C interface (_mlir_ciface_<name>)";
+  }
+  void runOnOperation() override {
+    getOperation().walk([&](func::FuncOp f) {
+      f->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                 UnitAttr::get(&getContext()));
+    });
+  }
+};
+
+struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
+  Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("OpenMP threads for the outer parallel loops (1: none)"),
+      llvm::cl::init(1)};
+};
+
+} // namespace
+
+void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
+                                         const CPUPipelineOptions &options) {
+  // The upstream part is written as a textual pipeline, which needs the
+  // upstream passes registered (idempotent; tools register them too).
+  static std::once_flag registered;
+  std::call_once(registered, [] { mlir::registerAllPasses(); });
+  pm.addPass(createConvertQuantXformToLinalg());
+  pm.addPass(std::make_unique<EmitCInterface>());
+  std::string loops = options.threads > 1 ? "convert-linalg-to-parallel-loops,"
+                                          : "convert-linalg-to-loops,";
+  // After scf-to-openmp, memref.alloca_scope must be lowered before the
+  // inner loops become multi-block CFGs.
+  std::string omp = options.threads > 1 ? "convert-scf-to-openmp{num-threads=" +
+                                              std::to_string(options.threads) +
+                                              "},finalize-memref-to-llvm,"
+                                        : "";
+  std::string pipeline =
+      "func.func(convert-elementwise-to-linalg),canonicalize,cse,"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-results-to-out-params{modify-public-functions "
+      "hoist-static-allocs},"
+      "buffer-deallocation-pipeline,"
+      "func.func(" +
+      loops + "lower-affine),canonicalize," + omp +
+      "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+      "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
+      "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm," +
+      (options.threads > 1 ? std::string("convert-openmp-to-llvm,") : "") +
+      "convert-func-to-llvm,reconcile-unrealized-casts";
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
+}
+
+void mlir::quant_xform::registerCPUPipeline() {
+  PassRegistration<EmitCInterface>();
+  PassPipelineRegistration<CPUPipelineCLOptions>(
+      "quant-xform-lower-to-cpu",
+      "Lower quant_xform (and linalg/tensor) to the LLVM dialect for the CPU",
+      [](OpPassManager &pm, const CPUPipelineCLOptions &cl) {
+        CPUPipelineOptions options;
+        options.threads = cl.threads;
+        buildCPUPipeline(pm, options);
+      });
+}
