@@ -23,7 +23,7 @@ config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%src_root", config.quant_xform_src_root))
 
 tool_dirs = [config.quant_xform_tools_dir, config.llvm_tools_dir]
-tools = ["xform-opt", "xform-run"]
+tools = ["xform-opt", "xform-run", "xform-aot"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU tests run only where a CUDA driver and device are present.
@@ -34,3 +34,11 @@ try:
     config.available_features.add("numpy")
 except ImportError:
     pass
+
+# A C++ compiler for the AOT test programs (clang-22 is installed by
+# scripts/setup.sh).
+import shutil
+cxx = shutil.which("clang++-22") or shutil.which("clang++") or shutil.which("c++")
+if cxx:
+    config.available_features.add("cxx")
+    config.substitutions.append(("%cxx", cxx))

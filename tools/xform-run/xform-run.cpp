@@ -87,6 +87,10 @@ static cl::opt<double> minSqnr(
     cl::desc("With --compare: fail (exit 1) when a result's SQNR in dB is "
              "below this"),
     cl::init(-1e300));
+static cl::list<std::string> compareNpy(
+    "compare-npy",
+    cl::desc("Compare result #i with the i-th .npy file (e.g. the output of "
+             "an AOT-compiled program or of another framework)"));
 static cl::opt<bool> exactInts(
     "exact-ints",
     cl::desc("With --compare: fail (exit 1) unless integer results match "
@@ -227,12 +231,33 @@ int main(int argc, char **argv) {
                                   threads.getValue());
   }
 
-  if (compareFiles.empty() && !compareReference)
+  if (compareFiles.empty() && !compareReference && compareNpy.empty())
     return 0;
   llvm::outs() << llvm::format("%-48s %6s %12s %12s %10s %10s\n", "model",
                                "result", "max|err|", "rel.err", "SQNR(dB)",
                                "cosine");
   int status = 0;
+  if (!compareNpy.empty() && compareNpy.size() != results->size())
+    return fail(Twine("--compare-npy given ") + Twine(compareNpy.size()) +
+                " times but '" + fn + "' returns " + Twine(results->size()) +
+                " results");
+  for (auto [i, path] : llvm::enumerate(compareNpy)) {
+    llvm::Expected<Tensor> expected = readNpy(path);
+    if (!expected)
+      return fail(llvm::toString(expected.takeError()));
+    FailureOr<ErrorMetrics> m = compareTensors((*results)[i], *expected);
+    if (failed(m))
+      return fail(path + ": has another shape than result #" + Twine(i));
+    llvm::outs() << llvm::format("%-48s %6zu %12.4e %12.4e %10.2f %10.6f\n",
+                                 path.c_str(), i, m->maxAbsError,
+                                 m->relativeError, m->sqnrDb, m->cosine);
+    if (maxRelErr >= 0.0 && !(m->relativeError <= maxRelErr)) {
+      fail(path + ": relative error " +
+           llvm::formatv("{0:e}", m->relativeError).str() +
+           " exceeds --max-rel-err");
+      status = 1;
+    }
+  }
   SmallVector<std::string> rows(compareFiles.begin(), compareFiles.end());
   if (compareReference)
     rows.insert(rows.begin(), "reference");

@@ -25,18 +25,27 @@ using namespace mlir::quant_xform;
 
 namespace {
 
-/// Marks every function with `llvm.emit_c_interface`.
+/// Marks every function with `llvm.emit_c_interface`, and its tensor
+/// arguments `bufferization.writable = false`: callers' input buffers are
+/// read-only (the C header declares them const).
 struct EmitCInterface
     : public PassWrapper<EmitCInterface, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCInterface)
   StringRef getArgument() const final { return "quant-xform-emit-c-interface"; }
   StringRef getDescription() const final {
-    return "Give every function a C interface (_mlir_ciface_<name>)";
+    return "Give every function a C interface (_mlir_ciface_<name>) with "
+           "read-only tensor arguments";
   }
   void runOnOperation() override {
     getOperation().walk([&](func::FuncOp f) {
       f->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                  UnitAttr::get(&getContext()));
+      if (f.isExternal())
+        return;
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        if (isa<TensorType>(f.getArgumentTypes()[i]))
+          f.setArgAttr(i, "bufferization.writable",
+                       BoolAttr::get(&getContext(), false));
     });
   }
 };
