@@ -284,3 +284,35 @@ FailureOr<std::vector<double>> CompiledFunction::time(ArrayRef<Tensor> args,
   }
   return seconds;
 }
+
+LogicalResult CompiledFunction::runRaw(ArrayRef<void *> buffers,
+                                       Location loc) const {
+  if (buffers.size() != argTypes.size() + resultTypes.size())
+    return emitError(loc) << "expected " << argTypes.size() << " + "
+                          << resultTypes.size() << " buffers, got "
+                          << buffers.size();
+  std::vector<std::vector<int64_t>> descriptors;
+  SmallVector<RankedTensorType> types(argTypes);
+  types.append(resultTypes.begin(), resultTypes.end());
+  for (auto [type, data] : llvm::zip_equal(types, buffers)) {
+    int64_t rank = type.getRank();
+    std::vector<int64_t> d(3 + 2 * rank, 0);
+    d[0] = d[1] = reinterpret_cast<int64_t>(data);
+    int64_t stride = 1;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      d[3 + i] = type.getDimSize(i);
+      d[3 + rank + i] = stride;
+      stride *= type.getDimSize(i);
+    }
+    descriptors.push_back(std::move(d));
+  }
+  SmallVector<void *> pointers, packed;
+  for (std::vector<int64_t> &d : descriptors)
+    pointers.push_back(d.data());
+  for (void *&p : pointers)
+    packed.push_back(&p);
+  if (llvm::Error error = engine->invokePacked("_mlir_ciface_" + name, packed))
+    return emitError(loc) << "running '" << name
+                          << "' failed: " << llvm::toString(std::move(error));
+  return success();
+}

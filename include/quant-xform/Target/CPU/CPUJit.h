@@ -43,6 +43,14 @@ public:
   FailureOr<std::vector<double>> time(ArrayRef<reference::Tensor> args,
                                       int64_t iterations, Location loc) const;
 
+  /// Runs the function on caller-owned contiguous row-major buffers: one
+  /// pointer per argument, then one per result (written). No copies; the
+  /// caller guarantees sizes and element types (see getArgumentTypes).
+  LogicalResult runRaw(ArrayRef<void *> buffers, Location loc) const;
+
+  ArrayRef<RankedTensorType> getArgumentTypes() const { return argTypes; }
+  ArrayRef<RankedTensorType> getResultTypes() const { return resultTypes; }
+
 private:
   CompiledFunction() = default;
   std::unique_ptr<ExecutionEngine> engine;
