@@ -48,9 +48,9 @@ double median(const std::function<void()> &f, int reps) {
   for (int i = 0; i < reps; ++i) {
     auto s = std::chrono::steady_clock::now();
     f();
-    t.push_back(std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - s)
-                    .count());
+    t.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s)
+            .count());
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
@@ -69,11 +69,12 @@ std::string moduleText(const std::string &kind, int64_t m, int64_t n,
   std::string x = t(m, k, "f32"), qx = t(m, k, "i8"), w = t(n, k, "i8"),
               y = t(m, n, "f32"), sx = v(m, "f32"), sw = v(n, "f32");
   std::string qlinear = "  %y = quant_xform.qlinear %q scale %s, %w scale %sw "
-                        ": (" + qx + ", " + sx + ", " + w + ", " + sw +
-                        ") -> " + y + "\n  return %y : " + y + "\n}\n";
+                        ": (" +
+                        qx + ", " + sx + ", " + w + ", " + sw + ") -> " + y +
+                        "\n  return %y : " + y + "\n}\n";
   std::string quantize = "  %q, %s = quant_xform.dynamic_quantize %h "
-                         "scheme<per_token> : (" + x + ") -> (" + qx + ", " +
-                         sx + ")\n";
+                         "scheme<per_token> : (" +
+                         x + ") -> (" + qx + ", " + sx + ")\n";
   if (kind == "gemm")
     return "func.func @main(%q: " + qx + ", %s: " + sx + ", %w: " + w +
            ", %sw: " + sw + ") -> " + y + " {\n" + qlinear;
@@ -86,8 +87,8 @@ std::string moduleText(const std::string &kind, int64_t m, int64_t n,
            ") -> " + x + "\n" + quantize + qlinear;
   std::string wf = t(n, k, "f32");
   return "func.func @main(%x: " + x + ", %w: " + wf + ") -> " + y +
-         " {\n  %y = quant_xform.linear %x, %w : (" + x + ", " + wf +
-         ") -> " + y + "\n  return %y : " + y + "\n}\n";
+         " {\n  %y = quant_xform.linear %x, %w : (" + x + ", " + wf + ") -> " +
+         y + "\n  return %y : " + y + "\n}\n";
 }
 
 /// Random buffers for the function's arguments (never zeros: scales are
@@ -155,9 +156,9 @@ double onednn(dnnl::engine &eng, dnnl::stream &st, int64_t m, int64_t n,
   matmul prim(pd);
   return median(
       [&] {
-        prim.execute(st, {{DNNL_ARG_SRC, am},
-                          {DNNL_ARG_WEIGHTS, bm},
-                          {DNNL_ARG_DST, cm}});
+        prim.execute(
+            st,
+            {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
         st.wait();
       },
       reps);
@@ -237,11 +238,13 @@ int main(int argc, char **argv) {
           return 1;
         gops[i] = ops / t / 1e9;
       }
-      double s8 = ops / onednn(eng, st, m, n, k, dnnl::memory::data_type::s8,
-                               dnnl::memory::data_type::s32, rng, reps) /
+      double s8 = ops /
+                  onednn(eng, st, m, n, k, dnnl::memory::data_type::s8,
+                         dnnl::memory::data_type::s32, rng, reps) /
                   1e9;
-      double f32 = ops / onednn(eng, st, m, n, k, dnnl::memory::data_type::f32,
-                                dnnl::memory::data_type::f32, rng, reps) /
+      double f32 = ops /
+                   onednn(eng, st, m, n, k, dnnl::memory::data_type::f32,
+                          dnnl::memory::data_type::f32, rng, reps) /
                    1e9;
       auto cell = [](double g) {
         static char buf[4][32];

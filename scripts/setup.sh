@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22
           ccache libeigen3-dev libgtest-dev cmake ninja-build python3 libomp-dev
-          libdnnl-dev)
+          libdnnl-dev libclang-rt-22-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and builds (scripts/setup.sh), then runs every test: lit (IR,
-# passes, evaluator vs numpy), GoogleTest, and the generated-docs check.
+# passes, evaluator vs numpy, CPU backend), GoogleTest, the generated-docs
+# check, then the same lit and GoogleTest suites under ASan + UBSan
+# (build-san/) and a bounded fuzz run of each libFuzzer target.
 # Ends with one summary line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,45 @@ echo "== generated docs are up to date (docs/generated vs build/docs)"
 if scripts/update-docs.sh --check; then
   passed=$((passed + 1))
 else
+  failed=$((failed + 1))
+fi
+
+echo "== sanitizers: ASan + UBSan build of the tools and tests (build-san/)"
+# LLVM's inline allocator headers poison memory in our instrumented code
+# that the (uninstrumented) libMLIR then uses: user poisoning is off.
+export ASAN_OPTIONS=allow_user_poisoning=0:detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1
+if scripts/build-sanitized.sh; then
+  echo "== lit under ASan + UBSan"
+  python3 /usr/lib/llvm-22/bin/lit -s build-san/test 2>&1 | tee "$log"
+  lp=$(count Passed); lf=$(count Failed); lu=$(count Unsupported)
+  passed=$((passed + ${lp:-0})); failed=$((failed + ${lf:-0}))
+  skipped=$((skipped + ${lu:-0}))
+  [ -z "$lp$lf" ] && failed=$((failed + 1))
+  echo "== GoogleTest under ASan + UBSan"
+  build-san/bin/QuantXformTests 2>&1 | tail -3 | tee "$log"
+  gp=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{print $4}')
+  gf=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{print $4}')
+  passed=$((passed + ${gp:-0})); failed=$((failed + ${gf:-0}))
+  [ -z "$gp$gf" ] && failed=$((failed + 1))
+  echo "== fuzzing (bounded: ${FUZZ_SECONDS:-20} s per target; corpus in fuzz/corpus)"
+  for target in ir npy; do
+    work=$(mktemp -d)
+    cp fuzz/corpus/$target/* "$work"/
+    if build-san/bin/${target}_fuzzer -max_total_time="${FUZZ_SECONDS:-20}" \
+        -timeout=20 -rss_limit_mb=4096 -artifact_prefix=build-san/fuzz-$target- \
+        "$work" > "$log" 2>&1; then
+      echo "fuzz $target: no finding ($(grep -c '' "$log") log lines)"
+      passed=$((passed + 1))
+    else
+      tail -30 "$log"
+      echo "fuzz $target: FINDING (artifact in build-san/fuzz-$target-*)"
+      failed=$((failed + 1))
+    fi
+    rm -rf "$work"
+  done
+else
+  echo "sanitized build failed"
   failed=$((failed + 1))
 fi
 

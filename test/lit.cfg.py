@@ -16,6 +16,9 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.quant_xform_obj_root, "test")
 
 llvm_config.use_default_substitutions()
+# Sanitizer settings reach the tools (scripts/test.sh sets them for build-san).
+llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS",
+                                     "LSAN_OPTIONS"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 # The Python that runs lit runs the numpy checks too.

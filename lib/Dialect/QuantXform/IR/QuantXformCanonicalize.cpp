@@ -55,7 +55,7 @@ struct ComposeRotations : OpRewritePattern<RotateOp> {
       return failure();
     auto type = dyn_cast<RankedTensorType>(outer.getType());
     if (!type || type != inner.getInput().getType() ||
-        !type.getElementType().isF32() && !type.getElementType().isF64())
+        (!type.getElementType().isF32() && !type.getElementType().isF64()))
       return failure();
     auto i = cast<TransformOpInterface>(inner.getOperation());
     auto o = cast<TransformOpInterface>(outer.getOperation());
