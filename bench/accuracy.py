@@ -34,6 +34,13 @@ RECIPES = [
     ("W8A8 per-tensor (dynamic)", "activation-granularity=per_tensor"),
     ("W8A8 per-tensor (static, calibrated min/max)",
      "activation-granularity=per_tensor static-activations=true"),
+    ("W8A8 per-tensor (static, percentile 99.99)",
+     "activation-granularity=per_tensor static-activations=true "
+     "range=percentile"),
+    ("W8A8 per-tensor (static, MSE-optimal clip)",
+     "activation-granularity=per_tensor static-activations=true range=mse"),
+    ("W8A8 per-tensor (static, KL / TensorRT entropy)",
+     "activation-granularity=per_tensor static-activations=true range=kl"),
     (BASELINE, ""),
     ("+ SmoothQuant α=0.5", "smooth-alpha=0.5"),
     ("+ Hadamard (randomized)", "rotation=hadamard"),

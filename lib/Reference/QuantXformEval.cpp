@@ -542,6 +542,22 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
             if (std::fabs(v) >= parent.outlierThreshold)
               ++stats.outlierRows[c];
           }
+        if (auto it = parent.histogramRanges.find(obs.getName().str());
+            it != parent.histogramRanges.end() && it->second > 0.0) {
+          if (stats.histogram.empty()) {
+            stats.histogram.assign(kHistogramBins, 0);
+            stats.histogramMax = it->second;
+          }
+          double perBin = kHistogramBins / stats.histogramMax;
+          for (int64_t e = 0, n = r.rows * r.k; e < n; ++e) {
+            double a = std::fabs(x.getFloat(e));
+            if (std::isnan(a))
+              continue;
+            auto bin = static_cast<int64_t>(
+                std::min(a * perBin, static_cast<double>(kHistogramBins - 1)));
+            ++stats.histogram[bin];
+          }
+        }
         if (!stats.secondMoment.empty())
           for (int64_t m = 0; m < r.rows; ++m)
             for (int64_t i = 0; i < r.k; ++i) {

@@ -29,9 +29,16 @@ struct ChannelStats {
   /// Σ over rows of x·xᵀ (row-major K × K); empty unless the evaluator
   /// collects second moments and K ≤ kMaxSecondMomentSize.
   std::vector<double> secondMoment;
+  /// Histogram of |x| over [0, histogramMax] (values above go to the last
+  /// bin); empty unless the evaluator was given a range for this observer.
+  std::vector<int64_t> histogram;
+  double histogramMax = 0.0;
   /// Number of rows (tokens) seen.
   int64_t rows = 0;
 };
+
+/// Bins of the observers' |x| histograms (TensorRT uses 2048).
+inline constexpr int64_t kHistogramBins = 2048;
 
 /// The largest feature size for which observers keep a K × K second moment.
 inline constexpr int64_t kMaxSecondMomentSize = 4096;
@@ -51,6 +58,10 @@ public:
   /// (LLM.int8()'s outlier magnitude; 6.0 unless set).
   void setOutlierThreshold(double threshold) { outlierThreshold = threshold; }
   double getOutlierThreshold() const { return outlierThreshold; }
+  /// Observers named in `ranges` also histogram |x| over [0, range].
+  void setHistogramRanges(std::map<std::string, double> ranges) {
+    histogramRanges = std::move(ranges);
+  }
   /// Whether observers accumulate the K × K second moment Σ x·xᵀ.
   void setCollectSecondMoment(bool collect) { collectSecondMoment = collect; }
 
@@ -70,6 +81,7 @@ private:
   double outlierThreshold = 6.0;
   bool collectSecondMoment = false;
   bool emulatePrecision = false;
+  std::map<std::string, double> histogramRanges;
   friend class EvaluatorImpl;
 };
 

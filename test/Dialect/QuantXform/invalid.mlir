@@ -773,3 +773,19 @@ func.func @stats_no_feature_dim(%x: tensor<?xf32>) -> tensor<?xf32> {
   %y = quant_xform.rotate hadamard %x {quant_xform.stats = {rows = 2 : i64}} : (tensor<?xf32>) -> tensor<?xf32>
   return %y : tensor<?xf32>
 }
+
+// -----
+
+func.func @stats_histogram_shape(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'histogram' must be a non-empty 1-D integer tensor}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, histogram = dense<1.0> : tensor<8xf32>, histogram_max = 1.0 : f64, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_histogram_max(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'histogram' needs 'histogram_max'}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, histogram = dense<1> : tensor<8xi64>, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}

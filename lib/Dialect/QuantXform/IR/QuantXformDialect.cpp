@@ -48,12 +48,19 @@ static LogicalResult verifyStats(Operation *op, Attribute attr) {
                                  << "' entry 'rows' must be a positive integer";
       continue;
     }
-    if (key == "outlier_threshold") {
+    if (key == "histogram") {
+      auto h = dyn_cast<DenseIntElementsAttr>(entry.getValue());
+      if (!h || h.getType().getRank() != 1 || h.getNumElements() == 0)
+        return op->emitOpError() << "'" << kStatsAttrName
+                                 << "' entry 'histogram' must be a non-empty "
+                                    "1-D integer tensor";
+      continue;
+    }
+    if (key == "outlier_threshold" || key == "histogram_max") {
       auto t = dyn_cast<FloatAttr>(entry.getValue());
       if (!t || !(t.getValueAsDouble() > 0.0))
-        return op->emitOpError()
-               << "'" << kStatsAttrName
-               << "' entry 'outlier_threshold' must be a float > 0";
+        return op->emitOpError() << "'" << kStatsAttrName << "' entry '" << key
+                                 << "' must be a float > 0";
       continue;
     }
     bool perChannel = key == "absmax" || key == "min" || key == "max" ||
@@ -79,6 +86,9 @@ static LogicalResult verifyStats(Operation *op, Attribute attr) {
   if (!dict.get("absmax") || !dict.get("rows"))
     return op->emitOpError()
            << "'" << kStatsAttrName << "' needs at least 'absmax' and 'rows'";
+  if (dict.get("histogram") && !dict.get("histogram_max"))
+    return op->emitOpError() << "'" << kStatsAttrName
+                             << "' entry 'histogram' needs 'histogram_max'";
   if (dict.get("outlier_rows") && !dict.get("outlier_threshold"))
     return op->emitOpError() << "'" << kStatsAttrName
                              << "' entry 'outlier_rows' needs "

@@ -18,6 +18,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <cmath>
+#include <map>
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_CALIBRATE
@@ -36,6 +37,9 @@ static std::string observerName(size_t index) {
 
 struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
   using CalibrateBase::CalibrateBase;
+
+  /// Per observer: the |x| histogram and its upper edge (second pass).
+  std::map<std::string, std::pair<std::vector<int64_t>, double>> histograms;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -76,6 +80,23 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
     evaluator.setCollectSecondMoment(secondMoment);
     if (failed(runSamples(module, evaluator, *function)))
       return signalPassFailure();
+    if (histogram) {
+      // Second pass: histograms of |x| over [0, the tensor's absmax].
+      std::map<std::string, double> ranges;
+      for (const auto &[name, st] : evaluator.getObserverStats()) {
+        double m = 0.0;
+        for (double v : st.absMax)
+          m = std::max(m, v);
+        ranges[name] = m;
+      }
+      reference::Evaluator second(*observed);
+      second.setOutlierThreshold(outlierThreshold);
+      second.setHistogramRanges(std::move(ranges));
+      if (failed(runSamples(module, second, *function)))
+        return signalPassFailure();
+      for (const auto &[name, st] : second.getObserverStats())
+        histograms[name] = {st.histogram, st.histogramMax};
+    }
 
     const auto &stats = evaluator.getObserverStats();
     for (auto [index, op] : llvm::enumerate(linears)) {
@@ -86,7 +107,8 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
                             "no statistics";
         continue;
       }
-      FailureOr<DictionaryAttr> attr = toAttribute(op, it->second);
+      FailureOr<DictionaryAttr> attr =
+          toAttribute(op, it->second, histograms[it->first]);
       if (failed(attr))
         return signalPassFailure();
       op->setAttr(kStatsAttrName, *attr);
@@ -146,8 +168,9 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
 
   /// The `quant_xform.stats` dictionary for what one observer saw; an error
   /// at `op` when the statistics are not finite.
-  FailureOr<DictionaryAttr> toAttribute(LinearOp op,
-                                        const reference::ChannelStats &s) {
+  FailureOr<DictionaryAttr>
+  toAttribute(LinearOp op, const reference::ChannelStats &s,
+              const std::pair<std::vector<int64_t>, double> &hist) {
     auto bad = [](double v) { return !std::isfinite(v); };
     if (llvm::any_of(s.min, bad) || llvm::any_of(s.max, bad) ||
         llvm::any_of(s.secondMoment, bad))
@@ -173,6 +196,15 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
             "outlier_rows",
             DenseElementsAttr::get(RankedTensorType::get({k}, b.getI64Type()),
                                    ArrayRef<int64_t>(s.outlierRows)))};
+    if (!hist.first.empty() && hist.second > 0.0) {
+      entries.push_back(b.getNamedAttr(
+          "histogram", DenseElementsAttr::get(
+                           RankedTensorType::get({int64_t(hist.first.size())},
+                                                 b.getI64Type()),
+                           ArrayRef<int64_t>(hist.first))));
+      entries.push_back(
+          b.getNamedAttr("histogram_max", b.getF64FloatAttr(hist.second)));
+    }
     if (!s.secondMoment.empty()) {
       std::vector<double> mean = s.secondMoment;
       for (double &v : mean)

@@ -9,6 +9,7 @@
 
 #include "TransformUtils.h"
 #include "WeightQuantization.h"
+#include "quant-xform/Calibration/RangeChoosers.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Support/Matrix.h"
@@ -67,6 +68,28 @@ struct QuantizeLinears
                             "activation-granularity=per_tensor";
       return signalPassFailure();
     }
+    std::optional<calibration::RangeMethod> method =
+        calibration::parseRangeMethod(range);
+    if (!method) {
+      module.emitError() << "quant-xform-quantize-linears: range must be "
+                            "minmax, percentile, mse or kl, got '"
+                         << range << "'";
+      return signalPassFailure();
+    }
+    rangeMethod = *method;
+    if (rangeMethod != calibration::RangeMethod::MinMax &&
+        (!staticActivations || asymmetric)) {
+      module.emitError() << "quant-xform-quantize-linears: range=" << range
+                         << " needs static-activations and a symmetric "
+                            "scheme";
+      return signalPassFailure();
+    }
+    if (!(percentile > 0.0 && percentile <= 100.0)) {
+      module.emitError() << "quant-xform-quantize-linears: percentile must "
+                            "be in (0, 100], got "
+                         << percentile.getValue();
+      return signalPassFailure();
+    }
     FailureOr<LayerSelector> selector = LayerSelector::create(
         module, "quant-xform-quantize-linears", layers, roles);
     if (failed(selector))
@@ -82,6 +105,8 @@ struct QuantizeLinears
         return signalPassFailure();
   }
 
+  calibration::RangeMethod rangeMethod = calibration::RangeMethod::MinMax;
+
   /// The static per-tensor scale (and zero point) of a linear's input from
   /// its calibration statistics (min/max range).
   FailureOr<std::pair<float, int64_t>> staticRange(LinearOp op) {
@@ -93,6 +118,28 @@ struct QuantizeLinears
                                "activation scales; run quant-xform-calibrate "
                                "first";
     double absMax = *llvm::max_element(stats->absMax);
+    if (rangeMethod != calibration::RangeMethod::MinMax) {
+      auto hist = dict.getAs<DenseIntElementsAttr>("histogram");
+      auto histMax = dict.getAs<FloatAttr>("histogram_max");
+      if (!hist || !histMax)
+        return op.emitError()
+               << "linear '" << getLayerName(op)
+               << "' has no calibration histogram for range=" << range
+               << "; run quant-xform-calibrate with "
+                  "histogram=true";
+      calibration::Histogram h;
+      for (APInt v : hist.getValues<APInt>())
+        h.counts.push_back(v.getSExtValue());
+      h.max = histMax.getValueAsDouble();
+      calibration::RangeOptions options;
+      options.percentile = percentile;
+      llvm::Expected<double> t =
+          calibration::chooseThreshold(h, rangeMethod, options);
+      if (!t)
+        return op.emitError() << "linear '" << getLayerName(op)
+                              << "': " << llvm::toString(t.takeError());
+      return std::make_pair(static_cast<float>(*t / 127.0), int64_t(0));
+    }
     if (!asymmetric) {
       float scale = absMax > 0.0 ? static_cast<float>(absMax / 127.0) : 1.0f;
       return std::make_pair(scale, int64_t(0));

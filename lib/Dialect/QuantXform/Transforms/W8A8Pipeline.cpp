@@ -47,6 +47,13 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       *this, "static-activations",
       llvm::cl::desc("Per-tensor activation scales from calibration"),
       llvm::cl::init(false)};
+  Option<std::string> range{
+      *this, "range",
+      llvm::cl::desc("Static range chooser: minmax, percentile, mse or kl"),
+      llvm::cl::init("minmax")};
+  Option<double> percentile{*this, "percentile",
+                            llvm::cl::desc("Percentile for range=percentile"),
+                            llvm::cl::init(99.99)};
   Option<bool> asymmetric{
       *this, "asymmetric",
       llvm::cl::desc("Asymmetric uint8 activations with a zero point"),
@@ -78,6 +85,7 @@ static void addCalibration(OpPassManager &pm,
   calibrate.seed = options.seed;
   calibrate.outlierThreshold = options.outlierThreshold;
   calibrate.secondMoment = options.rotation == "pca";
+  calibrate.histogram = options.range != "minmax";
   calibrate.inputs.assign(options.calibrationInputs.begin(),
                           options.calibrationInputs.end());
   pm.addPass(createCalibrate(calibrate));
@@ -123,6 +131,8 @@ static void buildW8A8Pipeline(OpPassManager &pm,
   quantize.groupSize = options.groupSize;
   quantize.staticActivations = options.staticActivations;
   quantize.asymmetric = options.asymmetric;
+  quantize.range = options.range;
+  quantize.percentile = options.percentile;
   pm.addPass(createQuantizeLinears(quantize));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -25,7 +25,10 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
     With `static-activations`, the activation scale is a per-tensor constant
     from the linear's calibration statistics (`max |x| / 127`, or
     `(max − min) / 255` with a zero point when `asymmetric`) and the
-    activation goes through `quant_xform.quantize`. `asymmetric` quantizes
+    activation goes through `quant_xform.quantize`. `range` picks the clip
+    threshold t from the calibration histogram instead (scale t / 127):
+    `percentile`, `mse` (minimum expected squared error) or `kl` (TensorRT
+    entropy calibration). `asymmetric` quantizes
     activations to uint8 with a zero point (dynamic or static). The layer
     name and role move to the `qlinear`.
   }];
@@ -45,6 +48,11 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
            "(min/max range) instead of run-time ones">,
     Option<"asymmetric", "asymmetric", "bool", /*default=*/"false",
            "Asymmetric uint8 activations with a zero point">,
+    Option<"range", "range", "std::string", /*default=*/"\"minmax\"",
+           "Static range chooser: minmax, percentile, mse or kl (the last "
+           "three need calibration histograms and are symmetric)">,
+    Option<"percentile", "percentile", "double", /*default=*/"99.99",
+           "Percentile in (0, 100] for range=percentile">,
     Option<"layers", "layers", "std::string", /*default=*/"\"\"",
            "Only linears whose quant_xform.layer fully matches this regex">,
     ListOption<"roles", "roles", "std::string",
@@ -90,7 +98,8 @@ def Calibrate : Pass<"quant-xform-calibrate", "ModuleOp"> {
 
     (`outlier_rows[k]`: rows with `|x[:, k]| ≥ outlier_threshold`;
     `second_moment`: `Σ x·xᵀ / rows`, only with `second-moment` and
-    K ≤ 4096). Passes that change a linear's input drop its statistics;
+    K ≤ 4096; with `histogram`, also `histogram = dense<...> :
+    tensor<2048xi64>` of |x| over `[0, histogram_max]`, the tensor's absmax). Passes that change a linear's input drop its statistics;
     recalibrate before a pass that needs them. NaN or Inf in an observed
     input is an error; a linear that the function does not reach gets a
     warning and no statistics.
@@ -107,7 +116,11 @@ def Calibrate : Pass<"quant-xform-calibrate", "ModuleOp"> {
     Option<"outlierThreshold", "outlier-threshold", "double",
            /*default=*/"6.0", "Magnitude counted in outlier_rows">,
     Option<"secondMoment", "second-moment", "bool", /*default=*/"true",
-           "Record the K × K second moment (needed for PCA rotations)">
+           "Record the K × K second moment (needed for PCA rotations)">,
+    Option<"histogram", "histogram", "bool", /*default=*/"false",
+           "Also record a 2048-bin histogram of |x| over [0, absmax] (a "
+           "second pass over the samples; needed by the percentile, MSE and "
+           "KL range choosers)">
   ];
 }
 
