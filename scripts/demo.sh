@@ -3,7 +3,8 @@
 # examples/block.mlir (or the model given as $1) is compiled to W8A8 with
 # several quant-xform-w8a8 recipes (plain, SmoothQuant, Hadamard, LLM.int8()
 # outlier split, ...), calibrated on one seeded batch, and the reference
-# evaluator compares every version with the float model on another.
+# evaluator compares every version with the float model on another. One
+# version is then JIT-compiled for the CPU and checked against the evaluator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -47,4 +48,7 @@ done
 
 echo "== error of each version against the float model (reference evaluator, seed $seed)"
 $run --reference "$model" --seed "$seed" --no-print "${compare[@]}"
+echo "== the SmoothQuant + Hadamard version compiled for this CPU (JIT), against the evaluator"
+$run --target=cpu "$out/w8a8-smooth-hadamard.mlir" --seed "$seed" --no-print \
+  --compare-reference --time 20
 echo "== IR of each version is in $out/; the accuracy table is docs/ACCURACY.md"
