@@ -171,6 +171,48 @@ void Tensor::loadElement(int64_t flat, const char *p) {
   }
 }
 
+void Tensor::storeElement(int64_t flat, char *p) const {
+  switch (type) {
+  case DType::F32: {
+    auto v = static_cast<float>(fvals[flat]);
+    std::memcpy(p, &v, 4);
+    return;
+  }
+  case DType::F64:
+    std::memcpy(p, &fvals[flat], 8);
+    return;
+  case DType::F16:
+  case DType::BF16: {
+    llvm::APFloat f(fvals[flat]);
+    bool lost;
+    f.convert(type == DType::F16 ? llvm::APFloat::IEEEhalf()
+                                 : llvm::APFloat::BFloat(),
+              llvm::APFloat::rmNearestTiesToEven, &lost);
+    auto bits = static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+    std::memcpy(p, &bits, 2);
+    return;
+  }
+  case DType::I1:
+  case DType::I8:
+  case DType::U8:
+    *p = static_cast<char>(ivals[flat]);
+    return;
+  case DType::I16: {
+    auto v = static_cast<int16_t>(ivals[flat]);
+    std::memcpy(p, &v, 2);
+    return;
+  }
+  case DType::I32: {
+    auto v = static_cast<int32_t>(ivals[flat]);
+    std::memcpy(p, &v, 4);
+    return;
+  }
+  case DType::I64:
+    std::memcpy(p, &ivals[flat], 8);
+    return;
+  }
+}
+
 Tensor::Tensor(ArrayRef<int64_t> shape, DType dtype)
     : dims(shape.begin(), shape.end()), type(dtype) {
   if (reference::isFloat(dtype))

@@ -7,6 +7,8 @@
 
 #include "quant-xform/Support/Matrix.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
@@ -246,4 +248,19 @@ std::optional<Matrix> mlir::quant_xform::getConstantMatrix(Value value) {
   Matrix m(type.getDimSize(0), type.getDimSize(1));
   m.data() = std::move(*values);
   return m;
+}
+
+FailureOr<Value> mlir::quant_xform::makeFloatConstant(OpBuilder &builder,
+                                                      Location loc,
+                                                      RankedTensorType type,
+                                                      ArrayRef<double> values) {
+  Type elem = type.getElementType();
+  if (elem.isF64())
+    return Value(arith::ConstantOp::create(
+        builder, loc, DenseElementsAttr::get(type, values)));
+  if (!elem.isF32())
+    return failure();
+  SmallVector<float> floats(values.begin(), values.end());
+  return Value(arith::ConstantOp::create(
+      builder, loc, DenseElementsAttr::get(type, ArrayRef<float>(floats))));
 }

@@ -237,6 +237,55 @@ int main(int argc, char **argv) {
                                "result", "max|err|", "rel.err", "SQNR(dB)",
                                "cosine");
   int status = 0;
+  // Prints one row of the table and applies --exact-ints, --max-rel-err and
+  // --min-sqnr; false when the shapes differ.
+  auto report = [&](const std::string &name, size_t i, const Tensor &actual,
+                    const Tensor &expected) {
+    FailureOr<ErrorMetrics> m = compareTensors(actual, expected);
+    if (failed(m))
+      return false;
+    llvm::outs() << llvm::format("%-48s %6zu %12.4e %12.4e %10.2f %10.6f\n",
+                                 name.c_str(), i, m->maxAbsError,
+                                 m->relativeError, m->sqnrDb, m->cosine);
+    bool isInt = !actual.isFloat();
+    if (exactInts && isInt && m->maxAbsError != 0.0) {
+      fail(name + ": integer result #" + Twine(i) + " differs (max |err| " +
+           llvm::formatv("{0}", m->maxAbsError).str() + ")");
+      status = 1;
+    }
+    if (maxRelErr >= 0.0 && !(isInt && exactInts) &&
+        !(m->relativeError <= maxRelErr)) {
+      fail(name + ": result #" + Twine(i) + " relative error " +
+           llvm::formatv("{0:e}", m->relativeError).str() +
+           " exceeds --max-rel-err " +
+           llvm::formatv("{0:e}", maxRelErr.getValue()).str());
+      status = 1;
+    }
+    if (!(m->sqnrDb >= minSqnr)) {
+      fail(name + ": result #" + Twine(i) + " SQNR " +
+           llvm::formatv("{0:e}", m->sqnrDb).str() +
+           " dB is below --min-sqnr " +
+           llvm::formatv("{0:e}", minSqnr.getValue()).str());
+      status = 1;
+    }
+    return true;
+  };
+  // Compares every result with `other`, a run of another version.
+  auto reportAll = [&](const std::string &name,
+                       ArrayRef<Tensor> other) -> bool {
+    if (other.size() != results->size()) {
+      fail(name + ": '" + fn + "' returns " + Twine(other.size()) +
+           " results, expected " + Twine(results->size()));
+      return false;
+    }
+    for (auto [i, pair] : llvm::enumerate(llvm::zip_equal(*results, other)))
+      if (!report(name, i, std::get<0>(pair), std::get<1>(pair))) {
+        fail(name + ": result #" + Twine(i) + " has another shape");
+        return false;
+      }
+    return true;
+  };
+
   if (!compareNpy.empty() && compareNpy.size() != results->size())
     return fail(Twine("--compare-npy given ") + Twine(compareNpy.size()) +
                 " times but '" + fn + "' returns " + Twine(results->size()) +
@@ -245,74 +294,25 @@ int main(int argc, char **argv) {
     llvm::Expected<Tensor> expected = readNpy(path);
     if (!expected)
       return fail(llvm::toString(expected.takeError()));
-    FailureOr<ErrorMetrics> m = compareTensors((*results)[i], *expected);
-    if (failed(m))
+    if (!report(path, i, (*results)[i], *expected))
       return fail(path + ": has another shape than result #" + Twine(i));
-    llvm::outs() << llvm::format("%-48s %6zu %12.4e %12.4e %10.2f %10.6f\n",
-                                 path.c_str(), i, m->maxAbsError,
-                                 m->relativeError, m->sqnrDb, m->cosine);
-    if (maxRelErr >= 0.0 && !(m->relativeError <= maxRelErr)) {
-      fail(path + ": relative error " +
-           llvm::formatv("{0:e}", m->relativeError).str() +
-           " exceeds --max-rel-err");
-      status = 1;
-    }
   }
-  SmallVector<std::string> rows(compareFiles.begin(), compareFiles.end());
-  if (compareReference)
-    rows.insert(rows.begin(), "reference");
-  for (const std::string &path : rows) {
-    FailureOr<SmallVector<Tensor>> otherResults;
-    OwningOpRef<ModuleOp> other;
+  if (compareReference) {
     Evaluator referenceEval(*module);
     // Compiled code rounds every op to f32: so does the reference here.
     referenceEval.setEmulateDeclaredPrecision(true);
-    if (compareReference && &path == &rows.front()) {
-      otherResults = referenceEval.run(fn, args);
-    } else {
-      other = loadModule(ctx, path);
-      if (!other)
-        return 1;
-      Evaluator otherEval(*other);
-      otherResults = runOn(*other, otherEval);
-    }
-    if (failed(otherResults))
+    FailureOr<SmallVector<Tensor>> expected = referenceEval.run(fn, args);
+    if (failed(expected) || !reportAll("reference", *expected))
       return 1;
-    if (otherResults->size() != results->size())
-      return fail(path + ": '" + fn + "' returns " +
-                  Twine(otherResults->size()) + " results, expected " +
-                  Twine(results->size()));
-    for (auto [i, pair] :
-         llvm::enumerate(llvm::zip_equal(*results, *otherResults))) {
-      FailureOr<ErrorMetrics> m =
-          compareTensors(std::get<0>(pair), std::get<1>(pair));
-      if (failed(m))
-        return fail(path + ": result #" + Twine(i) + " has another shape");
-      llvm::outs() << llvm::format("%-48s %6zu %12.4e %12.4e %10.2f %10.6f\n",
-                                   path.c_str(), i, m->maxAbsError,
-                                   m->relativeError, m->sqnrDb, m->cosine);
-      bool isInt = !std::get<0>(pair).isFloat();
-      if (exactInts && isInt && m->maxAbsError != 0.0) {
-        fail(path + ": integer result #" + Twine(i) + " differs (max |err| " +
-             llvm::formatv("{0}", m->maxAbsError).str() + ")");
-        status = 1;
-      }
-      if (maxRelErr >= 0.0 && !(isInt && exactInts) &&
-          !(m->relativeError <= maxRelErr)) {
-        fail(path + ": result #" + Twine(i) + " relative error " +
-             llvm::formatv("{0:e}", m->relativeError).str() +
-             " exceeds --max-rel-err " +
-             llvm::formatv("{0:e}", maxRelErr.getValue()).str());
-        status = 1;
-      }
-      if (!(m->sqnrDb >= minSqnr)) {
-        fail(path + ": result #" + Twine(i) + " SQNR " +
-             llvm::formatv("{0:e}", m->sqnrDb).str() +
-             " dB is below --min-sqnr " +
-             llvm::formatv("{0:e}", minSqnr.getValue()).str());
-        status = 1;
-      }
-    }
+  }
+  for (const std::string &path : compareFiles) {
+    OwningOpRef<ModuleOp> other = loadModule(ctx, path);
+    if (!other)
+      return 1;
+    Evaluator otherEval(*other);
+    FailureOr<SmallVector<Tensor>> otherResults = runOn(*other, otherEval);
+    if (failed(otherResults) || !reportAll(path, *otherResults))
+      return 1;
   }
   return status;
 }

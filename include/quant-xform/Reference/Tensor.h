@@ -82,6 +82,9 @@ public:
   /// Reads one little-endian element of this tensor's dtype from `bytes`
   /// (storageBytes(dtype()) bytes) into element `flat`.
   void loadElement(int64_t flat, const char *bytes);
+  /// The reverse: writes element `flat` as storageBytes(dtype())
+  /// little-endian bytes of this tensor's dtype (floats rounded to nearest).
+  void storeElement(int64_t flat, char *bytes) const;
 
   /// Renders shape, dtype and values (numpy-like), at most `maxElements`.
   std::string toString(int64_t maxElements = 256) const;

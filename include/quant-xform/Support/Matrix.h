@@ -18,6 +18,9 @@
 
 namespace mlir {
 class Attribute;
+class Location;
+class OpBuilder;
+class RankedTensorType;
 class Value;
 } // namespace mlir
 
@@ -108,6 +111,12 @@ FailureOr<Matrix> principalAxes(const Matrix &symmetric);
 std::optional<std::vector<double>> getConstantFloats(Value value);
 /// Reads a constant `K × K` tensor into a Matrix.
 std::optional<Matrix> getConstantMatrix(Value value);
+
+/// The reverse of getConstantFloats: an `arith.constant` of `type` (f32 or
+/// f64 elements) holding `values`; failure for other element types.
+FailureOr<Value> makeFloatConstant(OpBuilder &builder, Location loc,
+                                   RankedTensorType type,
+                                   llvm::ArrayRef<double> values);
 
 } // namespace mlir::quant_xform
 

@@ -2,6 +2,8 @@
 
 #include "LinalgBuilders.h"
 
+#include "quant-xform/Support/Matrix.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -91,13 +93,9 @@ Value lowering::scalar(OpBuilder &b, Location loc, Type type, double value) {
 Value lowering::denseConstant(OpBuilder &b, Location loc, RankedTensorType type,
                               ArrayRef<double> values) {
   Type elem = type.getElementType();
-  if (elem.isF64())
-    return arith::ConstantOp::create(b, loc,
-                                     DenseElementsAttr::get(type, values));
-  if (elem.isF32()) {
-    SmallVector<float> f(values.begin(), values.end());
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(type, ArrayRef<float>(f)));
+  if (isa<FloatType>(elem)) {
+    FailureOr<Value> c = makeFloatConstant(b, loc, type, values);
+    return succeeded(c) ? *c : Value();
   }
   auto intType = cast<IntegerType>(elem);
   SmallVector<APInt> ints;
@@ -234,12 +232,10 @@ std::pair<Value, Value> lowering::dynamicScales(OpBuilder &b, Location loc,
   SmallVector<Value> res = generic(
       b, loc, {range[0], range[1]}, outs, maps, loops, {},
       [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value lo = arith::ExtFOp::create(nb, nl, f64, a[0]);
-        Value hi = arith::ExtFOp::create(nb, nl, f64, a[1]);
-        if (ft.isF64()) {
-          lo = a[0];
-          hi = a[1];
-        }
+        Value lo =
+            ft.isF64() ? a[0] : Value(arith::ExtFOp::create(nb, nl, f64, a[0]));
+        Value hi =
+            ft.isF64() ? a[1] : Value(arith::ExtFOp::create(nb, nl, f64, a[1]));
         Value c = scalar(nb, nl, f64, clip);
         Value zero = scalar(nb, nl, f64, 0.0);
         Value inf = scalar(nb, nl, f64, INFINITY);

@@ -83,6 +83,14 @@ static Value biasInit(OpBuilder &b, Location loc, Value bias, int64_t m,
       .front();
 }
 
+/// `x` as `[M, K]` rows; an error at `op` when its shape is not static.
+static FailureOr<Rows> rowsOf(Operation *op, OpBuilder &b, Value x) {
+  FailureOr<Rows> rows = collapseToRows(b, op->getLoc(), x);
+  if (failed(rows))
+    return op->emitError() << "needs a statically shaped input";
+  return rows;
+}
+
 /// Base for the patterns: a failure to lower is an error at the op.
 template <typename Op> struct LowerOp : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
@@ -107,9 +115,9 @@ struct LowerLinear : LowerOp<LinearOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(LinearOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     auto wType = cast<RankedTensorType>(op.getWeight().getType());
     int64_t n = wType.getDimSize(0);
     Type elem = wType.getElementType();
@@ -244,9 +252,9 @@ struct LowerQLinear : LowerOp<QLinearOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(QLinearOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     auto qxElem = cast<IntegerType>(
         cast<RankedTensorType>(op.getInput().getType()).getElementType());
     Value qx = signless(b, loc, x->value);
@@ -290,9 +298,9 @@ struct LowerDynamicQuantize : OpConversionPattern<DynamicQuantizeOp> {
       return failure();
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     bool perTensor = op.getScheme().getGranularity() == Granularity::PerTensor;
     auto [scales, zeroPoints] =
         dynamicScales(b, loc, *x, op.getScheme(), perTensor);
@@ -333,9 +341,9 @@ struct LowerQuantize : LowerOp<QuantizeOp> {
     if (failed(checkRowScheme(op, op.getScheme())))
       return failure();
     Location loc = op.getLoc();
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     Value scales = collapseToVector(b, loc, op.getScale());
     Value zp;
     if (op.getZeroPoint())
@@ -353,9 +361,9 @@ struct LowerDequantize : LowerOp<DequantizeOp> {
     if (failed(checkRowScheme(op, op.getScheme())))
       return failure();
     Location loc = op.getLoc();
-    FailureOr<Rows> q = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> q = rowsOf(op, b, op.getInput());
     if (failed(q))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     bool isUnsigned =
         cast<IntegerType>(
             cast<RankedTensorType>(op.getInput().getType()).getElementType())
@@ -467,9 +475,9 @@ struct LowerRotate : LowerOp<RotateOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(RotateOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
     MLIRContext *ctx = b.getContext();
     Value y;
@@ -537,9 +545,9 @@ struct LowerSmooth : LowerOp<SmoothOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(SmoothOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
     MLIRContext *ctx = b.getContext();
     AffineExpr i, j;
@@ -584,9 +592,9 @@ struct LowerAffine : LowerOp<AffineOp> {
     if (failed(m) || failed(c))
       return op.emitError() << "the CPU lowering needs a constant affine "
                                "matrix (and shift)";
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
     // y = x·M + c: M is [K, K] read as rhs[k][n].
     Value mConst = denseConstant(
@@ -678,9 +686,9 @@ template <typename NormOp, bool Center> struct LowerNorm : LowerOp<NormOp> {
   using LowerOp<NormOp>::LowerOp;
   FailureOr<Value> lower(NormOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     Value y = normalizeRows(b, loc, *x, op.getGamma(), op.getBeta(),
                             op.getEpsilon().convertToDouble(), Center);
     return expandFromRows(b, loc, y, x->originalShape, x->k);
@@ -695,9 +703,9 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(MixedLinearOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> x = collapseToRows(b, loc, op.getInput());
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
-      return op.emitError() << "needs a statically shaped input";
+      return failure();
     MLIRContext *ctx = b.getContext();
     Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
     int64_t n = cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);

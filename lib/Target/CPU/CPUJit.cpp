@@ -13,7 +13,6 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <chrono>
-#include <cstring>
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -86,120 +85,64 @@ CompiledFunction::compile(ModuleOp module, StringRef function,
     return module.emitError() << "JIT compilation failed: " << message;
   }
   out->engine = std::move(*engine);
+  auto entry = out->engine->lookupPacked("_mlir_ciface_" + out->name);
+  if (!entry) {
+    std::string message = llvm::toString(entry.takeError());
+    return module.emitError() << "JIT compilation failed: " << message;
+  }
+  out->entry = *entry;
   return out;
 }
 
 namespace {
 
-/// A dense buffer and its memref descriptor {allocated, aligned, offset,
-/// sizes..., strides...} (all 8-byte fields on 64-bit targets).
+/// A memref descriptor {allocated, aligned, offset, sizes..., strides...}
+/// (all 8-byte fields on 64-bit targets) of a contiguous row-major buffer.
+std::vector<int64_t> makeDescriptor(RankedTensorType type, void *data) {
+  int64_t rank = type.getRank();
+  std::vector<int64_t> d(3 + 2 * rank, 0);
+  d[0] = d[1] = reinterpret_cast<int64_t>(data);
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    d[3 + i] = type.getDimSize(i);
+    d[3 + rank + i] = stride;
+    stride *= type.getDimSize(i);
+  }
+  return d;
+}
+
+/// A 64-byte aligned buffer holding one tensor in its element type.
 struct Buffer {
   std::vector<char> bytes;
-  std::vector<int64_t> descriptor;
+  RankedTensorType type;
   DType dtype;
-  SmallVector<int64_t> shape;
 
-  Buffer(RankedTensorType type, DType dtype) : dtype(dtype) {
-    shape.assign(type.getShape().begin(), type.getShape().end());
-    int64_t n = type.getNumElements();
-    bytes.assign(std::max<int64_t>(n, 1) * reference::storageBytes(dtype) + 64,
+  Buffer(RankedTensorType type, DType dtype) : type(type), dtype(dtype) {
+    bytes.assign(std::max<int64_t>(type.getNumElements(), 1) *
+                         reference::storageBytes(dtype) +
+                     64,
                  0);
-    int64_t rank = type.getRank();
-    descriptor.assign(3 + 2 * rank, 0);
-    auto ptr = reinterpret_cast<int64_t>(data());
-    descriptor[0] = descriptor[1] = ptr;
-    int64_t stride = 1;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      descriptor[3 + d] = shape[d];
-      descriptor[3 + rank + d] = stride;
-      stride *= shape[d];
-    }
   }
-  /// 64-byte aligned start of the elements.
   char *data() {
     auto p = reinterpret_cast<uintptr_t>(bytes.data());
     return bytes.data() + ((64 - p % 64) % 64);
   }
-
+  /// Writes `t` (same kind, float or integer) in this buffer's type.
   void store(const Tensor &t) {
-    char *p = data();
-    for (int64_t i = 0, e = t.numElements(); i < e; ++i) {
-      switch (dtype) {
-      case DType::F32: {
-        float v = static_cast<float>(t.getFloat(i));
-        std::memcpy(p + 4 * i, &v, 4);
-        break;
-      }
-      case DType::F64: {
-        double v = t.getFloat(i);
-        std::memcpy(p + 8 * i, &v, 8);
-        break;
-      }
-      case DType::I8:
-      case DType::U8:
-        p[i] = static_cast<char>(t.getInt(i));
-        break;
-      case DType::I32: {
-        auto v = static_cast<int32_t>(t.getInt(i));
-        std::memcpy(p + 4 * i, &v, 4);
-        break;
-      }
-      case DType::I64: {
-        int64_t v = t.getInt(i);
-        std::memcpy(p + 8 * i, &v, 8);
-        break;
-      }
-      default:
-        break;
-      }
-    }
+    Tensor converted = t.dtype() == dtype ? t
+                       : t.isFloat()
+                           ? Tensor::fromFloats(t.shape(), t.floats(), dtype)
+                           : Tensor::fromInts(t.shape(), t.ints(), dtype);
+    size_t width = reference::storageBytes(dtype);
+    for (int64_t i = 0, e = converted.numElements(); i < e; ++i)
+      converted.storeElement(i, data() + i * width);
   }
-
   Tensor load() {
-    char *p = data();
-    int64_t n = 1;
-    for (int64_t d : shape)
-      n *= d;
-    std::vector<double> f;
-    std::vector<int64_t> ints;
-    for (int64_t i = 0; i < n; ++i) {
-      switch (dtype) {
-      case DType::F32: {
-        float v;
-        std::memcpy(&v, p + 4 * i, 4);
-        f.push_back(v);
-        break;
-      }
-      case DType::F64: {
-        double v;
-        std::memcpy(&v, p + 8 * i, 8);
-        f.push_back(v);
-        break;
-      }
-      case DType::I8:
-        ints.push_back(static_cast<int8_t>(p[i]));
-        break;
-      case DType::U8:
-        ints.push_back(static_cast<uint8_t>(p[i]));
-        break;
-      case DType::I32: {
-        int32_t v;
-        std::memcpy(&v, p + 4 * i, 4);
-        ints.push_back(v);
-        break;
-      }
-      case DType::I64: {
-        int64_t v;
-        std::memcpy(&v, p + 8 * i, 8);
-        ints.push_back(v);
-        break;
-      }
-      default:
-        break;
-      }
-    }
-    return reference::isFloat(dtype) ? Tensor::fromFloats(shape, f, dtype)
-                                     : Tensor::fromInts(shape, ints, dtype);
+    Tensor t(type.getShape(), dtype);
+    size_t width = reference::storageBytes(dtype);
+    for (int64_t i = 0, e = t.numElements(); i < e; ++i)
+      t.loadElement(i, data() + i * width);
+    return t;
   }
 };
 
@@ -210,7 +153,8 @@ bool supported(DType t) {
 
 } // namespace
 
-/// Prepares buffers for `args` and the results; checks shapes.
+/// Prepares buffers for `args` and the results; checks counts, shapes and
+/// element kinds.
 static LogicalResult prepare(ArrayRef<RankedTensorType> argTypes,
                              ArrayRef<RankedTensorType> resultTypes,
                              ArrayRef<Tensor> args, Location loc,
@@ -227,6 +171,10 @@ static LogicalResult prepare(ArrayRef<RankedTensorType> argTypes,
     if (args[i].shape() != type.getShape())
       return emitError(loc)
              << "argument #" << i << " has the wrong shape for " << type;
+    if (args[i].isFloat() != reference::isFloat(dt))
+      return emitError(loc) << "argument #" << i << " holds "
+                            << (args[i].isFloat() ? "floats" : "integers")
+                            << ", expected " << type;
     buffers.emplace_back(type, dt);
     buffers.back().store(args[i]);
   }
@@ -246,14 +194,11 @@ FailureOr<SmallVector<Tensor>> CompiledFunction::run(ArrayRef<Tensor> args,
   buffers.reserve(argTypes.size() + resultTypes.size());
   if (failed(prepare(argTypes, resultTypes, args, loc, buffers)))
     return failure();
-  SmallVector<void *> descriptors, packed;
+  SmallVector<void *> pointers;
   for (Buffer &b : buffers)
-    descriptors.push_back(b.descriptor.data());
-  for (void *&d : descriptors)
-    packed.push_back(&d);
-  if (llvm::Error error = engine->invokePacked("_mlir_ciface_" + name, packed))
-    return emitError(loc) << "running '" << name
-                          << "' failed: " << llvm::toString(std::move(error));
+    pointers.push_back(b.data());
+  if (failed(runRaw(pointers, loc)))
+    return failure();
   SmallVector<Tensor> results;
   for (size_t i = argTypes.size(); i < buffers.size(); ++i)
     results.push_back(buffers[i].load());
@@ -267,18 +212,14 @@ FailureOr<std::vector<double>> CompiledFunction::time(ArrayRef<Tensor> args,
   buffers.reserve(argTypes.size() + resultTypes.size());
   if (failed(prepare(argTypes, resultTypes, args, loc, buffers)))
     return failure();
-  SmallVector<void *> descriptors, packed;
+  SmallVector<void *> pointers;
   for (Buffer &b : buffers)
-    descriptors.push_back(b.descriptor.data());
-  for (void *&d : descriptors)
-    packed.push_back(&d);
-  auto fn = engine->lookupPacked("_mlir_ciface_" + name);
-  if (!fn)
-    return emitError(loc) << llvm::toString(fn.takeError());
+    pointers.push_back(b.data());
   std::vector<double> seconds;
   for (int64_t i = 0; i < iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
-    (*fn)(packed.data());
+    if (failed(runRaw(pointers, loc)))
+      return failure();
     auto stop = std::chrono::steady_clock::now();
     seconds.push_back(std::chrono::duration<double>(stop - start).count());
   }
@@ -291,28 +232,16 @@ LogicalResult CompiledFunction::runRaw(ArrayRef<void *> buffers,
     return emitError(loc) << "expected " << argTypes.size() << " + "
                           << resultTypes.size() << " buffers, got "
                           << buffers.size();
-  std::vector<std::vector<int64_t>> descriptors;
   SmallVector<RankedTensorType> types(argTypes);
   types.append(resultTypes.begin(), resultTypes.end());
-  for (auto [type, data] : llvm::zip_equal(types, buffers)) {
-    int64_t rank = type.getRank();
-    std::vector<int64_t> d(3 + 2 * rank, 0);
-    d[0] = d[1] = reinterpret_cast<int64_t>(data);
-    int64_t stride = 1;
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      d[3 + i] = type.getDimSize(i);
-      d[3 + rank + i] = stride;
-      stride *= type.getDimSize(i);
-    }
-    descriptors.push_back(std::move(d));
-  }
+  std::vector<std::vector<int64_t>> descriptors;
+  for (auto [type, data] : llvm::zip_equal(types, buffers))
+    descriptors.push_back(makeDescriptor(type, data));
   SmallVector<void *> pointers, packed;
   for (std::vector<int64_t> &d : descriptors)
     pointers.push_back(d.data());
   for (void *&p : pointers)
     packed.push_back(&p);
-  if (llvm::Error error = engine->invokePacked("_mlir_ciface_" + name, packed))
-    return emitError(loc) << "running '" << name
-                          << "' failed: " << llvm::toString(std::move(error));
+  entry(packed.data());
   return success();
 }

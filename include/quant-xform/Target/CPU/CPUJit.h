@@ -54,6 +54,8 @@ public:
 private:
   CompiledFunction() = default;
   std::unique_ptr<ExecutionEngine> engine;
+  /// The packed wrapper of `_mlir_ciface_<name>`, looked up once.
+  void (*entry)(void **) = nullptr;
   std::string name;
   SmallVector<RankedTensorType> argTypes, resultTypes;
 };

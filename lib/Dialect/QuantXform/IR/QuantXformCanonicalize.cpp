@@ -23,15 +23,11 @@
 using namespace mlir;
 using namespace mlir::quant_xform;
 
-/// The f32/f64 constant tensor of `type` holding `values`.
+/// The f32/f64 constant tensor of `type` holding `values` (callers have
+/// checked the element type).
 static Value makeConstant(PatternRewriter &rewriter, Location loc,
                           RankedTensorType type, ArrayRef<double> values) {
-  if (type.getElementType().isF64())
-    return arith::ConstantOp::create(rewriter, loc,
-                                     DenseElementsAttr::get(type, values));
-  SmallVector<float> floats(values.begin(), values.end());
-  return arith::ConstantOp::create(
-      rewriter, loc, DenseElementsAttr::get(type, ArrayRef<float>(floats)));
+  return *makeFloatConstant(rewriter, loc, type, values);
 }
 
 /// Keeps the outer transform's pinned/online markers on the replacement.
@@ -107,7 +103,8 @@ struct ComposeSmooths : OpRewritePattern<SmoothOp> {
     if (!inner || !inner->hasOneUse() || inner->hasAttr(kPinnedAttrName))
       return failure();
     auto type = dyn_cast<RankedTensorType>(outer.getType());
-    if (!type || type != inner.getInput().getType())
+    if (!type || type != inner.getInput().getType() ||
+        (!type.getElementType().isF32() && !type.getElementType().isF64()))
       return failure();
     auto i = cast<TransformOpInterface>(inner.getOperation());
     auto o = cast<TransformOpInterface>(outer.getOperation());

@@ -219,9 +219,7 @@ struct HoistRotationsThroughNorms
     : public quant_xform::impl::HoistRotationsThroughNormsBase<
           HoistRotationsThroughNorms> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<HoistRotationThroughNorm>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily<HoistRotationThroughNorm>(getOperation())))
       return signalPassFailure();
   }
 };
@@ -230,9 +228,8 @@ struct FoldNormScalesIntoLinears
     : public quant_xform::impl::FoldNormScalesIntoLinearsBase<
           FoldNormScalesIntoLinears> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FoldNormScalesIntoReaders>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsGreedily<FoldNormScalesIntoReaders>(getOperation())))
       return signalPassFailure();
   }
 };
@@ -241,9 +238,7 @@ struct FoldDiagonalsIntoNorms
     : public quant_xform::impl::FoldDiagonalsIntoNormsBase<
           FoldDiagonalsIntoNorms> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FoldDiagonalIntoNorm>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily<FoldDiagonalIntoNorm>(getOperation())))
       return signalPassFailure();
   }
 };

@@ -122,9 +122,8 @@ struct FoldTransformsIntoLinears
     : public quant_xform::impl::FoldTransformsIntoLinearsBase<
           FoldTransformsIntoLinears> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<FoldInputTransform, FoldOutputTransform>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily<FoldInputTransform, FoldOutputTransform>(
+            getOperation())))
       return signalPassFailure();
   }
 };

@@ -187,16 +187,8 @@ struct QuantizeLinears
     Type i8 = b.getIntegerType(8);
     Type f32 = b.getF32Type();
 
-    QuantizedWeight qw = quantizeWeight(*weight, n, k, group, /*qmax=*/127);
-    auto qwType = RankedTensorType::get({n, k}, i8);
-    Value qwConst = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(qwType, ArrayRef<int8_t>(qw.values)));
-    SmallVector<int64_t> swShape = {n};
-    if (group != 0)
-      swShape.push_back(k / group);
-    auto swType = RankedTensorType::get(swShape, f32);
-    Value swConst = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(swType, ArrayRef<float>(qw.scales)));
+    auto [qwConst, swConst] =
+        buildQuantizedWeight(b, loc, *weight, n, k, group);
 
     auto scheme = QuantSchemeAttr::get(ctx, actGran, 0, 8, !asymmetric,
                                        llvm::APFloat(1.0));
@@ -234,9 +226,7 @@ struct QuantizeLinears
     }
     auto q = QLinearOp::create(b, loc, op.getType(), qx, sx, zp, qwConst,
                                swConst, op.getBias());
-    for (StringRef name : {kLayerAttrName.data(), kRoleAttrName.data()})
-      if (Attribute a = op->getAttr(name))
-        q->setAttr(name, a);
+    copyLayerAttrs(op, q);
     Operation *floatWeight = op.getWeight().getDefiningOp();
     op.replaceAllUsesWith(q.getResult());
     op.erase();

@@ -178,19 +178,11 @@ struct SplitOutliers
           inliers[r * k + c] = 0.0;
         }
     }
-    QuantizedWeight qw = quantizeWeight(inliers, n, k, /*groupSize=*/0, 127);
-
     OpBuilder b(op);
     Location loc = op.getLoc();
     auto wType = cast<RankedTensorType>(op.getWeight().getType());
-    Value qwConst = arith::ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(RankedTensorType::get({n, k}, b.getI8Type()),
-                               ArrayRef<int8_t>(qw.values)));
-    Value swConst = arith::ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(RankedTensorType::get({n}, b.getF32Type()),
-                               ArrayRef<float>(qw.scales)));
+    auto [qwConst, swConst] =
+        buildQuantizedWeight(b, loc, inliers, n, k, /*groupSize=*/0);
     int64_t woCols = dynamic ? k : static_cast<int64_t>(columns.size());
     FailureOr<Value> woConst = makeFloatConstant(
         b, loc, RankedTensorType::get({n, woCols}, wType.getElementType()),
@@ -202,9 +194,7 @@ struct SplitOutliers
         op.getBias(),
         dynamic ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(columns),
         dynamic ? b.getF64FloatAttr(threshold) : FloatAttr());
-    for (StringRef name : {kLayerAttrName.data(), kRoleAttrName.data()})
-      if (Attribute a = op->getAttr(name))
-        mixed->setAttr(name, a);
+    copyLayerAttrs(op, mixed);
     op.replaceAllUsesWith(mixed.getResult());
     op.erase();
     return success();

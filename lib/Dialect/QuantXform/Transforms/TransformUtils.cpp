@@ -4,25 +4,8 @@
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-
 using namespace mlir;
 using namespace mlir::quant_xform;
-
-FailureOr<Value> mlir::quant_xform::makeFloatConstant(OpBuilder &builder,
-                                                      Location loc,
-                                                      RankedTensorType type,
-                                                      ArrayRef<double> values) {
-  Type elem = type.getElementType();
-  if (elem.isF64())
-    return Value(arith::ConstantOp::create(
-        builder, loc, DenseElementsAttr::get(type, values)));
-  if (!elem.isF32())
-    return failure();
-  SmallVector<float> floats(values.begin(), values.end());
-  return Value(arith::ConstantOp::create(
-      builder, loc, DenseElementsAttr::get(type, ArrayRef<float>(floats))));
-}
 
 FailureOr<LayerSelector> LayerSelector::create(ModuleOp module,
                                                StringRef passName,
@@ -99,6 +82,12 @@ std::optional<LinearStats> mlir::quant_xform::getLinearStats(Operation *op) {
   if (stats.absMax.empty() || stats.rows <= 0)
     return std::nullopt;
   return stats;
+}
+
+void mlir::quant_xform::copyLayerAttrs(Operation *from, Operation *to) {
+  for (StringRef name : {kLayerAttrName.data(), kRoleAttrName.data()})
+    if (Attribute a = from->getAttr(name))
+      to->setAttr(name, a);
 }
 
 std::string mlir::quant_xform::getLayerName(Operation *op) {

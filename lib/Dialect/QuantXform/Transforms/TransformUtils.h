@@ -1,8 +1,9 @@
 //===- TransformUtils.h - helpers shared by the quant_xform passes -*- C++
 //-*-===//
 //
-// Constants from float64 values, layer selection by name/role, and access to
-// the calibration statistics (`quant_xform.stats`) attached to linears.
+// Layer selection by name/role, copying layer names, running a pattern set,
+// and access to the calibration statistics (`quant_xform.stats`) attached to
+// linears.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +15,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Regex.h"
 
 #include <optional>
@@ -22,11 +24,17 @@
 
 namespace mlir::quant_xform {
 
-/// An `arith.constant` of `type` (f32 or f64 elements) holding `values`;
-/// failure for other element types.
-FailureOr<Value> makeFloatConstant(OpBuilder &builder, Location loc,
-                                   RankedTensorType type,
-                                   ArrayRef<double> values);
+/// Keeps a linear's `quant_xform.layer` and `quant_xform.role` on the op
+/// that replaces it.
+void copyLayerAttrs(Operation *from, Operation *to);
+
+/// Applies `Patterns` greedily to `op` (the body of the pattern passes).
+template <typename... Patterns>
+LogicalResult applyPatternsGreedily(Operation *op) {
+  RewritePatternSet set(op->getContext());
+  set.add<Patterns...>(op->getContext());
+  return mlir::applyPatternsGreedily(op, std::move(set));
+}
 
 /// Which linears a pass applies to: all of them, or those whose
 /// `quant_xform.layer` fully matches a regex and/or whose `quant_xform.role`

@@ -2,9 +2,12 @@
 
 #include "WeightQuantization.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 #include <algorithm>
 #include <cmath>
 
+using namespace mlir;
 using namespace mlir::quant_xform;
 
 QuantizedWeight
@@ -34,4 +37,21 @@ mlir::quant_xform::quantizeWeight(const std::vector<double> &weight, int64_t n,
     }
   }
   return out;
+}
+
+std::pair<Value, Value> mlir::quant_xform::buildQuantizedWeight(
+    OpBuilder &builder, Location loc, const std::vector<double> &weight,
+    int64_t n, int64_t k, int64_t groupSize) {
+  QuantizedWeight qw = quantizeWeight(weight, n, k, groupSize, /*qmax=*/127);
+  auto qwType = RankedTensorType::get({n, k}, builder.getI8Type());
+  Value q = arith::ConstantOp::create(
+      builder, loc,
+      DenseElementsAttr::get(qwType, ArrayRef<int8_t>(qw.values)));
+  SmallVector<int64_t> swShape = {n};
+  if (groupSize != 0)
+    swShape.push_back(k / groupSize);
+  auto swType = RankedTensorType::get(swShape, builder.getF32Type());
+  Value s = arith::ConstantOp::create(
+      builder, loc, DenseElementsAttr::get(swType, ArrayRef<float>(qw.scales)));
+  return {q, s};
 }

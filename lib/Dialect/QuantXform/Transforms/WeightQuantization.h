@@ -4,6 +4,8 @@
 #ifndef QUANT_XFORM_LIB_TRANSFORMS_WEIGHTQUANTIZATION_H
 #define QUANT_XFORM_LIB_TRANSFORMS_WEIGHTQUANTIZATION_H
 
+#include "mlir/IR/Builders.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -21,6 +23,14 @@ struct QuantizedWeight {
 /// `q = clamp(round_half_even(w / scale), -qmax, qmax)`.
 QuantizedWeight quantizeWeight(const std::vector<double> &weight, int64_t n,
                                int64_t k, int64_t groupSize, int64_t qmax);
+
+/// quantizeWeight with qmax = 127, materialized as constants at `builder`'s
+/// insertion point: `{qw : tensor<NxKxi8>, sw : tensor<Nxf32> or
+/// tensor<NxK/Gxf32>}`.
+std::pair<Value, Value> buildQuantizedWeight(OpBuilder &builder, Location loc,
+                                             const std::vector<double> &weight,
+                                             int64_t n, int64_t k,
+                                             int64_t groupSize);
 
 } // namespace mlir::quant_xform
 
