@@ -4,7 +4,8 @@
 # (and fails) when docs/generated differs from what the build generated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-gen=(Dialects/QuantXformDialect.md Interfaces/QuantXformInterfaces.md
+gen=(Dialects/QuantXformDialect.md Dialects/QuantXformCPUDialect.md
+     Interfaces/QuantXformInterfaces.md
      Passes/QuantXformPasses.md Pipelines/QuantXformPipelines.md
      Conversion/QuantXformConversionPasses.md)
 status=0

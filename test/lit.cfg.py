@@ -32,6 +32,13 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # GPU tests run only where a CUDA driver and device are present.
 if os.path.exists("/dev/nvidia0") or os.environ.get("QUANT_XFORM_CUDA_GPU"):
     config.available_features.add("cuda-gpu")
+# The VNNI int8 kernel runs only on CPUs with AVX-512 VNNI.
+try:
+    with open("/proc/cpuinfo") as f:
+        if " avx512_vnni" in f.read():
+            config.available_features.add("avx512-vnni")
+except OSError:
+    pass
 try:
     import numpy  # noqa: F401
     config.available_features.add("numpy")

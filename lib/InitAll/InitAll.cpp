@@ -4,6 +4,7 @@
 
 #include "quant-xform/Conversion/Passes.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformDialect.h"
+#include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -25,7 +26,8 @@ void mlir::quant_xform::registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<QuantXformDialect, arith::ArithDialect, func::FuncDialect,
+  registry.insert<QuantXformDialect, cpu_isa::QuantXformCPUDialect,
+                  arith::ArithDialect, func::FuncDialect,
                   linalg::LinalgDialect, math::MathDialect, quant::QuantDialect,
                   tensor::TensorDialect>();
 }

@@ -50,6 +50,11 @@ static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("CPU threads (OpenMP) for "
                                          "--target=cpu"),
                                 cl::init(1));
+static cl::opt<std::string> int8Kernel(
+    "cpu-int8-kernel",
+    cl::desc("int8 GEMM code for --target=cpu: auto (VNNI when the host has "
+             "it), avx512-vnni, vector or loops"),
+    cl::init("auto"));
 static cl::opt<bool> compareReference(
     "compare-reference",
     cl::desc("With --target=cpu: compare the results with the reference "
@@ -139,6 +144,10 @@ int main(int argc, char **argv) {
                 "--target=cpu");
   if (threads < 1 || threads > 1024)
     return fail("--cpu-threads must be in [1, 1024]");
+  if (!llvm::is_contained({"auto", "avx512-vnni", "vector", "loops"},
+                          int8Kernel.getValue()))
+    return fail("--cpu-int8-kernel must be auto, avx512-vnni, vector or "
+                "loops");
   bool onCpu = target == "cpu";
   if (!onCpu && (compareReference || timeIterations > 0))
     return fail("--compare-reference and --time need --target=cpu");
@@ -174,6 +183,7 @@ int main(int argc, char **argv) {
   Evaluator evaluator(*module);
   CPUPipelineOptions cpuOptions;
   cpuOptions.threads = threads;
+  cpuOptions.int8Kernel = int8Kernel;
   // JIT-compiled functions live until main returns (not static: their
   // engines must go before LLVM's own statics).
   std::vector<std::unique_ptr<cpu::CompiledFunction>> keep;

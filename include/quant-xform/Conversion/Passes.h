@@ -5,6 +5,10 @@
 #define QUANT_XFORM_CONVERSION_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -27,6 +31,9 @@ void registerCPUPipeline();
 struct CPUPipelineOptions {
   /// OpenMP threads for the outer parallel loops (1: sequential).
   int64_t threads = 1;
+  /// int8 GEMM code (`convert-quant-xform-to-linalg{int8-kernel}`): `auto`
+  /// picks the VNNI microkernel when the host CPU has AVX-512 VNNI.
+  std::string int8Kernel = "auto";
 };
 
 /// Adds the CPU lowering (quant_xform → ... → LLVM dialect) to `pm`.

@@ -26,13 +26,49 @@ def ConvertQuantXformToLinalg
     included: upstream bufferization and LLVM lowering handle only signless
     integers.
 
+    int8 GEMMs (`qlinear`): with `int8-kernel=loops` (the default) a
+    `linalg.generic` contraction. With `vector`, `avx512-vnni` or `auto`,
+    a `qlinear` with a constant int8 weight, symmetric s8 activations,
+    per-row or per-tensor scales and f32 results becomes a packed,
+    register-blocked kernel instead: the weight is packed at compile time
+    into panels of 48 columns × 4 consecutive k (the VNNI layout) with a
+    per-column compensation −128·Σ_k w; the activation is shifted to u8
+    once; an `scf.forall` over (panel, 8-row block) tiles keeps 8 × 48 i32
+    accumulators in vector registers over the whole K and applies the
+    dequant + bias epilogue before one store. `avx512-vnni` issues
+    `vpdpbusd` (`llvm.x86.avx512.vpdpbusd.512`, which the target must
+    support), `vector` the same arithmetic in portable vector ops, and
+    `auto` picks `avx512-vnni` when the host CPU has it. Other `qlinear`s
+    keep the generic form.
+
     An op that cannot be lowered (e.g. `per_group` activation scales, an
     affine whose matrix is not a constant) is an error naming it.
   }];
+  let options = [
+    Option<"int8Kernel", "int8-kernel", "std::string", "\"loops\"",
+           "int8 GEMM code: loops, vector, avx512-vnni or auto (the host)">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::quant_xform::cpu_isa::QuantXformCPUDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def ConvertQuantXformCPUToLLVM
+    : Pass<"convert-quant-xform-cpu-to-llvm"> {
+  let summary = "Lower qx_cpu instruction ops to LLVM intrinsic calls";
+  let description = [{
+    Replaces every `qx_cpu` op (e.g. `qx_cpu.dot_u8s8`) by the
+    `llvm.call_intrinsic` it stands for. Runs late in the CPU pipeline,
+    after bufferization: `llvm.call_intrinsic` has unknown memory effects,
+    which bufferization and buffer deallocation reject, so the kernels
+    carry the pure `qx_cpu` ops until then.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 #endif

@@ -55,6 +55,11 @@ struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
       *this, "threads",
       llvm::cl::desc("OpenMP threads for the outer parallel loops (1: none)"),
       llvm::cl::init(1)};
+  Option<std::string> int8Kernel{
+      *this, "int8-kernel",
+      llvm::cl::desc("int8 GEMM code: loops, vector, avx512-vnni or auto "
+                     "(VNNI when the host CPU has it)"),
+      llvm::cl::init("auto")};
 };
 
 } // namespace
@@ -65,7 +70,9 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
   // upstream passes registered (idempotent; tools register them too).
   static std::once_flag registered;
   std::call_once(registered, [] { mlir::registerAllPasses(); });
-  pm.addPass(createConvertQuantXformToLinalg());
+  ConvertQuantXformToLinalgOptions lowering;
+  lowering.int8Kernel = options.int8Kernel;
+  pm.addPass(createConvertQuantXformToLinalg(lowering));
   pm.addPass(std::make_unique<EmitCInterface>());
   std::string loops = options.threads > 1 ? "convert-linalg-to-parallel-loops,"
                                           : "convert-linalg-to-loops,";
@@ -83,14 +90,18 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
       "hoist-static-allocs},"
       "buffer-deallocation-pipeline,"
       "func.func(" +
+      std::string(options.threads > 1 ? "scf-forall-to-parallel,"
+                                      : "scf-forall-to-for,") +
       loops + "lower-affine),canonicalize," + omp +
-      "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+      "convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
+      "lower-affine,convert-vector-to-llvm,"
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm," +
       (options.threads > 1 ? std::string("convert-openmp-to-llvm,") : "") +
       "convert-func-to-llvm,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
+  pm.addPass(createConvertQuantXformCPUToLLVM());
 }
 
 void mlir::quant_xform::registerCPUPipeline() {
@@ -101,6 +112,7 @@ void mlir::quant_xform::registerCPUPipeline() {
       [](OpPassManager &pm, const CPUPipelineCLOptions &cl) {
         CPUPipelineOptions options;
         options.threads = cl.threads;
+        options.int8Kernel = cl.int8Kernel;
         buildCPUPipeline(pm, options);
       });
 }

@@ -9,6 +9,7 @@
 
 #include "quant-xform/Conversion/Passes.h"
 
+#include "Int8Microkernel.h"
 #include "LinalgBuilders.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Support/Matrix.h"
@@ -17,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/bit.h"
 
@@ -249,7 +251,28 @@ static Value dequantEpilogue(OpBuilder &b, Location loc, Value acc, Value sx,
 }
 
 struct LowerQLinear : LowerOp<QLinearOp> {
-  using LowerOp::LowerOp;
+  LowerQLinear(MLIRContext *ctx, Int8Kernel kernel)
+      : LowerOp(ctx), kernel(kernel) {}
+  Int8Kernel kernel;
+
+  /// The packed microkernel applies to symmetric s8 activations, per-row or
+  /// per-tensor weight scales, a constant int8 weight and f32 throughout.
+  DenseElementsAttr packableWeight(QLinearOp op, IntegerType qxElem,
+                                   int64_t groups) const {
+    DenseElementsAttr w;
+    auto isF32 = [](Value v) {
+      return !v || cast<ShapedType>(v.getType()).getElementType().isF32();
+    };
+    if (kernel == Int8Kernel::Loops || groups != 1 || qxElem.isUnsigned() ||
+        qxElem.getWidth() != 8 || op.getInputZeroPoint() ||
+        !isF32(op.getResult()) || !isF32(op.getInputScale()) ||
+        !isF32(op.getWeightScale()) || !isF32(op.getBias()) ||
+        !matchPattern(op.getWeight(), m_Constant(&w)) ||
+        w.getElementType().getIntOrFloatBitWidth() != 8)
+      return {};
+    return w;
+  }
+
   FailureOr<Value> lower(QLinearOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
     FailureOr<Rows> x = rowsOf(op, b, op.getInput());
@@ -268,6 +291,12 @@ struct LowerQLinear : LowerOp<QLinearOp> {
         op.getInputZeroPoint()
             ? signless(b, loc, collapseToVector(b, loc, op.getInputZeroPoint()))
             : Value();
+    if (DenseElementsAttr w = packableWeight(op, qxElem, groups)) {
+      Value y =
+          buildPackedInt8Linear(b, loc, qx, x->m, x->k, w, sx,
+                                op.getWeightScale(), op.getBias(), kernel);
+      return expandFromRows(b, loc, y, x->originalShape, n);
+    }
     Value acc =
         intGemm(b, loc, qx, qxElem.isUnsigned(), zx, qw, x->m, n, x->k, groups);
     Type ft = cast<RankedTensorType>(op.getType()).getElementType();
@@ -863,6 +892,7 @@ static void eraseUnsignedTypes(ModuleOp module) {
 struct ConvertQuantXformToLinalg
     : public quant_xform::impl::ConvertQuantXformToLinalgBase<
           ConvertQuantXformToLinalg> {
+  using ConvertQuantXformToLinalgBase::ConvertQuantXformToLinalgBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
@@ -871,7 +901,15 @@ struct ConvertQuantXformToLinalg
                            math::MathDialect, tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    patterns.add<LowerLinear, LowerQLinear, LowerDynamicQuantize, LowerQuantize,
+    FailureOr<Int8Kernel> kernel = parseInt8Kernel(int8Kernel);
+    if (failed(kernel)) {
+      getOperation().emitError()
+          << "invalid int8-kernel '" << int8Kernel
+          << "' (expected loops, vector, avx512-vnni or auto)";
+      return signalPassFailure();
+    }
+    patterns.add<LowerQLinear>(ctx, *kernel);
+    patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,
                  LowerDequantize, LowerRotate, LowerSmooth, LowerAffine,
                  LowerNorm<LayerNormOp, true>, LowerNorm<RMSNormOp, false>,
                  LowerMixedLinear, LowerObserve>(ctx);

@@ -1,0 +1,52 @@
+//===- Int8Microkernel.h - packed, register-blocked int8 GEMM --*- C++ -*-===//
+//
+// The CPU lowering of a W8A8 linear whose int8 weight is a compile-time
+// constant: the weight is packed at compile time into panels of 16·V
+// columns × 4 consecutive k (the VNNI layout) with a per-column
+// compensation −128·Σ_k w[n, k]; the activation is shifted to u8 (s8 + 128)
+// once; an `scf.forall` over (column panel, row block) tiles accumulates an
+// R × 16·V block in vector registers over the whole K and applies the
+// dequant + bias epilogue before storing. On AVX-512 VNNI each step is one
+// `vpdpbusd` (u8 × s8, four products per i32 lane); the portable variant
+// spells the same arithmetic in vector ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_XFORM_LIB_CONVERSION_INT8MICROKERNEL_H
+#define QUANT_XFORM_LIB_CONVERSION_INT8MICROKERNEL_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace mlir::quant_xform::lowering {
+
+/// How the CPU lowering computes int8 GEMMs.
+enum class Int8Kernel {
+  Loops,      ///< one `linalg.generic` contraction (portable, slow)
+  Vector,     ///< packed, register-blocked, plain vector ops (any target)
+  Avx512Vnni, ///< packed, register-blocked, `vpdpbusd` (AVX-512 VNNI)
+};
+
+/// Parses `loops`, `vector`, `avx512-vnni` or `auto` (the host: VNNI when
+/// the CPU has it, else `vector`). Fails on anything else.
+FailureOr<Int8Kernel> parseInt8Kernel(StringRef name);
+
+/// Register blocking: `rows` × 16·`vectors` i32 accumulators.
+struct MicrokernelShape {
+  int64_t rows = 8;
+  int64_t vectors = 3;
+};
+
+/// y[m, n] = sx[m]·(sw[n]·Σ_k qx[m, k]·w[n, k]) + bias[n] in f32, for
+/// `qx`: [M, K] signless i8 (signed values), `weight`: a constant [N, K]
+/// int8 tensor, `sx`: [M] or [] f32, `sw`: [N] or [] f32, `bias`: [N] f32 or
+/// null. The arithmetic is the evaluator's (exact i32 dot, then the f32
+/// products in the same order). `kernel` must not be `Loops`.
+Value buildPackedInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
+                            int64_t k, DenseElementsAttr weight, Value sx,
+                            Value sw, Value bias, Int8Kernel kernel,
+                            MicrokernelShape shape = {});
+
+} // namespace mlir::quant_xform::lowering
+
+#endif
