@@ -2,6 +2,7 @@
 # lit configuration for quant-xform's tests.
 
 import os
+import shutil
 import sys
 
 import lit.formats
@@ -32,6 +33,14 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # GPU tests run only where a CUDA driver and device are present.
 if os.path.exists("/dev/nvidia0") or os.environ.get("QUANT_XFORM_CUDA_GPU"):
     config.available_features.add("cuda-gpu")
+# ptxas (CUDA toolkit) turns PTX into cubins for the GPU artifacts.
+cuda_bin = "/usr/local/cuda/bin"
+if os.path.isdir(cuda_bin):
+    config.environment["PATH"] = os.pathsep.join(
+        [config.environment.get("PATH", os.environ.get("PATH", "")), cuda_bin])
+if shutil.which("ptxas", path=config.environment.get("PATH")):
+    config.available_features.add("ptxas")
+
 # The VNNI int8 kernel runs only on CPUs with AVX-512 VNNI.
 try:
     with open("/proc/cpuinfo") as f:
@@ -47,7 +56,6 @@ except ImportError:
 
 # A C++ compiler for the AOT test programs (clang-22 is installed by
 # scripts/setup.sh).
-import shutil
 cxx = shutil.which("clang++-22") or shutil.which("clang++") or shutil.which("c++")
 if cxx:
     config.available_features.add("cxx")

@@ -37,5 +37,6 @@ void mlir::quant_xform::registerAllPasses() {
   mlir::quant_xform::registerQuantXformPasses();
   mlir::quant_xform::registerQuantXformConversionPasses();
   mlir::quant_xform::registerCPUPipeline();
+  mlir::quant_xform::registerGPUPipeline();
   mlir::quant_xform::registerW8A8Pipeline();
 }

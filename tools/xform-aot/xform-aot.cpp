@@ -21,6 +21,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
@@ -62,6 +63,14 @@ static cl::opt<std::string>
         cl::desc("CPU to generate code for: native (this machine) or an LLVM "
                  "CPU name such as x86-64-v3"),
         cl::init("native"));
+static cl::opt<std::string>
+    target("target",
+           cl::desc("cpu (host code) or gpu (int8 tensor-core kernels in an "
+                    "embedded cubin + host code calling the mgpu* ABI of "
+                    "runtime/CudaRuntime.cpp; pointers are device memory)"),
+           cl::init("cpu"));
+static cl::opt<std::string> gpuChip("gpu-chip", cl::desc("SM for --target=gpu"),
+                                    cl::init("sm_90"));
 static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("OpenMP threads (> 1: link libomp)"),
                                 cl::init(1));
@@ -162,12 +171,15 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "quant-xform AOT compiler\n");
   if (threads < 1 || threads > 1024)
     return fail("--cpu-threads must be in [1, 1024]");
+  if (target != "cpu" && target != "gpu")
+    return fail("--target must be cpu or gpu");
 
   DialectRegistry registry;
   registerAllDialects(registry);
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
+  registerAllToLLVMIRTranslations(registry); // gpu.binary, NVVM
   MLIRContext ctx(registry);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
@@ -213,9 +225,15 @@ int main(int argc, char **argv) {
   std::string header = makeHeader(fn, inputFile);
 
   PassManager pm(&ctx);
-  CPUPipelineOptions options;
-  options.threads = threads;
-  buildCPUPipeline(pm, options);
+  if (target == "gpu") {
+    GPUPipelineOptions options;
+    options.chip = gpuChip;
+    buildGPUPipeline(pm, options);
+  } else {
+    CPUPipelineOptions options;
+    options.threads = threads;
+    buildCPUPipeline(pm, options);
+  }
   if (failed(pm.run(*module)))
     return 1;
 

@@ -5,15 +5,18 @@
 #define QUANT_XFORM_CONVERSION_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
 
 namespace mlir::quant_xform {
 
@@ -38,6 +41,26 @@ struct CPUPipelineOptions {
 
 /// Adds the CPU lowering (quant_xform → ... → LLVM dialect) to `pm`.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+/// `quant-xform-emit-c-interface`: every function gets a C interface
+/// (`_mlir_ciface_<name>`); tensor arguments become read-only.
+std::unique_ptr<Pass> createEmitCInterfacePass();
+
+/// Options of the GPU lowering pipeline.
+struct GPUPipelineOptions {
+  /// The SM to compile for (sm_90, or sm_90a for Hopper-only instructions).
+  std::string chip = "sm_90";
+  /// What the gpu.binary holds: `bin` (a cubin, through ptxas) or `isa`
+  /// (PTX text, for inspection and tests without ptxas).
+  std::string format = "bin";
+};
+
+/// Adds the GPU lowering (qlinear functions → kernels + host code calling
+/// the mgpu* runtime ABI, in the LLVM dialect) to `pm`.
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
+/// Registers `quant-xform-lower-to-gpu`.
+void registerGPUPipeline();
 
 } // namespace mlir::quant_xform
 

@@ -71,4 +71,34 @@ def ConvertQuantXformCPUToLLVM
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def ConvertQuantXformQLinearToGPU
+    : Pass<"convert-quant-xform-qlinear-to-gpu", "ModuleOp"> {
+  let summary = "Lower functions of qlinear ops to int8 tensor-core kernels";
+  let description = [{
+    First slice of the GPU backend. A function whose body is `qlinear` ops
+    on its arguments, returned directly, becomes a host function on device
+    memrefs (its results become out-parameters) that launches one generated
+    kernel per `qlinear` from the `gpu.module @qx_gpu_kernels`:
+
+    - 4 warps per block, each warp computing a 16 × 32 output tile with
+      `nvgpu.mma.sync` m16n8k32 on s8 operands and i32 accumulators
+      (`mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32` in PTX);
+    - operands read from global memory in 4-byte groups;
+    - the dequant + bias epilogue (`sx·(sw·acc) + bias`, the evaluator's
+      order) fused before the store;
+    - ragged M and N clamped on load and masked on store; K must be a
+      multiple of 4.
+
+    Anything else (other ops, asymmetric activations, per-group weight
+    scales, non-f32 scales) is an error naming the op. Shared-memory
+    staging, `ldmatrix`, `cp.async`/TMA and `wgmma` are the next steps.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif

@@ -64,6 +64,10 @@ struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
 
 } // namespace
 
+std::unique_ptr<Pass> mlir::quant_xform::createEmitCInterfacePass() {
+  return std::make_unique<EmitCInterface>();
+}
+
 void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
                                          const CPUPipelineOptions &options) {
   // The upstream part is written as a textual pipeline, which needs the
@@ -73,7 +77,7 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
   ConvertQuantXformToLinalgOptions lowering;
   lowering.int8Kernel = options.int8Kernel;
   pm.addPass(createConvertQuantXformToLinalg(lowering));
-  pm.addPass(std::make_unique<EmitCInterface>());
+  pm.addPass(createEmitCInterfacePass());
   std::string loops = options.threads > 1 ? "convert-linalg-to-parallel-loops,"
                                           : "convert-linalg-to-loops,";
   // After scf-to-openmp, memref.alloca_scope must be lowered before the

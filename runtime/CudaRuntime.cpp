@@ -1,0 +1,390 @@
+//===- CudaRuntime.cpp - the mgpu* ABI over the CUDA driver API ----------===//
+//
+// What host code from `gpu-to-llvm` calls (mgpuModuleLoad, mgpuLaunchKernel,
+// streams, memory), implemented over the CUDA driver API, which is loaded
+// with dlopen at the first call: this library builds and links on machines
+// without CUDA, and a missing driver is an error message, not a link or load
+// failure. Debian's MLIR ships no CUDA wrapper library, hence this one.
+//
+// The mgpu* entry points return nothing (their ABI is fixed by MLIR), so
+// errors are sticky: the first failing CUDA call records "error: <call>:
+// <CUDA error name>: <message>", later calls do nothing, and the caller
+// checks `qxGpuLastError()` after running generated code. Nothing aborts.
+//
+// Helpers for callers (runners, the Python binding) use the same state:
+// qxGpuMalloc/qxGpuFree/qxGpuCopyToDevice/qxGpuCopyToHost/
+// qxGpuSynchronize/qxGpuElapsedMs.
+//
+//===----------------------------------------------------------------------===//
+
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+namespace {
+
+// The few driver types used here (ABI-stable since CUDA 4; no cuda.h needed).
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = void *;
+using CUmodule = void *;
+using CUfunction = void *;
+using CUstream = void *;
+using CUevent = void *;
+
+/// The driver entry points, resolved once.
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpy)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD32)(CUdeviceptr, unsigned, size_t);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventDestroy)(CUevent);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+};
+
+std::mutex mutex;
+/// QX_GPU_TRACE=1 prints every mgpu* call to stderr.
+const bool trace = std::getenv("QX_GPU_TRACE") != nullptr;
+std::string lastError;
+Driver driver;
+bool ready = false;
+
+/// Records the first error (later ones are consequences).
+void fail(const std::string &message) {
+  if (lastError.empty())
+    lastError = "error: " + message;
+}
+
+/// Loads libcuda and makes device 0's primary context current, once.
+/// False (with the error recorded) when that is impossible.
+bool init() {
+  if (ready)
+    return true;
+  if (!lastError.empty())
+    return false;
+  void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    fail(std::string("cannot load the CUDA driver (libcuda.so.1): ") +
+         (why ? why : "unknown reason") +
+         "; GPU code needs an NVIDIA driver and device");
+    return false;
+  }
+  bool missing = false;
+  auto bind = [&](auto &fn, const char *name) {
+    // Versioned names first (what cuda.h maps the plain names to).
+    std::string v2 = std::string(name) + "_v2";
+    void *sym = dlsym(lib, v2.c_str());
+    if (!sym)
+      sym = dlsym(lib, name);
+    if (!sym) {
+      fail(std::string("the CUDA driver has no ") + name);
+      missing = true;
+    }
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
+  };
+#define QX_BIND(name) bind(driver.name, #name)
+  QX_BIND(cuInit);
+  QX_BIND(cuDeviceGet);
+  QX_BIND(cuDevicePrimaryCtxRetain);
+  QX_BIND(cuCtxSetCurrent);
+  QX_BIND(cuGetErrorName);
+  QX_BIND(cuGetErrorString);
+  QX_BIND(cuModuleLoadData);
+  QX_BIND(cuModuleUnload);
+  QX_BIND(cuModuleGetFunction);
+  QX_BIND(cuFuncSetAttribute);
+  QX_BIND(cuLaunchKernel);
+  QX_BIND(cuStreamCreate);
+  QX_BIND(cuStreamDestroy);
+  QX_BIND(cuStreamSynchronize);
+  QX_BIND(cuCtxSynchronize);
+  QX_BIND(cuMemAlloc);
+  QX_BIND(cuMemFree);
+  QX_BIND(cuMemcpy);
+  QX_BIND(cuMemcpyHtoD);
+  QX_BIND(cuMemcpyDtoH);
+  QX_BIND(cuMemsetD32);
+  QX_BIND(cuEventCreate);
+  QX_BIND(cuEventDestroy);
+  QX_BIND(cuEventRecord);
+  QX_BIND(cuEventSynchronize);
+  QX_BIND(cuEventElapsedTime);
+#undef QX_BIND
+  if (missing)
+    return false;
+  ready = true; // check() below needs the error-name functions
+  CUdevice device;
+  CUcontext context;
+  auto ok = [&](CUresult r, const char *what) {
+    if (r == 0)
+      return true;
+    const char *name = "?", *text = "?";
+    driver.cuGetErrorName(r, &name);
+    driver.cuGetErrorString(r, &text);
+    fail(std::string(what) + ": " + name + ": " + text);
+    ready = false;
+    return false;
+  };
+  return ok(driver.cuInit(0), "cuInit") &&
+         ok(driver.cuDeviceGet(&device, 0), "cuDeviceGet") &&
+         ok(driver.cuDevicePrimaryCtxRetain(&context, device),
+            "cuDevicePrimaryCtxRetain") &&
+         ok(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+}
+
+/// Runs one driver call unless an error is already recorded; records its
+/// failure. Returns whether it succeeded.
+template <typename Fn, typename... Args>
+bool call(const char *what, Fn Driver::*entry, Args... args) {
+  if (!init()) // binds the entry points: read `entry` only after this
+    return false;
+  CUresult r = (driver.*entry)(args...);
+  if (r == 0)
+    return true;
+  const char *name = "?", *text = "?";
+  driver.cuGetErrorName(r, &name);
+  driver.cuGetErrorString(r, &text);
+  fail(std::string(what) + ": " + name + ": " + text);
+  return false;
+}
+
+} // namespace
+
+#define QX_EXPORT extern "C" __attribute__((visibility("default")))
+
+//===----------------------------------------------------------------------===//
+// The mgpu* ABI (what gpu-to-llvm and the gpu.binary translation call)
+//===----------------------------------------------------------------------===//
+
+QX_EXPORT void *mgpuModuleLoad(void *data, size_t /*size*/) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuModuleLoad\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  CUmodule module = nullptr;
+  call("cuModuleLoadData", &Driver::cuModuleLoadData, &module,
+       static_cast<const void *>(data));
+  return module;
+}
+
+QX_EXPORT void mgpuModuleUnload(void *module) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuModuleUnload\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  if (module && ready)
+    driver.cuModuleUnload(module); // at exit: errors no longer matter
+}
+
+QX_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuModuleGetFunction\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  CUfunction fn = nullptr;
+  if (!module) {
+    fail(std::string("kernel ") + name + ": its module did not load");
+    return nullptr;
+  }
+  call("cuModuleGetFunction", &Driver::cuModuleGetFunction, &fn,
+       static_cast<CUmodule>(module), name);
+  return fn;
+}
+
+QX_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                                intptr_t gridZ, intptr_t blockX,
+                                intptr_t blockY, intptr_t blockZ, int32_t smem,
+                                void *stream, void **params, void ** /*extra*/,
+                                size_t /*paramsCount*/) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuLaunchKernel\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!function) {
+    fail("kernel launch without a kernel (see the earlier error)");
+    return;
+  }
+  // More than 48 KiB of dynamic shared memory must be asked for.
+  const int maxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_...
+  if (smem > 48 * 1024 &&
+      !call("cuFuncSetAttribute", &Driver::cuFuncSetAttribute,
+            static_cast<CUfunction>(function), maxDynamicSharedBytes,
+            static_cast<int>(smem)))
+    return;
+  call("cuLaunchKernel", &Driver::cuLaunchKernel,
+       static_cast<CUfunction>(function), unsigned(gridX), unsigned(gridY),
+       unsigned(gridZ), unsigned(blockX), unsigned(blockY), unsigned(blockZ),
+       unsigned(smem), static_cast<CUstream>(stream), params,
+       static_cast<void **>(nullptr));
+}
+
+QX_EXPORT void *mgpuStreamCreate() {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuStreamCreate\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  CUstream stream = nullptr;
+  call("cuStreamCreate", &Driver::cuStreamCreate, &stream, 0u);
+  return stream;
+}
+
+QX_EXPORT void mgpuStreamDestroy(void *stream) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuStreamDestroy\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  if (stream)
+    call("cuStreamDestroy", &Driver::cuStreamDestroy,
+         static_cast<CUstream>(stream));
+}
+
+QX_EXPORT void mgpuStreamSynchronize(void *stream) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuStreamSynchronize\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  call("cuStreamSynchronize", &Driver::cuStreamSynchronize,
+       static_cast<CUstream>(stream));
+}
+
+QX_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
+                             bool /*isHostShared*/) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuMemAlloc\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  CUdeviceptr p = 0;
+  if (bytes)
+    call("cuMemAlloc", &Driver::cuMemAlloc, &p, size_t(bytes));
+  return reinterpret_cast<void *>(p);
+}
+
+QX_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuMemFree\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  if (ptr)
+    call("cuMemFree", &Driver::cuMemFree, reinterpret_cast<CUdeviceptr>(ptr));
+}
+
+QX_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
+                          void * /*stream*/) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuMemcpy\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  call("cuMemcpy", &Driver::cuMemcpy, reinterpret_cast<CUdeviceptr>(dst),
+       reinterpret_cast<CUdeviceptr>(src), bytes);
+}
+
+QX_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
+                            void * /*stream*/) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuMemset32\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  call("cuMemsetD32", &Driver::cuMemsetD32, reinterpret_cast<CUdeviceptr>(dst),
+       value, count);
+}
+
+//===----------------------------------------------------------------------===//
+// Helpers for callers of generated GPU code
+//===----------------------------------------------------------------------===//
+
+/// The first recorded error ("error: ..."), or null when none.
+QX_EXPORT const char *qxGpuLastError() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return lastError.empty() ? nullptr : lastError.c_str();
+}
+
+/// Forgets the recorded error (e.g. after reporting it).
+QX_EXPORT void qxGpuClearError() {
+  std::lock_guard<std::mutex> lock(mutex);
+  lastError.clear();
+}
+
+/// Whether a CUDA device can be used (loads the driver on first call).
+QX_EXPORT int qxGpuAvailable() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return init() ? 1 : 0;
+}
+
+/// Device memory of `bytes` bytes (null and an error on failure).
+QX_EXPORT void *qxGpuMalloc(size_t bytes) {
+  return mgpuMemAlloc(bytes, nullptr, false);
+}
+
+/// Frees memory from qxGpuMalloc.
+QX_EXPORT void qxGpuFree(void *p) { mgpuMemFree(p, nullptr); }
+
+/// Host → device copy; returns 0 on success.
+QX_EXPORT int qxGpuCopyToDevice(void *dst, const void *src, size_t bytes) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuMemFree\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  return call("cuMemcpyHtoD", &Driver::cuMemcpyHtoD,
+              reinterpret_cast<CUdeviceptr>(dst), src, bytes)
+             ? 0
+             : 1;
+}
+
+/// Device → host copy; returns 0 on success.
+QX_EXPORT int qxGpuCopyToHost(void *dst, const void *src, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return call("cuMemcpyDtoH", &Driver::cuMemcpyDtoH, dst,
+              reinterpret_cast<CUdeviceptr>(src), bytes)
+             ? 0
+             : 1;
+}
+
+/// Waits for all work on the device; returns 0 on success.
+QX_EXPORT int qxGpuSynchronize() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return call("cuCtxSynchronize", &Driver::cuCtxSynchronize) ? 0 : 1;
+}
+
+/// Median-free helper for timing: runs `fn(arg)` `reps` times between two
+/// events on the default stream and returns the milliseconds per run
+/// (negative on error). Generated functions synchronize their own streams.
+QX_EXPORT float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps) {
+  CUevent start = nullptr, stop = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!call("cuEventCreate", &Driver::cuEventCreate, &start, 0u) ||
+        !call("cuEventCreate", &Driver::cuEventCreate, &stop, 0u) ||
+        !call("cuEventRecord", &Driver::cuEventRecord, start,
+              static_cast<CUstream>(nullptr)))
+      return -1.0f;
+  }
+  for (int i = 0; i < reps; ++i)
+    fn(arg);
+  std::lock_guard<std::mutex> lock(mutex);
+  float ms = -1.0f;
+  if (call("cuEventRecord", &Driver::cuEventRecord, stop,
+           static_cast<CUstream>(nullptr)) &&
+      call("cuEventSynchronize", &Driver::cuEventSynchronize, stop) &&
+      call("cuEventElapsedTime", &Driver::cuEventElapsedTime, &ms, start, stop))
+    ms /= reps;
+  driver.cuEventDestroy(start);
+  driver.cuEventDestroy(stop);
+  return ms;
+}

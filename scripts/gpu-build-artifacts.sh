@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds, on this machine (no GPU needed), everything the GPU device run
+# needs into one folder (default .gpu, git-ignored): for each shape the
+# W8A8 linear compiled by `xform-aot --target=gpu` (cubin embedded, host code
+# calling the mgpu* ABI), the runtime library (runtime/CudaRuntime.cpp) and
+# bench/gpu/gpu_linear_runner linked against them, plus gpu-device-run.sh.
+# On the device machine: `.gpu/gpu-device-run.sh` (see docs/PERF.md).
+#   scripts/gpu-build-artifacts.sh [out-dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-.gpu}
+cxx=${CXX:-$(command -v clang++-22 || command -v clang++ || command -v c++)}
+[ -x build/bin/xform-aot ] || { echo "error: build first (scripts/test.sh or ninja -C build)"; exit 1; }
+[ -f build/lib/libqx_cuda_runtime.so ] || { echo "error: build/lib/libqx_cuda_runtime.so is missing: ninja -C build"; exit 1; }
+command -v ptxas >/dev/null || export PATH=$PATH:/usr/local/cuda/bin
+command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to make cubins"; exit 1; }
+rm -rf "$out" && mkdir -p "$out"
+# name:M:N:K:bias — ragged shapes for correctness, then the benchmark ones.
+shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 tailk:64:48:36:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
+: > "$out/entries.inc"
+for s in $shapes; do
+  IFS=: read -r name m n k bias <<< "$s"
+  b=""; bt=""
+  if [ "$bias" = 1 ]; then b=", %b"; bt=", %b: tensor<${n}xf32>"; fi
+  cat > "$out/$name.mlir" <<MLIR
+func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>${bt}) -> tensor<${m}x${n}xf32> {
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw$( [ "$bias" = 1 ] && echo ", bias %b") : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>$( [ "$bias" = 1 ] && echo ", tensor<${n}xf32>")) -> tensor<${m}x${n}xf32>
+  return %y : tensor<${m}x${n}xf32>
+}
+MLIR
+  build/bin/xform-aot --target=gpu "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
+  echo "#include \"$name.h\"" >> "$out/entries.inc"
+  echo "QX_ENTRY($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
+  echo "compiled $name ($m x $n x $k)"
+done
+cp build/lib/libqx_cuda_runtime.so "$out/"
+"$cxx" -O2 -std=c++17 -I"$out" bench/gpu/gpu_linear_runner.cpp "$out"/*.o \
+  -L"$out" -lqx_cuda_runtime -Wl,-rpath,'$ORIGIN' -o "$out/gpu_linear_runner"
+cat > "$out/gpu-device-run.sh" <<'RUN'
+#!/usr/bin/env bash
+# Runs on the device machine: correctness + timing of every compiled shape.
+cd "$(dirname "$0")" && ./gpu_linear_runner
+RUN
+chmod +x "$out/gpu-device-run.sh"
+echo "artifacts in $out: run $out/gpu-device-run.sh on a machine with an NVIDIA GPU"
