@@ -13,7 +13,7 @@ log=$(mktemp)
 
 echo "== lit (test/)"
 python3 /usr/lib/llvm-22/bin/lit -sv build/test 2>&1 | tee "$log"
-count() { grep -E "^ +$1: +[0-9]+" "$log" | awk '{print $2}' | tail -1; }
+count() { grep -E "^ +$1 *: +[0-9]+" "$log" | sed -E "s/.*: +([0-9]+).*/\1/" | tail -1; }
 lp=$(count Passed); lf=$(count Failed); lu=$(count Unsupported)
 lxf=$(count "Unexpectedly Passed"); lxp=$(count "Expectedly Failed")
 passed=$((passed + ${lp:-0} + ${lxp:-0}))
