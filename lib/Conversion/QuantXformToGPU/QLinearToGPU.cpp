@@ -302,8 +302,9 @@ struct ConvertQuantXformQLinearToGPU
         return arith::ConstantIndexOp::create(hb, loc, v);
       };
       Value out = outFor.lookup(q.getResult());
-      if (!out) // not returned: a scratch buffer is never needed here
-        return q.emitError() << "unused qlinear result";
+      if (!out) // every result must be an out-parameter (no scratch buffers)
+        return q.emitError() << "the GPU lowering needs every qlinear "
+                                "result to be returned";
       SmallVector<Value> operands = {q.getInput(), q.getInputScale(),
                                      q.getWeight(), q.getWeightScale()};
       if (q.getBias())
@@ -321,7 +322,6 @@ struct ConvertQuantXformQLinearToGPU
     ret.erase();
     for (QLinearOp q : llvm::to_vector(body.getOps<QLinearOp>()))
       q.erase();
-    (void)symbols;
     return success();
   }
 };

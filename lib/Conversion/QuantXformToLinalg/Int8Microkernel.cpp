@@ -139,37 +139,35 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
   // Run time, O(M·K): a + 128 as u8 (xor of the sign bit), K padded to a
   // multiple of 4 with zeros (read as a gather: no copy into a slice).
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  auto shift = [&](OpBuilder &nb, Location nl, Value v) -> Value {
+    Value bit = arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(i8, -128));
+    return arith::XOrIOp::create(nb, nl, v, bit);
+  };
   Value au;
   if (kPadded == k) {
     au = generic(b, loc, {qx}, {empty(b, loc, {m, k}, i8)}, {id, id}, 2, {},
                  [&](OpBuilder &nb, Location nl, ValueRange a) {
-                   Value bit = arith::ConstantOp::create(
-                       nb, nl, nb.getIntegerAttr(i8, -128));
-                   return SmallVector<Value>{
-                       arith::XOrIOp::create(nb, nl, a[0], bit)};
+                   return SmallVector<Value>{shift(nb, nl, a[0])};
                  })
              .front();
   } else {
-    au =
-        generic(
-            b, loc, {}, {empty(b, loc, {m, kPadded}, i8)}, {id}, 2, {},
-            [&](OpBuilder &nb, Location nl, ValueRange) {
-              Value row = linalg::IndexOp::create(nb, nl, 0);
-              Value col = linalg::IndexOp::create(nb, nl, 1);
-              Value last = arith::ConstantIndexOp::create(nb, nl, k - 1);
-              Value inside = arith::CmpIOp::create(
-                  nb, nl, arith::CmpIPredicate::sle, col, last);
-              Value v = tensor::ExtractOp::create(
-                  nb, nl, qx,
-                  ValueRange{row, arith::MinSIOp::create(nb, nl, col, last)});
-              Value bit = arith::ConstantOp::create(
-                  nb, nl, nb.getIntegerAttr(i8, -128));
-              Value zero =
-                  arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(i8, 0));
-              return SmallVector<Value>{arith::SelectOp::create(
-                  nb, nl, inside, arith::XOrIOp::create(nb, nl, v, bit), zero)};
-            })
-            .front();
+    au = generic(
+             b, loc, {}, {empty(b, loc, {m, kPadded}, i8)}, {id}, 2, {},
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               Value row = linalg::IndexOp::create(nb, nl, 0);
+               Value col = linalg::IndexOp::create(nb, nl, 1);
+               Value last = arith::ConstantIndexOp::create(nb, nl, k - 1);
+               Value inside = arith::CmpIOp::create(
+                   nb, nl, arith::CmpIPredicate::sle, col, last);
+               Value v = tensor::ExtractOp::create(
+                   nb, nl, qx,
+                   ValueRange{row, arith::MinSIOp::create(nb, nl, col, last)});
+               Value zero =
+                   arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(i8, 0));
+               return SmallVector<Value>{arith::SelectOp::create(
+                   nb, nl, inside, shift(nb, nl, v), zero)};
+             })
+             .front();
   }
 
   // Tiles: (column panel, row block); row blocks inner so that one

@@ -153,12 +153,14 @@ bool supported(DType t) {
 
 } // namespace
 
-/// Prepares buffers for `args` and the results; checks counts, shapes and
-/// element kinds.
+/// Prepares buffers for `args` and the results, and their data pointers in
+/// the same order; checks counts, shapes and element kinds.
 static LogicalResult prepare(ArrayRef<RankedTensorType> argTypes,
                              ArrayRef<RankedTensorType> resultTypes,
                              ArrayRef<Tensor> args, Location loc,
-                             std::vector<Buffer> &buffers) {
+                             std::vector<Buffer> &buffers,
+                             SmallVectorImpl<void *> &pointers) {
+  buffers.reserve(argTypes.size() + resultTypes.size());
   if (args.size() != argTypes.size())
     return emitError(loc) << "expected " << argTypes.size()
                           << " arguments, got " << args.size();
@@ -185,18 +187,17 @@ static LogicalResult prepare(ArrayRef<RankedTensorType> argTypes,
                             << " is not supported by the CPU runner";
     buffers.emplace_back(type, dt);
   }
+  for (Buffer &b : buffers)
+    pointers.push_back(b.data());
   return success();
 }
 
 FailureOr<SmallVector<Tensor>> CompiledFunction::run(ArrayRef<Tensor> args,
                                                      Location loc) const {
   std::vector<Buffer> buffers;
-  buffers.reserve(argTypes.size() + resultTypes.size());
-  if (failed(prepare(argTypes, resultTypes, args, loc, buffers)))
-    return failure();
   SmallVector<void *> pointers;
-  for (Buffer &b : buffers)
-    pointers.push_back(b.data());
+  if (failed(prepare(argTypes, resultTypes, args, loc, buffers, pointers)))
+    return failure();
   if (failed(runRaw(pointers, loc)))
     return failure();
   SmallVector<Tensor> results;
@@ -209,12 +210,9 @@ FailureOr<std::vector<double>> CompiledFunction::time(ArrayRef<Tensor> args,
                                                       int64_t iterations,
                                                       Location loc) const {
   std::vector<Buffer> buffers;
-  buffers.reserve(argTypes.size() + resultTypes.size());
-  if (failed(prepare(argTypes, resultTypes, args, loc, buffers)))
-    return failure();
   SmallVector<void *> pointers;
-  for (Buffer &b : buffers)
-    pointers.push_back(b.data());
+  if (failed(prepare(argTypes, resultTypes, args, loc, buffers, pointers)))
+    return failure();
   std::vector<double> seconds;
   for (int64_t i = 0; i < iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
