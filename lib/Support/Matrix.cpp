@@ -46,12 +46,14 @@ Matrix Matrix::diagonal(ArrayRef<double> diag) {
 
 Matrix Matrix::hadamard(int64_t n, ArrayRef<int8_t> signs) {
   Matrix m(n, n);
-  double norm = 1.0 / std::sqrt(static_cast<double>(n));
+  int64_t block = hadamardBlock(n);
+  double norm = 1.0 / std::sqrt(static_cast<double>(block));
   for (int64_t i = 0; i < n; ++i) {
     double rowSign = signs.empty() ? 1.0 : static_cast<double>(signs[i]);
-    for (int64_t j = 0; j < n; ++j) {
-      // H[i][j] = (-1)^popcount(i & j) / sqrt(n), Q = diag(signs)·H.
-      bool odd = llvm::popcount(static_cast<uint64_t>(i & j)) & 1;
+    int64_t first = i - i % block;
+    for (int64_t j = first; j < first + block; ++j) {
+      // H[i][j] = (-1)^popcount(i & j & (B-1)) / sqrt(B), Q = diag(signs)·H.
+      bool odd = llvm::popcount(static_cast<uint64_t>(i & j & (block - 1))) & 1;
       m(i, j) = rowSign * (odd ? -norm : norm);
     }
   }

@@ -7,6 +7,7 @@
 // RUN: xform-run --reference %s --entry=output_side --seed 12 --no-print --compare %t.folded.mlir | FileCheck %s --check-prefix=NUM1
 // RUN: xform-run --reference %s --entry=shared_reader --seed 13 --no-print --compare %t.folded.mlir | FileCheck %s --check-prefix=NUM2
 // RUN: xform-run --reference %s --entry=dense_rotation --seed 14 --no-print --compare %t.folded.mlir | FileCheck %s --check-prefix=NUM2
+// RUN: xform-run --reference %s --entry=block_hadamard --seed 15 --no-print --compare %t.folded.mlir | FileCheck %s --check-prefix=NUM1
 // NUM3-COUNT-3: folded.mlir{{ +[0-9] +[0-9.e+-]+ +(0\.0000e\+00|[0-9]\.[0-9]+e-(0[7-9]|[1-9][0-9])) +(inf|[0-9]{3,}\.[0-9]+) +}}
 // NUM2-COUNT-2: folded.mlir{{ +[0-9] +[0-9.e+-]+ +(0\.0000e\+00|[0-9]\.[0-9]+e-(0[7-9]|[1-9][0-9])) +(inf|[0-9]{3,}\.[0-9]+) +}}
 // NUM1: folded.mlir{{ +[0-9] +[0-9.e+-]+ +(0\.0000e\+00|[0-9]\.[0-9]+e-(0[7-9]|[1-9][0-9])) +(inf|[0-9]{3,}\.[0-9]+) +}}
@@ -74,4 +75,14 @@ func.func @dense_rotation(%x: tensor<2x2xf32>) -> (tensor<2x2xf32>, tensor<2x2xf
   %y = quant_xform.linear %r, %w : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   %t = math.tanh %r : tensor<2x2xf32>
   return %y, %t : tensor<2x2xf32>, tensor<2x2xf32>
+}
+
+// A block Hadamard (K = 6: blocks of 2) folds like any rotation.
+// CHECK-LABEL: func.func @block_hadamard
+// CHECK-NOT: quant_xform.rotate
+func.func @block_hadamard(%x: tensor<3x6xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[0.5, -1.0, 0.25, 2.0, 0.7, -0.3], [1.5, 0.2, -0.4, 0.3, -1.1, 0.9]]> : tensor<2x6xf32>
+  %r = quant_xform.rotate hadamard %x signs [1, -1, -1, 1, 1, -1] : (tensor<3x6xf32>) -> tensor<3x6xf32>
+  %y = quant_xform.linear %r, %w : (tensor<3x6xf32>, tensor<2x6xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
 }

@@ -82,10 +82,10 @@
 // ERR-SIZE: error: linear 'mlp.down': matrix-file is 8x8 but the feature size is 4
 // ERR-REGEX: error: quant-xform-insert-transforms: invalid layers regex '('
 // ERR-ROLE: error: quant-xform-insert-transforms: unknown role 'attention'
-// ERR-POW2: error: linear 'odd': a Hadamard rotation needs a power-of-two feature size, got 6
+// ERR-POW2: error: linear 'odd': a Hadamard rotation needs an even feature size, got 5
 
-func.func @main(%x: tensor<2x6xf32>) -> tensor<2x2xf32> {
-  %w = arith.constant dense<1.0> : tensor<2x6xf32>
-  %y = quant_xform.linear %x, %w {quant_xform.layer = "odd"} : (tensor<2x6xf32>, tensor<2x6xf32>) -> tensor<2x2xf32>
+func.func @main(%x: tensor<2x5xf32>) -> tensor<2x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x5xf32>
+  %y = quant_xform.linear %x, %w {quant_xform.layer = "odd"} : (tensor<2x5xf32>, tensor<2x5xf32>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }

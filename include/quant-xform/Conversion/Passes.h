@@ -37,6 +37,8 @@ struct CPUPipelineOptions {
   /// int8 GEMM code (`convert-quant-xform-to-linalg{int8-kernel}`): `auto`
   /// picks the VNNI microkernel when the host CPU has AVX-512 VNNI.
   std::string int8Kernel = "auto";
+  /// Vector code for the float linalg ops (quant-xform-vectorize-for-cpu).
+  bool vectorize = true;
 };
 
 /// Adds the CPU lowering (quant_xform → ... → LLVM dialect) to `pm`.

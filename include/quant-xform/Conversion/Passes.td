@@ -101,4 +101,28 @@ def ConvertQuantXformQLinearToGPU
                            "::mlir::vector::VectorDialect"];
 }
 
+def VectorizeForCPU : Pass<"quant-xform-vectorize-for-cpu", "func::FuncOp"> {
+  let summary = "Vector code for the float linalg ops of a model (CPU)";
+  let description = [{
+    Runs after `convert-quant-xform-to-linalg`, on tensors. A static f32
+    `linalg.matmul` / `linalg.batch_matmul` (M a multiple of min(8, M), N
+    a multiple of 16) becomes an `scf.forall` over (batch, 8-row block,
+    32- or 16-column block) tiles that keep the block's f32 accumulators in
+    vector registers over the whole K: per step one B row load per 16
+    columns, one broadcast A element per row, fused multiply-adds.
+    Every other static linalg op except transposes and fills is tiled down
+    to its innermost dimension (reductions whole) with `scf::tileUsingSCF`
+    and vectorized with `linalg::vectorize` (at most 2048 elements per
+    vector); math functions then get upstream's polynomial approximations
+    (erf, exp, tanh, ...), which vectorize. What it cannot handle is left
+    to the loop lowering. The CPU pipeline runs it by default
+    (`vectorize=true`).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 #endif

@@ -38,10 +38,15 @@ public:
   static Matrix identity(int64_t n);
   /// The `n × n` diagonal matrix with `diag` on its diagonal.
   static Matrix diagonal(llvm::ArrayRef<double> diag);
-  /// The normalized Sylvester Hadamard matrix of size `n` (a power of two),
-  /// `H[i][j] = (-1)^popcount(i & j) / sqrt(n)`, with rows scaled by `signs`
-  /// when given.
+  /// The normalized Sylvester Hadamard matrix of size `n`, block-diagonal
+  /// with blocks of `hadamardBlock(n)` when `n` is not a power of two:
+  /// `H[i][j] = (-1)^popcount(i & j & (B-1)) / sqrt(B)` within a block, with
+  /// rows scaled by `signs` when given.
   static Matrix hadamard(int64_t n, llvm::ArrayRef<int8_t> signs = {});
+
+  /// The Hadamard block size for `n` features: the largest power of two
+  /// dividing `n` (`n` itself when it is a power of two).
+  static int64_t hadamardBlock(int64_t n) { return n & -n; }
   /// The permutation matrix `P` with `(x·P)[j] = x[perm[j]]`.
   static Matrix permutation(llvm::ArrayRef<int64_t> perm);
 

@@ -16,6 +16,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <mutex>
@@ -60,6 +61,10 @@ struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
       llvm::cl::desc("int8 GEMM code: loops, vector, avx512-vnni or auto "
                      "(VNNI when the host CPU has it)"),
       llvm::cl::init("auto")};
+  Option<bool> vectorize{*this, "vectorize",
+                         llvm::cl::desc("Vector code for the float linalg ops "
+                                        "(quant-xform-vectorize-for-cpu)"),
+                         llvm::cl::init(true)};
 };
 
 } // namespace
@@ -86,8 +91,21 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
                                               std::to_string(options.threads) +
                                               "},finalize-memref-to-llvm,"
                                         : "";
+  if (failed(parsePassPipeline(
+          "func.func(convert-elementwise-to-linalg),canonicalize,cse", pm,
+          llvm::errs())))
+    llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
+  if (options.vectorize) {
+    // One generic per elementwise chain (splat constants folded in), then
+    // vector code.
+    if (failed(
+            parsePassPipeline("linalg-fuse-elementwise-ops", pm, llvm::errs())))
+      llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
+    pm.addNestedPass<func::FuncOp>(createVectorizeForCPU());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  }
   std::string pipeline =
-      "func.func(convert-elementwise-to-linalg),canonicalize,cse,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions "
@@ -102,7 +120,7 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm," +
       (options.threads > 1 ? std::string("convert-openmp-to-llvm,") : "") +
-      "convert-func-to-llvm,reconcile-unrealized-casts";
+      "convert-func-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
   pm.addPass(createConvertQuantXformCPUToLLVM());
@@ -117,6 +135,7 @@ void mlir::quant_xform::registerCPUPipeline() {
         CPUPipelineOptions options;
         options.threads = cl.threads;
         options.int8Kernel = cl.int8Kernel;
+        options.vectorize = cl.vectorize;
         buildCPUPipeline(pm, options);
       });
 }

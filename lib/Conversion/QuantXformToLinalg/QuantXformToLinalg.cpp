@@ -458,14 +458,15 @@ static Value scaleColumns(OpBuilder &b, Location loc, Rows x, Value v) {
       .front();
 }
 
-/// The unnormalized Walsh–Hadamard transform of each row, `x·H` with
-/// H[i][j] = (−1)^popcount(i & j): log2(K) butterfly stages on a
-/// `[M, K/(2h), 2, h]` view.
+/// The unnormalized (block) Walsh–Hadamard transform of each row, `x·H`
+/// with H[i][j] = (−1)^popcount(i & j & (B−1)) within blocks of
+/// B = K & −K: log2(B) butterfly stages on a `[M, K/(2h), 2, h]` view
+/// (stage h pairs i with i ^ h, which stays inside a block for h < B).
 static Value butterfly(OpBuilder &b, Location loc, Value x, int64_t m,
                        int64_t k) {
   MLIRContext *ctx = b.getContext();
   Type ft = cast<RankedTensorType>(x.getType()).getElementType();
-  for (int64_t h = 1; h < k; h *= 2) {
+  for (int64_t h = 1; h < (k & -k); h *= 2) {
     int64_t blocks = k / (2 * h);
     auto t4 = RankedTensorType::get({m, blocks, 2, h}, ft);
     Value v = tensor::ExpandShapeOp::create(
@@ -512,8 +513,9 @@ struct LowerRotate : LowerOp<RotateOp> {
     Value y;
     switch (op.getKind()) {
     case RotationKind::Hadamard: {
-      // x·Q with Q = diag(signs)·H/√K; x·Qᵀ = (x·H/√K)⊙signs.
-      std::vector<double> diag(x->k, 1.0 / std::sqrt(double(x->k)));
+      // x·Q with Q = diag(signs)·H/√B; x·Qᵀ = (x·H/√B)⊙signs (B = K & −K,
+      // the block size).
+      std::vector<double> diag(x->k, 1.0 / std::sqrt(double(x->k & -x->k)));
       if (std::optional<ArrayRef<int8_t>> signs = op.getSigns())
         for (int64_t j = 0; j < x->k; ++j)
           diag[j] *= (*signs)[j];

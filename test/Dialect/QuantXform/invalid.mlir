@@ -107,10 +107,10 @@ func.func @rotate_hadamard_matrix(%x: tensor<2x4xf32>, %q: tensor<4x4xf32>) -> t
 
 // -----
 
-func.func @rotate_hadamard_size(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
-  // expected-error @+1 {{a hadamard rotation needs a power-of-two feature size, got K = 6}}
-  %0 = quant_xform.rotate hadamard %x : (tensor<2x6xf32>) -> tensor<2x6xf32>
-  return %0 : tensor<2x6xf32>
+func.func @rotate_hadamard_size(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{a hadamard rotation needs an even feature size (blocks of the largest power of two dividing K), got K = 5}}
+  %0 = quant_xform.rotate hadamard %x : (tensor<2x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
 }
 
 // -----

@@ -44,6 +44,15 @@ def main():
         inputs = [x]
         x64 = x.astype(np.float64)
         expected = [x64 @ q, x64 @ q.T, x64[:, perm]]
+    elif case == "rotate_blocks":
+        # K = 12: block-diagonal Hadamard, blocks of 4 (= 12 & -12).
+        x = rng.standard_normal((3, 12)).astype(np.float32)
+        signs = np.array([1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1], dtype=np.float64)
+        h = np.kron(np.eye(3), hadamard(4))
+        q = np.diag(signs) @ h
+        inputs = [x]
+        x64 = x.astype(np.float64)
+        expected = [x64 @ q, x64 @ q.T]
     elif case == "qlinear":
         x = rng.standard_normal((4, 32)).astype(np.float32)
         qw = rng.integers(-127, 128, (6, 32)).astype(np.int8)

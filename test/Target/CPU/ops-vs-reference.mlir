@@ -13,6 +13,7 @@
 // RUN: xform-run --target=cpu %s --entry qlinear_channel --seed 7 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry qlinear_group_asym --seed 8 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry hadamard --seed 9 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu %s --entry hadamard_blocks --seed 14 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry permutation_dense --seed 10 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry smooth_affine --seed 11 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry norms --seed 12 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
@@ -72,6 +73,14 @@ func.func @qlinear_group_asym(%x: tensor<1x8xf32>) -> tensor<1x3xf32> {
   %q, %s, %z = quant_xform.dynamic_quantize %x scheme<per_token, asymmetric> : (tensor<1x8xf32>) -> (tensor<1x8xui8>, tensor<1xf32>, tensor<1xui8>)
   %y = quant_xform.qlinear %q scale %s zero_point %z, %w scale %sw : (tensor<1x8xui8>, tensor<1xf32>, tensor<1xui8>, tensor<3x8xi8>, tensor<3x2xf32>) -> tensor<1x3xf32>
   return %y : tensor<1x3xf32>
+}
+
+// K = 12: a block-diagonal Hadamard with blocks of 4 (the largest power of
+// two dividing 12).
+func.func @hadamard_blocks(%x: tensor<3x12xf32>) -> (tensor<3x12xf32>, tensor<3x12xf32>) {
+  %r = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1] : (tensor<3x12xf32>) -> tensor<3x12xf32>
+  %i = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1] inverse : (tensor<3x12xf32>) -> tensor<3x12xf32>
+  return %r, %i : tensor<3x12xf32>, tensor<3x12xf32>
 }
 
 func.func @hadamard(%x: tensor<3x16xf32>) -> (tensor<3x16xf32>, tensor<3x16xf32>) {

@@ -183,9 +183,10 @@ LogicalResult RotateOp::verify() {
     return success();
   }
   case RotationKind::Hadamard: {
-    if (!ShapedType::isDynamic(*k) && !llvm::isPowerOf2_64(*k))
-      return emitOpError() << "a hadamard rotation needs a power-of-two "
-                              "feature size, got K = "
+    if (!ShapedType::isDynamic(*k) && *k % 2 != 0)
+      return emitOpError() << "a hadamard rotation needs an even feature "
+                              "size (blocks of the largest power of two "
+                              "dividing K), got K = "
                            << *k;
     if (std::optional<ArrayRef<int8_t>> signs = getSigns()) {
       if (!dimsCompatible(static_cast<int64_t>(signs->size()), *k))

@@ -142,28 +142,84 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
   }
 
   /// Runs the evaluator on the .npy inputs, or on `samples` seeded random
-  /// inputs.
+  /// inputs. An input whose rank is one more than its argument's is a stack
+  /// of samples along its first dimension (every stacked input must hold
+  /// the same number).
   LogicalResult runSamples(ModuleOp module, reference::Evaluator &evaluator,
                            StringRef function) {
-    if (!inputs.empty()) {
-      SmallVector<reference::Tensor> args;
-      for (const std::string &path : inputs) {
-        llvm::Expected<reference::Tensor> t = reference::readNpy(path);
-        if (!t)
-          return module.emitError()
-                 << "quant-xform-calibrate: cannot read calibration input '"
-                 << path << "': " << llvm::toString(t.takeError());
-        args.push_back(std::move(*t));
+    if (inputs.empty()) {
+      for (int64_t s = 0; s < samples; ++s) {
+        reportProgress(s, samples);
+        FailureOr<SmallVector<reference::Tensor>> args =
+            reference::makeRandomArguments(module, function, seed + s);
+        if (failed(args) || failed(evaluator.run(function, *args)))
+          return failure();
       }
-      return evaluator.run(function, args);
+      reportProgress(samples, samples);
+      return success();
     }
-    for (int64_t s = 0; s < samples; ++s) {
-      FailureOr<SmallVector<reference::Tensor>> args =
-          reference::makeRandomArguments(module, function, seed + s);
-      if (failed(args) || failed(evaluator.run(function, *args)))
+    auto fn = module.lookupSymbol<func::FuncOp>(function);
+    if (fn.getNumArguments() != inputs.size())
+      return module.emitError()
+             << "quant-xform-calibrate: '" << function << "' takes "
+             << fn.getNumArguments() << " arguments but " << inputs.size()
+             << " calibration inputs were given";
+    SmallVector<reference::Tensor> files;
+    int64_t stacked = -1; // Samples per stacked input; -1: none stacked.
+    for (auto [i, path] : llvm::enumerate(inputs)) {
+      llvm::Expected<reference::Tensor> t = reference::readNpy(path);
+      if (!t)
+        return module.emitError()
+               << "quant-xform-calibrate: cannot read calibration input '"
+               << path << "': " << llvm::toString(t.takeError());
+      auto type = dyn_cast<RankedTensorType>(fn.getArgumentTypes()[i]);
+      if (type && t->rank() == type.getRank() + 1) {
+        if (stacked >= 0 && stacked != t->shape()[0])
+          return module.emitError()
+                 << "quant-xform-calibrate: stacked calibration inputs hold "
+                 << stacked << " and " << t->shape()[0] << " samples";
+        stacked = t->shape()[0];
+        if (stacked == 0)
+          return module.emitError()
+                 << "quant-xform-calibrate: '" << path << "' holds no samples";
+      }
+      files.push_back(std::move(*t));
+    }
+    int64_t count = std::max<int64_t>(stacked, 1);
+    for (int64_t s = 0; s < count; ++s) {
+      reportProgress(s, count);
+      SmallVector<reference::Tensor> args;
+      for (auto [i, file] : llvm::enumerate(files)) {
+        auto type = dyn_cast<RankedTensorType>(fn.getArgumentTypes()[i]);
+        if (!type || file.rank() != type.getRank() + 1) {
+          args.push_back(file);
+          continue;
+        }
+        // Sample s of the stack.
+        reference::Tensor sample(file.shape().drop_front(), file.dtype());
+        int64_t n = sample.numElements();
+        for (int64_t e = 0; e < n; ++e) {
+          if (file.isFloat())
+            sample.setFloat(e, file.getFloat(s * n + e));
+          else
+            sample.setInt(e, file.getInt(s * n + e));
+        }
+        args.push_back(std::move(sample));
+      }
+      if (failed(evaluator.run(function, args)))
         return failure();
     }
+    reportProgress(count, count);
     return success();
+  }
+
+  /// With `progress`, one line per sample on stderr.
+  void reportProgress(int64_t done, int64_t total) {
+    if (!progress)
+      return;
+    llvm::errs() << "quant-xform-calibrate: " << done << "/" << total
+                 << " samples\n";
+    llvm::errs().flush();
   }
 
   /// The `quant_xform.stats` dictionary for what one observer saw; an error

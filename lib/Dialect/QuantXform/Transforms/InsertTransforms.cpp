@@ -170,11 +170,10 @@ struct InsertTransforms
 
     switch (k) {
     case Kind::Hadamard: {
-      if (!llvm::has_single_bit(static_cast<uint64_t>(n)))
+      if (n % 2 != 0)
         return first.emitError()
                << "linear '" << getLayerName(first)
-               << "': a Hadamard rotation needs a power-of-two feature size, "
-                  "got "
+               << "': a Hadamard rotation needs an even feature size, got "
                << n << " (use kind=random-orthogonal)";
       SmallVector<int8_t> signs(n);
       for (int8_t &s : signs)

@@ -70,7 +70,12 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       llvm::cl::init(4)};
   ListOption<std::string> calibrationInputs{
       *this, "calibration-inputs",
-      llvm::cl::desc(".npy calibration inputs, one per function argument")};
+      llvm::cl::desc(".npy calibration inputs, one per function argument "
+                     "(one more dimension: a stack of samples)")};
+  Option<bool> progress{*this, "progress",
+                        llvm::cl::desc("Report calibration progress on "
+                                       "stderr"),
+                        llvm::cl::init(false)};
   Option<uint64_t> seed{*this, "seed",
                         llvm::cl::desc("Seed for calibration samples and "
                                        "randomized rotations"),
@@ -82,6 +87,7 @@ static void addCalibration(OpPassManager &pm,
                            const W8A8PipelineOptions &options) {
   CalibrateOptions calibrate;
   calibrate.samples = options.calibrationSamples;
+  calibrate.progress = options.progress;
   calibrate.seed = options.seed;
   calibrate.outlierThreshold = options.outlierThreshold;
   calibrate.secondMoment = options.rotation == "pca";

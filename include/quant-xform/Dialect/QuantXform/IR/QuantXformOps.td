@@ -103,8 +103,12 @@ def QuantXform_RotateOp : QuantXform_Op<"rotate", [Pure,
       constant the verifier checks `max |Q·Qᵀ − I| ≤ tolerance` (exactly for
       `K ≤ 256`, otherwise through 8 seeded random probes `|Qᵀ(Q·v) − v|`);
     - `hadamard`: the normalized Sylvester Hadamard matrix
-      `H[i, j] = (−1)^popcount(i & j) / sqrt(K)` (`K` a power of two),
-      optionally randomized by `signs` (±1 per row): `Q = diag(signs)·H`;
+      `H[i, j] = (−1)^popcount(i & j) / sqrt(K)` when `K` is a power of
+      two; for any other even `K`, block-diagonal with blocks of
+      `B = K & −K` (the largest power of two dividing K, e.g. 128 for
+      K = 384): `H[i, j] = (−1)^popcount(i & j & (B−1)) / sqrt(B)` when
+      `i / B = j / B`, else 0. Optionally randomized by `signs` (±1 per
+      row): `Q = diag(signs)·H`;
     - `permutation`: `perm`, a permutation of `0..K-1`, reorders channels:
       `y[..., j] = x[..., perm[j]]`.
 

@@ -108,7 +108,11 @@ def Calibrate : Pass<"quant-xform-calibrate", "ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"\"",
            "Function to run (default: main, or the only function)">,
     ListOption<"inputs", "inputs", "std::string",
-               ".npy calibration inputs, one per function argument">,
+               ".npy calibration inputs, one per function argument; an "
+               "input of one more dimension than its argument is a stack "
+               "of samples">,
+    Option<"progress", "progress", "bool", /*default=*/"false",
+           "Report each calibration sample on stderr">,
     Option<"samples", "samples", "int64_t", /*default=*/"4",
            "Number of seeded random samples when no inputs are given">,
     Option<"seed", "seed", "uint64_t", /*default=*/"0",
@@ -148,7 +152,7 @@ def InsertTransforms : Pass<"quant-xform-insert-transforms", "ModuleOp"> {
 
     Layers are chosen by `layers` (a regex on `quant_xform.layer`) and
     `roles` (`attn_in`, `attn_out`, `mlp_in`, `mlp_down`); by default all.
-    Missing statistics, a bad matrix file, a non-power-of-two Hadamard or an
+    Missing statistics, a bad matrix file, an odd-sized Hadamard or an
     out-of-range option is an error naming the op.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];

@@ -1,0 +1,274 @@
+//===- VectorizeForCPU.cpp - vector code for the float parts of a model ---===//
+//
+// The pass `quant-xform-vectorize-for-cpu`: after quant_xform has become
+// linalg on tensors, it gives the float parts of a model (attention's batch
+// matmuls, softmax, norms, GELU/SiLU, quantizers) vector code instead of
+// the scalar loops that convert-linalg-to-loops would make:
+//
+//  * a static f32 `linalg.matmul` / `linalg.batch_matmul` whose M and N fit
+//    the register block becomes an `scf.forall` over (batch, row block,
+//    column block) tiles, each keeping 8 × 32 f32 accumulators in vector
+//    registers over the whole K (one broadcast A element × one B row
+//    vector per step: fused multiply-adds);
+//  * every other static linalg op is tiled (`scf::tileUsingSCF`) so that
+//    only its innermost loop dimension remains, and vectorized
+//    (`linalg::vectorize`); math functions then get upstream's polynomial
+//    approximations, which vectorize (erf, exp, tanh, ...).
+//
+// Ops it cannot handle are left for the loop lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Conversion/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::quant_xform {
+#define GEN_PASS_DEF_VECTORIZEFORCPU
+#include "quant-xform/Conversion/Passes.h.inc"
+} // namespace mlir::quant_xform
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kLanes = 16;    // f32 lanes of a 512-bit vector
+constexpr int64_t kBlockRows = 8; // register block rows
+constexpr int64_t kMaxVectorElements = 2048;
+
+/// C[b] += A[b]·B[b] for static f32 (batch_)matmuls: M % rows == 0 and
+/// N % 16 == 0, with rows = min(8, M). Returns the new result or null.
+Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
+  bool batched = isa<linalg::BatchMatmulOp>(op.getOperation());
+  if (!batched && !isa<linalg::MatmulOp>(op.getOperation()))
+    return Value();
+  if (!op.hasPureTensorSemantics() || op->getNumResults() != 1)
+    return Value();
+  // Only the default (identity) indexing maps of the named op.
+  auto *named = op.getOperation();
+  if (auto mm = dyn_cast<linalg::MatmulOp>(named);
+      mm && mm.hasUserDefinedMaps())
+    return Value();
+  if (auto bmm = dyn_cast<linalg::BatchMatmulOp>(named);
+      bmm && bmm.hasUserDefinedMaps())
+    return Value();
+  Value a = op.getDpsInputs()[0], bm = op.getDpsInputs()[1];
+  Value c = op.getDpsInits()[0];
+  auto at = cast<RankedTensorType>(a.getType());
+  auto bt = cast<RankedTensorType>(bm.getType());
+  auto ct = cast<RankedTensorType>(c.getType());
+  Type f32 = rw.getF32Type();
+  if (!at.hasStaticShape() || !bt.hasStaticShape() || !ct.hasStaticShape() ||
+      at.getElementType() != f32 || bt.getElementType() != f32 ||
+      ct.getElementType() != f32)
+    return Value();
+  int64_t off = batched ? 1 : 0;
+  int64_t batch = batched ? at.getDimSize(0) : 1;
+  int64_t m = at.getDimSize(off), k = at.getDimSize(off + 1),
+          n = bt.getDimSize(off + 1);
+  int64_t rows = std::min(kBlockRows, m);
+  int64_t width = n % (2 * kLanes) == 0 ? 2 * kLanes : kLanes;
+  if (m % rows != 0 || n % width != 0)
+    return Value();
+  int64_t vecs = width / kLanes;
+
+  Location loc = op.getLoc();
+  OpBuilder::InsertionGuard guard(rw);
+  rw.setInsertionPoint(op);
+  auto forall = scf::ForallOp::create(
+      rw, loc,
+      ArrayRef<OpFoldResult>{rw.getIndexAttr(batch), rw.getIndexAttr(m / rows),
+                             rw.getIndexAttr(n / width)},
+      ValueRange{c}, std::nullopt);
+  rw.setInsertionPoint(forall.getTerminator());
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rw, loc, v);
+  };
+  Value bIdx = forall.getInductionVar(0);
+  Value m0 =
+      arith::MulIOp::create(rw, loc, forall.getInductionVar(1), index(rows));
+  Value n0 =
+      arith::MulIOp::create(rw, loc, forall.getInductionVar(2), index(width));
+  Value out = forall.getRegionOutArgs()[0];
+  auto withBatch = [&](ValueRange idx) {
+    SmallVector<Value> v;
+    if (batched)
+      v.push_back(bIdx);
+    v.append(idx.begin(), idx.end());
+    return v;
+  };
+  auto vecType = VectorType::get({kLanes}, f32);
+  Value zero = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0.0));
+  SmallVector<Value> rowIdx, colIdx;
+  for (int64_t r = 0; r < rows; ++r)
+    rowIdx.push_back(arith::AddIOp::create(rw, loc, m0, index(r)));
+  for (int64_t v = 0; v < vecs; ++v)
+    colIdx.push_back(arith::AddIOp::create(rw, loc, n0, index(v * kLanes)));
+  // Accumulators start from C (linalg's C += A·B).
+  SmallVector<Value> inits;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < vecs; ++v)
+      inits.push_back(vector::TransferReadOp::create(
+          rw, loc, vecType, out, withBatch({rowIdx[r], colIdx[v]}), zero,
+          ArrayRef<bool>{true}));
+  auto kLoop = scf::ForOp::create(
+      rw, loc, index(0), index(k), index(1), inits,
+      [&](OpBuilder &lb, Location ll, Value kk, ValueRange accs) {
+        SmallVector<Value> bs;
+        for (int64_t v = 0; v < vecs; ++v)
+          bs.push_back(vector::TransferReadOp::create(
+              lb, ll, vecType, bm, withBatch({kk, colIdx[v]}), zero,
+              ArrayRef<bool>{true}));
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < rows; ++r) {
+          Value s =
+              tensor::ExtractOp::create(lb, ll, a, withBatch({rowIdx[r], kk}));
+          Value av = vector::BroadcastOp::create(lb, ll, vecType, s);
+          for (int64_t v = 0; v < vecs; ++v)
+            next.push_back(
+                vector::FMAOp::create(lb, ll, av, bs[v], accs[r * vecs + v]));
+        }
+        scf::YieldOp::create(lb, ll, next);
+      });
+  // Write the block into a tile of the result.
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  if (batched) {
+    offsets.push_back(bIdx);
+    sizes.push_back(rw.getIndexAttr(1));
+  }
+  offsets.append({m0, n0});
+  sizes.append({rw.getIndexAttr(rows), rw.getIndexAttr(width)});
+  strides.assign(offsets.size(), rw.getIndexAttr(1));
+  auto tileType = RankedTensorType::get({rows, width}, f32);
+  Value tile = tensor::ExtractSliceOp::create(rw, loc, tileType, out, offsets,
+                                              sizes, strides);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t v = 0; v < vecs; ++v)
+      tile = vector::TransferWriteOp::create(
+                 rw, loc, kLoop.getResult(r * vecs + v), tile,
+                 ValueRange{index(r), index(v * kLanes)}, ArrayRef<bool>{true})
+                 .getResult();
+  rw.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(rw, loc, tile, out, offsets, sizes,
+                                        strides);
+  return forall.getResult(0);
+}
+
+/// The largest of 64, 32, 16, 8 that divides `size`, else `size` itself.
+int64_t innerTile(int64_t size) {
+  for (int64_t t : {64, 32, 16, 8})
+    if (size % t == 0)
+      return t;
+  return size;
+}
+
+/// Tiles a static linalg op to its innermost loop dimension (reductions
+/// kept whole) and vectorizes the tile. Returns failure when it leaves the
+/// op alone.
+LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics() || isa<linalg::TransposeOp>(op) ||
+      op.getNumLoops() == 0)
+    return failure();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return failure();
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  int64_t loops = ranges.size();
+  // Vector sizes: reductions whole, the innermost parallel dimension tiled,
+  // every other parallel dimension 1.
+  SmallVector<int64_t> vectorSizes(loops, 1);
+  int64_t innermostParallel = -1;
+  for (int64_t d = loops - 1; d >= 0; --d)
+    if (iters[d] == utils::IteratorType::parallel) {
+      innermostParallel = d;
+      break;
+    }
+  bool hasReduction = false;
+  for (int64_t d = 0; d < loops; ++d) {
+    if (iters[d] == utils::IteratorType::reduction) {
+      vectorSizes[d] = ranges[d];
+      hasReduction = true;
+    }
+  }
+  // A reduction on the last dimension vectorizes along it; otherwise the
+  // innermost parallel dimension does.
+  if (!(hasReduction && iters[loops - 1] == utils::IteratorType::reduction) &&
+      innermostParallel >= 0)
+    vectorSizes[innermostParallel] = innerTile(ranges[innermostParallel]);
+  int64_t elements = 1;
+  for (int64_t s : vectorSizes)
+    elements *= s;
+  if (elements > kMaxVectorElements || elements < 2)
+    return failure();
+  if (failed(linalg::vectorizeOpPrecondition(op)))
+    return failure();
+
+  Operation *target = op;
+  if (vectorSizes != ranges) {
+    scf::SCFTilingOptions options;
+    SmallVector<OpFoldResult> tiles;
+    for (int64_t d = 0; d < loops; ++d)
+      tiles.push_back(
+          rw.getIndexAttr(vectorSizes[d] == ranges[d] ? 0 : vectorSizes[d]));
+    options.setTileSizes(tiles);
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+    rw.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rw, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled) || tiled->tiledOps.size() != 1)
+      return failure();
+    rw.replaceOp(op, tiled->replacements);
+    target = tiled->tiledOps.front();
+  }
+  rw.setInsertionPoint(target);
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rw, target);
+  if (failed(vectorized))
+    return failure();
+  rw.replaceOp(target, vectorized->replacements);
+  return success();
+}
+
+struct VectorizeForCPU
+    : public quant_xform::impl::VectorizeForCPUBase<VectorizeForCPU> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    IRRewriter rw(&getContext());
+    SmallVector<linalg::LinalgOp> ops;
+    func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
+    for (linalg::LinalgOp op : ops) {
+      if (Value kernel = buildMatmulKernel(rw, op)) {
+        rw.replaceOp(op, kernel);
+        continue;
+      }
+      if (isa<linalg::FillOp>(op.getOperation()))
+        continue; // Fills become memsets.
+      (void)tileAndVectorize(rw, op);
+    }
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::populateVectorMultiReductionLoweringPatterns(
+        patterns, vector::VectorMultiReductionLowering::InnerReduction);
+    if (failed(applyPatternsGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

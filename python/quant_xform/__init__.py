@@ -1,0 +1,18 @@
+"""quant_xform: int8 (W8A8) transformer inference through equivalence transforms.
+
+The compiler core (``quant_xform._core``, a nanobind module) parses,
+transforms, evaluates and JIT-compiles MLIR; this package adds transformer
+model builders (``models``), recipes, calibration and compiled artifacts
+(``compiler``). See docs/python.md.
+"""
+
+from ._core import CompiledCPU, Module, QuantXformError, load_safetensors
+from .models import (BertConfig, DecoderConfig, build_ir, config_from_hf, mean_pool,
+                     reference_forward)
+from .compiler import (RECIPES, Compiled, Model, Recipe, compile, load, quantize)
+
+__all__ = [
+    "BertConfig", "Compiled", "CompiledCPU", "DecoderConfig", "Model", "Module",
+    "QuantXformError", "RECIPES", "Recipe", "build_ir", "compile", "config_from_hf",
+    "load", "load_safetensors", "mean_pool", "quantize", "reference_forward",
+]

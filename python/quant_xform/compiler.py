@@ -1,0 +1,324 @@
+"""Models, recipes, calibration, compilation and artifacts.
+
+Typical use::
+
+    import quant_xform as qx
+    model = qx.Model.from_safetensors("model.safetensors", seq_len=128)
+    x, mask = model.embed(input_ids, attention_mask)        # [B, S, H], [B, S]
+    module = qx.quantize(model, qx.RECIPES["hadamard"], calibration=(x[:16], mask[:16]))
+    compiled = qx.compile(module, target="cpu")
+    hidden = compiled(x, mask)                               # [B, S, H]
+    compiled.save("minilm.qx"); compiled = qx.load("minilm.qx")
+    print(compiled.report())
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import Dict, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _core
+from .models import (BertConfig, DecoderConfig, MASK_NEG, build_ir, config_from_hf,
+                     normalize_weights, reference_forward)
+
+QuantXformError = _core.QuantXformError
+
+#: Artifact format version (see Compiled.save).
+ARTIFACT_VERSION = 1
+
+
+class Model:
+    """A transformer (config + float weights) built for ``seq_len`` tokens per sequence."""
+
+    def __init__(self, config, weights: Mapping[str, object], seq_len: int = 128):
+        self.config = config
+        self.weights = normalize_weights(config, weights)
+        if not isinstance(seq_len, int) or seq_len <= 0:
+            raise QuantXformError(f"seq_len must be a positive integer, got {seq_len!r}")
+        self.seq_len = seq_len
+
+    # -- construction ------------------------------------------------------
+    @classmethod
+    def from_safetensors(cls, path: str, config=None, seq_len: int = 128) -> "Model":
+        """Weights from a safetensors file; the config defaults to the
+        Hugging Face config.json next to it."""
+        if config is None:
+            cfg = os.path.join(os.path.dirname(os.path.abspath(path)), "config.json")
+            if not os.path.exists(cfg):
+                raise QuantXformError(f"no config given and no config.json next to '{path}'")
+            with open(cfg) as f:
+                config = config_from_hf(json.load(f))
+        return cls(config, _core.load_safetensors(path), seq_len)
+
+    @classmethod
+    def from_state_dict(cls, state_dict: Mapping[str, object], config,
+                        seq_len: int = 128) -> "Model":
+        """Weights from a PyTorch state dict (tensors are copied to numpy)."""
+        return cls(config, state_dict, seq_len)
+
+    @classmethod
+    def from_numpy(cls, weights: Mapping[str, np.ndarray], config,
+                   seq_len: int = 128) -> "Model":
+        return cls(config, weights, seq_len)
+
+    # -- IR ------------------------------------------------------------------
+    def ir(self, elide_weights: bool = True) -> str:
+        """The float model as MLIR text (weights shown as zeros unless
+        ``elide_weights=False``)."""
+        return build_ir(self.config, self.weights, self.seq_len, elide_weights)
+
+    def module(self) -> _core.Module:
+        """The float model as a compiler module."""
+        text = build_ir(self.config, self.weights, self.seq_len)
+        return _core.Module.parse(text.encode(), "model.mlir")
+
+    # -- inputs ----------------------------------------------------------------
+    def embed(self, input_ids, attention_mask=None, token_type_ids=None
+              ) -> Tuple[np.ndarray, np.ndarray]:
+        """Input embeddings and additive masks for ``[B, seq_len]`` token ids.
+
+        BERT: word + position + token-type embeddings; decoders: token
+        embeddings. Returns ``x: [B, S, H] f32`` and ``mask: [B, S] f32``
+        (0 for tokens, a large negative value for padding).
+        """
+        ids = np.asarray(input_ids, dtype=np.int64)
+        if ids.ndim != 2 or ids.shape[1] != self.seq_len:
+            raise QuantXformError(f"input_ids must be [batch, {self.seq_len}], got {list(ids.shape)}")
+        am = np.ones_like(ids) if attention_mask is None else np.asarray(attention_mask)
+        if am.shape != ids.shape:
+            raise QuantXformError("attention_mask must have the shape of input_ids")
+        W = self.weights
+        if isinstance(self.config, BertConfig):
+            word = W.get("embeddings.word_embeddings.weight")
+            if word is None:
+                raise QuantXformError("the weights have no embeddings.word_embeddings.weight")
+            if ids.min() < 0 or ids.max() >= word.shape[0]:
+                raise QuantXformError(f"token id out of range [0, {word.shape[0]})")
+            x = word[ids] + W["embeddings.position_embeddings.weight"][None, :self.seq_len]
+            tt = np.zeros_like(ids) if token_type_ids is None else np.asarray(token_type_ids)
+            x = x + W["embeddings.token_type_embeddings.weight"][tt]
+        else:
+            emb = W.get("embed_tokens.weight")
+            if emb is None:
+                raise QuantXformError("the weights have no embed_tokens.weight")
+            x = emb[ids]
+        mask = np.where(am > 0, 0.0, MASK_NEG).astype(np.float32)
+        return np.ascontiguousarray(x, dtype=np.float32), mask
+
+    def reference(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The float64 numpy forward pass over a batch ([B, S, H], [B, S])."""
+        x, mask = _batched(x, mask, self.seq_len, self.config.hidden)
+        return np.stack([reference_forward(self.config, self.weights, x[b], mask[b])
+                         for b in range(x.shape[0])])
+
+
+def _batched(x, mask, S, H):
+    x = np.asarray(x, dtype=np.float32)
+    mask = np.asarray(mask, dtype=np.float32)
+    if x.ndim == 2:
+        x, mask = x[None], mask[None]
+    if x.ndim != 3 or x.shape[1:] != (S, H):
+        raise QuantXformError(f"x must be [batch, {S}, {H}], got {list(x.shape)}")
+    if mask.shape != x.shape[:2]:
+        raise QuantXformError(f"mask must be [batch, {S}], got {list(mask.shape)}")
+    return np.ascontiguousarray(x), np.ascontiguousarray(mask)
+
+
+@dataclasses.dataclass
+class Recipe:
+    """A W8A8 recipe: the options of the ``quant-xform-w8a8`` pipeline."""
+
+    rotation: str = "none"            # none, hadamard, random-orthogonal, pca
+    smooth_alpha: Optional[float] = None  # SmoothQuant α in [0, 1]
+    outliers: str = "none"            # none, static, dynamic (LLM.int8())
+    outlier_threshold: float = 6.0
+    activation_granularity: str = "per_token"
+    static_activations: bool = False
+    range: str = "minmax"             # minmax, percentile, mse, kl
+    weight_granularity: str = "per_channel"
+    group_size: int = 128
+    seed: int = 0
+
+    def pipeline(self, calibration_files: Sequence[str] = (), progress: bool = False) -> str:
+        opts = [f"rotation={self.rotation}",
+                f"smooth-alpha={-1.0 if self.smooth_alpha is None else float(self.smooth_alpha)}",
+                f"outliers={self.outliers}",
+                f"outlier-threshold={float(self.outlier_threshold)}",
+                f"activation-granularity={self.activation_granularity}",
+                f"static-activations={str(bool(self.static_activations)).lower()}",
+                f"range={self.range}",
+                f"weight-granularity={self.weight_granularity}",
+                f"group-size={int(self.group_size)}",
+                f"seed={int(self.seed)}",
+                f"progress={str(bool(progress)).lower()}"]
+        if calibration_files:
+            opts.append("calibration-inputs=" + ",".join(calibration_files))
+        return "quant-xform-w8a8{" + " ".join(opts) + "}"
+
+
+#: The recipes of the accuracy tables.
+RECIPES: Dict[str, Recipe] = {
+    "naive": Recipe(),
+    "smooth": Recipe(smooth_alpha=0.5),
+    "hadamard": Recipe(rotation="hadamard"),
+    "smooth+hadamard": Recipe(smooth_alpha=0.5, rotation="hadamard"),
+    "outliers": Recipe(outliers="static"),
+}
+
+
+def quantize(model, recipe: Recipe, calibration=None, progress: bool = True,
+             print_ir: bool = False) -> _core.Module:
+    """Runs ``recipe`` on the float model and returns the W8A8 module.
+
+    ``calibration`` is a tuple of stacked function arguments (for the
+    transformer models: ``(x [N, S, H], mask [N, S])``); without it the
+    pipeline calibrates on seeded random inputs. With ``progress``, each
+    calibration sample is reported on stderr.
+    """
+    module = model.module() if isinstance(model, Model) else model.clone()
+    if print_ir:
+        print("// ---- float model ----\n" + str(module))
+    with tempfile.TemporaryDirectory(prefix="qx-calib-") as tmp:
+        files = []
+        if calibration is not None:
+            sig = module.signature()
+            if len(calibration) != len(sig["arg_shapes"]):
+                raise QuantXformError(f"calibration has {len(calibration)} arrays; the model "
+                                      f"takes {len(sig['arg_shapes'])} arguments")
+            n = None
+            for i, (arr, shape) in enumerate(zip(calibration, sig["arg_shapes"])):
+                arr = np.ascontiguousarray(arr, dtype=np.float32)
+                if arr.ndim == len(shape):
+                    arr = arr[None]
+                if list(arr.shape[1:]) != list(shape):
+                    raise QuantXformError(f"calibration array {i}: expected [N, "
+                                          f"{', '.join(map(str, shape))}], got {list(arr.shape)}")
+                if n is not None and arr.shape[0] != n:
+                    raise QuantXformError("calibration arrays hold different sample counts")
+                n = arr.shape[0]
+                path = os.path.join(tmp, f"arg{i}.npy")
+                np.save(path, arr)
+                files.append(path)
+        start = time.time()
+        module.run_pipeline(recipe.pipeline(files, progress))
+        if progress:
+            print(f"quant_xform: recipe done in {time.time() - start:.1f} s", file=sys.stderr)
+    if print_ir:
+        print("// ---- W8A8 ----\n" + str(module))
+    return module
+
+
+class Compiled:
+    """A compiled function plus the module it came from (for saving)."""
+
+    def __init__(self, module: _core.Module, target: str, threads: int = 1,
+                 meta: Optional[dict] = None, workers: Optional[int] = None):
+        if target != "cpu":
+            raise QuantXformError(f"target {target!r}: only 'cpu' runs from Python so far "
+                                  "(GPU artifacts come from xform-aot --target=gpu)")
+        self.module = module
+        self.target = target
+        self.threads = threads
+        #: Sequences of a batch run concurrently on this many threads.
+        self.workers = workers or max(1, (os.cpu_count() or 1) // threads)
+        self.meta = dict(meta or {})
+        self._fn = module.compile_cpu("main", threads)
+        self.signature = self._fn.signature
+
+    def run(self, *args):
+        """Runs the function once on arrays of the signature's shapes."""
+        torch_out = any(type(a).__module__.startswith("torch") for a in args)
+        arrays = [a if hasattr(a, "__dlpack__") and not isinstance(a, np.ndarray)
+                  else np.ascontiguousarray(a) for a in args]
+        outs = self._fn.run(arrays)
+        if torch_out:
+            import torch  # only when the caller passed torch tensors
+            outs = [torch.from_numpy(o) for o in outs]
+        return outs[0] if len(outs) == 1 else outs
+
+    def __call__(self, x, mask):
+        """Transformer models: ``x [B, S, H]``, ``mask [B, S]`` → ``[B, S, H]``."""
+        shapes = self.signature["arg_shapes"]
+        if len(shapes) != 2:
+            return self.run(x, mask)
+        S, H = shapes[0]
+        xb, mb = _batched(x, mask, S, H)
+        out = np.empty_like(xb)
+
+        def one(b):
+            out[b] = self._fn.run([xb[b], mb[b]])[0]
+
+        # Sequences run concurrently (the core releases the GIL), one per
+        # worker; each run uses `threads` OpenMP threads inside.
+        workers = min(self.workers, xb.shape[0])
+        if workers <= 1:
+            for b in range(xb.shape[0]):
+                one(b)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                list(pool.map(one, range(xb.shape[0])))
+        return out
+
+    def report(self) -> str:
+        return report(self.module)
+
+    def save(self, path: str) -> None:
+        """Writes the artifact: a directory with the W8A8 module (bytecode)
+        and meta.json. Loading re-JITs it for the loading machine's CPU."""
+        os.makedirs(path, exist_ok=True)
+        self.module.save(os.path.join(path, "module.mlirbc"))
+        meta = dict(self.meta, format="quant-xform-artifact", version=ARTIFACT_VERSION,
+                    target=self.target, threads=self.threads)
+        tmp = os.path.join(path, "meta.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(meta, f, indent=2)
+        os.replace(tmp, os.path.join(path, "meta.json"))
+
+
+def compile(module, target: str = "cpu", threads: int = 1, workers: Optional[int] = None,
+            meta: Optional[dict] = None) -> Compiled:
+    """Compiles a (W8A8 or float) module: ``target='cpu'`` JIT-compiles for
+    this machine. A batch runs its sequences on ``workers`` concurrent
+    threads (default: cores / threads), each call using ``threads`` OpenMP
+    threads inside."""
+    if isinstance(module, Model):
+        module = module.module()
+    return Compiled(module, target, threads, meta, workers)
+
+
+def load(path: str, threads: Optional[int] = None) -> Compiled:
+    """Loads an artifact written by ``Compiled.save``."""
+    meta_path = os.path.join(path, "meta.json")
+    if not os.path.exists(meta_path):
+        raise QuantXformError(f"'{path}' is not a quant-xform artifact (no meta.json)")
+    with open(meta_path) as f:
+        try:
+            meta = json.load(f)
+        except json.JSONDecodeError as e:
+            raise QuantXformError(f"'{meta_path}' is not valid JSON: {e}") from None
+    if meta.get("format") != "quant-xform-artifact" or meta.get("version") != ARTIFACT_VERSION:
+        raise QuantXformError(f"'{path}': unknown artifact format/version "
+                              f"{meta.get('format')!r}/{meta.get('version')!r}")
+    module = _core.Module.load(os.path.join(path, "module.mlirbc"))
+    module.verify()
+    return Compiled(module, meta.get("target", "cpu"), threads or meta.get("threads", 1), meta)
+
+
+def report(module: _core.Module) -> str:
+    """The per-layer report: what each linear became."""
+    rows = [("layer", "role", "op", "details")]
+    for l in module.layers():
+        attrs = l["attributes"]
+        keys = [k for k in sorted(attrs) if not k.startswith("quant_xform.calib")]
+        details = ", ".join(f"{k.replace('quant_xform.', '')}={attrs[k]}" for k in keys)
+        rows.append((l["layer"], l["role"], l["op"], details[:120]))
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}  {r[3]}" for r in rows)

@@ -1,0 +1,52 @@
+// quant-xform-vectorize-for-cpu: f32 (batch) matmuls become register-blocked
+// scf.forall kernels with vector.fma; other linalg ops are tiled and
+// vectorized (erf through upstream's polynomial approximation); shapes the
+// kernel does not take stay linalg. Numerics: test/Target/CPU/vectorize-vs-reference.mlir.
+// RUN: xform-opt %s -pass-pipeline='builtin.module(func.func(quant-xform-vectorize-for-cpu))' | FileCheck %s
+
+// CHECK-LABEL: func.func @bmm
+// CHECK: scf.forall
+// CHECK: scf.for
+// CHECK-COUNT-16: vector.fma
+// CHECK-NOT: linalg.batch_matmul
+func.func @bmm(%a: tensor<2x8x4xf32>, %b: tensor<2x4x32xf32>, %c: tensor<2x8x32xf32>) -> tensor<2x8x32xf32> {
+  %r = linalg.batch_matmul ins(%a, %b : tensor<2x8x4xf32>, tensor<2x4x32xf32>) outs(%c : tensor<2x8x32xf32>) -> tensor<2x8x32xf32>
+  return %r : tensor<2x8x32xf32>
+}
+
+// N = 20 is not a multiple of 16: no kernel, the generic vectorizer takes it.
+// CHECK-LABEL: func.func @matmul_ragged
+// CHECK-NOT: vector.fma
+// CHECK-NOT: linalg.matmul
+func.func @matmul_ragged(%a: tensor<3x4xf32>, %b: tensor<4x20xf32>, %c: tensor<3x20xf32>) -> tensor<3x20xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<3x4xf32>, tensor<4x20xf32>) outs(%c : tensor<3x20xf32>) -> tensor<3x20xf32>
+  return %r : tensor<3x20xf32>
+}
+
+// CHECK-LABEL: func.func @erf_rows
+// CHECK: scf.for
+// CHECK: vector.transfer_read {{.*}} vector<1x64xf32>
+// CHECK-NOT: math.erf
+// CHECK: vector.transfer_write
+func.func @erf_rows(%x: tensor<4x128xf32>) -> tensor<4x128xf32> {
+  %e = tensor.empty() : tensor<4x128xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x128xf32>) outs(%e : tensor<4x128xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %y = math.erf %a : f32
+    linalg.yield %y : f32
+  } -> tensor<4x128xf32>
+  return %r : tensor<4x128xf32>
+}
+
+// A row reduction vectorizes along the reduced dimension.
+// CHECK-LABEL: func.func @row_max
+// CHECK: vector.transfer_read {{.*}} vector<1x96xf32>
+// CHECK: vector.reduction <maxnumf>
+func.func @row_max(%x: tensor<4x96xf32>, %init: tensor<4xf32>) -> tensor<4xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<4x96xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maxnumf %a, %o : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
