@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages, numpy), then configures and
 # builds quant-xform in ./build. Safe to run again: it only does what is
-# not done yet. Used by scripts/demo.sh and scripts/test.sh.
+# not done yet. Used by scripts/demo.sh, scripts/demo-block.sh and scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and builds (scripts/setup.sh), then runs every test: lit (IR,
-# passes, evaluator vs numpy, CPU backend), GoogleTest, the generated-docs
+# passes, evaluator vs numpy, CPU backend), GoogleTest, pytest (the Python
+# package), the generated-docs
 # check, then the same lit and GoogleTest suites under ASan + UBSan
 # (build-san/) and a bounded fuzz run of each libFuzzer target.
 # Ends with one summary line: "N passed, N failed, N skipped".
@@ -29,6 +30,15 @@ passed=$((passed + ${gp:-0}))
 failed=$((failed + ${gf:-0}))
 [ -z "$gp$gf" ] && failed=$((failed + 1)) # the binary crashed
 
+echo "== pytest (python/tests: the quant_xform package)"
+PYTHONPATH=build/python_packages python3 -m pytest -q -p no:cacheprovider python/tests 2>&1 | tee "$log"
+pyc() { grep -E "^(=+ )?[0-9]+ (passed|failed|skipped|errors?)" "$log" | tail -1 |
+        grep -oE "[0-9]+ $1" | grep -oE "[0-9]+"; }
+pp=$(pyc passed); pf=$(pyc failed); ps=$(pyc skipped); pe=$(pyc "errors?")
+passed=$((passed + ${pp:-0})); failed=$((failed + ${pf:-0} + ${pe:-0}))
+skipped=$((skipped + ${ps:-0}))
+[ -z "$pp$pf$pe" ] && failed=$((failed + 1)) # pytest itself did not run
+
 echo "== generated docs are up to date (docs/generated vs build/docs)"
 if scripts/update-docs.sh --check; then
   passed=$((passed + 1))
@@ -55,7 +65,7 @@ if scripts/build-sanitized.sh; then
   passed=$((passed + ${gp:-0})); failed=$((failed + ${gf:-0}))
   [ -z "$gp$gf" ] && failed=$((failed + 1))
   echo "== fuzzing (bounded: ${FUZZ_SECONDS:-20} s per target; corpus in fuzz/corpus)"
-  for target in ir npy; do
+  for target in ir npy safetensors; do
     work=$(mktemp -d)
     cp fuzz/corpus/$target/* "$work"/
     if build-san/bin/${target}_fuzzer -max_total_time="${FUZZ_SECONDS:-20}" \

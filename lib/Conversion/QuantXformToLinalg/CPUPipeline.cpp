@@ -96,11 +96,6 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
           llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
   if (options.vectorize) {
-    // One generic per elementwise chain (splat constants folded in), then
-    // vector code.
-    if (failed(
-            parsePassPipeline("linalg-fuse-elementwise-ops", pm, llvm::errs())))
-      llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
     pm.addNestedPass<func::FuncOp>(createVectorizeForCPU());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());

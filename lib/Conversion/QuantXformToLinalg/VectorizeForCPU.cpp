@@ -10,6 +10,7 @@
 //    column block) tiles, each keeping 8 × 32 f32 accumulators in vector
 //    registers over the whole K (one broadcast A element × one B row
 //    vector per step: fused multiply-adds);
+//  * chains of elementwise generics are fused first (one pass over memory);
 //  * every other static linalg op is tiled (`scf::tileUsingSCF`) so that
 //    only its innermost loop dimension remains, and vectorized
 //    (`linalg::vectorize`); math functions then get upstream's polynomial
@@ -22,6 +23,7 @@
 #include "quant-xform/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/IR/AffineExpr.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -51,24 +53,74 @@ constexpr int64_t kLanes = 16;    // f32 lanes of a 512-bit vector
 constexpr int64_t kBlockRows = 8; // register block rows
 constexpr int64_t kMaxVectorElements = 2048;
 
+/// The operands of a static f32 matmul the kernel can take: C[b] +=
+/// A[b]·B[b] with B as [K, N] (a transposed [N, K] operand is transposed
+/// first).
+struct MatmulOperands {
+  Value a, b, c;
+  bool batched = false;
+  bool transposeB = false;
+};
+
+/// Named (batch_)matmuls with default maps, and the generic contraction
+/// `c[m, n] += a[m, k] * b[n, k]` (or `b[k, n]`) of the float `linear`
+/// lowering.
+std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics() || op->getNumResults() != 1 ||
+      op.getNumDpsInputs() != 2)
+    return std::nullopt;
+  MatmulOperands mm{op.getDpsInputs()[0], op.getDpsInputs()[1],
+                    op.getDpsInits()[0]};
+  Operation *named = op.getOperation();
+  if (auto m = dyn_cast<linalg::MatmulOp>(named)) {
+    if (m.hasUserDefinedMaps())
+      return std::nullopt;
+  } else if (auto bm = dyn_cast<linalg::BatchMatmulOp>(named)) {
+    if (bm.hasUserDefinedMaps())
+      return std::nullopt;
+    mm.batched = true;
+  } else if (auto g = dyn_cast<linalg::GenericOp>(named)) {
+    if (g.getNumLoops() != 3 || g.getNumReductionLoops() != 1 ||
+        g.getIteratorTypesArray()[2] != utils::IteratorType::reduction)
+      return std::nullopt;
+    MLIRContext *ctx = g.getContext();
+    AffineExpr m, n, k;
+    bindDims(ctx, m, n, k);
+    auto map = [&](ArrayRef<AffineExpr> e) {
+      return AffineMap::get(3, 0, e, ctx);
+    };
+    SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+    if (maps[0] != map({m, k}) || maps[2] != map({m, n}))
+      return std::nullopt;
+    if (maps[1] == map({n, k}))
+      mm.transposeB = true;
+    else if (maps[1] != map({k, n}))
+      return std::nullopt;
+    // Body: yield(out + a * b).
+    Block &body = g.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+    if (!add || body.getOperations().size() != 3)
+      return std::nullopt;
+    auto mul = add.getRhs().getDefiningOp<arith::MulFOp>();
+    if (!mul || add.getLhs() != body.getArgument(2) ||
+        mul.getLhs() != body.getArgument(0) ||
+        mul.getRhs() != body.getArgument(1))
+      return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  return mm;
+}
+
 /// C[b] += A[b]·B[b] for static f32 (batch_)matmuls: M % rows == 0 and
 /// N % 16 == 0, with rows = min(8, M). Returns the new result or null.
 Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
-  bool batched = isa<linalg::BatchMatmulOp>(op.getOperation());
-  if (!batched && !isa<linalg::MatmulOp>(op.getOperation()))
+  std::optional<MatmulOperands> mm = matchMatmul(op);
+  if (!mm)
     return Value();
-  if (!op.hasPureTensorSemantics() || op->getNumResults() != 1)
-    return Value();
-  // Only the default (identity) indexing maps of the named op.
-  auto *named = op.getOperation();
-  if (auto mm = dyn_cast<linalg::MatmulOp>(named);
-      mm && mm.hasUserDefinedMaps())
-    return Value();
-  if (auto bmm = dyn_cast<linalg::BatchMatmulOp>(named);
-      bmm && bmm.hasUserDefinedMaps())
-    return Value();
-  Value a = op.getDpsInputs()[0], bm = op.getDpsInputs()[1];
-  Value c = op.getDpsInits()[0];
+  bool batched = mm->batched;
+  Value a = mm->a, bm = mm->b, c = mm->c;
   auto at = cast<RankedTensorType>(a.getType());
   auto bt = cast<RankedTensorType>(bm.getType());
   auto ct = cast<RankedTensorType>(c.getType());
@@ -80,7 +132,7 @@ Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
   int64_t off = batched ? 1 : 0;
   int64_t batch = batched ? at.getDimSize(0) : 1;
   int64_t m = at.getDimSize(off), k = at.getDimSize(off + 1),
-          n = bt.getDimSize(off + 1);
+          n = ct.getDimSize(off + 1);
   int64_t rows = std::min(kBlockRows, m);
   int64_t width = n % (2 * kLanes) == 0 ? 2 * kLanes : kLanes;
   if (m % rows != 0 || n % width != 0)
@@ -90,6 +142,13 @@ Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
   Location loc = op.getLoc();
   OpBuilder::InsertionGuard guard(rw);
   rw.setInsertionPoint(op);
+  if (mm->transposeB) {
+    // [N, K] → [K, N] once, so that the kernel reads B rows.
+    Value init = tensor::EmptyOp::create(rw, loc, ArrayRef<int64_t>{k, n}, f32);
+    bm = linalg::TransposeOp::create(rw, loc, bm, init,
+                                     ArrayRef<int64_t>{1, 0})
+             .getResult()[0];
+  }
   auto forall = scf::ForallOp::create(
       rw, loc,
       ArrayRef<OpFoldResult>{rw.getIndexAttr(batch), rw.getIndexAttr(m / rows),
@@ -248,6 +307,23 @@ struct VectorizeForCPU
     : public quant_xform::impl::VectorizeForCPUBase<VectorizeForCPU> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    // One generic per elementwise chain, splat constants folded in (the
+    // elementwise part of linalg-fuse-elementwise-ops, without its reshape
+    // propagation, which would reshape contractions).
+    {
+      RewritePatternSet fusion(&getContext());
+      linalg::populateElementwiseOpsFusionPatterns(
+          fusion, [](OpOperand *operand) {
+            // Only into elementwise consumers: fused into a contraction, a
+            // producer would be recomputed for every output column.
+            Operation *producer = operand->get().getDefiningOp();
+            auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
+            return producer && producer->hasOneUse() && consumer &&
+                   consumer.getNumLoops() == consumer.getNumParallelLoops();
+          });
+      if (failed(applyPatternsGreedily(func, std::move(fusion))))
+        return signalPassFailure();
+    }
     IRRewriter rw(&getContext());
     SmallVector<linalg::LinalgOp> ops;
     func.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
