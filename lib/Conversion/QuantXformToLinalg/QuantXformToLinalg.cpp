@@ -458,6 +458,9 @@ static Value scaleColumns(OpBuilder &b, Location loc, Rows x, Value v) {
       .front();
 }
 
+/// Radix of the first Hadamard stages, done as one small matmul.
+constexpr int64_t kHadamardRadix = 16;
+
 /// The unnormalized (block) Walsh–Hadamard transform of each row, `x·H`
 /// with H[i][j] = (−1)^popcount(i & j & (B−1)) within blocks of
 /// B = K & −K: log2(B) butterfly stages on a `[M, K/(2h), 2, h]` view
@@ -466,7 +469,36 @@ static Value butterfly(OpBuilder &b, Location loc, Value x, int64_t m,
                        int64_t k) {
   MLIRContext *ctx = b.getContext();
   Type ft = cast<RankedTensorType>(x.getType()).getElementType();
-  for (int64_t h = 1; h < (k & -k); h *= 2) {
+  int64_t block = k & -k;
+  int64_t h = 1;
+  if (block >= kHadamardRadix) {
+    // The first log2(16) stages are x·(I ⊗ H16) on contiguous groups of 16:
+    // one [M·K/16, 16] × [16, 16] matmul (vector code), instead of four
+    // passes over x with 1-, 2-, 4- and 8-wide butterflies.
+    const int64_t r = kHadamardRadix, groups = k / r;
+    std::vector<double> h16(r * r);
+    for (int64_t i = 0; i < r; ++i)
+      for (int64_t j = 0; j < r; ++j)
+        h16[i * r + j] = (llvm::popcount(uint64_t(i & j)) & 1) ? -1.0 : 1.0;
+    Value hm = denseConstant(b, loc, RankedTensorType::get({r, r}, ft), h16);
+    auto t3 = RankedTensorType::get({m, groups, r}, ft);
+    auto t2 = RankedTensorType::get({m * groups, r}, ft);
+    Value x3 = tensor::ExpandShapeOp::create(
+        b, loc, t3, x, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    Value x2 = tensor::CollapseShapeOp::create(
+        b, loc, t2, x3, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    Value y2 = matmulFloat(
+        b, loc, x2, hm,
+        filled(b, loc, {m * groups, r}, ft, b.getFloatAttr(ft, 0.0)),
+        /*rhsKN=*/true);
+    Value y3 = tensor::ExpandShapeOp::create(
+        b, loc, t3, y2, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    x = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({m, k}, ft), y3,
+        ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+    h = r;
+  }
+  for (; h < block; h *= 2) {
     int64_t blocks = k / (2 * h);
     auto t4 = RankedTensorType::get({m, blocks, 2, h}, ft);
     Value v = tensor::ExpandShapeOp::create(

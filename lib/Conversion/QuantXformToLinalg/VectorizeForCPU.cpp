@@ -23,7 +23,6 @@
 #include "quant-xform/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/IR/AffineExpr.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -37,6 +36,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -145,8 +145,7 @@ Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
   if (mm->transposeB) {
     // [N, K] → [K, N] once, so that the kernel reads B rows.
     Value init = tensor::EmptyOp::create(rw, loc, ArrayRef<int64_t>{k, n}, f32);
-    bm = linalg::TransposeOp::create(rw, loc, bm, init,
-                                     ArrayRef<int64_t>{1, 0})
+    bm = linalg::TransposeOp::create(rw, loc, bm, init, ArrayRef<int64_t>{1, 0})
              .getResult()[0];
   }
   auto forall = scf::ForallOp::create(
