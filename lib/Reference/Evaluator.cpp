@@ -486,11 +486,54 @@ static int64_t evalAffine(AffineExpr e, ArrayRef<int64_t> dims) {
   }
 }
 
+/// Float `linalg.matmul` / `linalg.batch_matmul` with their default maps,
+/// computed directly: the same float64 arithmetic in the same order (k
+/// innermost, ascending) as the generic interpreter, without its
+/// per-iteration payload dispatch. Null when `op` is not one.
+static std::optional<Tensor> directMatmul(Operation *op, const Tensor &a,
+                                          const Tensor &b, const Tensor &c) {
+  bool batched = isa<linalg::BatchMatmulOp>(op);
+  if (auto mm = dyn_cast<linalg::MatmulOp>(op); mm && mm.hasUserDefinedMaps())
+    return std::nullopt;
+  if (auto bm = dyn_cast<linalg::BatchMatmulOp>(op);
+      bm && bm.hasUserDefinedMaps())
+    return std::nullopt;
+  if (!batched && !isa<linalg::MatmulOp>(op))
+    return std::nullopt;
+  if (!a.isFloat() || !b.isFloat() || !c.isFloat())
+    return std::nullopt;
+  int64_t off = batched ? 1 : 0, nb = batched ? a.shape()[0] : 1;
+  int64_t m = a.shape()[off], k = a.shape()[off + 1], n = b.shape()[off + 1];
+  Tensor out = c;
+  for (int64_t bi = 0; bi < nb; ++bi)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int64_t o = (bi * m + i) * n + j;
+        double acc = out.getFloat(o);
+        for (int64_t l = 0; l < k; ++l)
+          acc += a.getFloat((bi * m + i) * k + l) *
+                 b.getFloat((bi * k + l) * n + j);
+        out.setFloat(o, acc);
+      }
+  return out;
+}
+
 LogicalResult EvaluatorImpl::evalLinalgStructured(Operation *op) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
   if (!linalgOp.hasPureTensorSemantics())
     return op->emitOpError()
            << "reference evaluator supports linalg on tensors only";
+  // Precision emulation rounds every payload step: keep the interpreter.
+  if (!parent.emulatePrecision && linalgOp.getNumDpsInputs() == 2 &&
+      linalgOp.getNumDpsInits() == 1) {
+    if (std::optional<Tensor> out = directMatmul(
+            op, lookup(linalgOp.getDpsInputs()[0]),
+            lookup(linalgOp.getDpsInputs()[1]),
+            lookup(linalgOp.getDpsInits()[0]))) {
+      bind(op->getResult(0), std::move(*out));
+      return success();
+    }
+  }
   Block *body = linalgOp.getBlock();
   if (!body)
     return op->emitOpError() << "has no payload region";
