@@ -17,6 +17,17 @@ command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to 
 rm -rf "$out" && mkdir -p "$out"
 # name:M:N:K:bias — ragged shapes for correctness, then the benchmark ones.
 shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 tailk:64:48:36:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
+# QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
+# the two ragged correctness shapes.
+if [ "$shapes" = bench ]; then
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0"
+  for m in 16 128 2048 8192; do
+    for nk in 4096:4096 11008:4096 4096:11008; do
+      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1"
+    done
+  done
+  shapes="$shapes m8192_8192_8192:8192:8192:8192:1"
+fi
 : > "$out/entries.inc"
 for s in $shapes; do
   IFS=: read -r name m n k bias <<< "$s"
@@ -33,7 +44,7 @@ MLIR
   echo "QX_ENTRY($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
   echo "compiled $name ($m x $n x $k)"
 done
-cp build/lib/libqx_cuda_runtime.so "$out/"
+cp build/lib/libqx_cuda_runtime.so bench/gpu/gpu_linear.py "$out/"
 "$cxx" -O2 -std=c++17 -I"$out" bench/gpu/gpu_linear_runner.cpp "$out"/*.o \
   -L"$out" -lqx_cuda_runtime -Wl,-rpath,'$ORIGIN' -o "$out/gpu_linear_runner"
 cat > "$out/gpu-device-run.sh" <<'RUN'

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""bench/gpu_linear: the generated GPU W8A8 linear against PyTorch, in one run.
+
+Runs on the device machine from the artifact folder that
+scripts/gpu-build-artifacts.sh made (QX_GPU_SHAPES=bench, the issue's grid):
+first `gpu_linear_runner` (ours: the generated int8 tensor-core GEMM with the
+fused dequant + bias epilogue, checked against a CPU oracle, CUDA-event
+timed), then, on the same GPU in the same process tree, PyTorch's bf16
+matmul, torch._int_mm, an eager W8A8 linear and an eager LLM.int8()
+decomposition (as ../shared/bench/gpu_anchors.py measures them: CUDA
+events, warm-up, medians, fresh random data). Prints one table and
+
+    gpu_w8a8_vs_int_mm=<ours TOPS / torch._int_mm TOPS at M=2048, N=K=4096>
+
+Ours does not include the activation quantize kernel yet (it is not
+generated yet); the eager W8A8 anchor does.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def bench(fn, reps=30, warm=5):
+    for _ in range(warm):
+        fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        s = torch.cuda.Event(enable_timing=True)
+        e = torch.cuda.Event(enable_timing=True)
+        s.record()
+        fn()
+        e.record()
+        torch.cuda.synchronize()
+        ts.append(s.elapsed_time(e))
+    ts.sort()
+    return ts[len(ts) // 2] / 1e3
+
+
+def anchors(M, N, K):
+    dev = "cuda"
+    torch.manual_seed(M * 7 + N * 3 + K)
+    a = torch.randn(M, K, device=dev, dtype=torch.bfloat16)
+    w = torch.randn(N, K, device=dev, dtype=torch.bfloat16)
+    tb = bench(lambda: a @ w.t())
+    Mi = max(M, 32)  # torch._int_mm needs M > 16
+    ai = torch.randint(-127, 128, (Mi, K), device=dev, dtype=torch.int8)
+    wi = torch.randint(-127, 128, (N, K), device=dev, dtype=torch.int8)
+    ti = bench(lambda: torch._int_mm(ai, wi.t()))
+    ws = w.float().abs().amax(1) / 127
+    wq = torch.round(w.float() / ws[:, None]).clamp(-127, 127).to(torch.int8)
+    a2 = torch.randn(Mi, K, device=dev, dtype=torch.bfloat16)
+
+    def w8a8():
+        s = a2.float().abs().amax(1, keepdim=True) / 127
+        q = torch.round(a2.float() / s).clamp(-127, 127).to(torch.int8)
+        return (torch._int_mm(q, wq.t()).float() * s * ws[None, :]).to(torch.bfloat16)
+    tw = bench(w8a8)
+    cols = torch.arange(0, K, K // 8, device=dev)[:8]
+    keep = torch.ones(K, dtype=torch.bool, device=dev)
+    keep[cols] = False
+    wq_in, w_out = wq[:, keep].contiguous(), w[:, cols].contiguous()
+
+    def llmint8():
+        xo, xi = a2[:, cols], a2[:, keep]
+        s = xi.float().abs().amax(1, keepdim=True) / 127
+        q = torch.round(xi.float() / s).clamp(-127, 127).to(torch.int8)
+        return (torch._int_mm(q, wq_in.t()).float() * s * ws[None, :]).to(torch.bfloat16) + xo @ w_out.t()
+    tl = bench(llmint8)
+    ops = 2.0 * M * N * K
+    opsi = 2.0 * Mi * N * K
+    return dict(bf16=ops / tb / 1e12, int_mm=opsi / ti / 1e12, eager_w8a8=opsi / tw / 1e12,
+                eager_llmint8=opsi / tl / 1e12)
+
+
+def main():
+    runner = os.path.join(HERE, "gpu_linear_runner")
+    if not os.path.exists(runner):  # run from the artifact folder
+        runner = "./gpu_linear_runner"
+    p = subprocess.run([runner], capture_output=True, text=True)
+    sys.stdout.write(p.stdout)
+    sys.stderr.write(p.stderr)
+    ours = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"(\S+)\s+M=(\d+)\s+N=(\d+)\s+K=(\d+).*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) TOPS", line)
+        if m:
+            ours[(int(m[2]), int(m[3]), int(m[4]))] = (float(m[7]), int(m[5]))
+    print(torch.__version__, torch.cuda.get_device_name())
+    print(f"{'M':>5} {'N':>6} {'K':>6} | {'ours':>7} {'_int_mm':>8} {'bf16':>7} {'eager W8A8':>10} "
+          f"{'eager LLM.int8':>14} | ours/_int_mm  ours/bf16   (TOPS; bf16 TFLOP/s)")
+    rows = []
+    for (M, N, K), (tops, bad) in sorted(ours.items()):
+        if M * N * K < 2 ** 26:
+            continue  # the correctness shapes
+        a = anchors(M, N, K)
+        rows.append(dict(M=M, N=N, K=K, ours=tops, mismatches=bad, **a))
+        print(f"{M:5d} {N:6d} {K:6d} | {tops:7.1f} {a['int_mm']:8.1f} {a['bf16']:7.1f} "
+              f"{a['eager_w8a8']:10.1f} {a['eager_llmint8']:14.1f} | {tops / a['int_mm']:12.3f} "
+              f"{tops / a['bf16']:9.3f}", flush=True)
+    key = [r for r in rows if (r["M"], r["N"], r["K"]) == (2048, 4096, 4096)]
+    if key:
+        print(f"gpu_w8a8_vs_int_mm={key[0]['ours'] / key[0]['int_mm']:.3f}")
+    out = os.environ.get("OUT")
+    if out:
+        with open(os.path.join(out, "gpu_linear.json"), "w") as f:
+            json.dump(rows, f, indent=1)
+    return p.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
