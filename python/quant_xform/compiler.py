@@ -18,6 +18,8 @@ import concurrent.futures
 import dataclasses
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -222,8 +224,9 @@ class Compiled:
     def __init__(self, module: _core.Module, target: str, threads: int = 1,
                  meta: Optional[dict] = None, workers: Optional[int] = None):
         if target != "cpu":
-            raise QuantXformError(f"target {target!r}: only 'cpu' runs from Python so far "
-                                  "(GPU artifacts come from xform-aot --target=gpu)")
+            raise QuantXformError(f"target {target!r}: only 'cpu' runs from Python; for a "
+                                  "GPU artifact use quant_xform.compile_object(module, path, "
+                                  "target='cuda')")
         self.module = module
         self.target = target
         self.threads = threads
@@ -292,6 +295,50 @@ def compile(module, target: str = "cpu", threads: int = 1, workers: Optional[int
     if isinstance(module, Model):
         module = module.module()
     return Compiled(module, target, threads, meta, workers)
+
+
+def _xform_aot() -> str:
+    """The xform-aot tool next to the package (build/bin) or on PATH."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.environ.get("QX_XFORM_AOT", ""),
+                      os.path.join(here, "..", "..", "bin", "xform-aot")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("xform-aot")
+    if not found:
+        raise QuantXformError("xform-aot not found (set QX_XFORM_AOT or put build/bin on PATH)")
+    return found
+
+
+def compile_object(module, path: str, target: str = "cuda", name: str = "model",
+                   gpu_chip: str = "sm_90") -> Tuple[str, str]:
+    """Ahead-of-time artifact: an object file plus a C header (xform-aot).
+
+    ``target='cuda'``: int8 tensor-core kernels (embedded cubin) with host
+    code on the mgpu* ABI of runtime/CudaRuntime.cpp; pointers are device
+    memory. So far the GPU lowering takes functions made of ``qlinear`` ops
+    (docs/STATUS.md); anything else is reported as an error. ``target='cpu'``:
+    the CPU code for this machine. Returns (object path, header path).
+    """
+    if target not in ("cuda", "cpu"):
+        raise QuantXformError(f"target must be 'cuda' or 'cpu', got {target!r}")
+    if isinstance(module, Model):
+        module = module.module()
+    obj, header = path + ".o", path + ".h"
+    with tempfile.TemporaryDirectory(prefix="qx-aot-") as tmp:
+        src = os.path.join(tmp, "module.mlirbc")
+        module.save(src)
+        cmd = [_xform_aot(), src, "--target", "gpu" if target == "cuda" else "cpu",
+               "--name", name, "-o", obj, "--header", header]
+        if target == "cuda":
+            cmd += ["--gpu-chip", gpu_chip]
+        env = dict(os.environ)
+        if target == "cuda" and not shutil.which("ptxas") and os.path.isdir("/usr/local/cuda/bin"):
+            env["PATH"] = env.get("PATH", "") + os.pathsep + "/usr/local/cuda/bin"
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise QuantXformError(f"{target} compilation failed:\n{p.stderr.strip()}")
+    return obj, header
 
 
 def load(path: str, threads: Optional[int] = None) -> Compiled:

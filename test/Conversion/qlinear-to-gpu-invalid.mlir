@@ -24,3 +24,12 @@ func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8x
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A function without qlinear ops (a float model) is not skipped silently.
+func.func @float_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear ops only (for now); this op is not one}}
+  %y = arith.addf %x, %x : tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
