@@ -20,7 +20,7 @@ shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 tailk:64:48:36:0 single:1:4096:4096:
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
       shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1"

@@ -3,7 +3,8 @@
 // First slice of the GPU backend: a function whose body is `qlinear` ops on
 // its arguments becomes a host function on device memrefs (results become
 // out-parameters) that launches one generated kernel per `qlinear`:
-// 4 warps per block, each warp a 16 × 32 output tile, `nvgpu.mma.sync`
+// 4 warps per block, each warp a 16 × 32 output tile (64 × 64 when
+// M ≥ 1024: A and B fragments reused across the warp tile), `nvgpu.mma.sync`
 // m16n8k32 on s8 with i32 accumulators (the `mma.sync...s32.s8.s8.s32` PTX
 // instruction), operands read from global memory in 4-byte groups, and the
 // dequant + bias epilogue (the evaluator's order) fused before the store.
@@ -31,15 +32,21 @@ using namespace mlir::quant_xform;
 
 namespace {
 
-constexpr int64_t kWarps = 4;     // warps per block, one above the other
-constexpr int64_t kWarpRows = 16; // mma m
-constexpr int64_t kTilesN = 4;    // mma n-tiles of 8 per warp
-constexpr int64_t kMmaK = 32;     // mma k (s8)
+constexpr int64_t kWarps = 4; // warps per block, one above the other
+constexpr int64_t kMmaM = 16; // mma m
+constexpr int64_t kMmaK = 32; // mma k (s8)
 
 /// Shapes and options of one generated kernel.
 struct GemmShape {
   int64_t m, n, k;
   bool perTensorX, perTensorW, bias;
+  /// Warp tile: tilesM mma tiles of 16 rows × tilesN of 8 columns. Large M
+  /// takes 64 × 64 (each A fragment feeds 8 mmas, each B fragment 4);
+  /// small M keeps 16 × 32 so that the grid still fills the GPU.
+  int64_t tilesM() const { return m >= 1024 ? 4 : 1; }
+  int64_t tilesN() const { return m >= 1024 ? 8 : 4; }
+  int64_t blockRows() const { return kWarps * kMmaM * tilesM(); }
+  int64_t blockCols() const { return 8 * tilesN(); }
 };
 
 /// The memref form of a tensor type (identity layout).
@@ -93,13 +100,18 @@ gpu::GPUFuncOp buildKernel(OpBuilder &b, Location loc, StringRef name,
   Value inGroup = arith::RemUIOp::create(b, loc, lane, c(4));
   Value blockN = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value blockM = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-  Value rowBase = add(mul(blockM, kWarps * kWarpRows), mul(warp, kWarpRows));
-  Value colBase = mul(blockN, 8 * kTilesN);
+  const int64_t tilesM = s.tilesM(), tilesN = s.tilesN();
+  Value rowBase = add(mul(blockM, s.blockRows()), mul(warp, kMmaM * tilesM));
+  Value colBase = mul(blockN, s.blockCols());
   // Rows / columns past the end read the last one (never stored).
-  Value rowA0 = minTo(add(rowBase, group), s.m - 1);
-  Value rowA1 = minTo(add(rowBase, add(group, c(8))), s.m - 1);
+  SmallVector<Value> rowA0, rowA1;
+  for (int64_t i = 0; i < tilesM; ++i) {
+    Value r = add(rowBase, c(kMmaM * i));
+    rowA0.push_back(minTo(add(r, group), s.m - 1));
+    rowA1.push_back(minTo(add(r, add(group, c(8))), s.m - 1));
+  }
   SmallVector<Value> colB;
-  for (int64_t j = 0; j < kTilesN; ++j)
+  for (int64_t j = 0; j < tilesN; ++j)
     colB.push_back(minTo(add(colBase, add(group, c(8 * j))), s.n - 1));
 
   auto bytes4 = VectorType::get({4}, i8);
@@ -110,7 +122,8 @@ gpu::GPUFuncOp buildKernel(OpBuilder &b, Location loc, StringRef name,
       b, loc, cast<TypedAttr>(b.getZeroAttr(accType)));
   bool fullK = s.k % kMmaK == 0;
   auto loop = scf::ForOp::create(
-      b, loc, c(0), c(s.k), c(kMmaK), SmallVector<Value>(kTilesN, zeroAcc),
+      b, loc, c(0), c(s.k), c(kMmaK),
+      SmallVector<Value>(tilesM * tilesN, zeroAcc),
       [&](OpBuilder &lb, Location ll, Value k0, ValueRange accs) {
         auto lc = [&](int64_t v) -> Value {
           return arith::ConstantIndexOp::create(lb, ll, v);
@@ -132,16 +145,21 @@ gpu::GPUFuncOp buildKernel(OpBuilder &b, Location loc, StringRef name,
               lb, ll, arith::CmpIPredicate::slt, kk, lc(s.k));
           return arith::SelectOp::create(lb, ll, inside, v, zeros4);
         };
-        Value a = arith::ConstantOp::create(
-            lb, ll,
-            cast<TypedAttr>(lb.getZeroAttr(VectorType::get({4, 4}, i8))));
-        Value parts[4] = {load4(qx, rowA0, kA), load4(qx, rowA1, kA),
-                          load4(qx, rowA0, kB), load4(qx, rowA1, kB)};
-        for (int64_t i = 0; i < 4; ++i)
-          a = vector::InsertOp::create(lb, ll, parts[i], a,
-                                       ArrayRef<int64_t>{i});
-        SmallVector<Value> next;
-        for (int64_t j = 0; j < kTilesN; ++j) {
+        // A fragments (one per m-tile) and B fragments (one per n-tile),
+        // each loaded once and reused across the other dimension.
+        SmallVector<Value> as, bs;
+        for (int64_t i = 0; i < tilesM; ++i) {
+          Value a = arith::ConstantOp::create(
+              lb, ll,
+              cast<TypedAttr>(lb.getZeroAttr(VectorType::get({4, 4}, i8))));
+          Value parts[4] = {load4(qx, rowA0[i], kA), load4(qx, rowA1[i], kA),
+                            load4(qx, rowA0[i], kB), load4(qx, rowA1[i], kB)};
+          for (int64_t p = 0; p < 4; ++p)
+            a = vector::InsertOp::create(lb, ll, parts[p], a,
+                                         ArrayRef<int64_t>{p});
+          as.push_back(a);
+        }
+        for (int64_t j = 0; j < tilesN; ++j) {
           Value bm = arith::ConstantOp::create(
               lb, ll,
               cast<TypedAttr>(lb.getZeroAttr(VectorType::get({2, 4}, i8))));
@@ -149,9 +167,14 @@ gpu::GPUFuncOp buildKernel(OpBuilder &b, Location loc, StringRef name,
                                         ArrayRef<int64_t>{0});
           bm = vector::InsertOp::create(lb, ll, load4(w, colB[j], kB), bm,
                                         ArrayRef<int64_t>{1});
-          next.push_back(nvgpu::MmaSyncOp::create(
-              lb, ll, a, bm, accs[j], ArrayRef<int64_t>{kWarpRows, 8, kMmaK}));
+          bs.push_back(bm);
         }
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < tilesM; ++i)
+          for (int64_t j = 0; j < tilesN; ++j)
+            next.push_back(nvgpu::MmaSyncOp::create(
+                lb, ll, as[i], bs[j], accs[i * tilesN + j],
+                ArrayRef<int64_t>{kMmaM, 8, kMmaK}));
         scf::YieldOp::create(lb, ll, next);
       });
 
@@ -162,33 +185,35 @@ gpu::GPUFuncOp buildKernel(OpBuilder &b, Location loc, StringRef name,
       return memref::LoadOp::create(b, loc, mem, ValueRange{});
     return memref::LoadOp::create(b, loc, mem, ValueRange{i});
   };
-  for (int64_t r = 0; r < 2; ++r) {
-    Value row = add(rowBase, add(group, c(8 * r)));
-    Value rowOk =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, c(s.m));
-    Value rowIn = minTo(row, s.m - 1);
-    Value sxv = scalar(sx, rowIn, s.perTensorX);
-    for (int64_t j = 0; j < kTilesN; ++j) {
-      for (int64_t cc = 0; cc < 2; ++cc) {
-        Value col = add(colBase, add(mul(inGroup, 2), c(8 * j + cc)));
-        Value colOk = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                            col, c(s.n));
-        Value ok = arith::AndIOp::create(b, loc, rowOk, colOk);
-        auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        Value dot = vector::ExtractOp::create(b, loc, loop.getResult(j),
-                                              ArrayRef<int64_t>{r, cc});
-        Value v = arith::SIToFPOp::create(b, loc, f32, dot);
-        v = arith::MulFOp::create(b, loc, scalar(sw, col, s.perTensorW), v);
-        v = arith::MulFOp::create(b, loc, sxv, v);
-        if (bias)
-          v = arith::AddFOp::create(
-              b, loc, v, memref::LoadOp::create(b, loc, bias, ValueRange{col}));
-        memref::StoreOp::create(b, loc, v, y, ValueRange{row, col});
+  for (int64_t i = 0; i < tilesM; ++i)
+    for (int64_t r = 0; r < 2; ++r) {
+      Value row = add(rowBase, add(group, c(kMmaM * i + 8 * r)));
+      Value rowOk =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, c(s.m));
+      Value rowIn = minTo(row, s.m - 1);
+      Value sxv = scalar(sx, rowIn, s.perTensorX);
+      for (int64_t j = 0; j < tilesN; ++j) {
+        for (int64_t cc = 0; cc < 2; ++cc) {
+          Value col = add(colBase, add(mul(inGroup, 2), c(8 * j + cc)));
+          Value colOk = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                              col, c(s.n));
+          Value ok = arith::AndIOp::create(b, loc, rowOk, colOk);
+          auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          Value dot = vector::ExtractOp::create(
+              b, loc, loop.getResult(i * tilesN + j), ArrayRef<int64_t>{r, cc});
+          Value v = arith::SIToFPOp::create(b, loc, f32, dot);
+          v = arith::MulFOp::create(b, loc, scalar(sw, col, s.perTensorW), v);
+          v = arith::MulFOp::create(b, loc, sxv, v);
+          if (bias)
+            v = arith::AddFOp::create(
+                b, loc, v,
+                memref::LoadOp::create(b, loc, bias, ValueRange{col}));
+          memref::StoreOp::create(b, loc, v, y, ValueRange{row, col});
+        }
       }
     }
-  }
   gpu::ReturnOp::create(b, loc);
   return fn;
 }
@@ -313,8 +338,8 @@ struct ConvertQuantXformQLinearToGPU
       if (q.getBias())
         operands.push_back(q.getBias());
       operands.push_back(out);
-      int64_t gridN = (s.n + 8 * kTilesN - 1) / (8 * kTilesN);
-      int64_t gridM = (s.m + kWarps * kWarpRows - 1) / (kWarps * kWarpRows);
+      int64_t gridN = (s.n + s.blockCols() - 1) / s.blockCols();
+      int64_t gridM = (s.m + s.blockRows() - 1) / s.blockRows();
       gpu::LaunchFuncOp::create(
           hb, loc, kernel, gpu::KernelDim3{c(gridN), c(gridM), c(1)},
           gpu::KernelDim3{c(32 * kWarps), c(1), c(1)}, Value(), operands);
