@@ -504,15 +504,28 @@ static Value butterfly(OpBuilder &b, Location loc, Value x, int64_t m,
     Value v = tensor::ExpandShapeOp::create(
         b, loc, t4, x, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
     // out[i, blk, s, e] = v[i, blk, 0, e] ± v[i, blk, 1, e] (s = 0: +).
-    AffineExpr zero = getAffineConstantExpr(0, ctx);
-    AffineExpr one = getAffineConstantExpr(1, ctx);
+    // The two halves are rank-reduced slices, so that every indexing map
+    // is a projected permutation (which the vectorizer takes).
+    auto half = [&](int64_t s) -> Value {
+      auto t3 = RankedTensorType::get({m, blocks, h}, ft);
+      SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
+                                           b.getIndexAttr(s),
+                                           b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(m),
+                                         b.getIndexAttr(blocks),
+                                         b.getIndexAttr(1), b.getIndexAttr(h)};
+      SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+      return tensor::ExtractSliceOp::create(b, loc, t3, v, offsets, sizes,
+                                            strides);
+    };
+    Value v0 = half(0), v1 = half(1);
     Value init = empty(b, loc, {m, blocks, 2, h}, ft);
     AffineExpr d0, d1, d2, d3;
     bindDims(ctx, d0, d1, d2, d3);
     Value outV =
-        generic(b, loc, {v, v}, {init},
-                {AffineMap::get(4, 0, {d0, d1, zero, d3}, ctx),
-                 AffineMap::get(4, 0, {d0, d1, one, d3}, ctx),
+        generic(b, loc, {v0, v1}, {init},
+                {AffineMap::get(4, 0, {d0, d1, d3}, ctx),
+                 AffineMap::get(4, 0, {d0, d1, d3}, ctx),
                  AffineMap::get(4, 0, {d0, d1, d2, d3}, ctx)},
                 4, {},
                 [&](OpBuilder &nb, Location nl, ValueRange a) {
