@@ -110,9 +110,11 @@ def VectorizeForCPU : Pass<"quant-xform-vectorize-for-cpu", "func::FuncOp"> {
     32- or 16-column block) tiles that keep the block's f32 accumulators in
     vector registers over the whole K: per step one B row load per 16
     columns, one broadcast A element per row, fused multiply-adds.
-    Every other static linalg op except transposes and fills is tiled down
-    to its innermost dimension (reductions whole) with `scf::tileUsingSCF`
-    and vectorized with `linalg::vectorize` (at most 2048 elements per
+    Chains of elementwise generics are fused first. Every other static
+    linalg op except transposes and fills is tiled down to its innermost
+    dimension (reductions whole; a short inner dimension widens the tile
+    over outer ones up to 512 elements) with `scf::tileUsingSCF` and
+    vectorized with `linalg::vectorize` (at most 2048 elements per
     vector); math functions then get upstream's polynomial approximations
     (erf, exp, tanh, ...), which vectorize. What it cannot handle is left
     to the loop lowering. The CPU pipeline runs it by default
