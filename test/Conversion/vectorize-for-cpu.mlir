@@ -50,18 +50,3 @@ func.func @row_max(%x: tensor<4x96xf32>, %init: tensor<4xf32>) -> tensor<4xf32> 
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
-
-// Short inner dimensions: the tile widens over the outer ones up to 512
-// elements (here 4 of the 8 rows: two tiles).
-// CHECK-LABEL: func.func @short_inner
-// CHECK: scf.for {{.*}} step %c4
-// CHECK: vector.transfer_read {{.*}} vector<4x3x2x16xf32>
-func.func @short_inner(%x: tensor<8x3x2x16xf32>) -> tensor<8x3x2x16xf32> {
-  %e = tensor.empty() : tensor<8x3x2x16xf32>
-  %r = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : tensor<8x3x2x16xf32>) outs(%e : tensor<8x3x2x16xf32>) {
-  ^bb0(%a: f32, %o: f32):
-    %y = arith.addf %a, %a : f32
-    linalg.yield %y : f32
-  } -> tensor<8x3x2x16xf32>
-  return %r : tensor<8x3x2x16xf32>
-}

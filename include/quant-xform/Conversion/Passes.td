@@ -112,8 +112,7 @@ def VectorizeForCPU : Pass<"quant-xform-vectorize-for-cpu", "func::FuncOp"> {
     columns, one broadcast A element per row, fused multiply-adds.
     Chains of elementwise generics are fused first. Every other static
     linalg op except transposes and fills is tiled down to its innermost
-    dimension (reductions whole; a short inner dimension widens the tile
-    over outer ones up to 512 elements) with `scf::tileUsingSCF` and
+    dimension (reductions whole) with `scf::tileUsingSCF` and
     vectorized with `linalg::vectorize` (at most 2048 elements per
     vector); math functions then get upstream's polynomial approximations
     (erf, exp, tanh, ...), which vectorize. What it cannot handle is left

@@ -776,7 +776,28 @@ template <typename NormOp, bool Center> struct LowerNorm : LowerOp<NormOp> {
 //===----------------------------------------------------------------------===//
 
 struct LowerMixedLinear : LowerOp<MixedLinearOp> {
-  using LowerOp::LowerOp;
+  LowerMixedLinear(MLIRContext *ctx, Int8Kernel kernel)
+      : LowerOp(ctx), kernel(kernel) {}
+  Int8Kernel kernel;
+
+  /// The int8 weight when the packed microkernel can take the int8 part:
+  /// a constant 8-bit weight, per-channel or per-tensor f32 scales, f32
+  /// input, bias and result.
+  DenseElementsAttr packableWeight(MixedLinearOp op) const {
+    DenseElementsAttr w;
+    auto isF32 = [](Value v) {
+      return !v || cast<ShapedType>(v.getType()).getElementType().isF32();
+    };
+    auto swType = cast<RankedTensorType>(op.getWeightScale().getType());
+    if (kernel == Int8Kernel::Loops || swType.getRank() > 1 ||
+        !isF32(op.getResult()) || !isF32(op.getInput()) ||
+        !isF32(op.getWeightScale()) || !isF32(op.getBias()) ||
+        !matchPattern(op.getWeight(), m_Constant(&w)) ||
+        w.getElementType().getIntOrFloatBitWidth() != 8)
+      return {};
+    return w;
+  }
+
   FailureOr<Value> lower(MixedLinearOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
     FailureOr<Rows> x = rowsOf(op, b, op.getInput());
@@ -866,12 +887,38 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
     (void)zp;
     Value qx =
         quantizeRows(b, loc, inl, sx, Value(), scheme, b.getIntegerType(8));
-    Value acc = intGemm(b, loc, qx, false, Value(),
-                        signless(b, loc, op.getWeight()), x->m, n, x->k, 1);
-    Value y = dequantEpilogue(b, loc, acc, sx, op.getWeightScale(),
-                              op.getBias(), x->m, n, 1, ft);
-    // + x_out·Woᵀ (float).
-    y = matmulFloat(b, loc, split[1], wo, y, /*rhsKN=*/false);
+    Value y;
+    if (DenseElementsAttr w = packableWeight(op)) {
+      y = buildPackedInt8Linear(b, loc, qx, x->m, x->k, w, sx,
+                                op.getWeightScale(), op.getBias(), kernel);
+    } else {
+      Value acc = intGemm(b, loc, qx, false, Value(),
+                          signless(b, loc, op.getWeight()), x->m, n, x->k, 1);
+      y = dequantEpilogue(b, loc, acc, sx, op.getWeightScale(), op.getBias(),
+                          x->m, n, 1, ft);
+    }
+    // + x_out·Woᵀ (float). Static columns: only the |O| outlier columns of
+    // x (gathered) against the compact Wo [N, |O|]; dynamic: all of K.
+    if (std::optional<ArrayRef<int64_t>> cols = op.getColumns()) {
+      int64_t o = cols->size();
+      std::vector<double> src(cols->begin(), cols->end());
+      Value srcIdx = denseConstant(
+          b, loc, RankedTensorType::get({o}, b.getI64Type()), src);
+      Value xv = x->value;
+      Value xo = generic(b, loc, {srcIdx}, {empty(b, loc, {x->m, o}, ft)},
+                         {col, elem}, 2, {},
+                         [&](OpBuilder &nb, Location nl, ValueRange a) {
+                           Value row = linalg::IndexOp::create(nb, nl, 0);
+                           Value c = arith::IndexCastOp::create(
+                               nb, nl, nb.getIndexType(), a[0]);
+                           return SmallVector<Value>{tensor::ExtractOp::create(
+                               nb, nl, xv, ValueRange{row, c})};
+                         })
+                     .front();
+      y = matmulFloat(b, loc, xo, op.getOutlierWeight(), y, /*rhsKN=*/false);
+    } else {
+      y = matmulFloat(b, loc, split[1], wo, y, /*rhsKN=*/false);
+    }
     return expandFromRows(b, loc, y, x->originalShape, n);
   }
 };
@@ -955,11 +1002,11 @@ struct ConvertQuantXformToLinalg
           << "' (expected loops, vector, avx512-vnni or auto)";
       return signalPassFailure();
     }
-    patterns.add<LowerQLinear>(ctx, *kernel);
+    patterns.add<LowerQLinear, LowerMixedLinear>(ctx, *kernel);
     patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,
                  LowerDequantize, LowerRotate, LowerSmooth, LowerAffine,
                  LowerNorm<LayerNormOp, true>, LowerNorm<RMSNormOp, false>,
-                 LowerMixedLinear, LowerObserve>(ctx);
+                 LowerObserve>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();

@@ -52,7 +52,6 @@ namespace {
 constexpr int64_t kLanes = 16;    // f32 lanes of a 512-bit vector
 constexpr int64_t kBlockRows = 8; // register block rows
 constexpr int64_t kMaxVectorElements = 2048;
-constexpr int64_t kTileElements = 512; // widening stops here
 
 /// The operands of a static f32 matmul the kernel can take: C[b] +=
 /// A[b]·B[b] with B as [K, N] (a transposed [N, K] operand is transposed
@@ -267,27 +266,8 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   // A reduction on the last dimension vectorizes along it; otherwise the
   // innermost parallel dimension does.
   if (!(hasReduction && iters[loops - 1] == utils::IteratorType::reduction) &&
-      innermostParallel >= 0) {
+      innermostParallel >= 0)
     vectorSizes[innermostParallel] = innerTile(ranges[innermostParallel]);
-    // Short inner dimensions (a butterfly stage's [M, K/2h, 2, h] view, a
-    // [.., 2, 16] tile): while the tile covers the dimensions inside, widen
-    // it over the next outer parallel one, up to kTileElements, so that one
-    // tile (one loop iteration) does more than a few lanes of work.
-    if (!hasReduction && innermostParallel == loops - 1) {
-      int64_t elements = vectorSizes[loops - 1];
-      for (int64_t d = loops - 2; d >= 0; --d) {
-        if (vectorSizes[d + 1] != ranges[d + 1])
-          break;
-        int64_t t = ranges[d];
-        while (t > 1 && (elements * t > kTileElements || ranges[d] % t))
-          --t;
-        vectorSizes[d] = t;
-        elements *= t;
-        if (t != ranges[d])
-          break;
-      }
-    }
-  }
   int64_t elements = 1;
   for (int64_t s : vectorSizes)
     elements *= s;
