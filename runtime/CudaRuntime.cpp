@@ -83,6 +83,15 @@ void fail(const std::string &message) {
     lastError = "error: " + message;
 }
 
+/// Records the failure of driver call `what` with CUDA's name and text for
+/// `r` (the error-name entry points are bound before any call is made).
+void failCall(const char *what, CUresult r) {
+  const char *name = "?", *text = "?";
+  driver.cuGetErrorName(r, &name);
+  driver.cuGetErrorString(r, &text);
+  fail(std::string(what) + ": " + name + ": " + text);
+}
+
 /// Loads libcuda and makes device 0's primary context current, once.
 /// False (with the error recorded) when that is impossible.
 bool init() {
@@ -147,10 +156,7 @@ bool init() {
   auto ok = [&](CUresult r, const char *what) {
     if (r == 0)
       return true;
-    const char *name = "?", *text = "?";
-    driver.cuGetErrorName(r, &name);
-    driver.cuGetErrorString(r, &text);
-    fail(std::string(what) + ": " + name + ": " + text);
+    failCall(what, r);
     ready = false;
     return false;
   };
@@ -170,10 +176,7 @@ bool call(const char *what, Fn Driver::*entry, Args... args) {
   CUresult r = (driver.*entry)(args...);
   if (r == 0)
     return true;
-  const char *name = "?", *text = "?";
-  driver.cuGetErrorName(r, &name);
-  driver.cuGetErrorString(r, &text);
-  fail(std::string(what) + ": " + name + ": " + text);
+  failCall(what, r);
   return false;
 }
 

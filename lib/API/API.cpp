@@ -37,24 +37,9 @@ namespace ref = mlir::quant_xform::reference;
 // Element types
 //===----------------------------------------------------------------------===//
 
-size_t qapi::itemSize(DType t) {
-  switch (t) {
-  case DType::F64:
-  case DType::I64:
-    return 8;
-  case DType::F32:
-  case DType::I32:
-    return 4;
-  case DType::F16:
-  case DType::I16:
-    return 2;
-  case DType::I8:
-  case DType::U8:
-  case DType::Bool:
-    return 1;
-  }
-  return 0;
-}
+static ref::DType toReference(DType t);
+
+size_t qapi::itemSize(DType t) { return ref::storageBytes(toReference(t)); }
 
 const char *qapi::dtypeName(DType t) {
   switch (t) {

@@ -250,6 +250,49 @@ static Value dequantEpilogue(OpBuilder &b, Location loc, Value acc, Value sx,
       .front();
 }
 
+/// The constant int8 weight when the packed microkernel can take a GEMM:
+/// a kernel other than `loops`, a constant 8-bit `weight`, and f32 for
+/// every value in `floats` (null entries are skipped).
+static DenseElementsAttr packableInt8Weight(Int8Kernel kernel, Value weight,
+                                            ArrayRef<Value> floats) {
+  DenseElementsAttr w;
+  if (kernel == Int8Kernel::Loops ||
+      llvm::any_of(
+          floats,
+          [](Value v) {
+            return v && !cast<ShapedType>(v.getType()).getElementType().isF32();
+          }) ||
+      !matchPattern(weight, m_Constant(&w)) ||
+      w.getElementType().getIntOrFloatBitWidth() != 8)
+    return {};
+  return w;
+}
+
+/// y[i, j] = x[i, src[j]] for `x`: [M, K] and constant column indices
+/// `src` (a gather: permutations, outlier columns).
+static Value gatherColumns(OpBuilder &b, Location loc, Value x, int64_t m,
+                           ArrayRef<double> src) {
+  MLIRContext *ctx = b.getContext();
+  Type ft = cast<RankedTensorType>(x.getType()).getElementType();
+  int64_t n = src.size();
+  Value idx =
+      denseConstant(b, loc, RankedTensorType::get({n}, b.getI64Type()), src);
+  AffineExpr i, j;
+  bindDims(ctx, i, j);
+  return generic(b, loc, {idx}, {empty(b, loc, {m, n}, ft)},
+                 {AffineMap::get(2, 0, {j}, ctx),
+                  AffineMap::get(2, 0, {i, j}, ctx)},
+                 2, {},
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value row = linalg::IndexOp::create(nb, nl, 0);
+                   Value col = arith::IndexCastOp::create(
+                       nb, nl, nb.getIndexType(), a[0]);
+                   return SmallVector<Value>{tensor::ExtractOp::create(
+                       nb, nl, x, ValueRange{row, col})};
+                 })
+      .front();
+}
+
 struct LowerQLinear : LowerOp<QLinearOp> {
   LowerQLinear(MLIRContext *ctx, Int8Kernel kernel)
       : LowerOp(ctx), kernel(kernel) {}
@@ -259,18 +302,12 @@ struct LowerQLinear : LowerOp<QLinearOp> {
   /// per-tensor weight scales, a constant int8 weight and f32 throughout.
   DenseElementsAttr packableWeight(QLinearOp op, IntegerType qxElem,
                                    int64_t groups) const {
-    DenseElementsAttr w;
-    auto isF32 = [](Value v) {
-      return !v || cast<ShapedType>(v.getType()).getElementType().isF32();
-    };
-    if (kernel == Int8Kernel::Loops || groups != 1 || qxElem.isUnsigned() ||
-        qxElem.getWidth() != 8 || op.getInputZeroPoint() ||
-        !isF32(op.getResult()) || !isF32(op.getInputScale()) ||
-        !isF32(op.getWeightScale()) || !isF32(op.getBias()) ||
-        !matchPattern(op.getWeight(), m_Constant(&w)) ||
-        w.getElementType().getIntOrFloatBitWidth() != 8)
+    if (groups != 1 || qxElem.isUnsigned() || qxElem.getWidth() != 8 ||
+        op.getInputZeroPoint())
       return {};
-    return w;
+    return packableInt8Weight(kernel, op.getWeight(),
+                              {op.getResult(), op.getInputScale(),
+                               op.getWeightScale(), op.getBias()});
   }
 
   FailureOr<Value> lower(QLinearOp op, OpBuilder &b) const override {
@@ -554,7 +591,6 @@ struct LowerRotate : LowerOp<RotateOp> {
     if (failed(x))
       return failure();
     Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
-    MLIRContext *ctx = b.getContext();
     Value y;
     switch (op.getKind()) {
     case RotationKind::Hadamard: {
@@ -586,23 +622,7 @@ struct LowerRotate : LowerOp<RotateOp> {
         else
           src[j] = static_cast<double>(perm[j]);
       }
-      Value idx = denseConstant(
-          b, loc, RankedTensorType::get({x->k}, b.getI64Type()), src);
-      AffineExpr i, j;
-      bindDims(ctx, i, j);
-      Value xv = x->value;
-      y = generic(b, loc, {idx}, {empty(b, loc, {x->m, x->k}, ft)},
-                  {AffineMap::get(2, 0, {j}, ctx),
-                   AffineMap::get(2, 0, {i, j}, ctx)},
-                  2, {},
-                  [&](OpBuilder &nb, Location nl, ValueRange a) {
-                    Value row = linalg::IndexOp::create(nb, nl, 0);
-                    Value col = arith::IndexCastOp::create(
-                        nb, nl, nb.getIndexType(), a[0]);
-                    return SmallVector<Value>{tensor::ExtractOp::create(
-                        nb, nl, xv, ValueRange{row, col})};
-                  })
-              .front();
+      y = gatherColumns(b, loc, x->value, x->m, src);
       break;
     }
     case RotationKind::Dense: {
@@ -784,18 +804,11 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
   /// a constant 8-bit weight, per-channel or per-tensor f32 scales, f32
   /// input, bias and result.
   DenseElementsAttr packableWeight(MixedLinearOp op) const {
-    DenseElementsAttr w;
-    auto isF32 = [](Value v) {
-      return !v || cast<ShapedType>(v.getType()).getElementType().isF32();
-    };
-    auto swType = cast<RankedTensorType>(op.getWeightScale().getType());
-    if (kernel == Int8Kernel::Loops || swType.getRank() > 1 ||
-        !isF32(op.getResult()) || !isF32(op.getInput()) ||
-        !isF32(op.getWeightScale()) || !isF32(op.getBias()) ||
-        !matchPattern(op.getWeight(), m_Constant(&w)) ||
-        w.getElementType().getIntOrFloatBitWidth() != 8)
+    if (cast<RankedTensorType>(op.getWeightScale().getType()).getRank() > 1)
       return {};
-    return w;
+    return packableInt8Weight(
+        kernel, op.getWeight(),
+        {op.getResult(), op.getInput(), op.getWeightScale(), op.getBias()});
   }
 
   FailureOr<Value> lower(MixedLinearOp op, OpBuilder &b) const override {
@@ -813,38 +826,13 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
     // isOutlier[k] ∈ {0, 1}: static from `columns`, dynamic from column
     // maxima of |x| against the threshold.
     Value isOutlier;
-    Value wo = op.getOutlierWeight();
-    if (std::optional<ArrayRef<int64_t>> cols = op.getColumns()) {
+    std::optional<ArrayRef<int64_t>> cols = op.getColumns();
+    if (cols) {
       std::vector<double> mask(x->k, 0.0);
       for (int64_t c : *cols)
         mask[c] = 1.0;
       isOutlier =
           denseConstant(b, loc, RankedTensorType::get({x->k}, ft), mask);
-      // Scatter Wo [N, |O|] into [N, K] (zeros elsewhere) at compile time
-      // when it is a constant; otherwise gather columns at run time.
-      std::vector<double> src(x->k, -1.0);
-      for (auto [idx, c] : llvm::enumerate(*cols))
-        src[c] = static_cast<double>(idx);
-      Value srcIdx = denseConstant(
-          b, loc, RankedTensorType::get({x->k}, b.getI64Type()), src);
-      Value woSmall = wo;
-      wo = generic(b, loc, {srcIdx}, {empty(b, loc, {n, x->k}, ft)},
-                   {col, elem}, 2, {},
-                   [&](OpBuilder &nb, Location nl, ValueRange a) {
-                     Value row = linalg::IndexOp::create(nb, nl, 0);
-                     Value zeroI = arith::ConstantIntOp::create(nb, nl, 0, 64);
-                     Value valid = arith::CmpIOp::create(
-                         nb, nl, arith::CmpIPredicate::sge, a[0], zeroI);
-                     Value safe =
-                         arith::SelectOp::create(nb, nl, valid, a[0], zeroI);
-                     Value c = arith::IndexCastOp::create(
-                         nb, nl, nb.getIndexType(), safe);
-                     Value v = tensor::ExtractOp::create(nb, nl, woSmall,
-                                                         ValueRange{row, c});
-                     return SmallVector<Value>{arith::SelectOp::create(
-                         nb, nl, valid, v, scalar(nb, nl, ft, 0.0))};
-                   })
-               .front();
     } else {
       double t = op.getThreshold()->convertToDouble();
       Value colMax0 = filled(b, loc, {x->k}, ft, b.getFloatAttr(ft, 0.0));
@@ -868,16 +856,23 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
                           })
                       .front();
     }
-    // x_in = x with the outlier columns zeroed; x_out = the outlier columns.
+    // x_in = x with the outlier columns zeroed; with a dynamic threshold
+    // also x_out = the outlier columns (static columns are gathered below).
+    SmallVector<Value> outs = {empty(b, loc, {x->m, x->k}, ft)};
+    SmallVector<AffineMap> maps = {elem, col, elem};
+    if (!cols) {
+      outs.push_back(empty(b, loc, {x->m, x->k}, ft));
+      maps.push_back(elem);
+    }
     SmallVector<Value> split = generic(
-        b, loc, {x->value, isOutlier},
-        {empty(b, loc, {x->m, x->k}, ft), empty(b, loc, {x->m, x->k}, ft)},
-        {elem, col, elem, elem}, 2, {},
+        b, loc, {x->value, isOutlier}, outs, maps, 2, {},
         [&](OpBuilder &nb, Location nl, ValueRange a) {
           Value one = scalar(nb, nl, ft, 1.0);
           Value keep = arith::SubFOp::create(nb, nl, one, a[1]);
-          return SmallVector<Value>{arith::MulFOp::create(nb, nl, a[0], keep),
-                                    arith::MulFOp::create(nb, nl, a[0], a[1])};
+          SmallVector<Value> r = {arith::MulFOp::create(nb, nl, a[0], keep)};
+          if (!cols)
+            r.push_back(arith::MulFOp::create(nb, nl, a[0], a[1]));
+          return r;
         });
     Rows inl = *x;
     inl.value = split[0];
@@ -899,26 +894,11 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
     }
     // + x_out·Woᵀ (float). Static columns: only the |O| outlier columns of
     // x (gathered) against the compact Wo [N, |O|]; dynamic: all of K.
-    if (std::optional<ArrayRef<int64_t>> cols = op.getColumns()) {
-      int64_t o = cols->size();
-      std::vector<double> src(cols->begin(), cols->end());
-      Value srcIdx = denseConstant(
-          b, loc, RankedTensorType::get({o}, b.getI64Type()), src);
-      Value xv = x->value;
-      Value xo = generic(b, loc, {srcIdx}, {empty(b, loc, {x->m, o}, ft)},
-                         {col, elem}, 2, {},
-                         [&](OpBuilder &nb, Location nl, ValueRange a) {
-                           Value row = linalg::IndexOp::create(nb, nl, 0);
-                           Value c = arith::IndexCastOp::create(
-                               nb, nl, nb.getIndexType(), a[0]);
-                           return SmallVector<Value>{tensor::ExtractOp::create(
-                               nb, nl, xv, ValueRange{row, c})};
-                         })
-                     .front();
-      y = matmulFloat(b, loc, xo, op.getOutlierWeight(), y, /*rhsKN=*/false);
-    } else {
-      y = matmulFloat(b, loc, split[1], wo, y, /*rhsKN=*/false);
-    }
+    Value xo =
+        cols ? gatherColumns(b, loc, x->value, x->m,
+                             std::vector<double>(cols->begin(), cols->end()))
+             : split[1];
+    y = matmulFloat(b, loc, xo, op.getOutlierWeight(), y, /*rhsKN=*/false);
     return expandFromRows(b, loc, y, x->originalShape, n);
   }
 };
