@@ -202,14 +202,15 @@ def main():
         ("quant-xform W8A8 + Hadamard", qx.RECIPES["hadamard"]),
         ("quant-xform W8A8 + smoothing + Hadamard", qx.RECIPES["smooth+hadamard"]),
         ("quant-xform W8A8 + outlier split", qx.RECIPES["outliers"]),
+        ("quant-xform W8A8 + smoothing (α searched per layer)", qx.RECIPES["smooth-search"]),
+        ("quant-xform W8A8 + learned affine (AffineQuant)", qx.RECIPES["affine"]),
+        ("quant-xform W8A8 + per-layer choice (smooth/Hadamard/affine)", qx.RECIPES["auto"]),
     ]
     for name, recipe in variants:
         t = time.time()
         module = qx.quantize(model, recipe, calibration=(cx, cmask), progress=args.progress)
         print(f"  ({name}: recipe {time.time() - t:.1f} s)", file=sys.stderr)
         ours(module, name)
-    rows.append(["quant-xform W8A8 + learned affine", None, None, None,
-                 "not yet: the AffineQuant optimizer is issue 6"])
 
     if not args.no_ort:
         import onnxruntime as ort

@@ -17,6 +17,7 @@ mlir::quant_xform::calibration::parseRangeMethod(llvm::StringRef name) {
       .Case("percentile", RangeMethod::Percentile)
       .Case("mse", RangeMethod::Mse)
       .Case("kl", RangeMethod::Kl)
+      .Case("ema", RangeMethod::Ema)
       .Default(std::nullopt);
 }
 
@@ -121,6 +122,9 @@ llvm::Expected<double> mlir::quant_xform::calibration::chooseThreshold(
   if (options.levels < 1)
     return error("the number of quantization levels must be >= 1");
   switch (method) {
+  case RangeMethod::Ema:
+    return error("the EMA range comes from the observers' moving averages, "
+                 "not from a histogram");
   case RangeMethod::MinMax:
     return hist.max;
   case RangeMethod::Percentile: {

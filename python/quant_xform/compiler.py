@@ -140,6 +140,13 @@ class Recipe:
 
     rotation: str = "none"            # none, hadamard, random-orthogonal, pca
     smooth_alpha: Optional[float] = None  # SmoothQuant α in [0, 1]
+    smooth_search: bool = False       # α per activation by measured error
+    affine: bool = False              # AffineQuant: learned affine per activation
+    affine_epochs: int = 4
+    affine_steps: int = 8
+    auto: Sequence[str] = ()          # per-activation choice among these
+    transform_roles: Sequence[str] = ()  # roles the transforms apply to
+    keep_rows: int = 512              # calibration rows kept for the searches
     outliers: str = "none"            # none, static, dynamic (LLM.int8())
     outlier_threshold: float = 6.0
     activation_granularity: str = "per_token"
@@ -149,7 +156,8 @@ class Recipe:
     group_size: int = 128
     seed: int = 0
 
-    def pipeline(self, calibration_files: Sequence[str] = (), progress: bool = False) -> str:
+    def pipeline(self, calibration_files: Sequence[str] = (), progress: bool = False,
+                 row_mask: int = -1) -> str:
         opts = [f"rotation={self.rotation}",
                 f"smooth-alpha={-1.0 if self.smooth_alpha is None else float(self.smooth_alpha)}",
                 f"outliers={self.outliers}",
@@ -160,7 +168,18 @@ class Recipe:
                 f"weight-granularity={self.weight_granularity}",
                 f"group-size={int(self.group_size)}",
                 f"seed={int(self.seed)}",
+                f"smooth-search={str(bool(self.smooth_search)).lower()}",
+                f"affine={str(bool(self.affine)).lower()}",
+                f"affine-epochs={int(self.affine_epochs)}",
+                f"affine-steps={int(self.affine_steps)}",
+                f"keep-rows={int(self.keep_rows)}",
+                f"calibration-row-mask={int(row_mask)}",
+                "calibration-row-mask-additive=true",
                 f"progress={str(bool(progress)).lower()}"]
+        if self.auto:
+            opts.append("auto=" + ",".join(self.auto))
+        if self.transform_roles:
+            opts.append("transform-roles=" + ",".join(self.transform_roles))
         if calibration_files:
             opts.append("calibration-inputs=" + ",".join(calibration_files))
         return "quant-xform-w8a8{" + " ".join(opts) + "}"
@@ -173,6 +192,9 @@ RECIPES: Dict[str, Recipe] = {
     "hadamard": Recipe(rotation="hadamard"),
     "smooth+hadamard": Recipe(smooth_alpha=0.5, rotation="hadamard"),
     "outliers": Recipe(outliers="static"),
+    "smooth-search": Recipe(smooth_search=True),
+    "affine": Recipe(affine=True, smooth_search=True),
+    "auto": Recipe(auto=("smooth", "hadamard", "learned-affine")),
 }
 
 
@@ -182,8 +204,10 @@ def quantize(model, recipe: Recipe, calibration=None, progress: bool = True,
 
     ``calibration`` is a tuple of stacked function arguments (for the
     transformer models: ``(x [N, S, H], mask [N, S])``); without it the
-    pipeline calibrates on seeded random inputs. With ``progress``, each
-    calibration sample is reported on stderr.
+    pipeline calibrates on seeded random inputs. For a ``Model`` the
+    attention mask marks the rows calibration observes: padding tokens do
+    not enter the statistics. With ``progress``, each calibration sample is
+    reported on stderr.
     """
     module = model.module() if isinstance(model, Model) else model.clone()
     if print_ir:
@@ -210,7 +234,10 @@ def quantize(model, recipe: Recipe, calibration=None, progress: bool = True,
                 np.save(path, arr)
                 files.append(path)
         start = time.time()
-        module.run_pipeline(recipe.pipeline(files, progress))
+        # The transformer functions are main(x [S, H], mask [S]) with an
+        # additive mask (0 for tokens, large negative for padding).
+        row_mask = 1 if isinstance(model, Model) and calibration is not None else -1
+        module.run_pipeline(recipe.pipeline(files, progress, row_mask))
         if progress:
             print(f"quant_xform: recipe done in {time.time() - start:.1f} s", file=sys.stderr)
     if print_ir:

@@ -95,3 +95,33 @@ def test_block_hadamard_on_a_non_power_of_two_width():
     evaluated = np.stack([module.evaluate([x[b], mask[b]])[0] for b in range(len(x))])
     assert rel_err(y, evaluated) < 1e-3
     assert rel_err(y[mask == 0], model.reference(x, mask)[mask == 0]) < 0.05
+
+
+def test_searched_transforms_are_reported_and_padding_is_not_calibrated(tmp_path):
+    model = small_bert()
+    x, mask = inputs(model, batch=3, pad=4)  # 3 x (16 - 4) real tokens
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "m.npy", mask)
+    calibrated = model.module()
+    calibrated.run_pipeline(
+        f"quant-xform-calibrate{{inputs={tmp_path / 'x.npy'},{tmp_path / 'm.npy'} "
+        "row-mask=1 row-mask-additive=true keep-rows=100}")
+    text = calibrated.print(elide=0)
+    assert "rows = 36 : i64" in text and "rows = 48 : i64" not in text
+    assert "tensor<36x32xf32>" in text  # every real row kept, no padding row
+
+    module = qx.quantize(model, qx.Recipe(auto=("smooth", "hadamard", "learned-affine")),
+                         calibration=(x, mask), progress=False)
+    searched = [l for l in module.layers() if "quant_xform.search" in l["attributes"]]
+    assert {l["role"] for l in searched} == {"attn_in", "attn_out", "mlp_in", "mlp_down"}
+    for l in searched:
+        assert "sqnr_before" in l["attributes"]["quant_xform.search"]
+    report = qx.compile(module).report()
+    assert "search={" in report and "sqnr_after" in report
+
+
+def test_bad_search_options_raise():
+    model = small_bert()
+    x, mask = inputs(model)
+    with pytest.raises(qx.QuantXformError, match="candidates must be"):
+        qx.quantize(model, qx.Recipe(auto=("spin",)), calibration=(x, mask), progress=False)

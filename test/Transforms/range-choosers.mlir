@@ -17,6 +17,6 @@
 // KL: quant_xform.quantize %{{.*}}, %[[S]] scheme<per_tensor>
 
 // ERR-NOHIST: error: linear 'attn.q' has no calibration histogram for range=kl; run quant-xform-calibrate with histogram=true
-// ERR-NAME: error: quant-xform-quantize-linears: range must be minmax, percentile, mse or kl, got 'entropy'
+// ERR-NAME: error: quant-xform-quantize-linears: range must be minmax, percentile, mse, kl or ema, got 'entropy'
 // ERR-ASYM: error: quant-xform-quantize-linears: range=mse needs static-activations and a symmetric scheme
 // ERR-PCT: error: quant-xform-quantize-linears: percentile must be in (0, 100], got 0

@@ -12,6 +12,9 @@
 //   KL           TensorRT's entropy calibration: the t minimizing
 //                KL(P ‖ Q) between the clipped reference distribution P
 //                and its quantized version Q
+//   EMA          t = the largest per-channel moving average of the
+//                per-run |x| maximum (from the observers, not a
+//                histogram)
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,9 +32,9 @@
 namespace mlir::quant_xform::calibration {
 
 /// How to choose the clipping threshold.
-enum class RangeMethod { MinMax, Percentile, Mse, Kl };
+enum class RangeMethod { MinMax, Percentile, Mse, Kl, Ema };
 
-/// Parses "minmax", "percentile", "mse" or "kl".
+/// Parses "minmax", "percentile", "mse", "kl" or "ema".
 std::optional<RangeMethod> parseRangeMethod(llvm::StringRef name);
 
 /// A histogram of |x|: `counts[i]` values fell in

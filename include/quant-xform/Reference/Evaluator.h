@@ -35,6 +35,15 @@ struct ChannelStats {
   double histogramMax = 0.0;
   /// Number of rows (tokens) seen.
   int64_t rows = 0;
+  /// A uniform sample (reservoir) of at most the evaluator's keep-rows
+  /// rows, row-major `sampledRows.size() / K` × K; empty unless kept.
+  std::vector<double> sampledRows;
+  /// Per channel, the exponential moving average of each run's |x| maximum
+  /// (the first `warm-up` runs are averaged plainly); empty unless the
+  /// evaluator tracks EMAs.
+  std::vector<double> emaAbsMax;
+  /// Observer invocations (runs) seen.
+  int64_t runs = 0;
 };
 
 /// Bins of the observers' |x| histograms (TensorRT uses 2048).
@@ -62,6 +71,18 @@ public:
   void setHistogramRanges(std::map<std::string, double> ranges) {
     histogramRanges = std::move(ranges);
   }
+  /// Observers of inputs with `mask.size()` rows observe only the rows
+  /// where `mask` is true (e.g. real tokens, not padding); empty: all rows.
+  void setRowMask(std::vector<bool> mask) { rowMask = std::move(mask); }
+  /// Observers keep a uniform sample of at most `rows` input rows (0: none).
+  void setKeepRows(int64_t rows) { keepRows = rows; }
+  /// Observers track an exponential moving average of the per-run |x|
+  /// maximum per channel: the first `warmup` runs are averaged, then
+  /// ema ← decay·ema + (1 − decay)·batch. `decay` in [0, 1).
+  void setEma(double decay, int64_t warmup) {
+    emaDecay = decay;
+    emaWarmup = warmup;
+  }
   /// Whether observers accumulate the K × K second moment Σ x·xᵀ.
   void setCollectSecondMoment(bool collect) { collectSecondMoment = collect; }
 
@@ -80,6 +101,10 @@ private:
   std::map<std::string, ChannelStats> observed;
   double outlierThreshold = 6.0;
   bool collectSecondMoment = false;
+  int64_t keepRows = 0;
+  std::vector<bool> rowMask;
+  double emaDecay = -1.0; // < 0: no EMA.
+  int64_t emaWarmup = 0;
   bool emulatePrecision = false;
   std::map<std::string, double> histogramRanges;
   friend class EvaluatorImpl;

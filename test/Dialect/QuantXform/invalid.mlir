@@ -789,3 +789,59 @@ func.func @stats_histogram_max(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tens
   %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, histogram = dense<1> : tensor<8xi64>, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @stats_sampled_rows_shape(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'sampled_rows' must be a float tensor of shape [R, K] with R >= 1 and K = 4}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, rows = 2 : i64, sampled_rows = dense<1.0> : tensor<2x3xf32>}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_sampled_rows_nan(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'sampled_rows' holds NaN or Inf}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, rows = 2 : i64, sampled_rows = dense<0x7FC00000> : tensor<1x4xf32>}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @stats_ema_shape(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.stats' entry 'ema_absmax' must be a dense tensor of shape [K] with K = 4}}
+  %y = quant_xform.linear %x, %w {quant_xform.stats = {absmax = dense<1.0> : tensor<4xf32>, ema_absmax = dense<1.0> : tensor<3xf32>, rows = 2 : i64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @search_kind(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.search' needs transform = "none", "smooth", "learned-affine", "hadamard" or "pca"}}
+  %y = quant_xform.linear %x, %w {quant_xform.search = {transform = "spin"}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @search_unknown(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.search' has unknown entry 'beta'}}
+  %y = quant_xform.linear %x, %w {quant_xform.search = {transform = "smooth", beta = 1.0 : f64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @search_sqnr(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.search' entry 'sqnr_after' must be a float}}
+  %y = quant_xform.linear %x, %w {quant_xform.search = {transform = "smooth", sqnr_after = "high"}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @search_alpha(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'quant_xform.search' entry 'alpha' must be in [0, 1]}}
+  %y = quant_xform.linear %x, %w {quant_xform.search = {transform = "smooth", alpha = 1.5 : f64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}

@@ -6,6 +6,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -23,6 +26,37 @@ void QuantXformDialect::initialize() {
 //===----------------------------------------------------------------------===//
 // Discardable attributes
 //===----------------------------------------------------------------------===//
+
+/// Checks `quant_xform.search` on `op`: {transform = "<kind>", sqnr_before,
+/// sqnr_after (floats, dB), alpha? in [0, 1]}.
+static LogicalResult verifySearch(Operation *op, Attribute attr) {
+  auto dict = dyn_cast<DictionaryAttr>(attr);
+  auto kind = dict ? dict.getAs<StringAttr>("transform") : StringAttr();
+  if (!kind || !llvm::is_contained(
+                   {"none", "smooth", "learned-affine", "hadamard", "pca"},
+                   kind.getValue()))
+    return op->emitOpError()
+           << "'" << kSearchAttrName
+           << "' needs transform = \"none\", \"smooth\", \"learned-affine\", "
+              "\"hadamard\" or \"pca\"";
+  for (NamedAttribute entry : dict) {
+    StringRef key = entry.getName().strref();
+    if (key == "transform")
+      continue;
+    auto value = dyn_cast<FloatAttr>(entry.getValue());
+    if (key != "sqnr_before" && key != "sqnr_after" && key != "alpha")
+      return op->emitOpError()
+             << "'" << kSearchAttrName << "' has unknown entry '" << key << "'";
+    if (!value || std::isnan(value.getValueAsDouble()))
+      return op->emitOpError() << "'" << kSearchAttrName << "' entry '" << key
+                               << "' must be a float";
+    if (key == "alpha" &&
+        !(value.getValueAsDouble() >= 0.0 && value.getValueAsDouble() <= 1.0))
+      return op->emitOpError()
+             << "'" << kSearchAttrName << "' entry 'alpha' must be in [0, 1]";
+  }
+  return success();
+}
 
 /// Checks `quant_xform.stats` on `op`: a dictionary whose per-channel
 /// entries match the feature size K of the op's first operand.
@@ -63,8 +97,23 @@ static LogicalResult verifyStats(Operation *op, Attribute attr) {
                                  << "' must be a float > 0";
       continue;
     }
+    if (key == "sampled_rows") {
+      auto rows = dyn_cast<DenseFPElementsAttr>(entry.getValue());
+      if (!rows || rows.getType().getRank() != 2 ||
+          rows.getType().getDimSize(0) < 1 || rows.getType().getDimSize(1) != k)
+        return op->emitOpError()
+               << "'" << kStatsAttrName
+               << "' entry 'sampled_rows' must be a float "
+                  "tensor of shape [R, K] with R >= 1 and K = "
+               << k;
+      for (APFloat v : rows.getValues<APFloat>())
+        if (!v.isFinite())
+          return op->emitOpError() << "'" << kStatsAttrName
+                                   << "' entry 'sampled_rows' holds NaN or Inf";
+      continue;
+    }
     bool perChannel = key == "absmax" || key == "min" || key == "max" ||
-                      key == "outlier_rows";
+                      key == "outlier_rows" || key == "ema_absmax";
     if (!perChannel && key != "second_moment")
       return op->emitOpError()
              << "'" << kStatsAttrName << "' has unknown entry '" << key << "'";
@@ -117,6 +166,8 @@ QuantXformDialect::verifyOperationAttribute(Operation *op,
   }
   if (name == kStatsAttrName)
     return verifyStats(op, value);
+  if (name == kSearchAttrName)
+    return verifySearch(op, value);
   if (name == kPinnedAttrName || name == kOnlineAttrName) {
     if (!isa<UnitAttr>(value))
       return op->emitOpError() << "'" << name << "' must be a unit attribute";

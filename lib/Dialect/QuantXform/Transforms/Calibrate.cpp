@@ -54,6 +54,19 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
                          << samples.getValue();
       return signalPassFailure();
     }
+    if (keepRows < 0 || keepRows > 65536) {
+      module.emitError() << "quant-xform-calibrate: keep-rows must be in "
+                            "[0, 65536], got "
+                         << keepRows.getValue();
+      return signalPassFailure();
+    }
+    if (ema && (!(emaDecay >= 0.0 && emaDecay < 1.0) || emaWarmup < 1)) {
+      module.emitError() << "quant-xform-calibrate: ema-decay must be in "
+                            "[0, 1) and ema-warmup >= 1, got "
+                         << emaDecay.getValue() << " and "
+                         << emaWarmup.getValue();
+      return signalPassFailure();
+    }
     bool hasLinears = false;
     module.walk([&](LinearOp) { hasLinears = true; });
     if (!hasLinears)
@@ -61,6 +74,19 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
     FailureOr<std::string> function = findEntry(module);
     if (failed(function))
       return signalPassFailure();
+    if (rowMask >= 0) {
+      auto fn = module.lookupSymbol<func::FuncOp>(*function);
+      auto type =
+          rowMask < static_cast<int64_t>(fn.getNumArguments())
+              ? dyn_cast<RankedTensorType>(fn.getArgumentTypes()[rowMask])
+              : RankedTensorType();
+      if (!type || type.getRank() != 1) {
+        module.emitError() << "quant-xform-calibrate: row-mask="
+                           << rowMask.getValue() << " must name a 1-D "
+                           << "argument of '" << *function << "'";
+        return signalPassFailure();
+      }
+    }
 
     // Observe a copy, so that the module keeps no observers.
     OwningOpRef<ModuleOp> observed(cast<ModuleOp>(module->clone()));
@@ -78,6 +104,9 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
     reference::Evaluator evaluator(*observed);
     evaluator.setOutlierThreshold(outlierThreshold);
     evaluator.setCollectSecondMoment(secondMoment);
+    evaluator.setKeepRows(keepRows);
+    if (ema)
+      evaluator.setEma(emaDecay, emaWarmup);
     if (failed(runSamples(module, evaluator, *function)))
       return signalPassFailure();
     if (histogram) {
@@ -152,7 +181,10 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
         reportProgress(s, samples);
         FailureOr<SmallVector<reference::Tensor>> args =
             reference::makeRandomArguments(module, function, seed + s);
-        if (failed(args) || failed(evaluator.run(function, *args)))
+        if (failed(args))
+          return failure();
+        setRowMask(evaluator, *args);
+        if (failed(evaluator.run(function, *args)))
           return failure();
       }
       reportProgress(samples, samples);
@@ -206,11 +238,26 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
         }
         args.push_back(std::move(sample));
       }
+      setRowMask(evaluator, args);
       if (failed(evaluator.run(function, args)))
         return failure();
     }
     reportProgress(count, count);
     return success();
+  }
+
+  /// Gives the evaluator this sample's row mask: rows where the `row-mask`
+  /// argument is ≠ 0 (= 0 with `row-mask-additive`).
+  void setRowMask(reference::Evaluator &evaluator,
+                  ArrayRef<reference::Tensor> args) {
+    if (rowMask < 0 || rowMask >= static_cast<int64_t>(args.size()))
+      return;
+    const reference::Tensor &m = args[rowMask];
+    std::vector<bool> keep(m.numElements());
+    for (int64_t i = 0, e = m.numElements(); i < e; ++i)
+      keep[i] = (m.isFloat() ? m.getFloat(i) != 0.0 : m.getInt(i) != 0) !=
+                rowMaskAdditive;
+    evaluator.setRowMask(std::move(keep));
   }
 
   /// With `progress`, one line per sample on stderr.
@@ -229,7 +276,8 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
               const std::pair<std::vector<int64_t>, double> &hist) {
     auto bad = [](double v) { return !std::isfinite(v); };
     if (llvm::any_of(s.min, bad) || llvm::any_of(s.max, bad) ||
-        llvm::any_of(s.secondMoment, bad))
+        llvm::any_of(s.secondMoment, bad) || llvm::any_of(s.sampledRows, bad) ||
+        llvm::any_of(s.emaAbsMax, bad))
       return op.emitError() << "calibration saw NaN or Inf in the input of "
                                "linear '"
                             << getLayerName(op) << "'";
@@ -261,6 +309,14 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
       entries.push_back(
           b.getNamedAttr("histogram_max", b.getF64FloatAttr(hist.second)));
     }
+    if (!s.sampledRows.empty())
+      entries.push_back(b.getNamedAttr(
+          "sampled_rows",
+          asF32(RankedTensorType::get(
+                    {static_cast<int64_t>(s.sampledRows.size()) / k, k}, f32),
+                s.sampledRows)));
+    if (!s.emaAbsMax.empty())
+      entries.push_back(b.getNamedAttr("ema_absmax", asF32(vec, s.emaAbsMax)));
     if (!s.secondMoment.empty()) {
       std::vector<double> mean = s.secondMoment;
       for (double &v : mean)

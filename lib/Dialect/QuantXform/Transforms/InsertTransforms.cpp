@@ -14,6 +14,7 @@
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 
 #include "TransformUtils.h"
+#include "quant-xform/Calibration/TransformSearch.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Reference/Npy.h"
 
@@ -44,7 +45,9 @@ enum class Kind {
   Dense,
   Pca,
   Affine,
-  Smooth
+  Smooth,
+  LearnedAffine,
+  Auto
 };
 
 static std::optional<Kind> parseKind(StringRef name) {
@@ -56,8 +59,20 @@ static std::optional<Kind> parseKind(StringRef name) {
       .Case("pca", Kind::Pca)
       .Case("affine", Kind::Affine)
       .Case("smooth", Kind::Smooth)
+      .Case("learned-affine", Kind::LearnedAffine)
+      .Case("auto", Kind::Auto)
       .Default(std::nullopt);
 }
+
+/// What a search settled on for one activation, handed to insertPair.
+struct Preset {
+  /// Smoothing scales (Kind::Smooth).
+  std::optional<std::vector<double>> scales;
+  /// The affine matrix A (Kind::Affine).
+  std::optional<Matrix> affine;
+  /// Hadamard signs (Kind::Hadamard).
+  std::optional<SmallVector<int8_t>> signs;
+};
 
 struct InsertTransforms
     : public quant_xform::impl::InsertTransformsBase<InsertTransforms> {
@@ -71,9 +86,12 @@ struct InsertTransforms
     if (!parsed) {
       module.emitError() << kPass << ": unknown kind '" << kind
                          << "' (expected hadamard, random-orthogonal, "
-                            "permutation, dense, pca, affine or smooth)";
+                            "permutation, dense, pca, affine, smooth, "
+                            "learned-affine or auto)";
       return signalPassFailure();
     }
+    if (failed(checkSearchOptions(module, *parsed)))
+      return signalPassFailure();
     if (!(alpha >= 0.0 && alpha <= 1.0)) {
       module.emitError() << kPass << ": alpha must be in [0, 1], got " << alpha;
       return signalPassFailure();
@@ -102,9 +120,267 @@ struct InsertTransforms
     });
 
     rng.seed(seed);
-    for (auto &[input, readers] : groups)
-      if (failed(insertPair(*parsed, input, readers)))
+    int64_t done = 0;
+    for (auto &[input, readers] : groups) {
+      LogicalResult result = success();
+      if (*parsed == Kind::LearnedAffine || *parsed == Kind::Auto ||
+          (*parsed == Kind::Smooth && alphaSearch))
+        result = searchAndInsert(*parsed, input, readers);
+      else
+        result = insertPair(*parsed, input, readers, {});
+      if (failed(result))
         return signalPassFailure();
+      if (progress)
+        llvm::errs() << kPass << ": " << ++done << "/" << groups.size()
+                     << " activations (" << getLayerName(readers.front())
+                     << ")\n";
+    }
+  }
+
+  /// Checks the options of the searches.
+  LogicalResult checkSearchOptions(ModuleOp module, Kind k) {
+    grid.assign(alphaGrid.begin(), alphaGrid.end());
+    if (grid.empty())
+      for (int i = 0; i <= 10; ++i)
+        grid.push_back(i / 10.0);
+    for (double a : grid)
+      if (!(a >= 0.0 && a <= 1.0))
+        return module.emitError()
+               << kPass << ": alpha-grid values must be in [0, 1], got " << a;
+    affineOptions.epochs = affineEpochs;
+    affineOptions.stepsPerEpoch = affineSteps;
+    affineOptions.stepSize = affineStepSize;
+    affineOptions.stability = affineStability;
+    affineOptions.maxBand = affineBand;
+    if (affineEpochs < 1 || affineEpochs > 1000 || affineSteps < 1 ||
+        affineSteps > 100000)
+      return module.emitError()
+             << kPass << ": affine-epochs must be in [1, 1000] and "
+             << "affine-steps in [1, 100000], got " << affineEpochs.getValue()
+             << " and " << affineSteps.getValue();
+    if (!(affineStepSize > 0.0 && affineStepSize <= 1.0))
+      return module.emitError()
+             << kPass << ": affine-step-size must be in (0, 1], got "
+             << affineStepSize.getValue();
+    if (!(affineStability >= 0.0 && affineStability <= 1.0))
+      return module.emitError()
+             << kPass << ": affine-stability must be in [0, 1], got "
+             << affineStability.getValue();
+    if (affineMaxSize < 1)
+      return module.emitError()
+             << kPass << ": affine-max-size must be >= 1, got "
+             << affineMaxSize.getValue();
+    if (affineBand < -1)
+      return module.emitError() << kPass << ": affine-band must be >= -1, got "
+                                << affineBand.getValue();
+    candidateKinds.clear();
+    SmallVector<std::string> names(candidates.begin(), candidates.end());
+    if (names.empty())
+      names = {"smooth", "hadamard"};
+    for (const std::string &name : names) {
+      std::optional<Kind> c = parseKind(name);
+      if (!c || !llvm::is_contained({Kind::Smooth, Kind::Hadamard, Kind::Pca,
+                                     Kind::LearnedAffine},
+                                    *c))
+        return module.emitError()
+               << kPass << ": candidates must be smooth, hadamard, pca or "
+               << "learned-affine, got '" << name << "'";
+      candidateKinds.push_back(*c);
+    }
+    (void)k;
+    return success();
+  }
+
+  /// The calibration data of the activation read by `readers`: the rows
+  /// sampled in front of the first reader and every reader's weight (kept
+  /// in `weights`).
+  FailureOr<calibration::ActivationSamples>
+  samplesFor(ArrayRef<LinearOp> readers, const LinearStats &stats,
+             std::vector<Matrix> &weights) {
+    LinearOp first = readers.front();
+    if (!stats.sampledRows)
+      return first.emitError() << "linear '" << getLayerName(first)
+                               << "' has no sampled rows for the transform "
+                                  "search; run quant-xform-calibrate with "
+                                  "keep-rows=<n> first";
+    weights.clear();
+    weights.reserve(readers.size());
+    for (LinearOp reader : readers)
+      weights.push_back(*getConstantMatrix(reader.getWeight()));
+    calibration::ActivationSamples data;
+    data.rows = &*stats.sampledRows;
+    for (const Matrix &w : weights)
+      data.weights.push_back(&w);
+    if (llvm::Error e = calibration::validateSamples(data))
+      return first.emitError() << "linear '" << getLayerName(first)
+                               << "': " << llvm::toString(std::move(e));
+    return data;
+  }
+
+  /// Runs the search for `k` on the activation `input`, inserts the winner
+  /// (if any) and records the choice on the readers.
+  LogicalResult searchAndInsert(Kind k, Value input,
+                                ArrayRef<LinearOp> readers) {
+    LinearOp first = readers.front();
+    std::optional<LinearStats> stats = getLinearStats(first);
+    if (!stats)
+      return first.emitError() << "linear '" << getLayerName(first)
+                               << "' has no calibration statistics; run "
+                                  "quant-xform-calibrate first";
+    std::vector<Matrix> weights;
+    FailureOr<calibration::ActivationSamples> data =
+        samplesFor(readers, *stats, weights);
+    if (failed(data))
+      return failure();
+    int64_t n = data->rows->cols();
+    if (static_cast<int64_t>(stats->absMax.size()) != n)
+      return first.emitError() << "statistics have " << stats->absMax.size()
+                               << " channels, the samples have " << n;
+    auto fail = [&](llvm::Error e) {
+      return first.emitError() << "linear '" << getLayerName(first)
+                               << "': " << llvm::toString(std::move(e));
+    };
+    llvm::Expected<calibration::TransformError> before =
+        calibration::measureIdentity(*data);
+    if (!before)
+      return fail(before.takeError());
+
+    // One candidate: its kind, preset, error and alpha (when smoothing).
+    struct Candidate {
+      Kind kind;
+      Preset preset;
+      calibration::TransformError error;
+      std::optional<double> alpha;
+    };
+    // SmoothQuant's scales: searched, or at the fixed alpha.
+    auto smoothCandidate = [&](bool search) -> FailureOr<Candidate> {
+      Candidate c{Kind::Smooth, {}, {}, {}};
+      if (search) {
+        auto r = calibration::searchSmoothAlpha(*data, stats->absMax, grid);
+        if (!r)
+          return fail(r.takeError());
+        c.alpha = r->alpha;
+        c.preset.scales = r->scales;
+        c.error = r->error;
+        return c;
+      }
+      std::vector<double> s = calibration::smoothQuantScales(
+          stats->absMax, calibration::weightColumnMax(data->weights), alpha);
+      auto e = calibration::measureSmooth(*data, s);
+      if (!e)
+        return fail(e.takeError());
+      c.alpha = alpha.getValue();
+      c.preset.scales = std::move(s);
+      c.error = *e;
+      return c;
+    };
+    auto affineCandidate = [&]() -> FailureOr<Candidate> {
+      FailureOr<Candidate> init = smoothCandidate(alphaSearch);
+      if (failed(init))
+        return failure();
+      if (n > affineMaxSize) {
+        first.emitWarning()
+            << "linear '" << getLayerName(first) << "': " << n
+            << " features exceed affine-max-size=" << affineMaxSize.getValue()
+            << "; keeping the smoothing diagonal";
+        return init;
+      }
+      auto r =
+          calibration::learnAffine(*data, *init->preset.scales, affineOptions);
+      if (!r)
+        return fail(r.takeError());
+      if (!calibration::isStrictlyDiagonallyDominant(r->a)) {
+        first.emitWarning() << "linear '" << getLayerName(first)
+                            << "': the learned affine is not strictly "
+                               "diagonally dominant; keeping the smoothing "
+                               "diagonal";
+        return init;
+      }
+      Candidate c{Kind::Affine, {}, r->final, init->alpha};
+      c.preset.affine = std::move(r->a);
+      return c;
+    };
+    auto rotationCandidate = [&](Kind rk) -> FailureOr<Candidate> {
+      Candidate c{rk, {}, {}, {}};
+      Matrix q;
+      if (rk == Kind::Hadamard) {
+        if (n % 2 != 0)
+          return first.emitError()
+                 << "linear '" << getLayerName(first)
+                 << "': a Hadamard rotation needs an even feature size, got "
+                 << n;
+        SmallVector<int8_t> signs(n);
+        for (int8_t &s : signs)
+          s = (rng() & 1) ? 1 : -1;
+        q = Matrix::hadamard(n, signs);
+        c.preset.signs = std::move(signs);
+      } else {
+        if (!stats->secondMoment)
+          return first.emitError()
+                 << "linear '" << getLayerName(first)
+                 << "' has no second-moment statistics for the pca candidate";
+        FailureOr<Matrix> axes = principalAxes(*stats->secondMoment);
+        if (failed(axes))
+          return first.emitError() << "linear '" << getLayerName(first)
+                                   << "': the second moment is not a finite "
+                                      "symmetric matrix";
+        q = std::move(*axes);
+      }
+      auto e = calibration::measureTransform(*data, q, q);
+      if (!e)
+        return fail(e.takeError());
+      c.error = *e;
+      return c;
+    };
+
+    std::optional<Candidate> best;
+    auto consider = [&](FailureOr<Candidate> c) -> LogicalResult {
+      if (failed(c))
+        return failure();
+      if (!best || c->error.mse < best->error.mse)
+        best = std::move(*c);
+      return success();
+    };
+    if (k == Kind::Smooth) {
+      if (failed(consider(smoothCandidate(true))))
+        return failure();
+    } else if (k == Kind::LearnedAffine) {
+      if (failed(consider(affineCandidate())))
+        return failure();
+    } else {
+      for (Kind c : candidateKinds) {
+        FailureOr<Candidate> cand = c == Kind::Smooth ? smoothCandidate(true)
+                                    : c == Kind::LearnedAffine
+                                        ? affineCandidate()
+                                        : rotationCandidate(c);
+        if (failed(consider(std::move(cand))))
+          return failure();
+      }
+    }
+
+    // Record the choice; auto keeps no transform when none helps.
+    bool none = k == Kind::Auto && before->mse <= best->error.mse;
+    Builder b(&getContext());
+    StringRef name = none                           ? "none"
+                     : best->kind == Kind::Smooth   ? "smooth"
+                     : best->kind == Kind::Affine   ? "learned-affine"
+                     : best->kind == Kind::Hadamard ? "hadamard"
+                                                    : "pca";
+    SmallVector<NamedAttribute> entries = {
+        b.getNamedAttr("transform", b.getStringAttr(name)),
+        b.getNamedAttr("sqnr_before", b.getF64FloatAttr(before->sqnrDb)),
+        b.getNamedAttr(
+            "sqnr_after",
+            b.getF64FloatAttr(none ? before->sqnrDb : best->error.sqnrDb))};
+    if (!none && best->alpha)
+      entries.push_back(
+          b.getNamedAttr("alpha", b.getF64FloatAttr(*best->alpha)));
+    DictionaryAttr record = b.getDictionaryAttr(entries);
+    for (LinearOp reader : readers)
+      reader->setAttr(kSearchAttrName, record);
+    if (none)
+      return success();
+    return insertPair(best->kind, input, readers, best->preset);
   }
 
   /// Reads `matrix-file` into `fileMatrix`.
@@ -131,7 +407,8 @@ struct InsertTransforms
   }
 
   /// Inserts T and T⁻¹ after `input` and points `readers` at T⁻¹'s result.
-  LogicalResult insertPair(Kind k, Value input, ArrayRef<LinearOp> readers) {
+  LogicalResult insertPair(Kind k, Value input, ArrayRef<LinearOp> readers,
+                           const Preset &preset) {
     LinearOp first = readers.front();
     auto type = cast<RankedTensorType>(input.getType());
     if (type.isDynamicDim(type.getRank() - 1))
@@ -173,11 +450,14 @@ struct InsertTransforms
       if (n % 2 != 0)
         return first.emitError()
                << "linear '" << getLayerName(first)
-               << "': a Hadamard rotation needs an even feature size, got "
-               << n << " (use kind=random-orthogonal)";
+               << "': a Hadamard rotation needs an even feature size, got " << n
+               << " (use kind=random-orthogonal)";
       SmallVector<int8_t> signs(n);
-      for (int8_t &s : signs)
-        s = (rng() & 1) ? 1 : -1;
+      if (preset.signs)
+        signs = *preset.signs;
+      else
+        for (int8_t &s : signs)
+          s = (rng() & 1) ? 1 : -1;
       rotation(RotationKind::Hadamard, Value(), {},
                b.getDenseI8ArrayAttr(signs));
       break;
@@ -235,18 +515,19 @@ struct InsertTransforms
       break;
     }
     case Kind::Affine: {
-      if (fileMatrix.rows() != n)
+      const Matrix &matrix = preset.affine ? *preset.affine : fileMatrix;
+      if (matrix.rows() != n)
         return first.emitError()
                << "linear '" << getLayerName(first) << "': matrix-file is "
                << fileMatrix.rows() << "x" << fileMatrix.cols()
                << " but the feature size is " << n;
-      InvertibilityReport report = checkInvertible(fileMatrix);
+      InvertibilityReport report = checkInvertible(matrix);
       if (!report.diagonallyDominant && !(report.condition <= 1e6))
         return first.emitError()
                << "matrix-file '" << matrixFile
                << "' is singular or ill-conditioned (condition number "
                << report.condition << " > 1e6)";
-      FailureOr<Value> a = makeFloatConstant(b, loc, square, fileMatrix.data());
+      FailureOr<Value> a = makeFloatConstant(b, loc, square, matrix.data());
       if (failed(a))
         return first.emitError() << "unsupported element type " << elem;
       FloatAttr bound = b.getF64FloatAttr(1e6);
@@ -256,8 +537,13 @@ struct InsertTransforms
                                  Value(), b.getUnitAttr(), bound);
       break;
     }
+    case Kind::LearnedAffine:
+    case Kind::Auto:
+      llvm_unreachable("searched kinds are inserted as their result");
     case Kind::Smooth: {
-      FailureOr<std::vector<double>> s = smoothingScales(readers, n);
+      FailureOr<std::vector<double>> s =
+          preset.scales ? FailureOr<std::vector<double>>(*preset.scales)
+                        : smoothingScales(readers, n);
       if (failed(s))
         return failure();
       FailureOr<Value> c = makeFloatConstant(b, loc, vector, *s);
@@ -308,6 +594,9 @@ struct InsertTransforms
 
   std::mt19937_64 rng;
   Matrix fileMatrix;
+  std::vector<double> grid;
+  calibration::AffineOptions affineOptions;
+  SmallVector<Kind> candidateKinds;
 };
 
 } // namespace

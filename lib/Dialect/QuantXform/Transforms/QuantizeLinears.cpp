@@ -72,7 +72,7 @@ struct QuantizeLinears
         calibration::parseRangeMethod(range);
     if (!method) {
       module.emitError() << "quant-xform-quantize-linears: range must be "
-                            "minmax, percentile, mse or kl, got '"
+                            "minmax, percentile, mse, kl or ema, got '"
                          << range << "'";
       return signalPassFailure();
     }
@@ -118,6 +118,18 @@ struct QuantizeLinears
                                "activation scales; run quant-xform-calibrate "
                                "first";
     double absMax = *llvm::max_element(stats->absMax);
+    if (rangeMethod == calibration::RangeMethod::Ema) {
+      if (stats->emaAbsMax.empty())
+        return op.emitError() << "linear '" << getLayerName(op)
+                              << "' has no EMA statistics for range=ema; run "
+                                 "quant-xform-calibrate with ema=true";
+      double t = *llvm::max_element(stats->emaAbsMax);
+      if (!(t > 0.0) || !std::isfinite(t))
+        return op.emitError()
+               << "linear '" << getLayerName(op) << "': the EMA range is " << t
+               << " (all-zero or non-finite calibration data)";
+      return std::make_pair(static_cast<float>(t / 127.0), int64_t(0));
+    }
     if (rangeMethod != calibration::RangeMethod::MinMax) {
       auto hist = dict.getAs<DenseIntElementsAttr>("histogram");
       auto histMax = dict.getAs<FloatAttr>("histogram_max");

@@ -79,13 +79,25 @@ std::optional<LinearStats> mlir::quant_xform::getLinearStats(Operation *op) {
     if (static_cast<int64_t>(m.data().size()) == k * k)
       stats.secondMoment = std::move(m);
   }
+  if (auto sampled = dict.getAs<DenseElementsAttr>("sampled_rows")) {
+    auto type = sampled.getType();
+    if (type.getRank() == 2) {
+      Matrix m(type.getDimSize(0), type.getDimSize(1));
+      m.data() = toDoubles(sampled);
+      if (static_cast<int64_t>(m.data().size()) == m.rows() * m.cols())
+        stats.sampledRows = std::move(m);
+    }
+  }
+  if (auto ema = dict.getAs<DenseElementsAttr>("ema_absmax"))
+    stats.emaAbsMax = toDoubles(ema);
   if (stats.absMax.empty() || stats.rows <= 0)
     return std::nullopt;
   return stats;
 }
 
 void mlir::quant_xform::copyLayerAttrs(Operation *from, Operation *to) {
-  for (StringRef name : {kLayerAttrName.data(), kRoleAttrName.data()})
+  for (StringRef name :
+       {kLayerAttrName.data(), kRoleAttrName.data(), kSearchAttrName.data()})
     if (Attribute a = from->getAttr(name))
       to->setAttr(name, a);
 }

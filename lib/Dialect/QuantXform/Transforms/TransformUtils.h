@@ -24,8 +24,8 @@
 
 namespace mlir::quant_xform {
 
-/// Keeps a linear's `quant_xform.layer` and `quant_xform.role` on the op
-/// that replaces it.
+/// Keeps a linear's `quant_xform.layer`, `quant_xform.role` and
+/// `quant_xform.search` on the op that replaces it.
 void copyLayerAttrs(Operation *from, Operation *to);
 
 /// Applies `Patterns` greedily to `op` (the body of the pattern passes).
@@ -63,6 +63,10 @@ struct LinearStats {
   double outlierThreshold = 0.0;
   /// Σ x·xᵀ / rows (K × K), when recorded.
   std::optional<Matrix> secondMoment;
+  /// A uniform sample of input rows (R × K), when recorded (`keep-rows`).
+  std::optional<Matrix> sampledRows;
+  /// Per channel, the EMA of the per-run |x| maximum, when recorded.
+  std::vector<double> emaAbsMax;
 };
 
 /// The statistics attached to `op`, or nullopt when it has none.

@@ -30,6 +30,38 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       llvm::cl::desc("SmoothQuant migration strength α in [0, 1]; negative "
                      "disables smoothing"),
       llvm::cl::init(-1.0)};
+  Option<bool> smoothSearch{
+      *this, "smooth-search",
+      llvm::cl::desc("Smoothing with α chosen per activation by measured "
+                     "W8A8 error (grid 0, 0.1, ..., 1)"),
+      llvm::cl::init(false)};
+  Option<bool> affine{
+      *this, "affine",
+      llvm::cl::desc("AffineQuant: a learned affine per activation (from the "
+                     "smoothing diagonal at smooth-alpha, 0.5 by default), "
+                     "instead of smoothing"),
+      llvm::cl::init(false)};
+  Option<int64_t> affineEpochs{*this, "affine-epochs",
+                               llvm::cl::desc("AffineQuant mask stages"),
+                               llvm::cl::init(4)};
+  Option<int64_t> affineSteps{
+      *this, "affine-steps",
+      llvm::cl::desc("AffineQuant gradient steps per stage"),
+      llvm::cl::init(8)};
+  ListOption<std::string> autoCandidates{
+      *this, "auto",
+      llvm::cl::desc("Per activation, the transform of least measured W8A8 "
+                     "error among these (smooth, hadamard, pca, "
+                     "learned-affine) or none; replaces smoothing and "
+                     "rotation")};
+  ListOption<std::string> transformRoles{
+      *this, "transform-roles",
+      llvm::cl::desc("Roles whose inputs get the smoothing, affine, auto or "
+                     "rotation transforms (default: all)")};
+  Option<int64_t> keepRows{
+      *this, "keep-rows",
+      llvm::cl::desc("Calibration rows kept per activation for the searches"),
+      llvm::cl::init(512)};
   Option<std::string> outliers{
       *this, "outliers",
       llvm::cl::desc("LLM.int8() outlier split: none, static (columns from "
@@ -49,7 +81,8 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       llvm::cl::init(false)};
   Option<std::string> range{
       *this, "range",
-      llvm::cl::desc("Static range chooser: minmax, percentile, mse or kl"),
+      llvm::cl::desc("Static range chooser: minmax, percentile, mse, kl or "
+                     "ema"),
       llvm::cl::init("minmax")};
   Option<double> percentile{*this, "percentile",
                             llvm::cl::desc("Percentile for range=percentile"),
@@ -72,6 +105,15 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       *this, "calibration-inputs",
       llvm::cl::desc(".npy calibration inputs, one per function argument "
                      "(one more dimension: a stack of samples)")};
+  Option<int64_t> calibrationRowMask{
+      *this, "calibration-row-mask",
+      llvm::cl::desc("Index of a 1-D argument whose zero entries mark rows "
+                     "(padding tokens) that calibration ignores (-1: none)"),
+      llvm::cl::init(-1)};
+  Option<bool> calibrationRowMaskAdditive{
+      *this, "calibration-row-mask-additive",
+      llvm::cl::desc("The row mask is an additive attention bias (0 = keep)"),
+      llvm::cl::init(false)};
   Option<bool> progress{*this, "progress",
                         llvm::cl::desc("Report calibration progress on "
                                        "stderr"),
@@ -83,15 +125,23 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
 };
 
 /// Adds quant-xform-calibrate with the pipeline's calibration options.
+/// With `forSearch`, it also keeps rows for the transform searches.
 static void addCalibration(OpPassManager &pm,
-                           const W8A8PipelineOptions &options) {
+                           const W8A8PipelineOptions &options,
+                           bool forSearch = false) {
   CalibrateOptions calibrate;
   calibrate.samples = options.calibrationSamples;
   calibrate.progress = options.progress;
   calibrate.seed = options.seed;
   calibrate.outlierThreshold = options.outlierThreshold;
   calibrate.secondMoment = options.rotation == "pca";
-  calibrate.histogram = options.range != "minmax";
+  calibrate.histogram = options.range != "minmax" && options.range != "ema";
+  calibrate.ema = options.range == "ema";
+  calibrate.keepRows = forSearch ? options.keepRows.getValue() : 0;
+  calibrate.rowMask = options.calibrationRowMask;
+  calibrate.rowMaskAdditive = options.calibrationRowMaskAdditive;
+  if (llvm::is_contained(options.autoCandidates, "pca"))
+    calibrate.secondMoment = true;
   calibrate.inputs.assign(options.calibrationInputs.begin(),
                           options.calibrationInputs.end());
   pm.addPass(createCalibrate(calibrate));
@@ -99,11 +149,19 @@ static void addCalibration(OpPassManager &pm,
 
 /// Inserts transforms of `kind` in front of every linear and folds them.
 static void addTransform(OpPassManager &pm, const std::string &kind,
-                         double alpha, uint64_t seed) {
+                         double alpha, const W8A8PipelineOptions &options) {
   InsertTransformsOptions insert;
   insert.kind = kind;
   insert.alpha = alpha;
-  insert.seed = seed;
+  insert.seed = options.seed;
+  insert.alphaSearch = options.smoothSearch;
+  insert.affineEpochs = options.affineEpochs;
+  insert.affineSteps = options.affineSteps;
+  insert.candidates.assign(options.autoCandidates.begin(),
+                           options.autoCandidates.end());
+  insert.roles.assign(options.transformRoles.begin(),
+                      options.transformRoles.end());
+  insert.progress = options.progress;
   pm.addPass(createInsertTransforms(insert));
   pm.addPass(createFoldTransformsIntoLinears());
   pm.addPass(createFoldDiagonalsIntoNorms());
@@ -111,15 +169,22 @@ static void addTransform(OpPassManager &pm, const std::string &kind,
 
 static void buildW8A8Pipeline(OpPassManager &pm,
                               const W8A8PipelineOptions &options) {
-  if (options.smoothAlpha >= 0.0) {
-    addCalibration(pm, options);
-    addTransform(pm, "smooth", options.smoothAlpha, options.seed);
+  double alpha = options.smoothAlpha >= 0.0 ? options.smoothAlpha : 0.5;
+  if (!options.autoCandidates.empty()) {
+    addCalibration(pm, options, /*forSearch=*/true);
+    addTransform(pm, "auto", alpha, options);
+  } else if (options.affine) {
+    addCalibration(pm, options, /*forSearch=*/true);
+    addTransform(pm, "learned-affine", alpha, options);
+  } else if (options.smoothAlpha >= 0.0 || options.smoothSearch) {
+    addCalibration(pm, options, options.smoothSearch);
+    addTransform(pm, "smooth", alpha, options);
   }
-  if (options.rotation != "none") {
+  if (options.rotation != "none" && options.autoCandidates.empty()) {
     if (options.rotation == "pca")
       addCalibration(pm, options);
     // An unknown kind is reported by quant-xform-insert-transforms.
-    addTransform(pm, options.rotation, 0.5, options.seed);
+    addTransform(pm, options.rotation, 0.5, options);
   }
   pm.addPass(createMarkOnlineTransforms());
   bool split = options.outliers != "none";

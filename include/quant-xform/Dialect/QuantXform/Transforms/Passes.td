@@ -99,7 +99,14 @@ def Calibrate : Pass<"quant-xform-calibrate", "ModuleOp"> {
     (`outlier_rows[k]`: rows with `|x[:, k]| ≥ outlier_threshold`;
     `second_moment`: `Σ x·xᵀ / rows`, only with `second-moment` and
     K ≤ 4096; with `histogram`, also `histogram = dense<...> :
-    tensor<2048xi64>` of |x| over `[0, histogram_max]`, the tensor's absmax). Passes that change a linear's input drop its statistics;
+    tensor<2048xi64>` of |x| over `[0, histogram_max]`, the tensor's
+    absmax; with `keep-rows=R`, `sampled_rows = dense<...> :
+    tensor<R'xKxf32>`, a uniform (reservoir) sample of at most R input rows,
+    which the transform searches of quant-xform-insert-transforms use; with
+    `ema`, `ema_absmax = dense<...> : tensor<Kxf32>`, per channel the
+    exponential moving average of each sample's |x| maximum, the first
+    `ema-warmup` samples averaged plainly, read by `range=ema`). Passes
+    that change a linear's input drop its statistics;
     recalibrate before a pass that needs them. NaN or Inf in an observed
     input is an error; a linear that the function does not reach gets a
     warning and no statistics.
@@ -124,7 +131,24 @@ def Calibrate : Pass<"quant-xform-calibrate", "ModuleOp"> {
     Option<"histogram", "histogram", "bool", /*default=*/"false",
            "Also record a 2048-bin histogram of |x| over [0, absmax] (a "
            "second pass over the samples; needed by the percentile, MSE and "
-           "KL range choosers)">
+           "KL range choosers)">,
+    Option<"rowMask", "row-mask", "int64_t", /*default=*/"-1",
+           "Index of a 1-D function argument (e.g. an attention mask of S "
+           "tokens): observers of S-row inputs see only the rows where it "
+           "is non-zero, so padding does not enter the statistics (-1: "
+           "every row)">,
+    Option<"rowMaskAdditive", "row-mask-additive", "bool", /*default=*/"false",
+           "The row-mask argument is an additive attention bias: rows where "
+           "it is 0 are observed, the others (large negative) are padding">,
+    Option<"keepRows", "keep-rows", "int64_t", /*default=*/"0",
+           "Keep a uniform sample of at most this many input rows per "
+           "linear (0 to 65536; needed by the alpha and affine searches)">,
+    Option<"ema", "ema", "bool", /*default=*/"false",
+           "Track the moving average of each sample's |x| maximum">,
+    Option<"emaDecay", "ema-decay", "double", /*default=*/"0.9",
+           "EMA decay in [0, 1)">,
+    Option<"emaWarmup", "ema-warmup", "int64_t", /*default=*/"2",
+           "Samples averaged plainly before the EMA starts (>= 1)">
   ];
 }
 
@@ -148,7 +172,26 @@ def InsertTransforms : Pass<"quant-xform-insert-transforms", "ModuleOp"> {
     - `pca`: the principal axes of the calibrated second moment;
     - `affine`: `x·A⁻¹` with the invertible `A` in `matrix-file`;
     - `smooth`: SmoothQuant `s_j = max|x_j|^α / max|W_j|^(1−α)` from the
-      calibrated `absmax` and the readers' weights.
+      calibrated `absmax` and the readers' weights; with `alpha-search`, α
+      is chosen per activation from `alpha-grid` by the measured W8A8
+      output error of its readers;
+    - `learned-affine`: AffineQuant: an invertible `A` (x·A⁻¹, W·Aᵀ)
+      learned per activation by gradient descent on the readers' W8A8
+      output error with straight-through rounding, from SmoothQuant's
+      diagonal (α as for `smooth`), under a gradual mask that widens a band
+      around the diagonal each of `affine-epochs` epochs; steps that would
+      raise the error or break strict diagonal dominance are refused, so A
+      stays invertible;
+    - `auto`: per activation, the candidate of least measured W8A8 output
+      error among `candidates` and no transform at all.
+
+    The searches (`alpha-search`, `learned-affine`, `auto`) measure on the
+    rows sampled by quant-xform-calibrate (`keep-rows`), quantizing
+    activations per token and weights per channel (int8, symmetric), and
+    record on each reader `quant_xform.search = {transform = "smooth",
+    alpha = 0.6, sqnr_before = 31.2, sqnr_after = 35.9}` (SQNR of the
+    readers' outputs in dB, without and with the transform), which
+    quantization keeps and the layer report shows.
 
     Layers are chosen by `layers` (a regex on `quant_xform.layer`) and
     `roles` (`attn_in`, `attn_out`, `mlp_in`, `mlp_down`); by default all.
@@ -158,8 +201,8 @@ def InsertTransforms : Pass<"quant-xform-insert-transforms", "ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let options = [
     Option<"kind", "kind", "std::string", /*default=*/"\"hadamard\"",
-           "hadamard, random-orthogonal, permutation, dense, pca, affine or "
-           "smooth">,
+           "hadamard, random-orthogonal, permutation, dense, pca, affine, "
+           "smooth, learned-affine or auto">,
     Option<"seed", "seed", "uint64_t", /*default=*/"0",
            "Seed of randomized transforms">,
     Option<"alpha", "alpha", "double", /*default=*/"0.5",
@@ -169,7 +212,31 @@ def InsertTransforms : Pass<"quant-xform-insert-transforms", "ModuleOp"> {
     Option<"layers", "layers", "std::string", /*default=*/"\"\"",
            "Only linears whose quant_xform.layer fully matches this regex">,
     ListOption<"roles", "roles", "std::string",
-               "Only linears with one of these quant_xform.role values">
+               "Only linears with one of these quant_xform.role values">,
+    Option<"alphaSearch", "alpha-search", "bool", /*default=*/"false",
+           "Choose SmoothQuant's alpha per activation by measured error">,
+    ListOption<"alphaGrid", "alpha-grid", "double",
+               "alpha values tried by the search (default 0, 0.1, ..., 1)">,
+    Option<"affineEpochs", "affine-epochs", "int64_t", /*default=*/"4",
+           "learned-affine: mask stages (the band reaches affine-band in "
+           "the last)">,
+    Option<"affineSteps", "affine-steps", "int64_t", /*default=*/"8",
+           "learned-affine: gradient steps per epoch">,
+    Option<"affineStepSize", "affine-step-size", "double", /*default=*/"0.01",
+           "learned-affine: first step as a fraction of the norm of A">,
+    Option<"affineStability", "affine-stability", "double",
+           /*default=*/"0.01",
+           "learned-affine: factor on the off-diagonal gradient, in [0, 1]">,
+    Option<"affineBand", "affine-band", "int64_t", /*default=*/"-1",
+           "learned-affine: widest band |i - j| opened (-1: all)">,
+    Option<"affineMaxSize", "affine-max-size", "int64_t", /*default=*/"1024",
+           "learned-affine: wider activations keep the smoothing diagonal "
+           "(with a warning); each step costs O(K^3)">,
+    ListOption<"candidates", "candidates", "std::string",
+               "kind=auto: transforms to compare (smooth, hadamard, pca, "
+               "learned-affine; default smooth, hadamard)">,
+    Option<"progress", "progress", "bool", /*default=*/"false",
+           "Report each searched activation on stderr">
   ];
 }
 
