@@ -174,6 +174,28 @@ struct QuantizeLinears
   /// a constant, fails when the weight cannot be quantized as asked.
   LogicalResult rewrite(LinearOp op, Granularity actGran,
                         Granularity weightGran) {
+    // QAT import: read through fake-quantizers.
+    std::optional<double> pactClip;
+    if (auto fq = op.getInput().getDefiningOp<FakeQuantOp>()) {
+      if (fq.getScheme().getBits() != 8)
+        return fq.emitOpError() << "is a " << fq.getScheme().getBits()
+                                << "-bit fake-quantizer; only 8-bit ones "
+                                   "can become W8A8";
+      if (std::optional<APFloat> clip = fq.getClip())
+        pactClip = clip->convertToDouble();
+      op.getInputMutable().assign(fq.getInput());
+      if (fq->use_empty())
+        fq->erase();
+    }
+    if (auto fw = op.getWeight().getDefiningOp<FakeQuantOp>()) {
+      if (fw.getScheme().getBits() != 8)
+        return fw.emitOpError() << "is a " << fw.getScheme().getBits()
+                                << "-bit fake-quantizer; only 8-bit ones "
+                                   "can become W8A8";
+      op.getWeightMutable().assign(fw.getInput());
+      if (fw->use_empty())
+        fw->erase();
+    }
     std::optional<std::vector<double>> weight =
         getConstantFloats(op.getWeight());
     if (!weight) {
@@ -208,7 +230,19 @@ struct QuantizeLinears
         xType.getShape(),
         asymmetric ? IntegerType::get(ctx, 8, IntegerType::Unsigned) : i8);
     Value qx, sx, zp;
-    if (staticActivations) {
+    if (pactClip) {
+      // The QAT range: clamp to ±α is what saturation at ±127 does.
+      auto scalar = RankedTensorType::get({}, f32);
+      sx = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(scalar,
+                                 static_cast<float>(*pactClip / 127.0)));
+      auto pactScheme = QuantSchemeAttr::get(ctx, Granularity::PerTensor, 0, 8,
+                                             true, llvm::APFloat(1.0));
+      qx = QuantizeOp::create(b, loc,
+                              RankedTensorType::get(xType.getShape(), i8),
+                              op.getInput(), sx, Value(), pactScheme);
+    } else if (staticActivations) {
       FailureOr<std::pair<float, int64_t>> range = staticRange(op);
       if (failed(range))
         return failure();

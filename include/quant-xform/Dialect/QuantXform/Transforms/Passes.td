@@ -31,6 +31,14 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
     entropy calibration). `asymmetric` quantizes
     activations to uint8 with a zero point (dynamic or static). The layer
     name and role move to the `qlinear`.
+
+    QAT import: a linear that reads `quant_xform.fake_quant` (as
+    quant-xform-insert-fake-quant emits, or a trainer writes) takes its
+    ranges from it: a PACT clip `α` on the input becomes the static
+    per-tensor scale `α / 127` (whatever `static-activations` says), a
+    fake_quant without a clip is replaced by the configured activation
+    scheme, and a fake-quantized constant weight is quantized from the
+    constant under it. Fake-quantizers other than 8-bit are an error.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let options = [
@@ -53,6 +61,37 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
            "three need calibration histograms and are symmetric)">,
     Option<"percentile", "percentile", "double", /*default=*/"99.99",
            "Percentile in (0, 100] for range=percentile">,
+    Option<"layers", "layers", "std::string", /*default=*/"\"\"",
+           "Only linears whose quant_xform.layer fully matches this regex">,
+    ListOption<"roles", "roles", "std::string",
+               "Only linears with one of these quant_xform.role values">
+  ];
+}
+
+def InsertFakeQuant : Pass<"quant-xform-insert-fake-quant", "ModuleOp"> {
+  let summary = "QAT export: fake-quantize the inputs and weights of linears";
+  let description = [{
+    Puts `quant_xform.fake_quant` (8-bit, symmetric) in front of every
+    selected linear's input and on its constant weight (per output
+    channel), so the float model computes what the W8A8 model will:
+
+    ```mlir
+    %fx = quant_xform.fake_quant %x scheme<per_token> : ...
+    %fw = quant_xform.fake_quant %w scheme<per_channel> : ...
+    %y = quant_xform.linear %fx, %fw : ...
+    ```
+
+    This is the graph a quantization-aware trainer fine-tunes (straight-
+    through gradients, see the op). With `pact`, the input gets a PACT clip
+    `α` (per tensor) initialized from the calibrated `max |x|` (run
+    quant-xform-calibrate first) that training can learn; without, the
+    input is fake-quantized per token. quant-xform-quantize-linears reads
+    the (possibly retrained) clip values back: that is the import path for
+    ranges learned by QAT elsewhere.
+  }];
+  let options = [
+    Option<"pact", "pact", "bool", /*default=*/"false",
+           "Per-tensor PACT clip on the inputs, from calibration">,
     Option<"layers", "layers", "std::string", /*default=*/"\"\"",
            "Only linears whose quant_xform.layer fully matches this regex">,
     ListOption<"roles", "roles", "std::string",
