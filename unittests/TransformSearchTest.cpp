@@ -142,7 +142,7 @@ TEST(TransformSearchTest, AffineLowersTheErrorMonotonicallyAndStaysInvertible) {
   EXPECT_DOUBLE_EQ(r.initial.mse, get(measureSmooth(d.samples, init)).mse);
   // Strictly diagonally dominant, hence invertible, and the error it
   // reports is the error of x·A⁻¹, W·Aᵀ.
-  EXPECT_TRUE(isStrictlyDiagonallyDominant(r.a));
+  EXPECT_TRUE(checkInvertible(r.a).diagonallyDominant);
   mlir::FailureOr<Matrix> inverse = invert(r.a);
   ASSERT_TRUE(mlir::succeeded(inverse));
   TransformError check =

@@ -87,20 +87,6 @@ struct Problem {
 
 } // namespace
 
-bool calibration::isStrictlyDiagonallyDominant(const Matrix &a) {
-  if (a.rows() != a.cols())
-    return false;
-  for (int64_t i = 0; i < a.rows(); ++i) {
-    double off = 0.0;
-    for (int64_t j = 0; j < a.cols(); ++j)
-      if (j != i)
-        off += std::fabs(a(i, j));
-    if (!(std::fabs(a(i, i)) > off))
-      return false;
-  }
-  return true;
-}
-
 llvm::Error calibration::validateSamples(const ActivationSamples &data) {
   if (!data.rows || data.rows->rows() == 0)
     return makeError("no calibration rows were sampled (run "

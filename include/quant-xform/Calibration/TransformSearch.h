@@ -130,9 +130,6 @@ llvm::Expected<AffineResult> learnAffine(
     const AffineOptions &options,
     const std::function<void(int64_t, int64_t, double)> &progress = nullptr);
 
-/// True when every row of the square `a` is strictly diagonally dominant.
-bool isStrictlyDiagonallyDominant(const Matrix &a);
-
 } // namespace mlir::quant_xform::calibration
 
 #endif

@@ -90,7 +90,7 @@ struct InsertTransforms
                             "learned-affine or auto)";
       return signalPassFailure();
     }
-    if (failed(checkSearchOptions(module, *parsed)))
+    if (failed(checkSearchOptions(module)))
       return signalPassFailure();
     if (!(alpha >= 0.0 && alpha <= 1.0)) {
       module.emitError() << kPass << ": alpha must be in [0, 1], got " << alpha;
@@ -138,7 +138,7 @@ struct InsertTransforms
   }
 
   /// Checks the options of the searches.
-  LogicalResult checkSearchOptions(ModuleOp module, Kind k) {
+  LogicalResult checkSearchOptions(ModuleOp module) {
     grid.assign(alphaGrid.begin(), alphaGrid.end());
     if (grid.empty())
       for (int i = 0; i <= 10; ++i)
@@ -187,7 +187,6 @@ struct InsertTransforms
                << "learned-affine, got '" << name << "'";
       candidateKinds.push_back(*c);
     }
-    (void)k;
     return success();
   }
 
@@ -222,11 +221,9 @@ struct InsertTransforms
   LogicalResult searchAndInsert(Kind k, Value input,
                                 ArrayRef<LinearOp> readers) {
     LinearOp first = readers.front();
-    std::optional<LinearStats> stats = getLinearStats(first);
-    if (!stats)
-      return first.emitError() << "linear '" << getLayerName(first)
-                               << "' has no calibration statistics; run "
-                                  "quant-xform-calibrate first";
+    FailureOr<LinearStats> stats = requireStats(first);
+    if (failed(stats))
+      return failure();
     std::vector<Matrix> weights;
     FailureOr<calibration::ActivationSamples> data =
         samplesFor(readers, *stats, weights);
@@ -289,7 +286,7 @@ struct InsertTransforms
           calibration::learnAffine(*data, *init->preset.scales, affineOptions);
       if (!r)
         return fail(r.takeError());
-      if (!calibration::isStrictlyDiagonallyDominant(r->a)) {
+      if (!checkInvertible(r->a).diagonallyDominant) {
         first.emitWarning() << "linear '" << getLayerName(first)
                             << "': the learned affine is not strictly "
                                "diagonally dominant; keeping the smoothing "
@@ -561,35 +558,35 @@ struct InsertTransforms
     return success();
   }
 
-  /// SmoothQuant scales `s_j = max|x_j|^α / max|W_j|^(1−α)`, with the weight
-  /// maximum taken over every reader; channels with a zero maximum keep 1.
-  FailureOr<std::vector<double>> smoothingScales(ArrayRef<LinearOp> readers,
-                                                 int64_t n) {
-    LinearOp first = readers.front();
+  /// The calibration statistics of `first`; an error when it has none.
+  FailureOr<LinearStats> requireStats(LinearOp first) {
     std::optional<LinearStats> stats = getLinearStats(first);
     if (!stats)
       return first.emitError() << "linear '" << getLayerName(first)
                                << "' has no calibration statistics; run "
                                   "quant-xform-calibrate first";
+    return std::move(*stats);
+  }
+
+  /// SmoothQuant scales at the `alpha` option, with the weight maximum taken
+  /// over every reader (calibration::smoothQuantScales).
+  FailureOr<std::vector<double>> smoothingScales(ArrayRef<LinearOp> readers,
+                                                 int64_t n) {
+    LinearOp first = readers.front();
+    FailureOr<LinearStats> stats = requireStats(first);
+    if (failed(stats))
+      return failure();
     if (static_cast<int64_t>(stats->absMax.size()) != n)
       return first.emitError() << "statistics have " << stats->absMax.size()
                                << " channels, the input has " << n;
-    std::vector<double> wMax(n, 0.0);
-    for (LinearOp reader : readers) {
-      Matrix w = *getConstantMatrix(reader.getWeight());
-      for (int64_t r = 0; r < w.rows(); ++r)
-        for (int64_t j = 0; j < n; ++j)
-          wMax[j] = std::max(wMax[j], std::fabs(w(r, j)));
-    }
-    std::vector<double> s(n, 1.0);
-    for (int64_t j = 0; j < n; ++j) {
-      if (stats->absMax[j] <= 0.0 || wMax[j] <= 0.0)
-        continue;
-      double v = std::pow(stats->absMax[j], alpha.getValue()) /
-                 std::pow(wMax[j], 1.0 - alpha.getValue());
-      s[j] = std::clamp(v, 1e-5, 1e5);
-    }
-    return s;
+    std::vector<Matrix> weights;
+    for (LinearOp reader : readers)
+      weights.push_back(*getConstantMatrix(reader.getWeight()));
+    std::vector<const Matrix *> pointers;
+    for (const Matrix &w : weights)
+      pointers.push_back(&w);
+    return calibration::smoothQuantScales(
+        stats->absMax, calibration::weightColumnMax(pointers), alpha);
   }
 
   std::mt19937_64 rng;

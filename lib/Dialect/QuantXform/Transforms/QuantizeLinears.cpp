@@ -175,27 +175,30 @@ struct QuantizeLinears
   LogicalResult rewrite(LinearOp op, Granularity actGran,
                         Granularity weightGran) {
     // QAT import: read through fake-quantizers.
-    std::optional<double> pactClip;
-    if (auto fq = op.getInput().getDefiningOp<FakeQuantOp>()) {
+    // Points `operand` past its 8-bit fake-quantizer, if any; returns the
+    // fake-quantizer's clip.
+    auto readThrough =
+        [](OpOperand &operand) -> FailureOr<std::optional<double>> {
+      auto fq = operand.get().getDefiningOp<FakeQuantOp>();
+      if (!fq)
+        return std::optional<double>();
       if (fq.getScheme().getBits() != 8)
         return fq.emitOpError() << "is a " << fq.getScheme().getBits()
                                 << "-bit fake-quantizer; only 8-bit ones "
                                    "can become W8A8";
-      if (std::optional<APFloat> clip = fq.getClip())
-        pactClip = clip->convertToDouble();
-      op.getInputMutable().assign(fq.getInput());
+      std::optional<double> clip;
+      if (std::optional<APFloat> c = fq.getClip())
+        clip = c->convertToDouble();
+      operand.set(fq.getInput());
       if (fq->use_empty())
         fq->erase();
-    }
-    if (auto fw = op.getWeight().getDefiningOp<FakeQuantOp>()) {
-      if (fw.getScheme().getBits() != 8)
-        return fw.emitOpError() << "is a " << fw.getScheme().getBits()
-                                << "-bit fake-quantizer; only 8-bit ones "
-                                   "can become W8A8";
-      op.getWeightMutable().assign(fw.getInput());
-      if (fw->use_empty())
-        fw->erase();
-    }
+      return clip;
+    };
+    FailureOr<std::optional<double>> inputClip =
+        readThrough(op.getInputMutable());
+    if (failed(inputClip) || failed(readThrough(op.getWeightMutable())))
+      return failure();
+    std::optional<double> pactClip = *inputClip;
     std::optional<std::vector<double>> weight =
         getConstantFloats(op.getWeight());
     if (!weight) {
