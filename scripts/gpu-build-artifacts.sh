@@ -6,6 +6,9 @@
 # bench/gpu/gpu_linear_runner linked against them, plus gpu-device-run.sh.
 # On the device machine: `.gpu/gpu-device-run.sh` (see docs/PERF.md).
 #   scripts/gpu-build-artifacts.sh [out-dir]
+# QX_GPU_CHIP (sm_90a: wgmma kernels, the default; sm_90: mma.sync only) and
+# QX_GPU_TILE_M / QX_GPU_TILE_N / QX_GPU_TILE_K / QX_GPU_STAGES (the wgmma
+# block and pipeline; 0: chosen per shape) pick the kernels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.gpu}
@@ -16,11 +19,16 @@ command -v ptxas >/dev/null || export PATH=$PATH:/usr/local/cuda/bin
 command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to make cubins"; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
 # name:M:N:K:bias — ragged shapes for correctness, then the benchmark ones.
-shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 tailk:64:48:36:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
+chip=${QX_GPU_CHIP:-sm_90a}
+tile_m=${QX_GPU_TILE_M:-0}
+tile_n=${QX_GPU_TILE_N:-0}
+tile_k=${QX_GPU_TILE_K:-0}
+stages=${QX_GPU_STAGES:-0}
+shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
       shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1"
@@ -39,7 +47,7 @@ func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x
   return %y : tensor<${m}x${n}xf32>
 }
 MLIR
-  build/bin/xform-aot --target=gpu "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
+  build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
   echo "#include \"$name.h\"" >> "$out/entries.inc"
   echo "QX_ENTRY($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
   echo "compiled $name ($m x $n x $k)"

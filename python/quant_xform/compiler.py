@@ -338,7 +338,7 @@ def _xform_aot() -> str:
 
 
 def compile_object(module, path: str, target: str = "cuda", name: str = "model",
-                   gpu_chip: str = "sm_90") -> Tuple[str, str]:
+                   gpu_chip: str = "sm_90a") -> Tuple[str, str]:
     """Ahead-of-time artifact: an object file plus a C header (xform-aot).
 
     ``target='cuda'``: int8 tensor-core kernels (embedded cubin) with host

@@ -69,8 +69,30 @@ static cl::opt<std::string>
                     "embedded cubin + host code calling the mgpu* ABI of "
                     "runtime/CudaRuntime.cpp; pointers are device memory)"),
            cl::init("cpu"));
-static cl::opt<std::string> gpuChip("gpu-chip", cl::desc("SM for --target=gpu"),
-                                    cl::init("sm_90"));
+static cl::opt<std::string>
+    gpuChip("gpu-chip",
+            cl::desc("SM for --target=gpu: sm_90a (wgmma kernels) or sm_90"),
+            cl::init("sm_90a"));
+static cl::opt<int64_t>
+    gpuTileM("gpu-wgmma-tile-m",
+             cl::desc("Rows per block of the wgmma kernel (64, 128; 0: "
+                      "chosen per shape)"),
+             cl::init(0));
+static cl::opt<int64_t>
+    gpuTileN("gpu-wgmma-tile-n",
+             cl::desc("Columns per block of the wgmma kernel (32, 64, 128, "
+                      "256; 0: chosen per shape)"),
+             cl::init(0));
+static cl::opt<int64_t>
+    gpuTileK("gpu-wgmma-tile-k",
+             cl::desc("Bytes of K per stage of the wgmma kernel (64, 128; "
+                      "0: 128)"),
+             cl::init(0));
+static cl::opt<int64_t>
+    gpuStages("gpu-wgmma-stages",
+              cl::desc("Shared-memory buffers of the wgmma kernel (0: "
+                       "chosen per shape)"),
+              cl::init(0));
 static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("OpenMP threads (> 1: link libomp)"),
                                 cl::init(1));
@@ -228,6 +250,10 @@ int main(int argc, char **argv) {
   if (target == "gpu") {
     GPUPipelineOptions options;
     options.chip = gpuChip;
+    options.wgmmaTileM = gpuTileM;
+    options.wgmmaTileN = gpuTileN;
+    options.wgmmaTileK = gpuTileK;
+    options.wgmmaStages = gpuStages;
     buildGPUPipeline(pm, options);
   } else {
     CPUPipelineOptions options;

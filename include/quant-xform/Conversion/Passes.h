@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -50,8 +51,13 @@ std::unique_ptr<Pass> createEmitCInterfacePass();
 
 /// Options of the GPU lowering pipeline.
 struct GPUPipelineOptions {
-  /// The SM to compile for (sm_90, or sm_90a for Hopper-only instructions).
-  std::string chip = "sm_90";
+  /// The SM to compile for: sm_90a (Hopper-only instructions: the wgmma
+  /// kernel) or sm_90 (mma.sync kernels only).
+  std::string chip = "sm_90a";
+  /// Block shape of the wgmma kernel (0: chosen per shape).
+  int64_t wgmmaTileM = 0, wgmmaTileN = 0, wgmmaTileK = 0;
+  /// Shared-memory buffers of the wgmma kernel (0: chosen).
+  int64_t wgmmaStages = 0;
   /// What the gpu.binary holds: `bin` (a cubin, through ptxas) or `isa`
   /// (PTX text, for inspection and tests without ptxas).
   std::string format = "bin";

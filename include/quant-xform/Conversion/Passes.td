@@ -75,27 +75,55 @@ def ConvertQuantXformQLinearToGPU
     : Pass<"convert-quant-xform-qlinear-to-gpu", "ModuleOp"> {
   let summary = "Lower functions of qlinear ops to int8 tensor-core kernels";
   let description = [{
-    First slice of the GPU backend. A function whose body is `qlinear` ops
-    on its arguments, returned directly, becomes a host function on device
-    memrefs (its results become out-parameters) that launches one generated
-    kernel per `qlinear` from the `gpu.module @qx_gpu_kernels`:
+    A function whose body is `qlinear` ops on its arguments, returned
+    directly, becomes a host function on device memrefs (its results become
+    out-parameters) that launches one generated kernel per `qlinear` from
+    the `gpu.module @qx_gpu_kernels`. Two kernels:
 
-    - 4 warps per block, each warp computing a 16 × 32 output tile with
-      `nvgpu.mma.sync` m16n8k32 on s8 operands and i32 accumulators
-      (`mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32` in PTX);
-    - operands read from global memory in 4-byte groups;
-    - the dequant + bias epilogue (`sx·(sw·acc) + bias`, the evaluator's
-      order) fused before the store;
-    - ragged M and N clamped on load and masked on store; K must be a
-      multiple of 4.
+    - with `wgmma` (sm_90a), when M ≥ `wgmma-min-m` and K is a multiple of
+      16: blocks of one or two warpgroups computing 64 or 128 rows × 32 to
+      256 columns (the largest of 128 × 256, 128 × 128, 64 × 128, 64 × 64,
+      64 × 32 whose grid still covers the H100's SMs, unless
+      `wgmma-tile-m` / `wgmma-tile-n` fix it); K tiles of 128 bytes staged
+      in shared memory by 16-byte `cp.async` copies (as many buffers as fit
+      in 200 KB, up to 16, all but 2 in flight; rows past a small M
+      zeroed once instead of copied; 128-byte swizzle; zero fill
+      past M, N and K) and multiplied by `wgmma.mma_async` m64nNk32 s8
+      through matrix descriptors; 8-byte stores of the output where the
+      block is whole;
+    - otherwise: 4 warps per block, each warp a 16 × 32 output tile
+      (64 × 64 for M ≥ 1024) with `nvgpu.mma.sync` m16n8k32 on s8, operands
+      read from global memory in 4-byte groups; K a multiple of 4.
+
+    Both accumulate in i32 and fuse the dequant + bias epilogue
+    (`sx·(sw·acc) + bias`, the evaluator's order) before the store; ragged
+    M and N are masked.
 
     Anything else (other ops, asymmetric activations, per-group weight
-    scales, non-f32 scales) is an error naming the op. Shared-memory
-    staging, `ldmatrix`, `cp.async`/TMA and `wgmma` are the next steps.
+    scales, non-f32 scales) is an error naming the op.
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", "false",
+           "Use the sm_90a wgmma kernel where the shape allows it">,
+    Option<"wgmmaTileM", "wgmma-tile-m", "int64_t", "0",
+           "Rows per block of the wgmma kernel (64, 128; 0: choose)">,
+    Option<"wgmmaTileN", "wgmma-tile-n", "int64_t", "0",
+           "Columns per block of the wgmma kernel (32, 64, 128, 256; 0: "
+           "choose)">,
+    Option<"wgmmaTileK", "wgmma-tile-k", "int64_t", "0",
+           "Bytes of K per stage of the wgmma kernel, the swizzle width "
+           "(64, 128; 0: 128)">,
+    Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
+           "Shared-memory buffers of the wgmma kernel (3 to 16; 0: as many "
+           "as fit in 200 KB, up to 16)">,
+    Option<"wgmmaMinM", "wgmma-min-m", "int64_t", "1",
+           "Smallest M that takes the wgmma kernel">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];

@@ -1,18 +1,14 @@
 //===- QLinearToGPU.cpp - qlinear → int8 tensor-core kernels ------------===//
 //
-// First slice of the GPU backend: a function whose body is `qlinear` ops on
-// its arguments becomes a host function on device memrefs (results become
-// out-parameters) that launches one generated kernel per `qlinear`:
-// 4 warps per block, each warp a 16 × 32 output tile (64 × 64 when
-// M ≥ 1024: A and B fragments reused across the warp tile), `nvgpu.mma.sync`
-// m16n8k32 on s8 with i32 accumulators (the `mma.sync...s32.s8.s8.s32` PTX
-// instruction), operands read from global memory in 4-byte groups, and the
-// dequant + bias epilogue (the evaluator's order) fused before the store.
-// Ragged M and N are clamped on load and masked on store; K must be a
-// multiple of 4 (its tail is zero-filled).
+// A function whose body is `qlinear` ops on its arguments becomes a host
+// function on device memrefs (results become out-parameters) that launches
+// one generated kernel per `qlinear`: the sm_90a wgmma kernel
+// (WgmmaKernel.cpp) where `wgmma` is set and the shape allows it, the
+// mma.sync kernel (MmaSyncKernel.cpp) otherwise.
 //
 //===----------------------------------------------------------------------===//
 
+#include "GemmKernels.h"
 #include "quant-xform/Conversion/Passes.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
@@ -32,23 +28,6 @@ using namespace mlir::quant_xform;
 
 namespace {
 
-constexpr int64_t kWarps = 4; // warps per block, one above the other
-constexpr int64_t kMmaM = 16; // mma m
-constexpr int64_t kMmaK = 32; // mma k (s8)
-
-/// Shapes and options of one generated kernel.
-struct GemmShape {
-  int64_t m, n, k;
-  bool perTensorX, perTensorW, bias;
-  /// Warp tile: tilesM mma tiles of 16 rows × tilesN of 8 columns. Large M
-  /// takes 64 × 64 (each A fragment feeds 8 mmas, each B fragment 4);
-  /// small M keeps 16 × 32 so that the grid still fills the GPU.
-  int64_t tilesM() const { return m >= 1024 ? 4 : 1; }
-  int64_t tilesN() const { return m >= 1024 ? 8 : 4; }
-  int64_t blockRows() const { return kWarps * kMmaM * tilesM(); }
-  int64_t blockCols() const { return 8 * tilesN(); }
-};
-
 /// The memref form of a tensor type (identity layout).
 MemRefType memrefOf(Type t) {
   auto tt = cast<RankedTensorType>(t);
@@ -58,170 +37,41 @@ MemRefType memrefOf(Type t) {
   return MemRefType::get(tt.getShape(), e);
 }
 
-/// Builds `gpu.func @name(qx, sx, w, sw, [bias], y) kernel`.
-gpu::GPUFuncOp buildKernel(OpBuilder &b, Location loc, StringRef name,
-                           const GemmShape &s) {
-  MLIRContext *ctx = b.getContext();
-  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
-  SmallVector<Type> args = {
-      MemRefType::get({s.m, s.k}, i8),
-      s.perTensorX ? MemRefType::get({}, f32) : MemRefType::get({s.m}, f32),
-      MemRefType::get({s.n, s.k}, i8),
-      s.perTensorW ? MemRefType::get({}, f32) : MemRefType::get({s.n}, f32)};
-  if (s.bias)
-    args.push_back(MemRefType::get({s.n}, f32));
-  args.push_back(MemRefType::get({s.m, s.n}, f32));
-  auto fn =
-      gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
-  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&fn.getBody().front());
-  Value qx = fn.getArgument(0), sx = fn.getArgument(1), w = fn.getArgument(2),
-        sw = fn.getArgument(3);
-  Value bias = s.bias ? fn.getArgument(4) : Value();
-  Value y = fn.getArguments().back();
-
-  auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  auto add = [&](Value x, Value y) -> Value {
-    return arith::AddIOp::create(b, loc, x, y);
-  };
-  auto mul = [&](Value x, int64_t v) -> Value {
-    return arith::MulIOp::create(b, loc, x, c(v));
-  };
-  auto minTo = [&](Value x, int64_t v) -> Value {
-    return arith::MinSIOp::create(b, loc, x, c(v));
-  };
-  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value lane = arith::RemUIOp::create(b, loc, tid, c(32));
-  Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
-  Value group = arith::DivUIOp::create(b, loc, lane, c(4));
-  Value inGroup = arith::RemUIOp::create(b, loc, lane, c(4));
-  Value blockN = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  Value blockM = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-  const int64_t tilesM = s.tilesM(), tilesN = s.tilesN();
-  Value rowBase = add(mul(blockM, s.blockRows()), mul(warp, kMmaM * tilesM));
-  Value colBase = mul(blockN, s.blockCols());
-  // Rows / columns past the end read the last one (never stored).
-  SmallVector<Value> rowA0, rowA1;
-  for (int64_t i = 0; i < tilesM; ++i) {
-    Value r = add(rowBase, c(kMmaM * i));
-    rowA0.push_back(minTo(add(r, group), s.m - 1));
-    rowA1.push_back(minTo(add(r, add(group, c(8))), s.m - 1));
-  }
-  SmallVector<Value> colB;
-  for (int64_t j = 0; j < tilesN; ++j)
-    colB.push_back(minTo(add(colBase, add(group, c(8 * j))), s.n - 1));
-
-  auto bytes4 = VectorType::get({4}, i8);
-  auto accType = VectorType::get({2, 2}, i32);
-  Value zeros4 =
-      arith::ConstantOp::create(b, loc, cast<TypedAttr>(b.getZeroAttr(bytes4)));
-  Value zeroAcc = arith::ConstantOp::create(
-      b, loc, cast<TypedAttr>(b.getZeroAttr(accType)));
-  bool fullK = s.k % kMmaK == 0;
-  auto loop = scf::ForOp::create(
-      b, loc, c(0), c(s.k), c(kMmaK),
-      SmallVector<Value>(tilesM * tilesN, zeroAcc),
-      [&](OpBuilder &lb, Location ll, Value k0, ValueRange accs) {
-        auto lc = [&](int64_t v) -> Value {
-          return arith::ConstantIndexOp::create(lb, ll, v);
-        };
-        Value t4 = arith::MulIOp::create(lb, ll, inGroup, lc(4));
-        Value kA = arith::AddIOp::create(lb, ll, k0, t4);
-        Value kB = arith::AddIOp::create(lb, ll, kA, lc(16));
-        // Four consecutive bytes of row `row` at `kk` (zeros past K).
-        auto load4 = [&](Value mem, Value row, Value kk) -> Value {
-          Value at =
-              fullK ? kk
-                    : Value(arith::MinSIOp::create(lb, ll, kk, lc(s.k - 4)));
-          Value v = vector::LoadOp::create(
-              lb, ll, bytes4, mem, ValueRange{row, at},
-              /*nontemporal=*/false, llvm::MaybeAlign(4));
-          if (fullK)
-            return v;
-          Value inside = arith::CmpIOp::create(
-              lb, ll, arith::CmpIPredicate::slt, kk, lc(s.k));
-          return arith::SelectOp::create(lb, ll, inside, v, zeros4);
-        };
-        // A fragments (one per m-tile) and B fragments (one per n-tile),
-        // each loaded once and reused across the other dimension.
-        SmallVector<Value> as, bs;
-        for (int64_t i = 0; i < tilesM; ++i) {
-          Value a = arith::ConstantOp::create(
-              lb, ll,
-              cast<TypedAttr>(lb.getZeroAttr(VectorType::get({4, 4}, i8))));
-          Value parts[4] = {load4(qx, rowA0[i], kA), load4(qx, rowA1[i], kA),
-                            load4(qx, rowA0[i], kB), load4(qx, rowA1[i], kB)};
-          for (int64_t p = 0; p < 4; ++p)
-            a = vector::InsertOp::create(lb, ll, parts[p], a,
-                                         ArrayRef<int64_t>{p});
-          as.push_back(a);
-        }
-        for (int64_t j = 0; j < tilesN; ++j) {
-          Value bm = arith::ConstantOp::create(
-              lb, ll,
-              cast<TypedAttr>(lb.getZeroAttr(VectorType::get({2, 4}, i8))));
-          bm = vector::InsertOp::create(lb, ll, load4(w, colB[j], kA), bm,
-                                        ArrayRef<int64_t>{0});
-          bm = vector::InsertOp::create(lb, ll, load4(w, colB[j], kB), bm,
-                                        ArrayRef<int64_t>{1});
-          bs.push_back(bm);
-        }
-        SmallVector<Value> next;
-        for (int64_t i = 0; i < tilesM; ++i)
-          for (int64_t j = 0; j < tilesN; ++j)
-            next.push_back(nvgpu::MmaSyncOp::create(
-                lb, ll, as[i], bs[j], accs[i * tilesN + j],
-                ArrayRef<int64_t>{kMmaM, 8, kMmaK}));
-        scf::YieldOp::create(lb, ll, next);
-      });
-
-  // Epilogue: y = sx·(sw·float(acc)) + bias for the lanes' 2 × 2 values
-  // per n-tile (rows g and g + 8, columns 2t and 2t + 1).
-  auto scalar = [&](Value mem, Value i, bool perTensor) -> Value {
-    if (perTensor)
-      return memref::LoadOp::create(b, loc, mem, ValueRange{});
-    return memref::LoadOp::create(b, loc, mem, ValueRange{i});
-  };
-  for (int64_t i = 0; i < tilesM; ++i)
-    for (int64_t r = 0; r < 2; ++r) {
-      Value row = add(rowBase, add(group, c(kMmaM * i + 8 * r)));
-      Value rowOk =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, c(s.m));
-      Value rowIn = minTo(row, s.m - 1);
-      Value sxv = scalar(sx, rowIn, s.perTensorX);
-      for (int64_t j = 0; j < tilesN; ++j) {
-        for (int64_t cc = 0; cc < 2; ++cc) {
-          Value col = add(colBase, add(mul(inGroup, 2), c(8 * j + cc)));
-          Value colOk = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                              col, c(s.n));
-          Value ok = arith::AndIOp::create(b, loc, rowOk, colOk);
-          auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
-          OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          Value dot = vector::ExtractOp::create(
-              b, loc, loop.getResult(i * tilesN + j), ArrayRef<int64_t>{r, cc});
-          Value v = arith::SIToFPOp::create(b, loc, f32, dot);
-          v = arith::MulFOp::create(b, loc, scalar(sw, col, s.perTensorW), v);
-          v = arith::MulFOp::create(b, loc, sxv, v);
-          if (bias)
-            v = arith::AddFOp::create(
-                b, loc, v,
-                memref::LoadOp::create(b, loc, bias, ValueRange{col}));
-          memref::StoreOp::create(b, loc, v, y, ValueRange{row, col});
-        }
-      }
-    }
-  gpu::ReturnOp::create(b, loc);
-  return fn;
-}
-
 struct ConvertQuantXformQLinearToGPU
     : public quant_xform::impl::ConvertQuantXformQLinearToGPUBase<
           ConvertQuantXformQLinearToGPU> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (!llvm::is_contained({0, 32, 64, 128, 256}, wgmmaTileN)) {
+      getOperation().emitError() << "wgmma-tile-n must be 0 (choose), 32, "
+                                    "64, 128 or 256 (got "
+                                 << static_cast<int64_t>(wgmmaTileN) << ")";
+      return signalPassFailure();
+    }
+    if (!llvm::is_contained({0, 64, 128}, wgmmaTileM)) {
+      getOperation().emitError()
+          << "wgmma-tile-m must be 0 (choose), 64 or 128 (got "
+          << static_cast<int64_t>(wgmmaTileM) << ")";
+      return signalPassFailure();
+    }
+    if (!llvm::is_contained({0, 64, 128}, wgmmaTileK)) {
+      getOperation().emitError()
+          << "wgmma-tile-k must be 0 (choose), 64 or 128 (got "
+          << static_cast<int64_t>(wgmmaTileK) << ")";
+      return signalPassFailure();
+    }
+    if (wgmmaStages != 0 && (wgmmaStages < 3 || wgmmaStages > 16)) {
+      getOperation().emitError()
+          << "wgmma-stages must be 0 (choose) or 3 to 16 (got "
+          << static_cast<int64_t>(wgmmaStages) << ")";
+      return signalPassFailure();
+    }
+    if (wgmmaMinM < 1) {
+      getOperation().emitError() << "wgmma-min-m must be at least 1 (got "
+                                 << static_cast<int64_t>(wgmmaMinM) << ")";
+      return signalPassFailure();
+    }
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
@@ -313,7 +163,7 @@ struct ConvertQuantXformQLinearToGPU
     unsigned next = 0;
     for (QLinearOp q : llvm::to_vector(body.getOps<QLinearOp>())) {
       auto x = cast<RankedTensorType>(q.getInput().getType());
-      GemmShape s{
+      gpu_kernels::GemmShape s{
           x.getDimSize(0),
           cast<RankedTensorType>(q.getWeight().getType()).getDimSize(0),
           x.getDimSize(1),
@@ -323,7 +173,27 @@ struct ConvertQuantXformQLinearToGPU
       OpBuilder kb(kernels.getBodyRegion());
       kb.setInsertionPointToEnd(&kernels.getBodyRegion().front());
       std::string name = (f.getName() + "_qlinear" + Twine(next++)).str();
-      gpu::GPUFuncOp kernel = buildKernel(kb, q.getLoc(), name, s);
+      gpu_kernels::WgmmaOptions wo;
+      wo.tileM = wgmmaTileM;
+      wo.tileN = wgmmaTileN;
+      wo.tileK = wgmmaTileK;
+      wo.stages = wgmmaStages;
+      wo.minM = wgmmaMinM;
+      bool useWgmma = wgmma && gpu_kernels::wgmmaApplies(s, wo);
+      gpu_kernels::WgmmaTile tile = gpu_kernels::chooseWgmmaTile(s, wo);
+      if (useWgmma && gpu_kernels::wgmmaLaunch(s, tile).sharedBytes >
+                          gpu_kernels::kMaxSharedBytes)
+        return q.emitError()
+               << "the wgmma kernel's " << tile.stages
+               << " stages need more shared memory than the 227 KB of an "
+                  "H100 block; lower wgmma-stages";
+      gpu::GPUFuncOp kernel =
+          useWgmma
+              ? gpu_kernels::buildWgmmaKernel(kb, q.getLoc(), name, s, tile)
+              : gpu_kernels::buildMmaSyncKernel(kb, q.getLoc(), name, s);
+      gpu_kernels::LaunchShape launch = useWgmma
+                                            ? gpu_kernels::wgmmaLaunch(s, tile)
+                                            : gpu_kernels::mmaSyncLaunch(s);
       OpBuilder hb(q);
       Location loc = q.getLoc();
       auto c = [&](int64_t v) -> Value {
@@ -338,11 +208,14 @@ struct ConvertQuantXformQLinearToGPU
       if (q.getBias())
         operands.push_back(q.getBias());
       operands.push_back(out);
-      int64_t gridN = (s.n + s.blockCols() - 1) / s.blockCols();
-      int64_t gridM = (s.m + s.blockRows() - 1) / s.blockRows();
+      Value shared = launch.sharedBytes
+                         ? Value(arith::ConstantIntOp::create(
+                               hb, loc, hb.getI32Type(), launch.sharedBytes))
+                         : Value();
       gpu::LaunchFuncOp::create(
-          hb, loc, kernel, gpu::KernelDim3{c(gridN), c(gridM), c(1)},
-          gpu::KernelDim3{c(32 * kWarps), c(1), c(1)}, Value(), operands);
+          hb, loc, kernel,
+          gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
+          gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands);
     }
     // Results are in the out-parameters: return nothing.
     OpBuilder rb(ret);

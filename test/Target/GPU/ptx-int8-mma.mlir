@@ -1,7 +1,7 @@
-// The GPU lowering emits int8 tensor-core code: the kernel's PTX (format=isa,
+// The GPU lowering for sm_90 (no wgmma) emits mma.sync int8 tensor-core code: the kernel's PTX (format=isa,
 // no ptxas or GPU needed) holds the s8 mma.sync with i32 accumulators, the
 // host function launches it, and its 4-byte operand loads are 32-bit loads.
-// RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | FileCheck %s
+// RUN: xform-opt %s -quant-xform-lower-to-gpu="chip=sm_90 format=isa" | FileCheck %s
 
 // CHECK: gpu.binary @qx_gpu_kernels
 // CHECK-SAME: .target sm_90

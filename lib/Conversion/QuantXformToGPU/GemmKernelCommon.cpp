@@ -1,0 +1,112 @@
+//===- GemmKernelCommon.cpp - what every generated GEMM kernel shares -----===//
+//
+// The kernel signature and the fused dequant + bias epilogue.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemmKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::gpu_kernels;
+
+SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
+                                                   const GemmShape &s) {
+  Type i8 = b.getI8Type(), f32 = b.getF32Type();
+  SmallVector<Type> args = {
+      MemRefType::get({s.m, s.k}, i8),
+      s.perTensorX ? MemRefType::get({}, f32) : MemRefType::get({s.m}, f32),
+      MemRefType::get({s.n, s.k}, i8),
+      s.perTensorW ? MemRefType::get({}, f32) : MemRefType::get({s.n}, f32)};
+  if (s.bias)
+    args.push_back(MemRefType::get({s.n}, f32));
+  args.push_back(MemRefType::get({s.m, s.n}, f32));
+  return args;
+}
+
+gpu::GPUFuncOp gpu_kernels::createKernelFunc(OpBuilder &b, Location loc,
+                                             StringRef name,
+                                             const GemmShape &s) {
+  MLIRContext *ctx = b.getContext();
+  auto fn = gpu::GPUFuncOp::create(
+      b, loc, name, FunctionType::get(ctx, kernelArgumentTypes(b, s), {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  return fn;
+}
+
+/// Loads mem[min(i, extent − 1)], or mem[] when per-tensor.
+static Value loadClamped(OpBuilder &b, Location loc, Value mem, Value i,
+                         int64_t extent) {
+  if (cast<MemRefType>(mem.getType()).getRank() == 0)
+    return memref::LoadOp::create(b, loc, mem, ValueRange{});
+  Value at = arith::MinSIOp::create(
+      b, loc, i, arith::ConstantIndexOp::create(b, loc, extent - 1));
+  return memref::LoadOp::create(b, loc, mem, ValueRange{at});
+}
+
+EpilogueRow gpu_kernels::loadRowScale(OpBuilder &b, Location loc,
+                                      gpu::GPUFuncOp fn, const GemmShape &s,
+                                      Value row) {
+  return {loadClamped(b, loc, fn.getArgument(1), row, s.m)};
+}
+
+EpilogueColumn gpu_kernels::loadColumnScales(OpBuilder &b, Location loc,
+                                             gpu::GPUFuncOp fn,
+                                             const GemmShape &s, Value col) {
+  return {loadClamped(b, loc, fn.getArgument(3), col, s.n),
+          s.bias ? loadClamped(b, loc, fn.getArgument(4), col, s.n) : Value()};
+}
+
+/// sx·(sw·float(acc)) + bias.
+static Value dequantize(OpBuilder &b, Location loc, Value acc,
+                        const EpilogueRow &rowValues,
+                        const EpilogueColumn &colValues) {
+  Value v = arith::SIToFPOp::create(b, loc, b.getF32Type(), acc);
+  v = arith::MulFOp::create(b, loc, colValues.scale, v);
+  v = arith::MulFOp::create(b, loc, rowValues.scale, v);
+  if (colValues.bias)
+    v = arith::AddFOp::create(b, loc, v, colValues.bias);
+  return v;
+}
+
+void gpu_kernels::storeDequantizedPair(OpBuilder &b, Location loc,
+                                       gpu::GPUFuncOp fn, Value row, Value col,
+                                       Value acc0, Value acc1,
+                                       const EpilogueRow &rowValues,
+                                       const EpilogueColumn &col0Values,
+                                       const EpilogueColumn &col1Values) {
+  Value pair = vector::FromElementsOp::create(
+      b, loc, VectorType::get({2}, b.getF32Type()),
+      ValueRange{dequantize(b, loc, acc0, rowValues, col0Values),
+                 dequantize(b, loc, acc1, rowValues, col1Values)});
+  vector::StoreOp::create(b, loc, pair, fn.getArguments().back(),
+                          ValueRange{row, col}, /*nontemporal=*/false,
+                          llvm::MaybeAlign(8));
+}
+
+void gpu_kernels::storeDequantized(OpBuilder &b, Location loc,
+                                   gpu::GPUFuncOp fn, const GemmShape &s,
+                                   Value row, Value col, Value acc,
+                                   const EpilogueRow &rowValues,
+                                   const EpilogueColumn &colValues,
+                                   bool checked) {
+  OpBuilder::InsertionGuard guard(b);
+  if (checked) {
+    auto lt = [&](Value v, int64_t bound) -> Value {
+      return arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::slt, v,
+          arith::ConstantIndexOp::create(b, loc, bound));
+    };
+    Value ok = arith::AndIOp::create(b, loc, lt(row, s.m), lt(col, s.n));
+    auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  }
+  Value v = dequantize(b, loc, acc, rowValues, colValues);
+  memref::StoreOp::create(b, loc, v, fn.getArguments().back(),
+                          ValueRange{row, col});
+}

@@ -1,0 +1,116 @@
+//===- GemmKernels.h - generated int8 GEMM kernels (internal) ---*- C++ -*-===//
+//
+// The kernel builders of convert-quant-xform-qlinear-to-gpu: each builds a
+// `gpu.func` computing one W8A8 linear y = sx·(sw·(qx·wᵀ)) + bias on device
+// memrefs, and says how to launch it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_GEMMKERNELS_H
+#define QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_GEMMKERNELS_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::quant_xform::gpu_kernels {
+
+/// Shapes and options of one generated kernel.
+struct GemmShape {
+  int64_t m, n, k;
+  bool perTensorX, perTensorW, bias;
+};
+
+/// Grid, block and dynamic shared memory of a launch.
+struct LaunchShape {
+  int64_t gridX, gridY, threads, sharedBytes;
+};
+
+/// The kernel's arguments: `(qx [M,K] s8, sx, w [N,K] s8, sw, [bias], y)`.
+SmallVector<Type> kernelArgumentTypes(OpBuilder &b, const GemmShape &s);
+
+/// Creates `gpu.func @name` (a kernel) with the arguments above.
+gpu::GPUFuncOp createKernelFunc(OpBuilder &b, Location loc, StringRef name,
+                                const GemmShape &s);
+
+/// The epilogue's per-row value: sx[row].
+struct EpilogueRow {
+  Value scale;
+};
+/// The epilogue's per-column values: sw[col] and bias[col] (null without).
+struct EpilogueColumn {
+  Value scale, bias;
+};
+
+/// Loads sx[min(row, M − 1)] (or the per-tensor scale).
+EpilogueRow loadRowScale(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                         const GemmShape &s, Value row);
+/// Loads sw and bias at min(col, N − 1).
+EpilogueColumn loadColumnScales(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                                const GemmShape &s, Value col);
+
+/// Stores `sx·(sw·float(acc)) + bias` (the evaluator's order) to
+/// y[row, col]; with `checked`, only where row < M and col < N.
+void storeDequantized(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                      const GemmShape &s, Value row, Value col, Value acc,
+                      const EpilogueRow &rowValues,
+                      const EpilogueColumn &colValues, bool checked);
+
+/// Stores the dequantized pair (acc0, acc1) to y[row, col], y[row, col + 1]
+/// in one 8-byte store: no masking (both in range), col even and N even.
+void storeDequantizedPair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                          Value row, Value col, Value acc0, Value acc1,
+                          const EpilogueRow &rowValues,
+                          const EpilogueColumn &col0Values,
+                          const EpilogueColumn &col1Values);
+
+/// `mma.sync` m16n8k32 kernel (sm_80+): operands straight from global
+/// memory; any M, N; K a multiple of 4.
+gpu::GPUFuncOp buildMmaSyncKernel(OpBuilder &b, Location loc, StringRef name,
+                                  const GemmShape &s);
+LaunchShape mmaSyncLaunch(const GemmShape &s);
+
+/// Options of the warpgroup (wgmma) kernel.
+struct WgmmaOptions {
+  /// Rows per block: 64 (one warpgroup) or 128 (two); 0 chooses.
+  int64_t tileM = 0;
+  /// Output columns per block: 32, 64, 128 or 256; 0 chooses.
+  int64_t tileN = 0;
+  /// Bytes of K per stage, the swizzle width: 64 or 128; 0 chooses (128).
+  int64_t tileK = 0;
+  /// Shared-memory buffers (≥ 3); 0 chooses (as many as fit in ~200 KB).
+  int64_t stages = 0;
+  /// Smallest M that takes the wgmma kernel.
+  int64_t minM = 1;
+};
+
+/// A resolved wgmma block shape.
+struct WgmmaTile {
+  int64_t warpgroups; ///< 1 or 2 (64 rows each)
+  int64_t tileN;      ///< columns per block (wgmma n)
+  int64_t tileK;      ///< bytes of K per stage (64 or 128)
+  int64_t stages;     ///< shared-memory buffers (≥ 3)
+  int64_t rows() const { return 64 * warpgroups; }
+};
+
+/// Whether the wgmma kernel handles `s` (K a multiple of 16 for the 16-byte
+/// cp.async, M at least `minM`).
+bool wgmmaApplies(const GemmShape &s, const WgmmaOptions &o);
+
+/// The block shape for `s`: the given one, or the largest tile (128 × 256,
+/// then 128 × 128, 64 × 128, 64 × 64, 64 × 32) whose grid still has about
+/// one block per SM of an H100; as many stages as fit in ~200 KB (≤ 16).
+WgmmaTile chooseWgmmaTile(const GemmShape &s, const WgmmaOptions &o);
+
+/// sm_90a kernel: 1 or 2 warpgroups × 64 rows per block, tiles of 128
+/// bytes of K staged in shared memory by `cp.async` (multistage, 128-byte
+/// swizzle), `wgmma.mma_async` s8 reading them through matrix descriptors.
+gpu::GPUFuncOp buildWgmmaKernel(OpBuilder &b, Location loc, StringRef name,
+                                const GemmShape &s, const WgmmaTile &t);
+LaunchShape wgmmaLaunch(const GemmShape &s, const WgmmaTile &t);
+
+/// Dynamic shared memory one block may use on sm_90 (227 KB).
+constexpr int64_t kMaxSharedBytes = 227 * 1024;
+
+} // namespace mlir::quant_xform::gpu_kernels
+
+#endif

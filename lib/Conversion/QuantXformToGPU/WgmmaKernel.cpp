@@ -1,0 +1,319 @@
+//===- WgmmaKernel.cpp - int8 GEMM kernel on Hopper's wgmma ---------------===//
+//
+// The sm_90a kernel of convert-quant-xform-qlinear-to-gpu. A block of one
+// or two warpgroups (128 or 256 threads) computes (64 · warpgroups) × tileN
+// outputs:
+//
+// - K is walked in tiles of 128 bytes. Each tile of A (128 rows) and B
+//   (tileN rows) goes to shared memory through 16-byte `cp.async` copies
+//   (`nvgpu.device_async_copy`, zero-filled past M, N and K), stored with
+//   the 128-byte swizzle that `wgmma` reads without bank conflicts: row r's
+//   16-byte chunk c lands at r·128 + 16·(c ⊕ (r mod 8)).
+// - `stages` buffers, stages − 2 tiles in flight: at step kt the copies of
+//   tile kt + stages − 2 go to the buffer that the wgmmas of step kt − 2 read,
+//   which both warpgroups have finished (each waits for all but its latest
+//   wgmma group before the block barrier of the next step).
+// - Each warpgroup multiplies its 64 rows with 4 `wgmma.mma_async`
+//   m64nNk32 (N = tileN) s8·s8 → s32 per tile, both operands K-major from
+//   shared memory through matrix descriptors (128-byte swizzle; the K step
+//   moves the start address by 32 bytes inside the swizzle atom).
+// - After the loop, the dequant + bias epilogue writes the fragments
+//   (wgmma's accumulator layout: per warp 16 rows, per register pair two
+//   adjacent columns).
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemmKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::gpu_kernels;
+
+namespace {
+
+constexpr int64_t kWgmmaK = 32;               // wgmma k for s8
+constexpr int64_t kSharedBudget = 200 * 1024; // of the H100's 227 KB
+constexpr int64_t kMaxStages = 16;
+constexpr int64_t kSMs = 132;          // H100 SXM
+constexpr int64_t kChunk = 16;         // bytes per cp.async
+constexpr int64_t kSwizzleAtom = 1024; // 8 rows × 128 bytes
+
+int64_t stageBytes(const WgmmaTile &t) {
+  return (t.rows() + t.tileN) * t.tileK;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// The fixed fields of a K-major swizzled wgmma matrix descriptor whose rows
+/// are `tileK` bytes (the swizzle width): leading byte offset 1 (unused for
+/// this layout), stride byte offset 8 · tileK (between groups of 8 rows),
+/// swizzle mode 1 (128 B) or 2 (64 B).
+uint64_t descriptorFields(int64_t tileK) {
+  return (uint64_t(1) << 16) | (uint64_t(8 * tileK >> 4) << 32) |
+         (uint64_t(tileK == 128 ? 1 : 2) << 62);
+}
+
+} // namespace
+
+bool gpu_kernels::wgmmaApplies(const GemmShape &s, const WgmmaOptions &o) {
+  return s.k % kChunk == 0 && s.m >= o.minM;
+}
+
+WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
+                                       const WgmmaOptions &o) {
+  static constexpr std::pair<int64_t, int64_t> kTiles[] = {
+      {2, 256}, {2, 128}, {1, 128}, {1, 64}, {1, 32}};
+  WgmmaTile t{2, 256, o.tileK ? o.tileK : 128, 0};
+  for (auto [warpgroups, tileN] : kTiles) {
+    if ((o.tileM && o.tileM != 64 * warpgroups) ||
+        (o.tileN && o.tileN != tileN))
+      continue;
+    t.warpgroups = warpgroups;
+    t.tileN = tileN;
+    // Enough blocks for ~0.9 of the SMs: stop shrinking.
+    if (ceilDiv(s.m, t.rows()) * ceilDiv(s.n, t.tileN) >= kSMs * 9 / 10)
+      break;
+  }
+  t.stages =
+      o.stages ? o.stages : std::min(kMaxStages, kSharedBudget / stageBytes(t));
+  return t;
+}
+
+LaunchShape gpu_kernels::wgmmaLaunch(const GemmShape &s, const WgmmaTile &t) {
+  return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()), 128 * t.warpgroups,
+          t.stages * stageBytes(t) + kSwizzleAtom};
+}
+
+gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
+                                             StringRef name, const GemmShape &s,
+                                             const WgmmaTile &t) {
+  MLIRContext *ctx = b.getContext();
+  gpu::GPUFuncOp fn = createKernelFunc(b, loc, name, s);
+  fn->setAttr(fn.getKnownBlockSizeAttrName(),
+              b.getDenseI32ArrayAttr({int32_t(128 * t.warpgroups), 1, 1}));
+  const int64_t threads = 128 * t.warpgroups, blockM = t.rows();
+  const int64_t stages = t.stages, prefetch = t.stages - 2;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value qx = fn.getArgument(0), w = fn.getArgument(2);
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
+
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, loc, x, y);
+  };
+  auto mul = [&](Value x, int64_t v) -> Value {
+    return arith::MulIOp::create(b, loc, x, c(v));
+  };
+  auto div = [&](Value x, int64_t v) -> Value {
+    return arith::DivUIOp::create(b, loc, x, c(v));
+  };
+  auto rem = [&](Value x, int64_t v) -> Value {
+    return arith::RemUIOp::create(b, loc, x, c(v));
+  };
+  auto lessThan = [&](Value x, int64_t v) -> Value {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, c(v));
+  };
+
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value blockN = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value blockIdM = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  Value rowBlock = mul(blockIdM, blockM), colBlock = mul(blockN, t.tileN);
+
+  // Shared memory: stages × [A: blockM rows][B: tileN rows] of 128 bytes,
+  // starting at the first 1024-byte boundary (the swizzle is a function of
+  // the absolute shared address).
+  auto smemType = MemRefType::get(
+      {ShapedType::kDynamic}, i8, MemRefLayoutAttrInterface{},
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+  Value smem = gpu::DynamicSharedMemoryOp::create(b, loc, smemType);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, smem);
+  Value pad = rem(
+      arith::SubIOp::create(b, loc, c(kSwizzleAtom), rem(base, kSwizzleAtom)),
+      kSwizzleAtom);
+
+  // This thread's copies: rows tid/chunksPerRow + rowsPerPass·i, 16-byte
+  // chunk tid mod chunksPerRow.
+  const int64_t tileK = t.tileK, chunksPerRow = tileK / kChunk;
+  const int64_t rowsPerPass = threads / chunksPerRow;
+  const int64_t zeroRowsFrom = std::min(s.m, blockM);
+  // The swizzle XORs the chunk index with address bits 7–9 (128 B: the row
+  // mod 8) or 7–8 (64 B: ⌊row/2⌋ mod 4); rowsPerPass keeps them fixed.
+  Value cpRow = div(tid, chunksPerRow), cpChunk = rem(tid, chunksPerRow);
+  Value phase = tileK == 128 ? rem(cpRow, 8) : rem(div(cpRow, 2), 4);
+  Value swizzled = mul(arith::XOrIOp::create(b, loc, cpChunk, phase), kChunk);
+  Value cpK = mul(cpChunk, kChunk);
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+
+  // Issues the copies of K tile `kt` into buffer `stage`.
+  auto loadTile = [&](Value kt, Value stage) {
+    Value stageOffset =
+        add(pad, arith::MulIOp::create(b, loc, stage, c(stageBytes(t))));
+    Value k = add(mul(kt, tileK), cpK);
+    bool fullK = s.k % tileK == 0;
+    Value kOk = fullK ? Value() : lessThan(k, s.k);
+    if (!fullK)
+      k = arith::MinSIOp::create(b, loc, k, c(s.k - kChunk));
+    struct Operand {
+      Value mem, first;
+      int64_t rows, extent, offset;
+    } operands[] = {{qx, rowBlock, blockM, s.m, 0},
+                    {w, colBlock, t.tileN, s.n, blockM * tileK}};
+    for (const Operand &op : operands) {
+      bool fullRows = op.extent % op.rows == 0;
+      for (int64_t i = 0; i < op.rows / rowsPerPass; ++i) {
+        if (op.mem == qx && rowsPerPass * i >= zeroRowsFrom)
+          continue; // rows past M of the only block row: zeroed once
+        Value r = add(cpRow, c(rowsPerPass * i));
+        Value global = add(op.first, r);
+        Value ok = kOk;
+        if (!fullRows) {
+          Value rowOk = lessThan(global, op.extent);
+          ok = ok ? Value(arith::AndIOp::create(b, loc, ok, rowOk)) : rowOk;
+          global = arith::MinSIOp::create(b, loc, global, c(op.extent - 1));
+        }
+        Value srcElements =
+            ok ? Value(arith::SelectOp::create(b, loc, ok, c(kChunk), c(0)))
+               : Value();
+        Value dst =
+            add(add(stageOffset, c(op.offset)), add(mul(r, tileK), swizzled));
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, tokenType, smem, ValueRange{dst}, op.mem,
+            ValueRange{global, k}, b.getIndexAttr(kChunk), srcElements,
+            b.getUnitAttr());
+      }
+    }
+  };
+
+  // With a single block row (M < blockM), the copy passes whose rows are
+  // all past M are not issued: their bytes are zeroed once in every buffer.
+  if (zeroRowsFrom < blockM) {
+    auto zeros = VectorType::get({kChunk}, i8);
+    Value zero = arith::ConstantOp::create(
+        b, loc, cast<TypedAttr>(b.getZeroAttr(zeros)));
+    for (int64_t st = 0; st < stages; ++st)
+      for (int64_t i = 0; i < blockM / rowsPerPass; ++i) {
+        if (rowsPerPass * i < zeroRowsFrom)
+          continue;
+        Value r = add(cpRow, c(rowsPerPass * i));
+        Value dst =
+            add(add(pad, c(st * stageBytes(t))), add(mul(r, tileK), swizzled));
+        vector::StoreOp::create(b, loc, zero, smem, ValueRange{dst},
+                                /*nontemporal=*/false, llvm::MaybeAlign(16));
+      }
+  }
+
+  // The descriptor of a K-major 128-byte-swizzled matrix at shared address
+  // `address` (bits 0–13: address / 16).
+  auto descriptor = [&](Value address) -> Value {
+    Value a = arith::IndexCastUIOp::create(b, loc, i64, address);
+    auto k64 = [&](uint64_t v) -> Value {
+      return arith::ConstantIntOp::create(b, loc, i64, int64_t(v));
+    };
+    a = arith::AndIOp::create(b, loc, a, k64(0x3FFFF));
+    a = arith::ShRUIOp::create(b, loc, a, k64(4));
+    return arith::OrIOp::create(b, loc, a, k64(descriptorFields(tileK)));
+  };
+
+  const int64_t tilesK = (s.k + tileK - 1) / tileK;
+  for (int64_t p = 0; p < prefetch; ++p) {
+    if (p < tilesK)
+      loadTile(c(p), c(p));
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
+
+  Value warpgroup = div(tid, 128);
+  auto accType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(t.tileN / 2, i32));
+  Value zeroAcc = LLVM::ZeroOp::create(b, loc, accType);
+  auto loop =
+      scf::ForOp::create(b, loc, c(0), c(tilesK), c(1), ValueRange{zeroAcc});
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kt = loop.getInductionVar();
+    Value acc = loop.getRegionIterArgs().front();
+    // Tile kt has landed (all but the prefetch − 1 latest groups are done);
+    // make the generic-proxy writes visible to wgmma's async proxy.
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, prefetch - 1);
+    NVVM::FenceProxyOp::create(
+        b, loc, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+    gpu::BarrierOp::create(b, loc);
+    Value stageAddress =
+        add(add(base, pad),
+            arith::MulIOp::create(b, loc, rem(kt, stages), c(stageBytes(t))));
+    Value aAddress = add(stageAddress, mul(warpgroup, 64 * tileK));
+    Value bAddress = add(stageAddress, c(blockM * tileK));
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    auto shape = NVVM::MMAShapeAttr::get(ctx, 64, t.tileN, kWgmmaK);
+    for (int64_t kk = 0; kk < tileK / kWgmmaK; ++kk)
+      acc = NVVM::WgmmaMmaAsyncOp::create(
+          b, loc, accType, acc, descriptor(add(aAddress, c(kk * kWgmmaK))),
+          descriptor(add(bAddress, c(kk * kWgmmaK))), shape,
+          NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
+          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+          NVVM::MMAIntOverflowAttr());
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+    Value next = add(kt, c(prefetch));
+    auto ifNext = scf::IfOp::create(b, loc, lessThan(next, tilesK),
+                                    /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard inIf(b);
+      b.setInsertionPointToStart(&ifNext.getThenRegion().front());
+      loadTile(next, rem(next, stages));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    scf::YieldOp::create(b, loc, acc);
+  }
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  Value acc = loop.getResult(0);
+
+  // Epilogue. Register i of a thread (lane = 4g + q in warp v of its
+  // warpgroup): row 16v + g + 8·⌊(i mod 4)/2⌋, column 8⌊i/4⌋ + 2q + i mod 2.
+  Value inGroup = rem(tid, 128);
+  Value lane = rem(inGroup, 32);
+  Value row0 = add(add(rowBlock, mul(warpgroup, 64)),
+                   add(mul(div(inGroup, 32), 16), div(lane, 4)));
+  Value col0 = add(colBlock, mul(rem(lane, 4), 2));
+  bool checked = s.m % blockM != 0 || s.n % t.tileN != 0;
+  Value rows[2] = {row0, add(row0, c(8))};
+  EpilogueRow rowScales[2] = {loadRowScale(b, loc, fn, s, rows[0]),
+                              loadRowScale(b, loc, fn, s, rows[1])};
+  auto accAt = [&](int64_t i) -> Value {
+    return LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{i});
+  };
+  for (int64_t j = 0; j < t.tileN / 8; ++j) {
+    Value cols[2] = {add(col0, c(8 * j)), add(col0, c(8 * j + 1))};
+    EpilogueColumn colScales[2] = {loadColumnScales(b, loc, fn, s, cols[0]),
+                                   loadColumnScales(b, loc, fn, s, cols[1])};
+    for (int64_t r = 0; r < 2; ++r) {
+      if (!checked) {
+        storeDequantizedPair(b, loc, fn, rows[r], cols[0], accAt(4 * j + 2 * r),
+                             accAt(4 * j + 2 * r + 1), rowScales[r],
+                             colScales[0], colScales[1]);
+        continue;
+      }
+      for (int64_t cc = 0; cc < 2; ++cc)
+        storeDequantized(b, loc, fn, s, rows[r], cols[cc],
+                         accAt(4 * j + 2 * r + cc), rowScales[r], colScales[cc],
+                         /*checked=*/true);
+    }
+  }
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
