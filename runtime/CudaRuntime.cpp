@@ -25,6 +25,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace {
 
@@ -272,14 +273,35 @@ QX_EXPORT void mgpuStreamSynchronize(void *stream) {
        static_cast<CUstream>(stream));
 }
 
+/// Scratch buffers of generated code (gpu.alloc / gpu.dealloc): a freed
+/// block is kept for the next allocation of the same size (cuMemAlloc and
+/// cuMemFree cost tens of microseconds and synchronize), up to kPoolBytes
+/// cached. Generated launches are synchronous, so a block is idle when its
+/// function frees it. Guarded by `mutex`.
+namespace {
+constexpr size_t kPoolBytes = size_t(1) << 30;
+std::unordered_map<CUdeviceptr, size_t> poolSizes; // live + cached blocks
+std::unordered_multimap<size_t, CUdeviceptr> poolFree;
+size_t poolCached = 0;
+} // namespace
+
 QX_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
                              bool /*isHostShared*/) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuMemAlloc\n");
   std::lock_guard<std::mutex> lock(mutex);
+  if (!bytes)
+    return nullptr;
+  auto cached = poolFree.find(size_t(bytes));
+  if (cached != poolFree.end()) {
+    CUdeviceptr p = cached->second;
+    poolFree.erase(cached);
+    poolCached -= size_t(bytes);
+    return reinterpret_cast<void *>(p);
+  }
   CUdeviceptr p = 0;
-  if (bytes)
-    call("cuMemAlloc", &Driver::cuMemAlloc, &p, size_t(bytes));
+  if (call("cuMemAlloc", &Driver::cuMemAlloc, &p, size_t(bytes)))
+    poolSizes[p] = size_t(bytes);
   return reinterpret_cast<void *>(p);
 }
 
@@ -287,8 +309,18 @@ QX_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuMemFree\n");
   std::lock_guard<std::mutex> lock(mutex);
-  if (ptr)
-    call("cuMemFree", &Driver::cuMemFree, reinterpret_cast<CUdeviceptr>(ptr));
+  if (!ptr)
+    return;
+  auto p = reinterpret_cast<CUdeviceptr>(ptr);
+  auto known = poolSizes.find(p);
+  if (known != poolSizes.end() && poolCached + known->second <= kPoolBytes) {
+    poolFree.emplace(known->second, p);
+    poolCached += known->second;
+    return;
+  }
+  if (known != poolSizes.end())
+    poolSizes.erase(known);
+  call("cuMemFree", &Driver::cuMemFree, p);
 }
 
 QX_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
@@ -333,16 +365,24 @@ QX_EXPORT int qxGpuAvailable() {
 
 /// Device memory of `bytes` bytes (null and an error on failure).
 QX_EXPORT void *qxGpuMalloc(size_t bytes) {
-  return mgpuMemAlloc(bytes, nullptr, false);
+  std::lock_guard<std::mutex> lock(mutex);
+  CUdeviceptr p = 0;
+  if (bytes)
+    call("cuMemAlloc", &Driver::cuMemAlloc, &p, bytes);
+  return reinterpret_cast<void *>(p);
 }
 
 /// Frees memory from qxGpuMalloc.
-QX_EXPORT void qxGpuFree(void *p) { mgpuMemFree(p, nullptr); }
+QX_EXPORT void qxGpuFree(void *p) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (p)
+    call("cuMemFree", &Driver::cuMemFree, reinterpret_cast<CUdeviceptr>(p));
+}
 
 /// Host → device copy; returns 0 on success.
 QX_EXPORT int qxGpuCopyToDevice(void *dst, const void *src, size_t bytes) {
   if (trace)
-    std::fprintf(stderr, "qx-gpu: mgpuMemFree\n");
+    std::fprintf(stderr, "qx-gpu: qxGpuCopyToDevice\n");
   std::lock_guard<std::mutex> lock(mutex);
   return call("cuMemcpyHtoD", &Driver::cuMemcpyHtoD,
               reinterpret_cast<CUdeviceptr>(dst), src, bytes)

@@ -18,7 +18,9 @@ cxx=${CXX:-$(command -v clang++-22 || command -v clang++ || command -v c++)}
 command -v ptxas >/dev/null || export PATH=$PATH:/usr/local/cuda/bin
 command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to make cubins"; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
-# name:M:N:K:bias — ragged shapes for correctness, then the benchmark ones.
+# name:M:N:K:bias[:fused] — ragged shapes for correctness, then the
+# benchmark ones; `fused`: f32 activations quantized per token by the
+# generated code (dynamic_quantize + qlinear), else s8 activations + scales.
 chip=${QX_GPU_CHIP:-sm_90a}
 tile_m=${QX_GPU_TILE_M:-0}
 tile_n=${QX_GPU_TILE_N:-0}
@@ -28,29 +30,45 @@ shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 tailk:64:48:36:0 wragged:300:200:272
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
-      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1"
+      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 f${m}_${nk/:/_}:$m:$nk:1:fused"
     done
   done
-  shapes="$shapes m8192_8192_8192:8192:8192:8192:1"
+  shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused"
 fi
 : > "$out/entries.inc"
 for s in $shapes; do
-  IFS=: read -r name m n k bias <<< "$s"
-  b=""; bt=""
-  if [ "$bias" = 1 ]; then b=", %b"; bt=", %b: tensor<${n}xf32>"; fi
-  cat > "$out/$name.mlir" <<MLIR
-func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>${bt}) -> tensor<${m}x${n}xf32> {
-  %y = quant_xform.qlinear %q scale %s, %w scale %sw$( [ "$bias" = 1 ] && echo ", bias %b") : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>$( [ "$bias" = 1 ] && echo ", tensor<${n}xf32>")) -> tensor<${m}x${n}xf32>
+  IFS=: read -r name m n k bias kind <<< "$s"
+  bt=""; bias_use=""; bias_type=""
+  if [ "$bias" = 1 ]; then
+    bt=", %b: tensor<${n}xf32>"; bias_use=", bias %b"; bias_type=", tensor<${n}xf32>"
+  fi
+  if [ "${kind:-}" = fused ]; then
+    # The whole W8A8 linear: per-token dynamic quantize of f32 activations,
+    # then the int8 GEMM with its epilogue.
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%x: tensor<${m}x${k}xf32>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>${bt}) -> tensor<${m}x${n}xf32> {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw${bias_use} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>${bias_type}) -> tensor<${m}x${n}xf32>
   return %y : tensor<${m}x${n}xf32>
 }
 MLIR
+    entry=QX_FUSED_ENTRY
+  else
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>${bt}) -> tensor<${m}x${n}xf32> {
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw${bias_use} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>${bias_type}) -> tensor<${m}x${n}xf32>
+  return %y : tensor<${m}x${n}xf32>
+}
+MLIR
+    entry=QX_ENTRY
+  fi
   build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
   echo "#include \"$name.h\"" >> "$out/entries.inc"
-  echo "QX_ENTRY($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
-  echo "compiled $name ($m x $n x $k)"
+  echo "$entry($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
+  echo "compiled $name ($m x $n x $k${kind:+, $kind})"
 done
 cp build/lib/libqx_cuda_runtime.so bench/gpu/gpu_linear.py "$out/"
 "$cxx" -O2 -std=c++17 -I"$out" bench/gpu/gpu_linear_runner.cpp "$out"/*.o \

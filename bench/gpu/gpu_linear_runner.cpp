@@ -3,11 +3,13 @@
 // Built by scripts/gpu-build-artifacts.sh against the objects and headers
 // that `xform-aot --target=gpu` wrote for each shape (entries.inc lists
 // them) and runtime/CudaRuntime.cpp; run on a machine with an NVIDIA GPU.
-// For each shape: random s8 activations and weights, positive scales and a
-// bias (never zeros), the generated W8A8 linear on the device, checked
-// against a CPU oracle (exact i32 dot, then the f32 epilogue in the
-// evaluator's order: any difference is an error), then timed (median of
-// event-timed runs after warm-up). Exit 1 on any mismatch or CUDA error.
+// For each shape: random s8 activations (or, for fused entries, f32 ones
+// with outlier channels that the generated code quantizes per token) and
+// weights, positive scales and a bias (never zeros), the generated W8A8
+// linear on the device, checked against a CPU oracle (the evaluator's
+// quantize formula, exact i32 dot, then the f32 epilogue in the evaluator's
+// order: any difference is an error), then timed (median of event-timed
+// runs after warm-up). Exit 1 on any mismatch or CUDA error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,8 +34,10 @@ float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
 }
 
 #define QX_ENTRY(name, M, N, K, BIAS) /* headers */
+#define QX_FUSED_ENTRY(name, M, N, K, BIAS)
 #include "entries.inc"
 #undef QX_ENTRY
+#undef QX_FUSED_ENTRY
 
 namespace {
 
@@ -45,21 +49,53 @@ bool check(const char *what) {
   return true;
 }
 
-/// One shape: run, compare with the oracle, time.
+/// The evaluator's symmetric per-token quantize of one row (qmax 127):
+/// s = f32(f64(absmax) / 127) (1 for a zero or non-finite absmax), then
+/// q = clamp(round_half_even(x / s)) with an f32 division, NaN → 0.
+float quantizeRow(const float *x, int64_t k, int8_t *q) {
+  float absmax = 0.0f;
+  for (int64_t i = 0; i < k; ++i)
+    if (!std::isnan(x[i]))
+      absmax = std::max(absmax, std::fabs(x[i]));
+  double wide = double(absmax);
+  float s = wide > 0.0 && std::isfinite(wide) ? float(wide / 127.0) : 1.0f;
+  for (int64_t i = 0; i < k; ++i) {
+    float r = std::nearbyint(x[i] / s);
+    if (std::isnan(r))
+      r = 0.0f;
+    q[i] = static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
+  }
+  return s;
+}
+
+/// One shape: run, compare with the oracle, time. `fused`: the function
+/// takes f32 activations and quantizes them itself (dynamic_quantize +
+/// qlinear); otherwise it takes s8 activations and their scales.
+/// `fn(args)` calls the entry point on the device buffers in `args`.
 template <typename Fn>
 bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
-              Fn fn, std::mt19937 &rng) {
+              bool fused, Fn fn, std::mt19937 &rng) {
   std::uniform_int_distribution<int> i8(-127, 127);
   std::uniform_real_distribution<float> scale(0.001f, 0.01f);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<int8_t> q(m * k), w(n * k);
-  std::vector<float> sx(m), sw(n), b(n), y(m * n, NAN), ref(m * n);
-  for (auto &v : q)
-    v = static_cast<int8_t>(i8(rng));
+  std::vector<float> x, sx(m), sw(n), b(n), y(m * n, NAN), ref(m * n);
+  if (fused) {
+    // Activations with outlier channels (every 61st ×20), quantized by
+    // the oracle as the generated kernel must.
+    x.resize(m * k);
+    for (int64_t i = 0; i < m * k; ++i)
+      x[i] = normal(rng) * ((i % k) % 61 == 7 ? 20.0f : 1.0f);
+    for (int64_t i = 0; i < m; ++i)
+      sx[i] = quantizeRow(&x[i * k], k, &q[i * k]);
+  } else {
+    for (auto &v : q)
+      v = static_cast<int8_t>(i8(rng));
+    for (auto &v : sx)
+      v = scale(rng);
+  }
   for (auto &v : w)
     v = static_cast<int8_t>(i8(rng));
-  for (auto &v : sx)
-    v = scale(rng);
   for (auto &v : sw)
     v = scale(rng);
   for (auto &v : b)
@@ -83,16 +119,25 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
     float v = sx[i] * (sw[j] * float(dot));
     ref[o] = bias ? v + b[j] : v;
   }
-  void *dq = qxGpuMalloc(q.size()), *dw = qxGpuMalloc(w.size());
-  void *dsx = qxGpuMalloc(4 * m), *dsw = qxGpuMalloc(4 * n);
-  void *db = qxGpuMalloc(4 * n), *dy = qxGpuMalloc(4 * m * n);
-  qxGpuCopyToDevice(dq, q.data(), q.size());
-  qxGpuCopyToDevice(dw, w.data(), w.size());
-  qxGpuCopyToDevice(dsx, sx.data(), 4 * m);
-  qxGpuCopyToDevice(dsw, sw.data(), 4 * n);
-  qxGpuCopyToDevice(db, b.data(), 4 * n);
-  qxGpuCopyToDevice(dy, y.data(), 4 * m * n); // NaN poison
-  fn(dq, dsx, dw, dsw, db, dy);
+  // Device buffers in the entry point's argument order.
+  auto upload = [](const void *data, size_t bytes) {
+    void *d = qxGpuMalloc(bytes);
+    qxGpuCopyToDevice(d, data, bytes);
+    return d;
+  };
+  std::vector<void *> args;
+  if (fused) {
+    args.push_back(upload(x.data(), 4 * x.size()));
+  } else {
+    args.push_back(upload(q.data(), q.size()));
+    args.push_back(upload(sx.data(), 4 * m));
+  }
+  args.push_back(upload(w.data(), w.size()));
+  args.push_back(upload(sw.data(), 4 * n));
+  args.push_back(upload(b.data(), 4 * n));
+  void *dy = upload(y.data(), 4 * m * n); // NaN poison
+  args.push_back(dy);
+  fn(args.data());
   qxGpuCopyToHost(y.data(), dy, 4 * m * n);
   bool ok = check(name);
   int64_t bad = 0;
@@ -104,11 +149,11 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
   // median of 20 after 3 warm-up calls.
   struct Call {
     const Fn *fn;
-    void *q, *sx, *w, *sw, *b, *y;
-  } call{&fn, dq, dsx, dw, dsw, db, dy};
+    void **args;
+  } call{&fn, args.data()};
   auto trampoline = [](void *p) {
     auto *c = static_cast<Call *>(p);
-    (*c->fn)(c->q, c->sx, c->w, c->sw, c->b, c->y);
+    (*c->fn)(c->args);
   };
   std::vector<double> times;
   for (int r = 0; ok && r < 23; ++r) {
@@ -131,7 +176,7 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
               name, (long long)m, (long long)n, (long long)k, int(bias),
               (long long)checked.size(), (long long)bad, median * 1e3,
               median > 0 ? 2.0 * m * n * k / median / 1e12 : 0.0);
-  for (void *p : {dq, dw, dsx, dsw, db, dy})
+  for (void *p : args)
     qxGpuFree(p);
   return ok && bad == 0;
 }
@@ -146,19 +191,28 @@ int main() {
   }
   std::mt19937 rng(2026);
   bool ok = true;
+// QX_ENTRY: qlinear on s8 activations (q, sx, w, sw, [b], y);
+// QX_FUSED_ENTRY: dynamic_quantize + qlinear on f32 ones (x, w, sw, [b], y).
 #define QX_ENTRY(name, M, N, K, BIAS)                                          \
   ok &= runShape(                                                              \
-      #name, M, N, K, BIAS,                                                    \
-      [](void *q, void *sx, void *w, void *sw, void *b, void *y) {             \
-        QX_CALL_##BIAS(name, q, sx, w, sw, b, y);                              \
-      },                                                                       \
-      rng);
-#define QX_CALL_1(name, q, sx, w, sw, b, y)                                    \
-  qx_##name((const int8_t *)q, (const float *)sx, (const int8_t *)w,           \
-            (const float *)sw, (const float *)b, (float *)y)
-#define QX_CALL_0(name, q, sx, w, sw, b, y)                                    \
-  qx_##name((const int8_t *)q, (const float *)sx, (const int8_t *)w,           \
-            (const float *)sw, (float *)y)
+      #name, M, N, K, BIAS, false,                                             \
+      [](void **a) { QX_CALL_##BIAS(name, a); }, rng);
+#define QX_CALL_1(name, a)                                                     \
+  qx_##name((const int8_t *)a[0], (const float *)a[1], (const int8_t *)a[2],   \
+            (const float *)a[3], (const float *)a[4], (float *)a[5])
+#define QX_CALL_0(name, a)                                                     \
+  qx_##name((const int8_t *)a[0], (const float *)a[1], (const int8_t *)a[2],   \
+            (const float *)a[3], (float *)a[5])
+#define QX_FUSED_ENTRY(name, M, N, K, BIAS)                                    \
+  ok &= runShape(                                                              \
+      #name, M, N, K, BIAS, true,                                              \
+      [](void **a) { QX_FUSED_CALL_##BIAS(name, a); }, rng);
+#define QX_FUSED_CALL_1(name, a)                                               \
+  qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
+            (const float *)a[3], (float *)a[4])
+#define QX_FUSED_CALL_0(name, a)                                               \
+  qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
+            (float *)a[4])
 #include "entries.inc"
   std::printf(ok ? "gpu_linear_runner: all shapes match the oracle\n"
                  : "gpu_linear_runner: FAILED\n");

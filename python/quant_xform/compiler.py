@@ -344,6 +344,7 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
     ``target='cuda'``: int8 tensor-core kernels (embedded cubin) with host
     code on the mgpu* ABI of runtime/CudaRuntime.cpp; pointers are device
     memory. So far the GPU lowering takes functions made of ``qlinear`` ops
+    and the per-token ``dynamic_quantize`` ops feeding them
     (docs/STATUS.md); anything else is reported as an error. ``target='cpu'``:
     the CPU code for this machine. Returns (object path, header path).
     """

@@ -1,11 +1,38 @@
-// What the first GPU slice does not lower is an error naming the op.
+// What the GPU lowering does not handle is an error naming the op.
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics
 
-func.func @other_op(%x: tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>) {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear ops only}}
+func.func @returns_quantized(%x: tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>) {
   %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
   %y = quant_xform.qlinear %q scale %s, %q scale %s : (tensor<4x8xi8>, tensor<4xf32>, tensor<4x8xi8>, tensor<4xf32>) -> tensor<4x4xf32>
+  // expected-error @+1 {{the GPU lowering needs every result to be a qlinear result}}
   return %q, %s : tensor<4x8xi8>, tensor<4xf32>
+}
+
+// -----
+
+func.func @per_tensor_quantize(%x: tensor<4x8xf32>, %w: tensor<4x8xi8>, %sw: tensor<4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{the GPU quantize kernel handles symmetric per_token schemes only (for now)}}
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_tensor> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<f32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<f32>, tensor<4x8xi8>, tensor<4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @quantize_ragged_k(%x: tensor<4x6xf32>, %w: tensor<4x6xi8>, %sw: tensor<4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{the GPU quantize kernel needs K to be a multiple of 4 (K = 6)}}
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x6xf32>) -> (tensor<4x6xi8>, tensor<4xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x6xi8>, tensor<4xf32>, tensor<4x6xi8>, tensor<4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @quantize_f16(%x: tensor<4x8xf16>, %w: tensor<4x8xi8>, %sw: tensor<4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{the GPU quantize kernel needs a static [M, K] f32 input, s8 values and f32 scales}}
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x8xf16>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<4x8xi8>, tensor<4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
 }
 
 // -----
@@ -19,7 +46,7 @@ func.func @ragged_k(%q: tensor<4x6xi8>, %s: tensor<4xf32>, %w: tensor<8x6xi8>, %
 // -----
 
 func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear ops only}}
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear and per-token dynamic_quantize ops only}}
   %w = arith.constant dense<1> : tensor<8x8xi8>
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
@@ -29,7 +56,7 @@ func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8x
 
 // A function without qlinear ops (a float model) is not skipped silently.
 func.func @float_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear ops only (for now); this op is not one}}
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear and per-token dynamic_quantize ops only (for now); this op is not one}}
   %y = arith.addf %x, %x : tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }

@@ -73,12 +73,21 @@ def ConvertQuantXformCPUToLLVM
 
 def ConvertQuantXformQLinearToGPU
     : Pass<"convert-quant-xform-qlinear-to-gpu", "ModuleOp"> {
-  let summary = "Lower functions of qlinear ops to int8 tensor-core kernels";
+  let summary = "Lower functions of qlinear ops (and their per-token "
+                "quantizers) to generated GPU kernels";
   let description = [{
-    A function whose body is `qlinear` ops on its arguments, returned
-    directly, becomes a host function on device memrefs (its results become
-    out-parameters) that launches one generated kernel per `qlinear` from
-    the `gpu.module @qx_gpu_kernels`. Two kernels:
+    A function whose body is `qlinear` ops on its arguments (or on the
+    results of symmetric per-token `dynamic_quantize` ops of its f32
+    arguments), with qlinear results returned directly, becomes a host
+    function on device memrefs (its results become out-parameters) that
+    launches generated kernels from the `gpu.module @qx_gpu_kernels`.
+
+    Each `dynamic_quantize` gets a quantize kernel (one block per row:
+    16-byte loads, the row's absmax through warp shuffles and shared
+    memory, the reference evaluator's scale and rounding exactly) writing
+    device scratch buffers (`gpu.alloc` / `gpu.dealloc` on a stream; the
+    runtime reuses freed blocks). Each `qlinear` gets one of two GEMM
+    kernels:
 
     - with `wgmma` (sm_90a), when M ≥ `wgmma-min-m` and K is a multiple of
       16: blocks of one or two warpgroups computing 64 or 128 rows × 32 to
@@ -123,6 +132,7 @@ def ConvertQuantXformQLinearToGPU
                            "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::nvgpu::NVGPUDialect",
                            "::mlir::scf::SCFDialect",

@@ -108,6 +108,19 @@ gpu::GPUFuncOp buildWgmmaKernel(OpBuilder &b, Location loc, StringRef name,
                                 const GemmShape &s, const WgmmaTile &t);
 LaunchShape wgmmaLaunch(const GemmShape &s, const WgmmaTile &t);
 
+/// A symmetric per-token dynamic quantize of an f32 [M, K] input.
+struct QuantizeShape {
+  int64_t m, k;
+  double clip;
+  int64_t qmin, qmax;
+};
+
+/// `gpu.func @name(x [M,K] f32, q [M,K] s8, s [M] f32)`: one block per row
+/// (QuantizeKernel.cpp); K a multiple of 4.
+gpu::GPUFuncOp buildQuantizeKernel(OpBuilder &b, Location loc, StringRef name,
+                                   const QuantizeShape &s);
+LaunchShape quantizeLaunch(const QuantizeShape &s);
+
 /// Dynamic shared memory one block may use on sm_90 (227 KB).
 constexpr int64_t kMaxSharedBytes = 227 * 1024;
 

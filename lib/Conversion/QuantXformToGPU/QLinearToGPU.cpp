@@ -91,23 +91,58 @@ struct ConvertQuantXformQLinearToGPU
                       UnitAttr::get(ctx));
   }
 
-  /// Checks that `f` is qlinear ops on its arguments returned directly and
-  /// rewrites it into launches on memrefs.
+  /// Checks that `dq` is a symmetric per-token quantize of a static f32
+  /// [M, K] argument (K a multiple of 4) into s8 values and f32 scales.
+  static LogicalResult checkQuantize(DynamicQuantizeOp dq) {
+    QuantSchemeAttr scheme = dq.getScheme();
+    if (scheme.getGranularity() != Granularity::PerToken ||
+        !scheme.getSymmetric() || dq.getZeroPoint())
+      return dq.emitError() << "the GPU quantize kernel handles symmetric "
+                               "per_token schemes only (for now)";
+    if (!isa<BlockArgument>(dq.getInput()))
+      return dq.emitError() << "the GPU lowering needs the dynamic_quantize "
+                               "input to be a function argument";
+    auto x = cast<RankedTensorType>(dq.getInput().getType());
+    auto q = cast<RankedTensorType>(dq.getResult().getType());
+    auto sc = cast<RankedTensorType>(dq.getScale().getType());
+    auto qi = dyn_cast<IntegerType>(q.getElementType());
+    if (x.getRank() != 2 || !x.hasStaticShape() ||
+        !x.getElementType().isF32() || !qi || qi.getWidth() != 8 ||
+        qi.isUnsigned() || !sc.getElementType().isF32())
+      return dq.emitError() << "the GPU quantize kernel needs a static "
+                               "[M, K] f32 input, s8 values and f32 scales";
+    if (x.getDimSize(1) % 4 != 0)
+      return dq.emitError() << "the GPU quantize kernel needs K to be a "
+                               "multiple of 4 (K = "
+                            << x.getDimSize(1) << ")";
+    return success();
+  }
+
+  /// Checks that `f` is qlinear ops (on its arguments or on per-token
+  /// dynamic_quantize results of them) returned directly, and rewrites it
+  /// into kernel launches on memrefs.
   LogicalResult convert(func::FuncOp f, gpu::GPUModuleOp &kernels,
                         SymbolTable &symbols) {
     Block &body = f.getBody().front();
     for (Operation &op : body) {
       if (isa<func::ReturnOp>(op))
         continue;
+      if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
+        if (failed(checkQuantize(dq)))
+          return failure();
+        continue;
+      }
       auto q = dyn_cast<QLinearOp>(op);
       if (!q)
         return op.emitError()
-               << "the GPU lowering handles functions of qlinear ops only "
-                  "(for now); this op is not one";
+               << "the GPU lowering handles functions of qlinear and "
+                  "per-token dynamic_quantize ops only (for now); this op is "
+                  "not one";
       for (Value v : q->getOperands())
-        if (!isa<BlockArgument>(v))
+        if (!isa<BlockArgument>(v) && !v.getDefiningOp<DynamicQuantizeOp>())
           return q.emitError() << "the GPU lowering needs every qlinear "
-                                  "operand to be a function argument";
+                                  "operand to be a function argument or a "
+                                  "dynamic_quantize result";
       if (q.getInputZeroPoint())
         return q.emitError() << "asymmetric activations are not lowered to "
                                 "the GPU yet";
@@ -160,6 +195,51 @@ struct ConvertQuantXformQLinearToGPU
     for (auto [v, out] : llvm::zip(ret.getOperands(), outs))
       if (!outFor.count(v))
         outFor[v] = out;
+    // dynamic_quantize results live in device scratch buffers (gpu.alloc,
+    // freed before the return), filled by the generated quantize kernel.
+    DenseMap<Value, Value> bufferFor;
+    SmallVector<Value> scratch;
+    unsigned nextQuantize = 0;
+    for (DynamicQuantizeOp dq :
+         llvm::to_vector(body.getOps<DynamicQuantizeOp>())) {
+      auto x = cast<RankedTensorType>(dq.getInput().getType());
+      QuantSchemeAttr scheme = dq.getScheme();
+      gpu_kernels::QuantizeShape qs{x.getDimSize(0), x.getDimSize(1),
+                                    scheme.getClipRatio(), scheme.getQMin(),
+                                    scheme.getQMax()};
+      OpBuilder kb(kernels.getBodyRegion());
+      kb.setInsertionPointToEnd(&kernels.getBodyRegion().front());
+      std::string name =
+          (f.getName() + "_quantize" + Twine(nextQuantize++)).str();
+      gpu::GPUFuncOp kernel =
+          gpu_kernels::buildQuantizeKernel(kb, dq.getLoc(), name, qs);
+      OpBuilder hb(dq);
+      Location loc = dq.getLoc();
+      SmallVector<Value> operands = {dq.getInput()};
+      // gpu-to-llvm lowers the async forms: a stream, the allocations on it
+      // (mgpuMemAlloc: the runtime reuses freed blocks), a synchronize.
+      auto tokenType = gpu::AsyncTokenType::get(hb.getContext());
+      Value token =
+          gpu::WaitOp::create(hb, loc, tokenType, ValueRange{}).getAsyncToken();
+      for (Value r : {dq.getResult(), dq.getScale()}) {
+        auto alloc =
+            gpu::AllocOp::create(hb, loc, memrefOf(r.getType()), tokenType,
+                                 ValueRange{token}, ValueRange{}, ValueRange{});
+        token = alloc.getAsyncToken();
+        bufferFor[r] = alloc.getMemref();
+        scratch.push_back(alloc.getMemref());
+        operands.push_back(alloc.getMemref());
+      }
+      gpu::WaitOp::create(hb, loc, Type(), ValueRange{token});
+      gpu_kernels::LaunchShape launch = gpu_kernels::quantizeLaunch(qs);
+      auto c = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(hb, loc, v);
+      };
+      gpu::LaunchFuncOp::create(
+          hb, loc, kernel,
+          gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
+          gpu::KernelDim3{c(launch.threads), c(1), c(1)}, Value(), operands);
+    }
     unsigned next = 0;
     for (QLinearOp q : llvm::to_vector(body.getOps<QLinearOp>())) {
       auto x = cast<RankedTensorType>(q.getInput().getType());
@@ -203,10 +283,9 @@ struct ConvertQuantXformQLinearToGPU
       if (!out) // every result must be an out-parameter (no scratch buffers)
         return q.emitError() << "the GPU lowering needs every qlinear "
                                 "result to be returned";
-      SmallVector<Value> operands = {q.getInput(), q.getInputScale(),
-                                     q.getWeight(), q.getWeightScale()};
-      if (q.getBias())
-        operands.push_back(q.getBias());
+      SmallVector<Value> operands;
+      for (Value v : q->getOperands())
+        operands.push_back(bufferFor.lookup(v) ? bufferFor.lookup(v) : v);
       operands.push_back(out);
       Value shared = launch.sharedBytes
                          ? Value(arith::ConstantIntOp::create(
@@ -219,10 +298,24 @@ struct ConvertQuantXformQLinearToGPU
     }
     // Results are in the out-parameters: return nothing.
     OpBuilder rb(ret);
+    if (!scratch.empty()) {
+      auto tokenType = gpu::AsyncTokenType::get(rb.getContext());
+      Value token =
+          gpu::WaitOp::create(rb, ret.getLoc(), tokenType, ValueRange{})
+              .getAsyncToken();
+      for (Value buffer : scratch)
+        token = gpu::DeallocOp::create(rb, ret.getLoc(), tokenType,
+                                       ValueRange{token}, buffer)
+                    .getAsyncToken();
+      gpu::WaitOp::create(rb, ret.getLoc(), Type(), ValueRange{token});
+    }
     func::ReturnOp::create(rb, ret.getLoc());
     ret.erase();
     for (QLinearOp q : llvm::to_vector(body.getOps<QLinearOp>()))
       q.erase();
+    for (DynamicQuantizeOp dq :
+         llvm::to_vector(body.getOps<DynamicQuantizeOp>()))
+      dq.erase();
     return success();
   }
 };

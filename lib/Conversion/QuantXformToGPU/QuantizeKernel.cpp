@@ -1,0 +1,188 @@
+//===- QuantizeKernel.cpp - per-token dynamic quantize kernel -------------===//
+//
+// The kernel of a symmetric per-token `dynamic_quantize` on an f32 [M, K]
+// input: one block of 256 threads per row.
+//
+// 1. Each thread reads its 4-float groups (16-byte loads, groups tid,
+//    tid + 256, ...) and keeps the NaN-ignoring maximum of |x| (maxnumf).
+// 2. The row maximum: butterfly shuffles within each warp, the 8 warp
+//    results through shared memory, every thread reducing them.
+// 3. The scale exactly as the reference evaluator computes it:
+//    f32((f64(absmax) · clip) / qmax), or 1 when that maximum is 0 or not
+//    finite; thread 0 stores it.
+// 4. Each thread quantizes its groups again (the row is still in L1/L2):
+//    clamp(round_half_even(x / s), qmin, qmax) with an IEEE f32 division,
+//    NaN → 0, stored as 4 bytes.
+//
+// No math-dialect ops: the NVVM conversion turns them (and llvm.fabs,
+// llvm.roundeven) into libdevice calls, which need the CUDA toolkit's
+// libdevice when the kernel is compiled. |x| is maxnum(x, −x) and the
+// rounding an add/subtract of 1.5·2²³.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemmKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::gpu_kernels;
+
+namespace {
+constexpr int64_t kThreads = 256;
+constexpr int64_t kWarps = kThreads / 32;
+constexpr int64_t kGroup = 4; // floats per load
+} // namespace
+
+LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
+  return {s.m, 1, kThreads, 0};
+}
+
+gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
+                                                StringRef name,
+                                                const QuantizeShape &s) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type(), f64 = b.getF64Type(), i8 = b.getI8Type();
+  SmallVector<Type> args = {MemRefType::get({s.m, s.k}, f32),
+                            MemRefType::get({s.m, s.k}, i8),
+                            MemRefType::get({s.m}, f32)};
+  auto fn =
+      gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
+  fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  fn->setAttr(fn.getKnownBlockSizeAttrName(),
+              b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
+  Value partial = fn.addWorkgroupAttribution(
+      MemRefType::get(
+          {kWarps}, f32, MemRefLayoutAttrInterface{},
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+      loc);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  Value x = fn.getArgument(0), q = fn.getArgument(1), scale = fn.getArgument(2);
+
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto cf = [&](double v) -> Value {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat(float(v)));
+  };
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value row = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, loc, tid, c(32));
+  Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
+  Value first = arith::MulIOp::create(b, loc, tid, c(kGroup));
+  auto vec = VectorType::get({kGroup}, f32);
+
+  // 1. This thread's maximum of |x|.
+  auto maxLoop = scf::ForOp::create(b, loc, first, c(s.k), c(kThreads * kGroup),
+                                    ValueRange{cf(0.0)});
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(maxLoop.getBody());
+    Value v = vector::LoadOp::create(
+        b, loc, vec, x, ValueRange{row, maxLoop.getInductionVar()},
+        /*nontemporal=*/false, llvm::MaybeAlign(16));
+    // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
+    Value abs =
+        arith::MaxNumFOp::create(b, loc, v, arith::NegFOp::create(b, loc, v));
+    Value m = vector::ReductionOp::create(b, loc,
+                                          vector::CombiningKind::MAXNUMF, abs);
+    scf::YieldOp::create(b, loc,
+                         ValueRange{arith::MaxNumFOp::create(
+                             b, loc, maxLoop.getRegionIterArgs().front(), m)});
+  }
+  // 2. Warp butterfly, then across the warps through shared memory.
+  Value m = maxLoop.getResult(0);
+  for (int32_t offset = 16; offset >= 1; offset /= 2) {
+    auto shuffle =
+        gpu::ShuffleOp::create(b, loc, m, offset, 32, gpu::ShuffleMode::XOR);
+    m = arith::MaxNumFOp::create(b, loc, m, shuffle.getShuffleResult());
+  }
+  {
+    Value leader =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c(0));
+    auto ifLeader = scf::IfOp::create(b, loc, leader, /*withElse=*/false);
+    OpBuilder::InsertionGuard inIf(b);
+    b.setInsertionPointToStart(&ifLeader.getThenRegion().front());
+    memref::StoreOp::create(b, loc, m, partial, ValueRange{warp});
+  }
+  gpu::BarrierOp::create(b, loc);
+  Value absmax = cf(0.0);
+  for (int64_t w = 0; w < kWarps; ++w)
+    absmax = arith::MaxNumFOp::create(
+        b, loc, absmax, memref::LoadOp::create(b, loc, partial, c(w)));
+
+  // 3. s = f32(f64(absmax) · clip / qmax), 1 for a zero or non-finite max.
+  Value wide = arith::ExtFOp::create(b, loc, f64, absmax);
+  wide =
+      arith::MulFOp::create(b, loc, wide,
+                            arith::ConstantFloatOp::create(
+                                b, loc, cast<FloatType>(f64), APFloat(s.clip)));
+  Value positive =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, wide,
+                            arith::ConstantFloatOp::create(
+                                b, loc, cast<FloatType>(f64), APFloat(0.0)));
+  Value finite = arith::CmpFOp::create( // wide ≥ 0 and never NaN
+      b, loc, arith::CmpFPredicate::OLT, wide,
+      arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
+                                     APFloat::getInf(APFloat::IEEEdouble())));
+  Value s64 = arith::DivFOp::create(
+      b, loc, wide,
+      arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
+                                     APFloat(double(s.qmax))));
+  Value sv = arith::SelectOp::create(
+      b, loc, arith::AndIOp::create(b, loc, positive, finite),
+      arith::TruncFOp::create(b, loc, f32, s64), cf(1.0));
+  {
+    Value zeroThread =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c(0));
+    auto ifZero = scf::IfOp::create(b, loc, zeroThread, /*withElse=*/false);
+    OpBuilder::InsertionGuard inIf(b);
+    b.setInsertionPointToStart(&ifZero.getThenRegion().front());
+    memref::StoreOp::create(b, loc, sv, scale, ValueRange{row});
+  }
+
+  // 4. q = clamp(round_half_even(x / s), qmin, qmax), NaN → 0.
+  Value svec = vector::BroadcastOp::create(b, loc, vec, sv);
+  Value lo = vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmin)));
+  Value hi = vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmax)));
+  Value zero = vector::BroadcastOp::create(b, loc, vec, cf(0.0));
+  Value wideLo =
+      vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmin - 1)));
+  Value wideHi =
+      vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmax + 1)));
+  Value magic = vector::BroadcastOp::create(b, loc, vec, cf(12582912.0));
+  auto quantLoop =
+      scf::ForOp::create(b, loc, first, c(s.k), c(kThreads * kGroup));
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(quantLoop.getBody());
+    Value k = quantLoop.getInductionVar();
+    Value v =
+        vector::LoadOp::create(b, loc, vec, x, ValueRange{row, k},
+                               /*nontemporal=*/false, llvm::MaybeAlign(16));
+    Value r = arith::DivFOp::create(b, loc, v, svec);
+    Value isNan =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, r, r);
+    r = arith::SelectOp::create(b, loc, isNan, zero, r);
+    // Round half to even: within ±128, (r + 1.5·2²³) − 1.5·2²³ rounds in
+    // the default IEEE mode; clamping first changes no result.
+    r = arith::MinimumFOp::create(
+        b, loc, arith::MaximumFOp::create(b, loc, r, wideLo), wideHi);
+    r = arith::SubFOp::create(b, loc, arith::AddFOp::create(b, loc, r, magic),
+                              magic);
+    r = arith::MinimumFOp::create(b, loc,
+                                  arith::MaximumFOp::create(b, loc, r, lo), hi);
+    Value bytes =
+        arith::FPToSIOp::create(b, loc, VectorType::get({kGroup}, i8), r);
+    vector::StoreOp::create(b, loc, bytes, q, ValueRange{row, k},
+                            /*nontemporal=*/false, llvm::MaybeAlign(4));
+  }
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}

@@ -1,0 +1,42 @@
+// The whole W8A8 linear on the GPU: a per-token dynamic_quantize of an f32
+// argument becomes a generated quantize kernel (16-byte loads, the row's
+// absmax through warp butterflies and shared memory, the evaluator's f64
+// scale formula, an IEEE f32 division and round-half-even by adding 1.5·2²³
+// in round-to-nearest: no libdevice call) writing device
+// scratch buffers that the GEMM kernel reads; the host allocates them on a
+// stream, launches both kernels in order and frees them. format=isa: no
+// ptxas or GPU needed (the PTX is one escaped line: no greedy {{.*}}).
+// RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | FileCheck %s
+// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=HOST
+
+// CHECK-NOT: __nv_
+// CHECK: .visible .entry main_quantize0(
+// CHECK-SAME: ld.global.v4.b32
+// CHECK-SAME: shfl.sync.bfly.b32
+// CHECK-SAME: bar.sync
+// CHECK-SAME: div.rn.f32
+// CHECK-SAME: add.rn.f32
+// CHECK-SAME: cvt.rzi.s16.f32
+// CHECK-SAME: .visible .entry main_qlinear0(
+// CHECK-SAME: wgmma.mma_async.sync.aligned
+// CHECK: llvm.func @main(
+// CHECK: llvm.call @mgpuMemAlloc
+// CHECK: llvm.call @mgpuMemAlloc
+// CHECK: gpu.launch_func @qx_gpu_kernels::@main_quantize0
+// CHECK: gpu.launch_func @qx_gpu_kernels::@main_qlinear0
+// CHECK: llvm.call @mgpuMemFree
+// CHECK: llvm.call @mgpuMemFree
+
+// HOST-LABEL: func.func @main(
+// HOST: %[[Q:.*]], %{{.*}} = gpu.alloc async
+// HOST: %[[S:.*]], %{{.*}} = gpu.alloc async
+// HOST: gpu.launch_func @qx_gpu_kernels::@main_quantize0 {{.*}} args(%arg0 : memref<256x512xf32>, %[[Q]] : memref<256x512xi8>, %[[S]] : memref<256xf32>)
+// HOST: gpu.launch_func @qx_gpu_kernels::@main_qlinear0 {{.*}} args(%[[Q]] : memref<256x512xi8>, %[[S]] : memref<256xf32>, %arg1 : memref<384x512xi8>
+// HOST: gpu.dealloc async {{.*}} %[[Q]]
+// HOST: gpu.dealloc async {{.*}} %[[S]]
+
+func.func @main(%x: tensor<256x512xf32>, %w: tensor<384x512xi8>, %sw: tensor<384xf32>, %b: tensor<384xf32>) -> tensor<256x384xf32> {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<256x512xf32>) -> (tensor<256x512xi8>, tensor<256xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw, bias %b : (tensor<256x512xi8>, tensor<256xf32>, tensor<384x512xi8>, tensor<384xf32>, tensor<384xf32>) -> tensor<256x384xf32>
+  return %y : tensor<256x384xf32>
+}
