@@ -231,14 +231,8 @@ struct ConvertQuantXformQLinearToGPU
         operands.push_back(alloc.getMemref());
       }
       gpu::WaitOp::create(hb, loc, Type(), ValueRange{token});
-      gpu_kernels::LaunchShape launch = gpu_kernels::quantizeLaunch(qs);
-      auto c = [&](int64_t v) -> Value {
-        return arith::ConstantIndexOp::create(hb, loc, v);
-      };
-      gpu::LaunchFuncOp::create(
-          hb, loc, kernel,
-          gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
-          gpu::KernelDim3{c(launch.threads), c(1), c(1)}, Value(), operands);
+      gpu_kernels::emitLaunch(hb, loc, kernel, gpu_kernels::quantizeLaunch(qs),
+                              operands);
     }
     unsigned next = 0;
     for (QLinearOp q : llvm::to_vector(body.getOps<QLinearOp>())) {
@@ -261,8 +255,10 @@ struct ConvertQuantXformQLinearToGPU
       wo.minM = wgmmaMinM;
       bool useWgmma = wgmma && gpu_kernels::wgmmaApplies(s, wo);
       gpu_kernels::WgmmaTile tile = gpu_kernels::chooseWgmmaTile(s, wo);
-      if (useWgmma && gpu_kernels::wgmmaLaunch(s, tile).sharedBytes >
-                          gpu_kernels::kMaxSharedBytes)
+      gpu_kernels::LaunchShape launch = useWgmma
+                                            ? gpu_kernels::wgmmaLaunch(s, tile)
+                                            : gpu_kernels::mmaSyncLaunch(s);
+      if (launch.sharedBytes > gpu_kernels::kMaxSharedBytes)
         return q.emitError()
                << "the wgmma kernel's " << tile.stages
                << " stages need more shared memory than the 227 KB of an "
@@ -271,14 +267,8 @@ struct ConvertQuantXformQLinearToGPU
           useWgmma
               ? gpu_kernels::buildWgmmaKernel(kb, q.getLoc(), name, s, tile)
               : gpu_kernels::buildMmaSyncKernel(kb, q.getLoc(), name, s);
-      gpu_kernels::LaunchShape launch = useWgmma
-                                            ? gpu_kernels::wgmmaLaunch(s, tile)
-                                            : gpu_kernels::mmaSyncLaunch(s);
       OpBuilder hb(q);
       Location loc = q.getLoc();
-      auto c = [&](int64_t v) -> Value {
-        return arith::ConstantIndexOp::create(hb, loc, v);
-      };
       Value out = outFor.lookup(q.getResult());
       if (!out) // every result must be an out-parameter (no scratch buffers)
         return q.emitError() << "the GPU lowering needs every qlinear "
@@ -287,14 +277,7 @@ struct ConvertQuantXformQLinearToGPU
       for (Value v : q->getOperands())
         operands.push_back(bufferFor.lookup(v) ? bufferFor.lookup(v) : v);
       operands.push_back(out);
-      Value shared = launch.sharedBytes
-                         ? Value(arith::ConstantIntOp::create(
-                               hb, loc, hb.getI32Type(), launch.sharedBytes))
-                         : Value();
-      gpu::LaunchFuncOp::create(
-          hb, loc, kernel,
-          gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
-          gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands);
+      gpu_kernels::emitLaunch(hb, loc, kernel, launch, operands);
     }
     // Results are in the out-parameters: return nothing.
     OpBuilder rb(ret);
