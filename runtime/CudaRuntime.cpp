@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace {
 
@@ -247,45 +248,76 @@ QX_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
        static_cast<void **>(nullptr));
 }
 
+/// Streams and scratch buffers of generated code. Each generated function
+/// creates a stream at its entry and synchronizes and destroys it at its
+/// exit: a destroyed stream is kept for the next create (cuStreamCreate
+/// and cuStreamDestroy cost microseconds per call). A freed block (gpu.dealloc
+/// on a stream, before that stream's synchronize) is kept for the next
+/// allocation of the same size (cuMemAlloc and cuMemFree cost tens of
+/// microseconds and synchronize): at once for allocations on the same
+/// stream (stream order makes that safe), for any stream once the freeing
+/// stream has been synchronized. Up to kPoolBytes are cached. Guarded by
+/// `mutex`.
+namespace {
+constexpr size_t kPoolBytes = size_t(1) << 30;
+std::vector<CUstream> idleStreams;
+std::unordered_map<CUdeviceptr, size_t> poolSizes; // live + cached blocks
+std::unordered_multimap<size_t, CUdeviceptr> poolFree;
+/// Blocks freed on a stream that has not been synchronized since.
+std::unordered_map<CUstream, std::vector<CUdeviceptr>> poolPending;
+size_t poolCached = 0;
+
+/// Makes the blocks freed on `stream` available to every stream.
+void releasePending(CUstream stream) {
+  auto pending = poolPending.find(stream);
+  if (pending == poolPending.end())
+    return;
+  for (CUdeviceptr p : pending->second)
+    poolFree.emplace(poolSizes[p], p);
+  poolPending.erase(pending);
+}
+} // namespace
+
 QX_EXPORT void *mgpuStreamCreate() {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuStreamCreate\n");
   std::lock_guard<std::mutex> lock(mutex);
+  if (!idleStreams.empty()) {
+    CUstream stream = idleStreams.back();
+    idleStreams.pop_back();
+    return stream;
+  }
   CUstream stream = nullptr;
   call("cuStreamCreate", &Driver::cuStreamCreate, &stream, 0u);
   return stream;
-}
-
-QX_EXPORT void mgpuStreamDestroy(void *stream) {
-  if (trace)
-    std::fprintf(stderr, "qx-gpu: mgpuStreamDestroy\n");
-  std::lock_guard<std::mutex> lock(mutex);
-  if (stream)
-    call("cuStreamDestroy", &Driver::cuStreamDestroy,
-         static_cast<CUstream>(stream));
 }
 
 QX_EXPORT void mgpuStreamSynchronize(void *stream) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuStreamSynchronize\n");
   std::lock_guard<std::mutex> lock(mutex);
-  call("cuStreamSynchronize", &Driver::cuStreamSynchronize,
-       static_cast<CUstream>(stream));
+  if (call("cuStreamSynchronize", &Driver::cuStreamSynchronize,
+           static_cast<CUstream>(stream)))
+    releasePending(static_cast<CUstream>(stream));
 }
 
-/// Scratch buffers of generated code (gpu.alloc / gpu.dealloc): a freed
-/// block is kept for the next allocation of the same size (cuMemAlloc and
-/// cuMemFree cost tens of microseconds and synchronize), up to kPoolBytes
-/// cached. Generated launches are synchronous, so a block is idle when its
-/// function frees it. Guarded by `mutex`.
-namespace {
-constexpr size_t kPoolBytes = size_t(1) << 30;
-std::unordered_map<CUdeviceptr, size_t> poolSizes; // live + cached blocks
-std::unordered_multimap<size_t, CUdeviceptr> poolFree;
-size_t poolCached = 0;
-} // namespace
+QX_EXPORT void mgpuStreamDestroy(void *stream) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: mgpuStreamDestroy\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  auto s = static_cast<CUstream>(stream);
+  if (!s)
+    return;
+  // Work may still be queued (a destroy without a synchronize): wait for
+  // it before the stream and its freed blocks are handed out again.
+  if (poolPending.count(s) &&
+      !call("cuStreamSynchronize", &Driver::cuStreamSynchronize, s))
+    return;
+  releasePending(s);
+  idleStreams.push_back(s);
+}
 
-QX_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
+QX_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
                              bool /*isHostShared*/) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuMemAlloc\n");
@@ -299,13 +331,23 @@ QX_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
     poolCached -= size_t(bytes);
     return reinterpret_cast<void *>(p);
   }
+  auto pending = poolPending.find(static_cast<CUstream>(stream));
+  if (pending != poolPending.end())
+    for (CUdeviceptr &p : pending->second)
+      if (poolSizes[p] == size_t(bytes)) {
+        CUdeviceptr reused = p;
+        p = pending->second.back();
+        pending->second.pop_back();
+        poolCached -= size_t(bytes);
+        return reinterpret_cast<void *>(reused);
+      }
   CUdeviceptr p = 0;
   if (call("cuMemAlloc", &Driver::cuMemAlloc, &p, size_t(bytes)))
     poolSizes[p] = size_t(bytes);
   return reinterpret_cast<void *>(p);
 }
 
-QX_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) {
+QX_EXPORT void mgpuMemFree(void *ptr, void *stream) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuMemFree\n");
   std::lock_guard<std::mutex> lock(mutex);
@@ -314,12 +356,19 @@ QX_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) {
   auto p = reinterpret_cast<CUdeviceptr>(ptr);
   auto known = poolSizes.find(p);
   if (known != poolSizes.end() && poolCached + known->second <= kPoolBytes) {
-    poolFree.emplace(known->second, p);
     poolCached += known->second;
+    if (stream)
+      poolPending[static_cast<CUstream>(stream)].push_back(p);
+    else
+      poolFree.emplace(known->second, p);
     return;
   }
   if (known != poolSizes.end())
     poolSizes.erase(known);
+  // Not cached: the block may still be in use by queued work.
+  if (stream)
+    call("cuStreamSynchronize", &Driver::cuStreamSynchronize,
+         static_cast<CUstream>(stream));
   call("cuMemFree", &Driver::cuMemFree, p);
 }
 

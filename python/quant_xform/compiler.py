@@ -341,12 +341,13 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
                    gpu_chip: str = "sm_90a") -> Tuple[str, str]:
     """Ahead-of-time artifact: an object file plus a C header (xform-aot).
 
-    ``target='cuda'``: int8 tensor-core kernels (embedded cubin) with host
-    code on the mgpu* ABI of runtime/CudaRuntime.cpp; pointers are device
-    memory. So far the GPU lowering takes functions made of ``qlinear`` ops
-    and the per-token ``dynamic_quantize`` ops feeding them
-    (docs/STATUS.md); anything else is reported as an error. ``target='cpu'``:
-    the CPU code for this machine. Returns (object path, header path).
+    ``target='cuda'``: the whole model for the GPU (cubins embedded, made by
+    ptxas) with host code on the mgpu* ABI of runtime/CudaRuntime.cpp:
+    int8 tensor-core kernels for the W8A8 linears and per-token quantizers,
+    generated loop kernels for everything else; pointers are device memory
+    (docs/STATUS.md says what is fast and what is merely correct).
+    ``target='cpu'``: the CPU code for this machine. Returns (object path,
+    header path).
     """
     if target not in ("cuda", "cpu"):
         raise QuantXformError(f"target must be 'cuda' or 'cpu', got {target!r}")

@@ -1,14 +1,8 @@
-// What the GPU lowering does not handle is an error naming the op.
-// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics
-
-func.func @returns_quantized(%x: tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>) {
-  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
-  %y = quant_xform.qlinear %q scale %s, %q scale %s : (tensor<4x8xi8>, tensor<4xf32>, tensor<4x8xi8>, tensor<4xf32>) -> tensor<4x4xf32>
-  // expected-error @+1 {{the GPU lowering needs every result to be a qlinear result}}
-  return %q, %s : tensor<4x8xi8>, tensor<4xf32>
-}
-
-// -----
+// What the GPU kernels do not handle is an error naming the op: in
+// functions of qlinear / dynamic_quantize ops only, and everywhere without
+// `outline` (with it, other functions keep such ops for the linalg
+// lowering: qlinear-to-gpu-outline.mlir).
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu=outline=false -verify-diagnostics
 
 func.func @per_tensor_quantize(%x: tensor<4x8xf32>, %w: tensor<4x8xi8>, %sw: tensor<4xf32>) -> tensor<4x4xf32> {
   // expected-error @+1 {{the GPU quantize kernel handles symmetric per_token schemes only (for now)}}
@@ -56,7 +50,15 @@ func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8x
 
 // A function without qlinear ops (a float model) is not skipped silently.
 func.func @float_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear and per-token dynamic_quantize ops only (for now); this op is not one}}
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear and per-token dynamic_quantize ops only (without `outline`); this op is not one}}
   %y = arith.addf %x, %x : tensor<4x8xf32>
   return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @returns_argument(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tensor<8x8xi8>, %sw: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
+  // expected-error @+1 {{the GPU lowering needs every result to be a qlinear or dynamic_quantize result}}
+  return %y, %s : tensor<4x8xf32>, tensor<4xf32>
 }

@@ -5,6 +5,8 @@
 #define QUANT_XFORM_CONVERSION_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -61,6 +63,9 @@ struct GPUPipelineOptions {
   /// What the gpu.binary holds: `bin` (a cubin, through ptxas) or `isa`
   /// (PTX text, for inspection and tests without ptxas).
   std::string format = "bin";
+  /// The CUDA toolkit whose libdevice kernels link (empty: $CUDA_HOME,
+  /// $CUDA_PATH, /usr/local/cuda).
+  std::string cudaPath;
 };
 
 /// Adds the GPU lowering (qlinear functions → kernels + host code calling

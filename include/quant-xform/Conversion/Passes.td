@@ -108,8 +108,21 @@ def ConvertQuantXformQLinearToGPU
     (`sx·(sw·acc) + bias`, the evaluator's order) before the store; ragged
     M and N are masked.
 
-    Anything else (other ops, asymmetric activations, per-group weight
-    scales, non-f32 scales) is an error naming the op.
+    All of a function's launches, allocations and frees go on one stream,
+    created at its entry and synchronized at its exit.
+
+    With `outline` (the default), any other function (a whole model:
+    norms, attention, activations between the linears) keeps its other ops
+    and calls such kernel functions instead: each `qlinear` and
+    `dynamic_quantize` that the kernels handle becomes a private function
+    `@<name>_gpu<i>` of that op alone, lowered as above and called through
+    `bufferization.to_buffer` / `memref.alloc` / `bufferization.to_tensor`,
+    so that one-shot bufferization of the rest sees ordinary tensor code; a
+    `qlinear` that the kernels cannot take stays (with a warning) for
+    convert-quant-xform-to-linalg. Without `outline`, and in functions of
+    qlinear / dynamic_quantize ops only, anything the kernels do not handle
+    (other ops, asymmetric activations, per-group weight scales, non-f32
+    scales) is an error naming the op.
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", "false",
@@ -127,8 +140,13 @@ def ConvertQuantXformQLinearToGPU
            "as fit in 200 KB, up to 16)">,
     Option<"wgmmaMinM", "wgmma-min-m", "int64_t", "1",
            "Smallest M that takes the wgmma kernel">,
+    Option<"outline", "outline", "bool", "true",
+           "In functions with other ops, outline the qlinear / quantize ops "
+           "the kernels handle into kernel functions (else: an error)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::LLVM::LLVMDialect",
@@ -162,6 +180,44 @@ def VectorizeForCPU : Pass<"quant-xform-vectorize-for-cpu", "func::FuncOp"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect"];
+}
+
+def GPUPrepareHostLoops
+    : Pass<"quant-xform-gpu-prepare-host-loops", "func::FuncOp"> {
+  let summary = "Make every memory-touching op of a host function a "
+                "parallel loop, for the GPU mapping";
+  let description = [{
+    Runs on bufferized code after `convert-linalg-to-parallel-loops`, before
+    `gpu-map-parallel-loops` / `convert-parallel-loops-to-gpu`, which turn
+    each top-level `scf.parallel` into a kernel. What would otherwise stay
+    on the host and touch device memory is made a parallel loop too: a
+    `memref.copy` becomes an `scf.parallel` nest of loads and stores, and a
+    top-level `scf.for` without results (a whole-tensor reduction) or
+    `memref.store` is wrapped in a one-iteration `scf.parallel` (one GPU
+    thread). Ops with results the host uses stay (and
+    `quant-xform-gpu-host-buffers` reports them).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def GPUHostBuffers : Pass<"quant-xform-gpu-host-buffers", "func::FuncOp"> {
+  let summary = "Put a host function's buffers in device memory";
+  let description = [{
+    Runs after `convert-parallel-loops-to-gpu`, before kernel outlining.
+    The buffers of a host function (whose loops became `gpu.launch` ops)
+    move to the device: each `memref.alloc` / `memref.alloca` becomes a `gpu.alloc`
+    at the function entry, freed (`gpu.dealloc`) before each return, and
+    each `memref.get_global` (a constant: weights, norm scales) a device
+    buffer filled from the host global by `gpu.memcpy` at the entry;
+    `memref.dealloc` ops are dropped. The GPU ops are synchronous here
+    (`gpu-async-region` makes them asynchronous on one stream afterwards).
+    A load, store or copy left on the host would read device memory from
+    the CPU: it is an error naming the op.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 #endif

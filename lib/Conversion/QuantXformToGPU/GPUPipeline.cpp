@@ -16,7 +16,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
 
 #include <mutex>
 
@@ -47,6 +50,11 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       *this, "wgmma-stages",
       llvm::cl::desc("Shared-memory buffers of the wgmma kernel (0: choose)"),
       llvm::cl::init(0)};
+  Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit with the libdevice that kernels link "
+                     "(default: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)"),
+      llvm::cl::init("")};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary contents: bin (cubin, needs ptxas) or isa "
@@ -55,10 +63,31 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
 };
 } // namespace
 
+/// The CUDA toolkit whose libdevice the kernels link (math functions of
+/// whole models): `cudaPath`, else $CUDA_HOME / $CUDA_PATH, else
+/// /usr/local/cuda; empty when none of these is given and /usr/local/cuda is
+/// not a directory (no libdevice then: kernels without math functions need
+/// none).
+static std::string findCudaToolkit(const std::string &cudaPath) {
+  std::string path = cudaPath;
+  for (const char *var : {"CUDA_HOME", "CUDA_PATH"})
+    if (path.empty())
+      if (const char *value = std::getenv(var))
+        path = value;
+  if (path.empty())
+    path = "/usr/local/cuda";
+  // A path given explicitly is passed on (a wrong one is then an error).
+  return !cudaPath.empty() || llvm::sys::fs::is_directory(path) ? path
+                                                                : std::string();
+}
+
 void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
                                          const GPUPipelineOptions &options) {
   static std::once_flag registered;
-  std::call_once(registered, [] { mlir::registerAllPasses(); });
+  std::call_once(registered, [] {
+    mlir::registerAllPasses();
+    registerQuantXformConversionPasses(); // named in the textual part
+  });
   ConvertQuantXformQLinearToGPUOptions kernelOptions;
   kernelOptions.wgmma = options.chip == "sm_90a";
   kernelOptions.wgmmaTileM = options.wgmmaTileM;
@@ -66,11 +95,44 @@ void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
   kernelOptions.wgmmaTileK = options.wgmmaTileK;
   kernelOptions.wgmmaStages = options.wgmmaStages;
   pm.addPass(createConvertQuantXformQLinearToGPU(kernelOptions));
+  // The rest of a whole model: linalg on tensors, bufferized; each
+  // top-level parallel loop nest becomes a kernel (blocks of up to 256
+  // threads over its innermost dimension), buffers go to device memory
+  // and the GPU ops of a function onto one stream.
+  ConvertQuantXformToLinalgOptions lowering;
+  lowering.int8Kernel = "loops";
+  pm.addPass(createConvertQuantXformToLinalg(lowering));
   pm.addPass(createEmitCInterfacePass());
-  // PTX 8.0 (CUDA 12.0+) is the first to know sm_90.
+  std::string toolkit = findCudaToolkit(options.cudaPath);
   std::string pipeline =
-      "gpu-lower-to-nvvm-pipeline{cubin-chip=" + options.chip +
-      " cubin-features=+ptx80 cubin-format=" + options.format + "}";
+      "func.func(convert-elementwise-to-linalg),canonicalize,cse,"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "buffer-results-to-out-params{modify-public-functions "
+      "hoist-static-allocs},"
+      "func.func(convert-linalg-to-parallel-loops,"
+      "quant-xform-gpu-prepare-host-loops,canonicalize,"
+      "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
+      "no-min-max-bounds},"
+      "gpu-map-parallel-loops,convert-parallel-loops-to-gpu,"
+      "quant-xform-gpu-host-buffers),"
+      "gpu-kernel-outlining,func.func(gpu-async-region),"
+      // Upstream's gpu-lower-to-nvvm-pipeline, with the toolkit (libdevice)
+      // given to gpu-module-to-binary. PTX 8.0 (CUDA 12.0+) is the first to
+      // know sm_90.
+      "convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,"
+      "convert-nvvm-to-llvm,convert-func-to-llvm,expand-strided-metadata,"
+      "nvvm-attach-target{chip=" +
+      options.chip +
+      " features=+ptx80 O=2},"
+      "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,"
+      "cse,"
+      "gpu.module(strip-debuginfo,convert-gpu-to-nvvm,"
+      "llvm-optimize-for-nvvm-target,canonicalize,cse,"
+      "reconcile-unrealized-casts),"
+      "gpu-to-llvm,gpu-module-to-binary{format=" +
+      options.format + (toolkit.empty() ? "" : " toolkit=" + toolkit) +
+      "},convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in GPU pipeline");
 }
@@ -84,6 +146,7 @@ void mlir::quant_xform::registerGPUPipeline() {
         GPUPipelineOptions options;
         options.chip = cl.chip;
         options.format = cl.format;
+        options.cudaPath = cl.cudaPath;
         options.wgmmaTileM = cl.wgmmaTileM;
         options.wgmmaTileN = cl.wgmmaTileN;
         options.wgmmaTileK = cl.wgmmaTileK;

@@ -29,8 +29,9 @@ SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
   return args;
 }
 
-void gpu_kernels::emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
-                             const LaunchShape &launch, ValueRange operands) {
+Value gpu_kernels::emitLaunch(OpBuilder &b, Location loc,
+                              gpu::GPUFuncOp kernel, const LaunchShape &launch,
+                              ValueRange operands, Value token) {
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -38,9 +39,12 @@ void gpu_kernels::emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                      ? Value(arith::ConstantIntOp::create(
                            b, loc, b.getI32Type(), launch.sharedBytes))
                      : Value();
-  gpu::LaunchFuncOp::create(
-      b, loc, kernel, gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
-      gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands);
+  return gpu::LaunchFuncOp::create(
+             b, loc, kernel,
+             gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
+             gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands,
+             gpu::AsyncTokenType::get(b.getContext()), ValueRange{token})
+      .getAsyncToken();
 }
 
 gpu::GPUFuncOp gpu_kernels::createKernelFunc(OpBuilder &b, Location loc,

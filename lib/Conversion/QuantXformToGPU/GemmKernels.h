@@ -25,10 +25,11 @@ struct LaunchShape {
   int64_t gridX, gridY, threads, sharedBytes;
 };
 
-/// Emits `gpu.launch_func` of `kernel` with `launch`'s grid, block and
-/// dynamic shared memory (none when 0) at `b`'s insertion point.
-void emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
-                const LaunchShape &launch, ValueRange operands);
+/// Emits an asynchronous `gpu.launch_func` of `kernel` with `launch`'s grid,
+/// block and dynamic shared memory (none when 0) at `b`'s insertion point,
+/// after `token` (on its stream); returns the launch's token.
+Value emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
+                 const LaunchShape &launch, ValueRange operands, Value token);
 
 /// The kernel's arguments: `(qx [M,K] s8, sx, w [N,K] s8, sw, [bias], y)`.
 SmallVector<Type> kernelArgumentTypes(OpBuilder &b, const GemmShape &s);

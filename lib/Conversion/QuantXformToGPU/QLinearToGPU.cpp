@@ -1,10 +1,14 @@
 //===- QLinearToGPU.cpp - qlinear → int8 tensor-core kernels ------------===//
 //
-// A function whose body is `qlinear` ops on its arguments becomes a host
-// function on device memrefs (results become out-parameters) that launches
-// one generated kernel per `qlinear`: the sm_90a wgmma kernel
+// A function whose body is `qlinear` / per-token `dynamic_quantize` ops on
+// its arguments becomes a host function on device memrefs (results become
+// out-parameters) that launches one generated kernel per op on one stream:
+// the quantize kernel (QuantizeKernel.cpp), the sm_90a wgmma kernel
 // (WgmmaKernel.cpp) where `wgmma` is set and the shape allows it, the
-// mma.sync kernel (MmaSyncKernel.cpp) otherwise.
+// mma.sync kernel (MmaSyncKernel.cpp) otherwise. In any other function (a
+// whole model) each such op that the kernels handle is outlined into a
+// function of that kind, called through buffers; the rest is left for
+// convert-quant-xform-to-linalg.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +16,7 @@
 #include "quant-xform/Conversion/Passes.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -42,48 +47,61 @@ struct ConvertQuantXformQLinearToGPU
           ConvertQuantXformQLinearToGPU> {
   using Base::Base;
 
-  void runOnOperation() override {
+  /// Checks the options; false (after an error) when one is out of range.
+  bool checkOptions() {
     if (!llvm::is_contained({0, 32, 64, 128, 256}, wgmmaTileN)) {
       getOperation().emitError() << "wgmma-tile-n must be 0 (choose), 32, "
                                     "64, 128 or 256 (got "
                                  << static_cast<int64_t>(wgmmaTileN) << ")";
-      return signalPassFailure();
+      return false;
     }
     if (!llvm::is_contained({0, 64, 128}, wgmmaTileM)) {
       getOperation().emitError()
           << "wgmma-tile-m must be 0 (choose), 64 or 128 (got "
           << static_cast<int64_t>(wgmmaTileM) << ")";
-      return signalPassFailure();
+      return false;
     }
     if (!llvm::is_contained({0, 64, 128}, wgmmaTileK)) {
       getOperation().emitError()
           << "wgmma-tile-k must be 0 (choose), 64 or 128 (got "
           << static_cast<int64_t>(wgmmaTileK) << ")";
-      return signalPassFailure();
+      return false;
     }
     if (wgmmaStages != 0 && (wgmmaStages < 3 || wgmmaStages > 16)) {
       getOperation().emitError()
           << "wgmma-stages must be 0 (choose) or 3 to 16 (got "
           << static_cast<int64_t>(wgmmaStages) << ")";
-      return signalPassFailure();
+      return false;
     }
     if (wgmmaMinM < 1) {
       getOperation().emitError() << "wgmma-min-m must be at least 1 (got "
                                  << static_cast<int64_t>(wgmmaMinM) << ")";
-      return signalPassFailure();
+      return false;
     }
+    return true;
+  }
+
+  void runOnOperation() override {
+    if (!checkOptions())
+      return signalPassFailure();
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     gpu::GPUModuleOp kernels;
     SymbolTable symbols(module);
     for (func::FuncOp f : funcs) {
-      // Every function must be lowered: a function with other ops (a whole
-      // model, say) gets the op-by-op error of convert() rather than a
-      // confusing failure later in the upstream GPU pipeline.
       if (f.isExternal())
         continue;
-      if (failed(convert(f, kernels, symbols)))
+      // With `outline`, a function with other ops (a whole model) keeps
+      // them and calls kernel functions for its qlinear / quantize ops;
+      // without, it gets the op-by-op error of checkKernelFunction() rather
+      // than a confusing failure later in the upstream GPU pipeline.
+      if (outline && !isKernelFunction(f)) {
+        if (failed(outlineKernels(f, kernels, symbols)))
+          return signalPassFailure();
+        continue;
+      }
+      if (failed(checkKernelFunction(f)) || failed(convert(f, kernels, symbols)))
         return signalPassFailure();
     }
     if (kernels)
@@ -93,15 +111,18 @@ struct ConvertQuantXformQLinearToGPU
 
   /// Checks that `dq` is a symmetric per-token quantize of a static f32
   /// [M, K] argument (K a multiple of 4) into s8 values and f32 scales.
-  static LogicalResult checkQuantize(DynamicQuantizeOp dq) {
+  /// With `emit` false, says so without diagnostics.
+  static LogicalResult checkQuantize(DynamicQuantizeOp dq, bool emit = true) {
+    auto fail = [&](const Twine &message) -> LogicalResult {
+      if (emit)
+        dq.emitError() << message;
+      return failure();
+    };
     QuantSchemeAttr scheme = dq.getScheme();
     if (scheme.getGranularity() != Granularity::PerToken ||
         !scheme.getSymmetric() || dq.getZeroPoint())
-      return dq.emitError() << "the GPU quantize kernel handles symmetric "
-                               "per_token schemes only (for now)";
-    if (!isa<BlockArgument>(dq.getInput()))
-      return dq.emitError() << "the GPU lowering needs the dynamic_quantize "
-                               "input to be a function argument";
+      return fail("the GPU quantize kernel handles symmetric per_token "
+                  "schemes only (for now)");
     auto x = cast<RankedTensorType>(dq.getInput().getType());
     auto q = cast<RankedTensorType>(dq.getResult().getType());
     auto sc = cast<RankedTensorType>(dq.getScale().getType());
@@ -109,20 +130,57 @@ struct ConvertQuantXformQLinearToGPU
     if (x.getRank() != 2 || !x.hasStaticShape() ||
         !x.getElementType().isF32() || !qi || qi.getWidth() != 8 ||
         qi.isUnsigned() || !sc.getElementType().isF32())
-      return dq.emitError() << "the GPU quantize kernel needs a static "
-                               "[M, K] f32 input, s8 values and f32 scales";
+      return fail("the GPU quantize kernel needs a static [M, K] f32 input, "
+                  "s8 values and f32 scales");
     if (x.getDimSize(1) % 4 != 0)
-      return dq.emitError() << "the GPU quantize kernel needs K to be a "
-                               "multiple of 4 (K = "
-                            << x.getDimSize(1) << ")";
+      return fail("the GPU quantize kernel needs K to be a multiple of 4 (K "
+                  "= " +
+                  Twine(x.getDimSize(1)) + ")");
     return success();
   }
 
-  /// Checks that `f` is qlinear ops (on its arguments or on per-token
-  /// dynamic_quantize results of them) returned directly, and rewrites it
-  /// into kernel launches on memrefs.
-  LogicalResult convert(func::FuncOp f, gpu::GPUModuleOp &kernels,
-                        SymbolTable &symbols) {
+  /// Checks that `q` (whatever its operands) is a W8A8 linear the GEMM
+  /// kernels handle. With `emit` false, says so without diagnostics.
+  static LogicalResult checkQLinear(QLinearOp q, bool emit = true) {
+    auto fail = [&](const Twine &message) -> LogicalResult {
+      if (emit)
+        q.emitError() << message;
+      return failure();
+    };
+    if (q.getInputZeroPoint())
+      return fail("asymmetric activations are not lowered to the GPU yet");
+    auto sw = cast<RankedTensorType>(q.getWeightScale().getType());
+    if (sw.getRank() > 1)
+      return fail("per_group weight scales are not lowered to the GPU yet");
+    auto x = cast<RankedTensorType>(q.getInput().getType());
+    auto y = cast<RankedTensorType>(q.getType());
+    if (x.getRank() != 2 || !x.hasStaticShape() ||
+        !y.getElementType().isF32() ||
+        !cast<RankedTensorType>(q.getInputScale().getType())
+             .getElementType()
+             .isF32() ||
+        !sw.getElementType().isF32() ||
+        cast<IntegerType>(x.getElementType()).isUnsigned())
+      return fail("the GPU lowering needs a static [M, K] s8 input and f32 "
+                  "scales and result");
+    if (x.getDimSize(1) % 4 != 0)
+      return fail("the GPU int8 kernel needs K to be a multiple of 4 (K = " +
+                  Twine(x.getDimSize(1)) + ")");
+    return success();
+  }
+
+  /// Whether every op of `f` is a qlinear or dynamic_quantize (the shape
+  /// that convert() takes), whether or not the kernels handle them.
+  static bool isKernelFunction(func::FuncOp f) {
+    return llvm::all_of(f.getBody().front(), [](Operation &op) {
+      return isa<QLinearOp, DynamicQuantizeOp, func::ReturnOp>(op);
+    });
+  }
+
+  /// Checks that `f` is qlinear / dynamic_quantize ops on its arguments (a
+  /// qlinear may also read dynamic_quantize results) that the kernels
+  /// handle, returning qlinear or dynamic_quantize results.
+  static LogicalResult checkKernelFunction(func::FuncOp f) {
     Block &body = f.getBody().front();
     for (Operation &op : body) {
       if (isa<func::ReturnOp>(op))
@@ -130,48 +188,107 @@ struct ConvertQuantXformQLinearToGPU
       if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
         if (failed(checkQuantize(dq)))
           return failure();
+        if (!isa<BlockArgument>(dq.getInput()))
+          return dq.emitError() << "the GPU lowering needs the "
+                                   "dynamic_quantize input to be a function "
+                                   "argument";
         continue;
       }
       auto q = dyn_cast<QLinearOp>(op);
       if (!q)
         return op.emitError()
                << "the GPU lowering handles functions of qlinear and "
-                  "per-token dynamic_quantize ops only (for now); this op is "
-                  "not one";
+                  "per-token dynamic_quantize ops only (without `outline`); "
+                  "this op is not one";
       for (Value v : q->getOperands())
         if (!isa<BlockArgument>(v) && !v.getDefiningOp<DynamicQuantizeOp>())
           return q.emitError() << "the GPU lowering needs every qlinear "
                                   "operand to be a function argument or a "
                                   "dynamic_quantize result";
-      if (q.getInputZeroPoint())
-        return q.emitError() << "asymmetric activations are not lowered to "
-                                "the GPU yet";
-      auto sw = cast<RankedTensorType>(q.getWeightScale().getType());
-      if (sw.getRank() > 1)
-        return q.emitError() << "per_group weight scales are not lowered to "
-                                "the GPU yet";
-      auto x = cast<RankedTensorType>(q.getInput().getType());
-      auto y = cast<RankedTensorType>(q.getType());
-      if (x.getRank() != 2 || !x.hasStaticShape() ||
-          !y.getElementType().isF32() ||
-          !cast<RankedTensorType>(q.getInputScale().getType())
-               .getElementType()
-               .isF32() ||
-          !sw.getElementType().isF32() ||
-          cast<IntegerType>(x.getElementType()).isUnsigned())
-        return q.emitError() << "the GPU lowering needs a static [M, K] s8 "
-                                "input and f32 scales and result";
-      if (x.getDimSize(1) % 4 != 0)
-        return q.emitError() << "the GPU int8 kernel needs K to be a "
-                                "multiple of 4 (K = "
-                             << x.getDimSize(1) << ")";
+      if (failed(checkQLinear(q)))
+        return failure();
     }
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     for (Value v : ret.getOperands())
-      if (!v.getDefiningOp<QLinearOp>())
+      if (!v.getDefiningOp<QLinearOp>() &&
+          !v.getDefiningOp<DynamicQuantizeOp>())
         return ret.emitError() << "the GPU lowering needs every result to "
-                                  "be a qlinear result";
+                                  "be a qlinear or dynamic_quantize result";
+    return success();
+  }
 
+  /// Outlines each qlinear / dynamic_quantize of `f` that the kernels
+  /// handle into a private kernel function (converted at once), called
+  /// through buffers: `bufferization.to_buffer` of each operand, a
+  /// `memref.alloc` per result, the call, `bufferization.to_tensor` of each
+  /// result. One-shot bufferization then sees ordinary tensor code.
+  LogicalResult outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
+                               SymbolTable &symbols) {
+    SmallVector<Operation *> ops;
+    f.walk([&](Operation *op) {
+      if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
+        if (succeeded(checkQuantize(dq, /*emit=*/false)))
+          ops.push_back(op);
+      } else if (auto q = dyn_cast<QLinearOp>(op)) {
+        if (succeeded(checkQLinear(q, /*emit=*/false)))
+          ops.push_back(op);
+        else
+          q.emitWarning() << "not lowered to a tensor-core kernel (see "
+                             "convert-quant-xform-qlinear-to-gpu): runs as "
+                             "generic GPU loops";
+      }
+    });
+    unsigned next = 0;
+    for (Operation *op : ops) {
+      Location loc = op->getLoc();
+      // The kernel function: the op alone on its operands.
+      SmallVector<Value> operands;
+      for (Value v : op->getOperands())
+        if (!llvm::is_contained(operands, v))
+          operands.push_back(v);
+      OpBuilder mb(f);
+      auto kernelFn = func::FuncOp::create(
+          mb, loc, (f.getName() + "_gpu" + Twine(next++)).str(),
+          FunctionType::get(&getContext(), ValueRange(operands).getTypes(),
+                            op->getResultTypes()));
+      kernelFn.setPrivate();
+      symbols.insert(kernelFn);
+      Block *entry = kernelFn.addEntryBlock();
+      IRMapping map;
+      map.map(operands, entry->getArguments());
+      OpBuilder fb = OpBuilder::atBlockEnd(entry);
+      Operation *clone = fb.clone(*op, map);
+      func::ReturnOp::create(fb, loc, clone->getResults());
+      if (failed(convert(kernelFn, kernels, symbols)))
+        return failure();
+      // The call site.
+      OpBuilder b(op);
+      SmallVector<Value> args;
+      for (Value v : operands)
+        args.push_back(bufferization::ToBufferOp::create(
+            b, loc, memrefOf(v.getType()), v, /*read_only=*/true));
+      SmallVector<Value> outs;
+      for (Type t : op->getResultTypes()) {
+        outs.push_back(memref::AllocOp::create(b, loc, memrefOf(t)));
+        args.push_back(outs.back());
+      }
+      func::CallOp::create(b, loc, kernelFn, args);
+      for (auto [r, out] : llvm::zip(op->getResults(), outs))
+        r.replaceAllUsesWith(bufferization::ToTensorOp::create(
+            b, loc, r.getType(), out, /*restrict=*/true, /*writable=*/true));
+      op->erase();
+    }
+    return success();
+  }
+
+  /// Rewrites `f` (checked by checkKernelFunction) into kernel launches on
+  /// memrefs, all on one stream: the stream is created at the entry,
+  /// scratch buffers for dynamic_quantize results that are not returned
+  /// are allocated on it, and the exit frees them and synchronizes.
+  LogicalResult convert(func::FuncOp f, gpu::GPUModuleOp &kernels,
+                        SymbolTable &symbols) {
+    Block &body = f.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
     if (!kernels) {
       OpBuilder mb(f->getParentOfType<ModuleOp>().getBodyRegion());
       kernels = gpu::GPUModuleOp::create(mb, f.getLoc(), "qx_gpu_kernels");
@@ -191,51 +308,51 @@ struct ConvertQuantXformQLinearToGPU
       outs.push_back(body.addArgument(memrefOf(t), f.getLoc()));
     f.setType(newType);
 
-    DenseMap<Value, Value> outFor;
-    for (auto [v, out] : llvm::zip(ret.getOperands(), outs))
-      if (!outFor.count(v))
-        outFor[v] = out;
-    // dynamic_quantize results live in device scratch buffers (gpu.alloc,
-    // freed before the return), filled by the generated quantize kernel.
+    // Where each op result lives: its out-parameter when returned (the
+    // first one if returned twice; later ones are copied), else scratch.
     DenseMap<Value, Value> bufferFor;
+    for (auto [v, out] : llvm::zip(ret.getOperands(), outs))
+      if (!bufferFor.count(v))
+        bufferFor[v] = out;
+    auto tokenType = gpu::AsyncTokenType::get(&getContext());
+    OpBuilder eb = OpBuilder::atBlockBegin(&body);
+    Value token = gpu::WaitOp::create(eb, f.getLoc(), tokenType, ValueRange{})
+                      .getAsyncToken();
     SmallVector<Value> scratch;
-    unsigned nextQuantize = 0;
-    for (DynamicQuantizeOp dq :
-         llvm::to_vector(body.getOps<DynamicQuantizeOp>())) {
-      auto x = cast<RankedTensorType>(dq.getInput().getType());
-      QuantSchemeAttr scheme = dq.getScheme();
-      gpu_kernels::QuantizeShape qs{x.getDimSize(0), x.getDimSize(1),
-                                    scheme.getClipRatio(), scheme.getQMin(),
-                                    scheme.getQMax()};
-      OpBuilder kb(kernels.getBodyRegion());
-      kb.setInsertionPointToEnd(&kernels.getBodyRegion().front());
-      std::string name =
-          (f.getName() + "_quantize" + Twine(nextQuantize++)).str();
-      gpu::GPUFuncOp kernel =
-          gpu_kernels::buildQuantizeKernel(kb, dq.getLoc(), name, qs);
-      OpBuilder hb(dq);
-      Location loc = dq.getLoc();
-      SmallVector<Value> operands = {dq.getInput()};
-      // gpu-to-llvm lowers the async forms: a stream, the allocations on it
-      // (mgpuMemAlloc: the runtime reuses freed blocks), a synchronize.
-      auto tokenType = gpu::AsyncTokenType::get(hb.getContext());
-      Value token =
-          gpu::WaitOp::create(hb, loc, tokenType, ValueRange{}).getAsyncToken();
-      for (Value r : {dq.getResult(), dq.getScale()}) {
-        auto alloc =
-            gpu::AllocOp::create(hb, loc, memrefOf(r.getType()), tokenType,
-                                 ValueRange{token}, ValueRange{}, ValueRange{});
-        token = alloc.getAsyncToken();
-        bufferFor[r] = alloc.getMemref();
-        scratch.push_back(alloc.getMemref());
-        operands.push_back(alloc.getMemref());
+    unsigned nextQuantize = 0, nextGemm = 0;
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      OpBuilder hb(&op);
+      Location loc = op.getLoc();
+      if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
+        auto x = cast<RankedTensorType>(dq.getInput().getType());
+        QuantSchemeAttr scheme = dq.getScheme();
+        gpu_kernels::QuantizeShape qs{x.getDimSize(0), x.getDimSize(1),
+                                      scheme.getClipRatio(), scheme.getQMin(),
+                                      scheme.getQMax()};
+        OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
+        std::string name =
+            (f.getName() + "_quantize" + Twine(nextQuantize++)).str();
+        gpu::GPUFuncOp kernel =
+            gpu_kernels::buildQuantizeKernel(kb, loc, name, qs);
+        SmallVector<Value> operands = {dq.getInput()};
+        for (Value r : {dq.getResult(), dq.getScale()}) {
+          if (!bufferFor.count(r)) {
+            auto alloc = gpu::AllocOp::create(
+                hb, loc, memrefOf(r.getType()), tokenType, ValueRange{token},
+                ValueRange{}, ValueRange{});
+            token = alloc.getAsyncToken();
+            bufferFor[r] = alloc.getMemref();
+            scratch.push_back(alloc.getMemref());
+          }
+          operands.push_back(bufferFor[r]);
+        }
+        token = gpu_kernels::emitLaunch(
+            hb, loc, kernel, gpu_kernels::quantizeLaunch(qs), operands, token);
+        continue;
       }
-      gpu::WaitOp::create(hb, loc, Type(), ValueRange{token});
-      gpu_kernels::emitLaunch(hb, loc, kernel, gpu_kernels::quantizeLaunch(qs),
-                              operands);
-    }
-    unsigned next = 0;
-    for (QLinearOp q : llvm::to_vector(body.getOps<QLinearOp>())) {
+      auto q = dyn_cast<QLinearOp>(op);
+      if (!q)
+        continue;
       auto x = cast<RankedTensorType>(q.getInput().getType());
       gpu_kernels::GemmShape s{
           x.getDimSize(0),
@@ -244,9 +361,6 @@ struct ConvertQuantXformQLinearToGPU
           cast<RankedTensorType>(q.getInputScale().getType()).getRank() == 0,
           cast<RankedTensorType>(q.getWeightScale().getType()).getRank() == 0,
           bool(q.getBias())};
-      OpBuilder kb(kernels.getBodyRegion());
-      kb.setInsertionPointToEnd(&kernels.getBodyRegion().front());
-      std::string name = (f.getName() + "_qlinear" + Twine(next++)).str();
       gpu_kernels::WgmmaOptions wo;
       wo.tileM = wgmmaTileM;
       wo.tileN = wgmmaTileN;
@@ -263,42 +377,40 @@ struct ConvertQuantXformQLinearToGPU
                << "the wgmma kernel's " << tile.stages
                << " stages need more shared memory than the 227 KB of an "
                   "H100 block; lower wgmma-stages";
+      Value out = bufferFor.lookup(q.getResult());
+      if (!out) // a qlinear result that is not returned is unused
+        continue;
+      OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
+      std::string name = (f.getName() + "_qlinear" + Twine(nextGemm++)).str();
       gpu::GPUFuncOp kernel =
-          useWgmma
-              ? gpu_kernels::buildWgmmaKernel(kb, q.getLoc(), name, s, tile)
-              : gpu_kernels::buildMmaSyncKernel(kb, q.getLoc(), name, s);
-      OpBuilder hb(q);
-      Location loc = q.getLoc();
-      Value out = outFor.lookup(q.getResult());
-      if (!out) // every result must be an out-parameter (no scratch buffers)
-        return q.emitError() << "the GPU lowering needs every qlinear "
-                                "result to be returned";
+          useWgmma ? gpu_kernels::buildWgmmaKernel(kb, loc, name, s, tile)
+                   : gpu_kernels::buildMmaSyncKernel(kb, loc, name, s);
       SmallVector<Value> operands;
       for (Value v : q->getOperands())
         operands.push_back(bufferFor.lookup(v) ? bufferFor.lookup(v) : v);
       operands.push_back(out);
-      gpu_kernels::emitLaunch(hb, loc, kernel, launch, operands);
+      token = gpu_kernels::emitLaunch(hb, loc, kernel, launch, operands, token);
     }
-    // Results are in the out-parameters: return nothing.
+    // A value returned twice: copy it into its later out-parameters.
     OpBuilder rb(ret);
-    if (!scratch.empty()) {
-      auto tokenType = gpu::AsyncTokenType::get(rb.getContext());
-      Value token =
-          gpu::WaitOp::create(rb, ret.getLoc(), tokenType, ValueRange{})
-              .getAsyncToken();
-      for (Value buffer : scratch)
-        token = gpu::DeallocOp::create(rb, ret.getLoc(), tokenType,
-                                       ValueRange{token}, buffer)
-                    .getAsyncToken();
-      gpu::WaitOp::create(rb, ret.getLoc(), Type(), ValueRange{token});
-    }
+    for (auto [v, out] : llvm::zip(ret.getOperands(), outs))
+      if (bufferFor.lookup(v) != out) {
+        auto copy = gpu::MemcpyOp::create(rb, ret.getLoc(), tokenType,
+                                          ValueRange{token}, out,
+                                          bufferFor.lookup(v));
+        token = copy.getAsyncToken();
+      }
+    for (Value buffer : scratch)
+      token = gpu::DeallocOp::create(rb, ret.getLoc(), tokenType,
+                                     ValueRange{token}, buffer)
+                  .getAsyncToken();
+    // Results are in the out-parameters: synchronize and return nothing.
+    gpu::WaitOp::create(rb, ret.getLoc(), Type(), ValueRange{token});
     func::ReturnOp::create(rb, ret.getLoc());
     ret.erase();
-    for (QLinearOp q : llvm::to_vector(body.getOps<QLinearOp>()))
-      q.erase();
-    for (DynamicQuantizeOp dq :
-         llvm::to_vector(body.getOps<DynamicQuantizeOp>()))
-      dq.erase();
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (isa<QLinearOp, DynamicQuantizeOp>(op))
+        op.erase();
     return success();
   }
 };

@@ -26,7 +26,7 @@ using namespace mlir::quant_xform;
 
 namespace {
 
-/// Marks every function with `llvm.emit_c_interface`, and its tensor
+/// Marks every public function with `llvm.emit_c_interface`, and its tensor
 /// arguments `bufferization.writable = false`: callers' input buffers are
 /// read-only (the C header declares them const).
 struct EmitCInterface
@@ -39,6 +39,8 @@ struct EmitCInterface
   }
   void runOnOperation() override {
     getOperation().walk([&](func::FuncOp f) {
+      if (f.isPrivate()) // internal (e.g. outlined GPU kernel functions)
+        return;
       f->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                  UnitAttr::get(&getContext()));
       if (f.isExternal())

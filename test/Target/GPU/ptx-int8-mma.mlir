@@ -9,7 +9,7 @@
 // CHECK-SAME: ld.global.b32
 // CHECK-SAME: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
 // CHECK: llvm.func @main(
-// CHECK: gpu.launch_func @qx_gpu_kernels::@main_qlinear0 blocks in ({{.*}}) threads in ({{.*}})
+// CHECK: gpu.launch_func <%{{[0-9]+}} : !llvm.ptr> @qx_gpu_kernels::@main_qlinear0 blocks in ({{.*}}) threads in ({{.*}})
 // CHECK: llvm.func @_mlir_ciface_main(
 
 func.func @main(%q: tensor<100x96xi8>, %s: tensor<100xf32>, %w: tensor<70x96xi8>, %sw: tensor<70xf32>, %b: tensor<70xf32>) -> tensor<100x70xf32> {

@@ -39,7 +39,7 @@
 // AUTO-NOT: wgmma
 // AUTO: nvgpu.mma.sync
 // AUTO-LABEL: func.func @big(
-// AUTO: gpu.launch_func @qx_gpu_kernels::@big_qlinear0 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) dynamic_shared_memory_size
+// AUTO: gpu.launch_func async [%{{[0-9a-z_]+}}] @qx_gpu_kernels::@big_qlinear0 blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) dynamic_shared_memory_size
 
 // BIG-LABEL: gpu.func @big_qlinear0
 // BIG-SAME: known_block_size = array<i32: 256, 1, 1>

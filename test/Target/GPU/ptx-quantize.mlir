@@ -3,8 +3,9 @@
 // absmax through warp butterflies and shared memory, the evaluator's f64
 // scale formula, an IEEE f32 division and round-half-even by adding 1.5·2²³
 // in round-to-nearest: no libdevice call) writing device
-// scratch buffers that the GEMM kernel reads; the host allocates them on a
-// stream, launches both kernels in order and frees them. format=isa: no
+// scratch buffers that the GEMM kernel reads; the host allocates them,
+// launches both kernels and frees the buffers in order on one stream, and
+// synchronizes once. format=isa: no
 // ptxas or GPU needed (the PTX is one escaped line: no greedy {{.*}}).
 // RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | FileCheck %s
 // RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=HOST
@@ -22,18 +23,21 @@
 // CHECK: llvm.func @main(
 // CHECK: llvm.call @mgpuMemAlloc
 // CHECK: llvm.call @mgpuMemAlloc
-// CHECK: gpu.launch_func @qx_gpu_kernels::@main_quantize0
-// CHECK: gpu.launch_func @qx_gpu_kernels::@main_qlinear0
+// CHECK: gpu.launch_func <%{{[0-9]+}} : !llvm.ptr> @qx_gpu_kernels::@main_quantize0
+// CHECK: gpu.launch_func <%{{[0-9]+}} : !llvm.ptr> @qx_gpu_kernels::@main_qlinear0
 // CHECK: llvm.call @mgpuMemFree
 // CHECK: llvm.call @mgpuMemFree
 
 // HOST-LABEL: func.func @main(
-// HOST: %[[Q:.*]], %{{.*}} = gpu.alloc async
-// HOST: %[[S:.*]], %{{.*}} = gpu.alloc async
-// HOST: gpu.launch_func @qx_gpu_kernels::@main_quantize0 {{.*}} args(%arg0 : memref<256x512xf32>, %[[Q]] : memref<256x512xi8>, %[[S]] : memref<256xf32>)
-// HOST: gpu.launch_func @qx_gpu_kernels::@main_qlinear0 {{.*}} args(%[[Q]] : memref<256x512xi8>, %[[S]] : memref<256xf32>, %arg1 : memref<384x512xi8>
-// HOST: gpu.dealloc async {{.*}} %[[Q]]
-// HOST: gpu.dealloc async {{.*}} %[[S]]
+// HOST: %[[T0:.*]] = gpu.wait async
+// HOST: %[[Q:.*]], %[[T1:.*]] = gpu.alloc async [%[[T0]]]
+// HOST: %[[S:.*]], %[[T2:.*]] = gpu.alloc async [%[[T1]]]
+// HOST: %[[T3:.*]] = gpu.launch_func async [%[[T2]]] @qx_gpu_kernels::@main_quantize0 {{.*}} args(%arg0 : memref<256x512xf32>, %[[Q]] : memref<256x512xi8>, %[[S]] : memref<256xf32>)
+// HOST: %[[T4:.*]] = gpu.launch_func async [%[[T3]]] @qx_gpu_kernels::@main_qlinear0 {{.*}} args(%[[Q]] : memref<256x512xi8>, %[[S]] : memref<256xf32>, %arg1 : memref<384x512xi8>
+// HOST: %[[T5:.*]] = gpu.dealloc async [%[[T4]]] %[[Q]]
+// HOST: %[[T6:.*]] = gpu.dealloc async [%[[T5]]] %[[S]]
+// HOST-NEXT: gpu.wait [%[[T6]]]
+// HOST-NEXT: return
 
 func.func @main(%x: tensor<256x512xf32>, %w: tensor<384x512xi8>, %sw: tensor<384xf32>, %b: tensor<384xf32>) -> tensor<256x384xf32> {
   %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<256x512xf32>) -> (tensor<256x512xi8>, tensor<256xf32>)

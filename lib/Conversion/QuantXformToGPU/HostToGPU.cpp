@@ -1,0 +1,163 @@
+//===- HostToGPU.cpp - a bufferized host function's work onto the GPU ----===//
+//
+// Two passes around upstream's parallel-loop → GPU mapping, for whole
+// functions (models) lowered by quant-xform-lower-to-gpu:
+// quant-xform-gpu-prepare-host-loops makes every op that touches memory a
+// top-level scf.parallel (which convert-parallel-loops-to-gpu turns into a
+// kernel), and quant-xform-gpu-host-buffers moves the function's buffers
+// (allocations and constants) to device memory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Conversion/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mlir::quant_xform {
+#define GEN_PASS_DEF_GPUPREPAREHOSTLOOPS
+#define GEN_PASS_DEF_GPUHOSTBUFFERS
+#include "quant-xform/Conversion/Passes.h.inc"
+} // namespace mlir::quant_xform
+
+using namespace mlir;
+
+namespace {
+
+/// Replaces the static-shaped `memref.copy` `copy` by an scf.parallel nest
+/// of element loads and stores; fails (after an error) on dynamic shapes.
+LogicalResult copyToParallelLoop(memref::CopyOp copy) {
+  auto type = cast<MemRefType>(copy.getSource().getType());
+  if (!type.hasStaticShape())
+    return copy.emitError() << "the GPU lowering needs static shapes for "
+                               "copies";
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  if (type.getRank() == 0) {
+    auto one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto zero = arith::ConstantIndexOp::create(b, loc, 0);
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero}, ValueRange{one}, ValueRange{one},
+        [&](OpBuilder &nb, Location nloc, ValueRange) {
+          Value v = memref::LoadOp::create(nb, nloc, copy.getSource());
+          memref::StoreOp::create(nb, nloc, v, copy.getTarget());
+        });
+    copy.erase();
+    return success();
+  }
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t d : type.getShape()) {
+    lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+    ubs.push_back(arith::ConstantIndexOp::create(b, loc, d));
+    steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+  }
+  scf::ParallelOp::create(
+      b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location nloc, ValueRange iv) {
+        Value v = memref::LoadOp::create(nb, nloc, copy.getSource(), iv);
+        memref::StoreOp::create(nb, nloc, v, copy.getTarget(), iv);
+      });
+  copy.erase();
+  return success();
+}
+
+/// Moves `op` into a new one-iteration scf.parallel at its place.
+void wrapInSingleIteration(Operation *op) {
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                      ValueRange{one}, ValueRange{one});
+  Block *body = loop.getBody();
+  op->moveBefore(body->getTerminator());
+}
+
+struct GPUPrepareHostLoops
+    : public quant_xform::impl::GPUPrepareHostLoopsBase<GPUPrepareHostLoops> {
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    if (f.isExternal())
+      return;
+    Block &entry = f.getBody().front();
+    for (Operation &op : llvm::make_early_inc_range(entry)) {
+      if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        if (failed(copyToParallelLoop(copy)))
+          return signalPassFailure();
+        continue;
+      }
+      // An op with results (a value the host uses) cannot move into a
+      // kernel: it stays, and quant-xform-gpu-host-buffers reports it.
+      if (isa<scf::ForOp, memref::StoreOp>(op) && op.getNumResults() == 0)
+        wrapInSingleIteration(&op);
+    }
+  }
+};
+
+struct GPUHostBuffers
+    : public quant_xform::impl::GPUHostBuffersBase<GPUHostBuffers> {
+  void runOnOperation() override {
+    func::FuncOp f = getOperation();
+    if (f.isExternal())
+      return;
+    Block &entry = f.getBody().front();
+    OpBuilder eb = OpBuilder::atBlockBegin(&entry);
+    SmallVector<Value> buffers;
+    auto deviceBuffer = [&](Location loc, MemRefType type) {
+      auto alloc = gpu::AllocOp::create(eb, loc, type, Type(), ValueRange{},
+                                        ValueRange{}, ValueRange{});
+      buffers.push_back(alloc.getMemref());
+      return alloc.getMemref();
+    };
+    WalkResult walk = f.walk([&](Operation *op) -> WalkResult {
+      if (op->getParentOfType<gpu::LaunchOp>())
+        return WalkResult::advance();
+      Location loc = op->getLoc();
+      if (isa<memref::AllocOp, memref::AllocaOp>(op)) {
+        auto type = cast<MemRefType>(op->getResult(0).getType());
+        if (!type.hasStaticShape()) {
+          op->emitError() << "the GPU lowering needs static shapes for "
+                             "buffers";
+          return WalkResult::interrupt();
+        }
+        op->getResult(0).replaceAllUsesWith(
+            deviceBuffer(loc, MemRefType::get(type.getShape(),
+                                              type.getElementType(),
+                                              type.getLayout())));
+        op->erase();
+        return WalkResult::advance();
+      }
+      if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
+        // Keep the host global as the copy's source, at the entry.
+        global->moveBefore(&entry, entry.begin());
+        eb.setInsertionPointAfter(global);
+        Value device = deviceBuffer(loc, global.getType());
+        global.getResult().replaceAllUsesWith(device);
+        gpu::MemcpyOp::create(eb, loc, Type(), ValueRange{}, device,
+                              global.getResult());
+        return WalkResult::advance();
+      }
+      if (isa<memref::DeallocOp>(op)) {
+        op->erase();
+        return WalkResult::advance();
+      }
+      if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp>(op)) {
+        op->emitError() << "the GPU lowering left this op on the host, where "
+                           "it would read device memory";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return signalPassFailure();
+    f.walk([&](func::ReturnOp ret) {
+      OpBuilder rb(ret);
+      for (Value buffer : buffers)
+        gpu::DeallocOp::create(rb, ret.getLoc(), Type(), ValueRange{}, buffer);
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,37 @@
+// The host side of whole functions on the GPU, before the GPU mapping: a
+// copy becomes a parallel loop nest and a top-level serial loop a
+// one-iteration parallel loop, so that convert-parallel-loops-to-gpu makes
+// kernels of them.
+// RUN: xform-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(quant-xform-gpu-prepare-host-loops))' | FileCheck %s
+
+// CHECK-LABEL: func.func @copy(
+// CHECK-SAME: %[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<4x8xf32>)
+// CHECK-NOT: memref.copy
+// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) = (%c0, %c0{{.*}}) to (%c4, %c8) step (%c1, %c1{{.*}}) {
+// CHECK-NEXT: %[[V:.*]] = memref.load %[[A]][%[[I]], %[[J]]]
+// CHECK-NEXT: memref.store %[[V]], %[[B]][%[[I]], %[[J]]]
+func.func @copy(%a: memref<4x8xf32>, %b: memref<4x8xf32>) {
+  memref.copy %a, %b : memref<4x8xf32> to memref<4x8xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @serial(
+// CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c1{{.*}}) step (%c1{{.*}}) {
+// CHECK-NEXT: scf.for
+// CHECK: memref.store
+// CHECK-NEXT: }
+// CHECK-NEXT: scf.reduce
+func.func @serial(%a: memref<8xf32>, %out: memref<f32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  scf.for %i = %c0 to %c8 step %c1 {
+    %v = memref.load %a[%i] : memref<8xf32>
+    %s = memref.load %out[] : memref<f32>
+    %t = arith.addf %s, %v : f32
+    memref.store %t, %out[] : memref<f32>
+  }
+  return
+}

@@ -1,0 +1,66 @@
+// In a function with other ops (a whole model), each qlinear and per-token
+// dynamic_quantize that the GPU kernels handle is outlined into a private
+// kernel function on memrefs (launches on one stream, one synchronize) and
+// called through buffers; the other ops stay for the linalg lowering. A
+// qlinear the kernels cannot take stays too, with a warning. (A function
+// of qlinear ops only is still checked strictly: qlinear-to-gpu-invalid.mlir.)
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu | FileCheck %s
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics -o /dev/null
+
+// CHECK-LABEL: func.func private @block_gpu0(
+// CHECK-SAME: %[[X:.*]]: memref<4x8xf32>, %[[Q:.*]]: memref<4x8xi8>, %[[S:.*]]: memref<4xf32>)
+// CHECK-NEXT: %[[T0:.*]] = gpu.wait async
+// CHECK: %[[T1:.*]] = gpu.launch_func async [%[[T0]]] @qx_gpu_kernels::@block_gpu0_quantize0 {{.*}} args(%[[X]] : memref<4x8xf32>, %[[Q]] : memref<4x8xi8>, %[[S]] : memref<4xf32>)
+// CHECK-NEXT: gpu.wait [%[[T1]]]
+// CHECK-LABEL: func.func private @block_gpu1(
+// CHECK-SAME: memref<4x8xi8>, %{{.*}}: memref<4xf32>, %{{.*}}: memref<16x8xi8>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<4x16xf32>)
+// CHECK: gpu.launch_func async {{.*}} @qx_gpu_kernels::@block_gpu1_qlinear0
+// CHECK-LABEL: func.func @block(
+// CHECK: %[[H:.*]] = quant_xform.rms_norm
+// CHECK: %[[HB:.*]] = bufferization.to_buffer %[[H]] read_only : tensor<4x8xf32> to memref<4x8xf32>
+// CHECK: %[[QB:.*]] = memref.alloc() : memref<4x8xi8>
+// CHECK: %[[SB:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: call @block_gpu0(%[[HB]], %[[QB]], %[[SB]])
+// CHECK: bufferization.to_tensor %[[QB]] restrict writable
+// CHECK: bufferization.to_tensor %[[SB]] restrict writable
+// CHECK: %[[YB:.*]] = memref.alloc() : memref<4x16xf32>
+// CHECK: call @block_gpu1({{.*}}, %[[YB]])
+// CHECK: %[[Y:.*]] = bufferization.to_tensor %[[YB]] restrict writable
+// CHECK: arith.addf %[[Y]], %[[Y]]
+// CHECK-NOT: quant_xform.qlinear
+// CHECK-NOT: quant_xform.dynamic_quantize
+func.func @block(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<4x16xf32> {
+  %h = quant_xform.rms_norm %x, %g : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %q, %s = quant_xform.dynamic_quantize %h scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw, bias %b : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %r = arith.addf %y, %y : tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
+}
+
+// -----
+
+// A per-group qlinear and a per-tensor quantize stay in place.
+// CHECK-LABEL: func.func @grouped(
+// CHECK: quant_xform.dynamic_quantize
+// CHECK: quant_xform.qlinear
+func.func @grouped(%x: tensor<4x32xf32>, %w: tensor<8x32xi8>, %sw: tensor<8x2xf32>) -> tensor<4x8xf32> {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_tensor> : (tensor<4x32xf32>) -> (tensor<4x32xi8>, tensor<f32>)
+  // expected-warning @+1 {{not lowered to a tensor-core kernel (see convert-quant-xform-qlinear-to-gpu): runs as generic GPU loops}}
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x32xi8>, tensor<f32>, tensor<8x32xi8>, tensor<8x2xf32>) -> tensor<4x8xf32>
+  %r = arith.addf %y, %y : tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+// A function of quantize ops only may return their results (written to
+// the out-parameters, no scratch buffers).
+// CHECK-LABEL: func.func @quantize_only(
+// CHECK-SAME: %[[X:.*]]: memref<4x8xf32>, %[[Q:.*]]: memref<4x8xi8>, %[[S:.*]]: memref<4xf32>)
+// CHECK-NOT: gpu.alloc
+// CHECK: gpu.launch_func async {{.*}} args(%[[X]] : memref<4x8xf32>, %[[Q]] : memref<4x8xi8>, %[[S]] : memref<4xf32>)
+func.func @quantize_only(%x: tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>) {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  return %q, %s : tensor<4x8xi8>, tensor<4xf32>
+}
+
