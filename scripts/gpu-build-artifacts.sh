@@ -18,9 +18,10 @@ cxx=${CXX:-$(command -v clang++-22 || command -v clang++ || command -v c++)}
 command -v ptxas >/dev/null || export PATH=$PATH:/usr/local/cuda/bin
 command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to make cubins"; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
-# name:M:N:K:bias[:fused] — ragged shapes for correctness, then the
+# name:M:N:K:bias[:fused|:quant] — ragged shapes for correctness, then the
 # benchmark ones; `fused`: f32 activations quantized per token by the
-# generated code (dynamic_quantize + qlinear), else s8 activations + scales.
+# generated code (dynamic_quantize + qlinear), else s8 activations + scales;
+# `quant`: the per-token quantize of [M, K] f32 alone.
 chip=${QX_GPU_CHIP:-sm_90a}
 tile_m=${QX_GPU_TILE_M:-0}
 tile_n=${QX_GPU_TILE_N:-0}
@@ -37,6 +38,9 @@ if [ "$shapes" = bench ]; then
     done
   done
   shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused"
+  for mk in 2048:4096 2048:11008 8192:4096 8192:11008; do
+    shapes="$shapes q${mk/:/_}:${mk%:*}:0:${mk#*:}:0:quant"
+  done
 fi
 : > "$out/entries.inc"
 for s in $shapes; do
@@ -45,7 +49,16 @@ for s in $shapes; do
   if [ "$bias" = 1 ]; then
     bt=", %b: tensor<${n}xf32>"; bias_use=", bias %b"; bias_type=", tensor<${n}xf32>"
   fi
-  if [ "${kind:-}" = fused ]; then
+  if [ "${kind:-}" = quant ]; then
+    # The per-token quantize alone (N unused).
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%x: tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>) {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
+  return %q, %s : tensor<${m}x${k}xi8>, tensor<${m}xf32>
+}
+MLIR
+    entry=QX_QUANT_ENTRY
+  elif [ "${kind:-}" = fused ]; then
     # The whole W8A8 linear: per-token dynamic quantize of f32 activations,
     # then the int8 GEMM with its epilogue.
     cat > "$out/$name.mlir" <<MLIR
@@ -67,7 +80,11 @@ MLIR
   fi
   build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
   echo "#include \"$name.h\"" >> "$out/entries.inc"
-  echo "$entry($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
+  if [ "$entry" = QX_QUANT_ENTRY ]; then
+    echo "$entry($name, $m, $k)" >> "$out/entries.inc"
+  else
+    echo "$entry($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
+  fi
   echo "compiled $name ($m x $n x $k${kind:+, $kind})"
 done
 cp build/lib/libqx_cuda_runtime.so bench/gpu/gpu_linear.py "$out/"

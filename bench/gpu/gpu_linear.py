@@ -89,8 +89,11 @@ def main():
     p = subprocess.run([runner], capture_output=True, text=True)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
-    gemm, fused = {}, {}
+    gemm, fused, quant = {}, {}, {}
     for line in p.stdout.splitlines():
+        q = re.match(r"(\S+)\s+M=(\d+)\s+K=(\d+)\s+quantize.*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) GB/s", line)
+        if q:
+            quant[(int(q[2]), int(q[3]))] = (float(q[6]), int(q[4]))
         m = re.match(r"(\S+)\s+M=(\d+)\s+N=(\d+)\s+K=(\d+).*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) TOPS", line)
         if m:
             # f…: the fused entries (quantize + GEMM); the others: GEMM alone.
@@ -109,6 +112,18 @@ def main():
         print(f"{M:5d} {N:6d} {K:6d} | {tops:7.1f} {ftops:7.1f} {a['int_mm']:8.1f} {a['bf16']:7.1f} "
               f"{a['eager_w8a8']:10.1f} {a['eager_llmint8']:14.1f} | {tops / a['int_mm']:12.3f} "
               f"{ftops / a['int_mm']:13.3f} {ftops / a['bf16']:10.3f}", flush=True)
+    # The quantize kernel alone against a device copy of its input (read
+    # and write 4·M·K bytes), in GB/s.
+    qrows = []
+    if quant:
+        print(f"{'M':>5} {'K':>6} | {'quantize GB/s':>13} {'copy GB/s':>10} | quantize/copy")
+    for (M, K), (gbs, bad) in sorted(quant.items()):
+        src = torch.randn(M, K, device="cuda")
+        dst = torch.empty_like(src)
+        tc = bench(lambda: dst.copy_(src))
+        copy = 8.0 * M * K / tc / 1e9
+        qrows.append(dict(M=M, K=K, quantize_gbs=gbs, copy_gbs=copy, mismatches=bad))
+        print(f"{M:5d} {K:6d} | {gbs:13.1f} {copy:10.1f} | {gbs / copy:13.3f}", flush=True)
     key = [r for r in rows if (r["M"], r["N"], r["K"]) == (2048, 4096, 4096)]
     if key:
         print(f"gpu_gemm_vs_int_mm={key[0]['ours'] / key[0]['int_mm']:.3f}")
@@ -116,7 +131,7 @@ def main():
     out = os.environ.get("OUT")
     if out:
         with open(os.path.join(out, "gpu_linear.json"), "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump(dict(linears=rows, quantize=qrows), f, indent=1)
     return p.returncode
 
 

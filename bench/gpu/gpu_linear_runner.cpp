@@ -35,9 +35,11 @@ float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
 
 #define QX_ENTRY(name, M, N, K, BIAS) /* headers */
 #define QX_FUSED_ENTRY(name, M, N, K, BIAS)
+#define QX_QUANT_ENTRY(name, M, K)
 #include "entries.inc"
 #undef QX_ENTRY
 #undef QX_FUSED_ENTRY
+#undef QX_QUANT_ENTRY
 
 namespace {
 
@@ -181,6 +183,66 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
   return ok && bad == 0;
 }
 
+/// The generated per-token quantize alone (x [M,K] f32 → q s8, s f32):
+/// every value and scale against the oracle, then timed; prints the bytes
+/// moved per second (4·M·K read, M·K + 4·M written).
+template <typename Fn>
+bool runQuantize(const char *name, int64_t m, int64_t k, Fn fn,
+                 std::mt19937 &rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(m * k), sx(m), s(m, NAN);
+  std::vector<int8_t> ref(m * k), q(m * k, 99);
+  for (int64_t i = 0; i < m * k; ++i)
+    x[i] = normal(rng) * ((i % k) % 61 == 7 ? 20.0f : 1.0f);
+  for (int64_t i = 0; i < m; ++i)
+    sx[i] = quantizeRow(&x[i * k], k, &ref[i * k]);
+  void *args[3] = {qxGpuMalloc(4 * x.size()), qxGpuMalloc(q.size()),
+                   qxGpuMalloc(4 * m)};
+  qxGpuCopyToDevice(args[0], x.data(), 4 * x.size());
+  fn(args);
+  qxGpuCopyToHost(q.data(), args[1], q.size());
+  qxGpuCopyToHost(s.data(), args[2], 4 * m);
+  bool ok = check(name);
+  int64_t bad = 0;
+  for (int64_t i = 0; i < m * k; ++i)
+    bad += q[i] != ref[i];
+  for (int64_t i = 0; i < m; ++i)
+    bad += !(s[i] == sx[i]);
+  struct Call {
+    const Fn *fn;
+    void **args;
+  } call{&fn, args};
+  auto trampoline = [](void *p) {
+    auto *c = static_cast<Call *>(p);
+    (*c->fn)(c->args);
+  };
+  std::vector<double> times;
+  for (int r = 0; ok && r < 23; ++r) {
+    float ms = qxGpuElapsedMs(trampoline, &call, 1);
+    if (ms < 0) {
+      ok = false;
+      break;
+    }
+    if (r >= 3)
+      times.push_back(ms / 1e3);
+  }
+  ok = ok && check(name);
+  double median = 0;
+  if (!times.empty()) {
+    std::sort(times.begin(), times.end());
+    median = times[times.size() / 2];
+  }
+  double bytes = 5.0 * m * k + 4.0 * m;
+  std::printf("%-10s M=%-5lld K=%-5lld quantize  checked=%lld  "
+              "mismatches=%lld  median=%.4f ms  %.1f GB/s\n",
+              name, (long long)m, (long long)k, (long long)(m * k + m),
+              (long long)bad, median * 1e3,
+              median > 0 ? bytes / median / 1e9 : 0.0);
+  for (void *p : args)
+    qxGpuFree(p);
+  return ok && bad == 0;
+}
+
 } // namespace
 
 int main() {
@@ -195,8 +257,8 @@ int main() {
 // QX_FUSED_ENTRY: dynamic_quantize + qlinear on f32 ones (x, w, sw, [b], y).
 #define QX_ENTRY(name, M, N, K, BIAS)                                          \
   ok &= runShape(                                                              \
-      #name, M, N, K, BIAS, false,                                             \
-      [](void **a) { QX_CALL_##BIAS(name, a); }, rng);
+      #name, M, N, K, BIAS, false, [](void **a) { QX_CALL_##BIAS(name, a); },  \
+      rng);
 #define QX_CALL_1(name, a)                                                     \
   qx_##name((const int8_t *)a[0], (const float *)a[1], (const int8_t *)a[2],   \
             (const float *)a[3], (const float *)a[4], (float *)a[5])
@@ -213,6 +275,14 @@ int main() {
 #define QX_FUSED_CALL_0(name, a)                                               \
   qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
             (float *)a[4])
+// QX_QUANT_ENTRY: dynamic_quantize alone (x, q, s).
+#define QX_QUANT_ENTRY(name, M, K)                                             \
+  ok &= runQuantize(                                                           \
+      #name, M, K,                                                             \
+      [](void **a) {                                                           \
+        qx_##name((const float *)a[0], (int8_t *)a[1], (float *)a[2]);         \
+      },                                                                       \
+      rng);
 #include "entries.inc"
   std::printf(ok ? "gpu_linear_runner: all shapes match the oracle\n"
                  : "gpu_linear_runner: FAILED\n");

@@ -29,9 +29,9 @@ SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
   return args;
 }
 
-Value gpu_kernels::emitLaunch(OpBuilder &b, Location loc,
-                              gpu::GPUFuncOp kernel, const LaunchShape &launch,
-                              ValueRange operands, Value token) {
+Value gpu_kernels::emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
+                              const LaunchShape &launch, ValueRange operands,
+                              Value token) {
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };

@@ -55,7 +55,8 @@ LogicalResult copyToParallelLoop(memref::CopyOp copy) {
     steps.push_back(arith::ConstantIndexOp::create(b, loc, 1));
   }
   scf::ParallelOp::create(
-      b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location nloc, ValueRange iv) {
+      b, loc, lbs, ubs, steps,
+      [&](OpBuilder &nb, Location nloc, ValueRange iv) {
         Value v = memref::LoadOp::create(nb, nloc, copy.getSource(), iv);
         memref::StoreOp::create(nb, nloc, v, copy.getTarget(), iv);
       });
@@ -69,8 +70,8 @@ void wrapInSingleIteration(Operation *op) {
   Location loc = op->getLoc();
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero},
-                                      ValueRange{one}, ValueRange{one});
+  auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero}, ValueRange{one},
+                                      ValueRange{one});
   Block *body = loop.getBody();
   op->moveBefore(body->getTerminator());
 }
@@ -122,10 +123,9 @@ struct GPUHostBuffers
                              "buffers";
           return WalkResult::interrupt();
         }
-        op->getResult(0).replaceAllUsesWith(
-            deviceBuffer(loc, MemRefType::get(type.getShape(),
-                                              type.getElementType(),
-                                              type.getLayout())));
+        op->getResult(0).replaceAllUsesWith(deviceBuffer(
+            loc, MemRefType::get(type.getShape(), type.getElementType(),
+                                 type.getLayout())));
         op->erase();
         return WalkResult::advance();
       }

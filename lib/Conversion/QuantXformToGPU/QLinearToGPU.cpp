@@ -101,7 +101,8 @@ struct ConvertQuantXformQLinearToGPU
           return signalPassFailure();
         continue;
       }
-      if (failed(checkKernelFunction(f)) || failed(convert(f, kernels, symbols)))
+      if (failed(checkKernelFunction(f)) ||
+          failed(convert(f, kernels, symbols)))
         return signalPassFailure();
     }
     if (kernels)
@@ -337,9 +338,9 @@ struct ConvertQuantXformQLinearToGPU
         SmallVector<Value> operands = {dq.getInput()};
         for (Value r : {dq.getResult(), dq.getScale()}) {
           if (!bufferFor.count(r)) {
-            auto alloc = gpu::AllocOp::create(
-                hb, loc, memrefOf(r.getType()), tokenType, ValueRange{token},
-                ValueRange{}, ValueRange{});
+            auto alloc = gpu::AllocOp::create(hb, loc, memrefOf(r.getType()),
+                                              tokenType, ValueRange{token},
+                                              ValueRange{}, ValueRange{});
             token = alloc.getAsyncToken();
             bufferFor[r] = alloc.getMemref();
             scratch.push_back(alloc.getMemref());
@@ -395,9 +396,9 @@ struct ConvertQuantXformQLinearToGPU
     OpBuilder rb(ret);
     for (auto [v, out] : llvm::zip(ret.getOperands(), outs))
       if (bufferFor.lookup(v) != out) {
-        auto copy = gpu::MemcpyOp::create(rb, ret.getLoc(), tokenType,
-                                          ValueRange{token}, out,
-                                          bufferFor.lookup(v));
+        auto copy =
+            gpu::MemcpyOp::create(rb, ret.getLoc(), tokenType,
+                                  ValueRange{token}, out, bufferFor.lookup(v));
         token = copy.getAsyncToken();
       }
     for (Value buffer : scratch)
