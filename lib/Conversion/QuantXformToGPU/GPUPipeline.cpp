@@ -16,7 +16,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
@@ -81,6 +83,35 @@ static std::string findCudaToolkit(const std::string &cudaPath) {
                                                                 : std::string();
 }
 
+namespace {
+/// Fails (with an error naming it) when an explicitly given CUDA toolkit
+/// has no libdevice: upstream gpu-module-to-binary reports a bad toolkit
+/// path but carries on, leaving math functions unresolved.
+struct CheckCudaToolkit
+    : public PassWrapper<CheckCudaToolkit, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckCudaToolkit)
+  explicit CheckCudaToolkit(std::string path) : path(std::move(path)) {}
+  StringRef getArgument() const final {
+    return "quant-xform-check-cuda-toolkit";
+  }
+  void runOnOperation() override {
+    llvm::SmallString<256> libdevice(path);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::is_directory(path)) {
+      getOperation().emitError()
+          << "CUDA path: " << path << " does not exist or is not a directory";
+      return signalPassFailure();
+    }
+    if (!llvm::sys::fs::is_regular_file(libdevice)) {
+      getOperation().emitError()
+          << "CUDA path: " << path << " has no " << libdevice;
+      return signalPassFailure();
+    }
+  }
+  std::string path;
+};
+} // namespace
+
 void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
                                          const GPUPipelineOptions &options) {
   static std::once_flag registered;
@@ -88,6 +119,8 @@ void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
     mlir::registerAllPasses();
     registerQuantXformConversionPasses(); // named in the textual part
   });
+  if (!options.cudaPath.empty())
+    pm.addPass(std::make_unique<CheckCudaToolkit>(options.cudaPath));
   ConvertQuantXformQLinearToGPUOptions kernelOptions;
   kernelOptions.wgmma = options.chip == "sm_90a";
   kernelOptions.wgmmaTileM = options.wgmmaTileM;
