@@ -83,8 +83,9 @@ def ConvertQuantXformQLinearToGPU
     launches generated kernels from the `gpu.module @qx_gpu_kernels`.
 
     Each `dynamic_quantize` gets a quantize kernel (one block per row:
-    16-byte loads, the row's absmax through warp shuffles and shared
-    memory, the reference evaluator's scale and rounding exactly) writing
+    16-byte loads kept in registers for K ≤ 16384, the row's absmax through
+    warp shuffles and shared memory, the reference evaluator's scale and
+    rounding exactly) writing
     device scratch buffers (`gpu.alloc` / `gpu.dealloc` on a stream; the
     runtime reuses freed blocks). Each `qlinear` gets one of two GEMM
     kernels:

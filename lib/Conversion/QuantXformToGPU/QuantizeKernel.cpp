@@ -5,12 +5,15 @@
 //
 // 1. Each thread reads its 4-float groups (16-byte loads, groups tid,
 //    tid + 256, ...) and keeps the NaN-ignoring maximum of |x| (maxnumf).
+//    For K ≤ 16·1024 the loop is unrolled and the groups stay in registers
+//    (all loads in flight at once; step 4 reads no memory again).
 // 2. The row maximum: butterfly shuffles within each warp, the 8 warp
 //    results through shared memory, every thread reducing them.
 // 3. The scale exactly as the reference evaluator computes it:
 //    f32((f64(absmax) · clip) / qmax), or 1 when that maximum is 0 or not
 //    finite; thread 0 stores it.
-// 4. Each thread quantizes its groups again (the row is still in L1/L2):
+// 4. Each thread quantizes its groups (from registers, or read again while
+//    the row is still in L1/L2 for longer rows):
 //    clamp(round_half_even(x / s), qmin, qmax) with an IEEE f32 division,
 //    NaN → 0, stored as 4 bytes.
 //
@@ -36,6 +39,8 @@ namespace {
 constexpr int64_t kThreads = 256;
 constexpr int64_t kWarps = kThreads / 32;
 constexpr int64_t kGroup = 4; // floats per load
+/// Most 4-float groups a thread keeps in registers (K ≤ 16·1024).
+constexpr int64_t kMaxResidentGroups = 16;
 } // namespace
 
 LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
@@ -78,26 +83,69 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value first = arith::MulIOp::create(b, loc, tid, c(kGroup));
   auto vec = VectorType::get({kGroup}, f32);
 
-  // 1. This thread's maximum of |x|.
-  auto maxLoop = scf::ForOp::create(b, loc, first, c(s.k), c(kThreads * kGroup),
-                                    ValueRange{cf(0.0)});
-  {
+  // 1. This thread's maximum of |x|: unrolled with the groups kept in
+  // registers when they are few enough, else a loop.
+  int64_t groups = llvm::divideCeil(s.k, kThreads * kGroup);
+  bool resident = groups <= kMaxResidentGroups;
+  auto absMax = [&](Value v) {
+    // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
+    Value abs =
+        arith::MaxNumFOp::create(b, loc, v, arith::NegFOp::create(b, loc, v));
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
+                                       abs)
+        .getResult();
+  };
+  // Whether group g of this thread lies in the row (only the last group of
+  // a row that is not a multiple of 1024 floats can fall outside).
+  auto inRow = [&](int64_t g) -> Value {
+    if ((g + 1) * kThreads * kGroup <= s.k)
+      return Value();
+    Value k = arith::AddIOp::create(b, loc, first, c(g * kThreads * kGroup));
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, c(s.k));
+  };
+  SmallVector<Value> values; // resident: group g of this thread
+  Value m;
+  if (resident) {
+    Value zeros = vector::BroadcastOp::create(b, loc, vec, cf(0.0));
+    for (int64_t g = 0; g < groups; ++g) {
+      Value k = arith::AddIOp::create(b, loc, first, c(g * kThreads * kGroup));
+      auto load = [&](OpBuilder &lb) {
+        return vector::LoadOp::create(lb, loc, vec, x, ValueRange{row, k},
+                                      /*nontemporal=*/false,
+                                      llvm::MaybeAlign(16))
+            .getResult();
+      };
+      if (Value ok = inRow(g)) {
+        auto ifIn = scf::IfOp::create(b, loc, TypeRange{vec}, ok,
+                                      /*withElse=*/true);
+        OpBuilder tb = ifIn.getThenBodyBuilder();
+        scf::YieldOp::create(tb, loc, ValueRange{load(tb)});
+        OpBuilder eb = ifIn.getElseBodyBuilder();
+        scf::YieldOp::create(eb, loc, ValueRange{zeros});
+        values.push_back(ifIn.getResult(0));
+      } else {
+        values.push_back(load(b));
+      }
+    }
+    m = cf(0.0);
+    for (Value v : values)
+      m = arith::MaxNumFOp::create(b, loc, m, absMax(v));
+  } else {
+    auto maxLoop = scf::ForOp::create(
+        b, loc, first, c(s.k), c(kThreads * kGroup), ValueRange{cf(0.0)});
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(maxLoop.getBody());
     Value v = vector::LoadOp::create(
         b, loc, vec, x, ValueRange{row, maxLoop.getInductionVar()},
         /*nontemporal=*/false, llvm::MaybeAlign(16));
-    // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
-    Value abs =
-        arith::MaxNumFOp::create(b, loc, v, arith::NegFOp::create(b, loc, v));
-    Value m = vector::ReductionOp::create(b, loc,
-                                          vector::CombiningKind::MAXNUMF, abs);
-    scf::YieldOp::create(b, loc,
-                         ValueRange{arith::MaxNumFOp::create(
-                             b, loc, maxLoop.getRegionIterArgs().front(), m)});
+    scf::YieldOp::create(
+        b, loc,
+        ValueRange{arith::MaxNumFOp::create(
+            b, loc, maxLoop.getRegionIterArgs().front(), absMax(v))});
+    b.setInsertionPointAfter(maxLoop);
+    m = maxLoop.getResult(0);
   }
   // 2. Warp butterfly, then across the warps through shared memory.
-  Value m = maxLoop.getResult(0);
   for (int32_t offset = 16; offset >= 1; offset /= 2) {
     auto shuffle =
         gpu::ShuffleOp::create(b, loc, m, offset, 32, gpu::ShuffleMode::XOR);
@@ -157,31 +205,47 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value wideHi =
       vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmax + 1)));
   Value magic = vector::BroadcastOp::create(b, loc, vec, cf(12582912.0));
-  auto quantLoop =
-      scf::ForOp::create(b, loc, first, c(s.k), c(kThreads * kGroup));
-  {
+  auto quantizeStore = [&](OpBuilder &qb, Value v, Value k) {
+    Value r = arith::DivFOp::create(qb, loc, v, svec);
+    Value isNan =
+        arith::CmpFOp::create(qb, loc, arith::CmpFPredicate::UNO, r, r);
+    r = arith::SelectOp::create(qb, loc, isNan, zero, r);
+    // Round half to even: within ±128, (r + 1.5·2²³) − 1.5·2²³ rounds in
+    // the default IEEE mode; clamping first changes no result.
+    r = arith::MinimumFOp::create(
+        qb, loc, arith::MaximumFOp::create(qb, loc, r, wideLo), wideHi);
+    r = arith::SubFOp::create(qb, loc, arith::AddFOp::create(qb, loc, r, magic),
+                              magic);
+    r = arith::MinimumFOp::create(
+        qb, loc, arith::MaximumFOp::create(qb, loc, r, lo), hi);
+    Value bytes =
+        arith::FPToSIOp::create(qb, loc, VectorType::get({kGroup}, i8), r);
+    vector::StoreOp::create(qb, loc, bytes, q, ValueRange{row, k},
+                            /*nontemporal=*/false, llvm::MaybeAlign(4));
+  };
+  if (resident) {
+    for (auto [g, v] : llvm::enumerate(values)) {
+      Value k = arith::AddIOp::create(b, loc, first,
+                                      c(int64_t(g) * kThreads * kGroup));
+      if (Value ok = inRow(int64_t(g))) {
+        auto ifIn = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+        OpBuilder tb = ifIn.getThenBodyBuilder();
+        quantizeStore(tb, v, k);
+      } else {
+        quantizeStore(b, v, k);
+      }
+    }
+  } else {
+    auto quantLoop =
+        scf::ForOp::create(b, loc, first, c(s.k), c(kThreads * kGroup));
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(quantLoop.getBody());
     Value k = quantLoop.getInductionVar();
     Value v =
         vector::LoadOp::create(b, loc, vec, x, ValueRange{row, k},
                                /*nontemporal=*/false, llvm::MaybeAlign(16));
-    Value r = arith::DivFOp::create(b, loc, v, svec);
-    Value isNan =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, r, r);
-    r = arith::SelectOp::create(b, loc, isNan, zero, r);
-    // Round half to even: within ±128, (r + 1.5·2²³) − 1.5·2²³ rounds in
-    // the default IEEE mode; clamping first changes no result.
-    r = arith::MinimumFOp::create(
-        b, loc, arith::MaximumFOp::create(b, loc, r, wideLo), wideHi);
-    r = arith::SubFOp::create(b, loc, arith::AddFOp::create(b, loc, r, magic),
-                              magic);
-    r = arith::MinimumFOp::create(b, loc,
-                                  arith::MaximumFOp::create(b, loc, r, lo), hi);
-    Value bytes =
-        arith::FPToSIOp::create(b, loc, VectorType::get({kGroup}, i8), r);
-    vector::StoreOp::create(b, loc, bytes, q, ValueRange{row, k},
-                            /*nontemporal=*/false, llvm::MaybeAlign(4));
+    quantizeStore(b, v, k);
+    b.setInsertionPointAfter(quantLoop);
   }
   gpu::ReturnOp::create(b, loc);
   return fn;
