@@ -18,10 +18,11 @@ cxx=${CXX:-$(command -v clang++-22 || command -v clang++ || command -v c++)}
 command -v ptxas >/dev/null || export PATH=$PATH:/usr/local/cuda/bin
 command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to make cubins"; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
-# name:M:N:K:bias[:fused|:quant] — ragged shapes for correctness, then the
+# name:M:N:K:bias[:fused|:quant|:hquant] — ragged shapes for correctness, then the
 # benchmark ones; `fused`: f32 activations quantized per token by the
 # generated code (dynamic_quantize + qlinear), else s8 activations + scales;
-# `quant`: the per-token quantize of [M, K] f32 alone.
+# `quant`: the per-token quantize of [M, K] f32 alone; `hquant`: with an
+# online Hadamard rotation in front (one kernel).
 chip=${QX_GPU_CHIP:-sm_90a}
 tile_m=${QX_GPU_TILE_M:-0}
 tile_n=${QX_GPU_TILE_N:-0}
@@ -39,7 +40,7 @@ if [ "$shapes" = bench ]; then
   done
   shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused"
   for mk in 2048:4096 2048:11008 8192:4096 8192:11008; do
-    shapes="$shapes q${mk/:/_}:${mk%:*}:0:${mk#*:}:0:quant"
+    shapes="$shapes q${mk/:/_}:${mk%:*}:0:${mk#*:}:0:quant h${mk/:/_}:${mk%:*}:0:${mk#*:}:0:hquant"
   done
 fi
 : > "$out/entries.inc"
@@ -49,7 +50,19 @@ for s in $shapes; do
   if [ "$bias" = 1 ]; then
     bt=", %b: tensor<${n}xf32>"; bias_use=", bias %b"; bias_type=", tensor<${n}xf32>"
   fi
-  if [ "${kind:-}" = quant ]; then
+  if [ "${kind:-}" = hquant ]; then
+    # The online Hadamard rotation (signs: the runner's hadamardSign) and
+    # the per-token quantize, one kernel (N unused).
+    signs=$(python3 -c "print(', '.join('-1' if (j * 7 + 3) % 5 < 2 else '1' for j in range($k)))")
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%x: tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>) {
+  %r = quant_xform.rotate hadamard %x signs [$signs] {quant_xform.online} : (tensor<${m}x${k}xf32>) -> tensor<${m}x${k}xf32>
+  %q, %s = quant_xform.dynamic_quantize %r scheme<per_token> : (tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
+  return %q, %s : tensor<${m}x${k}xi8>, tensor<${m}xf32>
+}
+MLIR
+    entry=QX_HQUANT_ENTRY
+  elif [ "${kind:-}" = quant ]; then
     # The per-token quantize alone (N unused).
     cat > "$out/$name.mlir" <<MLIR
 func.func @main(%x: tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>) {
@@ -81,7 +94,9 @@ MLIR
   build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
   echo "#include \"$name.h\"" >> "$out/entries.inc"
   if [ "$entry" = QX_QUANT_ENTRY ]; then
-    echo "$entry($name, $m, $k)" >> "$out/entries.inc"
+    echo "QX_QUANT_ENTRY($name, $m, $k, false)" >> "$out/entries.inc"
+  elif [ "$entry" = QX_HQUANT_ENTRY ]; then
+    echo "QX_QUANT_ENTRY($name, $m, $k, true)" >> "$out/entries.inc"
   else
     echo "$entry($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
   fi

@@ -91,9 +91,9 @@ def main():
     sys.stderr.write(p.stderr)
     gemm, fused, quant = {}, {}, {}
     for line in p.stdout.splitlines():
-        q = re.match(r"(\S+)\s+M=(\d+)\s+K=(\d+)\s+quantize.*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) GB/s", line)
+        q = re.match(r"(\S+)\s+M=(\d+)\s+K=(\d+)\s+(hadamard\+)?quantize.*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) GB/s", line)
         if q:
-            quant[(int(q[2]), int(q[3]))] = (float(q[6]), int(q[4]))
+            quant.setdefault((int(q[2]), int(q[3])), {})["hadamard" if q[4] else "plain"] = (float(q[7]), int(q[5]))
         m = re.match(r"(\S+)\s+M=(\d+)\s+N=(\d+)\s+K=(\d+).*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) TOPS", line)
         if m:
             # f…: the fused entries (quantize + GEMM); the others: GEMM alone.
@@ -116,14 +116,19 @@ def main():
     # and write 4·M·K bytes), in GB/s.
     qrows = []
     if quant:
-        print(f"{'M':>5} {'K':>6} | {'quantize GB/s':>13} {'copy GB/s':>10} | quantize/copy")
-    for (M, K), (gbs, bad) in sorted(quant.items()):
+        print(f"{'M':>5} {'K':>6} | {'quantize GB/s':>13} {'+Hadamard':>10} {'copy GB/s':>10} | "
+              f"quantize/copy  +Hadamard/copy")
+    for (M, K), kinds in sorted(quant.items()):
         src = torch.randn(M, K, device="cuda")
         dst = torch.empty_like(src)
         tc = bench(lambda: dst.copy_(src))
         copy = 8.0 * M * K / tc / 1e9
-        qrows.append(dict(M=M, K=K, quantize_gbs=gbs, copy_gbs=copy, mismatches=bad))
-        print(f"{M:5d} {K:6d} | {gbs:13.1f} {copy:10.1f} | {gbs / copy:13.3f}", flush=True)
+        gbs, bad = kinds.get("plain", (float("nan"), 0))
+        hgbs, hbad = kinds.get("hadamard", (float("nan"), 0))
+        qrows.append(dict(M=M, K=K, quantize_gbs=gbs, hadamard_quantize_gbs=hgbs, copy_gbs=copy,
+                          mismatches=bad + hbad))
+        print(f"{M:5d} {K:6d} | {gbs:13.1f} {hgbs:10.1f} {copy:10.1f} | {gbs / copy:13.3f} "
+              f"{hgbs / copy:15.3f}", flush=True)
     key = [r for r in rows if (r["M"], r["N"], r["K"]) == (2048, 4096, 4096)]
     if key:
         print(f"gpu_gemm_vs_int_mm={key[0]['ours'] / key[0]['int_mm']:.3f}")

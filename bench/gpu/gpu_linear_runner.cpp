@@ -35,7 +35,7 @@ float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
 
 #define QX_ENTRY(name, M, N, K, BIAS) /* headers */
 #define QX_FUSED_ENTRY(name, M, N, K, BIAS)
-#define QX_QUANT_ENTRY(name, M, K)
+#define QX_QUANT_ENTRY(name, M, K, HADAMARD)
 #include "entries.inc"
 #undef QX_ENTRY
 #undef QX_FUSED_ENTRY
@@ -183,19 +183,47 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
   return ok && bad == 0;
 }
 
-/// The generated per-token quantize alone (x [M,K] f32 → q s8, s f32):
-/// every value and scale against the oracle, then timed; prints the bytes
-/// moved per second (4·M·K read, M·K + 4·M written).
+/// The sign of column j in the `hquant` entries of
+/// scripts/gpu-build-artifacts.sh (the same formula).
+float hadamardSign(int64_t j) { return (j * 7 + 3) % 5 < 2 ? -1.0f : 1.0f; }
+
+/// The online Hadamard rotation of one row as the CPU lowering and the
+/// generated kernel compute it: y_j = x_j · f32(sign_j/√B), then
+/// butterflies (a + b, a − b) of strides 1, 2, ..., B/2 (B = K & −K).
+void hadamardRow(const float *x, int64_t k, float *y) {
+  int64_t block = k & -k;
+  double norm = 1.0 / std::sqrt(double(block));
+  for (int64_t j = 0; j < k; ++j)
+    y[j] = x[j] * float(norm * hadamardSign(j));
+  for (int64_t stride = 1; stride < block; stride *= 2)
+    for (int64_t j = 0; j < k; ++j)
+      if (!(j & stride)) {
+        float a = y[j], b = y[j + stride];
+        y[j] = a + b;
+        y[j + stride] = a - b;
+      }
+}
+
+/// The generated per-token quantize alone (x [M,K] f32 → q s8, s f32),
+/// with the online Hadamard rotation in front when `hadamard`: every value
+/// and scale against the oracle, then timed; prints the bytes moved per
+/// second (4·M·K read, M·K + 4·M written).
 template <typename Fn>
-bool runQuantize(const char *name, int64_t m, int64_t k, Fn fn,
+bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard, Fn fn,
                  std::mt19937 &rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(m * k), sx(m), s(m, NAN);
+  std::vector<float> x(m * k), sx(m), s(m, NAN), rotated(k);
   std::vector<int8_t> ref(m * k), q(m * k, 99);
   for (int64_t i = 0; i < m * k; ++i)
     x[i] = normal(rng) * ((i % k) % 61 == 7 ? 20.0f : 1.0f);
-  for (int64_t i = 0; i < m; ++i)
-    sx[i] = quantizeRow(&x[i * k], k, &ref[i * k]);
+  for (int64_t i = 0; i < m; ++i) {
+    const float *in = &x[i * k];
+    if (hadamard) {
+      hadamardRow(in, k, rotated.data());
+      in = rotated.data();
+    }
+    sx[i] = quantizeRow(in, k, &ref[i * k]);
+  }
   void *args[3] = {qxGpuMalloc(4 * x.size()), qxGpuMalloc(q.size()),
                    qxGpuMalloc(4 * m)};
   qxGpuCopyToDevice(args[0], x.data(), 4 * x.size());
@@ -233,8 +261,11 @@ bool runQuantize(const char *name, int64_t m, int64_t k, Fn fn,
     median = times[times.size() / 2];
   }
   double bytes = 5.0 * m * k + 4.0 * m;
-  std::printf("%-10s M=%-5lld K=%-5lld quantize  checked=%lld  "
-              "mismatches=%lld  median=%.4f ms  %.1f GB/s\n",
+  std::printf(hadamard ? "%-10s M=%-5lld K=%-5lld hadamard+quantize  "
+                         "checked=%lld  "
+                         "mismatches=%lld  median=%.4f ms  %.1f GB/s\n"
+                       : "%-10s M=%-5lld K=%-5lld quantize  checked=%lld  "
+                         "mismatches=%lld  median=%.4f ms  %.1f GB/s\n",
               name, (long long)m, (long long)k, (long long)(m * k + m),
               (long long)bad, median * 1e3,
               median > 0 ? bytes / median / 1e9 : 0.0);
@@ -275,10 +306,11 @@ int main() {
 #define QX_FUSED_CALL_0(name, a)                                               \
   qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
             (float *)a[4])
-// QX_QUANT_ENTRY: dynamic_quantize alone (x, q, s).
-#define QX_QUANT_ENTRY(name, M, K)                                             \
+// QX_QUANT_ENTRY: dynamic_quantize alone (x, q, s), HADAMARD: with the
+// online Hadamard rotation in front.
+#define QX_QUANT_ENTRY(name, M, K, HADAMARD)                                   \
   ok &= runQuantize(                                                           \
-      #name, M, K,                                                             \
+      #name, M, K, HADAMARD,                                                   \
       [](void **a) {                                                           \
         qx_##name((const float *)a[0], (int8_t *)a[1], (float *)a[2]);         \
       },                                                                       \

@@ -62,3 +62,12 @@ func.func @returns_argument(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tensor<8x
   // expected-error @+1 {{the GPU lowering needs every result to be a qlinear or dynamic_quantize result}}
   return %y, %s : tensor<4x8xf32>, tensor<4xf32>
 }
+
+// -----
+
+func.func @rotation_returned(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xi8>, tensor<4xf32>) {
+  // expected-error @+1 {{the GPU lowering takes a rotation only as an online Hadamard of a function argument feeding one dynamic_quantize (K ≤ 16384)}}
+  %r = quant_xform.rotate hadamard %x {quant_xform.online} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %q, %s = quant_xform.dynamic_quantize %r scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  return %r, %q, %s : tensor<4x8xf32>, tensor<4x8xi8>, tensor<4xf32>
+}

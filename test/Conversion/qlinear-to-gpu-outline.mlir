@@ -64,3 +64,22 @@ func.func @quantize_only(%x: tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
   return %q, %s : tensor<4x8xi8>, tensor<4xf32>
 }
 
+
+// -----
+
+// An online Hadamard rotation feeding the quantize goes into the same
+// kernel function (and kernel): the function takes the unrotated rows.
+// CHECK-LABEL: func.func private @rotated_gpu0(
+// CHECK-SAME: %[[X:.*]]: memref<4x8xf32>, %[[Q:.*]]: memref<4x8xi8>, %[[S:.*]]: memref<4xf32>)
+// CHECK: gpu.launch_func async {{.*}} @qx_gpu_kernels::@rotated_gpu0_quantize0 {{.*}} args(%[[X]] : memref<4x8xf32>, %[[Q]] : memref<4x8xi8>, %[[S]] : memref<4xf32>)
+// CHECK-LABEL: func.func @rotated(
+// CHECK: %[[H:.*]] = arith.addf
+// CHECK-NEXT: bufferization.to_buffer %[[H]] read_only
+// CHECK-NOT: quant_xform.rotate
+func.func @rotated(%x: tensor<4x8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  %h = arith.addf %x, %x : tensor<4x8xf32>
+  %r = quant_xform.rotate hadamard %h signs [1, -1, 1, 1, -1, 1, 1, 1] {quant_xform.online} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %q, %s = quant_xform.dynamic_quantize %r scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

@@ -85,7 +85,10 @@ def ConvertQuantXformQLinearToGPU
     Each `dynamic_quantize` gets a quantize kernel (one block per row:
     16-byte loads kept in registers for K ≤ 16384, the row's absmax through
     warp shuffles and shared memory, the reference evaluator's scale and
-    rounding exactly) writing
+    rounding exactly; an online `rotate hadamard` (not inverse, K ≤ 16384)
+    whose only user is the quantize is done in the same kernel first:
+    column factors sign_k/√B from a global, butterflies in registers, warp
+    shuffles and shared memory, in the CPU lowering's order) writing
     device scratch buffers (`gpu.alloc` / `gpu.dealloc` on a stream; the
     runtime reuses freed blocks). Each `qlinear` gets one of two GEMM
     kernels:

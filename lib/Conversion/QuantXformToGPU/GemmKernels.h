@@ -12,6 +12,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 
+#include <vector>
+
 namespace mlir::quant_xform::gpu_kernels {
 
 /// Shapes and options of one generated kernel.
@@ -119,10 +121,20 @@ struct QuantizeShape {
   int64_t m, k;
   double clip;
   int64_t qmin, qmax;
+  /// With an online Hadamard rotation in front (`rotate hadamard`, not
+  /// inverse): its block B (K & −K) and the column factors sign_k/√B in
+  /// f32; 0 and empty for none.
+  int64_t hadamardBlock = 0;
+  std::vector<float> hadamardScale;
 };
 
+/// Most K the quantize kernel keeps in registers (16 groups of 4 floats
+/// per thread); a Hadamard rotation in front needs that.
+constexpr int64_t kMaxResidentK = 16 * 1024;
+
 /// `gpu.func @name(x [M,K] f32, q [M,K] s8, s [M] f32)`: one block per row
-/// (QuantizeKernel.cpp); K a multiple of 4.
+/// (QuantizeKernel.cpp); K a multiple of 4. With a Hadamard rotation, its
+/// column factors go to a `memref.global` next to the kernel.
 gpu::GPUFuncOp buildQuantizeKernel(OpBuilder &b, Location loc, StringRef name,
                                    const QuantizeShape &s);
 LaunchShape quantizeLaunch(const QuantizeShape &s);

@@ -23,6 +23,8 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include <cmath>
+
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_CONVERTQUANTXFORMQLINEARTOGPU
 #include "quant-xform/Conversion/Passes.h.inc"
@@ -110,6 +112,22 @@ struct ConvertQuantXformQLinearToGPU
                       UnitAttr::get(ctx));
   }
 
+  /// The online Hadamard rotation that `dq` quantizes and that the quantize
+  /// kernel can do in front (`rotate hadamard`, not inverse, used only by
+  /// `dq`, K ≤ kMaxResidentK), or null.
+  static RotateOp fusableRotate(DynamicQuantizeOp dq) {
+    auto rot = dq.getInput().getDefiningOp<RotateOp>();
+    if (!rot || rot.getKind() != RotationKind::Hadamard || rot.getInverse() ||
+        !rot.getResult().hasOneUse())
+      return RotateOp();
+    auto x = cast<RankedTensorType>(rot.getInput().getType());
+    if (x.getRank() != 2 || !x.hasStaticShape() ||
+        x.getDimSize(1) > gpu_kernels::kMaxResidentK ||
+        (x.getDimSize(1) & -x.getDimSize(1)) < 2)
+      return RotateOp();
+    return rot;
+  }
+
   /// Checks that `dq` is a symmetric per-token quantize of a static f32
   /// [M, K] argument (K a multiple of 4) into s8 values and f32 scales.
   /// With `emit` false, says so without diagnostics.
@@ -174,7 +192,7 @@ struct ConvertQuantXformQLinearToGPU
   /// that convert() takes), whether or not the kernels handle them.
   static bool isKernelFunction(func::FuncOp f) {
     return llvm::all_of(f.getBody().front(), [](Operation &op) {
-      return isa<QLinearOp, DynamicQuantizeOp, func::ReturnOp>(op);
+      return isa<QLinearOp, DynamicQuantizeOp, RotateOp, func::ReturnOp>(op);
     });
   }
 
@@ -186,10 +204,22 @@ struct ConvertQuantXformQLinearToGPU
     for (Operation &op : body) {
       if (isa<func::ReturnOp>(op))
         continue;
+      if (auto rot = dyn_cast<RotateOp>(op)) {
+        auto user = dyn_cast<DynamicQuantizeOp>(
+            rot->hasOneUse() ? *rot->getUsers().begin() : nullptr);
+        if (!user || fusableRotate(user) != rot ||
+            !isa<BlockArgument>(rot.getInput()))
+          return rot.emitError()
+                 << "the GPU lowering takes a rotation only as an online "
+                    "Hadamard of a function argument feeding one "
+                    "dynamic_quantize (K ≤ "
+                 << gpu_kernels::kMaxResidentK << ")";
+        continue;
+      }
       if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
         if (failed(checkQuantize(dq)))
           return failure();
-        if (!isa<BlockArgument>(dq.getInput()))
+        if (!isa<BlockArgument>(dq.getInput()) && !fusableRotate(dq))
           return dq.emitError() << "the GPU lowering needs the "
                                    "dynamic_quantize input to be a function "
                                    "argument";
@@ -242,9 +272,13 @@ struct ConvertQuantXformQLinearToGPU
     unsigned next = 0;
     for (Operation *op : ops) {
       Location loc = op->getLoc();
-      // The kernel function: the op alone on its operands.
+      // The kernel function: the op alone on its operands (a quantize with
+      // the online Hadamard rotation in front of it).
+      RotateOp rot;
+      if (auto dq = dyn_cast<DynamicQuantizeOp>(op))
+        rot = fusableRotate(dq);
       SmallVector<Value> operands;
-      for (Value v : op->getOperands())
+      for (Value v : rot ? rot->getOperands() : op->getOperands())
         if (!llvm::is_contained(operands, v))
           operands.push_back(v);
       OpBuilder mb(f);
@@ -258,6 +292,8 @@ struct ConvertQuantXformQLinearToGPU
       IRMapping map;
       map.map(operands, entry->getArguments());
       OpBuilder fb = OpBuilder::atBlockEnd(entry);
+      if (rot)
+        fb.clone(*rot, map);
       Operation *clone = fb.clone(*op, map);
       func::ReturnOp::create(fb, loc, clone->getResults());
       if (failed(convert(kernelFn, kernels, symbols)))
@@ -278,6 +314,8 @@ struct ConvertQuantXformQLinearToGPU
         r.replaceAllUsesWith(bufferization::ToTensorOp::create(
             b, loc, r.getType(), out, /*restrict=*/true, /*writable=*/true));
       op->erase();
+      if (rot)
+        rot->erase();
     }
     return success();
   }
@@ -330,12 +368,24 @@ struct ConvertQuantXformQLinearToGPU
         gpu_kernels::QuantizeShape qs{x.getDimSize(0), x.getDimSize(1),
                                       scheme.getClipRatio(), scheme.getQMin(),
                                       scheme.getQMax()};
+        Value input = dq.getInput();
+        if (RotateOp rot = fusableRotate(dq)) {
+          // x·diag(signs)·H/√B: column factors sign_k/√B, as the CPU
+          // lowering rounds them.
+          input = rot.getInput();
+          qs.hadamardBlock = qs.k & -qs.k;
+          double norm = 1.0 / std::sqrt(double(qs.hadamardBlock));
+          std::optional<ArrayRef<int8_t>> signs = rot.getSigns();
+          for (int64_t j = 0; j < qs.k; ++j)
+            qs.hadamardScale.push_back(
+                float(signs ? norm * (*signs)[j] : norm));
+        }
         OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
         std::string name =
             (f.getName() + "_quantize" + Twine(nextQuantize++)).str();
         gpu::GPUFuncOp kernel =
             gpu_kernels::buildQuantizeKernel(kb, loc, name, qs);
-        SmallVector<Value> operands = {dq.getInput()};
+        SmallVector<Value> operands = {input};
         for (Value r : {dq.getResult(), dq.getScale()}) {
           if (!bufferFor.count(r)) {
             auto alloc = gpu::AllocOp::create(hb, loc, memrefOf(r.getType()),
@@ -410,7 +460,7 @@ struct ConvertQuantXformQLinearToGPU
     func::ReturnOp::create(rb, ret.getLoc());
     ret.erase();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
-      if (isa<QLinearOp, DynamicQuantizeOp>(op))
+      if (isa<QLinearOp, DynamicQuantizeOp, RotateOp>(op))
         op.erase();
     return success();
   }

@@ -30,6 +30,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -43,6 +46,121 @@ constexpr int64_t kGroup = 4; // floats per load
 constexpr int64_t kMaxResidentGroups = 16;
 } // namespace
 
+/// The online Hadamard rotation of a row held in registers, in the order
+/// the CPU lowering computes it: each element times its factor sign_k/√B,
+/// then butterflies (a + b, a − b) of strides 1, 2, 4, ..., B/2. Thread t
+/// holds groups of 4 floats at t·4 + g·1024: strides 1 and 2 pair lanes of
+/// one vector, 4 to 64 pair threads of one warp (shuffles), 128 to 512
+/// threads of other warps (through `exchange` in shared memory), 1024 and
+/// up groups of the same thread.
+static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
+                          SmallVectorImpl<Value> &values,
+                          llvm::function_ref<Value(Value, int64_t)> loadGroup,
+                          StringRef factorsName, MemRefType factorsType,
+                          Value tid, Value exchange) {
+  Type f32 = b.getF32Type();
+  auto vec = VectorType::get({kGroup}, f32);
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value factors = memref::GetGlobalOp::create(b, loc, factorsType, factorsName);
+  for (size_t g = 0; g < values.size(); ++g)
+    values[g] = arith::MulFOp::create(b, loc, values[g],
+                                      loadGroup(factors, int64_t(g)));
+  // mine' = mine + partner where this element is the low one, else
+  // partner − mine.
+  auto combine = [&](Value mine, Value partner, Value isHigh) -> Value {
+    Value sum = arith::AddFOp::create(b, loc, mine, partner);
+    Value diff = arith::SubFOp::create(b, loc, partner, mine);
+    return arith::SelectOp::create(b, loc, isHigh, diff, sum);
+  };
+  auto threadBit = [&](int64_t bit) -> Value {
+    Value shifted = arith::ShRUIOp::create(b, loc, tid, c(bit));
+    Value one = arith::AndIOp::create(b, loc, shifted, c(1));
+    Value isHigh =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, one, c(0));
+    return vector::BroadcastOp::create(
+        b, loc, VectorType::get({kGroup}, b.getI1Type()), isHigh);
+  };
+  for (int64_t stride = 1; stride < s.hadamardBlock; stride *= 2) {
+    if (stride < kGroup) {
+      // Lanes of one vector.
+      SmallVector<int64_t> perm;
+      SmallVector<bool> mask;
+      for (int64_t e = 0; e < kGroup; ++e) {
+        perm.push_back(e ^ stride);
+        mask.push_back((e & stride) != 0);
+      }
+      Value isHigh = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(VectorType::get({kGroup}, b.getI1Type()),
+                                 ArrayRef<bool>(mask)));
+      for (Value &v : values) {
+        Value partner = vector::ShuffleOp::create(b, loc, v, v, perm);
+        v = combine(v, partner, isHigh);
+      }
+    } else if (stride < kThreads * kGroup) {
+      int64_t bit = llvm::Log2_64(stride / kGroup);
+      Value isHigh = threadBit(bit);
+      if (stride / kGroup >= 32) {
+        // Threads of other warps: through shared memory, as many groups
+        // per round trip (two barriers) as the buffer holds.
+        int64_t capacity = cast<MemRefType>(exchange.getType()).getDimSize(0) /
+                           (kThreads * kGroup);
+        Value at = arith::MulIOp::create(b, loc, tid, c(kGroup));
+        Value other = arith::XOrIOp::create(b, loc, tid, c(stride / kGroup));
+        Value otherAt = arith::MulIOp::create(b, loc, other, c(kGroup));
+        for (size_t first = 0; first < values.size(); first += capacity) {
+          size_t last = std::min(values.size(), first + capacity);
+          for (size_t g = first; g < last; ++g)
+            vector::StoreOp::create(
+                b, loc, values[g], exchange,
+                ValueRange{arith::AddIOp::create(
+                    b, loc, at, c(int64_t(g - first) * kThreads * kGroup))});
+          gpu::BarrierOp::create(b, loc);
+          SmallVector<Value> partners;
+          for (size_t g = first; g < last; ++g)
+            partners.push_back(vector::LoadOp::create(
+                b, loc, vec, exchange,
+                ValueRange{arith::AddIOp::create(
+                    b, loc, otherAt,
+                    c(int64_t(g - first) * kThreads * kGroup))}));
+          gpu::BarrierOp::create(b, loc);
+          for (size_t g = first; g < last; ++g)
+            values[g] = combine(values[g], partners[g - first], isHigh);
+        }
+        continue;
+      }
+      // Threads of one warp: a shuffle per lane.
+      for (Value &v : values) {
+        Value partner = vector::BroadcastOp::create(
+            b, loc, vec,
+            arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                           APFloat(0.0f)));
+        for (int64_t e = 0; e < kGroup; ++e) {
+          Value lane = vector::ExtractOp::create(b, loc, v, e);
+          Value other =
+              gpu::ShuffleOp::create(b, loc, lane, int32_t(stride / kGroup), 32,
+                                     gpu::ShuffleMode::XOR)
+                  .getShuffleResult();
+          partner = vector::InsertOp::create(b, loc, other, partner, e);
+        }
+        v = combine(v, partner, isHigh);
+      }
+    } else {
+      // Groups of the same thread.
+      int64_t d = stride / (kThreads * kGroup);
+      for (size_t g = 0; g < values.size(); ++g) {
+        if (g & d)
+          continue;
+        Value low = values[g], high = values[g + d];
+        values[g] = arith::AddFOp::create(b, loc, low, high);
+        values[g + d] = arith::SubFOp::create(b, loc, low, high);
+      }
+    }
+  }
+}
+
 LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
   return {s.m, 1, kThreads, 0};
 }
@@ -55,16 +173,36 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   SmallVector<Type> args = {MemRefType::get({s.m, s.k}, f32),
                             MemRefType::get({s.m, s.k}, i8),
                             MemRefType::get({s.m}, f32)};
+  // The Hadamard column factors sign_k/√B, next to the kernel.
+  std::string factorsName = (name + "_hadamard").str();
+  auto factorsType = MemRefType::get({s.k}, f32);
+  if (s.hadamardBlock)
+    memref::GlobalOp::create(
+        b, loc, factorsName, b.getStringAttr("private"), factorsType,
+        DenseElementsAttr::get(RankedTensorType::get({s.k}, f32),
+                               ArrayRef<float>(s.hadamardScale)),
+        /*constant=*/true, b.getI64IntegerAttr(16));
   auto fn =
       gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn->setAttr(fn.getKnownBlockSizeAttrName(),
               b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Value partial = fn.addWorkgroupAttribution(
-      MemRefType::get(
-          {kWarps}, f32, MemRefLayoutAttrInterface{},
-          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup)),
+      MemRefType::get({kWarps}, f32, MemRefLayoutAttrInterface{}, workgroup),
       loc);
+  // Butterflies between warps (strides 128 to 512) go through shared
+  // memory: all of a thread's groups at once (up to 8 groups, 32 KB).
+  int64_t exchangeGroups =
+      std::min<int64_t>(llvm::divideCeil(s.k, kThreads * kGroup), 8);
+  Value exchange =
+      s.hadamardBlock > 4 * 32
+          ? fn.addWorkgroupAttribution(
+                MemRefType::get({exchangeGroups * kThreads * kGroup}, f32,
+                                MemRefLayoutAttrInterface{}, workgroup),
+                loc)
+          : Value();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Value x = fn.getArgument(0), q = fn.getArgument(1), scale = fn.getArgument(2);
@@ -107,26 +245,35 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value m;
   if (resident) {
     Value zeros = vector::BroadcastOp::create(b, loc, vec, cf(0.0));
-    for (int64_t g = 0; g < groups; ++g) {
+    // Group g of this thread from `mem` (a row of x, or the K factors):
+    // zeros past the row.
+    auto loadGroup = [&](Value mem, int64_t g) -> Value {
       Value k = arith::AddIOp::create(b, loc, first, c(g * kThreads * kGroup));
       auto load = [&](OpBuilder &lb) {
-        return vector::LoadOp::create(lb, loc, vec, x, ValueRange{row, k},
+        SmallVector<Value> at = {k};
+        if (cast<MemRefType>(mem.getType()).getRank() == 2)
+          at.insert(at.begin(), row);
+        return vector::LoadOp::create(lb, loc, vec, mem, at,
                                       /*nontemporal=*/false,
                                       llvm::MaybeAlign(16))
             .getResult();
       };
-      if (Value ok = inRow(g)) {
-        auto ifIn = scf::IfOp::create(b, loc, TypeRange{vec}, ok,
-                                      /*withElse=*/true);
-        OpBuilder tb = ifIn.getThenBodyBuilder();
-        scf::YieldOp::create(tb, loc, ValueRange{load(tb)});
-        OpBuilder eb = ifIn.getElseBodyBuilder();
-        scf::YieldOp::create(eb, loc, ValueRange{zeros});
-        values.push_back(ifIn.getResult(0));
-      } else {
-        values.push_back(load(b));
-      }
-    }
+      Value ok = inRow(g);
+      if (!ok)
+        return load(b);
+      auto ifIn =
+          scf::IfOp::create(b, loc, TypeRange{vec}, ok, /*withElse=*/true);
+      OpBuilder tb = ifIn.getThenBodyBuilder();
+      scf::YieldOp::create(tb, loc, ValueRange{load(tb)});
+      OpBuilder eb = ifIn.getElseBodyBuilder();
+      scf::YieldOp::create(eb, loc, ValueRange{zeros});
+      return ifIn.getResult(0);
+    };
+    for (int64_t g = 0; g < groups; ++g)
+      values.push_back(loadGroup(x, g));
+    if (s.hadamardBlock)
+      applyHadamard(b, loc, s, values, loadGroup, factorsName, factorsType, tid,
+                    exchange);
     m = cf(0.0);
     for (Value v : values)
       m = arith::MaxNumFOp::create(b, loc, m, absMax(v));
