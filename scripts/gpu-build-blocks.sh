@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Builds, on this machine (no GPU needed), whole transformer blocks compiled
-# for the GPU into one folder (default .gpu-blocks, git-ignored): for each
-# variant of the bundled blocks (the float block; W8A8 pipeline outputs
-# with several recipes) the model compiled by `xform-aot --target=gpu`
+# Builds, on this machine (no GPU needed), whole transformer blocks and
+# small models compiled for the GPU into one folder (default .gpu-blocks,
+# git-ignored): for each variant — the bundled blocks (float; W8A8 pipeline
+# outputs with several recipes) and, from the Python package
+# (bench/gpu/make_models.py), a 2-layer BERT-style encoder and a 2-layer
+# LLaMA-style decoder (float, W8A8, SmoothQuant + Hadamard) — the model
+# compiled by `xform-aot --target=gpu`
 # (tensor-core kernels for the linears, generated loop kernels for norms,
 # attention and activations, host code calling the mgpu* ABI), linked with
 # the runtime into bench/gpu/gpu_block_driver. On the device:
 #   <out>/run-blocks.sh <results-dir>
-# writes <variant>.x.npy / <variant>.y.npy there and prints timings; then,
+# writes <variant>.in<i>.npy / <variant>.y.npy there and prints timings; then,
 # where MLIR is installed, compare-blocks.sh <results-dir> checks every
 # output against the reference evaluator.
 #   scripts/gpu-build-blocks.sh [out-dir]
@@ -20,15 +23,28 @@ cxx=${CXX:-$(command -v clang++-22 || command -v clang++ || command -v c++)}
 command -v ptxas >/dev/null || export PATH=$PATH:/usr/local/cuda/bin
 command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to make cubins"; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
-# name|source|W8A8 recipe ("float": the float block as written)
+# Python-built models (QX_GPU_MODELS=0: none).
+if [ "${QX_GPU_MODELS:-1}" != 0 ]; then
+  PYTHONPATH=build/python_packages python3 bench/gpu/make_models.py "$out/models" >/dev/null ||
+    { echo "error: bench/gpu/make_models.py failed (is the Python package built?)"; exit 1; }
+fi
+# name|source|W8A8 recipe ("float", "as-is": the source as written)
 variants=${QX_GPU_BLOCKS:-"pre-float|examples/block.mlir|float
 pre-w8a8|examples/block.mlir|
 pre-smooth-hadamard|examples/block.mlir|smooth-alpha=0.5 rotation=hadamard
 pre-split|examples/block.mlir|outliers=dynamic
 post-w8a8|examples/block_post.mlir|
 post-static-asym-group|examples/block_post.mlir|activation-granularity=per_tensor static-activations=true asymmetric=true weight-granularity=per_group group-size=16"}
+if [ "${QX_GPU_MODELS:-1}" != 0 ] && [ -z "${QX_GPU_BLOCKS:-}" ]; then
+  for m in bert decoder; do
+    for r in float w8a8 smooth-hadamard; do
+      variants="$variants
+$m-$r|$out/models/$m-$r.mlir|as-is"
+    done
+  done
+fi
 echo "#!/usr/bin/env bash" > "$out/run-blocks.sh"
-echo "# Runs every compiled block on the GPU; writes <name>.x.npy / <name>.y.npy to \$1." >> "$out/run-blocks.sh"
+echo "# Runs every compiled block on the GPU; writes <name>.in<i>.npy / <name>.y.npy to \$1." >> "$out/run-blocks.sh"
 echo 'set -e; cd "$(dirname "$0")"; res=${1:-.}; mkdir -p "$res"' >> "$out/run-blocks.sh"
 cat > "$out/compare-blocks.sh" <<'CMP'
 #!/usr/bin/env bash
@@ -38,21 +54,34 @@ set -e; here=$(cd "$(dirname "$0")" && pwd); res=${1:-.}; xr=${XFORM_RUN:-xform-
 CMP
 while IFS='|' read -r name src recipe; do
   [ -n "$name" ] || continue
-  if [ "$recipe" = float ]; then
-    cp "$src" "$out/$name.mlir"
+  if [ "$recipe" = float ] || [ "$recipe" = as-is ]; then
+    [ "$src" -ef "$out/$name.mlir" ] || cp "$src" "$out/$name.mlir"
   else
     build/bin/xform-opt "$src" -quant-xform-w8a8="$recipe" -o "$out/$name.mlir"
   fi
   build/bin/xform-aot --target=gpu "$out/$name.mlir" -o "$out/$name.o" --header "$out/$name.h"
-  # The driver's shapes: the block's one argument and result.
-  read -r rows cols out_cols < <(sed -nE 's/^ *func\.func @main\(%[a-z0-9_]+: tensor<([0-9]+)x([0-9]+)xf32>\) -> tensor<[0-9]+x([0-9]+)xf32>.*/\1 \2 \3/p' "$out/$name.mlir" | head -1) || true
-  [ -n "${rows:-}" ] || { echo "error: $out/$name.mlir: expected @main(tensor<RxCxf32>) -> tensor<RxOxf32>"; exit 1; }
-  "$cxx" -O2 -std=c++17 -include "$out/$name.h" -DROWS="$rows" -DCOLS="$cols" -DOUT_COLS="$out_cols" \
-    bench/gpu/gpu_block_driver.cpp "$out/$name.o" -L build/lib -lqx_cuda_runtime \
-    -Wl,-rpath,'$ORIGIN' -o "$out/$name"
-  echo "echo -n '$name: '; ./$name \"\$res/$name.x.npy\" \"\$res/$name.y.npy\"" >> "$out/run-blocks.sh"
-  echo "\"\$xr\" --reference \"\$here/$name.mlir\" --input \"\$res/$name.x.npy\" --no-print --compare-npy \"\$res/$name.y.npy\" --max-rel-err \${QX_MAX_REL_ERR:-1e-5}" >> "$out/compare-blocks.sh"
-  echo "compiled $name ($rows x $cols -> $rows x $out_cols${recipe:+, $recipe})"
+  # The driver's shapes and call, from the header's descriptor comments:
+  # f32 arguments, one f32 result.
+  shapes=$(sed -nE 's|^/// Descriptor of argument [0-9]+: tensor<(([0-9]+x)*)f32>$|\1|p' "$out/$name.h" |
+           sed -E 's/x$//; s/x/,/g; s/.*/{&}/' | paste -sd, -)
+  nargs=$(grep -c '^/// Descriptor of argument' "$out/$name.h" || true)
+  result=$(sed -nE 's|^/// Descriptor of result 0: tensor<(([0-9]+x)*)f32>$|\1|p' "$out/$name.h" |
+           sed -E 's/x$//; s/x/,/g')
+  if [ -z "$shapes" ] || [ "$(echo "$shapes" | grep -o '{' | wc -l)" != "$nargs" ] || [ -z "$result" ] ||
+     grep -q '^/// Descriptor of result 1' "$out/$name.h"; then
+    echo "error: $out/$name.mlir: the driver takes f32 arguments and one f32 result"; exit 1
+  fi
+  call="qx_model("; files=""
+  for ((i = 0; i < nargs; i++)); do call="${call}in[$i],"; files="$files \"\$res/$name.in$i.npy\""; done
+  call="${call}out)"
+  "$cxx" -O2 -std=c++17 -include "$out/$name.h" "-DQX_IN_SHAPES={$shapes}" "-DQX_OUT_SHAPE={$result}" \
+    "-DQX_CALL(in,out)=$call" bench/gpu/gpu_block_driver.cpp "$out/$name.o" -L build/lib \
+    -lqx_cuda_runtime -Wl,-rpath,'$ORIGIN' -o "$out/$name"
+  echo "echo -n '$name: '; ./$name$files \"\$res/$name.y.npy\"" >> "$out/run-blocks.sh"
+  inputs=""
+  for ((i = 0; i < nargs; i++)); do inputs="$inputs --input \"\$res/$name.in$i.npy\""; done
+  echo "\"\$xr\" --reference \"\$here/$name.mlir\"$inputs --no-print --compare-npy \"\$res/$name.y.npy\" --max-rel-err \${QX_MAX_REL_ERR:-1e-5}" >> "$out/compare-blocks.sh"
+  echo "compiled $name (${shapes} -> {$result}${recipe:+, $recipe})"
 done <<< "$variants"
 cp build/lib/libqx_cuda_runtime.so "$out/"
 chmod +x "$out/run-blocks.sh" "$out/compare-blocks.sh"

@@ -1,16 +1,19 @@
 //===- gpu_block_driver.cpp - run an AOT-compiled GPU model on a device --===//
 //
 // A plain C++ program (no MLIR) that calls a model compiled by
-// `xform-aot --target=gpu`: qx_model(const float *x, float *y) on device
-// buffers, x: ROWS×COLS, y: ROWS×OUT_COLS. It makes a deterministic input
-// (never zeros), runs the model once, writes input and output as .npy files
-// (compared with the reference evaluator by `xform-run --compare-npy`
-// where MLIR is installed), then times REPS more runs (median of
-// event-timed calls after warm-up). Exit 1 on any CUDA error.
+// `xform-aot --target=gpu` on device buffers: f32 arguments of the shapes
+// QX_IN_SHAPES, one f32 result of shape QX_OUT_SHAPE, called as
+// QX_CALL(in, out) (in: the argument pointers). scripts/gpu-build-blocks.sh
+// defines these from the header. It makes deterministic inputs (never
+// zeros), runs the model once, writes the inputs and the output as .npy
+// files (compared with the reference evaluator by `xform-run --compare-npy`
+// where MLIR is installed), then times 20 more runs (median of event-timed
+// calls after warm-up). Exit 1 on any CUDA error.
 //
-//   c++ -include model.h -DROWS=16 -DCOLS=32 -DOUT_COLS=32 \
-//       gpu_block_driver.cpp model.o -lqx_cuda_runtime
-//   ./a.out x.npy y.npy
+//   c++ -include model.h -DQX_IN_SHAPES='{{16,32}}' -DQX_OUT_SHAPE='{16,32}' \
+//       '-DQX_CALL(in,out)=qx_model(in[0],out)' gpu_block_driver.cpp model.o \
+//       -lqx_cuda_runtime
+//   ./a.out in0.npy ... out.npy
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,11 +35,13 @@ float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
 
 namespace {
 
-bool writeNpy(const char *path, const std::vector<float> &v, int rows,
-              int cols) {
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                     std::to_string(rows) + ", " + std::to_string(cols) +
-                     "), }";
+bool writeNpy(const char *path, const std::vector<float> &v,
+              const std::vector<int64_t> &shape) {
+  std::string dims;
+  for (int64_t d : shape)
+    dims += std::to_string(d) + ", ";
+  std::string dict =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   size_t total = 10 + dict.size() + 1;
   dict += std::string((64 - total % 64) % 64, ' ') + "\n";
   FILE *f = std::fopen(path, "wb");
@@ -50,6 +55,13 @@ bool writeNpy(const char *path, const std::vector<float> &v, int rows,
   return std::fclose(f) == 0;
 }
 
+int64_t elements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
 bool ok(const char *what) {
   if (const char *e = qxGpuLastError()) {
     std::fprintf(stderr, "error: %s (%s)\n", e, what);
@@ -59,14 +71,20 @@ bool ok(const char *what) {
 }
 
 struct Buffers {
-  float *x, *y;
+  std::vector<const float *> in;
+  float *out;
 };
 
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s x.npy y.npy\n", argv[0]);
+  const std::vector<std::vector<int64_t>> inShapes = QX_IN_SHAPES;
+  const std::vector<int64_t> outShape = QX_OUT_SHAPE;
+  if (argc != int(inShapes.size()) + 2) {
+    std::fprintf(stderr, "usage: %s", argv[0]);
+    for (size_t i = 0; i < inShapes.size(); ++i)
+      std::fprintf(stderr, " in%zu.npy", i);
+    std::fprintf(stderr, " out.npy\n");
     return 2;
   }
   if (!qxGpuAvailable()) {
@@ -74,33 +92,48 @@ int main(int argc, char **argv) {
                  qxGpuLastError() ? qxGpuLastError() : "unknown");
     return 1;
   }
-  std::vector<float> x(ROWS * COLS), y(ROWS * OUT_COLS);
   uint32_t state = 12345;
-  for (float &v : x) {
-    state = state * 1664525u + 1013904223u;
-    v = static_cast<float>(static_cast<int32_t>(state >> 8) % 2000) / 500.0f;
+  std::vector<std::vector<float>> inputs;
+  Buffers d;
+  for (const auto &shape : inShapes) {
+    std::vector<float> x(elements(shape));
+    for (float &v : x) {
+      state = state * 1664525u + 1013904223u;
+      v = static_cast<float>(static_cast<int32_t>(state >> 8) % 2000) / 500.0f;
+    }
+    void *p = qxGpuMalloc(x.size() * sizeof(float));
+    if (!p || !ok("allocating") ||
+        qxGpuCopyToDevice(p, x.data(), x.size() * sizeof(float)) != 0) {
+      ok("copying an input");
+      return 1;
+    }
+    d.in.push_back(static_cast<const float *>(p));
+    inputs.push_back(std::move(x));
   }
-  Buffers d{static_cast<float *>(qxGpuMalloc(x.size() * sizeof(float))),
-            static_cast<float *>(qxGpuMalloc(y.size() * sizeof(float)))};
-  if (!d.x || !d.y || !ok("allocating") ||
-      qxGpuCopyToDevice(d.x, x.data(), x.size() * sizeof(float)) != 0) {
-    ok("copying the input");
+  std::vector<float> y(elements(outShape));
+  d.out = static_cast<float *>(qxGpuMalloc(y.size() * sizeof(float)));
+  if (!d.out || !ok("allocating"))
     return 1;
-  }
-  qx_model(d.x, d.y);
+  const float *const *in = d.in.data();
+  QX_CALL(in, d.out);
   if (!ok("running the model") ||
-      qxGpuCopyToHost(y.data(), d.y, y.size() * sizeof(float)) != 0) {
+      qxGpuCopyToHost(y.data(), d.out, y.size() * sizeof(float)) != 0) {
     ok("copying the output");
     return 1;
   }
-  if (!writeNpy(argv[1], x, ROWS, COLS) ||
-      !writeNpy(argv[2], y, ROWS, OUT_COLS)) {
-    std::fprintf(stderr, "error: cannot write %s / %s\n", argv[1], argv[2]);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!writeNpy(argv[1 + i], inputs[i], inShapes[i])) {
+      std::fprintf(stderr, "error: cannot write %s\n", argv[1 + i]);
+      return 1;
+    }
+  if (!writeNpy(argv[argc - 1], y, outShape)) {
+    std::fprintf(stderr, "error: cannot write %s\n", argv[argc - 1]);
     return 1;
   }
   auto run = [](void *p) {
     auto *b = static_cast<Buffers *>(p);
-    qx_model(b->x, b->y);
+    const float *const *in = b->in.data();
+    QX_CALL(in, b->out);
   };
   std::vector<float> times;
   for (int r = 0; r < 23; ++r) {
@@ -111,9 +144,13 @@ int main(int argc, char **argv) {
       times.push_back(ms);
   }
   std::sort(times.begin(), times.end());
-  std::printf("model %dx%d -> %dx%d: median %.4f ms over %zu runs\n", ROWS,
-              COLS, ROWS, OUT_COLS, times[times.size() / 2], times.size());
-  qxGpuFree(d.x);
-  qxGpuFree(d.y);
+  std::string dims;
+  for (int64_t v : outShape)
+    dims += (dims.empty() ? "" : "x") + std::to_string(v);
+  std::printf("model -> %s: median %.4f ms over %zu runs\n", dims.c_str(),
+              times[times.size() / 2], times.size());
+  for (const float *p : d.in)
+    qxGpuFree(const_cast<float *>(p));
+  qxGpuFree(d.out);
   return 0;
 }
