@@ -2,8 +2,8 @@
 //
 // Treats the input as MLIR text: parses and verifies it with every
 // quant-xform dialect registered, then runs the folds, canonicalization and
-// the quant-xform-w8a8 pipeline (no calibration), and the CPU lowering to
-// linalg. Any crash, sanitizer report or hang is a finding; diagnostics
+// the quant-xform-w8a8 pipeline (no calibration), the CPU lowering to
+// linalg and the GPU lowering up to NVVM. Any crash, sanitizer report or hang is a finding; diagnostics
 // are expected and ignored. Modules with large tensors are skipped so that
 // each input stays fast.
 //
@@ -62,7 +62,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         "quant-xform-layernorm-to-rmsnorm)",
         "builtin.module(quant-xform-insert-transforms{kind=hadamard},"
         "quant-xform-w8a8{rotation=hadamard})",
-        "builtin.module(convert-quant-xform-to-linalg)"}) {
+        "builtin.module(convert-quant-xform-to-linalg)",
+        // The GPU lowering up to (not including) NVVM: kernel outlining and
+        // generation, bufferization, loop kernels, device buffers.
+        "builtin.module(convert-quant-xform-qlinear-to-gpu{wgmma=true},"
+        "convert-quant-xform-to-linalg{int8-kernel=loops},"
+        "func.func(convert-elementwise-to-linalg),"
+        "one-shot-bufferize{bufferize-function-boundaries "
+        "function-boundary-type-conversion=identity-layout-map},"
+        "buffer-results-to-out-params{modify-public-functions "
+        "hoist-static-allocs},"
+        "func.func(convert-linalg-to-parallel-loops,"
+        "quant-xform-gpu-prepare-host-loops,"
+        "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
+        "no-min-max-bounds},"
+        "gpu-map-parallel-loops,convert-parallel-loops-to-gpu,"
+        "quant-xform-gpu-host-buffers),"
+        "gpu-kernel-outlining,func.func(gpu-async-region))"}) {
     OwningOpRef<ModuleOp> copy(cast<ModuleOp>((*module)->clone()));
     PassManager pm(&ctx);
     if (failed(parsePassPipeline(pipeline, pm, llvm::nulls())))

@@ -9,11 +9,11 @@ model builders (``models``), recipes, calibration and compiled artifacts
 from ._core import CompiledCPU, Module, QuantXformError, load_safetensors
 from .models import (BertConfig, DecoderConfig, build_ir, config_from_hf, mean_pool,
                      reference_forward)
-from .compiler import (RECIPES, Compiled, Model, Recipe, compile, compile_object, load,
-                       quantize)
+from .compiler import (RECIPES, Compiled, Model, Recipe, compile, compile_cuda,
+                       compile_object, load, quantize)
 
 __all__ = [
     "BertConfig", "Compiled", "CompiledCPU", "DecoderConfig", "Model", "Module",
-    "QuantXformError", "RECIPES", "Recipe", "build_ir", "compile", "config_from_hf",
+    "QuantXformError", "RECIPES", "Recipe", "build_ir", "compile", "compile_cuda", "config_from_hf",
     "compile_object", "load", "load_safetensors", "mean_pool", "quantize", "reference_forward",
 ]

@@ -370,6 +370,54 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
     return obj, header
 
 
+def _cuda_runtime_library() -> str:
+    """libqx_cuda_runtime.so next to the package (build/lib) or from
+    $QX_CUDA_RUNTIME."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.environ.get("QX_CUDA_RUNTIME", ""),
+                      os.path.join(here, "..", "..", "lib", "libqx_cuda_runtime.so")):
+        if candidate and os.path.isfile(candidate):
+            return os.path.abspath(candidate)
+    raise QuantXformError("libqx_cuda_runtime.so not found (build it, or set QX_CUDA_RUNTIME)")
+
+
+def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "sm_90a"):
+    """Compiles ``module`` for the GPU into the artifact folder ``directory``
+    and returns it loaded (``quant_xform.cuda.CudaModel``: call it on numpy
+    arrays or torch CUDA tensors). The folder holds ``lib<name>.so`` (the
+    object of ``compile_object`` linked into a shared library by the C++
+    compiler, $CXX or c++), ``libqx_cuda_runtime.so``, ``<name>.json``
+    (the signature), ``<name>.h`` and ``<name>.o``; copy it, with
+    ``quant_xform/cuda.py`` if quant-xform is not installed there, to a
+    machine with an NVIDIA GPU."""
+    from .cuda import CudaModel
+    if not name.isidentifier():
+        raise QuantXformError(f"name must be a C identifier, got {name!r}")
+    if isinstance(module, Model):
+        module = module.module()
+    sig = module.signature()
+    if len(sig["result_shapes"]) < 1:
+        raise QuantXformError("the model returns nothing")
+    os.makedirs(directory, exist_ok=True)
+    obj, _ = compile_object(module, os.path.join(directory, name), target="cuda", name=name,
+                            gpu_chip=gpu_chip)
+    runtime = _cuda_runtime_library()
+    shutil.copyfile(runtime, os.path.join(directory, "libqx_cuda_runtime.so"))
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("clang++-22")
+    if not cxx:
+        raise QuantXformError("no C++ compiler to link the GPU artifact (set CXX)")
+    lib = os.path.join(directory, f"lib{name}.so")
+    p = subprocess.run([cxx, "-shared", obj, "-L", directory, "-lqx_cuda_runtime",
+                        "-Wl,-rpath,$ORIGIN", "-o", lib + ".tmp"], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise QuantXformError(f"linking {lib} failed:\n{p.stderr.strip()}")
+    os.replace(lib + ".tmp", lib)
+    meta = dict(name=name, **sig)
+    with open(os.path.join(directory, f"{name}.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    return CudaModel(os.path.join(directory, name))
+
+
 def load(path: str, threads: Optional[int] = None) -> Compiled:
     """Loads an artifact written by ``Compiled.save``."""
     meta_path = os.path.join(path, "meta.json")
