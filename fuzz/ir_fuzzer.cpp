@@ -3,9 +3,9 @@
 // Treats the input as MLIR text: parses and verifies it with every
 // quant-xform dialect registered, then runs the folds, canonicalization and
 // the quant-xform-w8a8 pipeline (no calibration), the CPU lowering to
-// linalg and the GPU lowering up to NVVM. Any crash, sanitizer report or hang is a finding; diagnostics
-// are expected and ignored. Modules with large tensors are skipped so that
-// each input stays fast.
+// linalg and the GPU lowering up to NVVM. Any crash, sanitizer report or hang
+// is a finding; diagnostics are expected and ignored. Modules with large
+// tensors are skipped so that each input stays fast.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         "function-boundary-type-conversion=identity-layout-map},"
         "buffer-results-to-out-params{modify-public-functions "
         "hoist-static-allocs},"
+        "inline,"
         "func.func(convert-linalg-to-parallel-loops,"
         "quant-xform-gpu-prepare-host-loops,"
         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "

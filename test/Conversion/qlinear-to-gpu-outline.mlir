@@ -1,20 +1,22 @@
 // In a function with other ops (a whole model), each qlinear and per-token
 // dynamic_quantize that the GPU kernels handle is outlined into a private
-// kernel function on memrefs (launches on one stream, one synchronize) and
-// called through buffers; the other ops stay for the linalg lowering. A
+// kernel function on memrefs and called through buffers; the other ops stay for the linalg lowering. A
 // qlinear the kernels cannot take stays too, with a warning. (A function
 // of qlinear ops only is still checked strictly: qlinear-to-gpu-invalid.mlir.)
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu | FileCheck %s
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics -o /dev/null
 
+// Kernel functions launch synchronously, with no stream of their own: the
+// pipeline inlines them and gpu-async-region puts all launches of the
+// caller on one stream.
 // CHECK-LABEL: func.func private @block_gpu0(
 // CHECK-SAME: %[[X:.*]]: memref<4x8xf32>, %[[Q:.*]]: memref<4x8xi8>, %[[S:.*]]: memref<4xf32>)
-// CHECK-NEXT: %[[T0:.*]] = gpu.wait async
-// CHECK: %[[T1:.*]] = gpu.launch_func async [%[[T0]]] @qx_gpu_kernels::@block_gpu0_quantize0 {{.*}} args(%[[X]] : memref<4x8xf32>, %[[Q]] : memref<4x8xi8>, %[[S]] : memref<4xf32>)
-// CHECK-NEXT: gpu.wait [%[[T1]]]
+// CHECK-NOT: gpu.wait
+// CHECK: gpu.launch_func @qx_gpu_kernels::@block_gpu0_quantize0 {{.*}} args(%[[X]] : memref<4x8xf32>, %[[Q]] : memref<4x8xi8>, %[[S]] : memref<4xf32>)
+// CHECK-NEXT: return
 // CHECK-LABEL: func.func private @block_gpu1(
 // CHECK-SAME: memref<4x8xi8>, %{{.*}}: memref<4xf32>, %{{.*}}: memref<16x8xi8>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<4x16xf32>)
-// CHECK: gpu.launch_func async {{.*}} @qx_gpu_kernels::@block_gpu1_qlinear0
+// CHECK: gpu.launch_func @qx_gpu_kernels::@block_gpu1_qlinear0
 // CHECK-LABEL: func.func @block(
 // CHECK: %[[H:.*]] = quant_xform.rms_norm
 // CHECK: %[[HB:.*]] = bufferization.to_buffer %[[H]] read_only : tensor<4x8xf32> to memref<4x8xf32>
@@ -71,7 +73,7 @@ func.func @quantize_only(%x: tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
 // kernel function (and kernel): the function takes the unrotated rows.
 // CHECK-LABEL: func.func private @rotated_gpu0(
 // CHECK-SAME: %[[X:.*]]: memref<4x8xf32>, %[[Q:.*]]: memref<4x8xi8>, %[[S:.*]]: memref<4xf32>)
-// CHECK: gpu.launch_func async {{.*}} @qx_gpu_kernels::@rotated_gpu0_quantize0 {{.*}} args(%[[X]] : memref<4x8xf32>, %[[Q]] : memref<4x8xi8>, %[[S]] : memref<4xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@rotated_gpu0_quantize0 {{.*}} args(%[[X]] : memref<4x8xf32>, %[[Q]] : memref<4x8xi8>, %[[S]] : memref<4xf32>)
 // CHECK-LABEL: func.func @rotated(
 // CHECK: %[[H:.*]] = arith.addf
 // CHECK-NEXT: bufferization.to_buffer %[[H]] read_only

@@ -119,7 +119,10 @@ def ConvertQuantXformQLinearToGPU
     norms, attention, activations between the linears) keeps its other ops
     and calls such kernel functions instead: each `qlinear` and
     `dynamic_quantize` that the kernels handle becomes a private function
-    `@<name>_gpu<i>` of that op alone, lowered as above and called through
+    `@<name>_gpu<i>` of that op alone, lowered as above but with
+    synchronous launches and no stream of its own (the GPU pipeline inlines
+    it, and gpu-async-region then puts all of the caller's launches on one
+    stream), and called through
     `bufferization.to_buffer` / `memref.alloc` / `bufferization.to_tensor`,
     so that one-shot bufferization of the rest sees ordinary tensor code; a
     `qlinear` that the kernels cannot take stays (with a warning) for

@@ -143,6 +143,8 @@ void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions "
       "hoist-static-allocs},"
+      // The kernel functions' launches join the caller's (one stream).
+      "inline,"
       "func.func(convert-linalg-to-parallel-loops,"
       "quant-xform-gpu-prepare-host-loops,canonicalize,"
       "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "

@@ -39,12 +39,12 @@ Value gpu_kernels::emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                      ? Value(arith::ConstantIntOp::create(
                            b, loc, b.getI32Type(), launch.sharedBytes))
                      : Value();
-  return gpu::LaunchFuncOp::create(
-             b, loc, kernel,
-             gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
-             gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands,
-             gpu::AsyncTokenType::get(b.getContext()), ValueRange{token})
-      .getAsyncToken();
+  auto op = gpu::LaunchFuncOp::create(
+      b, loc, kernel, gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
+      gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands,
+      token ? gpu::AsyncTokenType::get(b.getContext()) : Type(),
+      token ? ValueRange{token} : ValueRange{});
+  return token ? op.getAsyncToken() : Value();
 }
 
 gpu::GPUFuncOp gpu_kernels::createKernelFunc(OpBuilder &b, Location loc,

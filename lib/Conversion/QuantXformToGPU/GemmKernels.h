@@ -29,7 +29,9 @@ struct LaunchShape {
 
 /// Emits an asynchronous `gpu.launch_func` of `kernel` with `launch`'s grid,
 /// block and dynamic shared memory (none when 0) at `b`'s insertion point,
-/// after `token` (on its stream); returns the launch's token.
+/// after `token` (on its stream); returns the launch's token. With a null
+/// `token`, a synchronous launch (for `gpu-async-region` to chain later)
+/// and a null result.
 Value emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                  const LaunchShape &launch, ValueRange operands, Value token);
 

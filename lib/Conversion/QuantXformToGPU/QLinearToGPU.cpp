@@ -296,7 +296,7 @@ struct ConvertQuantXformQLinearToGPU
         fb.clone(*rot, map);
       Operation *clone = fb.clone(*op, map);
       func::ReturnOp::create(fb, loc, clone->getResults());
-      if (failed(convert(kernelFn, kernels, symbols)))
+      if (failed(convert(kernelFn, kernels, symbols, /*synchronous=*/true)))
         return failure();
       // The call site.
       OpBuilder b(op);
@@ -325,7 +325,7 @@ struct ConvertQuantXformQLinearToGPU
   /// scratch buffers for dynamic_quantize results that are not returned
   /// are allocated on it, and the exit frees them and synchronizes.
   LogicalResult convert(func::FuncOp f, gpu::GPUModuleOp &kernels,
-                        SymbolTable &symbols) {
+                        SymbolTable &symbols, bool synchronous = false) {
     Block &body = f.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     if (!kernels) {
@@ -355,8 +355,22 @@ struct ConvertQuantXformQLinearToGPU
         bufferFor[v] = out;
     auto tokenType = gpu::AsyncTokenType::get(&getContext());
     OpBuilder eb = OpBuilder::atBlockBegin(&body);
-    Value token = gpu::WaitOp::create(eb, f.getLoc(), tokenType, ValueRange{})
-                      .getAsyncToken();
+    // `synchronous`: plain launches, no stream of its own (a function to be
+    // inlined into a caller whose GPU ops gpu-async-region chains); only
+    // when it needs no scratch buffers or copies (all results are returned
+    // once).
+    llvm::SmallPtrSet<Value, 4> returned(ret.getOperands().begin(),
+                                         ret.getOperands().end());
+    synchronous = synchronous && returned.size() == ret.getNumOperands() &&
+                  llvm::all_of(body, [&](Operation &op) {
+                    return !isa<DynamicQuantizeOp>(op) ||
+                           (returned.contains(op.getResult(0)) &&
+                            returned.contains(op.getResult(1)));
+                  });
+    Value token = synchronous ? Value()
+                              : gpu::WaitOp::create(eb, f.getLoc(), tokenType,
+                                                    ValueRange{})
+                                    .getAsyncToken();
     SmallVector<Value> scratch;
     unsigned nextQuantize = 0, nextGemm = 0;
     for (Operation &op : llvm::make_early_inc_range(body)) {
@@ -456,7 +470,8 @@ struct ConvertQuantXformQLinearToGPU
                                      ValueRange{token}, buffer)
                   .getAsyncToken();
     // Results are in the out-parameters: synchronize and return nothing.
-    gpu::WaitOp::create(rb, ret.getLoc(), Type(), ValueRange{token});
+    if (token)
+      gpu::WaitOp::create(rb, ret.getLoc(), Type(), ValueRange{token});
     func::ReturnOp::create(rb, ret.getLoc());
     ret.erase();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))

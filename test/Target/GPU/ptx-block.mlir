@@ -1,10 +1,11 @@
 // The W8A8 pipeline output of the bundled transformer block, lowered whole
 // for the GPU (format=isa: PTX, no ptxas or GPU needed; libdevice from the
 // CUDA toolkit, hence the ptxas feature): the per-token quantizers and the
-// linears become the generated quantize and wgmma kernels, called from
-// @main through private kernel functions; the norms, rotations, attention,
-// softmax and GELU become loop kernels launched from @main; the erf of the
-// GELU is libdevice's, linked and inlined (no external function is left).
+// linears become the generated quantize and wgmma kernels (their kernel
+// functions inlined into @main), the norms, rotations, attention, softmax
+// and GELU loop kernels; all launches go on one stream, synchronized once;
+// the erf of the GELU is libdevice's, linked and inlined (no external
+// function is left).
 // REQUIRES: ptxas
 // RUN: xform-opt %src_root/examples/block.mlir -quant-xform-w8a8="smooth-alpha=0.5 rotation=hadamard" | xform-opt -quant-xform-lower-to-gpu=format=isa | FileCheck %s --implicit-check-not=.extern --implicit-check-not=memref.alloc
 
@@ -12,19 +13,17 @@
 // CHECK-SAME: .visible .entry main_gpu0_quantize0(
 // CHECK-SAME: .visible .entry main_gpu1_qlinear0(
 // CHECK-SAME: wgmma.mma_async.sync.aligned
-// CHECK: llvm.func @main_gpu0(
-// CHECK: gpu.launch_func <%{{[0-9]+}} : !llvm.ptr> @qx_gpu_kernels::@main_gpu0_quantize0
+// CHECK-NOT: llvm.func @main_gpu
 // CHECK: llvm.func @main(
 // CHECK: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate
 // CHECK: llvm.call @mgpuMemAlloc
 // CHECK: llvm.call @mgpuMemcpy
 // CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @main_kernel::@main_kernel
-// CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @main_kernel_0::@main_kernel
-// CHECK: llvm.call @mgpuStreamSynchronize(%[[STREAM]])
-// CHECK: llvm.call @main_gpu0(
-// CHECK: llvm.call @main_gpu1(
+// CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @qx_gpu_kernels::@main_gpu0_quantize0
+// CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @qx_gpu_kernels::@main_gpu1_qlinear0
 // CHECK: llvm.call @mgpuMemFree
+// CHECK: llvm.call @mgpuStreamSynchronize(%[[STREAM]])
+// CHECK-NOT: llvm.call @mgpuStreamSynchronize
 // CHECK: llvm.func @_mlir_ciface_main(
-// CHECK-NOT: llvm.func @_mlir_ciface_main_gpu
 // CHECK: gpu.binary @main_kernel
 // CHECK: gpu.binary @main_kernel_0
