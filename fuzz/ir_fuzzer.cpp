@@ -77,8 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         "quant-xform-gpu-prepare-host-loops,"
         "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
         "no-min-max-bounds},"
-        "gpu-map-parallel-loops,convert-parallel-loops-to-gpu,"
-        "quant-xform-gpu-host-buffers),"
+        "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+        "quant-xform-gpu-host-buffers,"
         "gpu-kernel-outlining,func.func(gpu-async-region))"}) {
     OwningOpRef<ModuleOp> copy(cast<ModuleOp>((*module)->clone()));
     PassManager pm(&ctx);

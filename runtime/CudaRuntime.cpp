@@ -372,6 +372,59 @@ QX_EXPORT void mgpuMemFree(void *ptr, void *stream) {
   call("cuMemFree", &Driver::cuMemFree, p);
 }
 
+/// Device copies of the model's constant globals (weights, norm scales,
+/// biases), made on first use and kept for the life of the process: the
+/// host data is constant (`memref.global constant`), so a copy keyed by its
+/// address and size stays valid. Guarded by `mutex`.
+namespace {
+std::unordered_map<const void *, std::pair<size_t, CUdeviceptr>> residentCopies;
+
+/// A 1-D memref descriptor (MLIR's C interface).
+struct MemRef1D {
+  void *allocated, *aligned;
+  int64_t offset, size, stride;
+};
+
+/// Fills `out` with the resident device copy of `in` (elements of
+/// `elementBytes` bytes); a null descriptor and an error on failure.
+void residentCopy(MemRef1D *out, const MemRef1D *in, size_t elementBytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  *out = MemRef1D{nullptr, nullptr, 0, in->size, 1};
+  const char *host =
+      static_cast<const char *>(in->aligned) + in->offset * elementBytes;
+  size_t bytes = size_t(in->size) * elementBytes;
+  auto found = residentCopies.find(host);
+  CUdeviceptr device = 0;
+  if (found != residentCopies.end() && found->second.first == bytes) {
+    device = found->second.second;
+  } else {
+    if (!bytes || !call("cuMemAlloc", &Driver::cuMemAlloc, &device, bytes))
+      return;
+    if (!call("cuMemcpyHtoD", &Driver::cuMemcpyHtoD, device,
+              static_cast<const void *>(host), bytes)) {
+      driver.cuMemFree(device);
+      return;
+    }
+    residentCopies[host] = {bytes, device};
+  }
+  out->allocated = out->aligned = reinterpret_cast<void *>(device);
+}
+} // namespace
+
+/// The resident device copies of constant globals that generated host code
+/// asks for (quant-xform-gpu-host-buffers), per element type.
+QX_EXPORT void _mlir_ciface_qxGpuConstantF32(MemRef1D *out,
+                                             const MemRef1D *in) {
+  residentCopy(out, in, 4);
+}
+QX_EXPORT void _mlir_ciface_qxGpuConstantI8(MemRef1D *out, const MemRef1D *in) {
+  residentCopy(out, in, 1);
+}
+QX_EXPORT void _mlir_ciface_qxGpuConstantI32(MemRef1D *out,
+                                             const MemRef1D *in) {
+  residentCopy(out, in, 4);
+}
+
 QX_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
                           void * /*stream*/) {
   if (trace)

@@ -209,16 +209,19 @@ def GPUPrepareHostLoops
                            "::mlir::arith::ArithDialect"];
 }
 
-def GPUHostBuffers : Pass<"quant-xform-gpu-host-buffers", "func::FuncOp"> {
+def GPUHostBuffers : Pass<"quant-xform-gpu-host-buffers", "ModuleOp"> {
   let summary = "Put a host function's buffers in device memory";
   let description = [{
     Runs after `convert-parallel-loops-to-gpu`, before kernel outlining.
     The buffers of a host function (whose loops became `gpu.launch` ops)
     move to the device: each `memref.alloc` / `memref.alloca` becomes a `gpu.alloc`
-    at the function entry, freed (`gpu.dealloc`) before each return, and
-    each `memref.get_global` (a constant: weights, norm scales) a device
-    buffer filled from the host global by `gpu.memcpy` at the entry;
-    `memref.dealloc` ops are dropped. The GPU ops are synchronous here
+    at the function entry, freed (`gpu.dealloc`) before each return. Each
+    `memref.get_global` of a constant global of f32, i8 or i32 (weights,
+    norm scales, biases) becomes the device copy that the runtime makes
+    once per process and keeps (`qxGpuConstantF32/I8/I32`, called through
+    their C interface at the entry); any other global a device buffer
+    filled from the host global by `gpu.memcpy` at the entry on every
+    call. `memref.dealloc` ops are dropped. The GPU ops are synchronous here
     (`gpu-async-region` makes them asynchronous on one stream afterwards).
     A load, store or copy left on the host would read device memory from
     the CPU: it is an error naming the op.

@@ -149,8 +149,8 @@ void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
       "quant-xform-gpu-prepare-host-loops,canonicalize,"
       "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
       "no-min-max-bounds},"
-      "gpu-map-parallel-loops,convert-parallel-loops-to-gpu,"
-      "quant-xform-gpu-host-buffers),"
+      "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+      "quant-xform-gpu-host-buffers,"
       "gpu-kernel-outlining,func.func(gpu-async-region),"
       // Upstream's gpu-lower-to-nvvm-pipeline, with the toolkit (libdevice)
       // given to gpu-module-to-binary. PTX 8.0 (CUDA 12.0+) is the first to

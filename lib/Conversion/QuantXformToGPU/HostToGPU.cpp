@@ -97,12 +97,46 @@ struct GPUPrepareHostLoops
   }
 };
 
+/// The runtime function that returns the resident device copy of a
+/// constant global with `element`s (runtime/CudaRuntime.cpp), if any.
+StringRef residentCopyFunction(Type element) {
+  if (element.isF32())
+    return "qxGpuConstantF32";
+  if (element.isInteger(8))
+    return "qxGpuConstantI8";
+  if (element.isInteger(32))
+    return "qxGpuConstantI32";
+  return StringRef();
+}
+
 struct GPUHostBuffers
     : public quant_xform::impl::GPUHostBuffersBase<GPUHostBuffers> {
   void runOnOperation() override {
-    func::FuncOp f = getOperation();
-    if (f.isExternal())
-      return;
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    for (func::FuncOp f : llvm::to_vector(module.getOps<func::FuncOp>()))
+      if (!f.isExternal() && failed(runOn(f, symbols)))
+        return signalPassFailure();
+  }
+
+  /// `func.func private @name(memref<?xT>) -> memref<?xT>` with a C
+  /// interface (runtime/CudaRuntime.cpp implements `_mlir_ciface_<name>`).
+  func::FuncOp residentCopyDecl(StringRef name, Type element,
+                                SymbolTable &symbols) {
+    if (auto existing = symbols.lookup<func::FuncOp>(name))
+      return existing;
+    ModuleOp module = getOperation();
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    auto flat = MemRefType::get({ShapedType::kDynamic}, element);
+    auto decl = func::FuncOp::create(b, module.getLoc(), name,
+                                     b.getFunctionType({flat}, {flat}));
+    decl.setPrivate();
+    decl->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    symbols.insert(decl);
+    return decl;
+  }
+
+  LogicalResult runOn(func::FuncOp f, SymbolTable &symbols) {
     Block &entry = f.getBody().front();
     OpBuilder eb = OpBuilder::atBlockBegin(&entry);
     SmallVector<Value> buffers;
@@ -130,10 +164,39 @@ struct GPUHostBuffers
         return WalkResult::advance();
       }
       if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
-        // Keep the host global as the copy's source, at the entry.
+        // Keep the host global at the entry: the source of the device copy.
         global->moveBefore(&entry, entry.begin());
         eb.setInsertionPointAfter(global);
-        Value device = deviceBuffer(loc, global.getType());
+        MemRefType type = global.getType();
+        auto def = symbols.lookup<memref::GlobalOp>(global.getName());
+        StringRef resident = residentCopyFunction(type.getElementType());
+        if (def && def.getConstant() && !resident.empty() &&
+            type.hasStaticShape() && type.getLayout().isIdentity()) {
+          // A constant (weights, norm scales): its device copy is made once
+          // per process by the runtime and reused by every call.
+          Type e = type.getElementType();
+          int64_t n = type.getNumElements();
+          auto flatStatic = MemRefType::get({n}, e);
+          Value flat = memref::ReinterpretCastOp::create(
+              eb, loc, flatStatic, global.getResult(), 0, ArrayRef<int64_t>{n},
+              ArrayRef<int64_t>{1});
+          Value dynamic = memref::CastOp::create(
+              eb, loc, MemRefType::get({ShapedType::kDynamic}, e), flat);
+          func::FuncOp decl = residentCopyDecl(resident, e, symbols);
+          Value device =
+              func::CallOp::create(eb, loc, decl, ValueRange{dynamic})
+                  .getResult(0);
+          Value deviceStatic =
+              memref::CastOp::create(eb, loc, flatStatic, device);
+          SmallVector<int64_t> strides(type.getRank(), 1);
+          for (int64_t d = type.getRank() - 2; d >= 0; --d)
+            strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+          Value shaped = memref::ReinterpretCastOp::create(
+              eb, loc, type, deviceStatic, 0, type.getShape(), strides);
+          global.getResult().replaceAllUsesExcept(shaped, flat.getDefiningOp());
+          return WalkResult::advance();
+        }
+        Value device = deviceBuffer(loc, type);
         global.getResult().replaceAllUsesWith(device);
         gpu::MemcpyOp::create(eb, loc, Type(), ValueRange{}, device,
                               global.getResult());
@@ -151,12 +214,32 @@ struct GPUHostBuffers
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
-      return signalPassFailure();
+      return failure();
+    // The resident-copy calls are host calls: put the GPU ops of the entry
+    // after the last of them, so that gpu-async-region can chain all GPU
+    // ops on one stream.
+    Operation *lastCall = nullptr;
+    for (Operation &op : entry)
+      if (auto c = dyn_cast<func::CallOp>(op))
+        if (c.getCallee().starts_with("qxGpuConstant"))
+          lastCall = &op;
+    if (lastCall) {
+      SmallVector<Operation *> gpuOps;
+      for (Operation &op : entry) {
+        if (&op == lastCall)
+          break;
+        if (isa<gpu::AllocOp, gpu::MemcpyOp>(op))
+          gpuOps.push_back(&op);
+      }
+      for (Operation *op : llvm::reverse(gpuOps))
+        op->moveAfter(lastCall);
+    }
     f.walk([&](func::ReturnOp ret) {
       OpBuilder rb(ret);
       for (Value buffer : buffers)
         gpu::DeallocOp::create(rb, ret.getLoc(), Type(), ValueRange{}, buffer);
     });
+    return success();
   }
 };
 

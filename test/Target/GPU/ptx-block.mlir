@@ -3,7 +3,8 @@
 // CUDA toolkit, hence the ptxas feature): the per-token quantizers and the
 // linears become the generated quantize and wgmma kernels (their kernel
 // functions inlined into @main), the norms, rotations, attention, softmax
-// and GELU loop kernels; all launches go on one stream, synchronized once;
+// and GELU loop kernels; weights come from the runtime's resident device
+// copies; all launches go on one stream, synchronized once;
 // the erf of the GELU is libdevice's, linked and inlined (no external
 // function is left).
 // REQUIRES: ptxas
@@ -15,9 +16,11 @@
 // CHECK-SAME: wgmma.mma_async.sync.aligned
 // CHECK-NOT: llvm.func @main_gpu
 // CHECK: llvm.func @main(
+// CHECK: llvm.call @qxGpuConstantF32(
+// CHECK: llvm.call @qxGpuConstantI8(
+// CHECK-NOT: llvm.call @mgpuMemcpy
 // CHECK: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate
 // CHECK: llvm.call @mgpuMemAlloc
-// CHECK: llvm.call @mgpuMemcpy
 // CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @main_kernel::@main_kernel
 // CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @qx_gpu_kernels::@main_gpu0_quantize0
 // CHECK: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @qx_gpu_kernels::@main_gpu1_qlinear0
