@@ -120,9 +120,9 @@ LaunchShape wgmmaLaunch(const GemmShape &s, const WgmmaTile &t);
 
 /// A symmetric per-token dynamic quantize of an f32 [M, K] input.
 struct QuantizeShape {
-  int64_t m, k;
-  double clip;
-  int64_t qmin, qmax;
+  int64_t m = 0, k = 0;
+  double clip = 1.0;
+  int64_t qmin = -127, qmax = 127;
   /// With an online Hadamard rotation in front (`rotate hadamard`, not
   /// inverse): its block B (K & −K) and the column factors sign_k/√B in
   /// f32; 0 and empty for none.

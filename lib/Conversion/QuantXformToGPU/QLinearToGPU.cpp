@@ -205,8 +205,8 @@ struct ConvertQuantXformQLinearToGPU
       if (isa<func::ReturnOp>(op))
         continue;
       if (auto rot = dyn_cast<RotateOp>(op)) {
-        auto user = dyn_cast<DynamicQuantizeOp>(
-            rot->hasOneUse() ? *rot->getUsers().begin() : nullptr);
+        Operation *only = rot->hasOneUse() ? *rot->getUsers().begin() : nullptr;
+        auto user = dyn_cast_or_null<DynamicQuantizeOp>(only);
         if (!user || fusableRotate(user) != rot ||
             !isa<BlockArgument>(rot.getInput()))
           return rot.emitError()
@@ -379,9 +379,12 @@ struct ConvertQuantXformQLinearToGPU
       if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
         auto x = cast<RankedTensorType>(dq.getInput().getType());
         QuantSchemeAttr scheme = dq.getScheme();
-        gpu_kernels::QuantizeShape qs{x.getDimSize(0), x.getDimSize(1),
-                                      scheme.getClipRatio(), scheme.getQMin(),
-                                      scheme.getQMax()};
+        gpu_kernels::QuantizeShape qs;
+        qs.m = x.getDimSize(0);
+        qs.k = x.getDimSize(1);
+        qs.clip = scheme.getClipRatio();
+        qs.qmin = scheme.getQMin();
+        qs.qmax = scheme.getQMax();
         Value input = dq.getInput();
         if (RotateOp rot = fusableRotate(dq)) {
           // x·diag(signs)·H/√B: column factors sign_k/√B, as the CPU
