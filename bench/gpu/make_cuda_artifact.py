@@ -33,10 +33,12 @@ def main():
     module = qx.quantize(model, qx.RECIPES["smooth+hadamard"], progress=False)
     qx.compile_cuda(module, os.path.join(out, "bert"), name="bert")
     rng = np.random.default_rng(7)
-    x = rng.standard_normal((32, 64)).astype(np.float32)
-    mask = np.zeros(32, np.float32)
-    mask[28:] = -1e9  # four padding tokens
-    (expected,) = module.evaluate([x, mask])
+    x = rng.standard_normal((2, 32, 64)).astype(np.float32)  # a batch of two
+    mask = np.zeros((2, 32), np.float32)
+    mask[0, 28:] = -1e9  # padding tokens
+    mask[1, 20:] = -1e9
+    expected = np.stack([np.asarray(module.evaluate([x[b], mask[b]])[0], np.float32)
+                         for b in range(2)])
     np.save(os.path.join(out, "x.npy"), x)
     np.save(os.path.join(out, "mask.npy"), mask)
     np.save(os.path.join(out, "expected.npy"), np.asarray(expected, np.float32))

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Runs the artifact of bench/gpu/make_cuda_artifact.py on a GPU, from
 Python, without quant-xform installed: cuda.py (copied next to this file)
-loads <here>/bert; the model runs on numpy arrays and, when torch is
-installed, on torch CUDA tensors; both outputs are compared with the
-reference evaluator's (relative error ≤ 1e-5), then the torch path is
-timed (CUDA events, median of 20 after warm-up). Exit 1 on a mismatch."""
+loads <here>/bert; the model runs on numpy arrays (one sequence, then a
+batch of two) and, when torch is installed, on torch CUDA tensors (the
+batch); every output is compared with the reference evaluator's
+(relative error ≤ 1e-5), then one sequence through torch is timed (CUDA
+events, median of 20 after warm-up). Exit 1 on a mismatch."""
 import os
 import sys
 
@@ -25,10 +26,14 @@ def main():
     mask = np.load(os.path.join(HERE, "mask.npy"))
     expected = np.load(os.path.join(HERE, "expected.npy"))
     ok = True
-    y = model(x, mask)
-    e = rel_err(y, expected)
+    y = model(x[0], mask[0])
+    e = rel_err(y, expected[0])
     print(f"numpy in/out: relative error {e:.3e}")
     ok &= e <= 1e-5
+    y = model(x, mask)
+    e = rel_err(y, expected)
+    print(f"numpy batch of {len(x)}: relative error {e:.3e}, result shape {list(y.shape)}")
+    ok &= e <= 1e-5 and y.shape == expected.shape
     try:
         import torch
     except ImportError:
@@ -38,8 +43,9 @@ def main():
         mt = torch.from_numpy(mask).cuda()
         yt = model(xt, mt)
         e = rel_err(yt.cpu().numpy(), expected)
-        print(f"torch CUDA tensors: relative error {e:.3e}, result on {yt.device}")
+        print(f"torch CUDA tensors (batch): relative error {e:.3e}, result on {yt.device}")
         ok &= e <= 1e-5
+        xt, mt = xt[0].contiguous(), mt[0].contiguous()
         for _ in range(3):
             model(xt, mt)
         ts = []
@@ -54,7 +60,7 @@ def main():
         ts.sort()
         print(f"torch CUDA tensors: median {ts[len(ts) // 2]:.3f} ms per call")
     try:
-        model(x[:4], mask)
+        model(x[0, :4], mask[0])
         ok = False
     except cuda.CudaError as err:
         print(f"wrong shape: CudaError: {err}")

@@ -13,7 +13,9 @@ sits next to it) and ``<name>.json`` (the entry point's signature).
 
 numpy arguments are copied to the device and results back; torch CUDA
 tensors (contiguous float32 of the declared shapes) are used in place and
-results are new torch CUDA tensors. Errors (no GPU, no driver, a CUDA
+results are new torch CUDA tensors. Arguments with one more leading
+dimension (the same for all) are a batch: one call per item, results
+stacked. Errors (no GPU, no driver, a CUDA
 failure, wrong shapes) raise ``CudaError`` with the runtime's message.
 """
 import ctypes
@@ -110,10 +112,25 @@ class CudaModel:
         torch_args = [a for a in args if type(a).__module__.startswith("torch")]
         if torch_args and len(torch_args) != len(args):
             raise CudaError("pass either numpy arrays or torch CUDA tensors, not both")
-        for i, (a, shape) in enumerate(zip(args, self.arg_shapes)):
-            if tuple(np.shape(a) if not torch_args else a.shape) != shape:
-                raise CudaError(f"argument {i}: expected shape {list(shape)}, got "
-                                f"{list(np.shape(a) if not torch_args else a.shape)}")
+        shapes = [tuple(a.shape) if torch_args else np.shape(a) for a in args]
+        # A batch: every argument with one more leading dimension, the same
+        # for all; one call per item, results stacked.
+        batch = {s[0] for s in shapes if len(s) > 0}
+        if (all(len(s) == len(d) + 1 and s[1:] == d for s, d in zip(shapes, self.arg_shapes))
+                and len(batch) == 1):
+            items = [self(*[a[b] for a in args]) for b in range(batch.pop())]
+            if torch_args:
+                import torch
+                stack = torch.stack
+            else:
+                stack = np.stack
+            if len(self.result_shapes) == 1:
+                return stack(items)
+            return tuple(stack([it[r] for it in items]) for r in range(len(self.result_shapes)))
+        for i, (s, shape) in enumerate(zip(shapes, self.arg_shapes)):
+            if tuple(s) != shape:
+                raise CudaError(f"argument {i}: expected shape {list(shape)} (or a batch of "
+                                f"them), got {list(s)}")
         if not self._runtime.qxGpuAvailable():
             self._check("no usable CUDA device")
             raise CudaError("no usable CUDA device")

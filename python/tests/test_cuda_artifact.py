@@ -40,8 +40,11 @@ def test_wrong_arguments_are_errors(artifact):
     _, model = artifact
     with pytest.raises(cuda.CudaError, match="takes 2 arguments, got 1"):
         model(np.ones((16, 32), np.float32))
-    with pytest.raises(cuda.CudaError, match=r"argument 1: expected shape \[16\], got \[15\]"):
+    with pytest.raises(cuda.CudaError, match=r"argument 1: expected shape \[16\] \(or a batch of them\), got \[15\]"):
         model(np.ones((16, 32), np.float32), np.zeros(15, np.float32))
+    # A batch needs the same leading size everywhere.
+    with pytest.raises(cuda.CudaError, match=r"argument 0: expected shape \[16, 32\]"):
+        model(np.ones((2, 16, 32), np.float32), np.zeros((3, 16), np.float32))
 
 
 def test_without_a_gpu_the_call_fails_clearly(artifact):
