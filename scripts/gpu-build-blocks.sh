@@ -33,6 +33,7 @@ variants=${QX_GPU_BLOCKS:-"pre-float|examples/block.mlir|float
 pre-w8a8|examples/block.mlir|
 pre-smooth-hadamard|examples/block.mlir|smooth-alpha=0.5 rotation=hadamard
 pre-split|examples/block.mlir|outliers=dynamic
+pre-split-static|examples/block.mlir|outliers=static
 post-w8a8|examples/block_post.mlir|
 post-static-asym-group|examples/block_post.mlir|activation-granularity=per_tensor static-activations=true asymmetric=true weight-granularity=per_group group-size=16"}
 if [ "${QX_GPU_MODELS:-1}" != 0 ] && [ -z "${QX_GPU_BLOCKS:-}" ]; then

@@ -85,3 +85,26 @@ func.func @rotated(%x: tensor<4x8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// An LLM.int8() linear: its int8 part becomes the quantize and GEMM kernel
+// functions (on x with the outlier columns zeroed), the outlier part a
+// float matmul of the gathered columns added to the GEMM's result.
+// CHECK-LABEL: func.func private @mixed_gpu0(
+// CHECK: @qx_gpu_kernels::@mixed_gpu0_quantize0
+// CHECK-LABEL: func.func private @mixed_gpu1(
+// CHECK: @qx_gpu_kernels::@mixed_gpu1_qlinear0
+// CHECK-LABEL: func.func @mixed(
+// CHECK-NOT: quant_xform.mixed_linear
+// CHECK: %[[XIN:.*]] = linalg.generic
+// CHECK: bufferization.to_buffer %[[XIN]]
+// CHECK: call @mixed_gpu0(
+// CHECK: call @mixed_gpu1(
+// CHECK: %[[Y:.*]] = bufferization.to_tensor
+// CHECK: %[[XO:.*]] = linalg.generic
+// CHECK: linalg.generic {{.*}} ins(%[[XO]], %{{.*}} : tensor<4x2xf32>, tensor<16x2xf32>) outs(%[[Y]] : tensor<4x16xf32>)
+func.func @mixed(%x: tensor<4x8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x2xf32>) -> tensor<4x16xf32> {
+  %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [1, 5] : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x2xf32>) -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

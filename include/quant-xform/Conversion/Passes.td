@@ -124,7 +124,11 @@ def ConvertQuantXformQLinearToGPU
     it, and gpu-async-region then puts all of the caller's launches on one
     stream), and called through
     `bufferization.to_buffer` / `memref.alloc` / `bufferization.to_tensor`,
-    so that one-shot bufferization of the rest sees ordinary tensor code; a
+    so that one-shot bufferization of the rest sees ordinary tensor code.
+    An LLM.int8() `mixed_linear` is first split into the outlier mask, a
+    per-token `dynamic_quantize` + `qlinear` of x with the outlier columns
+    zeroed, and a float matmul of the outlier columns, so its int8 part
+    takes the kernels too. A
     `qlinear` that the kernels cannot take stays (with a warning) for
     convert-quant-xform-to-linalg. Without `outline`, and in functions of
     qlinear / dynamic_quantize ops only, anything the kernels do not handle

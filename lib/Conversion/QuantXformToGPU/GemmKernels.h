@@ -9,6 +9,8 @@
 #ifndef QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_GEMMKERNELS_H
 #define QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_GEMMKERNELS_H
 
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 
@@ -143,6 +145,13 @@ LaunchShape quantizeLaunch(const QuantizeShape &s);
 
 /// Dynamic shared memory one block may use on sm_90 (227 KB).
 constexpr int64_t kMaxSharedBytes = 227 * 1024;
+
+/// Rewrites the LLM.int8() linear `op` (rank-2 static f32 input, K a
+/// multiple of 4, signed 8-bit weight, per-channel or per-tensor f32
+/// scales) into the outlier mask, a per-token dynamic_quantize + qlinear
+/// for the int8 part and a float matmul for the outlier part
+/// (MixedLinearSplit.cpp); false (nothing changed) for other shapes.
+bool splitMixedLinear(MixedLinearOp op);
 
 } // namespace mlir::quant_xform::gpu_kernels
 

@@ -255,6 +255,11 @@ struct ConvertQuantXformQLinearToGPU
   /// result. One-shot bufferization then sees ordinary tensor code.
   LogicalResult outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
                                SymbolTable &symbols) {
+    // LLM.int8() linears: their int8 part becomes a quantize + qlinear pair.
+    for (MixedLinearOp mixed : llvm::to_vector(f.getOps<MixedLinearOp>()))
+      if (!gpu_kernels::splitMixedLinear(mixed))
+        mixed.emitWarning() << "this LLM.int8() linear is not lowered to the "
+                               "tensor-core kernels: runs as generic GPU loops";
     SmallVector<Operation *> ops;
     f.walk([&](Operation *op) {
       if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {

@@ -311,3 +311,26 @@ Value lowering::quantizeRows(OpBuilder &b, Location loc, Rows x, Value scales,
   return tensor::BitcastOp::create(
       b, loc, RankedTensorType::get({x.m, x.k}, resultType), q);
 }
+
+Value lowering::gatherColumns(OpBuilder &b, Location loc, Value x, int64_t m,
+                              ArrayRef<double> src) {
+  MLIRContext *ctx = b.getContext();
+  Type ft = cast<RankedTensorType>(x.getType()).getElementType();
+  int64_t n = src.size();
+  Value idx =
+      denseConstant(b, loc, RankedTensorType::get({n}, b.getI64Type()), src);
+  AffineExpr i, j;
+  bindDims(ctx, i, j);
+  return generic(b, loc, {idx}, {empty(b, loc, {m, n}, ft)},
+                 {AffineMap::get(2, 0, {j}, ctx),
+                  AffineMap::get(2, 0, {i, j}, ctx)},
+                 2, {},
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value row = linalg::IndexOp::create(nb, nl, 0);
+                   Value col = arith::IndexCastOp::create(
+                       nb, nl, nb.getIndexType(), a[0]);
+                   return SmallVector<Value>{tensor::ExtractOp::create(
+                       nb, nl, x, ValueRange{row, col})};
+                 })
+      .front();
+}

@@ -55,6 +55,11 @@ SmallVector<Value> generic(OpBuilder &b, Location loc, ValueRange inputs,
                            unsigned numLoops, ArrayRef<unsigned> reduced,
                            BodyFn body);
 
+/// y[i, j] = x[i, src[j]] for `x`: [M, K] and constant column indices
+/// `src` (a gather: permutations, outlier columns).
+Value gatherColumns(OpBuilder &b, Location loc, Value x, int64_t m,
+                    ArrayRef<double> src);
+
 /// `acc[m, n] += lhs[m, k] · rhs[n, k]` (float), or `rhs[k, n]` when
 /// `rhsKN`.
 Value matmulFloat(OpBuilder &b, Location loc, Value lhs, Value rhs, Value acc,
