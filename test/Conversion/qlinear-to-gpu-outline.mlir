@@ -98,11 +98,11 @@ func.func @rotated(%x: tensor<4x8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>
 // CHECK-LABEL: func.func @mixed(
 // CHECK-NOT: quant_xform.mixed_linear
 // CHECK: %[[XIN:.*]] = linalg.generic
+// CHECK: %[[XO:.*]] = linalg.generic
 // CHECK: bufferization.to_buffer %[[XIN]]
 // CHECK: call @mixed_gpu0(
 // CHECK: call @mixed_gpu1(
 // CHECK: %[[Y:.*]] = bufferization.to_tensor
-// CHECK: %[[XO:.*]] = linalg.generic
 // CHECK: linalg.generic {{.*}} ins(%[[XO]], %{{.*}} : tensor<4x2xf32>, tensor<16x2xf32>) outs(%[[Y]] : tensor<4x16xf32>)
 func.func @mixed(%x: tensor<4x8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x2xf32>) -> tensor<4x16xf32> {
   %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [1, 5] : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x2xf32>) -> tensor<4x16xf32>

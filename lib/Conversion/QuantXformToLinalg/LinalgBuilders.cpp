@@ -334,3 +334,67 @@ Value lowering::gatherColumns(OpBuilder &b, Location loc, Value x, int64_t m,
                  })
       .front();
 }
+
+OutlierSplit lowering::splitOutlierColumns(
+    OpBuilder &b, Location loc, Value x, int64_t m, int64_t k,
+    std::optional<ArrayRef<int64_t>> columns, double threshold) {
+  MLIRContext *ctx = b.getContext();
+  Type ft = cast<RankedTensorType>(x.getType()).getElementType();
+  AffineExpr i, j;
+  bindDims(ctx, i, j);
+  AffineMap elem = AffineMap::get(2, 0, {i, j}, ctx);
+  AffineMap col = AffineMap::get(2, 0, {j}, ctx);
+  // isOutlier[k] ∈ {0, 1}: static from `columns`, dynamic from column
+  // maxima of |x| against the threshold.
+  Value isOutlier;
+  if (columns) {
+    std::vector<double> mask(k, 0.0);
+    for (int64_t c : *columns)
+      mask[c] = 1.0;
+    isOutlier = denseConstant(b, loc, RankedTensorType::get({k}, ft), mask);
+  } else {
+    Value colMax0 = filled(b, loc, {k}, ft, b.getFloatAttr(ft, 0.0));
+    Value colMax = generic(b, loc, {x}, {colMax0}, {elem, col}, 2, {0},
+                           [](OpBuilder &nb, Location nl, ValueRange a) {
+                             Value abs = math::AbsFOp::create(nb, nl, a[0]);
+                             return SmallVector<Value>{
+                                 arith::MaxNumFOp::create(nb, nl, a[1], abs)};
+                           })
+                       .front();
+    Value tv = scalar(b, loc, ft, threshold);
+    AffineMap id1 = AffineMap::get(1, 0, {getAffineDimExpr(0, ctx)}, ctx);
+    isOutlier =
+        generic(b, loc, {colMax}, {empty(b, loc, {k}, ft)}, {id1, id1}, 1, {},
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value ge = arith::CmpFOp::create(
+                      nb, nl, arith::CmpFPredicate::OGE, a[0], tv);
+                  return SmallVector<Value>{arith::SelectOp::create(
+                      nb, nl, ge, scalar(nb, nl, ft, 1.0),
+                      scalar(nb, nl, ft, 0.0))};
+                })
+            .front();
+  }
+  // x_in = x with the outlier columns zeroed; with a dynamic threshold
+  // also x_out = the outlier columns (static columns are gathered below).
+  SmallVector<Value> outs = {empty(b, loc, {m, k}, ft)};
+  SmallVector<AffineMap> maps = {elem, col, elem};
+  if (!columns) {
+    outs.push_back(empty(b, loc, {m, k}, ft));
+    maps.push_back(elem);
+  }
+  SmallVector<Value> split = generic(
+      b, loc, {x, isOutlier}, outs, maps, 2, {},
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value one = scalar(nb, nl, ft, 1.0);
+        Value keep = arith::SubFOp::create(nb, nl, one, a[1]);
+        SmallVector<Value> r = {arith::MulFOp::create(nb, nl, a[0], keep)};
+        if (!columns)
+          r.push_back(arith::MulFOp::create(nb, nl, a[0], a[1]));
+        return r;
+      });
+  if (columns)
+    return {split[0], gatherColumns(b, loc, x, m,
+                                    std::vector<double>(columns->begin(),
+                                                        columns->end()))};
+  return {split[0], split[1]};
+}

@@ -15,6 +15,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
+#include <optional>
+
 namespace mlir::quant_xform::lowering {
 
 /// A `[..., K]` tensor seen as `[M, K]` rows.
@@ -59,6 +61,18 @@ SmallVector<Value> generic(OpBuilder &b, Location loc, ValueRange inputs,
 /// `src` (a gather: permutations, outlier columns).
 Value gatherColumns(OpBuilder &b, Location loc, Value x, int64_t m,
                     ArrayRef<double> src);
+
+/// The two inputs of an LLM.int8() linear: `inliers` = x with the outlier
+/// columns zeroed; `outliers` = the outlier columns (gathered, [M, |O|],
+/// for static `columns`; x with the other columns zeroed, [M, K], for a
+/// run-time `threshold` on the column maxima of |x|).
+struct OutlierSplit {
+  Value inliers, outliers;
+};
+OutlierSplit splitOutlierColumns(OpBuilder &b, Location loc, Value x, int64_t m,
+                                 int64_t k,
+                                 std::optional<ArrayRef<int64_t>> columns,
+                                 double threshold);
 
 /// `acc[m, n] += lhs[m, k] · rhs[n, k]` (float), or `rhs[k, n]` when
 /// `rhsKN`.

@@ -794,63 +794,12 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
     MLIRContext *ctx = b.getContext();
     Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
     int64_t n = cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
-    AffineExpr i, j;
-    bindDims(ctx, i, j);
-    AffineMap elem = AffineMap::get(2, 0, {i, j}, ctx);
-    AffineMap col = AffineMap::get(2, 0, {j}, ctx);
-    // isOutlier[k] ∈ {0, 1}: static from `columns`, dynamic from column
-    // maxima of |x| against the threshold.
-    Value isOutlier;
     std::optional<ArrayRef<int64_t>> cols = op.getColumns();
-    if (cols) {
-      std::vector<double> mask(x->k, 0.0);
-      for (int64_t c : *cols)
-        mask[c] = 1.0;
-      isOutlier =
-          denseConstant(b, loc, RankedTensorType::get({x->k}, ft), mask);
-    } else {
-      double t = op.getThreshold()->convertToDouble();
-      Value colMax0 = filled(b, loc, {x->k}, ft, b.getFloatAttr(ft, 0.0));
-      Value colMax = generic(b, loc, {x->value}, {colMax0}, {elem, col}, 2, {0},
-                             [](OpBuilder &nb, Location nl, ValueRange a) {
-                               Value abs = math::AbsFOp::create(nb, nl, a[0]);
-                               return SmallVector<Value>{
-                                   arith::MaxNumFOp::create(nb, nl, a[1], abs)};
-                             })
-                         .front();
-      Value tv = scalar(b, loc, ft, t);
-      AffineMap id1 = AffineMap::get(1, 0, {getAffineDimExpr(0, ctx)}, ctx);
-      isOutlier = generic(b, loc, {colMax}, {empty(b, loc, {x->k}, ft)},
-                          {id1, id1}, 1, {},
-                          [&](OpBuilder &nb, Location nl, ValueRange a) {
-                            Value ge = arith::CmpFOp::create(
-                                nb, nl, arith::CmpFPredicate::OGE, a[0], tv);
-                            return SmallVector<Value>{arith::SelectOp::create(
-                                nb, nl, ge, scalar(nb, nl, ft, 1.0),
-                                scalar(nb, nl, ft, 0.0))};
-                          })
-                      .front();
-    }
-    // x_in = x with the outlier columns zeroed; with a dynamic threshold
-    // also x_out = the outlier columns (static columns are gathered below).
-    SmallVector<Value> outs = {empty(b, loc, {x->m, x->k}, ft)};
-    SmallVector<AffineMap> maps = {elem, col, elem};
-    if (!cols) {
-      outs.push_back(empty(b, loc, {x->m, x->k}, ft));
-      maps.push_back(elem);
-    }
-    SmallVector<Value> split = generic(
-        b, loc, {x->value, isOutlier}, outs, maps, 2, {},
-        [&](OpBuilder &nb, Location nl, ValueRange a) {
-          Value one = scalar(nb, nl, ft, 1.0);
-          Value keep = arith::SubFOp::create(nb, nl, one, a[1]);
-          SmallVector<Value> r = {arith::MulFOp::create(nb, nl, a[0], keep)};
-          if (!cols)
-            r.push_back(arith::MulFOp::create(nb, nl, a[0], a[1]));
-          return r;
-        });
+    OutlierSplit split =
+        splitOutlierColumns(b, loc, x->value, x->m, x->k, cols,
+                            cols ? 0.0 : op.getThreshold()->convertToDouble());
     Rows inl = *x;
-    inl.value = split[0];
+    inl.value = split.inliers;
     auto scheme = QuantSchemeAttr::get(ctx, Granularity::PerToken, 0, 8, true,
                                        llvm::APFloat(1.0));
     auto [sx, zp] = dynamicScales(b, loc, inl, scheme, /*perTensor=*/false);
@@ -869,11 +818,8 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
     }
     // + x_out·Woᵀ (float). Static columns: only the |O| outlier columns of
     // x (gathered) against the compact Wo [N, |O|]; dynamic: all of K.
-    Value xo =
-        cols ? gatherColumns(b, loc, x->value, x->m,
-                             std::vector<double>(cols->begin(), cols->end()))
-             : split[1];
-    y = matmulFloat(b, loc, xo, op.getOutlierWeight(), y, /*rhsKN=*/false);
+    y = matmulFloat(b, loc, split.outliers, op.getOutlierWeight(), y,
+                    /*rhsKN=*/false);
     return expandFromRows(b, loc, y, x->originalShape, n);
   }
 };
