@@ -103,7 +103,7 @@ MLIR
   echo "compiled $name ($m x $n x $k${kind:+, $kind})"
 done
 cp build/lib/libqx_cuda_runtime.so bench/gpu/gpu_linear.py "$out/"
-"$cxx" -O2 -std=c++17 -I"$out" bench/gpu/gpu_linear_runner.cpp "$out"/*.o \
+"$cxx" -O2 -std=c++17 -I"$out" -Iruntime bench/gpu/gpu_linear_runner.cpp "$out"/*.o \
   -L"$out" -lqx_cuda_runtime -Wl,-rpath,'$ORIGIN' -o "$out/gpu_linear_runner"
 cat > "$out/gpu-device-run.sh" <<'RUN'
 #!/usr/bin/env bash

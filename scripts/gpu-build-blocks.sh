@@ -75,7 +75,7 @@ while IFS='|' read -r name src recipe; do
   call="qx_model("; files=""
   for ((i = 0; i < nargs; i++)); do call="${call}in[$i],"; files="$files \"\$res/$name.in$i.npy\""; done
   call="${call}out)"
-  "$cxx" -O2 -std=c++17 -include "$out/$name.h" "-DQX_IN_SHAPES={$shapes}" "-DQX_OUT_SHAPE={$result}" \
+  "$cxx" -O2 -std=c++17 -Iruntime -include "$out/$name.h" "-DQX_IN_SHAPES={$shapes}" "-DQX_OUT_SHAPE={$result}" \
     "-DQX_CALL(in,out)=$call" bench/gpu/gpu_block_driver.cpp "$out/$name.o" -L build/lib \
     -lqx_cuda_runtime -Wl,-rpath,'$ORIGIN' -o "$out/$name"
   echo "echo -n '$name: '; ./$name$files \"\$res/$name.y.npy\"" >> "$out/run-blocks.sh"

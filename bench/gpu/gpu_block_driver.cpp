@@ -10,7 +10,8 @@
 // where MLIR is installed), then times 20 more runs (median of event-timed
 // calls after warm-up). Exit 1 on any CUDA error.
 //
-//   c++ -include model.h -DQX_IN_SHAPES='{{16,32}}' -DQX_OUT_SHAPE='{16,32}' \
+//   c++ -Iruntime -include model.h -DQX_IN_SHAPES='{{16,32}}'
+//   -DQX_OUT_SHAPE='{16,32}' \
 //       '-DQX_CALL(in,out)=qx_model(in[0],out)' gpu_block_driver.cpp model.o \
 //       -lqx_cuda_runtime
 //   ./a.out in0.npy ... out.npy
@@ -23,15 +24,7 @@
 #include <string>
 #include <vector>
 
-extern "C" {
-const char *qxGpuLastError();
-int qxGpuAvailable();
-void *qxGpuMalloc(size_t);
-void qxGpuFree(void *);
-int qxGpuCopyToDevice(void *, const void *, size_t);
-int qxGpuCopyToHost(void *, const void *, size_t);
-float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
-}
+#include "qx_gpu_runtime.h"
 
 namespace {
 

@@ -22,16 +22,7 @@
 #include <random>
 #include <vector>
 
-extern "C" {
-const char *qxGpuLastError();
-int qxGpuAvailable();
-void *qxGpuMalloc(size_t);
-void qxGpuFree(void *);
-int qxGpuCopyToDevice(void *, const void *, size_t);
-int qxGpuCopyToHost(void *, const void *, size_t);
-int qxGpuSynchronize();
-float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
-}
+#include "qx_gpu_runtime.h"
 
 #define QX_ENTRY(name, M, N, K, BIAS) /* headers */
 #define QX_FUSED_ENTRY(name, M, N, K, BIAS)
@@ -68,6 +59,31 @@ float quantizeRow(const float *x, int64_t k, int8_t *q) {
     q[i] = static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
   }
   return s;
+}
+
+/// CUDA-event timing (qxGpuElapsedMs: events on the legacy default stream,
+/// which orders with the call's own stream) of `fn(args)`, one call per
+/// sample: the median of 20 after 3 warm-up calls, in seconds; negative on
+/// a CUDA error.
+template <typename Fn> double medianSeconds(const Fn &fn, void **args) {
+  struct Call {
+    const Fn *fn;
+    void **args;
+  } call{&fn, args};
+  auto trampoline = [](void *p) {
+    auto *c = static_cast<Call *>(p);
+    (*c->fn)(c->args);
+  };
+  std::vector<double> times;
+  for (int r = 0; r < 23; ++r) {
+    float ms = qxGpuElapsedMs(trampoline, &call, 1);
+    if (ms < 0)
+      return -1.0;
+    if (r >= 3)
+      times.push_back(ms / 1e3);
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
 }
 
 /// One shape: run, compare with the oracle, time. `fused`: the function
@@ -146,33 +162,9 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
   for (int64_t o : checked)
     if (ok && !(y[o] == ref[o]))
       ++bad;
-  // CUDA-event timing (qxGpuElapsedMs: events on the legacy default
-  // stream, which orders with the call's own stream), one call per sample,
-  // median of 20 after 3 warm-up calls.
-  struct Call {
-    const Fn *fn;
-    void **args;
-  } call{&fn, args.data()};
-  auto trampoline = [](void *p) {
-    auto *c = static_cast<Call *>(p);
-    (*c->fn)(c->args);
-  };
-  std::vector<double> times;
-  for (int r = 0; ok && r < 23; ++r) {
-    float ms = qxGpuElapsedMs(trampoline, &call, 1);
-    if (ms < 0) {
-      ok = false;
-      break;
-    }
-    if (r >= 3)
-      times.push_back(ms / 1e3);
-  }
-  ok = ok && check(name);
-  double median = 0;
-  if (!times.empty()) {
-    std::sort(times.begin(), times.end());
-    median = times[times.size() / 2];
-  }
+  double median = ok ? medianSeconds(fn, args.data()) : -1.0;
+  ok = ok && median >= 0 && check(name);
+  median = std::max(median, 0.0);
   std::printf("%-10s M=%-5lld N=%-5lld K=%-5lld bias=%d  checked=%lld  "
               "mismatches=%lld  median=%.4f ms  %.1f TOPS\n",
               name, (long long)m, (long long)n, (long long)k, int(bias),
@@ -236,30 +228,9 @@ bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard, Fn fn,
     bad += q[i] != ref[i];
   for (int64_t i = 0; i < m; ++i)
     bad += !(s[i] == sx[i]);
-  struct Call {
-    const Fn *fn;
-    void **args;
-  } call{&fn, args};
-  auto trampoline = [](void *p) {
-    auto *c = static_cast<Call *>(p);
-    (*c->fn)(c->args);
-  };
-  std::vector<double> times;
-  for (int r = 0; ok && r < 23; ++r) {
-    float ms = qxGpuElapsedMs(trampoline, &call, 1);
-    if (ms < 0) {
-      ok = false;
-      break;
-    }
-    if (r >= 3)
-      times.push_back(ms / 1e3);
-  }
-  ok = ok && check(name);
-  double median = 0;
-  if (!times.empty()) {
-    std::sort(times.begin(), times.end());
-    median = times[times.size() / 2];
-  }
+  double median = ok ? medianSeconds(fn, args) : -1.0;
+  ok = ok && median >= 0 && check(name);
+  median = std::max(median, 0.0);
   double bytes = 5.0 * m * k + 4.0 * m;
   std::printf(hadamard ? "%-10s M=%-5lld K=%-5lld hadamard+quantize  "
                          "checked=%lld  "

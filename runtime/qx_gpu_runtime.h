@@ -1,0 +1,44 @@
+//===- qx_gpu_runtime.h - helpers for callers of generated GPU code -------===//
+//
+// What a C or C++ program that calls code from `xform-aot --target=gpu`
+// uses of libqx_cuda_runtime.so (runtime/CudaRuntime.cpp) besides the
+// mgpu* ABI the generated code calls itself: device memory, copies, the
+// sticky error, timing. No function aborts: errors are recorded and read
+// with qxGpuLastError().
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_XFORM_RUNTIME_QX_GPU_RUNTIME_H
+#define QUANT_XFORM_RUNTIME_QX_GPU_RUNTIME_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The first recorded error ("error: ..."), or null when none.
+const char *qxGpuLastError(void);
+/// Forgets the recorded error.
+void qxGpuClearError(void);
+/// Whether a CUDA device can be used (loads the driver on first call).
+int qxGpuAvailable(void);
+/// Device memory of `bytes` bytes (null and an error on failure).
+void *qxGpuMalloc(size_t bytes);
+/// Frees memory from qxGpuMalloc.
+void qxGpuFree(void *p);
+/// Host → device copy; 0 on success.
+int qxGpuCopyToDevice(void *dst, const void *src, size_t bytes);
+/// Device → host copy; 0 on success.
+int qxGpuCopyToHost(void *dst, const void *src, size_t bytes);
+/// Waits for all work on the device; 0 on success.
+int qxGpuSynchronize(void);
+/// Runs `fn(arg)` `reps` times between two events on the default stream;
+/// milliseconds per run (negative on error).
+float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
