@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant-xform/Conversion/Passes.h"
 #include "quant-xform/InitAll/InitAll.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -62,28 +63,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         "quant-xform-layernorm-to-rmsnorm)",
         "builtin.module(quant-xform-insert-transforms{kind=hadamard},"
         "quant-xform-w8a8{rotation=hadamard})",
-        "builtin.module(convert-quant-xform-to-linalg)",
-        // The GPU lowering up to (not including) NVVM: kernel outlining and
-        // generation, bufferization, loop kernels, device buffers.
-        "builtin.module(convert-quant-xform-qlinear-to-gpu{wgmma=true},"
-        "convert-quant-xform-to-linalg{int8-kernel=loops},"
-        "func.func(convert-elementwise-to-linalg),"
-        "one-shot-bufferize{bufferize-function-boundaries "
-        "function-boundary-type-conversion=identity-layout-map},"
-        "buffer-results-to-out-params{modify-public-functions "
-        "hoist-static-allocs},"
-        "inline,"
-        "func.func(convert-linalg-to-parallel-loops,"
-        "quant-xform-gpu-prepare-host-loops,"
-        "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
-        "no-min-max-bounds},"
-        "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-        "quant-xform-gpu-host-buffers,"
-        "gpu-kernel-outlining,func.func(gpu-async-region))"}) {
+        "builtin.module(convert-quant-xform-to-linalg)"}) {
     OwningOpRef<ModuleOp> copy(cast<ModuleOp>((*module)->clone()));
     PassManager pm(&ctx);
     if (failed(parsePassPipeline(pipeline, pm, llvm::nulls())))
       __builtin_trap(); // The pipelines above are fixed: this is a bug.
+    (void)pm.run(*copy);
+  }
+  // The GPU lowering up to (not including) NVVM: kernel outlining and
+  // generation, bufferization, loop kernels, device buffers.
+  {
+    OwningOpRef<ModuleOp> copy(cast<ModuleOp>((*module)->clone()));
+    PassManager pm(&ctx);
+    quant_xform::buildGPUHostPipeline(pm, quant_xform::GPUPipelineOptions());
     (void)pm.run(*copy);
   }
   return 0;

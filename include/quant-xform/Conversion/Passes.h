@@ -68,6 +68,11 @@ struct GPUPipelineOptions {
   std::string cudaPath;
 };
 
+/// Adds the first part of the GPU lowering to `pm`: generated kernels for
+/// the linears and quantizers, the rest bufferized into loop kernels on
+/// device buffers, one stream per function (gpu dialect, not yet NVVM).
+void buildGPUHostPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
+
 /// Adds the GPU lowering (qlinear functions → kernels + host code calling
 /// the mgpu* runtime ABI, in the LLVM dialect) to `pm`.
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);

@@ -112,15 +112,18 @@ struct CheckCudaToolkit
 };
 } // namespace
 
-void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
-                                         const GPUPipelineOptions &options) {
+/// Registers the passes the textual parts below name (idempotent).
+static void registerPipelinePasses() {
   static std::once_flag registered;
   std::call_once(registered, [] {
     mlir::registerAllPasses();
-    registerQuantXformConversionPasses(); // named in the textual part
+    registerQuantXformConversionPasses();
   });
-  if (!options.cudaPath.empty())
-    pm.addPass(std::make_unique<CheckCudaToolkit>(options.cudaPath));
+}
+
+void mlir::quant_xform::buildGPUHostPipeline(
+    OpPassManager &pm, const GPUPipelineOptions &options) {
+  registerPipelinePasses();
   ConvertQuantXformQLinearToGPUOptions kernelOptions;
   kernelOptions.wgmma = options.chip == "sm_90a";
   kernelOptions.wgmmaTileM = options.wgmmaTileM;
@@ -136,25 +139,36 @@ void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
   lowering.int8Kernel = "loops";
   pm.addPass(createConvertQuantXformToLinalg(lowering));
   pm.addPass(createEmitCInterfacePass());
+  if (failed(parsePassPipeline(
+          "func.func(convert-elementwise-to-linalg),canonicalize,cse,"
+          "one-shot-bufferize{bufferize-function-boundaries "
+          "function-boundary-type-conversion=identity-layout-map},"
+          "buffer-results-to-out-params{modify-public-functions "
+          "hoist-static-allocs},"
+          // The kernel functions' launches join the caller's (one stream).
+          "inline,"
+          "func.func(convert-linalg-to-parallel-loops,"
+          "quant-xform-gpu-prepare-host-loops,canonicalize,"
+          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
+          "no-min-max-bounds},"
+          "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
+          "quant-xform-gpu-host-buffers,"
+          "gpu-kernel-outlining,func.func(gpu-async-region)",
+          pm, llvm::errs())))
+    llvm::report_fatal_error("quant-xform: invalid built-in GPU pipeline");
+}
+
+void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
+                                         const GPUPipelineOptions &options) {
+  registerPipelinePasses();
+  if (!options.cudaPath.empty())
+    pm.addPass(std::make_unique<CheckCudaToolkit>(options.cudaPath));
+  buildGPUHostPipeline(pm, options);
   std::string toolkit = findCudaToolkit(options.cudaPath);
+  // Upstream's gpu-lower-to-nvvm-pipeline, with the toolkit (libdevice)
+  // given to gpu-module-to-binary. PTX 8.0 (CUDA 12.0+) is the first to
+  // know sm_90.
   std::string pipeline =
-      "func.func(convert-elementwise-to-linalg),canonicalize,cse,"
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-results-to-out-params{modify-public-functions "
-      "hoist-static-allocs},"
-      // The kernel functions' launches join the caller's (one stream).
-      "inline,"
-      "func.func(convert-linalg-to-parallel-loops,"
-      "quant-xform-gpu-prepare-host-loops,canonicalize,"
-      "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
-      "no-min-max-bounds},"
-      "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-      "quant-xform-gpu-host-buffers,"
-      "gpu-kernel-outlining,func.func(gpu-async-region),"
-      // Upstream's gpu-lower-to-nvvm-pipeline, with the toolkit (libdevice)
-      // given to gpu-module-to-binary. PTX 8.0 (CUDA 12.0+) is the first to
-      // know sm_90.
       "convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,"
       "convert-nvvm-to-llvm,convert-func-to-llvm,expand-strided-metadata,"
       "nvvm-attach-target{chip=" +
