@@ -67,3 +67,11 @@ func.func @host_load(%a: memref<4xf32>) -> f32 {
   %v = memref.load %a[%c0] : memref<4xf32>
   return %v : f32
 }
+
+// -----
+
+func.func @dynamic_buffer(%n: index) {
+  // expected-error @+1 {{the GPU lowering needs static shapes for buffers}}
+  %a = memref.alloc(%n) : memref<?xf32>
+  return
+}

@@ -2,7 +2,7 @@
 // copy becomes a parallel loop nest and a top-level serial loop a
 // one-iteration parallel loop, so that convert-parallel-loops-to-gpu makes
 // kernels of them.
-// RUN: xform-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(quant-xform-gpu-prepare-host-loops))' | FileCheck %s
+// RUN: xform-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(quant-xform-gpu-prepare-host-loops))' -verify-diagnostics | FileCheck %s
 
 // CHECK-LABEL: func.func @copy(
 // CHECK-SAME: %[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<4x8xf32>)
@@ -33,5 +33,13 @@ func.func @serial(%a: memref<8xf32>, %out: memref<f32>) {
     %t = arith.addf %s, %v : f32
     memref.store %t, %out[] : memref<f32>
   }
+  return
+}
+
+// -----
+
+func.func @dynamic_copy(%a: memref<?xf32>, %b: memref<?xf32>) {
+  // expected-error @+1 {{the GPU lowering needs static shapes for copies}}
+  memref.copy %a, %b : memref<?xf32> to memref<?xf32>
   return
 }

@@ -108,3 +108,16 @@ func.func @mixed(%x: tensor<4x8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>, 
   %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [1, 5] : (tensor<4x8xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16x2xf32>) -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// An LLM.int8() linear the kernels cannot take (K not a multiple of 4)
+// stays, with a warning, for the loop lowering.
+// CHECK-LABEL: func.func @mixed_ragged(
+// CHECK: quant_xform.mixed_linear
+func.func @mixed_ragged(%x: tensor<4x6xf32>, %w: tensor<16x6xi8>, %sw: tensor<16xf32>, %wo: tensor<16x1xf32>) -> tensor<4x16xf32> {
+  // expected-warning @+1 {{this LLM.int8() linear is not lowered to the tensor-core kernels: runs as generic GPU loops}}
+  %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [1] : (tensor<4x6xf32>, tensor<16x6xi8>, tensor<16xf32>, tensor<16x1xf32>) -> tensor<4x16xf32>
+  %r = arith.addf %y, %y : tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
+}
