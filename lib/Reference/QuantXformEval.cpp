@@ -308,6 +308,33 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
                            false));
         return success();
       })
+      .Case([&](BatchNormOp bn) -> LogicalResult {
+        // y = γ·(x − mean)/sqrt(var + ε) + β per channel.
+        const Tensor &x = lookup(bn.getInput());
+        const Tensor &mean = lookup(bn.getMean()),
+                     &var = lookup(bn.getVariance()),
+                     &gamma = lookup(bn.getGamma()),
+                     &beta = lookup(bn.getBeta());
+        Rows r = asRows(x);
+        double eps = bn.getEpsilon().convertToDouble();
+        std::vector<double> scale(r.k);
+        for (int64_t j = 0; j < r.k; ++j) {
+          double v = var.getFloat(j);
+          if (!(v >= 0.0))
+            return bn.emitOpError()
+                   << "variance[" << j << "] = " << v << " is not >= 0";
+          scale[j] = gamma.getFloat(j) / std::sqrt(v + eps);
+        }
+        Tensor y(x.shape(), x.dtype());
+        for (int64_t row = 0; row < r.rows; ++row)
+          for (int64_t j = 0; j < r.k; ++j)
+            y.setFloat(row * r.k + j,
+                       (x.getFloat(row * r.k + j) - mean.getFloat(j)) *
+                               scale[j] +
+                           beta.getFloat(j));
+        bind(bn, std::move(y));
+        return success();
+      })
       .Case([&](RotateOp rot) -> LogicalResult {
         const Tensor &x = lookup(rot.getInput());
         int64_t k = x.shape().back();

@@ -653,6 +653,43 @@ struct LowerSmooth : LowerOp<SmoothOp> {
   }
 };
 
+/// batch_norm → one elementwise generic over rows:
+/// (x − mean)·γ/sqrt(var + ε) + β.
+struct LowerBatchNorm : LowerOp<BatchNormOp> {
+  using LowerOp::LowerOp;
+  FailureOr<Value> lower(BatchNormOp op, OpBuilder &b) const override {
+    Location loc = op.getLoc();
+    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
+    if (failed(x))
+      return failure();
+    Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
+    MLIRContext *ctx = b.getContext();
+    AffineExpr i, j;
+    bindDims(ctx, i, j);
+    AffineMap row = AffineMap::get(2, 0, {i, j}, ctx);
+    AffineMap channel = AffineMap::get(2, 0, {j}, ctx);
+    double eps = op.getEpsilon().convertToDouble();
+    Value y =
+        generic(b, loc,
+                {x->value, op.getMean(), op.getVariance(), op.getGamma(),
+                 op.getBeta()},
+                {empty(b, loc, {x->m, x->k}, ft)},
+                {row, channel, channel, channel, channel, row}, 2, {},
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value centered = arith::SubFOp::create(nb, nl, a[0], a[1]);
+                  Value var = arith::AddFOp::create(nb, nl, a[2],
+                                                    scalar(nb, nl, ft, eps));
+                  Value inv = math::RsqrtOp::create(nb, nl, var);
+                  Value scale = arith::MulFOp::create(nb, nl, a[3], inv);
+                  Value v = arith::MulFOp::create(nb, nl, centered, scale);
+                  return SmallVector<Value>{
+                      arith::AddFOp::create(nb, nl, v, a[4])};
+                })
+            .front();
+    return expandFromRows(b, loc, y, x->originalShape, x->k);
+  }
+};
+
 struct LowerAffine : LowerOp<AffineOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(AffineOp op, OpBuilder &b) const override {
@@ -906,6 +943,7 @@ struct ConvertQuantXformToLinalg
     patterns.add<LowerQLinear, LowerMixedLinear>(ctx, *kernel);
     patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,
                  LowerDequantize, LowerRotate, LowerSmooth, LowerAffine,
+                 LowerBatchNorm,
                  LowerNorm<LayerNormOp, true>, LowerNorm<RMSNormOp, false>,
                  LowerObserve>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,

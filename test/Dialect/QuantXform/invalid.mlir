@@ -58,6 +58,48 @@ func.func @norm_gamma(%x: tensor<4x8xf32>, %g: tensor<4xf32>) -> tensor<4x8xf32>
 
 // -----
 
+func.func @batch_norm_shape(%x: tensor<4x8xf32>, %m: tensor<8xf32>, %v: tensor<4xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{variance must have shape [8] (one per feature), got [4]}}
+  %0 = quant_xform.batch_norm %x, %m, %v, %g, %b : (tensor<4x8xf32>, tensor<8xf32>, tensor<4xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @batch_norm_negative_variance(%x: tensor<4x2xf32>, %m: tensor<2xf32>, %g: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
+  %v = arith.constant dense<[1.0, -0.5]> : tensor<2xf32>
+  // expected-error @+1 {{variance[1] = -5.000000e-01 is negative}}
+  %0 = quant_xform.batch_norm %x, %m, %v, %g, %b : (tensor<4x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @batch_norm_nan_gamma(%x: tensor<4x2xf32>, %m: tensor<2xf32>, %v: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
+  %g = arith.constant dense<[1.0, 0x7FC00000]> : tensor<2xf32>
+  // expected-error @+1 {{gamma[1] is NaN}}
+  %0 = quant_xform.batch_norm %x, %m, %v, %g, %b : (tensor<4x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @batch_norm_epsilon(%x: tensor<4x2xf32>, %m: tensor<2xf32>, %v: tensor<2xf32>, %g: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
+  // expected-error @+1 {{epsilon = -1.000000e+00 must be > 0}}
+  %0 = quant_xform.batch_norm %x, %m, %v, %g, %b {epsilon = -1.0 : f64} : (tensor<4x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @batch_norm_result_type(%x: tensor<4x2xf32>, %m: tensor<2xf32>, %v: tensor<2xf32>, %g: tensor<2xf32>, %b: tensor<2xf32>) -> tensor<4x2xf16> {
+  // expected-error @+1 {{result type 'tensor<4x2xf16>' must equal the input type 'tensor<4x2xf32>'}}
+  %0 = quant_xform.batch_norm %x, %m, %v, %g, %b : (tensor<4x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<4x2xf16>
+  return %0 : tensor<4x2xf16>
+}
+
+// -----
+
 func.func @norm_epsilon(%x: tensor<4x8xf32>, %g: tensor<8xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{epsilon = 0.000000e+00 must be > 0}}
   %0 = quant_xform.layer_norm %x, %g {epsilon = 0.0 : f64} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>

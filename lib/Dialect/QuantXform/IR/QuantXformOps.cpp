@@ -144,6 +144,29 @@ LogicalResult RMSNormOp::verify() {
                     getEpsilon().convertToDouble());
 }
 
+LogicalResult BatchNormOp::verify() {
+  FailureOr<int64_t> k = getFeatureSize(*this, getInput());
+  if (failed(k) || failed(verifySameType(*this, getInput(), getResult())))
+    return failure();
+  std::pair<Value, StringRef> vectors[] = {{getMean(), "mean"},
+                                           {getVariance(), "variance"},
+                                           {getGamma(), "gamma"},
+                                           {getBeta(), "beta"}};
+  for (auto [value, name] : vectors)
+    if (failed(verifyFeatureVector(*this, value, *k, name)) ||
+        failed(verifyConstantValues(*this, value, name, false)))
+      return failure();
+  if (std::optional<std::vector<double>> var = getConstantFloats(getVariance()))
+    for (auto [index, v] : llvm::enumerate(*var))
+      if (v < 0.0)
+        return emitOpError() << "variance[" << index << "] = " << v
+                             << " is negative";
+  double epsilon = getEpsilon().convertToDouble();
+  if (!std::isfinite(epsilon) || epsilon <= 0.0)
+    return emitOpError() << "epsilon = " << epsilon << " must be > 0";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // RotateOp
 //===----------------------------------------------------------------------===//

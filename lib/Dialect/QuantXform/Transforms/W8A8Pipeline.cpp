@@ -1,7 +1,7 @@
 //===- W8A8Pipeline.cpp - the quant-xform-w8a8 named pipeline ------------===//
 //
-// From a float model to int8 IR: calibrate, smooth, rotate, fold, split
-// outliers, quantize. docs/generated/QuantXformPipelines.md lists the
+// From a float model to int8 IR: fold batch norms, calibrate, smooth,
+// rotate, fold, split outliers, quantize. docs/generated/QuantXformPipelines.md lists the
 // options; docs/DECISIONS.md explains the order.
 //
 //===----------------------------------------------------------------------===//
@@ -170,6 +170,8 @@ static void addTransform(OpPassManager &pm, const std::string &kind,
 static void buildW8A8Pipeline(OpPassManager &pm,
                               const W8A8PipelineOptions &options) {
   double alpha = options.smoothAlpha >= 0.0 ? options.smoothAlpha : 0.5;
+  // Batch norms first: calibration then sees the linears' folded inputs.
+  pm.addPass(createFoldBatchNorms());
   if (!options.autoCandidates.empty()) {
     addCalibration(pm, options, /*forSearch=*/true);
     addTransform(pm, "auto", alpha, options);

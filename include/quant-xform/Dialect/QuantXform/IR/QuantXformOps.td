@@ -87,6 +87,34 @@ def QuantXform_RMSNormOp : QuantXform_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QuantXform_BatchNormOp : QuantXform_Op<"batch_norm", [Pure]> {
+  let summary = "Inference-mode batch norm over the last dimension";
+  let description = [{
+    `y = γ ⊙ (x − mean) / sqrt(var + ε) + β` per feature of the last
+    dimension, with the running statistics `mean`, `var` (`var ≥ 0`) and the
+    learned `γ`, `β`, all `[K]`. Unlike LayerNorm it does not look at the
+    row: it is a fixed per-channel affine map, which
+    `quant-xform-fold-batch-norms` folds into the neighbouring linear.
+
+    ```mlir
+    %y = quant_xform.batch_norm %x, %mean, %var, %gamma, %beta
+        {epsilon = 1.0e-05 : f64}
+        : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>,
+           tensor<8xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins QX_FloatTensor:$input, QX_FloatTensor:$mean,
+                       QX_FloatTensor:$variance, QX_FloatTensor:$gamma,
+                       QX_FloatTensor:$beta,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs QX_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $mean `,` $variance `,` $gamma `,` $beta attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Equivalence transforms
 //===----------------------------------------------------------------------===//

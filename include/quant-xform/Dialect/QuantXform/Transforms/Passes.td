@@ -292,6 +292,29 @@ def FoldNormScalesIntoLinears
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def FoldBatchNorms : Pass<"quant-xform-fold-batch-norms", "ModuleOp"> {
+  let summary = "Fold inference-mode batch norms into the adjacent linears";
+  let description = [{
+    A `batch_norm` with constant statistics is the per-channel map
+    `y = x⊙s + t`, `s = γ/sqrt(var + ε)`, `t = β − mean⊙s`. It folds:
+
+    - into the linear that produces `x`, when the norm is that linear's
+      only reader (the usual conv/linear → BN order): `W' = diag(s)·W`,
+      `b' = s⊙b + t`;
+    - otherwise into the linears that read `y`, when every reader is a
+      linear with constant weights: `W' = W·diag(s)`, `b' = b + W·t`, and
+      they read `x` (their calibration statistics are dropped: their input
+      changed).
+
+    A norm with non-constant parameters or other neighbours stays; it runs
+    as a per-channel map (`convert-quant-xform-to-linalg`).
+    `quant-xform-w8a8` runs this pass first; run it before
+    `quant-xform-calibrate` and `quant-xform-insert-fake-quant` when
+    building a QAT export by hand.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def FoldDiagonalsIntoNorms
     : Pass<"quant-xform-fold-diagonals-into-norms", "ModuleOp"> {
   let summary = "Fold diagonal transforms after a norm into its γ and β";
