@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (const char *pipeline :
        {"builtin.module(canonicalize,quant-xform-fold-transforms-into-linears,"
         "quant-xform-fold-diagonals-into-norms,"
-        "quant-xform-fold-norm-scales-into-linears,"
+        "quant-xform-fold-norm-scales-into-linears,quant-xform-fold-batch-norms,"
         "quant-xform-layernorm-to-rmsnorm)",
         "builtin.module(quant-xform-insert-transforms{kind=hadamard},"
         "quant-xform-w8a8{rotation=hadamard})",

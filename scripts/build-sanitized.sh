@@ -13,5 +13,5 @@ if [ ! -f build-san/build.ninja ]; then
 fi
 start=$(date +%s)
 ninja -C build-san xform-opt xform-run xform-aot QuantXformTests \
-  ir_fuzzer npy_fuzzer safetensors_fuzzer
+  ir_fuzzer npy_fuzzer safetensors_fuzzer stats_fuzzer
 echo "== sanitized build finished in $(( $(date +%s) - start )) s"

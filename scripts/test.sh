@@ -65,7 +65,7 @@ if scripts/build-sanitized.sh; then
   passed=$((passed + ${gp:-0})); failed=$((failed + ${gf:-0}))
   [ -z "$gp$gf" ] && failed=$((failed + 1))
   echo "== fuzzing (bounded: ${FUZZ_SECONDS:-20} s per target; corpus in fuzz/corpus)"
-  for target in ir npy safetensors; do
+  for target in ir npy safetensors stats; do
     work=$(mktemp -d)
     cp fuzz/corpus/$target/* "$work"/
     if build-san/bin/${target}_fuzzer -max_total_time="${FUZZ_SECONDS:-20}" \

@@ -1,9 +1,11 @@
-//===- Safetensors.cpp - bounds-checked safetensors reading ---------------===//
+//===- Safetensors.cpp - bounds-checked safetensors reading and writing ---===//
 
 #include "quant-xform/Frontend/Safetensors.h"
 
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -218,4 +220,68 @@ mlir::quant_xform::frontend::toFloat32(const SafetensorsTensor &t) {
                                  ", not a float type");
   }
   return out;
+}
+
+Error mlir::quant_xform::frontend::writeSafetensors(
+    StringRef path, ArrayRef<SafetensorsOutput> tensors,
+    const std::map<std::string, std::string> &meta) {
+  json::Object header;
+  if (!meta.empty()) {
+    json::Object metaObject;
+    for (const auto &[key, value] : meta)
+      metaObject[key] = value;
+    header["__metadata__"] = std::move(metaObject);
+  }
+  uint64_t offset = 0;
+  for (const SafetensorsOutput &t : tensors) {
+    size_t item = safetensorsItemSize(t.dtype);
+    int64_t n = 1;
+    for (int64_t d : t.shape)
+      n *= d;
+    if (item == 0 || t.bytes.size() != static_cast<uint64_t>(n) * item)
+      return fail(path, "tensor '" + t.name + "': " + Twine(t.bytes.size()) +
+                            " bytes do not match dtype " + t.dtype +
+                            " and its shape");
+    if (t.name == "__metadata__" || header.find(t.name) != header.end())
+      return fail(path, "duplicate tensor name '" + t.name + "'");
+    json::Array shape;
+    for (int64_t d : t.shape)
+      shape.push_back(d);
+    header[t.name] = json::Object{
+        {"dtype", t.dtype},
+        {"shape", std::move(shape)},
+        {"data_offsets", json::Array{offset, offset + t.bytes.size()}}};
+    offset += t.bytes.size();
+  }
+  std::string text;
+  raw_string_ostream(text) << json::Value(std::move(header));
+  // Pad the header with spaces so that the data starts 8-byte aligned.
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  SmallString<128> temp;
+  int fd;
+  if (std::error_code ec =
+          sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp))
+    return fail(path, "cannot create a temporary file: " + ec.message());
+  {
+    raw_fd_ostream out(fd, /*shouldClose=*/true);
+    char length[8];
+    support::endian::write64le(length, text.size());
+    out.write(length, 8);
+    out << text;
+    for (const SafetensorsOutput &t : tensors)
+      out << t.bytes;
+    out.close();
+    if (out.has_error()) {
+      std::string message = out.error().message();
+      out.clear_error();
+      sys::fs::remove(temp);
+      return fail(path, "cannot write: " + message);
+    }
+  }
+  if (std::error_code ec = sys::fs::rename(temp, path)) {
+    sys::fs::remove(temp);
+    return fail(path, "cannot write: " + ec.message());
+  }
+  return Error::success();
 }

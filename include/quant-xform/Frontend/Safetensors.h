@@ -1,7 +1,7 @@
 //===- Safetensors.h - bounds-checked safetensors reading --------*- C++
 //-*-===//
 //
-// A reader for the safetensors format (an 8-byte little-endian header
+// A reader (and a writer) for the safetensors format (an 8-byte little-endian header
 // length, a JSON header naming each tensor's dtype, shape and byte range,
 // then the raw little-endian data). Every length, offset and shape is
 // checked against the file before any byte is read: a truncated or
@@ -12,6 +12,7 @@
 #ifndef QUANT_XFORM_FRONTEND_SAFETENSORS_H
 #define QUANT_XFORM_FRONTEND_SAFETENSORS_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -59,6 +60,22 @@ private:
   std::vector<SafetensorsTensor> entries;
   std::map<std::string, std::string> meta;
 };
+
+/// One tensor to write: its name, dtype string, shape and little-endian
+/// bytes (`bytes.size()` must be the shape's element count × item size).
+struct SafetensorsOutput {
+  std::string name;
+  std::string dtype;
+  llvm::SmallVector<int64_t> shape;
+  std::string bytes;
+};
+
+/// Writes `tensors` (and the `__metadata__` string map) to `path` in the
+/// safetensors format, through a temporary file renamed into place, so a
+/// failure leaves no half-written file. Names must be unique.
+llvm::Error writeSafetensors(llvm::StringRef path,
+                             llvm::ArrayRef<SafetensorsOutput> tensors,
+                             const std::map<std::string, std::string> &meta);
 
 /// Bytes per element of a safetensors dtype string; 0 when unknown.
 size_t safetensorsItemSize(llvm::StringRef dtype);

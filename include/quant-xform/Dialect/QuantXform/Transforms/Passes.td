@@ -191,6 +191,53 @@ def Calibrate : Pass<"quant-xform-calibrate", "ModuleOp"> {
   ];
 }
 
+def ExportStats : Pass<"quant-xform-export-stats", "ModuleOp"> {
+  let summary = "Save the linears' calibration statistics to a file";
+  let description = [{
+    Writes the `quant_xform.stats` of every linear to `file`, a safetensors
+    file (docs/DECISIONS.md, "Statistics files"): one tensor
+    `<layer>/<entry>` per entry, `<layer>` being the linear's
+    `quant_xform.layer` (or `#<i>`, its index among the module's linears,
+    when it has none), and `__metadata__` `{"format":
+    "quant-xform-stats", "version": "1"}`. The IR is not changed. The file
+    is written to a temporary and renamed, so a failure leaves nothing
+    half-written. No statistics at all, or two linears with one name, is
+    an error.
+
+    ```sh
+    xform-opt m.mlir -quant-xform-calibrate="inputs=calib.npy histogram=true" \
+        -quant-xform-export-stats="file=m.stats.safetensors" -o /dev/null
+    ```
+  }];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "The statistics file to write">
+  ];
+}
+
+def ImportStats : Pass<"quant-xform-import-stats", "ModuleOp"> {
+  let summary = "Attach calibration statistics from a file to the linears";
+  let description = [{
+    Reads a statistics file written by quant-xform-export-stats (or by
+    anything else that follows its format: ranges learned by QAT, another
+    tool's observers) and attaches each layer's entries as its
+    `quant_xform.stats`, replacing what it had. Every tensor is checked
+    before anything changes: a layer the module does not have, an unknown
+    entry, a wrong dtype, a shape that does not match the linear's K, NaN
+    or Inf, or a file that is not a statistics file is an error naming the
+    tensor. A linear that the file does not cover gets a warning.
+
+    ```sh
+    xform-opt m.mlir -quant-xform-import-stats="file=m.stats.safetensors" \
+        -quant-xform-quantize-linears="static-activations=true activation-granularity=per_tensor range=kl"
+    ```
+  }];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "The statistics file to read">
+  ];
+}
+
 def InsertTransforms : Pass<"quant-xform-insert-transforms", "ModuleOp"> {
   let summary = "Insert identity transform pairs in front of selected linears";
   let description = [{
