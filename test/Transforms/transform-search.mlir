@@ -82,3 +82,20 @@ func.func @main(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %y = quant_xform.linear %x, %w {quant_xform.layer = "zero", quant_xform.stats = {absmax = dense<0.0> : tensor<4xf32>, rows = 2 : i64, sampled_rows = dense<0.0> : tensor<2x4xf32>}} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
+
+// A requested (not searched) transform is recorded too, measured the same
+// way as the searches measure it: fixed α = 0.5 against a one-point α
+// search, a Hadamard against kind=auto's Hadamard candidate (same seed,
+// same signs). Without sampled rows only the kind is recorded. In the
+// pipeline, measure=true recalibrates in front of each transform and the
+// record composes (smoothing, then Hadamard: SQNR before both, after both).
+// RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=smooth alpha=0.5" | FileCheck %s --check-prefix=FIXED-SMOOTH
+// RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=smooth alpha-search=true alpha-grid=0.5" | FileCheck %s --check-prefix=FIXED-SMOOTH
+// RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=hadamard" | FileCheck %s --check-prefix=FIXED-HAD
+// RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=auto candidates=hadamard" | FileCheck %s --check-prefix=FIXED-HAD
+// RUN: xform-opt %S/Inputs/two-readers.mlir -quant-xform-insert-transforms="kind=hadamard" | FileCheck %s --check-prefix=FIXED-UNMEASURED
+// RUN: xform-opt %src_root/examples/block.mlir -quant-xform-w8a8="smooth-alpha=0.5 rotation=hadamard measure=true" | FileCheck %s --check-prefix=MEASURE
+// FIXED-SMOOTH: quant_xform.layer = "attn.q", quant_xform.role = "attn_in", quant_xform.search = {alpha = 5.000000e-01 : f64, sqnr_after = 47.8946{{[0-9]+}} : f64, sqnr_before = 43.939942560383{{[0-9]+}} : f64, transform = "smooth"}
+// FIXED-HAD: quant_xform.layer = "attn.q", quant_xform.role = "attn_in", quant_xform.search = {sqnr_after = 47.170872468144{{[0-9]+}} : f64, sqnr_before = 43.939942560383{{[0-9]+}} : f64, transform = "hadamard"}
+// FIXED-UNMEASURED: quant_xform.search = {transform = "hadamard"}
+// MEASURE: quant_xform.qlinear {{.*}}quant_xform.layer = "attn.q"{{.*}}quant_xform.search = {alpha = 5.000000e-01 : f64, sqnr_after = 52.{{[0-9]+}} : f64, sqnr_before = 38.{{[0-9]+}} : f64, transform = "smooth+hadamard"}

@@ -859,7 +859,7 @@ func.func @stats_ema_shape(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2
 // -----
 
 func.func @search_kind(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
-  // expected-error @+1 {{'quant_xform.search' needs transform = "none", "smooth", "learned-affine", "hadamard" or "pca"}}
+  // expected-error @+1 {{'quant_xform.search' needs transform = one of none, smooth, learned-affine, hadamard, pca, dense, random-orthogonal, permutation, affine (or several joined by '+')}}
   %y = quant_xform.linear %x, %w {quant_xform.search = {transform = "spin"}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }

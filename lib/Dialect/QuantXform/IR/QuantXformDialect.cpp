@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <cmath>
@@ -32,13 +33,17 @@ void QuantXformDialect::initialize() {
 static LogicalResult verifySearch(Operation *op, Attribute attr) {
   auto dict = dyn_cast<DictionaryAttr>(attr);
   auto kind = dict ? dict.getAs<StringAttr>("transform") : StringAttr();
-  if (!kind || !llvm::is_contained(
-                   {"none", "smooth", "learned-affine", "hadamard", "pca"},
-                   kind.getValue()))
+  // A composition ("smooth+hadamard") names each transform in turn.
+  SmallVector<StringRef> parts;
+  if (kind)
+    kind.getValue().split(parts, '+');
+  if (!kind || !llvm::all_of(parts, [](StringRef part) {
+        return llvm::is_contained(kTransformKindNames, part);
+      }))
     return op->emitOpError()
-           << "'" << kSearchAttrName
-           << "' needs transform = \"none\", \"smooth\", \"learned-affine\", "
-              "\"hadamard\" or \"pca\"";
+           << "'" << kSearchAttrName << "' needs transform = one of "
+           << llvm::join(llvm::ArrayRef(kTransformKindNames), ", ")
+           << " (or several joined by '+')";
   for (NamedAttribute entry : dict) {
     StringRef key = entry.getName().strref();
     if (key == "transform")

@@ -144,7 +144,9 @@ struct FoldIntoReaders : OpRewritePattern<BatchNormOp> {
       if (!llvm::any_of(readers, [&](auto &r) { return r.first == linear; }))
         readers.emplace_back(linear, std::move(*parts));
     }
-    for (auto &[linear, parts] : readers) {
+    for (auto &reader : readers) {
+      LinearOp linear = reader.first;
+      LinearParts &parts = reader.second;
       for (int64_t n = 0; n < parts.weight.rows(); ++n)
         for (int64_t k = 0; k < parts.weight.cols(); ++k) {
           parts.bias[n] += parts.weight(n, k) * map->shift[k];

@@ -126,8 +126,8 @@ struct InsertTransforms
       if (*parsed == Kind::LearnedAffine || *parsed == Kind::Auto ||
           (*parsed == Kind::Smooth && alphaSearch))
         result = searchAndInsert(*parsed, input, readers);
-      else
-        result = insertPair(*parsed, input, readers, {});
+      else if (succeeded(result = insertPair(*parsed, input, readers, {})))
+        result = recordFixed(kind, readers);
       if (failed(result))
         return signalPassFailure();
       if (progress)
@@ -378,6 +378,85 @@ struct InsertTransforms
     if (none)
       return success();
     return insertPair(best->kind, input, readers, best->preset);
+  }
+
+  /// Records a requested (not searched) transform on its `readers` as
+  /// `quant_xform.search = {transform = <kind>}`, with the W8A8 output SQNR
+  /// without and with it when their statistics hold sampled rows and the
+  /// transform is linear (x' = x·M, no offset): W' = W·M⁻ᵀ, where M⁻¹ is
+  /// the matrix of the inverse inserted in front of the readers.
+  LogicalResult recordFixed(StringRef kindName, ArrayRef<LinearOp> readers) {
+    Builder b(&getContext());
+    SmallVector<NamedAttribute> entries = {
+        b.getNamedAttr("transform", b.getStringAttr(kindName))};
+    if (kindName == "smooth")
+      entries.push_back(b.getNamedAttr("alpha", b.getF64FloatAttr(alpha)));
+    LinearOp first = readers.front();
+    auto inverse = first.getInput().getDefiningOp<TransformOpInterface>();
+    auto forward =
+        inverse ? inverse.getTransformInput().getDefiningOp<TransformOpInterface>()
+                : TransformOpInterface();
+    std::optional<LinearStats> stats = getLinearStats(first);
+    if (forward && stats && stats->sampledRows) {
+      FailureOr<Matrix> m = forward.getAppliedMatrix();
+      FailureOr<Matrix> mInv = inverse.getAppliedMatrix();
+      FailureOr<Matrix> c = forward.getAppliedOffset();
+      bool linear = succeeded(c) && llvm::all_of(c->data(), [](double v) {
+                      return v == 0.0;
+                    });
+      std::vector<Matrix> weights;
+      calibration::ActivationSamples data;
+      data.rows = &*stats->sampledRows;
+      for (LinearOp reader : readers)
+        weights.push_back(*getConstantMatrix(reader.getWeight()));
+      for (const Matrix &w : weights)
+        data.weights.push_back(&w);
+      if (succeeded(m) && succeeded(mInv) && linear &&
+          !calibration::validateSamples(data).operator bool()) {
+        llvm::Expected<calibration::TransformError> before =
+            calibration::measureIdentity(data);
+        llvm::Expected<calibration::TransformError> after =
+            calibration::measureTransform(data, *m, mInv->transpose());
+        if (before && after) {
+          entries.push_back(b.getNamedAttr(
+              "sqnr_before", b.getF64FloatAttr(before->sqnrDb)));
+          entries.push_back(
+              b.getNamedAttr("sqnr_after", b.getF64FloatAttr(after->sqnrDb)));
+        }
+        if (!before)
+          llvm::consumeError(before.takeError());
+        if (!after)
+          llvm::consumeError(after.takeError());
+      }
+    }
+    for (LinearOp reader : readers)
+      reader->setAttr(kSearchAttrName, composeRecord(reader, entries));
+    return success();
+  }
+
+  /// `entries` as the reader's quant_xform.search, composed with what an
+  /// earlier insertion recorded there (smoothing, then a rotation):
+  /// transform "smooth+hadamard", the earlier `sqnr_before` (the input as it
+  /// was before any transform) and `alpha`, the new `sqnr_after`.
+  DictionaryAttr composeRecord(LinearOp reader,
+                               ArrayRef<NamedAttribute> entries) {
+    Builder b(&getContext());
+    DictionaryAttr record = b.getDictionaryAttr(entries);
+    auto earlier = reader->getAttrOfType<DictionaryAttr>(kSearchAttrName);
+    auto earlierKind =
+        earlier ? earlier.getAs<StringAttr>("transform") : StringAttr();
+    if (!earlierKind || earlierKind.getValue() == "none")
+      return record;
+    NamedAttrList merged(record);
+    merged.set("transform",
+               b.getStringAttr(earlierKind.getValue() + "+" +
+                               record.getAs<StringAttr>("transform").getValue()));
+    if (Attribute before = earlier.get("sqnr_before"))
+      if (record.get("sqnr_after"))
+        merged.set("sqnr_before", before);
+    if (Attribute a = earlier.get("alpha"))
+      merged.set("alpha", a);
+    return merged.getDictionary(&getContext());
   }
 
   /// Reads `matrix-file` into `fileMatrix`.

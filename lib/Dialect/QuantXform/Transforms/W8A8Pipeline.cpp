@@ -35,6 +35,13 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       llvm::cl::desc("Smoothing with α chosen per activation by measured "
                      "W8A8 error (grid 0, 0.1, ..., 1)"),
       llvm::cl::init(false)};
+  Option<bool> measure{
+      *this, "measure",
+      llvm::cl::desc("Keep sampled calibration rows in front of every "
+                     "transform, so that each linear records the W8A8 "
+                     "output SQNR without and with it (quant_xform.search; "
+                     "one more calibration run per transform)"),
+      llvm::cl::init(false)};
   Option<bool> affine{
       *this, "affine",
       llvm::cl::desc("AffineQuant: a learned affine per activation (from the "
@@ -179,12 +186,12 @@ static void buildW8A8Pipeline(OpPassManager &pm,
     addCalibration(pm, options, /*forSearch=*/true);
     addTransform(pm, "learned-affine", alpha, options);
   } else if (options.smoothAlpha >= 0.0 || options.smoothSearch) {
-    addCalibration(pm, options, options.smoothSearch);
+    addCalibration(pm, options, options.smoothSearch || options.measure);
     addTransform(pm, "smooth", alpha, options);
   }
   if (options.rotation != "none" && options.autoCandidates.empty()) {
-    if (options.rotation == "pca")
-      addCalibration(pm, options);
+    if (options.rotation == "pca" || options.measure)
+      addCalibration(pm, options, options.measure);
     // An unknown kind is reported by quant-xform-insert-transforms.
     addTransform(pm, options.rotation, 0.5, options);
   }

@@ -33,9 +33,15 @@ inline constexpr llvm::StringLiteral kPinnedAttrName = "quant_xform.pinned";
 /// (it could not be folded into a neighbour); lowered to a fast kernel.
 inline constexpr llvm::StringLiteral kOnlineAttrName = "quant_xform.online";
 /// `quant_xform.search = {transform = "smooth", alpha = 0.6, sqnr_before =
-/// 31.2, sqnr_after = 35.9}`: what a transform search chose for a linear's
-/// input and the measured W8A8 output SQNR (dB) without and with it.
+/// 31.2, sqnr_after = 35.9}`: what quant-xform-insert-transforms put in
+/// front of a linear (a search's choice or the requested kind) and, when it
+/// could measure it on sampled calibration rows, the W8A8 output SQNR (dB)
+/// without and with it.
 inline constexpr llvm::StringLiteral kSearchAttrName = "quant_xform.search";
+/// The `transform` values of `quant_xform.search`.
+inline constexpr llvm::StringLiteral kTransformKindNames[] = {
+    "none",  "smooth",            "learned-affine", "hadamard", "pca",
+    "dense", "random-orthogonal", "permutation",    "affine"};
 
 /// The roles a linear can have in a transformer block.
 inline constexpr llvm::StringLiteral kLayerRoles[] = {"attn_in", "attn_out",
