@@ -23,10 +23,10 @@ fi
 
 scripts/pip-install.sh numpy
 
-# Python packages the build and tests need: nanobind (the binding) and
-# pytest. The demo's extras (tokenizers, onnx, onnxruntime, the MiniLM
+# Python packages the build and tests need: nanobind (the binding),
+# pytest, and matplotlib (the per-layer report's plot). The demo's extras (tokenizers, onnx, onnxruntime, the MiniLM
 # model package) are installed by scripts/demo.sh.
-scripts/pip-install.sh nanobind pytest
+scripts/pip-install.sh nanobind pytest matplotlib
 
 if [ ! -f build/build.ninja ]; then
   echo "== configuring build/"

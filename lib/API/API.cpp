@@ -3,6 +3,8 @@
 #include "quant-xform/API/API.h"
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+#include "quant-xform/Support/Matrix.h"
 #include "quant-xform/Frontend/Safetensors.h"
 #include "quant-xform/InitAll/InitAll.h"
 #include "quant-xform/Reference/Evaluator.h"
@@ -21,6 +23,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -483,6 +486,45 @@ static std::string renderAttribute(Attribute attr) {
   return s;
 }
 
+/// The weight scale range and the activation quantization of a qlinear or
+/// mixed_linear, for the per-layer report.
+static void describeScales(Operation *op,
+                           std::map<std::string, std::string> &scales) {
+  using namespace mlir::quant_xform;
+  Value weightScale, input;
+  if (auto q = dyn_cast<QLinearOp>(op)) {
+    weightScale = q.getWeightScale();
+    input = q.getInput();
+  } else if (auto m = dyn_cast<MixedLinearOp>(op)) {
+    weightScale = m.getWeightScale();
+    scales["activation"] = "dynamic per_token (outlier columns in float)";
+  } else {
+    return;
+  }
+  auto format = [](double v) {
+    std::string s;
+    llvm::raw_string_ostream(s) << llvm::format("%.4g", v);
+    return s;
+  };
+  if (std::optional<std::vector<double>> w = getConstantFloats(weightScale);
+      w && !w->empty()) {
+    auto [lo, hi] = std::minmax_element(w->begin(), w->end());
+    scales["weight_scale_min"] = format(*lo);
+    scales["weight_scale_max"] = format(*hi);
+  }
+  if (!input)
+    return;
+  if (auto dq = input.getDefiningOp<DynamicQuantizeOp>()) {
+    scales["activation"] =
+        "dynamic " +
+        stringifyGranularity(dq.getScheme().getGranularity()).str();
+  } else if (auto sq = input.getDefiningOp<QuantizeOp>()) {
+    std::optional<std::vector<double>> s = getConstantFloats(sq.getScale());
+    scales["activation"] =
+        s && s->size() == 1 ? "static " + format(s->front()) : "static";
+  }
+}
+
 std::vector<LayerInfo> Module::layers() const {
   using namespace mlir::quant_xform;
   std::vector<LayerInfo> out;
@@ -505,6 +547,7 @@ std::vector<LayerInfo> Module::layers() const {
         continue;
       info.attributes[n.str()] = renderAttribute(a.getValue());
     }
+    describeScales(op, info.scales);
     out.push_back(std::move(info));
   });
   return out;

@@ -10,10 +10,11 @@ from ._core import CompiledCPU, Module, QuantXformError, load_safetensors
 from .models import (BertConfig, DecoderConfig, build_ir, config_from_hf, mean_pool,
                      reference_forward)
 from .compiler import (RECIPES, Compiled, Model, Recipe, compile, compile_cuda,
-                       compile_object, load, quantize)
+                       compile_object, load, plot_report, quantize, report, report_rows)
 
 __all__ = [
     "BertConfig", "Compiled", "CompiledCPU", "DecoderConfig", "Model", "Module",
     "QuantXformError", "RECIPES", "Recipe", "build_ir", "compile", "compile_cuda", "config_from_hf",
-    "compile_object", "load", "load_safetensors", "mean_pool", "quantize", "reference_forward",
+    "compile_object", "load", "load_safetensors", "mean_pool", "plot_report", "quantize",
+    "reference_forward", "report", "report_rows",
 ]

@@ -17,13 +17,14 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
+import re
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -147,6 +148,7 @@ class Recipe:
     auto: Sequence[str] = ()          # per-activation choice among these
     transform_roles: Sequence[str] = ()  # roles the transforms apply to
     keep_rows: int = 512              # calibration rows kept for the searches
+    measure: bool = False             # SQNR before/after for every transform (report)
     outliers: str = "none"            # none, static, dynamic (LLM.int8())
     outlier_threshold: float = 6.0
     activation_granularity: str = "per_token"
@@ -173,6 +175,7 @@ class Recipe:
                 f"affine-epochs={int(self.affine_epochs)}",
                 f"affine-steps={int(self.affine_steps)}",
                 f"keep-rows={int(self.keep_rows)}",
+                f"measure={str(bool(self.measure)).lower()}",
                 f"calibration-row-mask={int(row_mask)}",
                 "calibration-row-mask-additive=true",
                 f"progress={str(bool(progress)).lower()}"]
@@ -436,13 +439,85 @@ def load(path: str, threads: Optional[int] = None) -> Compiled:
     return Compiled(module, meta.get("target", "cpu"), threads or meta.get("threads", 1), meta)
 
 
-def report(module: _core.Module) -> str:
-    """The per-layer report: what each linear became."""
-    rows = [("layer", "role", "op", "details")]
+def _search_record(text: Optional[str]) -> Dict[str, object]:
+    """Parses a printed ``quant_xform.search`` dictionary."""
+    out: Dict[str, object] = {}
+    if not text:
+        return out
+    for key, value in re.findall(r'(\w+) = ("[^"]*"|[-+0-9.eE]+|inf|nan)', text):
+        out[key] = value.strip('"') if value.startswith('"') else float(value)
+    return out
+
+
+def report_rows(module: _core.Module) -> List[Dict[str, object]]:
+    """The per-layer report as data: for each linear, what it became (op),
+    the transform in front of it (``transform``, SmoothQuant ``alpha``), its
+    quantization (``activation``, ``weight_scale_min``/``max``) and the W8A8
+    output SQNR in dB on calibration rows without and with the transform
+    (``sqnr_before`` / ``sqnr_after``; None when not measured: use a
+    searching recipe or ``Recipe(measure=True)``)."""
+    rows = []
     for l in module.layers():
-        attrs = l["attributes"]
-        keys = [k for k in sorted(attrs) if not k.startswith("quant_xform.calib")]
-        details = ", ".join(f"{k.replace('quant_xform.', '')}={attrs[k]}" for k in keys)
-        rows.append((l["layer"], l["role"], l["op"], details[:120]))
-    w = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}  {r[3]}" for r in rows)
+        search = _search_record(l["attributes"].get("quant_xform.search"))
+        scales = l.get("scales", {})
+        rows.append({
+            "layer": l["layer"], "role": l["role"],
+            "op": l["op"].replace("quant_xform.", ""),
+            "transform": search.get("transform", "none"),
+            "alpha": search.get("alpha"),
+            "activation": scales.get("activation", "float"),
+            "weight_scale_min": float(scales["weight_scale_min"]) if "weight_scale_min" in scales else None,
+            "weight_scale_max": float(scales["weight_scale_max"]) if "weight_scale_max" in scales else None,
+            "sqnr_before": search.get("sqnr_before"),
+            "sqnr_after": search.get("sqnr_after"),
+        })
+    return rows
+
+
+def report(module: _core.Module) -> str:
+    """The per-layer report as a text table (see ``report_rows``)."""
+    def num(v, fmt):
+        return "-" if v is None else format(v, fmt)
+    header = ("layer", "role", "op", "transform", "alpha", "activations",
+              "weight scales", "SQNR before", "SQNR after (dB)")
+    table = [header]
+    for r in report_rows(module):
+        ws = ("-" if r["weight_scale_min"] is None
+              else f"{r['weight_scale_min']:.3g}..{r['weight_scale_max']:.3g}")
+        table.append((r["layer"], r["role"], r["op"], str(r["transform"]),
+                      num(r["alpha"], ".2f"), str(r["activation"]), ws,
+                      num(r["sqnr_before"], ".2f"), num(r["sqnr_after"], ".2f")))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+                     for row in table)
+
+
+def plot_report(module: _core.Module, path: str) -> str:
+    """Plots the measured SQNR before and after the transform of each
+    linear (a bar pair per layer) into ``path`` (any format matplotlib
+    writes: .png, .svg, .pdf) and returns ``path``. Needs matplotlib;
+    raises QuantXformError when it is missing or nothing was measured."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise QuantXformError("plot_report needs matplotlib (pip install matplotlib); "
+                              "report() gives the same numbers as text") from None
+    rows = [r for r in report_rows(module)
+            if r["sqnr_before"] is not None and r["sqnr_after"] is not None]
+    if not rows:
+        raise QuantXformError("no layer has a measured SQNR: quantize with a searching "
+                              "recipe or Recipe(measure=True)")
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(rows) + 2), 4))
+    ax.bar(x - 0.2, [r["sqnr_before"] for r in rows], 0.4, label="W8A8, no transform")
+    ax.bar(x + 0.2, [r["sqnr_after"] for r in rows], 0.4, label="W8A8 with the transform")
+    ax.set_xticks(x, [f"{r['layer']}\n{r['transform']}" for r in rows], rotation=90, fontsize=7)
+    ax.set_ylabel("output SQNR (dB)")
+    ax.set_title("per-layer W8A8 error on calibration rows")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -296,6 +296,7 @@ NB_MODULE(_core, m) {
               d["op"] = l.op;
               d["types"] = l.types;
               d["attributes"] = l.attributes;
+              d["scales"] = l.scales;
               out.append(d);
             }
             return out;

@@ -71,7 +71,12 @@ def test_layer_report_and_ir_stages(capsys):
     assert [l["layer"] for l in layers if l["role"] == "attn_in"] == \
         ["layer0.attn.q", "layer0.attn.k", "layer0.attn.v"]
     report = qx.compile(module).report()
-    assert "layer0.mlp.down" in report and "quant_xform.qlinear" in report
+    lines = report.splitlines()
+    assert lines[0].split()[:4] == ["layer", "role", "op", "transform"]
+    down = next(l for l in lines if l.startswith("layer0.mlp.down"))
+    # smoothing at α = 0.5, per-token dynamic activations, no measurement
+    assert down.split()[2:5] == ["qlinear", "smooth", "0.50"]
+    assert "dynamic per_token" in down and down.split()[-2:] == ["-", "-"]
 
 
 def test_calibration_progress(capfd):
@@ -116,8 +121,40 @@ def test_searched_transforms_are_reported_and_padding_is_not_calibrated(tmp_path
     assert {l["role"] for l in searched} == {"attn_in", "attn_out", "mlp_in", "mlp_down"}
     for l in searched:
         assert "sqnr_before" in l["attributes"]["quant_xform.search"]
+    rows = qx.report_rows(module)
+    for r in rows:
+        assert r["transform"] in ("smooth", "hadamard", "learned-affine", "none")
+        assert np.isfinite(r["sqnr_before"]) and np.isfinite(r["sqnr_after"])
+        # auto keeps the least error, "none" included
+        assert r["sqnr_after"] >= r["sqnr_before"] - 1e-9
     report = qx.compile(module).report()
-    assert "search={" in report and "sqnr_after" in report
+    assert f"{rows[0]['sqnr_after']:.2f}" in report.splitlines()[1]
+
+
+def test_measured_report_and_plot(tmp_path):
+    model = small_bert(layers=2)
+    x, mask = inputs(model)
+    recipe = qx.Recipe(smooth_alpha=0.5, rotation="hadamard", measure=True)
+    module = qx.quantize(model, recipe, calibration=(x, mask), progress=False)
+    rows = qx.report_rows(module)
+    assert len(rows) == 12
+    for r in rows:
+        assert r["transform"] == "smooth+hadamard" and r["alpha"] == 0.5
+        assert r["activation"] == "dynamic per_token"
+        assert 0 < r["weight_scale_min"] <= r["weight_scale_max"]
+        assert 0 < r["sqnr_before"] < 100 and 0 < r["sqnr_after"] < 100
+    # On this model (random weights, N(0, 1) inputs) smoothing + Hadamard
+    # help on average.
+    assert np.mean([r["sqnr_after"] - r["sqnr_before"] for r in rows]) > 0
+    # Without measure=True the same recipe records only what it inserted.
+    plain = qx.quantize(model, qx.Recipe(smooth_alpha=0.5, rotation="hadamard"),
+                        calibration=(x, mask), progress=False)
+    assert all(r["sqnr_after"] is None for r in qx.report_rows(plain))
+    with pytest.raises(qx.QuantXformError, match="no layer has a measured SQNR"):
+        qx.plot_report(plain, str(tmp_path / "none.png"))
+    out = qx.plot_report(module, str(tmp_path / "report.png"))
+    with open(out, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_search_options_raise():

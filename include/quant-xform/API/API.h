@@ -60,6 +60,10 @@ struct LayerInfo {
   std::string types;
   /// Small attributes (printed), without the statistics.
   std::map<std::string, std::string> attributes;
+  /// The quantization of a qlinear / mixed_linear, printed:
+  /// `weight_scale_min`, `weight_scale_max` (constant weight scales),
+  /// `activation` ("dynamic per_token", "static 0.0123", ...).
+  std::map<std::string, std::string> scales;
 };
 
 class CompiledCPU;
