@@ -6,11 +6,7 @@
 // compensation −128·Σ_k w[n, k]; the activation is shifted to u8 (s8 + 128)
 // once; an `scf.forall` over (column panel, row block) tiles accumulates an
 // R × 16·V block in vector registers over the whole K and applies the
-// dequant + bias epilogue before storing. For K > 4096 the loop nest is
-// blocked (GotoBLAS-style): tiles are groups of row blocks × groups of
-// panels, K goes in chunks of 2048 so that the group's activation chunk
-// stays in L2 while every panel of the group sweeps it, and partial sums
-// wait in an i32 scratch tile between chunks. On AVX-512 VNNI each step is one
+// dequant + bias epilogue before storing. On AVX-512 VNNI each step is one
 // `vpdpbusd` (u8 × s8, four products per i32 lane); the portable variant
 // spells the same arithmetic in vector ops.
 //
