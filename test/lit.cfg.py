@@ -41,11 +41,16 @@ if os.path.isdir(cuda_bin):
 if shutil.which("ptxas", path=config.environment.get("PATH")):
     config.available_features.add("ptxas")
 
-# The VNNI int8 kernel runs only on CPUs with AVX-512 VNNI.
+# The VNNI int8 kernel runs only on CPUs with AVX-512 VNNI, the AMX one
+# only on CPUs with AMX-INT8 (the kernel lists the flags only when it
+# supports the tile state).
 try:
     with open("/proc/cpuinfo") as f:
-        if " avx512_vnni" in f.read():
-            config.available_features.add("avx512-vnni")
+        cpuinfo = f.read()
+    if " avx512_vnni" in cpuinfo:
+        config.available_features.add("avx512-vnni")
+    if " amx_int8" in cpuinfo and " amx_tile" in cpuinfo:
+        config.available_features.add("amx")
 except OSError:
     pass
 try:

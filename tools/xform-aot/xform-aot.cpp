@@ -258,6 +258,9 @@ int main(int argc, char **argv) {
   } else {
     CPUPipelineOptions options;
     options.threads = threads;
+    // The object runs in someone else's process, which has not asked the
+    // OS for AMX tiles: VNNI at most.
+    options.allowAmx = false;
     buildCPUPipeline(pm, options);
   }
   if (failed(pm.run(*module)))

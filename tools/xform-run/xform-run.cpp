@@ -52,8 +52,8 @@ static cl::opt<int64_t> threads("cpu-threads",
                                 cl::init(1));
 static cl::opt<std::string> int8Kernel(
     "cpu-int8-kernel",
-    cl::desc("int8 GEMM code for --target=cpu: auto (VNNI when the host has "
-             "it), avx512-vnni, vector or loops"),
+    cl::desc("int8 GEMM code for --target=cpu: auto (AMX, else VNNI, when "
+             "the host has it), amx, avx512-vnni, vector or loops"),
     cl::init("auto"));
 static cl::opt<bool> compareReference(
     "compare-reference",
@@ -144,9 +144,9 @@ int main(int argc, char **argv) {
                 "--target=cpu");
   if (threads < 1 || threads > 1024)
     return fail("--cpu-threads must be in [1, 1024]");
-  if (!llvm::is_contained({"auto", "avx512-vnni", "vector", "loops"},
+  if (!llvm::is_contained({"auto", "amx", "avx512-vnni", "vector", "loops"},
                           int8Kernel.getValue()))
-    return fail("--cpu-int8-kernel must be auto, avx512-vnni, vector or "
+    return fail("--cpu-int8-kernel must be auto, amx, avx512-vnni, vector or "
                 "loops");
   bool onCpu = target == "cpu";
   if (!onCpu && (compareReference || timeIterations > 0))

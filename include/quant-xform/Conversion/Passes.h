@@ -4,6 +4,7 @@
 #ifndef QUANT_XFORM_CONVERSION_PASSES_H
 #define QUANT_XFORM_CONVERSION_PASSES_H
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -38,8 +39,12 @@ struct CPUPipelineOptions {
   /// OpenMP threads for the outer parallel loops (1: sequential).
   int64_t threads = 1;
   /// int8 GEMM code (`convert-quant-xform-to-linalg{int8-kernel}`): `auto`
-  /// picks the VNNI microkernel when the host CPU has AVX-512 VNNI.
+  /// picks the AMX kernel when the host has AMX-INT8 (and `allowAmx`), else
+  /// the VNNI microkernel when the host CPU has AVX-512 VNNI.
   std::string int8Kernel = "auto";
+  /// Whether `auto` may pick AMX: true for the JIT (its process asks the OS
+  /// for the tiles), false for objects that other processes load.
+  bool allowAmx = true;
   /// Vector code for the float linalg ops (quant-xform-vectorize-for-cpu).
   bool vectorize = true;
 };

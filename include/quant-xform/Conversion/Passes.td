@@ -37,18 +37,28 @@ def ConvertQuantXformToLinalg
     accumulators in vector registers over the whole K and applies the
     dequant + bias epilogue before one store. `avx512-vnni` issues
     `vpdpbusd` (`llvm.x86.avx512.vpdpbusd.512`, which the target must
-    support), `vector` the same arithmetic in portable vector ops, and
-    `auto` picks `avx512-vnni` when the host CPU has it. Other `qlinear`s
-    keep the generic form.
+    support), `vector` the same arithmetic in portable vector ops, `amx`
+    the AMX-INT8 tile kernel (`tdpbssd` through the upstream `amx` dialect;
+    2 × 2 16 × 16 accumulator tiles per 32-row × 32-column block; the VNNI
+    kernel below 16 rows), and `auto` picks `amx` when the host has AMX-INT8
+    and the OS grants this process the tile data (Linux arch_prctl; only
+    with `allow-amx`), else `avx512-vnni` when the host CPU has it. Other
+    `qlinear`s keep the generic form.
 
     An op that cannot be lowered (e.g. `per_group` activation scales, an
     affine whose matrix is not a constant) is an error naming it.
   }];
   let options = [
     Option<"int8Kernel", "int8-kernel", "std::string", "\"loops\"",
-           "int8 GEMM code: loops, vector, avx512-vnni or auto (the host)">,
+           "int8 GEMM code: loops, vector, avx512-vnni, amx or auto (the "
+           "host)">,
+    Option<"allowAmx", "allow-amx", "bool", "true",
+           "Let `auto` pick AMX (false for code that other processes run: "
+           "they must have asked the OS for AMX first)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::amx::AMXDialect",
+                           "::mlir::bufferization::BufferizationDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::quant_xform::cpu_isa::QuantXformCPUDialect",

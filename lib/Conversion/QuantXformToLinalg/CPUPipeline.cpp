@@ -60,9 +60,13 @@ struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
       llvm::cl::init(1)};
   Option<std::string> int8Kernel{
       *this, "int8-kernel",
-      llvm::cl::desc("int8 GEMM code: loops, vector, avx512-vnni or auto "
-                     "(VNNI when the host CPU has it)"),
+      llvm::cl::desc("int8 GEMM code: loops, vector, avx512-vnni, amx or "
+                     "auto (AMX, else VNNI, when the host CPU has it)"),
       llvm::cl::init("auto")};
+  Option<bool> allowAmx{*this, "allow-amx",
+                        llvm::cl::desc("Let auto pick AMX (code run by this "
+                                       "process)"),
+                        llvm::cl::init(true)};
   Option<bool> vectorize{*this, "vectorize",
                          llvm::cl::desc("Vector code for the float linalg ops "
                                         "(quant-xform-vectorize-for-cpu)"),
@@ -83,6 +87,7 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
   std::call_once(registered, [] { mlir::registerAllPasses(); });
   ConvertQuantXformToLinalgOptions lowering;
   lowering.int8Kernel = options.int8Kernel;
+  lowering.allowAmx = options.allowAmx;
   pm.addPass(createConvertQuantXformToLinalg(lowering));
   pm.addPass(createEmitCInterfacePass());
   std::string loops = options.threads > 1 ? "convert-linalg-to-parallel-loops,"
@@ -113,7 +118,7 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
                                       : "scf-forall-to-for,") +
       loops + "lower-affine),canonicalize," + omp +
       "convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
-      "lower-affine,convert-vector-to-llvm,"
+      "lower-affine,convert-vector-to-llvm{enable-amx},"
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm," +
       (options.threads > 1 ? std::string("convert-openmp-to-llvm,") : "") +
@@ -132,6 +137,7 @@ void mlir::quant_xform::registerCPUPipeline() {
         CPUPipelineOptions options;
         options.threads = cl.threads;
         options.int8Kernel = cl.int8Kernel;
+        options.allowAmx = cl.allowAmx;
         options.vectorize = cl.vectorize;
         buildCPUPipeline(pm, options);
       });

@@ -28,7 +28,14 @@ using namespace mlir;
 using namespace mlir::quant_xform::lowering;
 
 FailureOr<Int8Kernel>
-mlir::quant_xform::lowering::parseInt8Kernel(StringRef name) {
+mlir::quant_xform::lowering::parseInt8Kernel(StringRef name, bool allowAmx) {
+  if (name == "amx") {
+    if (!amxUsable())
+      return failure();
+    return Int8Kernel::Amx;
+  }
+  if (name == "auto" && allowAmx && amxUsable())
+    return Int8Kernel::Amx;
   if (name == "loops")
     return Int8Kernel::Loops;
   if (name == "vector")
@@ -99,6 +106,11 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
     OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
     DenseElementsAttr weight, Value sx, Value sw, Value bias, Int8Kernel kernel,
     MicrokernelShape shape) {
+  // AMX tiles have 16 rows: fewer rows stay on the VNNI kernel.
+  if (kernel == Int8Kernel::Amx && m >= 16)
+    return buildAmxInt8Linear(b, loc, qx, m, k, weight, sx, sw, bias);
+  if (kernel == Int8Kernel::Amx)
+    kernel = Int8Kernel::Avx512Vnni;
   MLIRContext *ctx = b.getContext();
   int64_t n = cast<RankedTensorType>(weight.getType()).getDimSize(0);
   // Fewer rows than the block: a shorter block (no wasted dot products).

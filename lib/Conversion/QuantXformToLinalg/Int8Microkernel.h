@@ -25,11 +25,17 @@ enum class Int8Kernel {
   Loops,      ///< one `linalg.generic` contraction (portable, slow)
   Vector,     ///< packed, register-blocked, plain vector ops (any target)
   Avx512Vnni, ///< packed, register-blocked, `vpdpbusd` (AVX-512 VNNI)
+  Amx,        ///< packed, AMX tiles, `tdpbssd` (AMX-INT8; VNNI below M = 16)
 };
 
-/// Parses `loops`, `vector`, `avx512-vnni` or `auto` (the host: VNNI when
-/// the CPU has it, else `vector`). Fails on anything else.
-FailureOr<Int8Kernel> parseInt8Kernel(StringRef name);
+/// True when this CPU has AMX-INT8 and the OS lets this process use the
+/// tile data (asked for once, through Linux arch_prctl, on the first call).
+bool amxUsable();
+
+/// Parses `loops`, `vector`, `avx512-vnni`, `amx` or `auto` (the host: AMX
+/// when `allowAmx` and amxUsable(), else VNNI when the CPU has it, else
+/// `vector`). Fails on anything else, and on `amx` where AMX is not usable.
+FailureOr<Int8Kernel> parseInt8Kernel(StringRef name, bool allowAmx = true);
 
 /// Register blocking: `rows` × 16·`vectors` i32 accumulators.
 struct MicrokernelShape {
@@ -46,6 +52,11 @@ Value buildPackedInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
                             int64_t k, DenseElementsAttr weight, Value sx,
                             Value sw, Value bias, Int8Kernel kernel,
                             MicrokernelShape shape = {});
+
+/// The same linear on AMX tiles (see Int8AmxKernel.cpp); `m` ≥ 16.
+Value buildAmxInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
+                         int64_t k, DenseElementsAttr weight, Value sx,
+                         Value sw, Value bias);
 
 } // namespace mlir::quant_xform::lowering
 

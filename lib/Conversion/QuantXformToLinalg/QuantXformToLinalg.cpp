@@ -933,11 +933,16 @@ struct ConvertQuantXformToLinalg
                            math::MathDialect, tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    FailureOr<Int8Kernel> kernel = parseInt8Kernel(int8Kernel);
+    FailureOr<Int8Kernel> kernel = parseInt8Kernel(int8Kernel, allowAmx);
     if (failed(kernel)) {
-      getOperation().emitError()
-          << "invalid int8-kernel '" << int8Kernel
-          << "' (expected loops, vector, avx512-vnni or auto)";
+      if (int8Kernel == "amx")
+        getOperation().emitError()
+            << "int8-kernel=amx needs a CPU with AMX-INT8 and the OS's "
+               "permission to use its tiles";
+      else
+        getOperation().emitError()
+            << "invalid int8-kernel '" << int8Kernel
+            << "' (expected loops, vector, avx512-vnni, amx or auto)";
       return signalPassFailure();
     }
     patterns.add<LowerQLinear, LowerMixedLinear>(ctx, *kernel);
