@@ -1,6 +1,7 @@
 // The AMX kernel of convert-quant-xform-to-linalg: the weight packed in
 // 32-column panels (K = 70 padded to 128: two k-tiles, one loop iteration
-// of two unrolled k-tiles), the activation zero-padded to [32, 128], and
+// of two unrolled k-tiles), the activation zero-padded to [32, 128], tiles
+// over (group of row blocks, panel), a loop over the group's blocks, and
 // per iteration 2 A tiles × 2 B tiles → 4 tdpbssd (amx.tile_muli, signed ×
 // signed: no u8 shift, no compensation) between loads and stores of the C
 // tiles in the scratch. M < 16 stays on the VNNI kernel.
@@ -10,9 +11,10 @@
 // CHECK-LABEL: func.func @two_tiles
 // CHECK: arith.constant dense<"0x{{.*}}"> : tensor<2x32x128xi8>
 // CHECK: -> tensor<32x128xi8>
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 1)
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 2)
 // CHECK: bufferization.to_buffer {{.*}} read_only : tensor<2x32x128xi8> to memref<2x32x128xi8>
 // CHECK: bufferization.to_buffer {{.*}} read_only : tensor<32x128xi8> to memref<32x128xi8>
+// CHECK: scf.for
 // CHECK-COUNT-4: amx.tile_zero
 // CHECK: scf.for
 // CHECK-COUNT-4: amx.tile_load {{.*}} into !amx.tile<16x16xi32>

@@ -8,7 +8,8 @@
 // multiple of 64, zeros), so that the B tile of 16 columns × 64 k is a
 // 16-row load with the panel's 128-byte row stride; the activation is
 // copied once into an [M₃₂, K₆₄] zero-padded buffer. An `scf.forall` over
-// (panel, 32-row block) accumulates 2 × 2 C tiles over the whole K, 8
+// (group of four 32-row blocks, panel) runs the group's blocks in turn;
+// each accumulates 2 × 2 C tiles over the whole K, 8
 // k-tiles per loop iteration in tile registers between a load and a store
 // of the C tiles in a scratch buffer (tile values cannot be loop-carried),
 // then applies the same dequant + bias epilogue as the VNNI kernel.
@@ -65,6 +66,7 @@ constexpr int64_t kDepth = 4;      // k per i32 lane (VNNI)
 constexpr int64_t kLanes = 16;     // i32 lanes of a C tile row
 constexpr int64_t kPanel = 32;     // columns per panel: two B tiles
 constexpr int64_t kUnroll = 8;     // k-tiles per loop iteration
+constexpr int64_t kGroupBlocks = 4; // 32-row blocks per tile (128 rows)
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -144,27 +146,40 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   };
   bool fullRows = m % rows == 0, fullCols = n % kPanel == 0;
   Value init = empty(b, loc, {m, n}, f32);
+  // Tiles: (group of row blocks, panel), panels inner: a thread keeps its
+  // group's activation rows (kGroupBlocks·32 × K) in L2 across the panels
+  // and reads each panel once per group, not once per block.
+  const int64_t groups = ceilDiv(blocks, kGroupBlocks);
   auto forall = scf::ForallOp::create(
       b, loc,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(panels), b.getIndexAttr(blocks)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(groups), b.getIndexAttr(panels)},
       ValueRange{init}, std::nullopt);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(forall.getTerminator());
-  Value panel = forall.getInductionVar(0), block = forall.getInductionVar(1);
+  Value group = forall.getInductionVar(0), panel = forall.getInductionVar(1);
   Value out = forall.getRegionOutArgs()[0];
-  Value m0 = arith::MulIOp::create(b, loc, block, index(b, rows));
+  Value firstBlock =
+      arith::MulIOp::create(b, loc, group, index(b, kGroupBlocks));
+  Value blockEnd = arith::MinSIOp::create(
+      b, loc, index(b, blocks),
+      arith::AddIOp::create(b, loc, firstBlock, index(b, kGroupBlocks)));
+  Value g0 = arith::MulIOp::create(b, loc, firstBlock, index(b, rows));
   Value n0 = arith::MulIOp::create(b, loc, panel, index(b, kPanel));
-  OpFoldResult tileRows = b.getIndexAttr(rows), tileCols = b.getIndexAttr(kPanel);
-  if (!fullRows)
-    tileRows = OpFoldResult(arith::MinSIOp::create(
-        b, loc, index(b, rows), arith::SubIOp::create(b, loc, index(b, m), m0)));
+  Value groupRows = arith::SubIOp::create(
+      b, loc,
+      arith::MinSIOp::create(
+          b, loc, index(b, m),
+          arith::MulIOp::create(b, loc, blockEnd, index(b, rows))),
+      g0);
+  OpFoldResult tileCols = b.getIndexAttr(kPanel);
   if (!fullCols)
     tileCols = OpFoldResult(arith::MinSIOp::create(
         b, loc, index(b, kPanel),
         arith::SubIOp::create(b, loc, index(b, n), n0)));
-  SmallVector<OpFoldResult> offsets = {m0, n0}, sizes = {tileRows, tileCols},
+  SmallVector<OpFoldResult> offsets = {g0, n0}, sizes = {groupRows, tileCols},
                             unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
-  Value tile = tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, unit);
+  Value groupTile =
+      tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, unit);
 
   // The tiles read the packed weight and the padded activation as buffers.
   auto wType = MemRefType::get(packedType.getShape(), i8);
@@ -176,128 +191,129 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   auto aTileType = amx::TileType::get({kTileRows, kTileBytes}, i8);
   auto cTileType = amx::TileType::get({kTileRows, kLanes}, i32);
   const int64_t bTiles = kPanel / kLanes;
-
   // The epilogue needs the accumulators in memory: a scratch buffer per
-  // iteration (bufferization allocates and frees it).
-  OpBuilder &sb = b;
+  // tile (bufferization allocates and frees it).
   Value scratch = bufferization::ToBufferOp::create(
       b, loc, MemRefType::get({rows, kPanel}, i32),
       empty(b, loc, {rows, kPanel}, i32));
-  // Accumulate in the scratch: tiles cannot cross loop iterations (their
-  // LLVM type does not pass through block arguments), so each iteration
-  // loads the 2 × 2 C tiles, runs kUnroll k-tiles on them and stores them.
-  auto cIndices = [&](OpBuilder &ib, int64_t a, int64_t t) {
-    return SmallVector<Value>{index(ib, a * kTileRows), index(ib, t * kLanes)};
-  };
-  for (int64_t a = 0; a < aTiles; ++a)
-    for (int64_t t = 0; t < bTiles; ++t)
-      amx::TileStoreOp::create(sb, loc, scratch, cIndices(sb, a, t),
-                               amx::TileZeroOp::create(sb, loc, cTileType));
-  scf::ForOp::create(
-      sb, loc, index(sb, 0), index(sb, kTiles / unroll), index(sb, 1),
-      ValueRange{}, [&](OpBuilder &lb, Location ll, Value it, ValueRange) {
-        SmallVector<Value> accs;
-        for (int64_t a = 0; a < aTiles; ++a)
-          for (int64_t t = 0; t < bTiles; ++t)
-            accs.push_back(amx::TileLoadOp::create(lb, ll, cTileType, scratch,
-                                                   cIndices(lb, a, t)));
-        for (int64_t u = 0; u < unroll; ++u) {
-          Value kt = arith::AddIOp::create(
-              lb, ll, arith::MulIOp::create(lb, ll, it, index(lb, unroll)),
-              index(lb, u));
-          Value k0 = arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes));
-          Value step0 =
-              arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes / kDepth));
-          SmallVector<Value> as, bs;
-          for (int64_t a = 0; a < aTiles; ++a)
-            as.push_back(amx::TileLoadOp::create(
-                lb, ll, aTileType, am,
-                ValueRange{arith::AddIOp::create(lb, ll, m0,
-                                                 index(lb, a * kTileRows)),
-                           k0}));
-          for (int64_t t = 0; t < bTiles; ++t)
-            bs.push_back(amx::TileLoadOp::create(
-                lb, ll, aTileType, wm,
-                ValueRange{panel, step0, index(lb, t * kLanes * kDepth)}));
-          for (int64_t a = 0; a < aTiles; ++a)
-            for (int64_t t = 0; t < bTiles; ++t)
-              accs[a * bTiles + t] = amx::TileMulIOp::create(
-                  lb, ll, cTileType, as[a], bs[t], accs[a * bTiles + t],
-                  /*isZextLhs=*/false, /*isZextRhs=*/false);
-        }
-        for (int64_t a = 0; a < aTiles; ++a)
-          for (int64_t t = 0; t < bTiles; ++t)
-            amx::TileStoreOp::create(lb, ll, scratch, cIndices(lb, a, t),
-                                     accs[a * bTiles + t]);
-        scf::YieldOp::create(lb, ll);
-      });
 
-  // Epilogue: y = sx·(sw·float(acc)) + bias, the evaluator's order.
+  // The panel's scales and bias, for the epilogue.
   auto floatType = VectorType::get({kLanes}, f32);
   auto accType = VectorType::get({kLanes}, i32);
-  Value zeroFloat = arith::ConstantOp::create(sb, loc, sb.getF32FloatAttr(0.0));
-  Value zeroInt = arith::ConstantOp::create(sb, loc, sb.getI32IntegerAttr(0));
+  Value zeroFloat = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+  Value zeroInt = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
   auto columnVector = [&](Value t, Value col) -> Value {
     if (cast<RankedTensorType>(t.getType()).getRank() == 0)
-      return vector::BroadcastOp::create(sb, loc, floatType,
-                                         scalarAt(sb, loc, t, Value()));
-    return vector::TransferReadOp::create(sb, loc, floatType, t,
+      return vector::BroadcastOp::create(b, loc, floatType,
+                                         scalarAt(b, loc, t, Value()));
+    return vector::TransferReadOp::create(b, loc, floatType, t,
                                           ValueRange{col}, zeroFloat,
                                           ArrayRef<bool>{fullCols});
   };
   SmallVector<Value> sws, biases;
   for (int64_t v = 0; v < bTiles; ++v) {
-    Value col = arith::AddIOp::create(sb, loc, n0, index(sb, v * kLanes));
+    Value col = arith::AddIOp::create(b, loc, n0, index(b, v * kLanes));
     sws.push_back(columnVector(sw, col));
     if (bias)
       biases.push_back(columnVector(bias, col));
   }
-  Value result = tile;
-  for (int64_t i = 0; i < rows; ++i) {
-    Value row = arith::AddIOp::create(sb, loc, m0, index(sb, i));
-    if (!fullRows)
-      row = arith::MinSIOp::create(sb, loc, row, index(sb, m - 1));
-    Value sxi = vector::BroadcastOp::create(sb, loc, floatType,
-                                            scalarAt(sb, loc, sx, row));
-    auto storeRow = [&](OpBuilder &rb, Location rl, Value into) -> Value {
-      for (int64_t v = 0; v < bTiles; ++v) {
-        Value acc = vector::TransferReadOp::create(
-            rb, rl, accType, scratch,
-            ValueRange{arith::ConstantIndexOp::create(rb, rl, i),
-                       arith::ConstantIndexOp::create(rb, rl, v * kLanes)},
-            zeroInt, ArrayRef<bool>{true});
-        Value y = arith::SIToFPOp::create(rb, rl, floatType, acc);
-        y = arith::MulFOp::create(rb, rl, sws[v], y);
-        y = arith::MulFOp::create(rb, rl, sxi, y);
-        if (bias)
-          y = arith::AddFOp::create(rb, rl, y, biases[v]);
-        into = vector::TransferWriteOp::create(
-                   rb, rl, y, into,
-                   ValueRange{
-                       arith::ConstantIndexOp::create(rb, rl, i),
-                       arith::ConstantIndexOp::create(rb, rl, v * kLanes)},
-                   ArrayRef<bool>{fullCols})
-                   .getResult();
-      }
-      return into;
-    };
-    if (fullRows || i == 0) {
-      result = storeRow(sb, loc, result);
-      continue;
-    }
-    Value inside = arith::CmpIOp::create(
-        sb, loc, arith::CmpIPredicate::slt, index(sb, i),
-        getValueOrCreateConstantIndexOp(sb, loc, tileRows));
-    auto ifOp = scf::IfOp::create(
-        sb, loc, inside,
-        [&](OpBuilder &tb, Location tl) {
-          scf::YieldOp::create(tb, tl, storeRow(tb, tl, result));
-        },
-        [&](OpBuilder &eb, Location el) {
-          scf::YieldOp::create(eb, el, result);
-        });
-    result = ifOp.getResult(0);
-  }
+
+  auto blockLoop = scf::ForOp::create(
+      b, loc, firstBlock, blockEnd, index(b, 1), ValueRange{groupTile},
+      [&](OpBuilder &sb, Location, Value block, ValueRange blockArgs) {
+        Value m0 = arith::MulIOp::create(sb, loc, block, index(sb, rows));
+        Value rowBase = arith::SubIOp::create(sb, loc, m0, g0);
+        // Accumulate in the scratch: tiles cannot cross loop iterations
+        // (their LLVM type does not pass through block arguments), so each
+        // iteration loads the 2 × 2 C tiles, runs kUnroll k-tiles on them
+        // and stores them.
+        auto cIndices = [&](OpBuilder &ib, int64_t a, int64_t t) {
+          return SmallVector<Value>{index(ib, a * kTileRows),
+                                    index(ib, t * kLanes)};
+        };
+        for (int64_t a = 0; a < aTiles; ++a)
+          for (int64_t t = 0; t < bTiles; ++t)
+            amx::TileStoreOp::create(
+                sb, loc, scratch, cIndices(sb, a, t),
+                amx::TileZeroOp::create(sb, loc, cTileType));
+        scf::ForOp::create(
+            sb, loc, index(sb, 0), index(sb, kTiles / unroll), index(sb, 1),
+            ValueRange{},
+            [&](OpBuilder &lb, Location ll, Value it, ValueRange) {
+              SmallVector<Value> accs;
+              for (int64_t a = 0; a < aTiles; ++a)
+                for (int64_t t = 0; t < bTiles; ++t)
+                  accs.push_back(amx::TileLoadOp::create(
+                      lb, ll, cTileType, scratch, cIndices(lb, a, t)));
+              for (int64_t u = 0; u < unroll; ++u) {
+                Value kt = arith::AddIOp::create(
+                    lb, ll,
+                    arith::MulIOp::create(lb, ll, it, index(lb, unroll)),
+                    index(lb, u));
+                Value k0 =
+                    arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes));
+                Value step0 = arith::MulIOp::create(
+                    lb, ll, kt, index(lb, kTileBytes / kDepth));
+                SmallVector<Value> as, bs;
+                for (int64_t a = 0; a < aTiles; ++a)
+                  as.push_back(amx::TileLoadOp::create(
+                      lb, ll, aTileType, am,
+                      ValueRange{arith::AddIOp::create(
+                                     lb, ll, m0, index(lb, a * kTileRows)),
+                                 k0}));
+                for (int64_t t = 0; t < bTiles; ++t)
+                  bs.push_back(amx::TileLoadOp::create(
+                      lb, ll, aTileType, wm,
+                      ValueRange{panel, step0,
+                                 index(lb, t * kLanes * kDepth)}));
+                for (int64_t a = 0; a < aTiles; ++a)
+                  for (int64_t t = 0; t < bTiles; ++t)
+                    accs[a * bTiles + t] = amx::TileMulIOp::create(
+                        lb, ll, cTileType, as[a], bs[t], accs[a * bTiles + t],
+                        /*isZextLhs=*/false, /*isZextRhs=*/false);
+              }
+              for (int64_t a = 0; a < aTiles; ++a)
+                for (int64_t t = 0; t < bTiles; ++t)
+                  amx::TileStoreOp::create(lb, ll, scratch, cIndices(lb, a, t),
+                                           accs[a * bTiles + t]);
+              scf::YieldOp::create(lb, ll);
+            });
+
+        // Epilogue: y = sx·(sw·float(acc)) + bias, the evaluator's order,
+        // into the group's tile at row rowBase + i. Each row is written as a
+        // 1 × 16 vector whose row dimension is masked, so rows past M are
+        // not stored without a branch per row (32 scf.if in a loop made
+        // bufferization's analysis blow up).
+        auto rowType = VectorType::get({1, kLanes}, f32);
+        Value result = blockArgs[0];
+        for (int64_t i = 0; i < rows; ++i) {
+          Value row = arith::AddIOp::create(sb, loc, m0, index(sb, i));
+          if (!fullRows)
+            row = arith::MinSIOp::create(sb, loc, row, index(sb, m - 1));
+          Value sxi = vector::BroadcastOp::create(sb, loc, floatType,
+                                                  scalarAt(sb, loc, sx, row));
+          Value outRow = arith::AddIOp::create(sb, loc, rowBase, index(sb, i));
+          for (int64_t v = 0; v < bTiles; ++v) {
+            Value acc = vector::TransferReadOp::create(
+                sb, loc, accType, scratch,
+                ValueRange{index(sb, i), index(sb, v * kLanes)}, zeroInt,
+                ArrayRef<bool>{true});
+            Value y = arith::SIToFPOp::create(sb, loc, floatType, acc);
+            y = arith::MulFOp::create(sb, loc, sws[v], y);
+            y = arith::MulFOp::create(sb, loc, sxi, y);
+            if (bias)
+              y = arith::AddFOp::create(sb, loc, y, biases[v]);
+            result = vector::TransferWriteOp::create(
+                         sb, loc, vector::ShapeCastOp::create(sb, loc, rowType, y),
+                         result,
+                         ValueRange{outRow, index(sb, v * kLanes)},
+                         ArrayRef<bool>{fullRows, fullCols})
+                         .getResult();
+          }
+        }
+        scf::YieldOp::create(sb, loc, result);
+      });
+  Value result = blockLoop.getResult(0);
   b.setInsertionPointToEnd(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(b, loc, result, out, offsets, sizes,
                                         unit);

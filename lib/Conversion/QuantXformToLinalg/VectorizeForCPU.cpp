@@ -271,6 +271,21 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   int64_t elements = 1;
   for (int64_t s : vectorSizes)
     elements *= s;
+  // A long reduction on the last dimension (a per-token scale over K =
+  // 4096, a norm's sums): chunks of it, the largest divisor of its length
+  // that fits, accumulated through the output from chunk to chunk.
+  if (elements > kMaxVectorElements && hasReduction &&
+      iters[loops - 1] == utils::IteratorType::reduction &&
+      llvm::count(iters, utils::IteratorType::reduction) == 1) {
+    int64_t others = elements / vectorSizes[loops - 1];
+    int64_t fit = kMaxVectorElements / others;
+    for (int64_t d = fit; d >= kLanes; --d)
+      if (ranges[loops - 1] % d == 0 && d % kLanes == 0) {
+        vectorSizes[loops - 1] = d;
+        elements = others * d;
+        break;
+      }
+  }
   if (elements > kMaxVectorElements || elements < 2)
     return failure();
   if (failed(linalg::vectorizeOpPrecondition(op)))
