@@ -31,9 +31,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/TargetParser/Host.h"
-
-#include <cstring>
 
 #if defined(__linux__) && defined(__x86_64__)
 #include <sys/syscall.h>
@@ -60,22 +59,14 @@ bool mlir::quant_xform::lowering::amxUsable() {
 }
 
 namespace {
-constexpr int64_t kTileRows = 16;  // rows of every tile
-constexpr int64_t kTileBytes = 64; // bytes per tile row (64 k of int8)
-constexpr int64_t kDepth = 4;      // k per i32 lane (VNNI)
-constexpr int64_t kLanes = 16;     // i32 lanes of a C tile row
-constexpr int64_t kPanel = 32;     // columns per panel: two B tiles
-constexpr int64_t kUnroll = 8;     // k-tiles per loop iteration
+constexpr int64_t kTileRows = 16;   // rows of every tile
+constexpr int64_t kTileBytes = 64;  // bytes per tile row (64 k of int8)
+constexpr int64_t kDepth = 4;       // k per i32 lane (VNNI)
+constexpr int64_t kLanes = 16;      // i32 lanes of a C tile row
+constexpr int64_t kPanel = 32;      // columns per panel: two B tiles
+constexpr int64_t kUnroll = 8;      // k-tiles per loop iteration
 constexpr int64_t kGroupBlocks = 4; // 32-row blocks per tile (128 rows)
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-/// One f32 value of a rank-0 tensor, or element `i` of a rank-1 one.
-Value scalarAt(OpBuilder &b, Location loc, Value t, Value i) {
-  if (cast<RankedTensorType>(t.getType()).getRank() == 0)
-    return tensor::ExtractOp::create(b, loc, t, ValueRange{});
-  return tensor::ExtractOp::create(b, loc, t, ValueRange{i});
-}
 } // namespace
 
 Value mlir::quant_xform::lowering::buildAmxInt8Linear(
@@ -86,22 +77,18 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   const int64_t aTiles = m > kTileRows ? 2 : 1;
   const int64_t rows = aTiles * kTileRows;
   // k-tiles per loop iteration; K is padded to a multiple of them.
-  const int64_t unroll = std::min<int64_t>(kUnroll, ceilDiv(k, kTileBytes));
+  const int64_t unroll =
+      std::min<int64_t>(kUnroll, llvm::divideCeil(k, kTileBytes));
   const int64_t kPadded =
-      ceilDiv(k, kTileBytes * unroll) * kTileBytes * unroll;
+      llvm::divideCeil(k, kTileBytes * unroll) * kTileBytes * unroll;
   const int64_t steps = kPadded / kDepth, kTiles = kPadded / kTileBytes;
-  const int64_t panels = ceilDiv(n, kPanel), blocks = ceilDiv(m, rows);
+  const int64_t panels = llvm::divideCeil(n, kPanel),
+                blocks = llvm::divideCeil(m, rows);
   const int64_t mPadded = blocks * rows;
   Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
 
   // Compile time: w[n, k] → [panel][k / 4][column in panel][k % 4].
-  std::vector<int8_t> w(weight.getNumElements());
-  if (weight.isSplat())
-    std::fill(w.begin(), w.end(),
-              static_cast<int8_t>(
-                  weight.getSplatValue<APInt>().getSExtValue()));
-  else
-    std::memcpy(w.data(), weight.getRawData().data(), w.size());
+  std::vector<int8_t> w = int8WeightValues(weight);
   std::vector<int8_t> packed(panels * steps * kPanel * kDepth, 0);
   for (int64_t c = 0; c < n; ++c)
     for (int64_t kk = 0; kk < k; ++kk)
@@ -149,7 +136,7 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   // Tiles: (group of row blocks, panel), panels inner: a thread keeps its
   // group's activation rows (kGroupBlocks·32 × K) in L2 across the panels
   // and reads each panel once per group, not once per block.
-  const int64_t groups = ceilDiv(blocks, kGroupBlocks);
+  const int64_t groups = llvm::divideCeil(blocks, kGroupBlocks);
   auto forall = scf::ForallOp::create(
       b, loc,
       ArrayRef<OpFoldResult>{b.getIndexAttr(groups), b.getIndexAttr(panels)},
@@ -173,9 +160,9 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
       g0);
   OpFoldResult tileCols = b.getIndexAttr(kPanel);
   if (!fullCols)
-    tileCols = OpFoldResult(arith::MinSIOp::create(
-        b, loc, index(b, kPanel),
-        arith::SubIOp::create(b, loc, index(b, n), n0)));
+    tileCols = OpFoldResult(
+        arith::MinSIOp::create(b, loc, index(b, kPanel),
+                               arith::SubIOp::create(b, loc, index(b, n), n0)));
   SmallVector<OpFoldResult> offsets = {g0, n0}, sizes = {groupRows, tileCols},
                             unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
   Value groupTile =
@@ -206,9 +193,8 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
     if (cast<RankedTensorType>(t.getType()).getRank() == 0)
       return vector::BroadcastOp::create(b, loc, floatType,
                                          scalarAt(b, loc, t, Value()));
-    return vector::TransferReadOp::create(b, loc, floatType, t,
-                                          ValueRange{col}, zeroFloat,
-                                          ArrayRef<bool>{fullCols});
+    return vector::TransferReadOp::create(b, loc, floatType, t, ValueRange{col},
+                                          zeroFloat, ArrayRef<bool>{fullCols});
   };
   SmallVector<Value> sws, biases;
   for (int64_t v = 0; v < bTiles; ++v) {
@@ -303,12 +289,12 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
             y = arith::MulFOp::create(sb, loc, sxi, y);
             if (bias)
               y = arith::AddFOp::create(sb, loc, y, biases[v]);
-            result = vector::TransferWriteOp::create(
-                         sb, loc, vector::ShapeCastOp::create(sb, loc, rowType, y),
-                         result,
-                         ValueRange{outRow, index(sb, v * kLanes)},
-                         ArrayRef<bool>{fullRows, fullCols})
-                         .getResult();
+            result =
+                vector::TransferWriteOp::create(
+                    sb, loc, vector::ShapeCastOp::create(sb, loc, rowType, y),
+                    result, ValueRange{outRow, index(sb, v * kLanes)},
+                    ArrayRef<bool>{fullRows, fullCols})
+                    .getResult();
           }
         }
         scf::YieldOp::create(sb, loc, result);

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <cstring>
@@ -54,23 +55,6 @@ namespace {
 constexpr int64_t kLanes = 16; // i32 lanes of a 512-bit vector
 constexpr int64_t kDepth = 4;  // int8 products per i32 lane and step
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-/// The weight in row-major order as int8 values.
-std::vector<int8_t> weightValues(DenseElementsAttr weight) {
-  int64_t count = weight.getNumElements();
-  std::vector<int8_t> w(count);
-  if (weight.isSplat()) {
-    std::fill(
-        w.begin(), w.end(),
-        static_cast<int8_t>(weight.getSplatValue<APInt>().getSExtValue()));
-    return w;
-  }
-  ArrayRef<char> raw = weight.getRawData();
-  std::memcpy(w.data(), raw.data(), count);
-  return w;
-}
-
 /// acc[j] += Σ_l a[4j + l] · w[4j + l] with `a` unsigned and `w` signed
 /// bytes (`vpdpbusd` semantics, wrapping i32 sums).
 Value dot4(OpBuilder &b, Location loc, Int8Kernel kernel, Value acc, Value a,
@@ -93,14 +77,31 @@ Value dot4(OpBuilder &b, Location loc, Int8Kernel kernel, Value acc, Value a,
   return acc;
 }
 
+} // namespace
+
+/// The weight in row-major order as int8 values.
+std::vector<int8_t>
+mlir::quant_xform::lowering::int8WeightValues(DenseElementsAttr weight) {
+  int64_t count = weight.getNumElements();
+  std::vector<int8_t> w(count);
+  if (weight.isSplat()) {
+    std::fill(
+        w.begin(), w.end(),
+        static_cast<int8_t>(weight.getSplatValue<APInt>().getSExtValue()));
+    return w;
+  }
+  ArrayRef<char> raw = weight.getRawData();
+  std::memcpy(w.data(), raw.data(), count);
+  return w;
+}
+
 /// One f32 value of a rank-0 tensor, or element `i` of a rank-1 one.
-Value scalarAt(OpBuilder &b, Location loc, Value t, Value i) {
+Value mlir::quant_xform::lowering::scalarAt(OpBuilder &b, Location loc, Value t,
+                                            Value i) {
   if (cast<RankedTensorType>(t.getType()).getRank() == 0)
     return tensor::ExtractOp::create(b, loc, t, ValueRange{});
   return tensor::ExtractOp::create(b, loc, t, ValueRange{i});
 }
-
-} // namespace
 
 Value mlir::quant_xform::lowering::buildPackedInt8Linear(
     OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
@@ -116,13 +117,14 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
   // Fewer rows than the block: a shorter block (no wasted dot products).
   const int64_t vecs = shape.vectors, rows = std::min(shape.rows, m);
   const int64_t panelWidth = kLanes * vecs;
-  const int64_t panels = ceilDiv(n, panelWidth), blocks = ceilDiv(m, rows);
-  const int64_t steps = ceilDiv(k, kDepth), kPadded = steps * kDepth;
+  const int64_t panels = llvm::divideCeil(n, panelWidth),
+                blocks = llvm::divideCeil(m, rows);
+  const int64_t steps = llvm::divideCeil(k, kDepth), kPadded = steps * kDepth;
   Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
 
   // Compile time: pack w[n, k] as [panel][k / 4][column in panel][k % 4]
   // (zero padded) and compensate the u8 shift: Σ (a + 128)·w − 128·Σ w.
-  std::vector<int8_t> w = weightValues(weight);
+  std::vector<int8_t> w = int8WeightValues(weight);
   std::vector<int8_t> packed(panels * steps * panelWidth * kDepth, 0);
   std::vector<int32_t> compensation(panels * panelWidth, 0);
   for (int64_t c = 0; c < n; ++c) {

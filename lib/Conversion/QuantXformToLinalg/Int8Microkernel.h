@@ -18,6 +18,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <cstdint>
+#include <vector>
+
 namespace mlir::quant_xform::lowering {
 
 /// How the CPU lowering computes int8 GEMMs.
@@ -52,6 +55,14 @@ Value buildPackedInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
                             int64_t k, DenseElementsAttr weight, Value sx,
                             Value sw, Value bias, Int8Kernel kernel,
                             MicrokernelShape shape = {});
+
+/// A constant int8 weight's values in row-major order (shared by the VNNI
+/// and AMX kernels' compile-time packing).
+std::vector<int8_t> int8WeightValues(DenseElementsAttr weight);
+
+/// The value of a rank-0 tensor `t`, or its element `i` when it is rank 1
+/// (per-tensor or per-row/per-channel scales in the kernels' epilogues).
+Value scalarAt(OpBuilder &b, Location loc, Value t, Value i);
 
 /// The same linear on AMX tiles (see Int8AmxKernel.cpp); `m` ≥ 16.
 Value buildAmxInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,

@@ -11,7 +11,6 @@
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 
 #include "TransformUtils.h"
-#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
@@ -50,50 +49,28 @@ struct ChannelMap {
   }
 };
 
-/// A linear's constant weight and bias (zeros when it has none).
+/// A linear's constant weight and bias (a `1 × N` row, zeros when it has
+/// none), for updateLinear.
 struct LinearParts {
-  Matrix weight;
-  std::vector<double> bias;
+  Matrix weight, bias;
 
   static std::optional<LinearParts> of(LinearOp linear) {
-    // makeFloatConstant rebuilds f32 and f64 constants only.
+    // updateLinear rebuilds f32 and f64 constants only.
     Type elem = getElementTypeOrSelf(linear.getWeight().getType());
     if (!elem.isF32() && !elem.isF64())
       return std::nullopt;
     std::optional<Matrix> w = getConstantMatrix(linear.getWeight());
     if (!w)
       return std::nullopt;
-    std::vector<double> b(w->rows(), 0.0);
+    Matrix b(1, w->rows());
     if (linear.getBias()) {
       std::optional<std::vector<double>> constant =
           getConstantFloats(linear.getBias());
       if (!constant)
         return std::nullopt;
-      b = *constant;
+      b.data() = std::move(*constant);
     }
     return LinearParts{std::move(*w), std::move(b)};
-  }
-
-  /// Replaces `linear`'s weight and bias by these (as new constants) and
-  /// its input by `input`. Fails (changing nothing) only for element types
-  /// that `of` already refused.
-  LogicalResult store(PatternRewriter &rewriter, LinearOp linear,
-                      Value input) const {
-    rewriter.setInsertionPoint(linear);
-    auto wType = cast<RankedTensorType>(linear.getWeight().getType());
-    FailureOr<Value> newW =
-        makeFloatConstant(rewriter, linear.getLoc(), wType, weight.data());
-    FailureOr<Value> newB = makeFloatConstant(
-        rewriter, linear.getLoc(),
-        RankedTensorType::get({weight.rows()}, wType.getElementType()), bias);
-    if (failed(newW) || failed(newB))
-      return failure();
-    rewriter.modifyOpInPlace(linear, [&] {
-      linear.getInputMutable().assign(input);
-      linear.getWeightMutable().assign(*newW);
-      linear.getBiasMutable().assign(*newB);
-    });
-    return success();
   }
 };
 
@@ -113,9 +90,10 @@ struct FoldIntoProducer : OpRewritePattern<BatchNormOp> {
     for (int64_t n = 0; n < parts->weight.rows(); ++n) {
       for (int64_t k = 0; k < parts->weight.cols(); ++k)
         parts->weight(n, k) *= map->scale[n];
-      parts->bias[n] = parts->bias[n] * map->scale[n] + map->shift[n];
+      parts->bias(0, n) = parts->bias(0, n) * map->scale[n] + map->shift[n];
     }
-    if (failed(parts->store(rewriter, linear, linear.getInput())))
+    if (failed(updateLinear(rewriter, linear, linear.getInput(), parts->weight,
+                            parts->bias)))
       return rewriter.notifyMatchFailure(bn, "unsupported element type");
     rewriter.replaceOp(bn, linear.getResult());
     return success();
@@ -149,14 +127,13 @@ struct FoldIntoReaders : OpRewritePattern<BatchNormOp> {
       LinearParts &parts = reader.second;
       for (int64_t n = 0; n < parts.weight.rows(); ++n)
         for (int64_t k = 0; k < parts.weight.cols(); ++k) {
-          parts.bias[n] += parts.weight(n, k) * map->shift[k];
+          parts.bias(0, n) += parts.weight(n, k) * map->shift[k];
           parts.weight(n, k) *= map->scale[k];
         }
-      if (failed(parts.store(rewriter, linear, bn.getInput())))
+      // (updateLinear drops the statistics: the input changes.)
+      if (failed(updateLinear(rewriter, linear, bn.getInput(), parts.weight,
+                              parts.bias)))
         return rewriter.notifyMatchFailure(bn, "unsupported element type");
-      // Its input is no longer what calibration saw.
-      rewriter.modifyOpInPlace(linear,
-                               [&] { linear->removeAttr(kStatsAttrName); });
     }
     rewriter.eraseOp(bn);
     return success();
@@ -171,7 +148,8 @@ struct FoldBatchNorms
     // as they were.
     patterns.add<FoldIntoProducer>(&getContext(), /*benefit=*/2);
     patterns.add<FoldIntoReaders>(&getContext(), /*benefit=*/1);
-    if (failed(mlir::applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            mlir::applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };

@@ -39,31 +39,6 @@ static FailureOr<Matrix> biasRow(LinearOp op, int64_t n) {
   return row;
 }
 
-/// Gives `op` the input, weight and bias; keeps its other attributes (layer
-/// name, role). Statistics are dropped when the input changes.
-static LogicalResult updateLinear(PatternRewriter &rewriter, LinearOp op,
-                                  Value input, const Matrix &weight,
-                                  const Matrix &bias) {
-  auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  auto bType = RankedTensorType::get({weight.rows()}, wType.getElementType());
-  rewriter.setInsertionPoint(op);
-  FailureOr<Value> w =
-      makeFloatConstant(rewriter, op.getLoc(), wType, weight.data());
-  FailureOr<Value> b =
-      makeFloatConstant(rewriter, op.getLoc(), bType, bias.data());
-  if (failed(w) || failed(b))
-    return rewriter.notifyMatchFailure(op, "unsupported weight element type");
-  rewriter.modifyOpInPlace(op, [&] {
-    if (op.getInput() != input) {
-      op.getInputMutable().assign(input);
-      op->removeAttr(kStatsAttrName);
-    }
-    op.getWeightMutable().assign(*w);
-    op.getBiasMutable().assign(*b);
-  });
-  return success();
-}
-
 /// linear(T(x), W, b) → linear(x, W·Mᵀ, b + c·Wᵀ).
 struct FoldInputTransform : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;

@@ -15,6 +15,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Regex.h"
 
@@ -68,6 +69,13 @@ struct LinearStats {
   /// Per channel, the EMA of the per-run |x| maximum, when recorded.
   std::vector<double> emaAbsMax;
 };
+
+/// Gives the linear `op` the input, weight and bias (a `1 × N` row) as new
+/// constants; keeps its other attributes (layer name, role). Statistics are
+/// dropped when the input changes. Fails, changing nothing, for weight
+/// element types other than f32 and f64.
+LogicalResult updateLinear(PatternRewriter &rewriter, LinearOp op, Value input,
+                           const Matrix &weight, const Matrix &bias);
 
 /// The statistics attached to `op`, or nullopt when it has none.
 std::optional<LinearStats> getLinearStats(Operation *op);
