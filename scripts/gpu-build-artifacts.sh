@@ -18,9 +18,11 @@ cxx=${CXX:-$(command -v clang++-22 || command -v clang++ || command -v c++)}
 command -v ptxas >/dev/null || export PATH=$PATH:/usr/local/cuda/bin
 command -v ptxas >/dev/null || { echo "error: ptxas (CUDA toolkit) is needed to make cubins"; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
-# name:M:N:K:bias[:fused|:quant|:hquant] — ragged shapes for correctness, then the
-# benchmark ones; `fused`: f32 activations quantized per token by the
-# generated code (dynamic_quantize + qlinear), else s8 activations + scales;
+# name:M:N:K:bias[:fused|:quant|:hquant|:mixed:O] — ragged shapes for
+# correctness, then the benchmark ones; `fused`: f32 activations quantized
+# per token by the generated code (dynamic_quantize + qlinear), else s8
+# activations + scales; `mixed`: an LLM.int8() mixed_linear with O static
+# outlier columns j·⌊K/O⌋ (the anchor's choice: 8 columns);
 # `quant`: the per-token quantize of [M, K] f32 alone; `hquant`: with an
 # online Hadamard rotation in front (one kernel).
 chip=${QX_GPU_CHIP:-sm_90a}
@@ -28,29 +30,40 @@ tile_m=${QX_GPU_TILE_M:-0}
 tile_n=${QX_GPU_TILE_N:-0}
 tile_k=${QX_GPU_TILE_K:-0}
 stages=${QX_GPU_STAGES:-0}
-shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
+shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
-      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 f${m}_${nk/:/_}:$m:$nk:1:fused"
+      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 f${m}_${nk/:/_}:$m:$nk:1:fused l${m}_${nk/:/_}:$m:$nk:1:mixed:8"
     done
   done
-  shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused"
+  shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused l8192_8192_8192:8192:8192:8192:1:mixed:8"
   for mk in 2048:4096 2048:11008 8192:4096 8192:11008; do
     shapes="$shapes q${mk/:/_}:${mk%:*}:0:${mk#*:}:0:quant h${mk/:/_}:${mk%:*}:0:${mk#*:}:0:hquant"
   done
 fi
 : > "$out/entries.inc"
 for s in $shapes; do
-  IFS=: read -r name m n k bias kind <<< "$s"
+  IFS=: read -r name m n k bias kind outliers <<< "$s"
   bt=""; bias_use=""; bias_type=""
   if [ "$bias" = 1 ]; then
     bt=", %b: tensor<${n}xf32>"; bias_use=", bias %b"; bias_type=", tensor<${n}xf32>"
   fi
-  if [ "${kind:-}" = hquant ]; then
+  if [ "${kind:-}" = mixed ]; then
+    # LLM.int8(): the quantize kernel zeroes and gathers the outlier
+    # columns, the GEMM's epilogue adds their float product.
+    cols=$(python3 -c "print(', '.join(str(j * ($k // $outliers)) for j in range($outliers)))")
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%x: tensor<${m}x${k}xf32>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>, %wo: tensor<${n}x${outliers}xf32>${bt}) -> tensor<${m}x${n}xf32> {
+  %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [$cols]${bias_use} : (tensor<${m}x${k}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>, tensor<${n}x${outliers}xf32>${bias_type}) -> tensor<${m}x${n}xf32>
+  return %y : tensor<${m}x${n}xf32>
+}
+MLIR
+    entry=QX_MIXED_ENTRY
+  elif [ "${kind:-}" = hquant ]; then
     # The online Hadamard rotation (signs: the runner's hadamardSign) and
     # the per-token quantize, one kernel (N unused).
     signs=$(python3 -c "print(', '.join('-1' if (j * 7 + 3) % 5 < 2 else '1' for j in range($k)))")
@@ -97,6 +110,8 @@ MLIR
     echo "QX_QUANT_ENTRY($name, $m, $k, false)" >> "$out/entries.inc"
   elif [ "$entry" = QX_HQUANT_ENTRY ]; then
     echo "QX_QUANT_ENTRY($name, $m, $k, true)" >> "$out/entries.inc"
+  elif [ "$entry" = QX_MIXED_ENTRY ]; then
+    echo "QX_MIXED_ENTRY($name, $m, $n, $k, $bias, $outliers)" >> "$out/entries.inc"
   else
     echo "$entry($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
   fi

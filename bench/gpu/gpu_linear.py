@@ -16,7 +16,11 @@ Two of ours per shape: the GEMM alone (s8 activations + scales in, the
 fused dequant + bias epilogue) and the whole W8A8 linear (f32 activations
 in: the generated per-token quantize kernel, then the GEMM), which is what
 the ratio line and the eager W8A8 anchor measure; `gpu_gemm_vs_int_mm` is
-printed too.
+printed too. A third: the LLM.int8() mixed linear (f32 activations with 8
+static outlier columns, as the eager anchor takes them: the generated
+quantize kernel zeroes and gathers them, the GEMM's epilogue adds their f32
+product), against the eager LLM.int8() anchor and bf16
+(`gpu_llmint8_vs_bf16`).
 """
 import json
 import os
@@ -89,29 +93,34 @@ def main():
     p = subprocess.run([runner], capture_output=True, text=True)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
-    gemm, fused, quant = {}, {}, {}
+    gemm, fused, mixed, quant = {}, {}, {}, {}
     for line in p.stdout.splitlines():
         q = re.match(r"(\S+)\s+M=(\d+)\s+K=(\d+)\s+(hadamard\+)?quantize.*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) GB/s", line)
         if q:
             quant.setdefault((int(q[2]), int(q[3])), {})["hadamard" if q[4] else "plain"] = (float(q[7]), int(q[5]))
         m = re.match(r"(\S+)\s+M=(\d+)\s+N=(\d+)\s+K=(\d+).*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) TOPS", line)
         if m:
-            # f…: the fused entries (quantize + GEMM); the others: GEMM alone.
-            table = fused if m[1].startswith("f") else gemm
+            # f…: the fused entries (quantize + GEMM); l…: LLM.int8(); the
+            # others: GEMM alone.
+            table = {"f": fused, "l": mixed}.get(m[1][0], gemm)
             table[(int(m[2]), int(m[3]), int(m[4]))] = (float(m[7]), int(m[5]))
     print(torch.__version__, torch.cuda.get_device_name())
     print(f"{'M':>5} {'N':>6} {'K':>6} | {'GEMM':>7} {'W8A8':>7} {'_int_mm':>8} {'bf16':>7} {'eager W8A8':>10} "
-          f"{'eager LLM.int8':>14} | GEMM/_int_mm  W8A8/_int_mm  W8A8/bf16   (TOPS; bf16 TFLOP/s)")
+          f"{'eager LLM.int8':>14} {'LLM.int8':>8} | GEMM/_int_mm  W8A8/_int_mm  W8A8/bf16  "
+          f"LLM.int8/eager  LLM.int8/bf16   (TOPS; bf16 TFLOP/s)")
     rows = []
     for (M, N, K), (tops, bad) in sorted(gemm.items()):
         if M * N * K < 2 ** 26:
             continue  # the correctness shapes
         ftops, fbad = fused.get((M, N, K), (float("nan"), 0))
+        ltops, lbad = mixed.get((M, N, K), (float("nan"), 0))
         a = anchors(M, N, K)
-        rows.append(dict(M=M, N=N, K=K, ours=tops, ours_fused=ftops, mismatches=bad + fbad, **a))
+        rows.append(dict(M=M, N=N, K=K, ours=tops, ours_fused=ftops, ours_llmint8=ltops,
+                         mismatches=bad + fbad + lbad, **a))
         print(f"{M:5d} {N:6d} {K:6d} | {tops:7.1f} {ftops:7.1f} {a['int_mm']:8.1f} {a['bf16']:7.1f} "
-              f"{a['eager_w8a8']:10.1f} {a['eager_llmint8']:14.1f} | {tops / a['int_mm']:12.3f} "
-              f"{ftops / a['int_mm']:13.3f} {ftops / a['bf16']:10.3f}", flush=True)
+              f"{a['eager_w8a8']:10.1f} {a['eager_llmint8']:14.1f} {ltops:8.1f} | {tops / a['int_mm']:12.3f} "
+              f"{ftops / a['int_mm']:13.3f} {ftops / a['bf16']:10.3f} {ltops / a['eager_llmint8']:15.3f} "
+              f"{ltops / a['bf16']:14.3f}", flush=True)
     # The quantize kernel alone against a device copy of its input (read
     # and write 4·M·K bytes), in GB/s.
     qrows = []
@@ -131,6 +140,7 @@ def main():
               f"{hgbs / copy:15.3f}", flush=True)
     key = [r for r in rows if (r["M"], r["N"], r["K"]) == (2048, 4096, 4096)]
     if key:
+        print(f"gpu_llmint8_vs_bf16={key[0]['ours_llmint8'] / key[0]['bf16']:.3f}")
         print(f"gpu_gemm_vs_int_mm={key[0]['ours'] / key[0]['int_mm']:.3f}")
         print(f"gpu_w8a8_vs_int_mm={key[0]['ours_fused'] / key[0]['int_mm']:.3f}")
     out = os.environ.get("OUT")

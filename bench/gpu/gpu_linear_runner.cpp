@@ -3,8 +3,10 @@
 // Built by scripts/gpu-build-artifacts.sh against the objects and headers
 // that `xform-aot --target=gpu` wrote for each shape (entries.inc lists
 // them) and runtime/CudaRuntime.cpp; run on a machine with an NVIDIA GPU.
-// For each shape: random s8 activations (or, for fused entries, f32 ones
-// with outlier channels that the generated code quantizes per token) and
+// For each shape: random s8 activations (or, for fused and LLM.int8()
+// entries, f32 ones with outlier channels that the generated code
+// quantizes per token, the LLM.int8() ones without their outlier columns,
+// which are added in float) and
 // weights, positive scales and a bias (never zeros), the generated W8A8
 // linear on the device, checked against a CPU oracle (the evaluator's
 // quantize formula, exact i32 dot, then the f32 epilogue in the evaluator's
@@ -27,10 +29,12 @@
 #define QX_ENTRY(name, M, N, K, BIAS) /* headers */
 #define QX_FUSED_ENTRY(name, M, N, K, BIAS)
 #define QX_QUANT_ENTRY(name, M, K, HADAMARD)
+#define QX_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)
 #include "entries.inc"
 #undef QX_ENTRY
 #undef QX_FUSED_ENTRY
 #undef QX_QUANT_ENTRY
+#undef QX_MIXED_ENTRY
 
 namespace {
 
@@ -88,24 +92,43 @@ template <typename Fn> double medianSeconds(const Fn &fn, void **args) {
 
 /// One shape: run, compare with the oracle, time. `fused`: the function
 /// takes f32 activations and quantizes them itself (dynamic_quantize +
-/// qlinear); otherwise it takes s8 activations and their scales.
-/// `fn(args)` calls the entry point on the device buffers in `args`.
+/// qlinear); otherwise it takes s8 activations and their scales. With
+/// `outliers` > 0 (and `fused`), an LLM.int8() mixed_linear with the
+/// outlier columns j·⌊K/outliers⌋ (scripts/gpu-build-artifacts.sh): the
+/// int8 part quantizes x without them, then y += x[:, O]·Woᵀ in f32 in the
+/// order of the columns. `fn(args)` calls the entry point on the device
+/// buffers in `args`.
 template <typename Fn>
 bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
-              bool fused, Fn fn, std::mt19937 &rng) {
+              bool fused, int64_t outliers, Fn fn, std::mt19937 &rng) {
   std::uniform_int_distribution<int> i8(-127, 127);
   std::uniform_real_distribution<float> scale(0.001f, 0.01f);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<int8_t> q(m * k), w(n * k);
   std::vector<float> x, sx(m), sw(n), b(n), y(m * n, NAN), ref(m * n);
+  std::vector<int64_t> columns;
+  std::vector<float> wo(n * outliers);
+  for (int64_t j = 0; j < outliers; ++j)
+    columns.push_back(j * (k / outliers));
   if (fused) {
-    // Activations with outlier channels (every 61st ×20), quantized by
-    // the oracle as the generated kernel must.
+    // Activations with outlier channels (every 61st ×20, the LLM.int8()
+    // outlier columns ×40), quantized by the oracle as the generated kernel
+    // must (x·keep: the outlier columns as zeros).
     x.resize(m * k);
+    std::vector<float> keep(k, 1.0f), row(k);
+    for (int64_t c : columns)
+      keep[c] = 0.0f;
     for (int64_t i = 0; i < m * k; ++i)
-      x[i] = normal(rng) * ((i % k) % 61 == 7 ? 20.0f : 1.0f);
-    for (int64_t i = 0; i < m; ++i)
-      sx[i] = quantizeRow(&x[i * k], k, &q[i * k]);
+      x[i] = normal(rng) * ((i % k) % 61 == 7     ? 20.0f
+                            : keep[i % k] == 0.0f ? 40.0f
+                                                  : 1.0f);
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t c = 0; c < k; ++c)
+        row[c] = x[i * k + c] * keep[c];
+      sx[i] = quantizeRow(row.data(), k, &q[i * k]);
+    }
+    for (auto &v : wo)
+      v = normal(rng) * 0.05f;
   } else {
     for (auto &v : q)
       v = static_cast<int8_t>(i8(rng));
@@ -135,7 +158,11 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
     for (int64_t kk = 0; kk < k; ++kk)
       dot += int32_t(q[i * k + kk]) * int32_t(w[j * k + kk]);
     float v = sx[i] * (sw[j] * float(dot));
-    ref[o] = bias ? v + b[j] : v;
+    if (bias)
+      v = v + b[j];
+    for (int64_t c = 0; c < outliers; ++c)
+      v = v + x[i * k + columns[c]] * wo[j * outliers + c];
+    ref[o] = v;
   }
   // Device buffers in the entry point's argument order.
   auto upload = [](const void *data, size_t bytes) {
@@ -152,6 +179,8 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
   }
   args.push_back(upload(w.data(), w.size()));
   args.push_back(upload(sw.data(), 4 * n));
+  if (outliers)
+    args.push_back(upload(wo.data(), 4 * wo.size()));
   args.push_back(upload(b.data(), 4 * n));
   void *dy = upload(y.data(), 4 * m * n); // NaN poison
   args.push_back(dy);
@@ -259,8 +288,8 @@ int main() {
 // QX_FUSED_ENTRY: dynamic_quantize + qlinear on f32 ones (x, w, sw, [b], y).
 #define QX_ENTRY(name, M, N, K, BIAS)                                          \
   ok &= runShape(                                                              \
-      #name, M, N, K, BIAS, false, [](void **a) { QX_CALL_##BIAS(name, a); },  \
-      rng);
+      #name, M, N, K, BIAS, false, 0,                                          \
+      [](void **a) { QX_CALL_##BIAS(name, a); }, rng);
 #define QX_CALL_1(name, a)                                                     \
   qx_##name((const int8_t *)a[0], (const float *)a[1], (const int8_t *)a[2],   \
             (const float *)a[3], (const float *)a[4], (float *)a[5])
@@ -269,7 +298,7 @@ int main() {
             (const float *)a[3], (float *)a[5])
 #define QX_FUSED_ENTRY(name, M, N, K, BIAS)                                    \
   ok &= runShape(                                                              \
-      #name, M, N, K, BIAS, true,                                              \
+      #name, M, N, K, BIAS, true, 0,                                           \
       [](void **a) { QX_FUSED_CALL_##BIAS(name, a); }, rng);
 #define QX_FUSED_CALL_1(name, a)                                               \
   qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
@@ -277,6 +306,17 @@ int main() {
 #define QX_FUSED_CALL_0(name, a)                                               \
   qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
             (float *)a[4])
+// QX_MIXED_ENTRY: LLM.int8() mixed_linear (x, w, sw, wo, [b], y).
+#define QX_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)                          \
+  ok &= runShape(                                                              \
+      #name, M, N, K, BIAS, true, OUTLIERS,                                    \
+      [](void **a) { QX_MIXED_CALL_##BIAS(name, a); }, rng);
+#define QX_MIXED_CALL_1(name, a)                                               \
+  qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
+            (const float *)a[3], (const float *)a[4], (float *)a[5])
+#define QX_MIXED_CALL_0(name, a)                                               \
+  qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
+            (const float *)a[3], (float *)a[5])
 // QX_QUANT_ENTRY: dynamic_quantize alone (x, q, s), HADAMARD: with the
 // online Hadamard rotation in front.
 #define QX_QUANT_ENTRY(name, M, K, HADAMARD)                                   \

@@ -40,7 +40,7 @@ func.func @ragged_k(%q: tensor<4x6xi8>, %s: tensor<4xf32>, %w: tensor<8x6xi8>, %
 // -----
 
 func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear and per-token dynamic_quantize ops only}}
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear, per-token dynamic_quantize and mixed_linear ops only}}
   %w = arith.constant dense<1> : tensor<8x8xi8>
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
@@ -50,7 +50,7 @@ func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8x
 
 // A function without qlinear ops (a float model) is not skipped silently.
 func.func @float_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear and per-token dynamic_quantize ops only (without `outline`); this op is not one}}
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear, per-token dynamic_quantize and mixed_linear ops only (without `outline`); this op is not one}}
   %y = arith.addf %x, %x : tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
@@ -70,4 +70,14 @@ func.func @rotation_returned(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x
   %r = quant_xform.rotate hadamard %x {quant_xform.online} : (tensor<4x8xf32>) -> tensor<4x8xf32>
   %q, %s = quant_xform.dynamic_quantize %r scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
   return %r, %q, %s : tensor<4x8xf32>, tensor<4x8xi8>, tensor<4xf32>
+}
+
+// -----
+
+// Without wgmma (sm_90), a function of an LLM.int8() linear has no fused
+// kernels (in a whole model it would be split instead).
+func.func @mixed_without_wgmma(%x: tensor<4x16xf32>, %w: tensor<8x16xi8>, %sw: tensor<8xf32>, %wo: tensor<8x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{the fused LLM.int8() GPU kernels need the wgmma kernel (sm_90a)}}
+  %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [2] : (tensor<4x16xf32>, tensor<8x16xi8>, tensor<8xf32>, tensor<8x1xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
 }

@@ -25,6 +25,10 @@ SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
       s.perTensorW ? MemRefType::get({}, f32) : MemRefType::get({s.n}, f32)};
   if (s.bias)
     args.push_back(MemRefType::get({s.n}, f32));
+  if (s.outliers) {
+    args.push_back(MemRefType::get({s.m, s.outliers}, f32));
+    args.push_back(MemRefType::get({s.n, s.outliers}, f32));
+  }
   args.push_back(MemRefType::get({s.m, s.n}, f32));
   return args;
 }
@@ -80,10 +84,9 @@ EpilogueColumn gpu_kernels::loadColumnScales(OpBuilder &b, Location loc,
           s.bias ? loadClamped(b, loc, fn.getArgument(4), col, s.n) : Value()};
 }
 
-/// sx·(sw·float(acc)) + bias.
-static Value dequantize(OpBuilder &b, Location loc, Value acc,
-                        const EpilogueRow &rowValues,
-                        const EpilogueColumn &colValues) {
+Value gpu_kernels::dequantizeValue(OpBuilder &b, Location loc, Value acc,
+                                   const EpilogueRow &rowValues,
+                                   const EpilogueColumn &colValues) {
   Value v = arith::SIToFPOp::create(b, loc, b.getF32Type(), acc);
   v = arith::MulFOp::create(b, loc, colValues.scale, v);
   v = arith::MulFOp::create(b, loc, rowValues.scale, v);
@@ -92,19 +95,46 @@ static Value dequantize(OpBuilder &b, Location loc, Value acc,
   return v;
 }
 
+/// Moves `b` into a new `scf.if (row < M && col < N)`.
+static void enterIfInRange(OpBuilder &b, Location loc, const GemmShape &s,
+                           Value row, Value col) {
+  auto lt = [&](Value x, int64_t bound) -> Value {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x,
+                                 arith::ConstantIndexOp::create(b, loc, bound));
+  };
+  Value ok = arith::AndIOp::create(b, loc, lt(row, s.m), lt(col, s.n));
+  auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+}
+
+void gpu_kernels::storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                                 Value row, Value col, Value v0, Value v1) {
+  Value pair = vector::FromElementsOp::create(
+      b, loc, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
+  vector::StoreOp::create(b, loc, pair, fn.getArguments().back(),
+                          ValueRange{row, col}, /*nontemporal=*/false,
+                          llvm::MaybeAlign(8));
+}
+
+void gpu_kernels::storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                             const GemmShape &s, Value row, Value col, Value v,
+                             bool checked) {
+  OpBuilder::InsertionGuard guard(b);
+  if (checked)
+    enterIfInRange(b, loc, s, row, col);
+  memref::StoreOp::create(b, loc, v, fn.getArguments().back(),
+                          ValueRange{row, col});
+}
+
 void gpu_kernels::storeDequantizedPair(OpBuilder &b, Location loc,
                                        gpu::GPUFuncOp fn, Value row, Value col,
                                        Value acc0, Value acc1,
                                        const EpilogueRow &rowValues,
                                        const EpilogueColumn &col0Values,
                                        const EpilogueColumn &col1Values) {
-  Value pair = vector::FromElementsOp::create(
-      b, loc, VectorType::get({2}, b.getF32Type()),
-      ValueRange{dequantize(b, loc, acc0, rowValues, col0Values),
-                 dequantize(b, loc, acc1, rowValues, col1Values)});
-  vector::StoreOp::create(b, loc, pair, fn.getArguments().back(),
-                          ValueRange{row, col}, /*nontemporal=*/false,
-                          llvm::MaybeAlign(8));
+  storeValuePair(b, loc, fn, row, col,
+                 dequantizeValue(b, loc, acc0, rowValues, col0Values),
+                 dequantizeValue(b, loc, acc1, rowValues, col1Values));
 }
 
 void gpu_kernels::storeDequantized(OpBuilder &b, Location loc,
@@ -113,18 +143,12 @@ void gpu_kernels::storeDequantized(OpBuilder &b, Location loc,
                                    const EpilogueRow &rowValues,
                                    const EpilogueColumn &colValues,
                                    bool checked) {
+  // The dequantize inside the guard: no work for rows and columns past
+  // the edge.
   OpBuilder::InsertionGuard guard(b);
-  if (checked) {
-    auto lt = [&](Value v, int64_t bound) -> Value {
-      return arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::slt, v,
-          arith::ConstantIndexOp::create(b, loc, bound));
-    };
-    Value ok = arith::AndIOp::create(b, loc, lt(row, s.m), lt(col, s.n));
-    auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  }
-  Value v = dequantize(b, loc, acc, rowValues, colValues);
-  memref::StoreOp::create(b, loc, v, fn.getArguments().back(),
-                          ValueRange{row, col});
+  if (checked)
+    enterIfInRange(b, loc, s, row, col);
+  storeValue(b, loc, fn, s, row, col,
+             dequantizeValue(b, loc, acc, rowValues, colValues),
+             /*checked=*/false);
 }

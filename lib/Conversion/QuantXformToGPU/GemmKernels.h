@@ -22,7 +22,16 @@ namespace mlir::quant_xform::gpu_kernels {
 struct GemmShape {
   int64_t m, n, k;
   bool perTensorX, perTensorW, bias;
+  /// LLM.int8() outlier columns added in the epilogue (wgmma kernel only):
+  /// y += xo·woᵀ with xo [M, outliers] and wo [N, outliers] in f32; 0 for
+  /// none.
+  int64_t outliers = 0;
 };
+
+/// Most outlier columns the fused LLM.int8() path takes (the quantize
+/// kernel gathers them, the GEMM epilogue adds them); more go through
+/// splitMixedLinear().
+constexpr int64_t kMaxFusedOutliers = 64;
 
 /// Grid, block and dynamic shared memory of a launch.
 struct LaunchShape {
@@ -37,7 +46,8 @@ struct LaunchShape {
 Value emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                  const LaunchShape &launch, ValueRange operands, Value token);
 
-/// The kernel's arguments: `(qx [M,K] s8, sx, w [N,K] s8, sw, [bias], y)`.
+/// The kernel's arguments: `(qx [M,K] s8, sx, w [N,K] s8, sw, [bias],
+/// [xo [M,O] f32, wo [N,O] f32], y)`.
 SmallVector<Type> kernelArgumentTypes(OpBuilder &b, const GemmShape &s);
 
 /// Creates `gpu.func @name` (a kernel) with the arguments above.
@@ -59,6 +69,22 @@ EpilogueRow loadRowScale(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
 /// Loads sw and bias at min(col, N − 1).
 EpilogueColumn loadColumnScales(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
                                 const GemmShape &s, Value col);
+
+/// `sx·(sw·float(acc)) + bias` (the evaluator's order) in f32.
+Value dequantizeValue(OpBuilder &b, Location loc, Value acc,
+                      const EpilogueRow &rowValues,
+                      const EpilogueColumn &colValues);
+
+/// Stores the f32 `v` to y[row, col]; with `checked`, only where row < M
+/// and col < N.
+void storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                const GemmShape &s, Value row, Value col, Value v,
+                bool checked);
+
+/// Stores the f32 pair (v0, v1) to y[row, col], y[row, col + 1] in one
+/// 8-byte store: no masking (both in range), col even and N even.
+void storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value row,
+                    Value col, Value v0, Value v1);
 
 /// Stores `sx·(sw·float(acc)) + bias` (the evaluator's order) to
 /// y[row, col]; with `checked`, only where row < M and col < N.
@@ -130,15 +156,21 @@ struct QuantizeShape {
   /// f32; 0 and empty for none.
   int64_t hadamardBlock = 0;
   std::vector<float> hadamardScale;
+  /// LLM.int8() static outlier columns (strictly increasing; at most
+  /// kMaxFusedOutliers): quantized as zeros, and gathered into a fourth
+  /// argument xo [M, |columns|] f32 in this order. Empty for none.
+  std::vector<int64_t> outlierColumns;
 };
 
 /// Most K the quantize kernel keeps in registers (16 groups of 4 floats
 /// per thread); a Hadamard rotation in front needs that.
 constexpr int64_t kMaxResidentK = 16 * 1024;
 
-/// `gpu.func @name(x [M,K] f32, q [M,K] s8, s [M] f32)`: one block per row
-/// (QuantizeKernel.cpp); K a multiple of 4. With a Hadamard rotation, its
-/// column factors go to a `memref.global` next to the kernel.
+/// `gpu.func @name(x [M,K] f32, q [M,K] s8, s [M] f32[, xo [M,O] f32])`:
+/// one block per row (QuantizeKernel.cpp); K a multiple of 4. With a
+/// Hadamard rotation, its column factors go to a `memref.global` next to
+/// the kernel; with outlier columns, the keep mask and the column indices
+/// do.
 gpu::GPUFuncOp buildQuantizeKernel(OpBuilder &b, Location loc, StringRef name,
                                    const QuantizeShape &s);
 LaunchShape quantizeLaunch(const QuantizeShape &s);

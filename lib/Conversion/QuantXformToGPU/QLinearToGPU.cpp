@@ -188,18 +188,65 @@ struct ConvertQuantXformQLinearToGPU
     return success();
   }
 
+  /// Checks that the fused LLM.int8() kernels take `op`: static outlier
+  /// columns (1 to kMaxFusedOutliers), a static f32 [M, K] input (K a
+  /// multiple of 16, M ≥ wgmma-min-m), a signed 8-bit weight with
+  /// per-channel or per-tensor f32 scales, f32 outlier weight, bias and
+  /// result, and `wgmma` on. With `emit` false, says so without
+  /// diagnostics.
+  LogicalResult checkFusedMixed(MixedLinearOp op, bool emit = true) {
+    auto fail = [&](const Twine &message) -> LogicalResult {
+      if (emit)
+        op.emitError() << message;
+      return failure();
+    };
+    std::optional<ArrayRef<int64_t>> cols = op.getColumns();
+    if (!cols || cols->empty() ||
+        int64_t(cols->size()) > gpu_kernels::kMaxFusedOutliers)
+      return fail("the fused LLM.int8() GPU kernels need 1 to " +
+                  Twine(gpu_kernels::kMaxFusedOutliers) +
+                  " static outlier columns");
+    if (!wgmma)
+      return fail("the fused LLM.int8() GPU kernels need the wgmma kernel "
+                  "(sm_90a)");
+    auto x = cast<RankedTensorType>(op.getInput().getType());
+    auto w = cast<RankedTensorType>(op.getWeight().getType());
+    auto sw = cast<RankedTensorType>(op.getWeightScale().getType());
+    auto wi = dyn_cast<IntegerType>(w.getElementType());
+    auto isF32 = [](Value v) {
+      return !v || cast<RankedTensorType>(v.getType()).getElementType().isF32();
+    };
+    if (x.getRank() != 2 || !x.hasStaticShape() || !isF32(op.getInput()) ||
+        !isF32(op.getResult()) || !isF32(op.getOutlierWeight()) ||
+        !isF32(op.getBias()) || !isF32(op.getWeightScale()) ||
+        sw.getRank() > 1 || !wi || wi.getWidth() != 8 || wi.isUnsigned())
+      return fail("the fused LLM.int8() GPU kernels need a static [M, K] f32 "
+                  "input, a signed 8-bit weight and f32 scales, outlier "
+                  "weight, bias and result");
+    if (x.getDimSize(1) % 16 != 0 || x.getDimSize(0) < wgmmaMinM)
+      return fail("the fused LLM.int8() GPU kernels need K to be a multiple "
+                  "of 16 and M at least wgmma-min-m (M = " +
+                  Twine(x.getDimSize(0)) + ", K = " + Twine(x.getDimSize(1)) +
+                  ")");
+    return success();
+  }
+
   /// Whether every op of `f` is a qlinear or dynamic_quantize (the shape
-  /// that convert() takes), whether or not the kernels handle them.
-  static bool isKernelFunction(func::FuncOp f) {
-    return llvm::all_of(f.getBody().front(), [](Operation &op) {
+  /// that convert() takes), whether or not the kernels handle them, or an
+  /// LLM.int8() mixed_linear that the fused kernels take (others are split
+  /// by the outlining path).
+  bool isKernelFunction(func::FuncOp f) {
+    return llvm::all_of(f.getBody().front(), [&](Operation &op) {
+      if (auto mixed = dyn_cast<MixedLinearOp>(op))
+        return succeeded(checkFusedMixed(mixed, /*emit=*/false));
       return isa<QLinearOp, DynamicQuantizeOp, RotateOp, func::ReturnOp>(op);
     });
   }
 
-  /// Checks that `f` is qlinear / dynamic_quantize ops on its arguments (a
-  /// qlinear may also read dynamic_quantize results) that the kernels
-  /// handle, returning qlinear or dynamic_quantize results.
-  static LogicalResult checkKernelFunction(func::FuncOp f) {
+  /// Checks that `f` is qlinear / dynamic_quantize / mixed_linear ops on its
+  /// arguments (a qlinear may also read dynamic_quantize results) that the
+  /// kernels handle, returning their results.
+  LogicalResult checkKernelFunction(func::FuncOp f) {
     Block &body = f.getBody().front();
     for (Operation &op : body) {
       if (isa<func::ReturnOp>(op))
@@ -225,12 +272,21 @@ struct ConvertQuantXformQLinearToGPU
                                    "argument";
         continue;
       }
+      if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
+        if (failed(checkFusedMixed(mixed)))
+          return failure();
+        if (!llvm::all_of(mixed->getOperands(), llvm::IsaPred<BlockArgument>))
+          return mixed.emitError() << "the GPU lowering needs every "
+                                      "mixed_linear operand to be a function "
+                                      "argument";
+        continue;
+      }
       auto q = dyn_cast<QLinearOp>(op);
       if (!q)
         return op.emitError()
-               << "the GPU lowering handles functions of qlinear and "
-                  "per-token dynamic_quantize ops only (without `outline`); "
-                  "this op is not one";
+               << "the GPU lowering handles functions of qlinear, per-token "
+                  "dynamic_quantize and mixed_linear ops only (without "
+                  "`outline`); this op is not one";
       for (Value v : q->getOperands())
         if (!isa<BlockArgument>(v) && !v.getDefiningOp<DynamicQuantizeOp>())
           return q.emitError() << "the GPU lowering needs every qlinear "
@@ -242,7 +298,8 @@ struct ConvertQuantXformQLinearToGPU
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     for (Value v : ret.getOperands())
       if (!v.getDefiningOp<QLinearOp>() &&
-          !v.getDefiningOp<DynamicQuantizeOp>())
+          !v.getDefiningOp<DynamicQuantizeOp>() &&
+          !v.getDefiningOp<MixedLinearOp>())
         return ret.emitError() << "the GPU lowering needs every result to "
                                   "be a qlinear or dynamic_quantize result";
     return success();
@@ -255,14 +312,19 @@ struct ConvertQuantXformQLinearToGPU
   /// result. One-shot bufferization then sees ordinary tensor code.
   LogicalResult outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
                                SymbolTable &symbols) {
-    // LLM.int8() linears: their int8 part becomes a quantize + qlinear pair.
+    // LLM.int8() linears: the fused kernels (outlined below), or their int8
+    // part becomes a quantize + qlinear pair.
     for (MixedLinearOp mixed : llvm::to_vector(f.getOps<MixedLinearOp>()))
-      if (!gpu_kernels::splitMixedLinear(mixed))
+      if (failed(checkFusedMixed(mixed, /*emit=*/false)) &&
+          !gpu_kernels::splitMixedLinear(mixed))
         mixed.emitWarning() << "this LLM.int8() linear is not lowered to the "
                                "tensor-core kernels: runs as generic GPU loops";
     SmallVector<Operation *> ops;
     f.walk([&](Operation *op) {
-      if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
+      if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
+        if (succeeded(checkFusedMixed(mixed, /*emit=*/false)))
+          ops.push_back(op); // the others run as loop kernels
+      } else if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
         if (succeeded(checkQuantize(dq, /*emit=*/false)))
           ops.push_back(op);
       } else if (auto q = dyn_cast<QLinearOp>(op)) {
@@ -368,6 +430,8 @@ struct ConvertQuantXformQLinearToGPU
                                          ret.getOperands().end());
     synchronous = synchronous && returned.size() == ret.getNumOperands() &&
                   llvm::all_of(body, [&](Operation &op) {
+                    if (isa<MixedLinearOp>(op))
+                      return false; // scratch for its quantized input
                     return !isa<DynamicQuantizeOp>(op) ||
                            (returned.contains(op.getResult(0)) &&
                             returned.contains(op.getResult(1)));
@@ -378,9 +442,33 @@ struct ConvertQuantXformQLinearToGPU
                                     .getAsyncToken();
     SmallVector<Value> scratch;
     unsigned nextQuantize = 0, nextGemm = 0;
+    // A device buffer for an intermediate, allocated on the stream and
+    // freed at the exit.
+    auto allocScratch = [&](OpBuilder &hb, Location loc, MemRefType type) {
+      auto alloc =
+          gpu::AllocOp::create(hb, loc, type, tokenType, ValueRange{token},
+                               ValueRange{}, ValueRange{});
+      token = alloc.getAsyncToken();
+      scratch.push_back(alloc.getMemref());
+      return alloc.getMemref();
+    };
+    // The wgmma options of the pass.
+    gpu_kernels::WgmmaOptions wo;
+    wo.tileM = wgmmaTileM;
+    wo.tileN = wgmmaTileN;
+    wo.tileK = wgmmaTileK;
+    wo.stages = wgmmaStages;
+    wo.minM = wgmmaMinM;
     for (Operation &op : llvm::make_early_inc_range(body)) {
       OpBuilder hb(&op);
       Location loc = op.getLoc();
+      if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
+        if (failed(convertMixed(mixed, hb, kernels, allocScratch, wo,
+                                f.getName() + "_mixed" + Twine(nextGemm++),
+                                bufferFor, token)))
+          return failure();
+        continue;
+      }
       if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
         auto x = cast<RankedTensorType>(dq.getInput().getType());
         QuantSchemeAttr scheme = dq.getScheme();
@@ -409,14 +497,8 @@ struct ConvertQuantXformQLinearToGPU
             gpu_kernels::buildQuantizeKernel(kb, loc, name, qs);
         SmallVector<Value> operands = {input};
         for (Value r : {dq.getResult(), dq.getScale()}) {
-          if (!bufferFor.count(r)) {
-            auto alloc = gpu::AllocOp::create(hb, loc, memrefOf(r.getType()),
-                                              tokenType, ValueRange{token},
-                                              ValueRange{}, ValueRange{});
-            token = alloc.getAsyncToken();
-            bufferFor[r] = alloc.getMemref();
-            scratch.push_back(alloc.getMemref());
-          }
+          if (!bufferFor.count(r))
+            bufferFor[r] = allocScratch(hb, loc, memrefOf(r.getType()));
           operands.push_back(bufferFor[r]);
         }
         token = gpu_kernels::emitLaunch(
@@ -434,12 +516,6 @@ struct ConvertQuantXformQLinearToGPU
           cast<RankedTensorType>(q.getInputScale().getType()).getRank() == 0,
           cast<RankedTensorType>(q.getWeightScale().getType()).getRank() == 0,
           bool(q.getBias())};
-      gpu_kernels::WgmmaOptions wo;
-      wo.tileM = wgmmaTileM;
-      wo.tileN = wgmmaTileN;
-      wo.tileK = wgmmaTileK;
-      wo.stages = wgmmaStages;
-      wo.minM = wgmmaMinM;
       bool useWgmma = wgmma && gpu_kernels::wgmmaApplies(s, wo);
       gpu_kernels::WgmmaTile tile = gpu_kernels::chooseWgmmaTile(s, wo);
       gpu_kernels::LaunchShape launch = useWgmma
@@ -483,8 +559,65 @@ struct ConvertQuantXformQLinearToGPU
     func::ReturnOp::create(rb, ret.getLoc());
     ret.erase();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
-      if (isa<QLinearOp, DynamicQuantizeOp, RotateOp>(op))
+      if (isa<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp>(op))
         op.erase();
+    return success();
+  }
+
+  /// Launches the fused LLM.int8() kernels of `op` (checked by
+  /// checkFusedMixed) after `token`: the quantize kernel (outlier columns
+  /// zeroed, and gathered into xo) into scratch buffers, then the wgmma GEMM
+  /// whose epilogue adds xo·Woᵀ, into `op`'s buffer.
+  LogicalResult convertMixed(
+      MixedLinearOp op, OpBuilder &hb, gpu::GPUModuleOp kernels,
+      llvm::function_ref<Value(OpBuilder &, Location, MemRefType)> scratch,
+      const gpu_kernels::WgmmaOptions &wo, const Twine &name,
+      DenseMap<Value, Value> &bufferFor, Value &token) {
+    Location loc = op.getLoc();
+    Value out = bufferFor.lookup(op.getResult());
+    if (!out) // not returned: unused
+      return success();
+    auto x = cast<RankedTensorType>(op.getInput().getType());
+    ArrayRef<int64_t> cols = *op.getColumns();
+    int64_t m = x.getDimSize(0), k = x.getDimSize(1);
+    int64_t o = int64_t(cols.size());
+    gpu_kernels::QuantizeShape qs;
+    qs.m = m;
+    qs.k = k;
+    qs.outlierColumns.assign(cols.begin(), cols.end());
+    gpu_kernels::GemmShape s{
+        m,
+        cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0),
+        k,
+        /*perTensorX=*/false,
+        cast<RankedTensorType>(op.getWeightScale().getType()).getRank() == 0,
+        bool(op.getBias())};
+    s.outliers = o;
+    gpu_kernels::WgmmaTile tile = gpu_kernels::chooseWgmmaTile(s, wo);
+    gpu_kernels::LaunchShape launch = gpu_kernels::wgmmaLaunch(s, tile);
+    if (launch.sharedBytes > gpu_kernels::kMaxSharedBytes)
+      return op.emitError()
+             << "the wgmma kernel's " << tile.stages
+             << " stages need more shared memory than the 227 KB of an "
+                "H100 block; lower wgmma-stages";
+    Type f32 = hb.getF32Type();
+    Value q = scratch(hb, loc, MemRefType::get({m, k}, hb.getI8Type()));
+    Value sx = scratch(hb, loc, MemRefType::get({m}, f32));
+    Value xo = scratch(hb, loc, MemRefType::get({m, o}, f32));
+    OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
+    std::string base = name.str();
+    gpu::GPUFuncOp quantize =
+        gpu_kernels::buildQuantizeKernel(kb, loc, base + "_quantize", qs);
+    token = gpu_kernels::emitLaunch(hb, loc, quantize,
+                                    gpu_kernels::quantizeLaunch(qs),
+                                    {op.getInput(), q, sx, xo}, token);
+    gpu::GPUFuncOp gemm =
+        gpu_kernels::buildWgmmaKernel(kb, loc, base + "_gemm", s, tile);
+    SmallVector<Value> operands = {q, sx, op.getWeight(), op.getWeightScale()};
+    if (op.getBias())
+      operands.push_back(op.getBias());
+    operands.append({xo, op.getOutlierWeight(), out});
+    token = gpu_kernels::emitLaunch(hb, loc, gemm, launch, operands, token);
     return success();
   }
 };

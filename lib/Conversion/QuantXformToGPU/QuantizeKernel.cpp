@@ -17,6 +17,10 @@
 //    clamp(round_half_even(x / s), qmin, qmax) with an IEEE f32 division,
 //    NaN → 0, stored as 4 bytes.
 //
+// With LLM.int8() outlier columns (static), the first O threads also copy
+// x[row, column j] to xo[row, j], and every group is multiplied by the
+// keep mask (0 at the outlier columns) before steps 1–4.
+//
 // No math-dialect ops: the NVVM conversion turns them (and llvm.fabs,
 // llvm.roundeven) into libdevice calls, which need the CUDA toolkit's
 // libdevice when the kernel is compiled. |x| is maxnum(x, −x) and the
@@ -33,6 +37,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
+#include <cassert>
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -173,6 +178,37 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   SmallVector<Type> args = {MemRefType::get({s.m, s.k}, f32),
                             MemRefType::get({s.m, s.k}, i8),
                             MemRefType::get({s.m}, f32)};
+  const int64_t outliers = int64_t(s.outlierColumns.size());
+  assert(outliers <= kThreads && !(outliers && s.hadamardBlock) &&
+         "outlier columns: at most one per thread, no rotation");
+  if (outliers)
+    args.push_back(MemRefType::get({s.m, outliers}, f32));
+  // LLM.int8() outlier columns: the keep mask (0 at an outlier column, 1
+  // elsewhere: x·keep as the CPU lowering computes x_in) and the column
+  // indices, next to the kernel.
+  std::string keepName = (name + "_keep").str(),
+              columnsName = (name + "_outlier_columns").str();
+  auto keepType = MemRefType::get({s.k}, f32);
+  auto columnsType = MemRefType::get({outliers}, b.getI32Type());
+  if (outliers) {
+    std::vector<float> keep(s.k, 1.0f);
+    std::vector<int32_t> columns;
+    for (int64_t col : s.outlierColumns) {
+      keep[col] = 0.0f;
+      columns.push_back(int32_t(col));
+    }
+    memref::GlobalOp::create(
+        b, loc, keepName, b.getStringAttr("private"), keepType,
+        DenseElementsAttr::get(RankedTensorType::get({s.k}, f32),
+                               ArrayRef<float>(keep)),
+        /*constant=*/true, b.getI64IntegerAttr(16));
+    memref::GlobalOp::create(
+        b, loc, columnsName, b.getStringAttr("private"), columnsType,
+        DenseElementsAttr::get(
+            RankedTensorType::get({outliers}, b.getI32Type()),
+            ArrayRef<int32_t>(columns)),
+        /*constant=*/true, b.getI64IntegerAttr(4));
+  }
   // The Hadamard column factors sign_k/√B, next to the kernel.
   std::string factorsName = (name + "_hadamard").str();
   auto factorsType = MemRefType::get({s.k}, f32);
@@ -220,6 +256,35 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
   Value first = arith::MulIOp::create(b, loc, tid, c(kGroup));
   auto vec = VectorType::get({kGroup}, f32);
+
+  // 0. Outlier columns: thread j < O copies x[row, columns[j]] to
+  // xo[row, j]; `keep` masks them out of the int8 part below.
+  Value keep;
+  if (outliers) {
+    keep = memref::GetGlobalOp::create(b, loc, keepType, keepName);
+    Value isCopier = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           tid, c(outliers));
+    auto ifCopier = scf::IfOp::create(b, loc, isCopier, /*withElse=*/false);
+    OpBuilder::InsertionGuard inIf(b);
+    b.setInsertionPointToStart(&ifCopier.getThenRegion().front());
+    Value columns =
+        memref::GetGlobalOp::create(b, loc, columnsType, columnsName);
+    Value col = arith::IndexCastUIOp::create(
+        b, loc, b.getIndexType(),
+        memref::LoadOp::create(b, loc, columns, ValueRange{tid}));
+    memref::StoreOp::create(
+        b, loc, memref::LoadOp::create(b, loc, x, ValueRange{row, col}),
+        fn.getArgument(3), ValueRange{row, tid});
+  }
+  // v·keep[k ..] for the group at column k (v itself without outliers).
+  auto masked = [&](OpBuilder &mb, Value v, Value k) -> Value {
+    if (!keep)
+      return v;
+    Value mask =
+        vector::LoadOp::create(mb, loc, vec, keep, ValueRange{k},
+                               /*nontemporal=*/false, llvm::MaybeAlign(16));
+    return arith::MulFOp::create(mb, loc, v, mask);
+  };
 
   // 1. This thread's maximum of |x|: unrolled with the groups kept in
   // registers when they are few enough, else a loop.
@@ -269,8 +334,12 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
       scf::YieldOp::create(eb, loc, ValueRange{zeros});
       return ifIn.getResult(0);
     };
-    for (int64_t g = 0; g < groups; ++g)
+    for (int64_t g = 0; g < groups; ++g) {
       values.push_back(loadGroup(x, g));
+      if (keep)
+        values.back() =
+            arith::MulFOp::create(b, loc, values.back(), loadGroup(keep, g));
+    }
     if (s.hadamardBlock)
       applyHadamard(b, loc, s, values, loadGroup, factorsName, factorsType, tid,
                     exchange);
@@ -285,6 +354,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     Value v = vector::LoadOp::create(
         b, loc, vec, x, ValueRange{row, maxLoop.getInductionVar()},
         /*nontemporal=*/false, llvm::MaybeAlign(16));
+    v = masked(b, v, maxLoop.getInductionVar());
     scf::YieldOp::create(
         b, loc,
         ValueRange{arith::MaxNumFOp::create(
@@ -391,7 +461,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     Value v =
         vector::LoadOp::create(b, loc, vec, x, ValueRange{row, k},
                                /*nontemporal=*/false, llvm::MaybeAlign(16));
-    quantizeStore(b, v, k);
+    quantizeStore(b, masked(b, v, k), k);
     b.setInsertionPointAfter(quantLoop);
   }
   gpu::ReturnOp::create(b, loc);

@@ -19,7 +19,8 @@
 //   moves the start address by 32 bytes inside the swizzle atom).
 // - After the loop, the dequant + bias epilogue writes the fragments
 //   (wgmma's accumulator layout: per warp 16 rows, per register pair two
-//   adjacent columns).
+//   adjacent columns); an LLM.int8() kernel first adds its outlier columns'
+//   float product xo·woᵀ to the dequantized values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -92,6 +93,92 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
 LaunchShape gpu_kernels::wgmmaLaunch(const GemmShape &s, const WgmmaTile &t) {
   return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()), 128 * t.warpgroups,
           t.stages * stageBytes(t) + kSwizzleAtom};
+}
+
+/// The epilogue of an LLM.int8() kernel (s.outliers > 0), one group of 8
+/// columns at a time (a thread's 2 rows × 2 columns: few live registers
+/// next to the accumulators): the fragments dequantized to f32, then
+/// + Σⱼ xo[row, j]·wo[col, j] in order of j (the CPU lowering's float
+/// matmul onto the int8 part), 4 outlier columns per load when O is a
+/// multiple of 4, then stored. The rows' xo values stay in registers for
+/// O ≤ 16; more are read again (from L1) per group, 16 columns at a time. Rows
+/// past M and columns past N read clamped addresses and are not stored.
+static void emitOutlierEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                                const GemmShape &s, const WgmmaTile &t,
+                                ArrayRef<Value> rows, Value col0,
+                                ArrayRef<EpilogueRow> rowScales,
+                                llvm::function_ref<Value(int64_t)> accAt,
+                                bool checked) {
+  Type f32 = b.getF32Type();
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto clamp = [&](Value v, int64_t extent) -> Value {
+    return arith::MinSIOp::create(b, loc, v, c(extent - 1));
+  };
+  Value xo = fn.getArgument(s.bias ? 5 : 4),
+        wo = fn.getArgument(s.bias ? 6 : 5);
+  const int64_t width = s.outliers % 4 == 0 ? 4 : 1;
+  // mem[i, j0 .. j0 + n) as scalars, `width` per load.
+  auto loadRange = [&](Value mem, Value i, int64_t j0, int64_t n) {
+    SmallVector<Value> out;
+    for (int64_t j = j0; j < j0 + n; j += width) {
+      if (width == 1) {
+        out.push_back(memref::LoadOp::create(b, loc, mem, ValueRange{i, c(j)}));
+        continue;
+      }
+      Value v = vector::LoadOp::create(
+          b, loc, VectorType::get({width}, f32), mem, ValueRange{i, c(j)},
+          /*nontemporal=*/false, llvm::MaybeAlign(4 * width));
+      for (int64_t e = 0; e < width; ++e)
+        out.push_back(vector::ExtractOp::create(b, loc, v, e));
+    }
+    return out;
+  };
+  Value clampedRows[2] = {clamp(rows[0], s.m), clamp(rows[1], s.m)};
+  const bool residentX = s.outliers <= 16;
+  const int64_t chunk = residentX ? s.outliers : 16;
+  SmallVector<Value> residentXs[2];
+  if (residentX)
+    for (int64_t r = 0; r < 2; ++r)
+      residentXs[r] = loadRange(xo, clampedRows[r], 0, s.outliers);
+  // Register 4j + 2r + cc: row rows[r], column col0 + 8j + cc.
+  for (int64_t j = 0; j < t.tileN / 8; ++j) {
+    Value values[2][2], cols[2], clampedCols[2];
+    for (int64_t cc = 0; cc < 2; ++cc) {
+      cols[cc] = arith::AddIOp::create(b, loc, col0, c(8 * j + cc));
+      clampedCols[cc] = clamp(cols[cc], s.n);
+      EpilogueColumn colScales = loadColumnScales(b, loc, fn, s, cols[cc]);
+      for (int64_t r = 0; r < 2; ++r)
+        values[r][cc] = dequantizeValue(b, loc, accAt(4 * j + 2 * r + cc),
+                                        rowScales[r], colScales);
+    }
+    for (int64_t j0 = 0; j0 < s.outliers; j0 += chunk) {
+      int64_t n = std::min(chunk, s.outliers - j0);
+      SmallVector<Value> xs[2], ws[2];
+      for (int64_t r = 0; r < 2; ++r)
+        xs[r] =
+            residentX ? residentXs[r] : loadRange(xo, clampedRows[r], j0, n);
+      for (int64_t cc = 0; cc < 2; ++cc)
+        ws[cc] = loadRange(wo, clampedCols[cc], j0, n);
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t cc = 0; cc < 2; ++cc)
+          for (int64_t o = 0; o < n; ++o)
+            values[r][cc] = arith::AddFOp::create(
+                b, loc, values[r][cc],
+                arith::MulFOp::create(b, loc, xs[r][o], ws[cc][o]));
+    }
+    for (int64_t r = 0; r < 2; ++r) {
+      if (!checked) {
+        storeValuePair(b, loc, fn, rows[r], cols[0], values[r][0],
+                       values[r][1]);
+        continue;
+      }
+      for (int64_t cc = 0; cc < 2; ++cc)
+        storeValue(b, loc, fn, s, rows[r], cols[cc], values[r][cc],
+                   /*checked=*/true);
+    }
+  }
 }
 
 gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
@@ -297,6 +384,12 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   auto accAt = [&](int64_t i) -> Value {
     return LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{i});
   };
+  if (s.outliers) {
+    emitOutlierEpilogue(b, loc, fn, s, t, rows, col0, rowScales, accAt,
+                        checked);
+    gpu::ReturnOp::create(b, loc);
+    return fn;
+  }
   for (int64_t j = 0; j < t.tileN / 8; ++j) {
     Value cols[2] = {add(col0, c(8 * j)), add(col0, c(8 * j + 1))};
     EpilogueColumn colScales[2] = {loadColumnScales(b, loc, fn, s, cols[0]),
