@@ -34,7 +34,7 @@ shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 tailk:64
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8 lragged64:200:136:512:1:mixed:64 lragged16:520:300:1024:0:mixed:16"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
       shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 f${m}_${nk/:/_}:$m:$nk:1:fused l${m}_${nk/:/_}:$m:$nk:1:mixed:8"

@@ -64,6 +64,39 @@ uint64_t descriptorFields(int64_t tileK) {
          (uint64_t(tileK == 128 ? 1 : 2) << 62);
 }
 
+/// Most outlier columns whose xo and Wo rows are staged in shared memory
+/// (more are read from global memory in the epilogue).
+constexpr int64_t kMaxStagedOutliers = 16;
+
+/// The f32 operands of the epilogue, staged in shared memory after the
+/// pipeline buffers by `cp.async` at the start of the kernel: the block's
+/// per-channel weight scales and bias, and (up to kMaxStagedOutliers outlier
+/// columns) its xo rows and Wo rows. Offsets in floats (multiples of 4),
+/// −1 where not staged.
+struct EpilogueLayout {
+  int64_t sw = -1, bias = -1, xo = -1, wo = -1;
+  int64_t floats = 0;
+  int64_t bytes() const { return 4 * floats; }
+};
+
+EpilogueLayout epilogueLayout(const GemmShape &s, const WgmmaTile &t) {
+  EpilogueLayout l;
+  auto take = [&](int64_t n) {
+    int64_t at = l.floats;
+    l.floats += (n + 3) / 4 * 4;
+    return at;
+  };
+  if (!s.perTensorW)
+    l.sw = take(t.tileN);
+  if (s.bias)
+    l.bias = take(t.tileN);
+  if (s.outliers && s.outliers <= kMaxStagedOutliers) {
+    l.xo = take(t.rows() * s.outliers);
+    l.wo = take(t.tileN * s.outliers);
+  }
+  return l;
+}
+
 } // namespace
 
 bool gpu_kernels::wgmmaApplies(const GemmShape &s, const WgmmaOptions &o) {
@@ -85,82 +118,175 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
     if (ceilDiv(s.m, t.rows()) * ceilDiv(s.n, t.tileN) >= kSMs * 9 / 10)
       break;
   }
-  t.stages =
-      o.stages ? o.stages : std::min(kMaxStages, kSharedBudget / stageBytes(t));
+  int64_t budget = std::min(kSharedBudget, kMaxSharedBytes - kSwizzleAtom -
+                                               epilogueLayout(s, t).bytes());
+  t.stages = o.stages ? o.stages : std::min(kMaxStages, budget / stageBytes(t));
   return t;
 }
 
 LaunchShape gpu_kernels::wgmmaLaunch(const GemmShape &s, const WgmmaTile &t) {
   return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()), 128 * t.warpgroups,
-          t.stages * stageBytes(t) + kSwizzleAtom};
+          t.stages * stageBytes(t) + kSwizzleAtom +
+              epilogueLayout(s, t).bytes()};
 }
 
-/// The epilogue of an LLM.int8() kernel (s.outliers > 0), one group of 8
-/// columns at a time (a thread's 2 rows × 2 columns: few live registers
-/// next to the accumulators): the fragments dequantized to f32, then
-/// + Σⱼ xo[row, j]·wo[col, j] in order of j (the CPU lowering's float
-/// matmul onto the int8 part), 4 outlier columns per load when O is a
-/// multiple of 4, then stored. The rows' xo values stay in registers for
-/// O ≤ 16; more are read again (from L1) per group, 16 columns at a time. Rows
-/// past M and columns past N read clamped addresses and are not stored.
-static void emitOutlierEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                                const GemmShape &s, const WgmmaTile &t,
-                                ArrayRef<Value> rows, Value col0,
-                                ArrayRef<EpilogueRow> rowScales,
-                                llvm::function_ref<Value(int64_t)> accAt,
-                                bool checked) {
+/// Issues the `cp.async` copies of the epilogue's operands (`l`) into
+/// `epi` (shared memory, f32) for the block at (rowBlock, colBlock): 4-byte
+/// copies of the scales and bias, 16-byte ones of xo and Wo rows when O is
+/// a multiple of 4 (else 4-byte ones); indices past M and N are clamped.
+static void stageEpilogueOperands(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                                  const GemmShape &s, const WgmmaTile &t,
+                                  const EpilogueLayout &l, Value epi, Value tid,
+                                  Value rowBlock, Value colBlock) {
+  MLIRContext *ctx = b.getContext();
+  const int64_t threads = 128 * t.warpgroups;
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+  // Copies element `i` (0 ≤ i < count, `width` floats each) of a table of
+  // `rows` × `perRow` copies: row i / perRow of `mem` (first row `first`,
+  // clamped to `extent`), `width` floats at column width · (i mod perRow),
+  // to epi[offset + width · i].
+  auto copyTable = [&](Value mem, Value first, int64_t extent, int64_t rows,
+                       int64_t perRow, int64_t width, int64_t offset) {
+    int64_t count = rows * perRow;
+    for (int64_t pass = 0; pass < llvm::divideCeil(count, threads); ++pass) {
+      OpBuilder::InsertionGuard guard(b);
+      Value i = arith::AddIOp::create(b, loc, tid, c(pass * threads));
+      if ((pass + 1) * threads > count) {
+        Value inTable = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                              i, c(count));
+        auto ifIn = scf::IfOp::create(b, loc, inTable, /*withElse=*/false);
+        b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+      }
+      Value row = arith::MinSIOp::create(
+          b, loc,
+          arith::AddIOp::create(b, loc, first,
+                                arith::DivUIOp::create(b, loc, i, c(perRow))),
+          c(extent - 1));
+      SmallVector<Value> at = {row};
+      if (cast<MemRefType>(mem.getType()).getRank() == 2)
+        at.push_back(arith::MulIOp::create(
+            b, loc, arith::RemUIOp::create(b, loc, i, c(perRow)), c(width)));
+      Value dst = arith::AddIOp::create(
+          b, loc, c(offset), arith::MulIOp::create(b, loc, i, c(width)));
+      nvgpu::DeviceAsyncCopyOp::create(b, loc, tokenType, epi, ValueRange{dst},
+                                       mem, at, b.getIndexAttr(width), Value(),
+                                       width * 4 == kChunk ? b.getUnitAttr()
+                                                           : UnitAttr());
+    }
+  };
+  if (l.sw >= 0)
+    copyTable(fn.getArgument(3), colBlock, s.n, t.tileN, 1, 1, l.sw);
+  if (l.bias >= 0)
+    copyTable(fn.getArgument(4), colBlock, s.n, t.tileN, 1, 1, l.bias);
+  if (l.xo >= 0) {
+    int64_t width = s.outliers % 4 == 0 ? 4 : 1;
+    int64_t xoArg = s.bias ? 5 : 4;
+    copyTable(fn.getArgument(xoArg), rowBlock, s.m, t.rows(),
+              s.outliers / width, width, l.xo);
+    copyTable(fn.getArgument(xoArg + 1), colBlock, s.n, t.tileN,
+              s.outliers / width, width, l.wo);
+  }
+}
+
+/// The epilogue, one group of 8 columns at a time (a thread's 2 rows × 2
+/// columns: few live registers next to the accumulators): the fragments
+/// dequantized, sx·(sw·float(acc)) + bias with sw and bias from shared
+/// memory; for an LLM.int8() kernel then + Σⱼ xo[row, j]·wo[col, j] in order
+/// of j (the CPU lowering's float matmul onto the int8 part), 4 outlier
+/// columns per load when O is a multiple of 4, from shared memory (the
+/// rows' xo values kept in registers) or, for more than kMaxStagedOutliers,
+/// from global memory 16 at a time; then stored (8-byte pairs, or each
+/// value where it is in range).
+static void emitEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                         const GemmShape &s, const WgmmaTile &t,
+                         const EpilogueLayout &l, Value epi,
+                         ArrayRef<Value> rows, ArrayRef<Value> localRows,
+                         Value colBlock, Value localCol0,
+                         llvm::function_ref<Value(int64_t)> accAt,
+                         bool checked) {
   Type f32 = b.getF32Type();
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, loc, x, y);
+  };
   auto clamp = [&](Value v, int64_t extent) -> Value {
     return arith::MinSIOp::create(b, loc, v, c(extent - 1));
   };
-  Value xo = fn.getArgument(s.bias ? 5 : 4),
-        wo = fn.getArgument(s.bias ? 6 : 5);
+  EpilogueRow rowScales[2] = {loadRowScale(b, loc, fn, s, rows[0]),
+                              loadRowScale(b, loc, fn, s, rows[1])};
+  Value tensorScale =
+      s.perTensorW ? Value(memref::LoadOp::create(b, loc, fn.getArgument(3),
+                                                  ValueRange{}))
+                   : Value();
   const int64_t width = s.outliers % 4 == 0 ? 4 : 1;
-  // mem[i, j0 .. j0 + n) as scalars, `width` per load.
-  auto loadRange = [&](Value mem, Value i, int64_t j0, int64_t n) {
+  // n floats of mem at `at` (`width` per load), as scalars.
+  auto loadRange = [&](Value mem, SmallVector<Value> at, int64_t n) {
     SmallVector<Value> out;
-    for (int64_t j = j0; j < j0 + n; j += width) {
+    for (int64_t j = 0; j < n; j += width) {
+      SmallVector<Value> idx = at;
+      idx.back() = add(idx.back(), c(j));
       if (width == 1) {
-        out.push_back(memref::LoadOp::create(b, loc, mem, ValueRange{i, c(j)}));
+        out.push_back(memref::LoadOp::create(b, loc, mem, idx));
         continue;
       }
-      Value v = vector::LoadOp::create(
-          b, loc, VectorType::get({width}, f32), mem, ValueRange{i, c(j)},
-          /*nontemporal=*/false, llvm::MaybeAlign(4 * width));
+      Value v = vector::LoadOp::create(b, loc, VectorType::get({width}, f32),
+                                       mem, idx, /*nontemporal=*/false,
+                                       llvm::MaybeAlign(4 * width));
       for (int64_t e = 0; e < width; ++e)
         out.push_back(vector::ExtractOp::create(b, loc, v, e));
     }
     return out;
   };
+  Value xo = s.outliers ? fn.getArgument(s.bias ? 5 : 4) : Value();
+  Value wo = s.outliers ? fn.getArgument(s.bias ? 6 : 5) : Value();
+  const bool staged = l.xo >= 0;
   Value clampedRows[2] = {clamp(rows[0], s.m), clamp(rows[1], s.m)};
-  const bool residentX = s.outliers <= 16;
-  const int64_t chunk = residentX ? s.outliers : 16;
-  SmallVector<Value> residentXs[2];
-  if (residentX)
+  SmallVector<Value> stagedXs[2];
+  if (staged)
     for (int64_t r = 0; r < 2; ++r)
-      residentXs[r] = loadRange(xo, clampedRows[r], 0, s.outliers);
+      stagedXs[r] =
+          loadRange(epi,
+                    {add(c(l.xo), arith::MulIOp::create(b, loc, localRows[r],
+                                                        c(s.outliers)))},
+                    s.outliers);
   // Register 4j + 2r + cc: row rows[r], column col0 + 8j + cc.
   for (int64_t j = 0; j < t.tileN / 8; ++j) {
-    Value values[2][2], cols[2], clampedCols[2];
+    Value values[2][2], cols[2], localCols[2];
     for (int64_t cc = 0; cc < 2; ++cc) {
-      cols[cc] = arith::AddIOp::create(b, loc, col0, c(8 * j + cc));
-      clampedCols[cc] = clamp(cols[cc], s.n);
-      EpilogueColumn colScales = loadColumnScales(b, loc, fn, s, cols[cc]);
+      localCols[cc] = add(localCol0, c(8 * j + cc));
+      cols[cc] = add(colBlock, localCols[cc]);
+      EpilogueColumn colValues;
+      colValues.scale = tensorScale
+                            ? tensorScale
+                            : Value(memref::LoadOp::create(
+                                  b, loc, epi, add(c(l.sw), localCols[cc])));
+      if (s.bias)
+        colValues.bias =
+            memref::LoadOp::create(b, loc, epi, add(c(l.bias), localCols[cc]));
       for (int64_t r = 0; r < 2; ++r)
         values[r][cc] = dequantizeValue(b, loc, accAt(4 * j + 2 * r + cc),
-                                        rowScales[r], colScales);
+                                        rowScales[r], colValues);
     }
+    const int64_t chunk = staged ? s.outliers : 16;
     for (int64_t j0 = 0; j0 < s.outliers; j0 += chunk) {
       int64_t n = std::min(chunk, s.outliers - j0);
       SmallVector<Value> xs[2], ws[2];
       for (int64_t r = 0; r < 2; ++r)
         xs[r] =
-            residentX ? residentXs[r] : loadRange(xo, clampedRows[r], j0, n);
+            staged ? stagedXs[r] : loadRange(xo, {clampedRows[r], c(j0)}, n);
       for (int64_t cc = 0; cc < 2; ++cc)
-        ws[cc] = loadRange(wo, clampedCols[cc], j0, n);
+        ws[cc] =
+            staged ? loadRange(epi,
+                               {add(c(l.wo),
+                                    arith::MulIOp::create(b, loc, localCols[cc],
+                                                          c(s.outliers)))},
+                               n)
+                   : loadRange(wo, {clamp(cols[cc], s.n), c(j0)}, n);
       for (int64_t r = 0; r < 2; ++r)
         for (int64_t cc = 0; cc < 2; ++cc)
           for (int64_t o = 0; o < n; ++o)
@@ -230,6 +356,23 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   Value pad = rem(
       arith::SubIOp::create(b, loc, c(kSwizzleAtom), rem(base, kSwizzleAtom)),
       kSwizzleAtom);
+
+  // The epilogue's operands, after the pipeline buffers: their copies go
+  // first, in a cp.async group of their own (complete, like the first K
+  // tile's, at the first step's wait; visible after its barrier).
+  EpilogueLayout layout = epilogueLayout(s, t);
+  Value epi;
+  if (layout.floats) {
+    auto epiType = MemRefType::get(
+        {layout.floats}, b.getF32Type(), MemRefLayoutAttrInterface{},
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+    epi = memref::ViewOp::create(b, loc, epiType, smem,
+                                 add(pad, c(stages * stageBytes(t))),
+                                 ValueRange{});
+    stageEpilogueOperands(b, loc, fn, s, t, layout, epi, tid, rowBlock,
+                          colBlock);
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
 
   // This thread's copies: rows tid/chunksPerRow + rowsPerPass·i, 16-byte
   // chunk tid mod chunksPerRow.
@@ -376,37 +519,16 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   Value lane = rem(inGroup, 32);
   Value row0 = add(add(rowBlock, mul(warpgroup, 64)),
                    add(mul(div(inGroup, 32), 16), div(lane, 4)));
-  Value col0 = add(colBlock, mul(rem(lane, 4), 2));
+  Value localCol0 = mul(rem(lane, 4), 2);
   bool checked = s.m % blockM != 0 || s.n % t.tileN != 0;
   Value rows[2] = {row0, add(row0, c(8))};
-  EpilogueRow rowScales[2] = {loadRowScale(b, loc, fn, s, rows[0]),
-                              loadRowScale(b, loc, fn, s, rows[1])};
+  Value localRows[2] = {arith::SubIOp::create(b, loc, rows[0], rowBlock),
+                        arith::SubIOp::create(b, loc, rows[1], rowBlock)};
   auto accAt = [&](int64_t i) -> Value {
     return LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{i});
   };
-  if (s.outliers) {
-    emitOutlierEpilogue(b, loc, fn, s, t, rows, col0, rowScales, accAt,
-                        checked);
-    gpu::ReturnOp::create(b, loc);
-    return fn;
-  }
-  for (int64_t j = 0; j < t.tileN / 8; ++j) {
-    Value cols[2] = {add(col0, c(8 * j)), add(col0, c(8 * j + 1))};
-    EpilogueColumn colScales[2] = {loadColumnScales(b, loc, fn, s, cols[0]),
-                                   loadColumnScales(b, loc, fn, s, cols[1])};
-    for (int64_t r = 0; r < 2; ++r) {
-      if (!checked) {
-        storeDequantizedPair(b, loc, fn, rows[r], cols[0], accAt(4 * j + 2 * r),
-                             accAt(4 * j + 2 * r + 1), rowScales[r],
-                             colScales[0], colScales[1]);
-        continue;
-      }
-      for (int64_t cc = 0; cc < 2; ++cc)
-        storeDequantized(b, loc, fn, s, rows[r], cols[cc],
-                         accAt(4 * j + 2 * r + cc), rowScales[r], colScales[cc],
-                         /*checked=*/true);
-    }
-  }
+  emitEpilogue(b, loc, fn, s, t, layout, epi, rows, localRows, colBlock,
+               localCol0, accAt, checked);
   gpu::ReturnOp::create(b, loc);
   return fn;
 }
