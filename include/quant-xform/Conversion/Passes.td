@@ -112,8 +112,9 @@ def ConvertQuantXformQLinearToGPU
       in 200 KB, up to 16, all but 2 in flight; rows past a small M
       zeroed once instead of copied; 128-byte swizzle; zero fill
       past M, N and K) and multiplied by `wgmma.mma_async` m64nNk32 s8
-      through matrix descriptors; 8-byte stores of the output where the
-      block is whole;
+      through matrix descriptors; the epilogue's weight scales and bias
+      copied to shared memory by `cp.async` at the start; 8-byte stores of
+      the output where the block is whole;
     - otherwise: 4 warps per block, each warp a 16 × 32 output tile
       (64 × 64 for M ≥ 1024) with `nvgpu.mma.sync` m16n8k32 on s8, operands
       read from global memory in 4-byte groups; K a multiple of 4.
@@ -135,13 +136,21 @@ def ConvertQuantXformQLinearToGPU
     stream), and called through
     `bufferization.to_buffer` / `memref.alloc` / `bufferization.to_tensor`,
     so that one-shot bufferization of the rest sees ordinary tensor code.
-    An LLM.int8() `mixed_linear` is first split into the outlier mask, a
-    per-token `dynamic_quantize` + `qlinear` of x with the outlier columns
-    zeroed, and a float matmul of the outlier columns, so its int8 part
-    takes the kernels too. A
+    An LLM.int8() `mixed_linear` with 1 to 64 static outlier columns, an f32
+    [M, K] input with K a multiple of 16 and `wgmma` on is two fused
+    kernels (outlined like a `qlinear`, or a function of such ops): the
+    quantize kernel quantizes x with the outlier columns zeroed (a keep
+    mask) and gathers them into xo [M, O]; the wgmma GEMM adds
+    Σⱼ xo[m, j]·Wo[n, j] to each dequantized value in order of j (up to 16
+    columns staged in shared memory with the scales). Any other
+    `mixed_linear` is split into the outlier mask, a per-token
+    `dynamic_quantize` + `qlinear` of x with the outlier columns zeroed,
+    and a float matmul of the outlier columns, so its int8 part takes the
+    kernels too. A
     `qlinear` that the kernels cannot take stays (with a warning) for
     convert-quant-xform-to-linalg. Without `outline`, and in functions of
-    qlinear / dynamic_quantize ops only, anything the kernels do not handle
+    qlinear / dynamic_quantize / fusable mixed_linear ops only, anything the
+    kernels do not handle
     (other ops, asymmetric activations, per-group weight scales, non-f32
     scales) is an error naming the op.
   }];
