@@ -1,7 +1,9 @@
 //===- MixedLinearSplit.cpp - LLM.int8() linears for the GPU kernels ------===//
 //
 // Rewrites a `mixed_linear` (LLM.int8(): outlier columns in float, the rest
-// int8) into ops the GPU lowering has kernels for, in the order the CPU
+// int8) that the fused kernels do not take (a dynamic threshold, more than
+// kMaxFusedOutliers columns, no wgmma; see convert-quant-xform-qlinear-to-gpu)
+// into ops the GPU lowering has kernels for, in the order the CPU
 // lowering computes it: the outlier column mask (static `columns`, or the
 // column maxima of |x| against `threshold`), x_in = x with the outlier
 // columns zeroed, a per-token `dynamic_quantize` of x_in and a `qlinear`

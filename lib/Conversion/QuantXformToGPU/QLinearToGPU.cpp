@@ -521,11 +521,8 @@ struct ConvertQuantXformQLinearToGPU
       gpu_kernels::LaunchShape launch = useWgmma
                                             ? gpu_kernels::wgmmaLaunch(s, tile)
                                             : gpu_kernels::mmaSyncLaunch(s);
-      if (launch.sharedBytes > gpu_kernels::kMaxSharedBytes)
-        return q.emitError()
-               << "the wgmma kernel's " << tile.stages
-               << " stages need more shared memory than the 227 KB of an "
-                  "H100 block; lower wgmma-stages";
+      if (failed(checkSharedMemory(q, launch, tile)))
+        return failure();
       Value out = bufferFor.lookup(q.getResult());
       if (!out) // a qlinear result that is not returned is unused
         continue;
@@ -564,6 +561,19 @@ struct ConvertQuantXformQLinearToGPU
     return success();
   }
 
+  /// Checks that `launch` fits the shared memory of one H100 block (an
+  /// error on `op` naming the wgmma stages otherwise).
+  static LogicalResult checkSharedMemory(Operation *op,
+                                         const gpu_kernels::LaunchShape &launch,
+                                         const gpu_kernels::WgmmaTile &tile) {
+    if (launch.sharedBytes <= gpu_kernels::kMaxSharedBytes)
+      return success();
+    return op->emitError()
+           << "the wgmma kernel's " << tile.stages
+           << " stages need more shared memory than the 227 KB of an H100 "
+              "block; lower wgmma-stages";
+  }
+
   /// Launches the fused LLM.int8() kernels of `op` (checked by
   /// checkFusedMixed) after `token`: the quantize kernel (outlier columns
   /// zeroed, and gathered into xo) into scratch buffers, then the wgmma GEMM
@@ -595,11 +605,8 @@ struct ConvertQuantXformQLinearToGPU
     s.outliers = o;
     gpu_kernels::WgmmaTile tile = gpu_kernels::chooseWgmmaTile(s, wo);
     gpu_kernels::LaunchShape launch = gpu_kernels::wgmmaLaunch(s, tile);
-    if (launch.sharedBytes > gpu_kernels::kMaxSharedBytes)
-      return op.emitError()
-             << "the wgmma kernel's " << tile.stages
-             << " stages need more shared memory than the 227 KB of an "
-                "H100 block; lower wgmma-stages";
+    if (failed(checkSharedMemory(op, launch, tile)))
+      return failure();
     Type f32 = hb.getF32Type();
     Value q = scratch(hb, loc, MemRefType::get({m, k}, hb.getI8Type()));
     Value sx = scratch(hb, loc, MemRefType::get({m}, f32));

@@ -245,7 +245,11 @@ static void emitEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
   Value xo = s.outliers ? fn.getArgument(s.bias ? 5 : 4) : Value();
   Value wo = s.outliers ? fn.getArgument(s.bias ? 6 : 5) : Value();
   const bool staged = l.xo >= 0;
-  Value clampedRows[2] = {clamp(rows[0], s.m), clamp(rows[1], s.m)};
+  // Rows for the outlier values read from global memory (not staged).
+  Value clampedRows[2];
+  if (s.outliers && !staged)
+    for (int64_t r = 0; r < 2; ++r)
+      clampedRows[r] = clamp(rows[r], s.m);
   SmallVector<Value> stagedXs[2];
   if (staged)
     for (int64_t r = 0; r < 2; ++r)
