@@ -197,6 +197,7 @@ double onednn(dnnl::engine &eng, dnnl::stream &st, int64_t m, int64_t n,
 
 int main(int argc, char **argv) {
   bool quick = false;
+  bool gemmOnly = false; // --gemm-only: the int8 GEMMs, no linears or f32
   int reps = 5;
   int threads = 2;
   std::vector<std::array<int64_t, 3>> shapes; // --shape: only these
@@ -204,21 +205,23 @@ int main(int argc, char **argv) {
     std::string a = argv[i];
     if (a == "--quick")
       quick = true;
+    else if (a == "--gemm-only")
+      gemmOnly = true;
     else if (a == "--reps" && i + 1 < argc)
       reps = std::atoi(argv[++i]);
     else if (a == "--threads" && i + 1 < argc)
       threads = std::atoi(argv[++i]);
     else if (a == "--shape" && i + 1 < argc) {
       long long m, n, k;
-      if (std::sscanf(argv[++i], "%lld,%lld,%lld", &m, &n, &k) != 3 ||
-          m < 1 || n < 1 || k < 1 || m > 65536 || n > 65536 || k > 65536) {
+      if (std::sscanf(argv[++i], "%lld,%lld,%lld", &m, &n, &k) != 3 || m < 1 ||
+          n < 1 || k < 1 || m > 65536 || n > 65536 || k > 65536) {
         std::fprintf(stderr, "error: --shape takes M,N,K (each 1..65536)\n");
         return 2;
       }
       shapes.push_back({m, n, k});
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--quick] [--reps N] [--threads T] "
+                   "usage: %s [--quick] [--gemm-only] [--reps N] [--threads T] "
                    "[--shape M,N,K]...\n",
                    argv[0]);
       return 2;
@@ -263,6 +266,8 @@ int main(int argc, char **argv) {
         std::string kind = kinds[i];
         if (kind == "w8a8_had" && (k & (k - 1)) != 0)
           continue; // A Hadamard needs K = 2^n.
+        if (gemmOnly && kind != "gemm")
+          continue;
         OwningOpRef<ModuleOp> module =
             parseSourceString<ModuleOp>(moduleText(kind, m, n, k), &ctx);
         if (!module)
@@ -288,23 +293,25 @@ int main(int argc, char **argv) {
                   onednn(eng, st, m, n, k, dnnl::memory::data_type::s8,
                          dnnl::memory::data_type::s32, rng, reps) /
                   1e9;
-      double f32 = ops /
-                   onednn(eng, st, m, n, k, dnnl::memory::data_type::f32,
-                          dnnl::memory::data_type::f32, rng, reps) /
-                   1e9;
+      double f32 =
+          gemmOnly ? -1.0
+                   : ops /
+                         onednn(eng, st, m, n, k, dnnl::memory::data_type::f32,
+                                dnnl::memory::data_type::f32, rng, reps) /
+                         1e9;
       auto cell = [](double g) {
-        static char buf[4][32];
+        static char buf[8][32];
         static int next = 0;
-        char *b = buf[next++ % 4];
+        char *b = buf[next++ % 8];
         if (g < 0)
           std::snprintf(b, 32, "-");
         else
           std::snprintf(b, 32, "%.1f", g);
         return b;
       };
-      std::printf("%5lld %6lld %6lld | %9s %9s %13s %9s | %10.1f %10.1f\n",
+      std::printf("%5lld %6lld %6lld | %9s %9s %13s %9s | %10.1f %10s\n",
                   (long long)m, (long long)n, (long long)k, cell(gops[0]),
-                  cell(gops[1]), cell(gops[2]), cell(gops[3]), s8, f32);
+                  cell(gops[1]), cell(gops[2]), cell(gops[3]), s8, cell(f32));
       std::fflush(stdout);
       if (m == 128 && n == 4096 && k == 4096)
         ratio = gops[0] / s8;

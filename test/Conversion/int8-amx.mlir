@@ -1,21 +1,28 @@
 // The AMX kernel of convert-quant-xform-to-linalg: the weight packed in
-// 32-column panels (K = 70 padded to 128: two k-tiles, one loop iteration
-// of two unrolled k-tiles), the activation zero-padded to [32, 128], tiles
-// over (group of row blocks, panel), a loop over the group's blocks, and
-// per iteration 2 A tiles × 2 B tiles → 4 tdpbssd (amx.tile_muli, signed ×
-// signed: no u8 shift, no compensation) between loads and stores of the C
-// tiles in the scratch. M < 16 stays on the VNNI kernel.
+// 32-column panels (K = 70 padded to 128: two k-tiles, less than one
+// chunk of 8, so only the last, short chunk), the activation zero-padded
+// to [32, 128] by
+// masked 64-byte vector reads in a forall over 32-row blocks (or used as it
+// is when it needs no padding), tiles over (group of row blocks, panel),
+// the group's C tiles zeroed in a scratch, K chunks outside a loop over the
+// group's blocks, and per chunk 2 A tiles × 2 B tiles → 4 tdpbssd
+// (amx.tile_muli, signed × signed: no u8 shift, no compensation) between
+// loads and stores of the C tiles in the scratch. M < 16 stays on the VNNI
+// kernel.
 // REQUIRES: amx
 // RUN: xform-opt %s --convert-quant-xform-to-linalg=int8-kernel=amx | FileCheck %s
 
 // CHECK-LABEL: func.func @two_tiles
 // CHECK: arith.constant dense<"0x{{.*}}"> : tensor<2x32x128xi8>
-// CHECK: -> tensor<32x128xi8>
+// CHECK: scf.forall (%{{.*}}) in (1) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<32x128xi8>)
+// CHECK: vector.transfer_read %{{.*}}, %{{.*}} : tensor<20x70xi8>, vector<1x64xi8>
 // CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 2)
 // CHECK: bufferization.to_buffer {{.*}} read_only : tensor<2x32x128xi8> to memref<2x32x128xi8>
 // CHECK: bufferization.to_buffer {{.*}} read_only : tensor<32x128xi8> to memref<32x128xi8>
+// CHECK: to_buffer {{.*}} : tensor<128x32xi32> to memref<128x32xi32>
 // CHECK: scf.for
 // CHECK-COUNT-4: amx.tile_zero
+// CHECK-NOT: scf.for
 // CHECK: scf.for
 // CHECK-COUNT-4: amx.tile_load {{.*}} into !amx.tile<16x16xi32>
 // CHECK-COUNT-2: amx.tile_muli
@@ -28,6 +35,38 @@ func.func @two_tiles(%q: tensor<20x70xi8>, %s: tensor<20xf32>) -> tensor<20x40xf
   %sw = arith.constant dense<0.5> : tensor<40xf32>
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<20x70xi8>, tensor<20xf32>, tensor<40x70xi8>, tensor<40xf32>) -> tensor<20x40xf32>
   return %y : tensor<20x40xf32>
+}
+
+// CHECK-LABEL: func.func @no_padding
+// CHECK-NOT: vector.transfer_read
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 1)
+// CHECK: bufferization.to_buffer %arg0 read_only : tensor<64x128xi8> to memref<64x128xi8>
+func.func @no_padding(%q: tensor<64x128xi8>, %s: tensor<64xf32>) -> tensor<64x32xf32> {
+  %w = arith.constant dense<3> : tensor<32x128xi8>
+  %sw = arith.constant dense<0.5> : tensor<32xf32>
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<64x128xi8>, tensor<64xf32>, tensor<32x128xi8>, tensor<32xf32>) -> tensor<64x32xf32>
+  return %y : tensor<64x32xf32>
+}
+
+// K = 640: one chunk of 8 k-tiles in a loop, then the last chunk of 2.
+// CHECK-LABEL: func.func @chunks
+// CHECK: bufferization.to_buffer %arg0 read_only : tensor<32x640xi8> to memref<32x640xi8>
+// CHECK-COUNT-4: amx.tile_zero
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c1{{.*}} step %c1
+// CHECK: scf.for
+// CHECK-COUNT-4: amx.tile_load {{.*}} into !amx.tile<16x16xi32>
+// CHECK-COUNT-32: amx.tile_muli
+// CHECK-COUNT-4: amx.tile_store
+// CHECK: scf.for
+// CHECK-COUNT-4: amx.tile_load {{.*}} into !amx.tile<16x16xi32>
+// CHECK-COUNT-8: amx.tile_muli
+// CHECK-NOT: amx.tile_muli
+// CHECK-COUNT-4: amx.tile_store
+func.func @chunks(%q: tensor<32x640xi8>, %s: tensor<32xf32>) -> tensor<32x32xf32> {
+  %w = arith.constant dense<3> : tensor<32x640xi8>
+  %sw = arith.constant dense<0.5> : tensor<32xf32>
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<32x640xi8>, tensor<32xf32>, tensor<32x640xi8>, tensor<32xf32>) -> tensor<32x32xf32>
+  return %y : tensor<32x32xf32>
 }
 
 // CHECK-LABEL: func.func @few_rows

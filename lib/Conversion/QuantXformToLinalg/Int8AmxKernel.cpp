@@ -6,13 +6,16 @@
 // no u8 shift and no weight compensation are needed. The weight is packed
 // at compile time as [panel][k / 4][32 columns][k % 4] (K padded to a
 // multiple of 64, zeros), so that the B tile of 16 columns × 64 k is a
-// 16-row load with the panel's 128-byte row stride; the activation is
-// copied once into an [M₃₂, K₆₄] zero-padded buffer. An `scf.forall` over
-// (group of four 32-row blocks, panel) runs the group's blocks in turn;
-// each accumulates 2 × 2 C tiles over the whole K, 8
-// k-tiles per loop iteration in tile registers between a load and a store
-// of the C tiles in a scratch buffer (tile values cannot be loop-carried),
-// then applies the same dequant + bias epilogue as the VNNI kernel.
+// 16-row load with the panel's 128-byte row stride. The activation is read
+// in place when M is a multiple of the 32-row block and K of 64; otherwise
+// it is first copied into an [M₃₂, K₆₄] zero-padded buffer (vector code).
+// An `scf.forall` over (group of four 32-row blocks, panel) zeroes the
+// group's 2 × 2 C tiles per block in a scratch buffer, then runs K in
+// chunks of 8 k-tiles (the last one shorter), each chunk over the group's
+// blocks in turn, so that the panel's 16 KB chunk of B is read from L1 by
+// all four blocks; a block's chunk keeps its C tiles in tile registers
+// between a load and a store of the scratch (tile values cannot be
+// loop-carried). Then the same dequant + bias epilogue as the VNNI kernel.
 //
 // Using AMX needs the kernel's permission (Linux arch_prctl
 // ARCH_REQ_XCOMP_PERM for XTILEDATA): amxUsable() asks for it in the
@@ -69,6 +72,56 @@ constexpr int64_t kGroupBlocks = 4; // 32-row blocks per tile (128 rows)
 
 } // namespace
 
+/// `qx` [M, K] i8 zero-padded to [mPadded, kPadded]: an `scf.forall` over
+/// blocks of `blockRows` rows, each row copied by 64-byte vector reads
+/// whose masks supply the zeros past M and K.
+static Value buildPaddedActivation(OpBuilder &b, Location loc, Value qx,
+                                   int64_t mPadded, int64_t kPadded,
+                                   int64_t blockRows) {
+  Type i8 = b.getI8Type();
+  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(ib, loc, v);
+  };
+  auto chunkType = VectorType::get({1, kTileBytes}, i8);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(mPadded / blockRows)},
+      ValueRange{empty(b, loc, {mPadded, kPadded}, i8)}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  Value r0 = arith::MulIOp::create(b, loc, forall.getInductionVar(0),
+                                   index(b, blockRows));
+  SmallVector<OpFoldResult> offsets = {r0, b.getIndexAttr(0)},
+                            sizes = {b.getIndexAttr(blockRows),
+                                     b.getIndexAttr(kPadded)},
+                            unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
+  Value block = tensor::ExtractSliceOp::create(
+      b, loc, forall.getRegionOutArgs()[0], offsets, sizes, unit);
+  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(i8, 0));
+  auto rowLoop = scf::ForOp::create(
+      b, loc, index(b, 0), index(b, blockRows), index(b, 1), ValueRange{block},
+      [&](OpBuilder &rb, Location, Value r, ValueRange rowArgs) {
+        Value row = arith::AddIOp::create(rb, loc, r0, r);
+        auto colLoop = scf::ForOp::create(
+            rb, loc, index(rb, 0), index(rb, kPadded), index(rb, kTileBytes),
+            rowArgs, [&](OpBuilder &cb, Location, Value c, ValueRange colArgs) {
+              Value chunk = vector::TransferReadOp::create(
+                  cb, loc, chunkType, qx, ValueRange{row, c}, zero,
+                  ArrayRef<bool>{false, false});
+              Value written = vector::TransferWriteOp::create(
+                                  cb, loc, chunk, colArgs[0], ValueRange{r, c},
+                                  ArrayRef<bool>{true, true})
+                                  .getResult();
+              scf::YieldOp::create(cb, loc, written);
+            });
+        scf::YieldOp::create(rb, loc, colLoop.getResult(0));
+      });
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, rowLoop.getResult(0),
+                                        forall.getRegionOutArgs()[0], offsets,
+                                        sizes, unit);
+  return forall.getResult(0);
+}
+
 Value mlir::quant_xform::lowering::buildAmxInt8Linear(
     OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
     DenseElementsAttr weight, Value sx, Value sw, Value bias) {
@@ -76,12 +129,11 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   int64_t n = cast<RankedTensorType>(weight.getType()).getDimSize(0);
   const int64_t aTiles = m > kTileRows ? 2 : 1;
   const int64_t rows = aTiles * kTileRows;
-  // k-tiles per loop iteration; K is padded to a multiple of them.
-  const int64_t unroll =
-      std::min<int64_t>(kUnroll, llvm::divideCeil(k, kTileBytes));
-  const int64_t kPadded =
-      llvm::divideCeil(k, kTileBytes * unroll) * kTileBytes * unroll;
+  // K padded to whole k-tiles, run in chunks of kUnroll k-tiles and a
+  // last, shorter chunk of the rest.
+  const int64_t kPadded = llvm::alignTo(k, kTileBytes);
   const int64_t steps = kPadded / kDepth, kTiles = kPadded / kTileBytes;
+  const int64_t fullChunks = kTiles / kUnroll, lastChunk = kTiles % kUnroll;
   const int64_t panels = llvm::divideCeil(n, kPanel),
                 blocks = llvm::divideCeil(m, rows);
   const int64_t mPadded = blocks * rows;
@@ -102,31 +154,13 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
           packedType, ArrayRef<char>(reinterpret_cast<char *>(packed.data()),
                                      packed.size())));
 
-  // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄].
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-  Value padded =
-      generic(b, loc, {}, {empty(b, loc, {mPadded, kPadded}, i8)}, {id}, 2, {},
-              [&](OpBuilder &nb, Location nl, ValueRange) {
-                Value row = linalg::IndexOp::create(nb, nl, 0);
-                Value col = linalg::IndexOp::create(nb, nl, 1);
-                Value lastRow = arith::ConstantIndexOp::create(nb, nl, m - 1);
-                Value lastCol = arith::ConstantIndexOp::create(nb, nl, k - 1);
-                Value inside = arith::AndIOp::create(
-                    nb, nl,
-                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle,
-                                          row, lastRow),
-                    arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::sle,
-                                          col, lastCol));
-                Value v = tensor::ExtractOp::create(
-                    nb, nl, qx,
-                    ValueRange{arith::MinSIOp::create(nb, nl, row, lastRow),
-                               arith::MinSIOp::create(nb, nl, col, lastCol)});
-                Value zero =
-                    arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(i8, 0));
-                return SmallVector<Value>{
-                    arith::SelectOp::create(nb, nl, inside, v, zero)};
-              })
-          .front();
+  // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄],
+  // copied 64 bytes at a time by masked vector reads (zeros past M and K)
+  // in parallel over 32-row blocks; or the activation itself when it needs
+  // no padding.
+  Value padded = qx;
+  if (m % rows != 0 || k != kPadded)
+    padded = buildPaddedActivation(b, loc, qx, mPadded, kPadded, rows);
 
   auto index = [&](OpBuilder &ib, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(ib, loc, v);
@@ -181,8 +215,8 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   // The epilogue needs the accumulators in memory: a scratch buffer per
   // tile (bufferization allocates and frees it).
   Value scratch = bufferization::ToBufferOp::create(
-      b, loc, MemRefType::get({rows, kPanel}, i32),
-      empty(b, loc, {rows, kPanel}, i32));
+      b, loc, MemRefType::get({kGroupBlocks * rows, kPanel}, i32),
+      empty(b, loc, {kGroupBlocks * rows, kPanel}, i32));
 
   // The panel's scales and bias, for the epilogue.
   auto floatType = VectorType::get({kLanes}, f32);
@@ -204,67 +238,92 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
       biases.push_back(columnVector(bias, col));
   }
 
+  // C tiles of every block of the group, at row (block - firstBlock)·rows.
+  auto cIndices = [&](OpBuilder &ib, Value blockRow, int64_t a, int64_t t) {
+    return SmallVector<Value>{
+        arith::AddIOp::create(ib, loc, blockRow, index(ib, a * kTileRows)),
+        index(ib, t * kLanes)};
+  };
+  auto blockRowOf = [&](OpBuilder &ib, Value block) -> Value {
+    return arith::MulIOp::create(
+        ib, loc, arith::SubIOp::create(ib, loc, block, firstBlock),
+        index(ib, rows));
+  };
+  scf::ForOp::create(b, loc, firstBlock, blockEnd, index(b, 1), ValueRange{},
+                     [&](OpBuilder &sb, Location, Value block, ValueRange) {
+                       Value blockRow = blockRowOf(sb, block);
+                       for (int64_t a = 0; a < aTiles; ++a)
+                         for (int64_t t = 0; t < bTiles; ++t)
+                           amx::TileStoreOp::create(
+                               sb, loc, scratch, cIndices(sb, blockRow, a, t),
+                               amx::TileZeroOp::create(sb, loc, cTileType));
+                       scf::YieldOp::create(sb, loc);
+                     });
+  // K chunks of kUnroll k-tiles outside, the group's blocks inside: the
+  // panel's chunk of B (32 × 512 bytes) stays in L1 for all the blocks.
+  // Tiles cannot cross loop iterations (their LLVM type does not pass
+  // through block arguments), so each block's step loads its 2 × 2 C
+  // tiles, runs the chunk's `count` k-tiles from `firstKTile` on them and
+  // stores them.
+  auto emitChunk = [&](OpBuilder &cb, Value firstKTile, int64_t count) {
+    scf::ForOp::create(
+        cb, loc, firstBlock, blockEnd, index(cb, 1), ValueRange{},
+        [&](OpBuilder &lb, Location ll, Value block, ValueRange) {
+          Value m0 = arith::MulIOp::create(lb, ll, block, index(lb, rows));
+          Value blockRow = blockRowOf(lb, block);
+          SmallVector<Value> accs;
+          for (int64_t a = 0; a < aTiles; ++a)
+            for (int64_t t = 0; t < bTiles; ++t)
+              accs.push_back(amx::TileLoadOp::create(
+                  lb, ll, cTileType, scratch, cIndices(lb, blockRow, a, t)));
+          for (int64_t u = 0; u < count; ++u) {
+            Value kt = arith::AddIOp::create(lb, ll, firstKTile, index(lb, u));
+            Value k0 = arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes));
+            Value step0 = arith::MulIOp::create(lb, ll, kt,
+                                                index(lb, kTileBytes / kDepth));
+            SmallVector<Value> as, bs;
+            for (int64_t a = 0; a < aTiles; ++a)
+              as.push_back(amx::TileLoadOp::create(
+                  lb, ll, aTileType, am,
+                  ValueRange{arith::AddIOp::create(lb, ll, m0,
+                                                   index(lb, a * kTileRows)),
+                             k0}));
+            for (int64_t t = 0; t < bTiles; ++t)
+              bs.push_back(amx::TileLoadOp::create(
+                  lb, ll, aTileType, wm,
+                  ValueRange{panel, step0, index(lb, t * kLanes * kDepth)}));
+            for (int64_t a = 0; a < aTiles; ++a)
+              for (int64_t t = 0; t < bTiles; ++t)
+                accs[a * bTiles + t] = amx::TileMulIOp::create(
+                    lb, ll, cTileType, as[a], bs[t], accs[a * bTiles + t],
+                    /*isZextLhs=*/false, /*isZextRhs=*/false);
+          }
+          for (int64_t a = 0; a < aTiles; ++a)
+            for (int64_t t = 0; t < bTiles; ++t)
+              amx::TileStoreOp::create(lb, ll, scratch,
+                                       cIndices(lb, blockRow, a, t),
+                                       accs[a * bTiles + t]);
+          scf::YieldOp::create(lb, ll);
+        });
+  };
+  if (fullChunks > 0)
+    scf::ForOp::create(
+        b, loc, index(b, 0), index(b, fullChunks), index(b, 1), ValueRange{},
+        [&](OpBuilder &cb, Location, Value chunk, ValueRange) {
+          emitChunk(cb,
+                    arith::MulIOp::create(cb, loc, chunk, index(cb, kUnroll)),
+                    kUnroll);
+          scf::YieldOp::create(cb, loc);
+        });
+  if (lastChunk > 0)
+    emitChunk(b, index(b, fullChunks * kUnroll), lastChunk);
+
   auto blockLoop = scf::ForOp::create(
       b, loc, firstBlock, blockEnd, index(b, 1), ValueRange{groupTile},
       [&](OpBuilder &sb, Location, Value block, ValueRange blockArgs) {
         Value m0 = arith::MulIOp::create(sb, loc, block, index(sb, rows));
         Value rowBase = arith::SubIOp::create(sb, loc, m0, g0);
-        // Accumulate in the scratch: tiles cannot cross loop iterations
-        // (their LLVM type does not pass through block arguments), so each
-        // iteration loads the 2 × 2 C tiles, runs kUnroll k-tiles on them
-        // and stores them.
-        auto cIndices = [&](OpBuilder &ib, int64_t a, int64_t t) {
-          return SmallVector<Value>{index(ib, a * kTileRows),
-                                    index(ib, t * kLanes)};
-        };
-        for (int64_t a = 0; a < aTiles; ++a)
-          for (int64_t t = 0; t < bTiles; ++t)
-            amx::TileStoreOp::create(
-                sb, loc, scratch, cIndices(sb, a, t),
-                amx::TileZeroOp::create(sb, loc, cTileType));
-        scf::ForOp::create(
-            sb, loc, index(sb, 0), index(sb, kTiles / unroll), index(sb, 1),
-            ValueRange{},
-            [&](OpBuilder &lb, Location ll, Value it, ValueRange) {
-              SmallVector<Value> accs;
-              for (int64_t a = 0; a < aTiles; ++a)
-                for (int64_t t = 0; t < bTiles; ++t)
-                  accs.push_back(amx::TileLoadOp::create(
-                      lb, ll, cTileType, scratch, cIndices(lb, a, t)));
-              for (int64_t u = 0; u < unroll; ++u) {
-                Value kt = arith::AddIOp::create(
-                    lb, ll,
-                    arith::MulIOp::create(lb, ll, it, index(lb, unroll)),
-                    index(lb, u));
-                Value k0 =
-                    arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes));
-                Value step0 = arith::MulIOp::create(
-                    lb, ll, kt, index(lb, kTileBytes / kDepth));
-                SmallVector<Value> as, bs;
-                for (int64_t a = 0; a < aTiles; ++a)
-                  as.push_back(amx::TileLoadOp::create(
-                      lb, ll, aTileType, am,
-                      ValueRange{arith::AddIOp::create(
-                                     lb, ll, m0, index(lb, a * kTileRows)),
-                                 k0}));
-                for (int64_t t = 0; t < bTiles; ++t)
-                  bs.push_back(amx::TileLoadOp::create(
-                      lb, ll, aTileType, wm,
-                      ValueRange{panel, step0,
-                                 index(lb, t * kLanes * kDepth)}));
-                for (int64_t a = 0; a < aTiles; ++a)
-                  for (int64_t t = 0; t < bTiles; ++t)
-                    accs[a * bTiles + t] = amx::TileMulIOp::create(
-                        lb, ll, cTileType, as[a], bs[t], accs[a * bTiles + t],
-                        /*isZextLhs=*/false, /*isZextRhs=*/false);
-              }
-              for (int64_t a = 0; a < aTiles; ++a)
-                for (int64_t t = 0; t < bTiles; ++t)
-                  amx::TileStoreOp::create(lb, ll, scratch, cIndices(lb, a, t),
-                                           accs[a * bTiles + t]);
-              scf::YieldOp::create(lb, ll);
-            });
-
+        Value blockRow = blockRowOf(sb, block);
         // Epilogue: y = sx·(sw·float(acc)) + bias, the evaluator's order,
         // into the group's tile at row rowBase + i. Each row is written as a
         // 1 × 16 vector whose row dimension is masked, so rows past M are
@@ -279,10 +338,11 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
           Value sxi = vector::BroadcastOp::create(sb, loc, floatType,
                                                   scalarAt(sb, loc, sx, row));
           Value outRow = arith::AddIOp::create(sb, loc, rowBase, index(sb, i));
+          Value accRow = arith::AddIOp::create(sb, loc, blockRow, index(sb, i));
           for (int64_t v = 0; v < bTiles; ++v) {
             Value acc = vector::TransferReadOp::create(
                 sb, loc, accType, scratch,
-                ValueRange{index(sb, i), index(sb, v * kLanes)}, zeroInt,
+                ValueRange{accRow, index(sb, v * kLanes)}, zeroInt,
                 ArrayRef<bool>{true});
             Value y = arith::SIToFPOp::create(sb, loc, floatType, acc);
             y = arith::MulFOp::create(sb, loc, sws[v], y);
