@@ -17,7 +17,9 @@ def ConvertQuantXformToLinalg
     f32. Inputs of any rank ≥ 2 are collapsed to `[M, K]` rows.
 
     Transforms: a Hadamard rotation becomes log2(K) butterfly stages
-    (O(K log K), never a dense matmul), a permutation a gather, a smooth an
+    (O(K log K), never a dense matmul; the first four as one matmul by
+    H16; with `cache-blocked-rotations`, all stages of one block of rows
+    before the next, in an `scf.forall`), a permutation a gather, a smooth an
     elementwise op, a dense rotation a matmul; an affine with a constant
     matrix a matmul by its (compile-time) inverse. `observe` disappears.
     `linalg.softmax` is decomposed into generics (no upstream pass lowers it
@@ -55,6 +57,12 @@ def ConvertQuantXformToLinalg
     Option<"allowAmx", "allow-amx", "bool", "true",
            "Let `auto` pick AMX (false for code that other processes run: "
            "they must have asked the OS for AMX first)">,
+    Option<"cacheBlockedRotations", "cache-blocked-rotations", "bool",
+           "false",
+           "Run all stages of a Hadamard rotation on one block of rows "
+           "(≤ 32 KB) at a time, in an `scf.forall` over the blocks (the "
+           "CPU pipeline's choice; the GPU pipeline does not map "
+           "`scf.forall`)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::amx::AMXDialect",

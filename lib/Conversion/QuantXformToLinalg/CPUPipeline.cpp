@@ -88,6 +88,7 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
   ConvertQuantXformToLinalgOptions lowering;
   lowering.int8Kernel = options.int8Kernel;
   lowering.allowAmx = options.allowAmx;
+  lowering.cacheBlockedRotations = true;
   pm.addPass(createConvertQuantXformToLinalg(lowering));
   pm.addPass(createEmitCInterfacePass());
   std::string loops = options.threads > 1 ? "convert-linalg-to-parallel-loops,"

@@ -558,8 +558,58 @@ static Value butterfly(OpBuilder &b, Location loc, Value x, int64_t m,
   return x;
 }
 
+/// Floats per row block of a cache-blocked Hadamard (32 KB of f32).
+constexpr int64_t kHadamardBlockElements = 8192;
+
+/// The Hadamard rotation of `x` ([M, K] rows): x·Q = (x⊙d)·H, or x·Qᵀ =
+/// (x·H)⊙d with `inverse` (d the column scales: signs / √B). With
+/// `cacheBlocked`, an `scf.forall` over blocks of rows (≤ 32 KB each, a
+/// divisor of M) runs every stage of a block before the next block, so the
+/// block stays in L1 instead of each stage streaming all of x through
+/// memory; the arithmetic is the same, element for element.
+static Value hadamardRows(OpBuilder &b, Location loc, const Rows &x, Value d,
+                          bool inverse, bool cacheBlocked) {
+  auto rotate = [&](OpBuilder &rb, Rows r) -> Value {
+    if (!inverse) {
+      r.value = scaleColumns(rb, loc, r, d);
+      return butterfly(rb, loc, r.value, r.m, r.k);
+    }
+    r.value = butterfly(rb, loc, r.value, r.m, r.k);
+    return scaleColumns(rb, loc, r, d);
+  };
+  int64_t rows = std::max<int64_t>(1, kHadamardBlockElements / x.k);
+  while (x.m % rows != 0)
+    --rows;
+  if (!cacheBlocked || rows == x.m)
+    return rotate(b, x);
+  Type ft = cast<RankedTensorType>(x.value.getType()).getElementType();
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(x.m / rows)},
+      ValueRange{empty(b, loc, {x.m, x.k}, ft)}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  Value r0 =
+      arith::MulIOp::create(b, loc, forall.getInductionVar(0),
+                            arith::ConstantIndexOp::create(b, loc, rows));
+  SmallVector<OpFoldResult> offsets = {r0, b.getIndexAttr(0)},
+                            sizes = {b.getIndexAttr(rows), b.getIndexAttr(x.k)},
+                            unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
+  Rows block = x;
+  block.m = rows;
+  block.value =
+      tensor::ExtractSliceOp::create(b, loc, x.value, offsets, sizes, unit);
+  Value y = rotate(b, block);
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, y, forall.getRegionOutArgs()[0],
+                                        offsets, sizes, unit);
+  return forall.getResult(0);
+}
+
 struct LowerRotate : LowerOp<RotateOp> {
-  using LowerOp::LowerOp;
+  LowerRotate(MLIRContext *ctx, bool cacheBlocked)
+      : LowerOp(ctx), cacheBlocked(cacheBlocked) {}
+  bool cacheBlocked;
+
   FailureOr<Value> lower(RotateOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
     FailureOr<Rows> x = rowsOf(op, b, op.getInput());
@@ -576,15 +626,7 @@ struct LowerRotate : LowerOp<RotateOp> {
         for (int64_t j = 0; j < x->k; ++j)
           diag[j] *= (*signs)[j];
       Value d = denseConstant(b, loc, RankedTensorType::get({x->k}, ft), diag);
-      if (!op.getInverse()) {
-        Rows scaled = *x;
-        scaled.value = scaleColumns(b, loc, *x, d);
-        y = butterfly(b, loc, scaled.value, x->m, x->k);
-      } else {
-        Rows h = *x;
-        h.value = butterfly(b, loc, x->value, x->m, x->k);
-        y = scaleColumns(b, loc, h, d);
-      }
+      y = hadamardRows(b, loc, *x, d, op.getInverse(), cacheBlocked);
       break;
     }
     case RotationKind::Permutation: {
@@ -670,21 +712,21 @@ struct LowerBatchNorm : LowerOp<BatchNormOp> {
     AffineMap channel = AffineMap::get(2, 0, {j}, ctx);
     double eps = op.getEpsilon().convertToDouble();
     Value y =
-        generic(b, loc,
-                {x->value, op.getMean(), op.getVariance(), op.getGamma(),
-                 op.getBeta()},
-                {empty(b, loc, {x->m, x->k}, ft)},
-                {row, channel, channel, channel, channel, row}, 2, {},
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value centered = arith::SubFOp::create(nb, nl, a[0], a[1]);
-                  Value var = arith::AddFOp::create(nb, nl, a[2],
-                                                    scalar(nb, nl, ft, eps));
-                  Value inv = math::RsqrtOp::create(nb, nl, var);
-                  Value scale = arith::MulFOp::create(nb, nl, a[3], inv);
-                  Value v = arith::MulFOp::create(nb, nl, centered, scale);
-                  return SmallVector<Value>{
-                      arith::AddFOp::create(nb, nl, v, a[4])};
-                })
+        generic(
+            b, loc,
+            {x->value, op.getMean(), op.getVariance(), op.getGamma(),
+             op.getBeta()},
+            {empty(b, loc, {x->m, x->k}, ft)},
+            {row, channel, channel, channel, channel, row}, 2, {},
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value centered = arith::SubFOp::create(nb, nl, a[0], a[1]);
+              Value var =
+                  arith::AddFOp::create(nb, nl, a[2], scalar(nb, nl, ft, eps));
+              Value inv = math::RsqrtOp::create(nb, nl, var);
+              Value scale = arith::MulFOp::create(nb, nl, a[3], inv);
+              Value v = arith::MulFOp::create(nb, nl, centered, scale);
+              return SmallVector<Value>{arith::AddFOp::create(nb, nl, v, a[4])};
+            })
             .front();
     return expandFromRows(b, loc, y, x->originalShape, x->k);
   }
@@ -946,9 +988,9 @@ struct ConvertQuantXformToLinalg
       return signalPassFailure();
     }
     patterns.add<LowerQLinear, LowerMixedLinear>(ctx, *kernel);
+    patterns.add<LowerRotate>(ctx, cacheBlockedRotations);
     patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,
-                 LowerDequantize, LowerRotate, LowerSmooth, LowerAffine,
-                 LowerBatchNorm,
+                 LowerDequantize, LowerSmooth, LowerAffine, LowerBatchNorm,
                  LowerNorm<LayerNormOp, true>, LowerNorm<RMSNormOp, false>,
                  LowerObserve>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,

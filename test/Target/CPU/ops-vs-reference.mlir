@@ -14,6 +14,8 @@
 // RUN: xform-run --target=cpu %s --entry qlinear_group_asym --seed 8 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry hadamard --seed 9 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry hadamard_blocks --seed 14 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu %s --entry hadamard_row_blocks --seed 15 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu --cpu-threads=2 %s --entry hadamard_row_blocks --seed 15 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry permutation_dense --seed 10 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry smooth_affine --seed 11 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry norms --seed 12 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
@@ -81,6 +83,16 @@ func.func @hadamard_blocks(%x: tensor<3x12xf32>) -> (tensor<3x12xf32>, tensor<3x
   %r = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1] : (tensor<3x12xf32>) -> tensor<3x12xf32>
   %i = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1] inverse : (tensor<3x12xf32>) -> tensor<3x12xf32>
   return %r, %i : tensor<3x12xf32>, tensor<3x12xf32>
+}
+
+// Row blocks of the CPU pipeline's cache-blocked Hadamard: K = 4096 →
+// two rows per block, three blocks (forward and inverse); K = 3072 (blocks
+// of 1024) → one row per block, five blocks.
+func.func @hadamard_row_blocks(%x: tensor<2x3x4096xf32>, %z: tensor<5x3072xf32>) -> (tensor<2x3x4096xf32>, tensor<2x3x4096xf32>, tensor<5x3072xf32>) {
+  %r = quant_xform.rotate hadamard %x : (tensor<2x3x4096xf32>) -> tensor<2x3x4096xf32>
+  %i = quant_xform.rotate hadamard %x inverse : (tensor<2x3x4096xf32>) -> tensor<2x3x4096xf32>
+  %s = quant_xform.rotate hadamard %z : (tensor<5x3072xf32>) -> tensor<5x3072xf32>
+  return %r, %i, %s : tensor<2x3x4096xf32>, tensor<2x3x4096xf32>, tensor<5x3072xf32>
 }
 
 func.func @hadamard(%x: tensor<3x16xf32>) -> (tensor<3x16xf32>, tensor<3x16xf32>) {
