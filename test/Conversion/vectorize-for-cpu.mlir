@@ -50,3 +50,21 @@ func.func @row_max(%x: tensor<4x96xf32>, %init: tensor<4xf32>) -> tensor<4xf32> 
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// A large elementwise op (64 × 1024 f32) outside any forall: chunks of 8
+// rows (8192 elements) in an scf.forall for the threads, each vectorized.
+// CHECK-LABEL: func.func @threads
+// CHECK: scf.forall (%{{.*}}) = (0) to (64) step (8) shared_outs
+// CHECK: vector.transfer_read
+// CHECK: math.
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.parallel_insert_slice
+func.func @threads(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
+  %e = tensor.empty() : tensor<64x1024xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<64x1024xf32>) outs(%e : tensor<64x1024xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = math.tanh %a : f32
+    linalg.yield %t : f32
+  } -> tensor<64x1024xf32>
+  return %y : tensor<64x1024xf32>
+}

@@ -208,8 +208,11 @@ def VectorizeForCPU : Pass<"quant-xform-vectorize-for-cpu", "func::FuncOp"> {
     linalg op except transposes and fills is tiled down to its innermost
     dimension (reductions whole) with `scf::tileUsingSCF` and
     vectorized with `linalg::vectorize` (at most 2048 elements per
-    vector); math functions then get upstream's polynomial approximations
-    (erf, exp, tanh, ...), which vectorize. What it cannot handle is left
+    vector); an op of at least 32768 elements outside any `scf.forall` is
+    first split into chunks (≥ 8192 elements, a divisor of its outermost
+    parallel dimension) in an `scf.forall`, which the CPU pipeline runs on
+    its OpenMP threads. Math functions then get upstream's polynomial
+    approximations (erf, exp, tanh, ...), which vectorize. What it cannot handle is left
     to the loop lowering. The CPU pipeline runs it by default
     (`vectorize=true`).
   }];

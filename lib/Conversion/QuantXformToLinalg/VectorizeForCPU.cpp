@@ -14,7 +14,10 @@
 //  * every other static linalg op is tiled (`scf::tileUsingSCF`) so that
 //    only its innermost loop dimension remains, and vectorized
 //    (`linalg::vectorize`); math functions then get upstream's polynomial
-//    approximations, which vectorize (erf, exp, tanh, ...).
+//    approximations, which vectorize (erf, exp, tanh, ...). An op of at
+//    least 32768 elements that is not already inside an `scf.forall` is
+//    first split into chunks of its outermost parallel dimension in an
+//    `scf.forall` (threads, with the pipeline's OpenMP lowering).
 //
 // Ops it cannot handle are left for the loop lowering.
 //
@@ -52,6 +55,10 @@ namespace {
 constexpr int64_t kLanes = 16;    // f32 lanes of a 512-bit vector
 constexpr int64_t kBlockRows = 8; // register block rows
 constexpr int64_t kMaxVectorElements = 2048;
+/// Elements an op needs, at least, before it is split across threads, and
+/// the least per thread's chunk.
+constexpr int64_t kMinParallelElements = 32768;
+constexpr int64_t kMinChunkElements = 8192;
 
 /// The operands of a static f32 matmul the kernel can take: C[b] +=
 /// A[b]·B[b] with B as [K, N] (a transposed [N, K] operand is transposed
@@ -290,6 +297,38 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
     return failure();
   if (failed(linalg::vectorizeOpPrecondition(op)))
     return failure();
+
+  // Large ops outside any parallel loop: chunks of the outermost (parallel)
+  // dimension in an scf.forall (OpenMP threads after scf-forall-to-parallel),
+  // each chunk a whole divisor of it, so that the tiles stay static; then
+  // the chunk is tiled and vectorized like any op.
+  int64_t total = 1;
+  for (int64_t r : ranges)
+    total *= r;
+  if (total >= kMinParallelElements &&
+      iters[0] == utils::IteratorType::parallel && vectorSizes[0] == 1 &&
+      ranges[0] > 1 && !op->getParentOfType<scf::ForallOp>()) {
+    int64_t perIndex = total / ranges[0], chunk = 0;
+    for (int64_t t = 1; t <= ranges[0] / 2 && !chunk; ++t)
+      if (ranges[0] % t == 0 && t * perIndex >= kMinChunkElements)
+        chunk = t;
+    if (chunk) {
+      scf::SCFTilingOptions options;
+      SmallVector<OpFoldResult> tiles(loops, rw.getIndexAttr(0));
+      tiles[0] = rw.getIndexAttr(chunk);
+      options.setTileSizes(tiles);
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      rw.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rw, cast<TilingInterface>(op.getOperation()), options);
+      if (succeeded(tiled) && tiled->tiledOps.size() == 1) {
+        rw.replaceOp(op, tiled->replacements);
+        auto inner = cast<linalg::LinalgOp>(tiled->tiledOps.front());
+        (void)tileAndVectorize(rw, inner);
+        return success();
+      }
+    }
+  }
 
   Operation *target = op;
   if (vectorSizes != ranges) {

@@ -1,10 +1,14 @@
 // The vector code of quant-xform-vectorize-for-cpu (on by default in the
 // CPU pipeline) matches the reference evaluator: the batch-matmul kernel,
 // a matmul it does not take (generic vectorizer), softmax, and an erf GELU
-// through the polynomial approximation; and the same with vectorize=false.
+// through the polynomial approximation; ops large enough to be split into
+// chunks across two threads (a GELU of 96 × 1024, a per-token quantize of
+// 40 × 2048: its scale reduction and its rounding); and the same with
+// vectorize=false.
 // RUN: xform-run --target=cpu %s --entry attention --seed 1 --no-print --compare-reference --max-rel-err 1e-5 | FileCheck %s
 // RUN: xform-run --target=cpu %s --entry ragged --seed 2 --no-print --compare-reference --max-rel-err 1e-5 | FileCheck %s
 // RUN: xform-run --target=cpu %s --entry gelu --seed 3 --no-print --compare-reference --max-rel-err 1e-5 | FileCheck %s
+// RUN: xform-run --target=cpu --cpu-threads=2 %s --entry threaded --seed 4 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s
 // RUN: xform-opt %s -quant-xform-lower-to-cpu=vectorize=false | FileCheck %s --check-prefix=SCALAR
 // CHECK: reference 0 {{[0-9.e+-]+}} {{(0\.0000e\+00|[0-9.]+e-(0[5-9]|[1-9][0-9]))}}
 // SCALAR-NOT: vector<
@@ -39,4 +43,17 @@ func.func @gelu(%u: tensor<4x96xf32>) -> tensor<4x96xf32> {
   %uh = arith.mulf %u, %half : tensor<4x96xf32>
   %g = arith.mulf %uh, %e1 : tensor<4x96xf32>
   return %g : tensor<4x96xf32>
+}
+
+func.func @threaded(%u: tensor<96x1024xf32>, %x: tensor<40x2048xf32>) -> (tensor<96x1024xf32>, tensor<40x2048xi8>, tensor<40xf32>) {
+  %c = arith.constant dense<0.70710678> : tensor<96x1024xf32>
+  %one = arith.constant dense<1.0> : tensor<96x1024xf32>
+  %half = arith.constant dense<0.5> : tensor<96x1024xf32>
+  %us = arith.mulf %u, %c : tensor<96x1024xf32>
+  %erf = math.erf %us : tensor<96x1024xf32>
+  %e1 = arith.addf %erf, %one : tensor<96x1024xf32>
+  %uh = arith.mulf %u, %half : tensor<96x1024xf32>
+  %g = arith.mulf %uh, %e1 : tensor<96x1024xf32>
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<40x2048xf32>) -> (tensor<40x2048xi8>, tensor<40xf32>)
+  return %g, %q, %s : tensor<96x1024xf32>, tensor<40x2048xi8>, tensor<40xf32>
 }
