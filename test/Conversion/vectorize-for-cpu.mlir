@@ -68,3 +68,26 @@ func.func @threads(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
   } -> tensor<64x1024xf32>
   return %y : tensor<64x1024xf32>
 }
+
+// A few rows (M = 3) against an [N, K] weight: the dot kernel, no
+// transpose: an scf.forall over blocks of 4 weight rows, 3 × 4 vector
+// accumulators over K in steps of 16, each reduced across its lanes.
+// CHECK-LABEL: func.func @few_rows_nk
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 8)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16
+// CHECK-COUNT-12: vector.fma
+// CHECK: vector.reduction <add>
+// CHECK-NOT: linalg.generic
+func.func @few_rows_nk(%a: tensor<3x64xf32>, %b: tensor<32x64xf32>) -> tensor<3x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x32xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<3x32xf32>) -> tensor<3x32xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : tensor<3x64xf32>, tensor<32x64xf32>) outs(%c : tensor<3x32xf32>) {
+  ^bb0(%x: f32, %w: f32, %o: f32):
+    %p = arith.mulf %x, %w : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x32xf32>
+  return %y : tensor<3x32xf32>
+}

@@ -203,7 +203,12 @@ def VectorizeForCPU : Pass<"quant-xform-vectorize-for-cpu", "func::FuncOp"> {
     a multiple of 16) becomes an `scf.forall` over (batch, 8-row block,
     32- or 16-column block) tiles that keep the block's f32 accumulators in
     vector registers over the whole K: per step one B row load per 16
-    columns, one broadcast A element per row, fused multiply-adds.
+    columns, one broadcast A element per row, fused multiply-adds. With
+    fewer than 8 rows against an [N, K] operand (a float `linear`), a dot
+    kernel instead: an `scf.forall` over blocks of 4 (or 2) rows of B, M ×
+    4 vector accumulators of A row × B row products over K in steps of
+    16, reduced across lanes at the end (K % 16 == 0), with no transpose
+    of B.
     Chains of elementwise generics are fused first. Every other static
     linalg op except transposes and fills is tiled down to its innermost
     dimension (reductions whole) with `scf::tileUsingSCF` and

@@ -9,7 +9,8 @@
 //    the register block becomes an `scf.forall` over (batch, row block,
 //    column block) tiles, each keeping 8 × 32 f32 accumulators in vector
 //    registers over the whole K (one broadcast A element × one B row
-//    vector per step: fused multiply-adds);
+//    vector per step: fused multiply-adds); with fewer than 8 rows against
+//    an [N, K] operand, a dot kernel along K instead (no transpose);
 //  * chains of elementwise generics are fused first (one pass over memory);
 //  * every other static linalg op is tiled (`scf::tileUsingSCF`) so that
 //    only its innermost loop dimension remains, and vectorized
@@ -120,6 +121,102 @@ std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op) {
   return mm;
 }
 
+/// C[b] += A[b]·B[b]ᵀ for a few rows (M < 8) of A against B as [N, K]:
+/// an `scf.forall` over (batch, block of `cols` rows of B); one loop over
+/// K in steps of 16 keeps M × cols vector accumulators (fused
+/// multiply-adds of an A and a B row vector), each reduced across its
+/// lanes at the end. Needs K % 16 == 0 and N % cols == 0; returns null
+/// otherwise (the op is then tiled and vectorized as it is).
+Value buildDotKernel(RewriterBase &rw, linalg::LinalgOp op,
+                     const MatmulOperands &mm) {
+  bool batched = mm.batched;
+  auto at = cast<RankedTensorType>(mm.a.getType());
+  auto ct = cast<RankedTensorType>(mm.c.getType());
+  int64_t off = batched ? 1 : 0;
+  int64_t batch = batched ? at.getDimSize(0) : 1;
+  int64_t m = at.getDimSize(off), k = at.getDimSize(off + 1),
+          n = ct.getDimSize(off + 1);
+  const int64_t cols = m <= 4 ? 4 : 2;
+  if (k % kLanes != 0 || n % cols != 0)
+    return Value();
+  Type f32 = rw.getF32Type();
+  Location loc = op.getLoc();
+  OpBuilder::InsertionGuard guard(rw);
+  rw.setInsertionPoint(op);
+  auto forall = scf::ForallOp::create(
+      rw, loc,
+      ArrayRef<OpFoldResult>{rw.getIndexAttr(batch), rw.getIndexAttr(n / cols)},
+      ValueRange{mm.c}, std::nullopt);
+  rw.setInsertionPoint(forall.getTerminator());
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rw, loc, v);
+  };
+  Value bIdx = forall.getInductionVar(0);
+  Value n0 =
+      arith::MulIOp::create(rw, loc, forall.getInductionVar(1), index(cols));
+  auto withBatch = [&](ValueRange idx) {
+    SmallVector<Value> v;
+    if (batched)
+      v.push_back(bIdx);
+    v.append(idx.begin(), idx.end());
+    return v;
+  };
+  auto vecType = VectorType::get({kLanes}, f32);
+  Value zero = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0.0));
+  Value zeros = arith::ConstantOp::create(
+      rw, loc, DenseElementsAttr::get(vecType, rw.getF32FloatAttr(0.0)));
+  SmallVector<Value> colIdx;
+  for (int64_t j = 0; j < cols; ++j)
+    colIdx.push_back(arith::AddIOp::create(rw, loc, n0, index(j)));
+  SmallVector<Value> inits(m * cols, zeros);
+  auto kLoop = scf::ForOp::create(
+      rw, loc, index(0), index(k), index(kLanes), inits,
+      [&](OpBuilder &lb, Location ll, Value kk, ValueRange accs) {
+        SmallVector<Value> bs;
+        for (int64_t j = 0; j < cols; ++j)
+          bs.push_back(vector::TransferReadOp::create(
+              lb, ll, vecType, mm.b, withBatch({colIdx[j], kk}), zero,
+              ArrayRef<bool>{true}));
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < m; ++r) {
+          Value av = vector::TransferReadOp::create(lb, ll, vecType, mm.a,
+                                                    withBatch({index(r), kk}),
+                                                    zero, ArrayRef<bool>{true});
+          for (int64_t j = 0; j < cols; ++j)
+            next.push_back(
+                vector::FMAOp::create(lb, ll, av, bs[j], accs[r * cols + j]));
+        }
+        scf::YieldOp::create(lb, ll, next);
+      });
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  if (batched) {
+    offsets.push_back(bIdx);
+    sizes.push_back(rw.getIndexAttr(1));
+  }
+  offsets.append({rw.getIndexAttr(0), n0});
+  sizes.append({rw.getIndexAttr(m), rw.getIndexAttr(cols)});
+  strides.assign(offsets.size(), rw.getIndexAttr(1));
+  auto tileType = RankedTensorType::get({m, cols}, f32);
+  Value out = forall.getRegionOutArgs()[0];
+  Value tile = tensor::ExtractSliceOp::create(rw, loc, tileType, out, offsets,
+                                              sizes, strides);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      // linalg's C += A·Bᵀ: the initial C plus the lanes' sum.
+      Value sum = vector::ReductionOp::create(
+          rw, loc, vector::CombiningKind::ADD, kLoop.getResult(r * cols + j));
+      Value c0 = tensor::ExtractOp::create(rw, loc, tile,
+                                           ValueRange{index(r), index(j)});
+      tile = tensor::InsertOp::create(rw, loc,
+                                      arith::AddFOp::create(rw, loc, c0, sum),
+                                      tile, ValueRange{index(r), index(j)});
+    }
+  rw.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(rw, loc, tile, out, offsets, sizes,
+                                        strides);
+  return forall.getResult(0);
+}
+
 /// C[b] += A[b]·B[b] for static f32 (batch_)matmuls: M % rows == 0 and
 /// N % 16 == 0, with rows = min(8, M). Returns the new result or null.
 Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
@@ -144,6 +241,10 @@ Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
   int64_t width = n % (2 * kLanes) == 0 ? 2 * kLanes : kLanes;
   if (m % rows != 0 || n % width != 0)
     return Value();
+  // A few rows against an [N, K] operand: dot products along K, instead of
+  // transposing all of it first.
+  if (mm->transposeB && m < kBlockRows)
+    return buildDotKernel(rw, op, *mm);
   int64_t vecs = width / kLanes;
 
   Location loc = op.getLoc();
@@ -298,24 +399,27 @@ LogicalResult tileAndVectorize(RewriterBase &rw, linalg::LinalgOp op) {
   if (failed(linalg::vectorizeOpPrecondition(op)))
     return failure();
 
-  // Large ops outside any parallel loop: chunks of the outermost (parallel)
-  // dimension in an scf.forall (OpenMP threads after scf-forall-to-parallel),
-  // each chunk a whole divisor of it, so that the tiles stay static; then
-  // the chunk is tiled and vectorized like any op.
+  // Large ops outside any parallel loop: chunks of the outermost parallel
+  // dimension (of more than one index) in an scf.forall (OpenMP threads after
+  // scf-forall-to-parallel), each chunk a whole divisor of it, so that the
+  // tiles stay static; then the chunk is tiled and vectorized like any op.
   int64_t total = 1;
   for (int64_t r : ranges)
     total *= r;
-  if (total >= kMinParallelElements &&
-      iters[0] == utils::IteratorType::parallel && vectorSizes[0] == 1 &&
-      ranges[0] > 1 && !op->getParentOfType<scf::ForallOp>()) {
-    int64_t perIndex = total / ranges[0], chunk = 0;
-    for (int64_t t = 1; t <= ranges[0] / 2 && !chunk; ++t)
-      if (ranges[0] % t == 0 && t * perIndex >= kMinChunkElements)
+  int64_t split = 0; // the outermost parallel dimension longer than 1
+  while (split < loops && ranges[split] == 1)
+    ++split;
+  if (total >= kMinParallelElements && split < loops &&
+      iters[split] == utils::IteratorType::parallel &&
+      vectorSizes[split] == 1 && !op->getParentOfType<scf::ForallOp>()) {
+    int64_t perIndex = total / ranges[split], chunk = 0;
+    for (int64_t t = 1; t <= ranges[split] / 2 && !chunk; ++t)
+      if (ranges[split] % t == 0 && t * perIndex >= kMinChunkElements)
         chunk = t;
     if (chunk) {
       scf::SCFTilingOptions options;
       SmallVector<OpFoldResult> tiles(loops, rw.getIndexAttr(0));
-      tiles[0] = rw.getIndexAttr(chunk);
+      tiles[split] = rw.getIndexAttr(chunk);
       options.setTileSizes(tiles);
       options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
       rw.setInsertionPoint(op);

@@ -3,12 +3,14 @@
 // a matmul it does not take (generic vectorizer), softmax, and an erf GELU
 // through the polynomial approximation; ops large enough to be split into
 // chunks across two threads (a GELU of 96 × 1024, a per-token quantize of
-// 40 × 2048: its scale reduction and its rounding); and the same with
-// vectorize=false.
+// 40 × 2048: its scale reduction and its rounding); float linears of a few
+// rows against an [N, K] weight (the dot kernel at K = 1024, M = 1 and 5;
+// the generic path at K = 300); and the same with vectorize=false.
 // RUN: xform-run --target=cpu %s --entry attention --seed 1 --no-print --compare-reference --max-rel-err 1e-5 | FileCheck %s
 // RUN: xform-run --target=cpu %s --entry ragged --seed 2 --no-print --compare-reference --max-rel-err 1e-5 | FileCheck %s
 // RUN: xform-run --target=cpu %s --entry gelu --seed 3 --no-print --compare-reference --max-rel-err 1e-5 | FileCheck %s
 // RUN: xform-run --target=cpu --cpu-threads=2 %s --entry threaded --seed 4 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s
+// RUN: xform-run --target=cpu --cpu-threads=2 %s --entry few_rows_linear --seed 5 --no-print --compare-reference --max-rel-err 1e-5 | FileCheck %s
 // RUN: xform-opt %s -quant-xform-lower-to-cpu=vectorize=false | FileCheck %s --check-prefix=SCALAR
 // CHECK: reference 0 {{[0-9.e+-]+}} {{(0\.0000e\+00|[0-9.]+e-(0[5-9]|[1-9][0-9]))}}
 // SCALAR-NOT: vector<
@@ -56,4 +58,11 @@ func.func @threaded(%u: tensor<96x1024xf32>, %x: tensor<40x2048xf32>) -> (tensor
   %g = arith.mulf %uh, %e1 : tensor<96x1024xf32>
   %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<40x2048xf32>) -> (tensor<40x2048xi8>, tensor<40xf32>)
   return %g, %q, %s : tensor<96x1024xf32>, tensor<40x2048xi8>, tensor<40xf32>
+}
+
+func.func @few_rows_linear(%x1: tensor<1x1024xf32>, %x5: tensor<5x1024xf32>, %w: tensor<96x1024xf32>, %xr: tensor<3x300xf32>, %wr: tensor<40x300xf32>) -> (tensor<1x96xf32>, tensor<5x96xf32>, tensor<3x40xf32>) {
+  %y1 = quant_xform.linear %x1, %w : (tensor<1x1024xf32>, tensor<96x1024xf32>) -> tensor<1x96xf32>
+  %y5 = quant_xform.linear %x5, %w : (tensor<5x1024xf32>, tensor<96x1024xf32>) -> tensor<5x96xf32>
+  %yr = quant_xform.linear %xr, %wr : (tensor<3x300xf32>, tensor<40x300xf32>) -> tensor<3x40xf32>
+  return %y1, %y5, %yr : tensor<1x96xf32>, tensor<5x96xf32>, tensor<3x40xf32>
 }
