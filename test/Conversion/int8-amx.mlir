@@ -19,7 +19,7 @@
 // CHECK: scf.forall (%{{.*}}, %{{.*}}) in (1, 2)
 // CHECK: bufferization.to_buffer {{.*}} read_only : tensor<2x32x128xi8> to memref<2x32x128xi8>
 // CHECK: bufferization.to_buffer {{.*}} read_only : tensor<32x128xi8> to memref<32x128xi8>
-// CHECK: to_buffer {{.*}} : tensor<128x32xi32> to memref<128x32xi32>
+// CHECK: to_buffer {{.*}} : tensor<32x32xi32> to memref<32x32xi32>
 // CHECK: scf.for
 // CHECK-COUNT-4: amx.tile_zero
 // CHECK-NOT: scf.for

@@ -9,13 +9,15 @@
 // 16-row load with the panel's 128-byte row stride. The activation is read
 // in place when M is a multiple of the 32-row block and K of 64; otherwise
 // it is first copied into an [M₃₂, K₆₄] zero-padded buffer (vector code).
-// An `scf.forall` over (group of four 32-row blocks, panel) zeroes the
-// group's 2 × 2 C tiles per block in a scratch buffer, then runs K in
-// chunks of 8 k-tiles (the last one shorter), each chunk over the group's
-// blocks in turn, so that the panel's 16 KB chunk of B is read from L1 by
-// all four blocks; a block's chunk keeps its C tiles in tile registers
-// between a load and a store of the scratch (tile values cannot be
-// loop-carried). Then the same dequant + bias epilogue as the VNNI kernel.
+// An `scf.forall` over (group of 32-row blocks, panel) zeroes the group's
+// 2 × 2 C tiles per block in a scratch buffer, then runs K in chunks of 8
+// k-tiles (the last one shorter), each chunk over the group's blocks in
+// turn, so that the panel's 16 KB chunk of B is read from L1 by all of
+// them. A group is up to 8 blocks whose rows fit in 1.5 MB (8 at K = 4096,
+// 4 at K = 11008), so it stays in L2 while the panels pass. A block's chunk
+// keeps its C tiles in tile registers between a load and a store of the scratch
+// (tile values cannot be loop-carried). Then the same dequant + bias epilogue
+// as the VNNI kernel.
 //
 // Using AMX needs the kernel's permission (Linux arch_prctl
 // ARCH_REQ_XCOMP_PERM for XTILEDATA): amxUsable() asks for it in the
@@ -62,13 +64,17 @@ bool mlir::quant_xform::lowering::amxUsable() {
 }
 
 namespace {
-constexpr int64_t kTileRows = 16;   // rows of every tile
-constexpr int64_t kTileBytes = 64;  // bytes per tile row (64 k of int8)
-constexpr int64_t kDepth = 4;       // k per i32 lane (VNNI)
-constexpr int64_t kLanes = 16;      // i32 lanes of a C tile row
-constexpr int64_t kPanel = 32;      // columns per panel: two B tiles
-constexpr int64_t kUnroll = 8;      // k-tiles per loop iteration
-constexpr int64_t kGroupBlocks = 4; // 32-row blocks per tile (128 rows)
+constexpr int64_t kTileRows = 16;  // rows of every tile
+constexpr int64_t kTileBytes = 64; // bytes per tile row (64 k of int8)
+constexpr int64_t kDepth = 4;      // k per i32 lane (VNNI)
+constexpr int64_t kLanes = 16;     // i32 lanes of a C tile row
+constexpr int64_t kPanel = 32;     // columns per panel: two B tiles
+constexpr int64_t kUnroll = 8;     // k-tiles per loop iteration
+/// Row blocks per tile: as many as keep the group's activation rows within
+/// kGroupBytes (in the 2 MB L2 with a panel of B), at most kMaxGroupBlocks
+/// (their C tiles, 4 KB a block, share L1 with a 16 KB chunk of B).
+constexpr int64_t kMaxGroupBlocks = 8;
+constexpr int64_t kGroupBytes = 1536 * 1024;
 
 } // namespace
 
@@ -168,9 +174,12 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   bool fullRows = m % rows == 0, fullCols = n % kPanel == 0;
   Value init = empty(b, loc, {m, n}, f32);
   // Tiles: (group of row blocks, panel), panels inner: a thread keeps its
-  // group's activation rows (kGroupBlocks·32 × K) in L2 across the panels
+  // group's activation rows (groupBlocks·32 × K) in L2 across the panels
   // and reads each panel once per group, not once per block.
-  const int64_t groups = llvm::divideCeil(blocks, kGroupBlocks);
+  const int64_t groupBlocks =
+      std::min(blocks, std::clamp<int64_t>(kGroupBytes / (rows * kPadded), 1,
+                                           kMaxGroupBlocks));
+  const int64_t groups = llvm::divideCeil(blocks, groupBlocks);
   auto forall = scf::ForallOp::create(
       b, loc,
       ArrayRef<OpFoldResult>{b.getIndexAttr(groups), b.getIndexAttr(panels)},
@@ -180,10 +189,10 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   Value group = forall.getInductionVar(0), panel = forall.getInductionVar(1);
   Value out = forall.getRegionOutArgs()[0];
   Value firstBlock =
-      arith::MulIOp::create(b, loc, group, index(b, kGroupBlocks));
+      arith::MulIOp::create(b, loc, group, index(b, groupBlocks));
   Value blockEnd = arith::MinSIOp::create(
       b, loc, index(b, blocks),
-      arith::AddIOp::create(b, loc, firstBlock, index(b, kGroupBlocks)));
+      arith::AddIOp::create(b, loc, firstBlock, index(b, groupBlocks)));
   Value g0 = arith::MulIOp::create(b, loc, firstBlock, index(b, rows));
   Value n0 = arith::MulIOp::create(b, loc, panel, index(b, kPanel));
   Value groupRows = arith::SubIOp::create(
@@ -215,8 +224,8 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   // The epilogue needs the accumulators in memory: a scratch buffer per
   // tile (bufferization allocates and frees it).
   Value scratch = bufferization::ToBufferOp::create(
-      b, loc, MemRefType::get({kGroupBlocks * rows, kPanel}, i32),
-      empty(b, loc, {kGroupBlocks * rows, kPanel}, i32));
+      b, loc, MemRefType::get({groupBlocks * rows, kPanel}, i32),
+      empty(b, loc, {groupBlocks * rows, kPanel}, i32));
 
   // The panel's scales and bias, for the epilogue.
   auto floatType = VectorType::get({kLanes}, f32);
