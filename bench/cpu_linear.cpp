@@ -56,10 +56,15 @@ using namespace mlir::quant_xform;
 namespace {
 
 /// Median wall time of `f` over `reps` runs after a pause (idle OpenMP
-/// threads of the other library go to sleep) and one warm-up run.
+/// threads of the other library go to sleep) and warm-up runs (at least
+/// three and 0.1 s: page faults on fresh buffers, caches, clocks).
 double median(const std::function<void()> &f, int reps) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  f();
+  auto warm = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - warm <
+                               std::chrono::milliseconds(100);
+       ++i)
+    f();
   std::vector<double> t;
   for (int i = 0; i < reps; ++i) {
     auto s = std::chrono::steady_clock::now();
