@@ -41,6 +41,7 @@
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -251,10 +252,26 @@ Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
   OpBuilder::InsertionGuard guard(rw);
   rw.setInsertionPoint(op);
   if (mm->transposeB) {
-    // [N, K] → [K, N] once, so that the kernel reads B rows.
-    Value init = tensor::EmptyOp::create(rw, loc, ArrayRef<int64_t>{k, n}, f32);
-    bm = linalg::TransposeOp::create(rw, loc, bm, init, ArrayRef<int64_t>{1, 0})
-             .getResult()[0];
+    // [N, K] → [K, N] once, so that the kernel reads B rows: at compile
+    // time for a constant (a model's weight), else on every call.
+    DenseElementsAttr constant;
+    if (!batched && matchPattern(bm, m_Constant(&constant))) {
+      auto values = llvm::to_vector(constant.getValues<float>());
+      std::vector<float> transposed(values.size());
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t kk = 0; kk < k; ++kk)
+          transposed[kk * n + r] = values[r * k + kk];
+      bm = arith::ConstantOp::create(
+          rw, loc,
+          DenseElementsAttr::get(RankedTensorType::get({k, n}, f32),
+                                 ArrayRef<float>(transposed)));
+    } else {
+      Value init =
+          tensor::EmptyOp::create(rw, loc, ArrayRef<int64_t>{k, n}, f32);
+      bm = linalg::TransposeOp::create(rw, loc, bm, init,
+                                       ArrayRef<int64_t>{1, 0})
+               .getResult()[0];
+    }
   }
   auto forall = scf::ForallOp::create(
       rw, loc,
