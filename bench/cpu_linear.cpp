@@ -8,7 +8,9 @@
 //   ours_fp32      linear (f32)
 //   onednn_s8      oneDNN matmul s8 × s8 → s32
 //   onednn_f32     oneDNN matmul f32
-// and prints a table (GOPS = 2·M·N·K / time), then the line
+// and prints a table (GOPS = 2·M·N·K / time), the read bandwidth of the
+// same threads over a warm 16 MB buffer (the bound at M = 16, where both
+// libraries stream the weight), then the line
 //   cpu_int8_gemm_vs_onednn=<ours_gemm / onednn_s8 at M=128, N=K=4096>
 //
 //   build/bin/cpu_linear [--quick] [--gemm-only] [--reps N] [--threads T]
@@ -41,6 +43,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -75,6 +78,38 @@ double median(const std::function<void()> &f, int reps) {
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+/// Read bandwidth (GB/s) of `threads` threads over a warm buffer of
+/// `bytes`, each reading its half eight times per timed run: the bound on a
+/// GEMM that streams its weight (M = 16). Median as for the linears.
+double readBandwidth(size_t bytes, int threads) {
+  constexpr int kPasses = 8;
+  std::vector<uint64_t> buf(bytes / sizeof(uint64_t));
+  for (size_t i = 0; i < buf.size(); ++i)
+    buf[i] = i * 0x9E3779B97F4A7C15ull;
+  std::vector<uint64_t> sums(threads, 0);
+  auto run = [&] {
+    std::vector<std::thread> workers;
+    size_t per = buf.size() / threads / 8 * 8;
+    for (int t = 0; t < threads; ++t)
+      workers.emplace_back([&, t] {
+        uint64_t acc[8] = {};
+        for (int pass = 0; pass < kPasses; ++pass) {
+          const uint64_t *p = buf.data() + t * per;
+          for (size_t i = 0; i < per; i += 8)
+            for (int j = 0; j < 8; ++j)
+              acc[j] ^= p[i + j];
+        }
+        for (uint64_t a : acc)
+          sums[t] += a;
+      });
+    for (std::thread &w : workers)
+      w.join();
+  };
+  double seconds = median(run, 9);
+  return double(buf.size() / threads / 8 * 8 * threads) * sizeof(uint64_t) *
+         kPasses / seconds / 1e9;
 }
 
 /// The benchmarked function bodies, weights passed as arguments.
@@ -332,6 +367,9 @@ int main(int argc, char **argv) {
         ratio = gops[0] / s8;
     }
   }
+  // What streaming a weight can reach here (M = 16 moves N·K bytes).
+  std::printf("memory: %d-thread read of a warm 16 MB buffer: %.1f GB/s\n",
+              threads, readBandwidth(16u << 20, threads));
   if (ratio < 0)
     std::printf("cpu_int8_gemm_vs_onednn=n/a (the M=128, N=K=4096 shape "
                 "was not run)\n");
