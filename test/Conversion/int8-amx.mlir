@@ -48,6 +48,19 @@ func.func @no_padding(%q: tensor<64x128xi8>, %s: tensor<64xf32>) -> tensor<64x32
   return %y : tensor<64x32xf32>
 }
 
+// A slice of a larger tensor (a strided view) is copied even when it needs
+// no padding.
+// CHECK-LABEL: func.func @slice_input
+// CHECK: scf.forall (%{{.*}}) in (1) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<32x128xi8>)
+// CHECK: vector.transfer_read %{{.*}}, %{{.*}} : tensor<32x128xi8>, vector<1x64xi8>
+func.func @slice_input(%big: tensor<64x256xi8>, %s: tensor<32xf32>) -> tensor<32x32xf32> {
+  %q = tensor.extract_slice %big[0, 0] [32, 128] [1, 1] : tensor<64x256xi8> to tensor<32x128xi8>
+  %w = arith.constant dense<3> : tensor<32x128xi8>
+  %sw = arith.constant dense<0.5> : tensor<32xf32>
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<32x128xi8>, tensor<32xf32>, tensor<32x128xi8>, tensor<32xf32>) -> tensor<32x32xf32>
+  return %y : tensor<32x32xf32>
+}
+
 // K = 640: one chunk of 8 k-tiles in a loop, then the last chunk of 2.
 // CHECK-LABEL: func.func @chunks
 // CHECK: bufferization.to_buffer %arg0 read_only : tensor<32x640xi8> to memref<32x640xi8>

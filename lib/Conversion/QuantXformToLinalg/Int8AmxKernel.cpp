@@ -163,9 +163,12 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄],
   // copied 64 bytes at a time by masked vector reads (zeros past M and K)
   // in parallel over 32-row blocks; or the activation itself when it needs
-  // no padding.
+  // no padding (and is not a slice).
+  // A slice of a larger tensor is a strided view: copied too, so that
+  // the kernel's buffer has the identity layout.
   Value padded = qx;
-  if (m % rows != 0 || k != kPadded)
+  if (m % rows != 0 || k != kPadded ||
+      qx.getDefiningOp<tensor::ExtractSliceOp>())
     padded = buildPaddedActivation(b, loc, qx, mPadded, kPadded, rows);
 
   auto index = [&](OpBuilder &ib, int64_t v) -> Value {
