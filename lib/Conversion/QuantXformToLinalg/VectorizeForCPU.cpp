@@ -122,6 +122,33 @@ std::optional<MatmulOperands> matchMatmul(linalg::LinalgOp op) {
   return mm;
 }
 
+/// `idx` behind the batch index `batch` (none when null).
+SmallVector<Value> batchedIndices(Value batch, ValueRange idx) {
+  SmallVector<Value> v;
+  if (batch)
+    v.push_back(batch);
+  v.append(idx.begin(), idx.end());
+  return v;
+}
+
+/// Offsets, sizes and strides of a `rows` × `cols` tile at (m0, n0) of a
+/// [M, N] result, or of batch `batch`'s [M, N] in a [B, M, N] one.
+struct ResultTile {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+ResultTile resultTile(RewriterBase &rw, Value batch, OpFoldResult m0,
+                      OpFoldResult n0, int64_t rows, int64_t cols) {
+  ResultTile t;
+  if (batch) {
+    t.offsets.push_back(batch);
+    t.sizes.push_back(rw.getIndexAttr(1));
+  }
+  t.offsets.append({m0, n0});
+  t.sizes.append({rw.getIndexAttr(rows), rw.getIndexAttr(cols)});
+  t.strides.assign(t.offsets.size(), rw.getIndexAttr(1));
+  return t;
+}
+
 /// C[b] += A[b]·B[b]ᵀ for a few rows (M < 8) of A against B as [N, K]:
 /// an `scf.forall` over (batch, block of `cols` rows of B); one loop over
 /// K in steps of 16 keeps M × cols vector accumulators (fused
@@ -156,11 +183,7 @@ Value buildDotKernel(RewriterBase &rw, linalg::LinalgOp op,
   Value n0 =
       arith::MulIOp::create(rw, loc, forall.getInductionVar(1), index(cols));
   auto withBatch = [&](ValueRange idx) {
-    SmallVector<Value> v;
-    if (batched)
-      v.push_back(bIdx);
-    v.append(idx.begin(), idx.end());
-    return v;
+    return batchedIndices(batched ? bIdx : Value(), idx);
   };
   auto vecType = VectorType::get({kLanes}, f32);
   Value zero = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0.0));
@@ -189,14 +212,8 @@ Value buildDotKernel(RewriterBase &rw, linalg::LinalgOp op,
         }
         scf::YieldOp::create(lb, ll, next);
       });
-  SmallVector<OpFoldResult> offsets, sizes, strides;
-  if (batched) {
-    offsets.push_back(bIdx);
-    sizes.push_back(rw.getIndexAttr(1));
-  }
-  offsets.append({rw.getIndexAttr(0), n0});
-  sizes.append({rw.getIndexAttr(m), rw.getIndexAttr(cols)});
-  strides.assign(offsets.size(), rw.getIndexAttr(1));
+  auto [offsets, sizes, strides] =
+      resultTile(rw, batched ? bIdx : Value(), rw.getIndexAttr(0), n0, m, cols);
   auto tileType = RankedTensorType::get({m, cols}, f32);
   Value out = forall.getRegionOutArgs()[0];
   Value tile = tensor::ExtractSliceOp::create(rw, loc, tileType, out, offsets,
@@ -289,11 +306,7 @@ Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
       arith::MulIOp::create(rw, loc, forall.getInductionVar(2), index(width));
   Value out = forall.getRegionOutArgs()[0];
   auto withBatch = [&](ValueRange idx) {
-    SmallVector<Value> v;
-    if (batched)
-      v.push_back(bIdx);
-    v.append(idx.begin(), idx.end());
-    return v;
+    return batchedIndices(batched ? bIdx : Value(), idx);
   };
   auto vecType = VectorType::get({kLanes}, f32);
   Value zero = arith::ConstantOp::create(rw, loc, rw.getF32FloatAttr(0.0));
@@ -329,14 +342,8 @@ Value buildMatmulKernel(RewriterBase &rw, linalg::LinalgOp op) {
         scf::YieldOp::create(lb, ll, next);
       });
   // Write the block into a tile of the result.
-  SmallVector<OpFoldResult> offsets, sizes, strides;
-  if (batched) {
-    offsets.push_back(bIdx);
-    sizes.push_back(rw.getIndexAttr(1));
-  }
-  offsets.append({m0, n0});
-  sizes.append({rw.getIndexAttr(rows), rw.getIndexAttr(width)});
-  strides.assign(offsets.size(), rw.getIndexAttr(1));
+  auto [offsets, sizes, strides] =
+      resultTile(rw, batched ? bIdx : Value(), m0, n0, rows, width);
   auto tileType = RankedTensorType::get({rows, width}, f32);
   Value tile = tensor::ExtractSliceOp::create(rw, loc, tileType, out, offsets,
                                               sizes, strides);
