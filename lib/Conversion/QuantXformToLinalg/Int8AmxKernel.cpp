@@ -69,12 +69,17 @@ constexpr int64_t kTileBytes = 64; // bytes per tile row (64 k of int8)
 constexpr int64_t kDepth = 4;      // k per i32 lane (VNNI)
 constexpr int64_t kLanes = 16;     // i32 lanes of a C tile row
 constexpr int64_t kPanel = 32;     // columns per panel: two B tiles
-constexpr int64_t kUnroll = 8;     // k-tiles per loop iteration
-/// Row blocks per tile: as many as keep the group's activation rows within
+constexpr int64_t kUnroll = 8;     // k-tiles per K chunk
+/// Row blocks per group: as many as keep the group's activation rows within
 /// kGroupBytes (in the 2 MB L2 with a panel of B), at most kMaxGroupBlocks
 /// (their C tiles, 4 KB a block, share L1 with a 16 KB chunk of B).
 constexpr int64_t kMaxGroupBlocks = 8;
 constexpr int64_t kGroupBytes = 1536 * 1024;
+
+/// The index constant `v`.
+Value indexAt(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
 
 } // namespace
 
@@ -85,9 +90,7 @@ static Value buildPaddedActivation(OpBuilder &b, Location loc, Value qx,
                                    int64_t mPadded, int64_t kPadded,
                                    int64_t blockRows) {
   Type i8 = b.getI8Type();
-  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(ib, loc, v);
-  };
+  auto index = [&](OpBuilder &ib, int64_t v) { return indexAt(ib, loc, v); };
   auto chunkType = VectorType::get({1, kTileBytes}, i8);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(mPadded / blockRows)},
@@ -131,7 +134,6 @@ static Value buildPaddedActivation(OpBuilder &b, Location loc, Value qx,
 Value mlir::quant_xform::lowering::buildAmxInt8Linear(
     OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
     DenseElementsAttr weight, Value sx, Value sw, Value bias) {
-  MLIRContext *ctx = b.getContext();
   int64_t n = cast<RankedTensorType>(weight.getType()).getDimSize(0);
   const int64_t aTiles = m > kTileRows ? 2 : 1;
   const int64_t rows = aTiles * kTileRows;
@@ -160,20 +162,17 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
           packedType, ArrayRef<char>(reinterpret_cast<char *>(packed.data()),
                                      packed.size())));
 
-  // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄],
-  // copied 64 bytes at a time by masked vector reads (zeros past M and K)
-  // in parallel over 32-row blocks; or the activation itself when it needs
-  // no padding (and is not a slice).
-  // A slice of a larger tensor is a strided view: copied too, so that
-  // the kernel's buffer has the identity layout.
+  // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄], copied 64
+  // bytes at a time by masked vector reads (zeros past M and K) in parallel
+  // over 32-row blocks; or the activation itself when it needs no padding
+  // and is not a slice (a strided view: the kernel's buffer must have the
+  // identity layout).
   Value padded = qx;
-  if (m % rows != 0 || k != kPadded ||
+  if (mPadded != m || kPadded != k ||
       qx.getDefiningOp<tensor::ExtractSliceOp>())
     padded = buildPaddedActivation(b, loc, qx, mPadded, kPadded, rows);
 
-  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(ib, loc, v);
-  };
+  auto index = [&](OpBuilder &ib, int64_t v) { return indexAt(ib, loc, v); };
   bool fullRows = m % rows == 0, fullCols = n % kPanel == 0;
   Value init = empty(b, loc, {m, n}, f32);
   // Tiles: (group of row blocks, panel), panels inner: a thread keeps its

@@ -577,7 +577,7 @@ static Value hadamardRows(OpBuilder &b, Location loc, const Rows &x, Value d,
     r.value = butterfly(rb, loc, r.value, r.m, r.k);
     return scaleColumns(rb, loc, r, d);
   };
-  int64_t rows = std::max<int64_t>(1, kHadamardBlockElements / x.k);
+  int64_t rows = std::clamp<int64_t>(kHadamardBlockElements / x.k, 1, x.m);
   while (x.m % rows != 0)
     --rows;
   if (!cacheBlocked || rows == x.m)
