@@ -13,7 +13,9 @@
 //
 // Helpers for callers (runners, the Python binding) use the same state:
 // qxGpuMalloc/qxGpuFree/qxGpuCopyToDevice/qxGpuCopyToHost/
-// qxGpuSynchronize/qxGpuElapsedMs.
+// qxGpuSynchronize/qxGpuElapsedMs, and qxGpuSetStream/qxGpuSetSynchronous,
+// which choose whether a generated function waits for its work (the
+// default) or leaves it queued on the caller's stream.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,10 +65,10 @@ struct Driver {
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
-  CUresult (*cuMemcpy)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
-  CUresult (*cuMemsetD32)(CUdeviceptr, unsigned, size_t);
+  CUresult (*cuMemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*cuEventCreate)(CUevent *, unsigned);
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuEventRecord)(CUevent, CUstream);
@@ -112,10 +114,12 @@ bool init() {
     return false;
   }
   bool missing = false;
-  auto bind = [&](auto &fn, const char *name) {
-    // Versioned names first (what cuda.h maps the plain names to).
+  auto bind = [&](auto &fn, const char *name, bool versioned = true) {
+    // Versioned names first (what cuda.h maps the plain names to), except
+    // where a _v2 is a different function: cuCtxSynchronize_v2 (CUDA 13)
+    // takes a context.
     std::string v2 = std::string(name) + "_v2";
-    void *sym = dlsym(lib, v2.c_str());
+    void *sym = versioned ? dlsym(lib, v2.c_str()) : nullptr;
     if (!sym)
       sym = dlsym(lib, name);
     if (!sym) {
@@ -139,13 +143,13 @@ bool init() {
   QX_BIND(cuStreamCreate);
   QX_BIND(cuStreamDestroy);
   QX_BIND(cuStreamSynchronize);
-  QX_BIND(cuCtxSynchronize);
+  bind(driver.cuCtxSynchronize, "cuCtxSynchronize", /*versioned=*/false);
   QX_BIND(cuMemAlloc);
   QX_BIND(cuMemFree);
-  QX_BIND(cuMemcpy);
   QX_BIND(cuMemcpyHtoD);
   QX_BIND(cuMemcpyDtoH);
-  QX_BIND(cuMemsetD32);
+  QX_BIND(cuMemcpyAsync);
+  QX_BIND(cuMemsetD32Async);
   QX_BIND(cuEventCreate);
   QX_BIND(cuEventDestroy);
   QX_BIND(cuEventRecord);
@@ -280,9 +284,28 @@ void releasePending(CUstream stream) {
 }
 } // namespace
 
+/// Where generated functions called on this thread queue their work: a
+/// stream of their own that they synchronize at their exit (the default),
+/// or, after qxGpuSetStream, the caller's stream, which their create /
+/// synchronize / destroy calls then leave alone (so they return at once).
+namespace {
+struct CallStream {
+  bool async = false;
+  CUstream stream = nullptr;
+};
+thread_local CallStream callStream;
+
+/// Whether `stream` is the caller's stream of an asynchronous call.
+bool isCallerStream(CUstream stream) {
+  return callStream.async && stream == callStream.stream;
+}
+} // namespace
+
 QX_EXPORT void *mgpuStreamCreate() {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuStreamCreate\n");
+  if (callStream.async)
+    return callStream.stream;
   std::lock_guard<std::mutex> lock(mutex);
   if (!idleStreams.empty()) {
     CUstream stream = idleStreams.back();
@@ -297,6 +320,10 @@ QX_EXPORT void *mgpuStreamCreate() {
 QX_EXPORT void mgpuStreamSynchronize(void *stream) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuStreamSynchronize\n");
+  // The caller's stream: its freed blocks stay pending on it (reused in
+  // stream order) until it is synchronized through qxGpuSynchronize.
+  if (isCallerStream(static_cast<CUstream>(stream)))
+    return;
   std::lock_guard<std::mutex> lock(mutex);
   if (call("cuStreamSynchronize", &Driver::cuStreamSynchronize,
            static_cast<CUstream>(stream)))
@@ -306,10 +333,10 @@ QX_EXPORT void mgpuStreamSynchronize(void *stream) {
 QX_EXPORT void mgpuStreamDestroy(void *stream) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuStreamDestroy\n");
-  std::lock_guard<std::mutex> lock(mutex);
   auto s = static_cast<CUstream>(stream);
-  if (!s)
+  if (!s || isCallerStream(s))
     return;
+  std::lock_guard<std::mutex> lock(mutex);
   // Work may still be queued (a destroy without a synchronize): wait for
   // it before the stream and its freed blocks are handed out again.
   if (poolPending.count(s) &&
@@ -427,22 +454,26 @@ QX_EXPORT void _mlir_ciface_qxGpuConstantI32(MemRef1D *out,
   residentCopy(out, in, 4);
 }
 
-QX_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
-                          void * /*stream*/) {
+/// Copies in the order of `stream` (after its queued work; a copy to
+/// pageable host memory returns when it is done), as upstream's wrappers.
+QX_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuMemcpy\n");
   std::lock_guard<std::mutex> lock(mutex);
-  call("cuMemcpy", &Driver::cuMemcpy, reinterpret_cast<CUdeviceptr>(dst),
-       reinterpret_cast<CUdeviceptr>(src), bytes);
+  call("cuMemcpyAsync", &Driver::cuMemcpyAsync,
+       reinterpret_cast<CUdeviceptr>(dst), reinterpret_cast<CUdeviceptr>(src),
+       bytes, static_cast<CUstream>(stream));
 }
 
+/// Fills in the order of `stream`.
 QX_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
-                            void * /*stream*/) {
+                            void *stream) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuMemset32\n");
   std::lock_guard<std::mutex> lock(mutex);
-  call("cuMemsetD32", &Driver::cuMemsetD32, reinterpret_cast<CUdeviceptr>(dst),
-       value, count);
+  call("cuMemsetD32Async", &Driver::cuMemsetD32Async,
+       reinterpret_cast<CUdeviceptr>(dst), value, count,
+       static_cast<CUstream>(stream));
 }
 
 //===----------------------------------------------------------------------===//
@@ -503,31 +534,50 @@ QX_EXPORT int qxGpuCopyToHost(void *dst, const void *src, size_t bytes) {
              : 1;
 }
 
-/// Waits for all work on the device; returns 0 on success.
+/// Waits for all work on the device; returns 0 on success. Every block
+/// freed by generated code is then free for any stream.
 QX_EXPORT int qxGpuSynchronize() {
   std::lock_guard<std::mutex> lock(mutex);
-  return call("cuCtxSynchronize", &Driver::cuCtxSynchronize) ? 0 : 1;
+  if (!call("cuCtxSynchronize", &Driver::cuCtxSynchronize))
+    return 1;
+  while (!poolPending.empty())
+    releasePending(poolPending.begin()->first);
+  return 0;
 }
 
+/// Makes generated functions called on this thread asynchronous: they
+/// queue their work on `stream` (a CUstream, e.g. PyTorch's current
+/// stream; null: the legacy default stream) and return without waiting.
+/// Their results are ready once that stream's work is (qxGpuSynchronize,
+/// or an event or synchronize on the stream); errors of the queued work
+/// are reported by the next call that waits.
+QX_EXPORT void qxGpuSetStream(void *stream) {
+  callStream = CallStream{true, static_cast<CUstream>(stream)};
+}
+
+/// Makes generated functions called on this thread synchronous again (the
+/// default): each runs on a stream of its own and waits for it.
+QX_EXPORT void qxGpuSetSynchronous() { callStream = CallStream{}; }
+
 /// Median-free helper for timing: runs `fn(arg)` `reps` times between two
-/// events on the default stream and returns the milliseconds per run
-/// (negative on error). Generated functions synchronize their own streams.
+/// events and returns the milliseconds per run (negative on error). The
+/// events are on the legacy default stream, which orders with the streams
+/// of synchronous generated functions, or on the stream of qxGpuSetStream.
 QX_EXPORT float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps) {
   CUevent start = nullptr, stop = nullptr;
+  CUstream on = callStream.async ? callStream.stream : nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (!call("cuEventCreate", &Driver::cuEventCreate, &start, 0u) ||
         !call("cuEventCreate", &Driver::cuEventCreate, &stop, 0u) ||
-        !call("cuEventRecord", &Driver::cuEventRecord, start,
-              static_cast<CUstream>(nullptr)))
+        !call("cuEventRecord", &Driver::cuEventRecord, start, on))
       return -1.0f;
   }
   for (int i = 0; i < reps; ++i)
     fn(arg);
   std::lock_guard<std::mutex> lock(mutex);
   float ms = -1.0f;
-  if (call("cuEventRecord", &Driver::cuEventRecord, stop,
-           static_cast<CUstream>(nullptr)) &&
+  if (call("cuEventRecord", &Driver::cuEventRecord, stop, on) &&
       call("cuEventSynchronize", &Driver::cuEventSynchronize, stop) &&
       call("cuEventElapsedTime", &Driver::cuEventElapsedTime, &ms, start, stop))
     ms /= reps;

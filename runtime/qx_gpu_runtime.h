@@ -33,8 +33,17 @@ int qxGpuCopyToDevice(void *dst, const void *src, size_t bytes);
 int qxGpuCopyToHost(void *dst, const void *src, size_t bytes);
 /// Waits for all work on the device; 0 on success.
 int qxGpuSynchronize(void);
-/// Runs `fn(arg)` `reps` times between two events on the default stream;
-/// milliseconds per run (negative on error).
+/// Makes generated functions called on this thread asynchronous: they queue
+/// their work on `stream` (a CUstream; null: the legacy default stream) and
+/// return without waiting; results are ready once the stream's work is
+/// (qxGpuSynchronize), and errors of queued work are reported then.
+void qxGpuSetStream(void *stream);
+/// Back to synchronous calls (the default): each generated function runs on
+/// a stream of its own and waits for it before it returns.
+void qxGpuSetSynchronous(void);
+/// Runs `fn(arg)` `reps` times between two events (on the stream of
+/// qxGpuSetStream, else the legacy default stream); milliseconds per run
+/// (negative on error).
 float qxGpuElapsedMs(void (*fn)(void *), void *arg, int reps);
 
 #ifdef __cplusplus

@@ -24,23 +24,25 @@ rm -rf "$out" && mkdir -p "$out"
 # activations + scales; `mixed`: an LLM.int8() mixed_linear with O static
 # outlier columns j·⌊K/O⌋ (the anchor's choice: 8 columns);
 # `quant`: the per-token quantize of [M, K] f32 alone; `hquant`: with an
-# online Hadamard rotation in front (one kernel).
+# online Hadamard rotation in front (one kernel); `bfused` / `bmixed:O`:
+# `fused` / `mixed:O` on bf16 activations and results (arith.extf to f32
+# in front, arith.truncf to bf16 behind, both fused into the kernels).
 chip=${QX_GPU_CHIP:-sm_90a}
 tile_m=${QX_GPU_TILE_M:-0}
 tile_n=${QX_GPU_TILE_N:-0}
 tile_k=${QX_GPU_TILE_K:-0}
 stages=${QX_GPU_STAGES:-0}
-shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
+shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 bfragged:300:200:272:1:bfused blragged:100:70:96:1:bmixed:3 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8 lragged64:200:136:512:1:mixed:64 lragged16:520:300:1024:0:mixed:16"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8 lragged64:200:136:512:1:mixed:64 lragged16:520:300:1024:0:mixed:16 bfragged:300:200:272:1:bfused bfragged0:130:264:96:0:bfused blragged:300:200:272:1:bmixed:3 blragged16:520:300:1024:0:bmixed:16"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
-      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 f${m}_${nk/:/_}:$m:$nk:1:fused l${m}_${nk/:/_}:$m:$nk:1:mixed:8"
+      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 f${m}_${nk/:/_}:$m:$nk:1:fused l${m}_${nk/:/_}:$m:$nk:1:mixed:8 bf${m}_${nk/:/_}:$m:$nk:1:bfused bl${m}_${nk/:/_}:$m:$nk:1:bmixed:8"
     done
   done
-  shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused l8192_8192_8192:8192:8192:8192:1:mixed:8"
+  shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused l8192_8192_8192:8192:8192:8192:1:mixed:8 bf8192_8192_8192:8192:8192:8192:1:bfused bl8192_8192_8192:8192:8192:8192:1:bmixed:8"
   for mk in 2048:4096 2048:11008 8192:4096 8192:11008; do
     shapes="$shapes q${mk/:/_}:${mk%:*}:0:${mk#*:}:0:quant h${mk/:/_}:${mk%:*}:0:${mk#*:}:0:hquant"
   done
@@ -52,7 +54,31 @@ for s in $shapes; do
   if [ "$bias" = 1 ]; then
     bt=", %b: tensor<${n}xf32>"; bias_use=", bias %b"; bias_type=", tensor<${n}xf32>"
   fi
-  if [ "${kind:-}" = mixed ]; then
+  if [ "${kind:-}" = bmixed ]; then
+    # LLM.int8() on bf16 activations and results.
+    cols=$(python3 -c "print(', '.join(str(j * ($k // $outliers)) for j in range($outliers)))")
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%xb: tensor<${m}x${k}xbf16>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>, %wo: tensor<${n}x${outliers}xf32>${bt}) -> tensor<${m}x${n}xbf16> {
+  %x = arith.extf %xb : tensor<${m}x${k}xbf16> to tensor<${m}x${k}xf32>
+  %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [$cols]${bias_use} : (tensor<${m}x${k}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>, tensor<${n}x${outliers}xf32>${bias_type}) -> tensor<${m}x${n}xf32>
+  %yb = arith.truncf %y : tensor<${m}x${n}xf32> to tensor<${m}x${n}xbf16>
+  return %yb : tensor<${m}x${n}xbf16>
+}
+MLIR
+    entry=QX_BF16_MIXED_ENTRY
+  elif [ "${kind:-}" = bfused ]; then
+    # The whole W8A8 linear on bf16 activations and results.
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%xb: tensor<${m}x${k}xbf16>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>${bt}) -> tensor<${m}x${n}xbf16> {
+  %x = arith.extf %xb : tensor<${m}x${k}xbf16> to tensor<${m}x${k}xf32>
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw${bias_use} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>${bias_type}) -> tensor<${m}x${n}xf32>
+  %yb = arith.truncf %y : tensor<${m}x${n}xf32> to tensor<${m}x${n}xbf16>
+  return %yb : tensor<${m}x${n}xbf16>
+}
+MLIR
+    entry=QX_BF16_ENTRY
+  elif [ "${kind:-}" = mixed ]; then
     # LLM.int8(): the quantize kernel zeroes and gathers the outlier
     # columns, the GEMM's epilogue adds their float product.
     cols=$(python3 -c "print(', '.join(str(j * ($k // $outliers)) for j in range($outliers)))")
@@ -110,8 +136,8 @@ MLIR
     echo "QX_QUANT_ENTRY($name, $m, $k, false)" >> "$out/entries.inc"
   elif [ "$entry" = QX_HQUANT_ENTRY ]; then
     echo "QX_QUANT_ENTRY($name, $m, $k, true)" >> "$out/entries.inc"
-  elif [ "$entry" = QX_MIXED_ENTRY ]; then
-    echo "QX_MIXED_ENTRY($name, $m, $n, $k, $bias, $outliers)" >> "$out/entries.inc"
+  elif [ "$entry" = QX_MIXED_ENTRY ] || [ "$entry" = QX_BF16_MIXED_ENTRY ]; then
+    echo "$entry($name, $m, $n, $k, $bias, $outliers)" >> "$out/entries.inc"
   else
     echo "$entry($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
   fi

@@ -20,7 +20,10 @@ printed too. A third: the LLM.int8() mixed linear (f32 activations with 8
 static outlier columns, as the eager anchor takes them: the generated
 quantize kernel zeroes and gathers them, the GEMM's epilogue adds their f32
 product), against the eager LLM.int8() anchor and bf16
-(`gpu_llmint8_vs_bf16`).
+(`gpu_llmint8_vs_bf16`). And both whole linears again on bf16 activations
+and results, the anchors' I/O (`arith.extf` in front and `arith.truncf`
+behind, fused into the kernels: half the bytes in and out), against bf16
+(`gpu_w8a8_bf16_vs_bf16`, `gpu_llmint8_bf16_vs_bf16`).
 """
 import json
 import os
@@ -93,34 +96,42 @@ def main():
     p = subprocess.run([runner], capture_output=True, text=True)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
-    gemm, fused, mixed, quant = {}, {}, {}, {}
+    gemm, fused, mixed, bfused, bmixed, quant = {}, {}, {}, {}, {}, {}
     for line in p.stdout.splitlines():
         q = re.match(r"(\S+)\s+M=(\d+)\s+K=(\d+)\s+(hadamard\+)?quantize.*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) GB/s", line)
         if q:
             quant.setdefault((int(q[2]), int(q[3])), {})["hadamard" if q[4] else "plain"] = (float(q[7]), int(q[5]))
         m = re.match(r"(\S+)\s+M=(\d+)\s+N=(\d+)\s+K=(\d+).*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) TOPS", line)
         if m:
-            # f…: the fused entries (quantize + GEMM); l…: LLM.int8(); the
-            # others: GEMM alone.
-            table = {"f": fused, "l": mixed}.get(m[1][0], gemm)
+            # f…: the fused entries (quantize + GEMM); l…: LLM.int8(); bf…
+            # and bl…: the same on bf16 activations and results; the others:
+            # GEMM alone.
+            table = {"bf": bfused, "bl": bmixed}.get(m[1][:2]) if " bf16 " in line else None
+            if table is None:
+                table = {"f": fused, "l": mixed}.get(m[1][0], gemm)
             table[(int(m[2]), int(m[3]), int(m[4]))] = (float(m[7]), int(m[5]))
     print(torch.__version__, torch.cuda.get_device_name())
     print(f"{'M':>5} {'N':>6} {'K':>6} | {'GEMM':>7} {'W8A8':>7} {'_int_mm':>8} {'bf16':>7} {'eager W8A8':>10} "
           f"{'eager LLM.int8':>14} {'LLM.int8':>8} | GEMM/_int_mm  W8A8/_int_mm  W8A8/bf16  "
-          f"LLM.int8/eager  LLM.int8/bf16   (TOPS; bf16 TFLOP/s)")
+          f"LLM.int8/eager  LLM.int8/bf16 | {'W8A8 bf16':>9} {'LLM.int8 bf16':>13} | W8A8 bf16/bf16  "
+          f"LLM.int8 bf16/bf16   (TOPS; bf16 TFLOP/s)")
     rows = []
     for (M, N, K), (tops, bad) in sorted(gemm.items()):
         if M * N * K < 2 ** 26:
             continue  # the correctness shapes
         ftops, fbad = fused.get((M, N, K), (float("nan"), 0))
         ltops, lbad = mixed.get((M, N, K), (float("nan"), 0))
+        bftops, bfbad = bfused.get((M, N, K), (float("nan"), 0))
+        bltops, blbad = bmixed.get((M, N, K), (float("nan"), 0))
         a = anchors(M, N, K)
         rows.append(dict(M=M, N=N, K=K, ours=tops, ours_fused=ftops, ours_llmint8=ltops,
-                         mismatches=bad + fbad + lbad, **a))
+                         ours_fused_bf16=bftops, ours_llmint8_bf16=bltops,
+                         mismatches=bad + fbad + lbad + bfbad + blbad, **a))
         print(f"{M:5d} {N:6d} {K:6d} | {tops:7.1f} {ftops:7.1f} {a['int_mm']:8.1f} {a['bf16']:7.1f} "
               f"{a['eager_w8a8']:10.1f} {a['eager_llmint8']:14.1f} {ltops:8.1f} | {tops / a['int_mm']:12.3f} "
               f"{ftops / a['int_mm']:13.3f} {ftops / a['bf16']:10.3f} {ltops / a['eager_llmint8']:15.3f} "
-              f"{ltops / a['bf16']:14.3f}", flush=True)
+              f"{ltops / a['bf16']:14.3f} | {bftops:9.1f} {bltops:13.1f} | {bftops / a['bf16']:14.3f} "
+              f"{bltops / a['bf16']:18.3f}", flush=True)
     # The quantize kernel alone against a device copy of its input (read
     # and write 4·M·K bytes), in GB/s.
     qrows = []
@@ -142,6 +153,8 @@ def main():
     if key:
         print(f"gpu_llmint8_vs_bf16={key[0]['ours_llmint8'] / key[0]['bf16']:.3f}")
         print(f"gpu_gemm_vs_int_mm={key[0]['ours'] / key[0]['int_mm']:.3f}")
+        print(f"gpu_w8a8_bf16_vs_bf16={key[0]['ours_fused_bf16'] / key[0]['bf16']:.3f}")
+        print(f"gpu_llmint8_bf16_vs_bf16={key[0]['ours_llmint8_bf16'] / key[0]['bf16']:.3f}")
         print(f"gpu_w8a8_vs_int_mm={key[0]['ours_fused'] / key[0]['int_mm']:.3f}")
     out = os.environ.get("OUT")
     if out:

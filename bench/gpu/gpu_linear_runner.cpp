@@ -8,10 +8,16 @@
 // quantizes per token, the LLM.int8() ones without their outlier columns,
 // which are added in float) and
 // weights, positive scales and a bias (never zeros), the generated W8A8
-// linear on the device, checked against a CPU oracle (the evaluator's
+// linear on the device (for `bf16` entries, with bf16 activations in and
+// bf16 results out: the arith.extf / arith.truncf around the linear fused
+// into the kernels), checked against a CPU oracle (the evaluator's
 // quantize formula, exact i32 dot, then the f32 epilogue in the evaluator's
 // order: any difference is an error), then timed (median of event-timed
-// runs after warm-up). Exit 1 on any mismatch or CUDA error.
+// runs after warm-up) as the PyTorch anchors are: each call queues its work
+// on the stream between the two events and returns (qxGpuSetStream; the
+// results of those calls are checked again); and as synchronous calls,
+// which wait for their work (`waiting=`). Exit 1 on any mismatch or CUDA
+// error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,13 +36,36 @@
 #define QX_FUSED_ENTRY(name, M, N, K, BIAS)
 #define QX_QUANT_ENTRY(name, M, K, HADAMARD)
 #define QX_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)
+#define QX_BF16_ENTRY(name, M, N, K, BIAS)
+#define QX_BF16_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)
 #include "entries.inc"
 #undef QX_ENTRY
 #undef QX_FUSED_ENTRY
 #undef QX_QUANT_ENTRY
 #undef QX_MIXED_ENTRY
+#undef QX_BF16_ENTRY
+#undef QX_BF16_MIXED_ENTRY
 
 namespace {
+
+/// f32 → bf16 bits, rounded to nearest even (NaN → a quiet NaN), as
+/// `cvt.rn.bf16.f32` and `arith.truncf` round.
+uint16_t toBf16(float f) {
+  if (std::isnan(f))
+    return 0x7fc0;
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fff + ((u >> 16) & 1);
+  return uint16_t(u >> 16);
+}
+
+/// bf16 bits → f32 (exact).
+float fromBf16(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
 
 bool check(const char *what) {
   if (const char *e = qxGpuLastError()) {
@@ -65,11 +94,17 @@ float quantizeRow(const float *x, int64_t k, int8_t *q) {
   return s;
 }
 
-/// CUDA-event timing (qxGpuElapsedMs: events on the legacy default stream,
-/// which orders with the call's own stream) of `fn(args)`, one call per
-/// sample: the median of 20 after 3 warm-up calls, in seconds; negative on
-/// a CUDA error.
-template <typename Fn> double medianSeconds(const Fn &fn, void **args) {
+/// CUDA-event timing of `fn(args)`, one call per sample: the median of 20
+/// after 3 warm-up calls, in seconds; negative on a CUDA error. With
+/// `queued`, as the anchors are timed: the call queues its work on the
+/// legacy default stream between the two events and returns
+/// (qxGpuSetStream); else each call waits for its own stream before it
+/// returns, so that the time also holds the host's launch and wake-up
+/// latency.
+template <typename Fn>
+double medianSeconds(const Fn &fn, void **args, bool queued = true) {
+  if (queued)
+    qxGpuSetStream(nullptr);
   struct Call {
     const Fn *fn;
     void **args;
@@ -82,10 +117,13 @@ template <typename Fn> double medianSeconds(const Fn &fn, void **args) {
   for (int r = 0; r < 23; ++r) {
     float ms = qxGpuElapsedMs(trampoline, &call, 1);
     if (ms < 0)
-      return -1.0;
+      break;
     if (r >= 3)
       times.push_back(ms / 1e3);
   }
+  qxGpuSetSynchronous();
+  if (times.size() < 20 || qxGpuSynchronize() != 0)
+    return -1.0;
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
 }
@@ -96,11 +134,14 @@ template <typename Fn> double medianSeconds(const Fn &fn, void **args) {
 /// `outliers` > 0 (and `fused`), an LLM.int8() mixed_linear with the
 /// outlier columns j·⌊K/outliers⌋ (scripts/gpu-build-artifacts.sh): the
 /// int8 part quantizes x without them, then y += x[:, O]·Woᵀ in f32 in the
-/// order of the columns. `fn(args)` calls the entry point on the device
-/// buffers in `args`.
+/// order of the columns. With `bf16` (and `fused`), x is bf16 (the f32
+/// values rounded to bf16 first, so that the oracle sees what the kernel
+/// widens) and y is bf16: the f32 result rounded to nearest even.
+/// `fn(args)` calls the entry point on the device buffers in `args`.
 template <typename Fn>
 bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
-              bool fused, int64_t outliers, Fn fn, std::mt19937 &rng) {
+              bool fused, int64_t outliers, bool bf16, Fn fn,
+              std::mt19937 &rng) {
   std::uniform_int_distribution<int> i8(-127, 127);
   std::uniform_real_distribution<float> scale(0.001f, 0.01f);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -122,6 +163,9 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
       x[i] = normal(rng) * ((i % k) % 61 == 7     ? 20.0f
                             : keep[i % k] == 0.0f ? 40.0f
                                                   : 1.0f);
+    if (bf16)
+      for (auto &v : x)
+        v = fromBf16(toBf16(v));
     for (int64_t i = 0; i < m; ++i) {
       for (int64_t c = 0; c < k; ++c)
         row[c] = x[i * k + c] * keep[c];
@@ -171,7 +215,12 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
     return d;
   };
   std::vector<void *> args;
-  if (fused) {
+  std::vector<uint16_t> xh;
+  if (bf16) {
+    for (float v : x)
+      xh.push_back(toBf16(v));
+    args.push_back(upload(xh.data(), 2 * xh.size()));
+  } else if (fused) {
     args.push_back(upload(x.data(), 4 * x.size()));
   } else {
     args.push_back(upload(q.data(), q.size()));
@@ -182,23 +231,41 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
   if (outliers)
     args.push_back(upload(wo.data(), 4 * wo.size()));
   args.push_back(upload(b.data(), 4 * n));
-  void *dy = upload(y.data(), 4 * m * n); // NaN poison
+  std::vector<uint16_t> yh(bf16 ? m * n : 0, 0x7fc0);
+  void *dy = bf16 ? upload(yh.data(), 2 * m * n)
+                  : upload(y.data(), 4 * m * n); // NaN poison
   args.push_back(dy);
   fn(args.data());
-  qxGpuCopyToHost(y.data(), dy, 4 * m * n);
+  if (bf16)
+    qxGpuCopyToHost(yh.data(), dy, 2 * m * n);
+  else
+    qxGpuCopyToHost(y.data(), dy, 4 * m * n);
   bool ok = check(name);
   int64_t bad = 0;
-  for (int64_t o : checked)
-    if (ok && !(y[o] == ref[o]))
-      ++bad;
+  auto compare = [&] {
+    for (int64_t o : checked)
+      if (ok && (bf16 ? yh[o] != toBf16(ref[o]) : !(y[o] == ref[o])))
+        ++bad;
+  };
+  compare();
   double median = ok ? medianSeconds(fn, args.data()) : -1.0;
-  ok = ok && median >= 0 && check(name);
+  // The queued calls' results too (qxGpuSynchronize waited for them).
+  std::fill(y.begin(), y.end(), NAN);
+  std::fill(yh.begin(), yh.end(), 0x7fc0);
+  if (bf16)
+    qxGpuCopyToHost(yh.data(), dy, 2 * m * n);
+  else
+    qxGpuCopyToHost(y.data(), dy, 4 * m * n);
+  compare();
+  double waited = ok ? medianSeconds(fn, args.data(), false) : -1.0;
+  ok = ok && median >= 0 && waited >= 0 && check(name);
   median = std::max(median, 0.0);
-  std::printf("%-10s M=%-5lld N=%-5lld K=%-5lld bias=%d  checked=%lld  "
-              "mismatches=%lld  median=%.4f ms  %.1f TOPS\n",
+  std::printf("%-10s M=%-5lld N=%-5lld K=%-5lld bias=%d%s  checked=%lld  "
+              "mismatches=%lld  median=%.4f ms  %.1f TOPS  waiting=%.4f ms\n",
               name, (long long)m, (long long)n, (long long)k, int(bias),
-              (long long)checked.size(), (long long)bad, median * 1e3,
-              median > 0 ? 2.0 * m * n * k / median / 1e12 : 0.0);
+              bf16 ? " bf16" : "", (long long)checked.size(), (long long)bad,
+              median * 1e3, median > 0 ? 2.0 * m * n * k / median / 1e12 : 0.0,
+              waited * 1e3);
   for (void *p : args)
     qxGpuFree(p);
   return ok && bad == 0;
@@ -253,22 +320,34 @@ bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard, Fn fn,
   qxGpuCopyToHost(s.data(), args[2], 4 * m);
   bool ok = check(name);
   int64_t bad = 0;
-  for (int64_t i = 0; i < m * k; ++i)
-    bad += q[i] != ref[i];
-  for (int64_t i = 0; i < m; ++i)
-    bad += !(s[i] == sx[i]);
+  auto compare = [&] {
+    for (int64_t i = 0; i < m * k; ++i)
+      bad += q[i] != ref[i];
+    for (int64_t i = 0; i < m; ++i)
+      bad += !(s[i] == sx[i]);
+  };
+  compare();
   double median = ok ? medianSeconds(fn, args) : -1.0;
-  ok = ok && median >= 0 && check(name);
+  // The queued calls' results too.
+  std::fill(q.begin(), q.end(), 99);
+  std::fill(s.begin(), s.end(), NAN);
+  qxGpuCopyToHost(q.data(), args[1], q.size());
+  qxGpuCopyToHost(s.data(), args[2], 4 * m);
+  compare();
+  double waited = ok ? medianSeconds(fn, args, false) : -1.0;
+  ok = ok && median >= 0 && waited >= 0 && check(name);
   median = std::max(median, 0.0);
   double bytes = 5.0 * m * k + 4.0 * m;
   std::printf(hadamard ? "%-10s M=%-5lld K=%-5lld hadamard+quantize  "
                          "checked=%lld  "
-                         "mismatches=%lld  median=%.4f ms  %.1f GB/s\n"
+                         "mismatches=%lld  median=%.4f ms  %.1f GB/s  "
+                         "waiting=%.4f ms\n"
                        : "%-10s M=%-5lld K=%-5lld quantize  checked=%lld  "
-                         "mismatches=%lld  median=%.4f ms  %.1f GB/s\n",
+                         "mismatches=%lld  median=%.4f ms  %.1f GB/s  "
+                         "waiting=%.4f ms\n",
               name, (long long)m, (long long)k, (long long)(m * k + m),
               (long long)bad, median * 1e3,
-              median > 0 ? bytes / median / 1e9 : 0.0);
+              median > 0 ? bytes / median / 1e9 : 0.0, waited * 1e3);
   for (void *p : args)
     qxGpuFree(p);
   return ok && bad == 0;
@@ -288,7 +367,7 @@ int main() {
 // QX_FUSED_ENTRY: dynamic_quantize + qlinear on f32 ones (x, w, sw, [b], y).
 #define QX_ENTRY(name, M, N, K, BIAS)                                          \
   ok &= runShape(                                                              \
-      #name, M, N, K, BIAS, false, 0,                                          \
+      #name, M, N, K, BIAS, false, 0, false,                                   \
       [](void **a) { QX_CALL_##BIAS(name, a); }, rng);
 #define QX_CALL_1(name, a)                                                     \
   qx_##name((const int8_t *)a[0], (const float *)a[1], (const int8_t *)a[2],   \
@@ -298,7 +377,7 @@ int main() {
             (const float *)a[3], (float *)a[5])
 #define QX_FUSED_ENTRY(name, M, N, K, BIAS)                                    \
   ok &= runShape(                                                              \
-      #name, M, N, K, BIAS, true, 0,                                           \
+      #name, M, N, K, BIAS, true, 0, false,                                    \
       [](void **a) { QX_FUSED_CALL_##BIAS(name, a); }, rng);
 #define QX_FUSED_CALL_1(name, a)                                               \
   qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
@@ -309,7 +388,7 @@ int main() {
 // QX_MIXED_ENTRY: LLM.int8() mixed_linear (x, w, sw, wo, [b], y).
 #define QX_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)                          \
   ok &= runShape(                                                              \
-      #name, M, N, K, BIAS, true, OUTLIERS,                                    \
+      #name, M, N, K, BIAS, true, OUTLIERS, false,                             \
       [](void **a) { QX_MIXED_CALL_##BIAS(name, a); }, rng);
 #define QX_MIXED_CALL_1(name, a)                                               \
   qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
@@ -317,6 +396,28 @@ int main() {
 #define QX_MIXED_CALL_0(name, a)                                               \
   qx_##name((const float *)a[0], (const int8_t *)a[1], (const float *)a[2],    \
             (const float *)a[3], (float *)a[5])
+// QX_BF16_ENTRY: the fused W8A8 linear on bf16 x and y (x, w, sw, [b], y);
+// QX_BF16_MIXED_ENTRY: the LLM.int8() one (x, w, sw, wo, [b], y).
+#define QX_BF16_ENTRY(name, M, N, K, BIAS)                                     \
+  ok &= runShape(                                                              \
+      #name, M, N, K, BIAS, true, 0, true,                                     \
+      [](void **a) { QX_BF16_CALL_##BIAS(name, a); }, rng);
+#define QX_BF16_CALL_1(name, a)                                                \
+  qx_##name((const uint16_t *)a[0], (const int8_t *)a[1], (const float *)a[2], \
+            (const float *)a[3], (uint16_t *)a[4])
+#define QX_BF16_CALL_0(name, a)                                                \
+  qx_##name((const uint16_t *)a[0], (const int8_t *)a[1], (const float *)a[2], \
+            (uint16_t *)a[4])
+#define QX_BF16_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)                     \
+  ok &= runShape(                                                              \
+      #name, M, N, K, BIAS, true, OUTLIERS, true,                              \
+      [](void **a) { QX_BF16_MIXED_CALL_##BIAS(name, a); }, rng);
+#define QX_BF16_MIXED_CALL_1(name, a)                                          \
+  qx_##name((const uint16_t *)a[0], (const int8_t *)a[1], (const float *)a[2], \
+            (const float *)a[3], (const float *)a[4], (uint16_t *)a[5])
+#define QX_BF16_MIXED_CALL_0(name, a)                                          \
+  qx_##name((const uint16_t *)a[0], (const int8_t *)a[1], (const float *)a[2], \
+            (const float *)a[3], (uint16_t *)a[5])
 // QX_QUANT_ENTRY: dynamic_quantize alone (x, q, s), HADAMARD: with the
 // online Hadamard rotation in front.
 #define QX_QUANT_ENTRY(name, M, K, HADAMARD)                                   \

@@ -59,14 +59,14 @@ func.func @float_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 func.func @returns_argument(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tensor<8x8xi8>, %sw: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
-  // expected-error @+1 {{the GPU lowering needs every result to be a qlinear or dynamic_quantize result}}
+  // expected-error @+1 {{the GPU lowering needs every result to be a qlinear, dynamic_quantize or mixed_linear result (or its arith.truncf)}}
   return %y, %s : tensor<4x8xf32>, tensor<4xf32>
 }
 
 // -----
 
 func.func @rotation_returned(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xi8>, tensor<4xf32>) {
-  // expected-error @+1 {{the GPU lowering takes a rotation only as an online Hadamard of a function argument feeding one dynamic_quantize (K ≤ 16384)}}
+  // expected-error @+1 {{the GPU lowering takes a rotation only as an online Hadamard of a function argument (or its arith.extf) feeding one dynamic_quantize (K ≤ 16384)}}
   %r = quant_xform.rotate hadamard %x {quant_xform.online} : (tensor<4x8xf32>) -> tensor<4x8xf32>
   %q, %s = quant_xform.dynamic_quantize %r scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
   return %r, %q, %s : tensor<4x8xf32>, tensor<4x8xi8>, tensor<4xf32>
@@ -80,4 +80,36 @@ func.func @mixed_without_wgmma(%x: tensor<4x16xf32>, %w: tensor<8x16xi8>, %sw: t
   // expected-error @+1 {{the fused LLM.int8() GPU kernels need the wgmma kernel (sm_90a)}}
   %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [2] : (tensor<4x16xf32>, tensor<8x16xi8>, tensor<8xf32>, tensor<8x1xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// A widening is fused into the quantize kernel's loads only: one that is
+// also returned is not.
+func.func @widen_returned(%x: tensor<4x8xbf16>) -> (tensor<4x8xi8>, tensor<4xf32>, tensor<4x8xf32>) {
+  // expected-error @+1 {{the GPU lowering fuses an arith.extf only when it widens a static [M, K] bf16 / f16 function argument to f32 for dynamic_quantize, rotate or mixed_linear}}
+  %xf = arith.extf %x : tensor<4x8xbf16> to tensor<4x8xf32>
+  %q, %s = quant_xform.dynamic_quantize %xf scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  return %q, %s, %xf : tensor<4x8xi8>, tensor<4xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// A narrowing is fused into the epilogue only when it is the linear's only
+// use: here the f32 result is returned too.
+func.func @narrow_and_f32(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>) -> (tensor<4x16xbf16>, tensor<4x16xf32>) {
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  // expected-error @+1 {{the GPU lowering fuses an arith.truncf only when it rounds the f32 result of a qlinear or mixed_linear (its only use) to bf16 / f16, to nearest even}}
+  %yb = arith.truncf %y : tensor<4x16xf32> to tensor<4x16xbf16>
+  return %yb, %y : tensor<4x16xbf16>, tensor<4x16xf32>
+}
+
+// -----
+
+// The epilogue rounds to nearest even; another rounding mode is not fused.
+func.func @narrow_rounding_mode(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xbf16> {
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  // expected-error @+1 {{the GPU lowering fuses an arith.truncf only when it rounds the f32 result}}
+  %yb = arith.truncf %y to_nearest_away : tensor<4x16xf32> to tensor<4x16xbf16>
+  return %yb : tensor<4x16xbf16>
 }

@@ -121,3 +121,28 @@ func.func @mixed_ragged(%x: tensor<4x6xf32>, %w: tensor<16x6xi8>, %sw: tensor<16
   %r = arith.addf %y, %y : tensor<4x16xf32>
   return %r : tensor<4x16xf32>
 }
+
+// -----
+
+// Casts at the edges go into the kernel functions: the quantize kernel
+// function reads the bf16 argument (the widening stays for its other
+// user), the linear's writes bf16 (the narrowing is gone).
+// CHECK-LABEL: func.func private @casts_gpu0(
+// CHECK-SAME: %[[X:.*]]: memref<4x8xbf16>, %{{.*}}: memref<4x8xi8>, %{{.*}}: memref<4xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@casts_gpu0_quantize0 {{.*}} args(%[[X]] : memref<4x8xbf16>,
+// CHECK-LABEL: func.func private @casts_gpu1(
+// CHECK-SAME: %{{.*}}: memref<4x16xbf16>)
+// CHECK-LABEL: func.func @casts(
+// CHECK: %[[XF:.*]] = arith.extf %{{.*}} : tensor<4x8xbf16> to tensor<4x8xf32>
+// CHECK: call @casts_gpu0(
+// CHECK: call @casts_gpu1(
+// CHECK-NOT: arith.truncf
+// CHECK: arith.addf %[[XF]], %[[XF]]
+func.func @casts(%x: tensor<4x8xbf16>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>) -> (tensor<4x16xbf16>, tensor<4x8xf32>) {
+  %xf = arith.extf %x : tensor<4x8xbf16> to tensor<4x8xf32>
+  %q, %s = quant_xform.dynamic_quantize %xf scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  %yb = arith.truncf %y : tensor<4x16xf32> to tensor<4x16xbf16>
+  %z = arith.addf %xf, %xf : tensor<4x8xf32>
+  return %yb, %z : tensor<4x16xbf16>, tensor<4x8xf32>
+}

@@ -102,12 +102,15 @@ static int fail(const Twine &msg) {
   return 1;
 }
 
-/// The C element type for a tensor element type, or "" when unsupported.
+/// The C element type for a tensor element type (bf16 and f16 as their bit
+/// patterns in uint16_t), or "" when unsupported.
 static std::string cType(Type t) {
   if (t.isF32())
     return "float";
   if (t.isF64())
     return "double";
+  if (t.isBF16() || t.isF16())
+    return "uint16_t"; // the raw 16-bit pattern
   if (auto i = dyn_cast<IntegerType>(t)) {
     std::string base = i.isUnsigned() ? "uint" : "int";
     if (i.getWidth() == 8 || i.getWidth() == 16 || i.getWidth() == 32 ||

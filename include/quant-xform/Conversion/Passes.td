@@ -131,8 +131,19 @@ def ConvertQuantXformQLinearToGPU
     (`sx·(sw·acc) + bias`, the evaluator's order) before the store; ragged
     M and N are masked.
 
+    Casts at the edges are fused: an `arith.extf` of a static [M, K] bf16
+    or f16 function argument to f32 whose users are quantizes (or their
+    Hadamard rotation, or a fused `mixed_linear`) becomes the quantize
+    kernel's loads (8-byte loads widened exactly), and an `arith.truncf`
+    to bf16 / f16 (to nearest even) that is the only use of a linear's f32
+    result becomes the epilogue's stores (`cvt.rn.bf16x2.f32`, 4-byte
+    pairs); the host function then takes and fills bf16 / f16 buffers.
+    The quantize still divides in f32 (the evaluator's semantics of the
+    f32 IR), so results stay bit-exact against the CPU lowering.
+
     All of a function's launches, allocations and frees go on one stream,
-    created at its entry and synchronized at its exit.
+    created at its entry and synchronized at its exit (the runtime's
+    `qxGpuSetStream` makes that the caller's stream, without the wait).
 
     With `outline` (the default), any other function (a whole model:
     norms, attention, activations between the linears) keeps its other ops

@@ -29,7 +29,7 @@ SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
     args.push_back(MemRefType::get({s.m, s.outliers}, f32));
     args.push_back(MemRefType::get({s.n, s.outliers}, f32));
   }
-  args.push_back(MemRefType::get({s.m, s.n}, f32));
+  args.push_back(MemRefType::get({s.m, s.n}, s.outType ? s.outType : f32));
   return args;
 }
 
@@ -107,13 +107,22 @@ static void enterIfInRange(OpBuilder &b, Location loc, const GemmShape &s,
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
 }
 
+/// The element type of the kernel's output y (its last argument).
+static Type outputElementType(gpu::GPUFuncOp fn) {
+  return cast<MemRefType>(fn.getArguments().back().getType()).getElementType();
+}
+
 void gpu_kernels::storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
                                  Value row, Value col, Value v0, Value v1) {
   Value pair = vector::FromElementsOp::create(
       b, loc, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
-  vector::StoreOp::create(b, loc, pair, fn.getArguments().back(),
-                          ValueRange{row, col}, /*nontemporal=*/false,
-                          llvm::MaybeAlign(8));
+  Type out = outputElementType(fn);
+  if (!out.isF32()) // bf16 / f16: one cvt.rn of the pair, a 4-byte store
+    pair = arith::TruncFOp::create(b, loc, VectorType::get({2}, out), pair);
+  vector::StoreOp::create(
+      b, loc, pair, fn.getArguments().back(), ValueRange{row, col},
+      /*nontemporal=*/false,
+      llvm::MaybeAlign(2 * out.getIntOrFloatBitWidth() / 8));
 }
 
 void gpu_kernels::storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
@@ -122,6 +131,9 @@ void gpu_kernels::storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
   OpBuilder::InsertionGuard guard(b);
   if (checked)
     enterIfInRange(b, loc, s, row, col);
+  Type out = outputElementType(fn);
+  if (!out.isF32())
+    v = arith::TruncFOp::create(b, loc, out, v);
   memref::StoreOp::create(b, loc, v, fn.getArguments().back(),
                           ValueRange{row, col});
 }

@@ -26,6 +26,10 @@ struct GemmShape {
   /// y += xo·woᵀ with xo [M, outliers] and wo [N, outliers] in f32; 0 for
   /// none.
   int64_t outliers = 0;
+  /// Element type of y: f32 (also when null), bf16 or f16; the epilogue
+  /// computes in f32 and rounds to nearest even on the store (an
+  /// `arith.truncf` of the f32 result fused into the kernel).
+  Type outType = {};
 };
 
 /// Most outlier columns the fused LLM.int8() path takes (the quantize
@@ -47,7 +51,7 @@ Value emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                  const LaunchShape &launch, ValueRange operands, Value token);
 
 /// The kernel's arguments: `(qx [M,K] s8, sx, w [N,K] s8, sw, [bias],
-/// [xo [M,O] f32, wo [N,O] f32], y)`.
+/// [xo [M,O] f32, wo [N,O] f32], y [M,N] outType)`.
 SmallVector<Type> kernelArgumentTypes(OpBuilder &b, const GemmShape &s);
 
 /// Creates `gpu.func @name` (a kernel) with the arguments above.
@@ -75,14 +79,15 @@ Value dequantizeValue(OpBuilder &b, Location loc, Value acc,
                       const EpilogueRow &rowValues,
                       const EpilogueColumn &colValues);
 
-/// Stores the f32 `v` to y[row, col]; with `checked`, only where row < M
-/// and col < N.
+/// Stores the f32 `v` to y[row, col] (rounded to y's element type); with
+/// `checked`, only where row < M and col < N.
 void storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
                 const GemmShape &s, Value row, Value col, Value v,
                 bool checked);
 
-/// Stores the f32 pair (v0, v1) to y[row, col], y[row, col + 1] in one
-/// 8-byte store: no masking (both in range), col even and N even.
+/// Stores the f32 pair (v0, v1) to y[row, col], y[row, col + 1] (rounded to
+/// y's element type) in one store of two elements: no masking (both in
+/// range), col even and N even.
 void storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value row,
                     Value col, Value v0, Value v1);
 
@@ -160,13 +165,18 @@ struct QuantizeShape {
   /// kMaxFusedOutliers): quantized as zeros, and gathered into a fourth
   /// argument xo [M, |columns|] f32 in this order. Empty for none.
   std::vector<int64_t> outlierColumns;
+  /// Element type of x: f32 (also when null), bf16 or f16, widened to f32
+  /// exactly on load (an `arith.extf` in front of the quantize fused into
+  /// the kernel); everything after the load is the f32 kernel.
+  Type inputType = {};
 };
 
 /// Most K the quantize kernel keeps in registers (16 groups of 4 floats
 /// per thread); a Hadamard rotation in front needs that.
 constexpr int64_t kMaxResidentK = 16 * 1024;
 
-/// `gpu.func @name(x [M,K] f32, q [M,K] s8, s [M] f32[, xo [M,O] f32])`:
+/// `gpu.func @name(x [M,K] inputType, q [M,K] s8, s [M] f32[, xo [M,O]
+/// f32])`:
 /// one block per row (QuantizeKernel.cpp); K a multiple of 4. With a
 /// Hadamard rotation, its column factors go to a `memref.global` next to
 /// the kernel; with outlier columns, the keep mask and the column indices

@@ -5,7 +5,11 @@
 // out-parameters) that launches one generated kernel per op on one stream:
 // the quantize kernel (QuantizeKernel.cpp), the sm_90a wgmma kernel
 // (WgmmaKernel.cpp) where `wgmma` is set and the shape allows it, the
-// mma.sync kernel (MmaSyncKernel.cpp) otherwise. In any other function (a
+// mma.sync kernel (MmaSyncKernel.cpp) otherwise. Casts at the edges are
+// fused: an `arith.extf` of a bf16 / f16 argument to f32 in front of a
+// quantize (or LLM.int8() linear) becomes the kernel's widening loads, an
+// `arith.truncf` of a linear's f32 result to bf16 / f16 its epilogue's
+// rounding stores. In any other function (a
 // whole model) each such op that the kernels handle is outlined into a
 // function of that kind, called through buffers; the rest is left for
 // convert-quant-xform-to-linalg.
@@ -16,6 +20,7 @@
 #include "quant-xform/Conversion/Passes.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -42,6 +47,47 @@ MemRefType memrefOf(Type t) {
   if (auto i = dyn_cast<IntegerType>(e))
     e = IntegerType::get(t.getContext(), i.getWidth());
   return MemRefType::get(tt.getShape(), e);
+}
+
+/// Whether `t` is a bf16 or f16 element type (what the kernels read and
+/// write besides f32).
+bool isHalfFloat(Type t) { return t.isBF16() || t.isF16(); }
+
+/// The `arith.extf` of a static rank-2 bf16 / f16 tensor to f32 that
+/// defines `v`, which a quantize kernel fuses into its loads, or null.
+arith::ExtFOp fusableWiden(Value v) {
+  auto ext = v.getDefiningOp<arith::ExtFOp>();
+  if (!ext)
+    return ext;
+  auto in = dyn_cast<ShapedType>(ext.getIn().getType());
+  auto out = dyn_cast<RankedTensorType>(ext.getType());
+  if (!in || !out || in.getRank() != 2 || !in.hasStaticShape() ||
+      !isHalfFloat(in.getElementType()) || !out.getElementType().isF32())
+    return arith::ExtFOp();
+  return ext;
+}
+
+/// `v` seen through a fusable widening (the value a kernel reads).
+Value widenedSource(Value v) {
+  arith::ExtFOp ext = fusableWiden(v);
+  return ext ? ext.getIn() : v;
+}
+
+/// The element type a kernel reads for `v` (through a fusable widening).
+Type kernelElementType(Value v) {
+  return cast<ShapedType>(widenedSource(v).getType()).getElementType();
+}
+
+/// The only user of the f32 linear result `r` when it is an `arith.truncf`
+/// to bf16 / f16, which the GEMM epilogue fuses into its stores, or null.
+arith::TruncFOp fusableNarrow(Value r) {
+  if (!r.hasOneUse())
+    return arith::TruncFOp();
+  auto trunc = dyn_cast<arith::TruncFOp>(*r.getUsers().begin());
+  if (!trunc || trunc.getRoundingmodeAttr() ||
+      !isHalfFloat(cast<RankedTensorType>(trunc.getType()).getElementType()))
+    return arith::TruncFOp();
+  return trunc;
 }
 
 struct ConvertQuantXformQLinearToGPU
@@ -120,7 +166,7 @@ struct ConvertQuantXformQLinearToGPU
     if (!rot || rot.getKind() != RotationKind::Hadamard || rot.getInverse() ||
         !rot.getResult().hasOneUse())
       return RotateOp();
-    auto x = cast<RankedTensorType>(rot.getInput().getType());
+    auto x = cast<ShapedType>(rot.getInput().getType());
     if (x.getRank() != 2 || !x.hasStaticShape() ||
         x.getDimSize(1) > gpu_kernels::kMaxResidentK ||
         (x.getDimSize(1) & -x.getDimSize(1)) < 2)
@@ -239,6 +285,10 @@ struct ConvertQuantXformQLinearToGPU
     return llvm::all_of(f.getBody().front(), [&](Operation &op) {
       if (auto mixed = dyn_cast<MixedLinearOp>(op))
         return succeeded(checkFusedMixed(mixed, /*emit=*/false));
+      if (auto ext = dyn_cast<arith::ExtFOp>(op))
+        return bool(fusableWiden(ext));
+      if (auto trunc = dyn_cast<arith::TruncFOp>(op))
+        return fusableNarrow(trunc.getIn()) == trunc;
       return isa<QLinearOp, DynamicQuantizeOp, RotateOp, func::ReturnOp>(op);
     });
   }
@@ -251,34 +301,61 @@ struct ConvertQuantXformQLinearToGPU
     for (Operation &op : body) {
       if (isa<func::ReturnOp>(op))
         continue;
+      if (auto ext = dyn_cast<arith::ExtFOp>(op)) {
+        if (!fusableWiden(ext) || !isa<BlockArgument>(ext.getIn()) ||
+            !llvm::all_of(ext->getUsers(), [&](Operation *user) {
+              return isa<DynamicQuantizeOp, RotateOp>(user) ||
+                     (isa<MixedLinearOp>(user) &&
+                      cast<MixedLinearOp>(user).getInput() == ext);
+            }))
+          return ext.emitError()
+                 << "the GPU lowering fuses an arith.extf only when it "
+                    "widens a static [M, K] bf16 / f16 function argument to "
+                    "f32 for dynamic_quantize, rotate or mixed_linear";
+        continue;
+      }
+      if (auto trunc = dyn_cast<arith::TruncFOp>(op)) {
+        Operation *producer = trunc.getIn().getDefiningOp();
+        if (!isa_and_nonnull<QLinearOp, MixedLinearOp>(producer) ||
+            fusableNarrow(trunc.getIn()) != trunc)
+          return trunc.emitError()
+                 << "the GPU lowering fuses an arith.truncf only when it "
+                    "rounds the f32 result of a qlinear or mixed_linear (its "
+                    "only use) to bf16 / f16, to nearest even";
+        continue;
+      }
       if (auto rot = dyn_cast<RotateOp>(op)) {
         Operation *only = rot->hasOneUse() ? *rot->getUsers().begin() : nullptr;
         auto user = dyn_cast_or_null<DynamicQuantizeOp>(only);
         if (!user || fusableRotate(user) != rot ||
-            !isa<BlockArgument>(rot.getInput()))
+            !isa<BlockArgument>(widenedSource(rot.getInput())))
           return rot.emitError()
                  << "the GPU lowering takes a rotation only as an online "
-                    "Hadamard of a function argument feeding one "
-                    "dynamic_quantize (K ≤ "
+                    "Hadamard of a function argument (or its arith.extf) "
+                    "feeding one dynamic_quantize (K ≤ "
                  << gpu_kernels::kMaxResidentK << ")";
         continue;
       }
       if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
         if (failed(checkQuantize(dq)))
           return failure();
-        if (!isa<BlockArgument>(dq.getInput()) && !fusableRotate(dq))
+        if (!isa<BlockArgument>(widenedSource(dq.getInput())) &&
+            !fusableRotate(dq))
           return dq.emitError() << "the GPU lowering needs the "
                                    "dynamic_quantize input to be a function "
-                                   "argument";
+                                   "argument (or its arith.extf)";
         continue;
       }
       if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
         if (failed(checkFusedMixed(mixed)))
           return failure();
-        if (!llvm::all_of(mixed->getOperands(), llvm::IsaPred<BlockArgument>))
+        if (!llvm::all_of(mixed->getOperands(), [](Value v) {
+              return isa<BlockArgument>(widenedSource(v));
+            }))
           return mixed.emitError() << "the GPU lowering needs every "
                                       "mixed_linear operand to be a function "
-                                      "argument";
+                                      "argument (the input may be its "
+                                      "arith.extf)";
         continue;
       }
       auto q = dyn_cast<QLinearOp>(op);
@@ -299,9 +376,11 @@ struct ConvertQuantXformQLinearToGPU
     for (Value v : ret.getOperands())
       if (!v.getDefiningOp<QLinearOp>() &&
           !v.getDefiningOp<DynamicQuantizeOp>() &&
-          !v.getDefiningOp<MixedLinearOp>())
+          !v.getDefiningOp<MixedLinearOp>() &&
+          !v.getDefiningOp<arith::TruncFOp>())
         return ret.emitError() << "the GPU lowering needs every result to "
-                                  "be a qlinear or dynamic_quantize result";
+                                  "be a qlinear, dynamic_quantize or "
+                                  "mixed_linear result (or its arith.truncf)";
     return success();
   }
 
@@ -339,29 +418,48 @@ struct ConvertQuantXformQLinearToGPU
     unsigned next = 0;
     for (Operation *op : ops) {
       Location loc = op->getLoc();
-      // The kernel function: the op alone on its operands (a quantize with
-      // the online Hadamard rotation in front of it).
+      // The kernel function: the op alone on its operands, with what the
+      // kernels fuse: in front, the online Hadamard rotation of a quantize
+      // and a widening of its (or a mixed_linear's) input; behind, the
+      // narrowing of a linear's result.
       RotateOp rot;
-      if (auto dq = dyn_cast<DynamicQuantizeOp>(op))
+      Value input;
+      if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
         rot = fusableRotate(dq);
+        input = rot ? rot.getInput() : dq.getInput();
+      } else if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
+        input = mixed.getInput();
+      }
+      arith::ExtFOp widen = input ? fusableWiden(input) : arith::ExtFOp();
+      arith::TruncFOp narrow;
+      if (isa<QLinearOp, MixedLinearOp>(op))
+        narrow = fusableNarrow(op->getResult(0));
+      SmallVector<Operation *> chain;
+      for (Operation *o : {widen.getOperation(), rot.getOperation(), op,
+                           narrow.getOperation()})
+        if (o)
+          chain.push_back(o);
       SmallVector<Value> operands;
-      for (Value v : rot ? rot->getOperands() : op->getOperands())
-        if (!llvm::is_contained(operands, v))
-          operands.push_back(v);
+      for (Operation *o : chain)
+        for (Value v : o->getOperands())
+          if (!llvm::is_contained(chain, v.getDefiningOp()) &&
+              !llvm::is_contained(operands, v))
+            operands.push_back(v);
+      Operation *last = chain.back();
       OpBuilder mb(f);
       auto kernelFn = func::FuncOp::create(
           mb, loc, (f.getName() + "_gpu" + Twine(next++)).str(),
           FunctionType::get(&getContext(), ValueRange(operands).getTypes(),
-                            op->getResultTypes()));
+                            last->getResultTypes()));
       kernelFn.setPrivate();
       symbols.insert(kernelFn);
       Block *entry = kernelFn.addEntryBlock();
       IRMapping map;
       map.map(operands, entry->getArguments());
       OpBuilder fb = OpBuilder::atBlockEnd(entry);
-      if (rot)
-        fb.clone(*rot, map);
-      Operation *clone = fb.clone(*op, map);
+      Operation *clone = nullptr;
+      for (Operation *o : chain)
+        clone = fb.clone(*o, map);
       func::ReturnOp::create(fb, loc, clone->getResults());
       if (failed(convert(kernelFn, kernels, symbols, /*synchronous=*/true)))
         return failure();
@@ -372,17 +470,18 @@ struct ConvertQuantXformQLinearToGPU
         args.push_back(bufferization::ToBufferOp::create(
             b, loc, memrefOf(v.getType()), v, /*read_only=*/true));
       SmallVector<Value> outs;
-      for (Type t : op->getResultTypes()) {
+      for (Type t : last->getResultTypes()) {
         outs.push_back(memref::AllocOp::create(b, loc, memrefOf(t)));
         args.push_back(outs.back());
       }
       func::CallOp::create(b, loc, kernelFn, args);
-      for (auto [r, out] : llvm::zip(op->getResults(), outs))
+      for (auto [r, out] : llvm::zip(last->getResults(), outs))
         r.replaceAllUsesWith(bufferization::ToTensorOp::create(
             b, loc, r.getType(), out, /*restrict=*/true, /*writable=*/true));
-      op->erase();
-      if (rot)
-        rot->erase();
+      // Erase the chain from its end; a widening may still feed others.
+      for (Operation *o : llvm::reverse(chain))
+        if (o->use_empty())
+          o->erase();
     }
     return success();
   }
@@ -420,6 +519,10 @@ struct ConvertQuantXformQLinearToGPU
     for (auto [v, out] : llvm::zip(ret.getOperands(), outs))
       if (!bufferFor.count(v))
         bufferFor[v] = out;
+    // A narrowed linear result: the kernel stores into the narrow buffer.
+    for (auto trunc : body.getOps<arith::TruncFOp>())
+      if (Value out = bufferFor.lookup(trunc.getResult()))
+        bufferFor[trunc.getIn()] = out;
     auto tokenType = gpu::AsyncTokenType::get(&getContext());
     OpBuilder eb = OpBuilder::atBlockBegin(&body);
     // `synchronous`: plain launches, no stream of its own (a function to be
@@ -470,7 +573,7 @@ struct ConvertQuantXformQLinearToGPU
         continue;
       }
       if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
-        auto x = cast<RankedTensorType>(dq.getInput().getType());
+        auto x = cast<ShapedType>(dq.getInput().getType());
         QuantSchemeAttr scheme = dq.getScheme();
         gpu_kernels::QuantizeShape qs;
         qs.m = x.getDimSize(0);
@@ -490,6 +593,8 @@ struct ConvertQuantXformQLinearToGPU
             qs.hadamardScale.push_back(
                 float(signs ? norm * (*signs)[j] : norm));
         }
+        qs.inputType = kernelElementType(input);
+        input = widenedSource(input);
         OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
         std::string name =
             (f.getName() + "_quantize" + Twine(nextQuantize++)).str();
@@ -508,13 +613,13 @@ struct ConvertQuantXformQLinearToGPU
       auto q = dyn_cast<QLinearOp>(op);
       if (!q)
         continue;
-      auto x = cast<RankedTensorType>(q.getInput().getType());
+      auto x = cast<ShapedType>(q.getInput().getType());
       gpu_kernels::GemmShape s{
           x.getDimSize(0),
-          cast<RankedTensorType>(q.getWeight().getType()).getDimSize(0),
+          cast<ShapedType>(q.getWeight().getType()).getDimSize(0),
           x.getDimSize(1),
-          cast<RankedTensorType>(q.getInputScale().getType()).getRank() == 0,
-          cast<RankedTensorType>(q.getWeightScale().getType()).getRank() == 0,
+          cast<ShapedType>(q.getInputScale().getType()).getRank() == 0,
+          cast<ShapedType>(q.getWeightScale().getType()).getRank() == 0,
           bool(q.getBias())};
       bool useWgmma = wgmma && gpu_kernels::wgmmaApplies(s, wo);
       gpu_kernels::WgmmaTile tile = gpu_kernels::chooseWgmmaTile(s, wo);
@@ -526,6 +631,7 @@ struct ConvertQuantXformQLinearToGPU
       Value out = bufferFor.lookup(q.getResult());
       if (!out) // a qlinear result that is not returned is unused
         continue;
+      s.outType = cast<MemRefType>(out.getType()).getElementType();
       OpBuilder kb = OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
       std::string name = (f.getName() + "_qlinear" + Twine(nextGemm++)).str();
       gpu::GPUFuncOp kernel =
@@ -556,7 +662,8 @@ struct ConvertQuantXformQLinearToGPU
     func::ReturnOp::create(rb, ret.getLoc());
     ret.erase();
     for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
-      if (isa<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp>(op))
+      if (isa<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp,
+              arith::ExtFOp, arith::TruncFOp>(op))
         op.erase();
     return success();
   }
@@ -587,7 +694,7 @@ struct ConvertQuantXformQLinearToGPU
     Value out = bufferFor.lookup(op.getResult());
     if (!out) // not returned: unused
       return success();
-    auto x = cast<RankedTensorType>(op.getInput().getType());
+    auto x = cast<ShapedType>(op.getInput().getType());
     ArrayRef<int64_t> cols = *op.getColumns();
     int64_t m = x.getDimSize(0), k = x.getDimSize(1);
     int64_t o = int64_t(cols.size());
@@ -595,14 +702,16 @@ struct ConvertQuantXformQLinearToGPU
     qs.m = m;
     qs.k = k;
     qs.outlierColumns.assign(cols.begin(), cols.end());
+    qs.inputType = kernelElementType(op.getInput());
     gpu_kernels::GemmShape s{
         m,
-        cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0),
+        cast<ShapedType>(op.getWeight().getType()).getDimSize(0),
         k,
         /*perTensorX=*/false,
-        cast<RankedTensorType>(op.getWeightScale().getType()).getRank() == 0,
+        cast<ShapedType>(op.getWeightScale().getType()).getRank() == 0,
         bool(op.getBias())};
     s.outliers = o;
+    s.outType = cast<MemRefType>(out.getType()).getElementType();
     gpu_kernels::WgmmaTile tile = gpu_kernels::chooseWgmmaTile(s, wo);
     gpu_kernels::LaunchShape launch = gpu_kernels::wgmmaLaunch(s, tile);
     if (failed(checkSharedMemory(op, launch, tile)))
@@ -615,9 +724,9 @@ struct ConvertQuantXformQLinearToGPU
     std::string base = name.str();
     gpu::GPUFuncOp quantize =
         gpu_kernels::buildQuantizeKernel(kb, loc, base + "_quantize", qs);
-    token = gpu_kernels::emitLaunch(hb, loc, quantize,
-                                    gpu_kernels::quantizeLaunch(qs),
-                                    {op.getInput(), q, sx, xo}, token);
+    token = gpu_kernels::emitLaunch(
+        hb, loc, quantize, gpu_kernels::quantizeLaunch(qs),
+        {widenedSource(op.getInput()), q, sx, xo}, token);
     gpu::GPUFuncOp gemm =
         gpu_kernels::buildWgmmaKernel(kb, loc, base + "_gemm", s, tile);
     SmallVector<Value> operands = {q, sx, op.getWeight(), op.getWeightScale()};

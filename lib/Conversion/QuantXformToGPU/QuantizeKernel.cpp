@@ -1,9 +1,11 @@
 //===- QuantizeKernel.cpp - per-token dynamic quantize kernel -------------===//
 //
 // The kernel of a symmetric per-token `dynamic_quantize` on an f32 [M, K]
-// input: one block of 256 threads per row.
+// input (or a bf16 / f16 one widened by an `arith.extf` in front, fused
+// into the loads): one block of 256 threads per row.
 //
-// 1. Each thread reads its 4-float groups (16-byte loads, groups tid,
+// 1. Each thread reads its 4-float groups (16-byte loads, 8 bytes for
+//    bf16 / f16 widened exactly to f32, groups tid,
 //    tid + 256, ...) and keeps the NaN-ignoring maximum of |x| (maxnumf).
 //    For K ≤ 16·1024 the loop is unrolled and the groups stay in registers
 //    (all loads in flight at once; step 4 reads no memory again).
@@ -175,7 +177,8 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
                                                 const QuantizeShape &s) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type(), f64 = b.getF64Type(), i8 = b.getI8Type();
-  SmallVector<Type> args = {MemRefType::get({s.m, s.k}, f32),
+  Type inType = s.inputType ? s.inputType : f32;
+  SmallVector<Type> args = {MemRefType::get({s.m, s.k}, inType),
                             MemRefType::get({s.m, s.k}, i8),
                             MemRefType::get({s.m}, f32)};
   const int64_t outliers = int64_t(s.outlierColumns.size());
@@ -256,6 +259,15 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
   Value first = arith::MulIOp::create(b, loc, tid, c(kGroup));
   auto vec = VectorType::get({kGroup}, f32);
+  // The group of x at [row, k] in f32: one 16-byte load (8 bytes for bf16
+  // and f16, widened exactly).
+  auto loadX = [&](OpBuilder &lb, Value k) -> Value {
+    int64_t bytes = kGroup * inType.getIntOrFloatBitWidth() / 8;
+    Value v = vector::LoadOp::create(
+        lb, loc, VectorType::get({kGroup}, inType), x, ValueRange{row, k},
+        /*nontemporal=*/false, llvm::MaybeAlign(bytes));
+    return inType == f32 ? v : arith::ExtFOp::create(lb, loc, vec, v);
+  };
 
   // 0. Outlier columns: thread j < O copies x[row, columns[j]] to
   // xo[row, j]; `keep` masks them out of the int8 part below.
@@ -272,9 +284,10 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     Value col = arith::IndexCastUIOp::create(
         b, loc, b.getIndexType(),
         memref::LoadOp::create(b, loc, columns, ValueRange{tid}));
-    memref::StoreOp::create(
-        b, loc, memref::LoadOp::create(b, loc, x, ValueRange{row, col}),
-        fn.getArgument(3), ValueRange{row, tid});
+    Value v = memref::LoadOp::create(b, loc, x, ValueRange{row, col});
+    if (inType != f32)
+      v = arith::ExtFOp::create(b, loc, f32, v);
+    memref::StoreOp::create(b, loc, v, fn.getArgument(3), ValueRange{row, tid});
   }
   // v·keep[k ..] for the group at column k (v itself without outliers).
   auto masked = [&](OpBuilder &mb, Value v, Value k) -> Value {
@@ -314,14 +327,12 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     // zeros past the row.
     auto loadGroup = [&](Value mem, int64_t g) -> Value {
       Value k = arith::AddIOp::create(b, loc, first, c(g * kThreads * kGroup));
-      auto load = [&](OpBuilder &lb) {
-        SmallVector<Value> at = {k};
-        if (cast<MemRefType>(mem.getType()).getRank() == 2)
-          at.insert(at.begin(), row);
-        return vector::LoadOp::create(lb, loc, vec, mem, at,
+      auto load = [&](OpBuilder &lb) -> Value {
+        if (mem == x)
+          return loadX(lb, k);
+        return vector::LoadOp::create(lb, loc, vec, mem, ValueRange{k},
                                       /*nontemporal=*/false,
-                                      llvm::MaybeAlign(16))
-            .getResult();
+                                      llvm::MaybeAlign(16));
       };
       Value ok = inRow(g);
       if (!ok)
@@ -351,10 +362,8 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
         b, loc, first, c(s.k), c(kThreads * kGroup), ValueRange{cf(0.0)});
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(maxLoop.getBody());
-    Value v = vector::LoadOp::create(
-        b, loc, vec, x, ValueRange{row, maxLoop.getInductionVar()},
-        /*nontemporal=*/false, llvm::MaybeAlign(16));
-    v = masked(b, v, maxLoop.getInductionVar());
+    Value v = masked(b, loadX(b, maxLoop.getInductionVar()),
+                     maxLoop.getInductionVar());
     scf::YieldOp::create(
         b, loc,
         ValueRange{arith::MaxNumFOp::create(
@@ -458,10 +467,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(quantLoop.getBody());
     Value k = quantLoop.getInductionVar();
-    Value v =
-        vector::LoadOp::create(b, loc, vec, x, ValueRange{row, k},
-                               /*nontemporal=*/false, llvm::MaybeAlign(16));
-    quantizeStore(b, masked(b, v, k), k);
+    quantizeStore(b, masked(b, loadX(b, k), k), k);
     b.setInsertionPointAfter(quantLoop);
   }
   gpu::ReturnOp::create(b, loc);

@@ -151,7 +151,8 @@ static void stageEpilogueOperands(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
   auto copyTable = [&](Value mem, Value first, int64_t extent, int64_t rows,
                        int64_t perRow, int64_t width, int64_t offset) {
     int64_t count = rows * perRow;
-    for (int64_t pass = 0; pass < llvm::divideCeil(count, threads); ++pass) {
+    for (int64_t pass = 0; pass < int64_t(llvm::divideCeil(count, threads));
+         ++pass) {
       OpBuilder::InsertionGuard guard(b);
       Value i = arith::AddIOp::create(b, loc, tid, c(pass * threads));
       if ((pass + 1) * threads > count) {

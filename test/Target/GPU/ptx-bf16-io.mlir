@@ -1,0 +1,66 @@
+// bf16 activations in and bf16 results out, as PyTorch models hold them:
+// the arith.extf in front of the quantize becomes the quantize kernel's
+// 8-byte bf16 loads widened exactly to f32 (cvt.f32.bf16), the
+// arith.truncf behind the linear the epilogue's round-to-nearest-even
+// pair conversion and 4-byte stores (cvt.rn.bf16x2.f32); the host function
+// takes and fills bf16 buffers and keeps no cast. The same for an
+// LLM.int8() linear, whose outlier columns are gathered widened (f32).
+// format=isa: no ptxas or GPU needed.
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=KERNEL
+// RUN: xform-opt %s -split-input-file -quant-xform-lower-to-gpu=format=isa | FileCheck %s --check-prefix=PTX
+
+// KERNEL-LABEL: gpu.func @w8a8_quantize0(
+// KERNEL-SAME: memref<256x512xbf16>, %{{.*}}: memref<256x512xi8>, %{{.*}}: memref<256xf32>)
+// KERNEL: vector.load {{.*}} {alignment = 8 : i64} : memref<256x512xbf16>, vector<4xbf16>
+// KERNEL-NEXT: arith.extf {{.*}} : vector<4xbf16> to vector<4xf32>
+// KERNEL-LABEL: gpu.func @w8a8_qlinear0(
+// KERNEL-SAME: %{{.*}}: memref<384xf32>, %{{.*}}: memref<256x384xbf16>)
+// KERNEL: arith.truncf {{.*}} : vector<2xf32> to vector<2xbf16>
+// KERNEL-NEXT: vector.store {{.*}} {alignment = 4 : i64} : memref<256x384xbf16>, vector<2xbf16>
+// KERNEL-LABEL: func.func @w8a8(
+// KERNEL-SAME: %[[X:.*]]: memref<256x512xbf16>, %{{.*}}: memref<384x512xi8>, %{{.*}}: memref<384xf32>, %{{.*}}: memref<384xf32>, %[[Y:.*]]: memref<256x384xbf16>)
+// KERNEL-NOT: arith.extf
+// KERNEL-NOT: arith.truncf
+// KERNEL: gpu.launch_func {{.*}} @qx_gpu_kernels::@w8a8_quantize0 {{.*}} args(%[[X]] : memref<256x512xbf16>,
+// KERNEL: gpu.launch_func {{.*}} @qx_gpu_kernels::@w8a8_qlinear0 {{.*}}, %[[Y]] : memref<256x384xbf16>)
+// KERNEL-NOT: arith.truncf
+
+// PTX: .visible .entry w8a8_quantize0(
+// PTX-SAME: ld.global.v4.b16
+// PTX-SAME: cvt.f32.bf16
+// PTX-SAME: .visible .entry w8a8_qlinear0(
+// PTX-SAME: wgmma.mma_async.sync.aligned.m64n{{[0-9]+}}k32.s32.s8.s8
+// PTX-SAME: cvt.rn.bf16x2.f32 {{.*}}st.global.b32
+func.func @w8a8(%x: tensor<256x512xbf16>, %w: tensor<384x512xi8>, %sw: tensor<384xf32>, %b: tensor<384xf32>) -> tensor<256x384xbf16> {
+  %xf = arith.extf %x : tensor<256x512xbf16> to tensor<256x512xf32>
+  %q, %s = quant_xform.dynamic_quantize %xf scheme<per_token> : (tensor<256x512xf32>) -> (tensor<256x512xi8>, tensor<256xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw, bias %b : (tensor<256x512xi8>, tensor<256xf32>, tensor<384x512xi8>, tensor<384xf32>, tensor<384xf32>) -> tensor<256x384xf32>
+  %yb = arith.truncf %y : tensor<256x384xf32> to tensor<256x384xbf16>
+  return %yb : tensor<256x384xbf16>
+}
+
+// -----
+
+// KERNEL-LABEL: gpu.func @llm_int8_mixed0_quantize(
+// KERNEL-SAME: memref<128x256xf16>, %{{.*}}: memref<128x256xi8>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<128x2xf32>)
+// KERNEL: memref.load {{.*}} : memref<128x256xf16>
+// KERNEL-NEXT: arith.extf {{.*}} : f16 to f32
+// KERNEL: vector.load {{.*}} : memref<128x256xf16>, vector<4xf16>
+// KERNEL-LABEL: gpu.func @llm_int8_mixed0_gemm(
+// KERNEL-SAME: memref<128x64xf16>)
+// KERNEL: arith.truncf {{.*}} : vector<2xf32> to vector<2xf16>
+// KERNEL-LABEL: func.func @llm_int8(
+// KERNEL-SAME: %[[X:.*]]: memref<128x256xf16>,
+// KERNEL-NOT: arith.extf
+// KERNEL: gpu.launch_func {{.*}}@llm_int8_mixed0_quantize {{.*}} args(%[[X]] : memref<128x256xf16>,
+
+// PTX: .visible .entry llm_int8_mixed0_quantize(
+// PTX-SAME: cvt.f32.f16
+// PTX-SAME: .visible .entry llm_int8_mixed0_gemm(
+// PTX-SAME: cvt.rn.f16x2.f32
+func.func @llm_int8(%x: tensor<128x256xf16>, %w: tensor<64x256xi8>, %sw: tensor<64xf32>, %wo: tensor<64x2xf32>) -> tensor<128x64xf16> {
+  %xf = arith.extf %x : tensor<128x256xf16> to tensor<128x256xf32>
+  %y = quant_xform.mixed_linear %xf, %w scale %sw, outliers %wo columns [3, 100] : (tensor<128x256xf32>, tensor<64x256xi8>, tensor<64xf32>, tensor<64x2xf32>) -> tensor<128x64xf32>
+  %yb = arith.truncf %y : tensor<128x64xf32> to tensor<128x64xf16>
+  return %yb : tensor<128x64xf16>
+}
