@@ -7,8 +7,9 @@
 # On the device machine: `.gpu/gpu-device-run.sh` (see docs/PERF.md).
 #   scripts/gpu-build-artifacts.sh [out-dir]
 # QX_GPU_CHIP (sm_90a: wgmma kernels, the default; sm_90: mma.sync only) and
-# QX_GPU_TILE_M / QX_GPU_TILE_N / QX_GPU_TILE_K / QX_GPU_STAGES (the wgmma
-# block and pipeline; 0: chosen per shape) pick the kernels.
+# QX_GPU_TILE_M / QX_GPU_TILE_N / QX_GPU_TILE_K / QX_GPU_STAGES /
+# QX_GPU_GROUP_M (the wgmma block, pipeline and raster groups; 0: chosen
+# per shape) and QX_GPU_PERSISTENT (false, true) pick the kernels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.gpu}
@@ -26,25 +27,29 @@ rm -rf "$out" && mkdir -p "$out"
 # `quant`: the per-token quantize of [M, K] f32 alone; `hquant`: with an
 # online Hadamard rotation in front (one kernel); `bfused` / `bmixed:O`:
 # `fused` / `mixed:O` on bf16 activations and results (arith.extf to f32
-# in front, arith.truncf to bf16 behind, both fused into the kernels).
+# in front, arith.truncf to bf16 behind, both fused into the kernels);
+# `bgemm`: the qlinear on s8 activations with bf16 results; `bquant`: the
+# quantize of bf16 activations alone.
 chip=${QX_GPU_CHIP:-sm_90a}
 tile_m=${QX_GPU_TILE_M:-0}
 tile_n=${QX_GPU_TILE_N:-0}
 tile_k=${QX_GPU_TILE_K:-0}
 stages=${QX_GPU_STAGES:-0}
+group_m=${QX_GPU_GROUP_M:-0}
+persistent=${QX_GPU_PERSISTENT:-false}
 shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 bfragged:300:200:272:1:bfused blragged:100:70:96:1:bmixed:3 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8 lragged64:200:136:512:1:mixed:64 lragged16:520:300:1024:0:mixed:16 bfragged:300:200:272:1:bfused bfragged0:130:264:96:0:bfused blragged:300:200:272:1:bmixed:3 blragged16:520:300:1024:0:bmixed:16"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8 lragged64:200:136:512:1:mixed:64 lragged16:520:300:1024:0:mixed:16 bfragged:300:200:272:1:bfused bfragged0:130:264:96:0:bfused bgragged:300:200:272:1:bgemm bqragged:130:0:1000:0:bquant pragged:3000:1400:208:1 bfpragged:3000:1400:208:1:bfused lpragged:3000:1400:208:0:mixed:8 blragged:300:200:272:1:bmixed:3 blragged16:520:300:1024:0:bmixed:16"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
-      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 f${m}_${nk/:/_}:$m:$nk:1:fused l${m}_${nk/:/_}:$m:$nk:1:mixed:8 bf${m}_${nk/:/_}:$m:$nk:1:bfused bl${m}_${nk/:/_}:$m:$nk:1:bmixed:8"
+      shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 bg${m}_${nk/:/_}:$m:$nk:1:bgemm f${m}_${nk/:/_}:$m:$nk:1:fused l${m}_${nk/:/_}:$m:$nk:1:mixed:8 bf${m}_${nk/:/_}:$m:$nk:1:bfused bl${m}_${nk/:/_}:$m:$nk:1:bmixed:8"
     done
   done
-  shapes="$shapes m8192_8192_8192:8192:8192:8192:1 f8192_8192_8192:8192:8192:8192:1:fused l8192_8192_8192:8192:8192:8192:1:mixed:8 bf8192_8192_8192:8192:8192:8192:1:bfused bl8192_8192_8192:8192:8192:8192:1:bmixed:8"
+  shapes="$shapes m8192_8192_8192:8192:8192:8192:1 bg8192_8192_8192:8192:8192:8192:1:bgemm f8192_8192_8192:8192:8192:8192:1:fused l8192_8192_8192:8192:8192:8192:1:mixed:8 bf8192_8192_8192:8192:8192:8192:1:bfused bl8192_8192_8192:8192:8192:8192:1:bmixed:8"
   for mk in 2048:4096 2048:11008 8192:4096 8192:11008; do
-    shapes="$shapes q${mk/:/_}:${mk%:*}:0:${mk#*:}:0:quant h${mk/:/_}:${mk%:*}:0:${mk#*:}:0:hquant"
+    shapes="$shapes q${mk/:/_}:${mk%:*}:0:${mk#*:}:0:quant bq${mk/:/_}:${mk%:*}:0:${mk#*:}:0:bquant h${mk/:/_}:${mk%:*}:0:${mk#*:}:0:hquant"
   done
 fi
 : > "$out/entries.inc"
@@ -89,6 +94,26 @@ func.func @main(%x: tensor<${m}x${k}xf32>, %w: tensor<${n}x${k}xi8>, %sw: tensor
 }
 MLIR
     entry=QX_MIXED_ENTRY
+  elif [ "${kind:-}" = bquant ]; then
+    # The per-token quantize of bf16 activations alone (N unused).
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%xb: tensor<${m}x${k}xbf16>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>) {
+  %x = arith.extf %xb : tensor<${m}x${k}xbf16> to tensor<${m}x${k}xf32>
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<${m}x${k}xf32>) -> (tensor<${m}x${k}xi8>, tensor<${m}xf32>)
+  return %q, %s : tensor<${m}x${k}xi8>, tensor<${m}xf32>
+}
+MLIR
+    entry=QX_BF16_QUANT_ENTRY
+  elif [ "${kind:-}" = bgemm ]; then
+    # The qlinear on s8 activations with bf16 results.
+    cat > "$out/$name.mlir" <<MLIR
+func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x${k}xi8>, %sw: tensor<${n}xf32>${bt}) -> tensor<${m}x${n}xbf16> {
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw${bias_use} : (tensor<${m}x${k}xi8>, tensor<${m}xf32>, tensor<${n}x${k}xi8>, tensor<${n}xf32>${bias_type}) -> tensor<${m}x${n}xf32>
+  %yb = arith.truncf %y : tensor<${m}x${n}xf32> to tensor<${m}x${n}xbf16>
+  return %yb : tensor<${m}x${n}xbf16>
+}
+MLIR
+    entry=QX_BF16_GEMM_ENTRY
   elif [ "${kind:-}" = hquant ]; then
     # The online Hadamard rotation (signs: the runner's hadamardSign) and
     # the per-token quantize, one kernel (N unused).
@@ -130,10 +155,12 @@ func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x
 MLIR
     entry=QX_ENTRY
   fi
-  build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
+  build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" --gpu-wgmma-group-m "$group_m" --gpu-wgmma-persistent="$persistent" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
   echo "#include \"$name.h\"" >> "$out/entries.inc"
   if [ "$entry" = QX_QUANT_ENTRY ]; then
     echo "QX_QUANT_ENTRY($name, $m, $k, false)" >> "$out/entries.inc"
+  elif [ "$entry" = QX_BF16_QUANT_ENTRY ]; then
+    echo "QX_BF16_QUANT_ENTRY($name, $m, $k)" >> "$out/entries.inc"
   elif [ "$entry" = QX_HQUANT_ENTRY ]; then
     echo "QX_QUANT_ENTRY($name, $m, $k, true)" >> "$out/entries.inc"
   elif [ "$entry" = QX_MIXED_ENTRY ] || [ "$entry" = QX_BF16_MIXED_ENTRY ]; then

@@ -23,7 +23,9 @@ product), against the eager LLM.int8() anchor and bf16
 (`gpu_llmint8_vs_bf16`). And both whole linears again on bf16 activations
 and results, the anchors' I/O (`arith.extf` in front and `arith.truncf`
 behind, fused into the kernels: half the bytes in and out), against bf16
-(`gpu_w8a8_bf16_vs_bf16`, `gpu_llmint8_bf16_vs_bf16`).
+(`gpu_w8a8_bf16_vs_bf16`, `gpu_llmint8_bf16_vs_bf16`). For where the time
+goes, the GEMM alone with bf16 results (`GEMM bf16`) and the quantize of
+bf16 activations alone (`bf16 quantize`, against the copy bandwidth).
 """
 import json
 import os
@@ -96,17 +98,18 @@ def main():
     p = subprocess.run([runner], capture_output=True, text=True)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
-    gemm, fused, mixed, bfused, bmixed, quant = {}, {}, {}, {}, {}, {}
+    gemm, fused, mixed, bfused, bmixed, bgemm, quant = {}, {}, {}, {}, {}, {}, {}
     for line in p.stdout.splitlines():
-        q = re.match(r"(\S+)\s+M=(\d+)\s+K=(\d+)\s+(hadamard\+)?quantize.*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) GB/s", line)
+        q = re.match(r"(\S+)\s+M=(\d+)\s+K=(\d+)\s+(hadamard\+|bf16 )?quantize.*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) GB/s", line)
         if q:
-            quant.setdefault((int(q[2]), int(q[3])), {})["hadamard" if q[4] else "plain"] = (float(q[7]), int(q[5]))
+            kind = {"hadamard+": "hadamard", "bf16 ": "bf16"}.get(q[4], "plain")
+            quant.setdefault((int(q[2]), int(q[3])), {})[kind] = (float(q[7]), int(q[5]))
         m = re.match(r"(\S+)\s+M=(\d+)\s+N=(\d+)\s+K=(\d+).*mismatches=(\d+)\s+median=([0-9.]+) ms\s+([0-9.]+) TOPS", line)
         if m:
             # f…: the fused entries (quantize + GEMM); l…: LLM.int8(); bf…
-            # and bl…: the same on bf16 activations and results; the others:
-            # GEMM alone.
-            table = {"bf": bfused, "bl": bmixed}.get(m[1][:2]) if " bf16 " in line else None
+            # and bl…: the same on bf16 activations and results; bg…: the
+            # GEMM alone with bf16 results; the others: GEMM alone.
+            table = {"bf": bfused, "bl": bmixed, "bg": bgemm}.get(m[1][:2]) if " bf16 " in line else None
             if table is None:
                 table = {"f": fused, "l": mixed}.get(m[1][0], gemm)
             table[(int(m[2]), int(m[3]), int(m[4]))] = (float(m[7]), int(m[5]))
@@ -114,30 +117,33 @@ def main():
     print(f"{'M':>5} {'N':>6} {'K':>6} | {'GEMM':>7} {'W8A8':>7} {'_int_mm':>8} {'bf16':>7} {'eager W8A8':>10} "
           f"{'eager LLM.int8':>14} {'LLM.int8':>8} | GEMM/_int_mm  W8A8/_int_mm  W8A8/bf16  "
           f"LLM.int8/eager  LLM.int8/bf16 | {'W8A8 bf16':>9} {'LLM.int8 bf16':>13} | W8A8 bf16/bf16  "
-          f"LLM.int8 bf16/bf16   (TOPS; bf16 TFLOP/s)")
+          f"LLM.int8 bf16/bf16 | {'GEMM bf16':>9}   (TOPS; bf16 TFLOP/s)")
     rows = []
+    grid = {(M, N, K) for M in (16, 128, 2048, 8192)
+            for N, K in ((4096, 4096), (11008, 4096), (4096, 11008))} | {(8192, 8192, 8192)}
     for (M, N, K), (tops, bad) in sorted(gemm.items()):
-        if M * N * K < 2 ** 26:
+        if (M, N, K) not in grid:
             continue  # the correctness shapes
         ftops, fbad = fused.get((M, N, K), (float("nan"), 0))
         ltops, lbad = mixed.get((M, N, K), (float("nan"), 0))
         bftops, bfbad = bfused.get((M, N, K), (float("nan"), 0))
         bltops, blbad = bmixed.get((M, N, K), (float("nan"), 0))
+        bgtops, bgbad = bgemm.get((M, N, K), (float("nan"), 0))
         a = anchors(M, N, K)
         rows.append(dict(M=M, N=N, K=K, ours=tops, ours_fused=ftops, ours_llmint8=ltops,
-                         ours_fused_bf16=bftops, ours_llmint8_bf16=bltops,
-                         mismatches=bad + fbad + lbad + bfbad + blbad, **a))
+                         ours_fused_bf16=bftops, ours_llmint8_bf16=bltops, ours_gemm_bf16=bgtops,
+                         mismatches=bad + fbad + lbad + bfbad + blbad + bgbad, **a))
         print(f"{M:5d} {N:6d} {K:6d} | {tops:7.1f} {ftops:7.1f} {a['int_mm']:8.1f} {a['bf16']:7.1f} "
               f"{a['eager_w8a8']:10.1f} {a['eager_llmint8']:14.1f} {ltops:8.1f} | {tops / a['int_mm']:12.3f} "
               f"{ftops / a['int_mm']:13.3f} {ftops / a['bf16']:10.3f} {ltops / a['eager_llmint8']:15.3f} "
               f"{ltops / a['bf16']:14.3f} | {bftops:9.1f} {bltops:13.1f} | {bftops / a['bf16']:14.3f} "
-              f"{bltops / a['bf16']:18.3f}", flush=True)
+              f"{bltops / a['bf16']:18.3f} | {bgtops:9.1f}", flush=True)
     # The quantize kernel alone against a device copy of its input (read
     # and write 4·M·K bytes), in GB/s.
     qrows = []
     if quant:
-        print(f"{'M':>5} {'K':>6} | {'quantize GB/s':>13} {'+Hadamard':>10} {'copy GB/s':>10} | "
-              f"quantize/copy  +Hadamard/copy")
+        print(f"{'M':>5} {'K':>6} | {'quantize GB/s':>13} {'+Hadamard':>10} {'bf16 in':>8} {'copy GB/s':>10} | "
+              f"quantize/copy  +Hadamard/copy  bf16/copy")
     for (M, K), kinds in sorted(quant.items()):
         src = torch.randn(M, K, device="cuda")
         dst = torch.empty_like(src)
@@ -145,10 +151,11 @@ def main():
         copy = 8.0 * M * K / tc / 1e9
         gbs, bad = kinds.get("plain", (float("nan"), 0))
         hgbs, hbad = kinds.get("hadamard", (float("nan"), 0))
-        qrows.append(dict(M=M, K=K, quantize_gbs=gbs, hadamard_quantize_gbs=hgbs, copy_gbs=copy,
-                          mismatches=bad + hbad))
-        print(f"{M:5d} {K:6d} | {gbs:13.1f} {hgbs:10.1f} {copy:10.1f} | {gbs / copy:13.3f} "
-              f"{hgbs / copy:15.3f}", flush=True)
+        bgbs, bbad = kinds.get("bf16", (float("nan"), 0))
+        qrows.append(dict(M=M, K=K, quantize_gbs=gbs, hadamard_quantize_gbs=hgbs, bf16_quantize_gbs=bgbs,
+                          copy_gbs=copy, mismatches=bad + hbad + bbad))
+        print(f"{M:5d} {K:6d} | {gbs:13.1f} {hgbs:10.1f} {bgbs:8.1f} {copy:10.1f} | {gbs / copy:13.3f} "
+              f"{hgbs / copy:15.3f} {bgbs / copy:10.3f}", flush=True)
     key = [r for r in rows if (r["M"], r["N"], r["K"]) == (2048, 4096, 4096)]
     if key:
         print(f"gpu_llmint8_vs_bf16={key[0]['ours_llmint8'] / key[0]['bf16']:.3f}")

@@ -38,6 +38,8 @@
 #define QX_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)
 #define QX_BF16_ENTRY(name, M, N, K, BIAS)
 #define QX_BF16_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)
+#define QX_BF16_GEMM_ENTRY(name, M, N, K, BIAS)
+#define QX_BF16_QUANT_ENTRY(name, M, K)
 #include "entries.inc"
 #undef QX_ENTRY
 #undef QX_FUSED_ENTRY
@@ -45,6 +47,8 @@
 #undef QX_MIXED_ENTRY
 #undef QX_BF16_ENTRY
 #undef QX_BF16_MIXED_ENTRY
+#undef QX_BF16_GEMM_ENTRY
+#undef QX_BF16_QUANT_ENTRY
 
 namespace {
 
@@ -134,9 +138,9 @@ double medianSeconds(const Fn &fn, void **args, bool queued = true) {
 /// `outliers` > 0 (and `fused`), an LLM.int8() mixed_linear with the
 /// outlier columns j·⌊K/outliers⌋ (scripts/gpu-build-artifacts.sh): the
 /// int8 part quantizes x without them, then y += x[:, O]·Woᵀ in f32 in the
-/// order of the columns. With `bf16` (and `fused`), x is bf16 (the f32
-/// values rounded to bf16 first, so that the oracle sees what the kernel
-/// widens) and y is bf16: the f32 result rounded to nearest even.
+/// order of the columns. With `bf16`, y is bf16 (the f32 result rounded to
+/// nearest even) and, if `fused`, x is bf16 too (the f32 values rounded to
+/// bf16 first, so that the oracle sees what the kernel widens).
 /// `fn(args)` calls the entry point on the device buffers in `args`.
 template <typename Fn>
 bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
@@ -216,7 +220,7 @@ bool runShape(const char *name, int64_t m, int64_t n, int64_t k, bool bias,
   };
   std::vector<void *> args;
   std::vector<uint16_t> xh;
-  if (bf16) {
+  if (bf16 && fused) {
     for (float v : x)
       xh.push_back(toBf16(v));
     args.push_back(upload(xh.data(), 2 * xh.size()));
@@ -293,17 +297,24 @@ void hadamardRow(const float *x, int64_t k, float *y) {
 }
 
 /// The generated per-token quantize alone (x [M,K] f32 → q s8, s f32),
-/// with the online Hadamard rotation in front when `hadamard`: every value
-/// and scale against the oracle, then timed; prints the bytes moved per
-/// second (4·M·K read, M·K + 4·M written).
+/// with the online Hadamard rotation in front when `hadamard`, or of bf16
+/// x when `bf16`: every value and scale against the oracle, then timed;
+/// prints the bytes moved per second (4·M·K read, 2·M·K for bf16;
+/// M·K + 4·M written).
 template <typename Fn>
-bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard, Fn fn,
-                 std::mt19937 &rng) {
+bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard,
+                 bool bf16, Fn fn, std::mt19937 &rng) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> x(m * k), sx(m), s(m, NAN), rotated(k);
   std::vector<int8_t> ref(m * k), q(m * k, 99);
+  std::vector<uint16_t> xh;
   for (int64_t i = 0; i < m * k; ++i)
     x[i] = normal(rng) * ((i % k) % 61 == 7 ? 20.0f : 1.0f);
+  if (bf16)
+    for (auto &v : x) {
+      xh.push_back(toBf16(v));
+      v = fromBf16(xh.back());
+    }
   for (int64_t i = 0; i < m; ++i) {
     const float *in = &x[i * k];
     if (hadamard) {
@@ -312,9 +323,11 @@ bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard, Fn fn,
     }
     sx[i] = quantizeRow(in, k, &ref[i * k]);
   }
-  void *args[3] = {qxGpuMalloc(4 * x.size()), qxGpuMalloc(q.size()),
+  const size_t inBytes = (bf16 ? 2 : 4) * x.size();
+  void *args[3] = {qxGpuMalloc(inBytes), qxGpuMalloc(q.size()),
                    qxGpuMalloc(4 * m)};
-  qxGpuCopyToDevice(args[0], x.data(), 4 * x.size());
+  qxGpuCopyToDevice(args[0], bf16 ? (const void *)xh.data() : x.data(),
+                    inBytes);
   fn(args);
   qxGpuCopyToHost(q.data(), args[1], q.size());
   qxGpuCopyToHost(s.data(), args[2], 4 * m);
@@ -337,16 +350,14 @@ bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard, Fn fn,
   double waited = ok ? medianSeconds(fn, args, false) : -1.0;
   ok = ok && median >= 0 && waited >= 0 && check(name);
   median = std::max(median, 0.0);
-  double bytes = 5.0 * m * k + 4.0 * m;
-  std::printf(hadamard ? "%-10s M=%-5lld K=%-5lld hadamard+quantize  "
-                         "checked=%lld  "
-                         "mismatches=%lld  median=%.4f ms  %.1f GB/s  "
-                         "waiting=%.4f ms\n"
-                       : "%-10s M=%-5lld K=%-5lld quantize  checked=%lld  "
-                         "mismatches=%lld  median=%.4f ms  %.1f GB/s  "
-                         "waiting=%.4f ms\n",
-              name, (long long)m, (long long)k, (long long)(m * k + m),
-              (long long)bad, median * 1e3,
+  double bytes = double(inBytes) + 1.0 * m * k + 4.0 * m;
+  std::printf("%-10s M=%-5lld K=%-5lld %s  checked=%lld  mismatches=%lld  "
+              "median=%.4f ms  %.1f GB/s  waiting=%.4f ms\n",
+              name, (long long)m, (long long)k,
+              hadamard ? "hadamard+quantize"
+              : bf16   ? "bf16 quantize"
+                       : "quantize",
+              (long long)(m * k + m), (long long)bad, median * 1e3,
               median > 0 ? bytes / median / 1e9 : 0.0, waited * 1e3);
   for (void *p : args)
     qxGpuFree(p);
@@ -422,11 +433,31 @@ int main() {
 // online Hadamard rotation in front.
 #define QX_QUANT_ENTRY(name, M, K, HADAMARD)                                   \
   ok &= runQuantize(                                                           \
-      #name, M, K, HADAMARD,                                                   \
+      #name, M, K, HADAMARD, false,                                            \
       [](void **a) {                                                           \
         qx_##name((const float *)a[0], (int8_t *)a[1], (float *)a[2]);         \
       },                                                                       \
       rng);
+// QX_BF16_QUANT_ENTRY: dynamic_quantize of bf16 x alone (x, q, s).
+#define QX_BF16_QUANT_ENTRY(name, M, K)                                        \
+  ok &= runQuantize(                                                           \
+      #name, M, K, false, true,                                                \
+      [](void **a) {                                                           \
+        qx_##name((const uint16_t *)a[0], (int8_t *)a[1], (float *)a[2]);      \
+      },                                                                       \
+      rng);
+// QX_BF16_GEMM_ENTRY: qlinear on s8 activations, bf16 y (q, sx, w, sw, [b],
+// y).
+#define QX_BF16_GEMM_ENTRY(name, M, N, K, BIAS)                                \
+  ok &= runShape(                                                              \
+      #name, M, N, K, BIAS, false, 0, true,                                    \
+      [](void **a) { QX_BF16_GEMM_CALL_##BIAS(name, a); }, rng);
+#define QX_BF16_GEMM_CALL_1(name, a)                                           \
+  qx_##name((const int8_t *)a[0], (const float *)a[1], (const int8_t *)a[2],   \
+            (const float *)a[3], (const float *)a[4], (uint16_t *)a[5])
+#define QX_BF16_GEMM_CALL_0(name, a)                                           \
+  qx_##name((const int8_t *)a[0], (const float *)a[1], (const int8_t *)a[2],   \
+            (const float *)a[3], (uint16_t *)a[5])
 #include "entries.inc"
   std::printf(ok ? "gpu_linear_runner: all shapes match the oracle\n"
                  : "gpu_linear_runner: FAILED\n");

@@ -93,6 +93,16 @@ static cl::opt<int64_t>
               cl::desc("Shared-memory buffers of the wgmma kernel (0: "
                        "chosen per shape)"),
               cl::init(0));
+static cl::opt<int64_t>
+    gpuGroupM("gpu-wgmma-group-m",
+              cl::desc("Row blocks per raster group of the wgmma kernel (0: "
+                       "chosen per shape; 1: row by row)"),
+              cl::init(0));
+static cl::opt<bool> gpuPersistent(
+    "gpu-wgmma-persistent",
+    cl::desc("Persistent wgmma blocks (one per SM) where the grid has more "
+             "than one wave"),
+    cl::init(false));
 static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("OpenMP threads (> 1: link libomp)"),
                                 cl::init(1));
@@ -257,6 +267,8 @@ int main(int argc, char **argv) {
     options.wgmmaTileN = gpuTileN;
     options.wgmmaTileK = gpuTileK;
     options.wgmmaStages = gpuStages;
+    options.wgmmaGroupM = gpuGroupM;
+    options.wgmmaPersistent = gpuPersistent;
     buildGPUPipeline(pm, options);
   } else {
     CPUPipelineOptions options;

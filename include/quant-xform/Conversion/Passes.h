@@ -65,6 +65,11 @@ struct GPUPipelineOptions {
   int64_t wgmmaTileM = 0, wgmmaTileN = 0, wgmmaTileK = 0;
   /// Shared-memory buffers of the wgmma kernel (0: chosen).
   int64_t wgmmaStages = 0;
+  /// Row blocks per raster group of the wgmma kernel (0: chosen; 1: row
+  /// by row).
+  int64_t wgmmaGroupM = 0;
+  /// Persistent wgmma blocks where the grid has more than one wave.
+  bool wgmmaPersistent = false;
   /// What the gpu.binary holds: `bin` (a cubin, through ptxas) or `isa`
   /// (PTX text, for inspection and tests without ptxas).
   std::string format = "bin";

@@ -100,8 +100,9 @@ def ConvertQuantXformQLinearToGPU
     function on device memrefs (its results become out-parameters) that
     launches generated kernels from the `gpu.module @qx_gpu_kernels`.
 
-    Each `dynamic_quantize` gets a quantize kernel (one block per row:
-    16-byte loads kept in registers for K ≤ 16384, the row's absmax through
+    Each `dynamic_quantize` gets a quantize kernel (one block per row, of
+    256 threads, or 128 for a bf16 / f16 row of K ≤ 8192 without a
+    rotation: loads kept in registers for K ≤ 16384, the row's absmax through
     warp shuffles and shared memory, the reference evaluator's scale and
     rounding exactly; an online `rotate hadamard` (not inverse, K ≤ 16384)
     whose only user is the quantize is done in the same kernel first:
@@ -122,7 +123,13 @@ def ConvertQuantXformQLinearToGPU
       past M, N and K) and multiplied by `wgmma.mma_async` m64nNk32 s8
       through matrix descriptors; the epilogue's weight scales and bias
       copied to shared memory by `cp.async` at the start; 8-byte stores of
-      the output where the block is whole;
+      the output where the block is whole; consecutive blocks walk down
+      raster groups of 16 row blocks of one column block
+      (`wgmma-group-m`), so that the ~132 blocks in flight share their A
+      and B tiles in L2; with `wgmma-persistent`, a grid of more than one
+      wave becomes one block per SM walking the tiles, the next tile's
+      first K tiles copied during the current tile's epilogue (measured
+      no faster on the H100, so off by default);
     - otherwise: 4 warps per block, each warp a 16 × 32 output tile
       (64 × 64 for M ≥ 1024) with `nvgpu.mma.sync` m16n8k32 on s8, operands
       read from global memory in 4-byte groups; K a multiple of 4.
@@ -187,6 +194,14 @@ def ConvertQuantXformQLinearToGPU
     Option<"wgmmaStages", "wgmma-stages", "int64_t", "0",
            "Shared-memory buffers of the wgmma kernel (3 to 16; 0: as many "
            "as fit in 200 KB, up to 16)">,
+    Option<"wgmmaGroupM", "wgmma-group-m", "int64_t", "0",
+           "Row blocks per raster group of the wgmma kernel: blocks run "
+           "down groups of this many row blocks before the next columns "
+           "(0: choose; 1: row by row)">,
+    Option<"wgmmaPersistent", "wgmma-persistent", "bool", "false",
+           "Persistent wgmma blocks where the grid has more than one wave: "
+           "one block per SM walks the tiles, copying the next tile's first "
+           "K tiles during the current tile's epilogue">,
     Option<"wgmmaMinM", "wgmma-min-m", "int64_t", "1",
            "Smallest M that takes the wgmma kernel">,
     Option<"outline", "outline", "bool", "true",

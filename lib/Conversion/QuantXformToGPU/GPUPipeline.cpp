@@ -52,6 +52,16 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       *this, "wgmma-stages",
       llvm::cl::desc("Shared-memory buffers of the wgmma kernel (0: choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> wgmmaGroupM{
+      *this, "wgmma-group-m",
+      llvm::cl::desc("Row blocks per raster group of the wgmma kernel (0: "
+                     "choose; 1: row by row)"),
+      llvm::cl::init(0)};
+  Option<bool> wgmmaPersistent{
+      *this, "wgmma-persistent",
+      llvm::cl::desc("Persistent wgmma blocks (one per SM) where the grid "
+                     "has more than one wave"),
+      llvm::cl::init(false)};
   Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit with the libdevice that kernels link "
@@ -130,6 +140,8 @@ void mlir::quant_xform::buildGPUHostPipeline(
   kernelOptions.wgmmaTileN = options.wgmmaTileN;
   kernelOptions.wgmmaTileK = options.wgmmaTileK;
   kernelOptions.wgmmaStages = options.wgmmaStages;
+  kernelOptions.wgmmaGroupM = options.wgmmaGroupM;
+  kernelOptions.wgmmaPersistent = options.wgmmaPersistent;
   pm.addPass(createConvertQuantXformQLinearToGPU(kernelOptions));
   // The rest of a whole model: linalg on tensors, bufferized; each
   // top-level parallel loop nest becomes a kernel (blocks of up to 256
@@ -200,6 +212,8 @@ void mlir::quant_xform::registerGPUPipeline() {
         options.wgmmaTileN = cl.wgmmaTileN;
         options.wgmmaTileK = cl.wgmmaTileK;
         options.wgmmaStages = cl.wgmmaStages;
+        options.wgmmaGroupM = cl.wgmmaGroupM;
+        options.wgmmaPersistent = cl.wgmmaPersistent;
         buildGPUPipeline(pm, options);
       });
 }

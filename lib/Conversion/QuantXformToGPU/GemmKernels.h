@@ -122,6 +122,11 @@ struct WgmmaOptions {
   int64_t tileK = 0;
   /// Shared-memory buffers (≥ 3); 0 chooses (as many as fit in ~200 KB).
   int64_t stages = 0;
+  /// Row blocks per raster group (1: row by row); 0 chooses.
+  int64_t groupM = 0;
+  /// Persistent blocks (one per SM, walking the tiles) where there is more
+  /// than one wave (measured no faster than the plain grid on the H100).
+  bool persistent = false;
   /// Smallest M that takes the wgmma kernel.
   int64_t minM = 1;
 };
@@ -132,6 +137,14 @@ struct WgmmaTile {
   int64_t tileN;      ///< columns per block (wgmma n)
   int64_t tileK;      ///< bytes of K per stage (64 or 128)
   int64_t stages;     ///< shared-memory buffers (≥ 3)
+  /// Row blocks per raster group: consecutive blocks walk down groupM row
+  /// blocks of one column block before the next column block, so that the
+  /// blocks in flight share their A and B tiles in L2 (1: row by row).
+  int64_t groupM = 1;
+  /// One block per SM (at most) walks the tiles p, p + grid, ...: the
+  /// first K tiles of its next output tile are copied while it runs the
+  /// epilogue of the current one (the epilogue operands double-buffered).
+  bool persistent = false;
   int64_t rows() const { return 64 * warpgroups; }
 };
 
@@ -150,6 +163,8 @@ WgmmaTile chooseWgmmaTile(const GemmShape &s, const WgmmaOptions &o);
 gpu::GPUFuncOp buildWgmmaKernel(OpBuilder &b, Location loc, StringRef name,
                                 const GemmShape &s, const WgmmaTile &t);
 LaunchShape wgmmaLaunch(const GemmShape &s, const WgmmaTile &t);
+/// Output tiles (blocks of the non-persistent grid) of `t` on `s`.
+int64_t tileCount(const GemmShape &s, const WgmmaTile &t);
 
 /// A symmetric per-token dynamic quantize of an f32 [M, K] input.
 struct QuantizeShape {

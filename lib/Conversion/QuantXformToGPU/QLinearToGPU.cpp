@@ -121,6 +121,12 @@ struct ConvertQuantXformQLinearToGPU
           << static_cast<int64_t>(wgmmaStages) << ")";
       return false;
     }
+    if (wgmmaGroupM < 0 || wgmmaGroupM > 1024) {
+      getOperation().emitError()
+          << "wgmma-group-m must be 0 (choose) or 1 to 1024 (got "
+          << static_cast<int64_t>(wgmmaGroupM) << ")";
+      return false;
+    }
     if (wgmmaMinM < 1) {
       getOperation().emitError() << "wgmma-min-m must be at least 1 (got "
                                  << static_cast<int64_t>(wgmmaMinM) << ")";
@@ -561,6 +567,8 @@ struct ConvertQuantXformQLinearToGPU
     wo.tileN = wgmmaTileN;
     wo.tileK = wgmmaTileK;
     wo.stages = wgmmaStages;
+    wo.groupM = wgmmaGroupM;
+    wo.persistent = wgmmaPersistent;
     wo.minM = wgmmaMinM;
     for (Operation &op : llvm::make_early_inc_range(body)) {
       OpBuilder hb(&op);

@@ -2,11 +2,13 @@
 //
 // The kernel of a symmetric per-token `dynamic_quantize` on an f32 [M, K]
 // input (or a bf16 / f16 one widened by an `arith.extf` in front, fused
-// into the loads): one block of 256 threads per row.
+// into the loads): one block of 256 threads per row (128 for bf16 / f16
+// rows of K ≤ 8192 without a rotation, so that a register holds as many
+// bytes in flight as for f32).
 //
 // 1. Each thread reads its 4-float groups (16-byte loads, 8 bytes for
 //    bf16 / f16 widened exactly to f32, groups tid,
-//    tid + 256, ...) and keeps the NaN-ignoring maximum of |x| (maxnumf).
+//    tid + threads, ...) and keeps the NaN-ignoring maximum of |x| (maxnumf).
 //    For K ≤ 16·1024 the loop is unrolled and the groups stay in registers
 //    (all loads in flight at once; step 4 reads no memory again).
 // 2. The row maximum: butterfly shuffles within each warp, the 8 warp
@@ -47,7 +49,6 @@ using namespace mlir::quant_xform::gpu_kernels;
 
 namespace {
 constexpr int64_t kThreads = 256;
-constexpr int64_t kWarps = kThreads / 32;
 constexpr int64_t kGroup = 4; // floats per load
 /// Most 4-float groups a thread keeps in registers (K ≤ 16·1024).
 constexpr int64_t kMaxResidentGroups = 16;
@@ -168,8 +169,18 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
   }
 }
 
+/// Threads per row: 128 for a bf16 / f16 row of at most 8192 without a
+/// rotation (8-byte loads: half a block of 256 would keep half the bytes
+/// of an f32 row in flight per register), else 256.
+static int64_t quantizeThreads(const QuantizeShape &s) {
+  bool narrow = s.inputType && s.inputType.getIntOrFloatBitWidth() == 16;
+  return narrow && !s.hadamardBlock && s.k <= kMaxResidentGroups * 128 * kGroup
+             ? 128
+             : kThreads;
+}
+
 LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
-  return {s.m, 1, kThreads, 0};
+  return {s.m, 1, quantizeThreads(s), 0};
 }
 
 gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
@@ -178,11 +189,14 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type(), f64 = b.getF64Type(), i8 = b.getI8Type();
   Type inType = s.inputType ? s.inputType : f32;
+  const int64_t threads = quantizeThreads(s), warps = threads / 32;
+  assert((threads == kThreads || !s.hadamardBlock) &&
+         "the rotation's butterflies assume 256 threads");
   SmallVector<Type> args = {MemRefType::get({s.m, s.k}, inType),
                             MemRefType::get({s.m, s.k}, i8),
                             MemRefType::get({s.m}, f32)};
   const int64_t outliers = int64_t(s.outlierColumns.size());
-  assert(outliers <= kThreads && !(outliers && s.hadamardBlock) &&
+  assert(outliers <= threads && !(outliers && s.hadamardBlock) &&
          "outlier columns: at most one per thread, no rotation");
   if (outliers)
     args.push_back(MemRefType::get({s.m, outliers}, f32));
@@ -225,20 +239,20 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
       gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn->setAttr(fn.getKnownBlockSizeAttrName(),
-              b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
+              b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Value partial = fn.addWorkgroupAttribution(
-      MemRefType::get({kWarps}, f32, MemRefLayoutAttrInterface{}, workgroup),
+      MemRefType::get({warps}, f32, MemRefLayoutAttrInterface{}, workgroup),
       loc);
   // Butterflies between warps (strides 128 to 512) go through shared
   // memory: all of a thread's groups at once (up to 8 groups, 32 KB).
   int64_t exchangeGroups =
-      std::min<int64_t>(llvm::divideCeil(s.k, kThreads * kGroup), 8);
+      std::min<int64_t>(llvm::divideCeil(s.k, threads * kGroup), 8);
   Value exchange =
       s.hadamardBlock > 4 * 32
           ? fn.addWorkgroupAttribution(
-                MemRefType::get({exchangeGroups * kThreads * kGroup}, f32,
+                MemRefType::get({exchangeGroups * threads * kGroup}, f32,
                                 MemRefLayoutAttrInterface{}, workgroup),
                 loc)
           : Value();
@@ -301,7 +315,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
 
   // 1. This thread's maximum of |x|: unrolled with the groups kept in
   // registers when they are few enough, else a loop.
-  int64_t groups = llvm::divideCeil(s.k, kThreads * kGroup);
+  int64_t groups = llvm::divideCeil(s.k, threads * kGroup);
   bool resident = groups <= kMaxResidentGroups;
   auto absMax = [&](Value v) {
     // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
@@ -314,9 +328,9 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   // Whether group g of this thread lies in the row (only the last group of
   // a row that is not a multiple of 1024 floats can fall outside).
   auto inRow = [&](int64_t g) -> Value {
-    if ((g + 1) * kThreads * kGroup <= s.k)
+    if ((g + 1) * threads * kGroup <= s.k)
       return Value();
-    Value k = arith::AddIOp::create(b, loc, first, c(g * kThreads * kGroup));
+    Value k = arith::AddIOp::create(b, loc, first, c(g * threads * kGroup));
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, c(s.k));
   };
   SmallVector<Value> values; // resident: group g of this thread
@@ -326,7 +340,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     // Group g of this thread from `mem` (a row of x, or the K factors):
     // zeros past the row.
     auto loadGroup = [&](Value mem, int64_t g) -> Value {
-      Value k = arith::AddIOp::create(b, loc, first, c(g * kThreads * kGroup));
+      Value k = arith::AddIOp::create(b, loc, first, c(g * threads * kGroup));
       auto load = [&](OpBuilder &lb) -> Value {
         if (mem == x)
           return loadX(lb, k);
@@ -358,8 +372,8 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     for (Value v : values)
       m = arith::MaxNumFOp::create(b, loc, m, absMax(v));
   } else {
-    auto maxLoop = scf::ForOp::create(
-        b, loc, first, c(s.k), c(kThreads * kGroup), ValueRange{cf(0.0)});
+    auto maxLoop = scf::ForOp::create(b, loc, first, c(s.k),
+                                      c(threads * kGroup), ValueRange{cf(0.0)});
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(maxLoop.getBody());
     Value v = masked(b, loadX(b, maxLoop.getInductionVar()),
@@ -387,7 +401,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   }
   gpu::BarrierOp::create(b, loc);
   Value absmax = cf(0.0);
-  for (int64_t w = 0; w < kWarps; ++w)
+  for (int64_t w = 0; w < warps; ++w)
     absmax = arith::MaxNumFOp::create(
         b, loc, absmax, memref::LoadOp::create(b, loc, partial, c(w)));
 
@@ -452,7 +466,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   if (resident) {
     for (auto [g, v] : llvm::enumerate(values)) {
       Value k = arith::AddIOp::create(b, loc, first,
-                                      c(int64_t(g) * kThreads * kGroup));
+                                      c(int64_t(g) * threads * kGroup));
       if (Value ok = inRow(int64_t(g))) {
         auto ifIn = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
         OpBuilder tb = ifIn.getThenBodyBuilder();
@@ -463,7 +477,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     }
   } else {
     auto quantLoop =
-        scf::ForOp::create(b, loc, first, c(s.k), c(kThreads * kGroup));
+        scf::ForOp::create(b, loc, first, c(s.k), c(threads * kGroup));
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(quantLoop.getBody());
     Value k = quantLoop.getInductionVar();

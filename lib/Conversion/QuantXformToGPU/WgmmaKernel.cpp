@@ -48,6 +48,7 @@ constexpr int64_t kMaxStages = 16;
 constexpr int64_t kSMs = 132;          // H100 SXM
 constexpr int64_t kChunk = 16;         // bytes per cp.async
 constexpr int64_t kSwizzleAtom = 1024; // 8 rows × 128 bytes
+constexpr int64_t kGroupM = 16;        // row blocks per raster group
 
 int64_t stageBytes(const WgmmaTile &t) {
   return (t.rows() + t.tileN) * t.tileK;
@@ -118,16 +119,40 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
     if (ceilDiv(s.m, t.rows()) * ceilDiv(s.n, t.tileN) >= kSMs * 9 / 10)
       break;
   }
-  int64_t budget = std::min(kSharedBudget, kMaxSharedBytes - kSwizzleAtom -
-                                               epilogueLayout(s, t).bytes());
-  t.stages = o.stages ? o.stages : std::min(kMaxStages, budget / stageBytes(t));
+  // Raster groups of kGroupM row blocks (Triton's GROUP_SIZE_M): the
+  // ~132 blocks in flight then read a few row blocks of A and a few column
+  // blocks of B instead of all of B for 1–3 row blocks, which keeps a wide
+  // B (N = 11008: 45 MB at K = 4096) in L2.
+  t.groupM = o.groupM ? o.groupM : kGroupM;
+  t.groupM = std::max<int64_t>(1, std::min(t.groupM, ceilDiv(s.m, t.rows())));
+  const int64_t epilogueBytes = epilogueLayout(s, t).bytes();
+  auto stagesFor = [&](int64_t epilogueBuffers) {
+    int64_t budget =
+        std::min(kSharedBudget, kMaxSharedBytes - kSwizzleAtom -
+                                    epilogueBuffers * epilogueBytes);
+    return o.stages ? o.stages : std::min(kMaxStages, budget / stageBytes(t));
+  };
+  t.stages = stagesFor(1);
+  // Persistent blocks for more than one wave, when the second epilogue
+  // buffer costs no stage and fits.
+  t.persistent = o.persistent && tileCount(s, t) > kSMs &&
+                 stagesFor(2) == t.stages &&
+                 t.stages * stageBytes(t) + kSwizzleAtom + 2 * epilogueBytes <=
+                     kMaxSharedBytes;
   return t;
 }
 
+int64_t gpu_kernels::tileCount(const GemmShape &s, const WgmmaTile &t) {
+  return ceilDiv(s.m, t.rows()) * ceilDiv(s.n, t.tileN);
+}
+
 LaunchShape gpu_kernels::wgmmaLaunch(const GemmShape &s, const WgmmaTile &t) {
+  const int64_t pipelineBytes = t.stages * stageBytes(t) + kSwizzleAtom;
+  if (t.persistent)
+    return {std::min(tileCount(s, t), kSMs), 1, 128 * t.warpgroups,
+            pipelineBytes + 2 * epilogueLayout(s, t).bytes()};
   return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()), 128 * t.warpgroups,
-          t.stages * stageBytes(t) + kSwizzleAtom +
-              epilogueLayout(s, t).bytes()};
+          pipelineBytes + epilogueLayout(s, t).bytes()};
 }
 
 /// Issues the `cp.async` copies of the epilogue's operands (`l`) into
@@ -346,9 +371,33 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   };
 
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value blockN = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  Value blockIdM = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-  Value rowBlock = mul(blockIdM, blockM), colBlock = mul(blockN, t.tileN);
+  const int64_t nBlocks = ceilDiv(s.n, t.tileN), mBlocks = ceilDiv(s.m, blockM);
+  // The output tile (rowBlock, colBlock) of linear tile id p. With raster
+  // groups, p walks down groupM row blocks (fewer in the last group) of one
+  // column block, then the next column block: group g = p / (groupM ·
+  // nBlocks), rows from g · groupM.
+  auto tileAt = [&](Value p) -> std::pair<Value, Value> {
+    Value m = div(p, nBlocks), n = rem(p, nBlocks);
+    if (t.groupM > 1) {
+      Value group = div(p, t.groupM * nBlocks);
+      Value firstM = mul(group, t.groupM);
+      Value rowsInGroup = arith::MinUIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, c(mBlocks), firstM),
+          c(t.groupM));
+      Value within = rem(p, t.groupM * nBlocks);
+      m = add(firstM, arith::RemUIOp::create(b, loc, within, rowsInGroup));
+      n = arith::DivUIOp::create(b, loc, within, rowsInGroup);
+    }
+    return {mul(m, blockM), mul(n, t.tileN)};
+  };
+  // The first tile: the block's id (row-major over the non-persistent
+  // grid's (column block, row block)).
+  Value firstTile =
+      t.persistent
+          ? Value(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x))
+          : add(mul(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), nBlocks),
+                gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  auto [firstRowBlock, firstColBlock] = tileAt(firstTile);
 
   // Shared memory: stages × [A: blockM rows][B: tileN rows] of 128 bytes,
   // starting at the first 1024-byte boundary (the swizzle is a function of
@@ -362,22 +411,22 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
       arith::SubIOp::create(b, loc, c(kSwizzleAtom), rem(base, kSwizzleAtom)),
       kSwizzleAtom);
 
-  // The epilogue's operands, after the pipeline buffers: their copies go
-  // first, in a cp.async group of their own (complete, like the first K
-  // tile's, at the first step's wait; visible after its barrier).
+  // The epilogue's operands, after the pipeline buffers (two buffers,
+  // alternating between tiles, for a persistent block): their copies go
+  // with the first K tile's, in its cp.async group (complete at the
+  // tile's first wait, visible after its barrier).
   EpilogueLayout layout = epilogueLayout(s, t);
-  Value epi;
-  if (layout.floats) {
+  auto epilogueBuffer = [&](Value parity) -> Value {
+    if (!layout.floats)
+      return Value();
     auto epiType = MemRefType::get(
         {layout.floats}, b.getF32Type(), MemRefLayoutAttrInterface{},
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
-    epi = memref::ViewOp::create(b, loc, epiType, smem,
-                                 add(pad, c(stages * stageBytes(t))),
-                                 ValueRange{});
-    stageEpilogueOperands(b, loc, fn, s, t, layout, epi, tid, rowBlock,
-                          colBlock);
-    NVVM::CpAsyncCommitGroupOp::create(b, loc);
-  }
+    return memref::ViewOp::create(
+        b, loc, epiType, smem,
+        add(add(pad, c(stages * stageBytes(t))), mul(parity, layout.bytes())),
+        ValueRange{});
+  };
 
   // This thread's copies: rows tid/chunksPerRow + rowsPerPass·i, 16-byte
   // chunk tid mod chunksPerRow.
@@ -392,8 +441,9 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   Value cpK = mul(cpChunk, kChunk);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
 
-  // Issues the copies of K tile `kt` into buffer `stage`.
-  auto loadTile = [&](Value kt, Value stage) {
+  // Issues the copies of K tile `kt` of the output tile at (rowBlock,
+  // colBlock) into buffer `stage`.
+  auto loadTile = [&](Value kt, Value stage, Value rowBlock, Value colBlock) {
     Value stageOffset =
         add(pad, arith::MulIOp::create(b, loc, stage, c(stageBytes(t))));
     Value k = add(mul(kt, tileK), cpK);
@@ -462,78 +512,134 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
     return arith::OrIOp::create(b, loc, a, k64(descriptorFields(tileK)));
   };
 
+  // The prologue of an output tile: its epilogue operands (into the
+  // buffer of `parity`) and its first `prefetch` K tiles, one cp.async
+  // group each (empty groups past K, so that the waits count alike).
   const int64_t tilesK = (s.k + tileK - 1) / tileK;
-  for (int64_t p = 0; p < prefetch; ++p) {
-    if (p < tilesK)
-      loadTile(c(p), c(p));
-    NVVM::CpAsyncCommitGroupOp::create(b, loc);
-  }
+  auto prologue = [&](Value rowBlock, Value colBlock, Value parity) {
+    for (int64_t p = 0; p < prefetch; ++p) {
+      if (p == 0 && layout.floats)
+        stageEpilogueOperands(b, loc, fn, s, t, layout, epilogueBuffer(parity),
+                              tid, rowBlock, colBlock);
+      if (p < tilesK)
+        loadTile(c(p), c(p), rowBlock, colBlock);
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    }
+  };
+  prologue(firstRowBlock, firstColBlock, c(0));
 
   Value warpgroup = div(tid, 128);
   auto accType = LLVM::LLVMStructType::getLiteral(
       ctx, SmallVector<Type>(t.tileN / 2, i32));
-  Value zeroAcc = LLVM::ZeroOp::create(b, loc, accType);
-  auto loop =
-      scf::ForOp::create(b, loc, c(0), c(tilesK), c(1), ValueRange{zeroAcc});
-  {
-    OpBuilder::InsertionGuard inLoop(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value kt = loop.getInductionVar();
-    Value acc = loop.getRegionIterArgs().front();
-    // Tile kt has landed (all but the prefetch − 1 latest groups are done);
-    // make the generic-proxy writes visible to wgmma's async proxy.
-    NVVM::CpAsyncWaitGroupOp::create(b, loc, prefetch - 1);
-    NVVM::FenceProxyOp::create(
-        b, loc, NVVM::ProxyKind::async_shared,
-        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-    gpu::BarrierOp::create(b, loc);
-    Value stageAddress =
-        add(add(base, pad),
-            arith::MulIOp::create(b, loc, rem(kt, stages), c(stageBytes(t))));
-    Value aAddress = add(stageAddress, mul(warpgroup, 64 * tileK));
-    Value bAddress = add(stageAddress, c(blockM * tileK));
-    NVVM::WgmmaFenceAlignedOp::create(b, loc);
-    auto shape = NVVM::MMAShapeAttr::get(ctx, 64, t.tileN, kWgmmaK);
-    for (int64_t kk = 0; kk < tileK / kWgmmaK; ++kk)
-      acc = NVVM::WgmmaMmaAsyncOp::create(
-          b, loc, accType, acc, descriptor(add(aAddress, c(kk * kWgmmaK))),
-          descriptor(add(bAddress, c(kk * kWgmmaK))), shape,
-          NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
-          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
-          NVVM::MMAIntOverflowAttr());
-    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
-    Value next = add(kt, c(prefetch));
-    auto ifNext = scf::IfOp::create(b, loc, lessThan(next, tilesK),
-                                    /*withElse=*/false);
+  // The K loop of the output tile at (rowBlock, colBlock), whose first
+  // `prefetch` K tiles are in flight: its i32 accumulators, all wgmmas
+  // complete.
+  auto mainLoop = [&](Value rowBlock, Value colBlock) -> Value {
+    Value zeroAcc = LLVM::ZeroOp::create(b, loc, accType);
+    auto loop =
+        scf::ForOp::create(b, loc, c(0), c(tilesK), c(1), ValueRange{zeroAcc});
     {
-      OpBuilder::InsertionGuard inIf(b);
-      b.setInsertionPointToStart(&ifNext.getThenRegion().front());
-      loadTile(next, rem(next, stages));
+      OpBuilder::InsertionGuard inLoop(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value kt = loop.getInductionVar();
+      Value acc = loop.getRegionIterArgs().front();
+      // Tile kt has landed (all but the prefetch − 1 latest groups are
+      // done); make the generic-proxy writes visible to wgmma's async
+      // proxy.
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, prefetch - 1);
+      NVVM::FenceProxyOp::create(
+          b, loc, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+      gpu::BarrierOp::create(b, loc);
+      Value stageAddress =
+          add(add(base, pad),
+              arith::MulIOp::create(b, loc, rem(kt, stages), c(stageBytes(t))));
+      Value aAddress = add(stageAddress, mul(warpgroup, 64 * tileK));
+      Value bAddress = add(stageAddress, c(blockM * tileK));
+      NVVM::WgmmaFenceAlignedOp::create(b, loc);
+      auto shape = NVVM::MMAShapeAttr::get(ctx, 64, t.tileN, kWgmmaK);
+      for (int64_t kk = 0; kk < tileK / kWgmmaK; ++kk)
+        acc = NVVM::WgmmaMmaAsyncOp::create(
+            b, loc, accType, acc, descriptor(add(aAddress, c(kk * kWgmmaK))),
+            descriptor(add(bAddress, c(kk * kWgmmaK))), shape,
+            NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
+            NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+            NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+            NVVM::MMAIntOverflowAttr());
+      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+      Value next = add(kt, c(prefetch));
+      auto ifNext = scf::IfOp::create(b, loc, lessThan(next, tilesK),
+                                      /*withElse=*/false);
+      {
+        OpBuilder::InsertionGuard inIf(b);
+        b.setInsertionPointToStart(&ifNext.getThenRegion().front());
+        loadTile(next, rem(next, stages), rowBlock, colBlock);
+      }
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+      scf::YieldOp::create(b, loc, acc);
     }
-    NVVM::CpAsyncCommitGroupOp::create(b, loc);
-    scf::YieldOp::create(b, loc, acc);
-  }
-  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-  Value acc = loop.getResult(0);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    return loop.getResult(0);
+  };
 
   // Epilogue. Register i of a thread (lane = 4g + q in warp v of its
   // warpgroup): row 16v + g + 8·⌊(i mod 4)/2⌋, column 8⌊i/4⌋ + 2q + i mod 2.
-  Value inGroup = rem(tid, 128);
-  Value lane = rem(inGroup, 32);
-  Value row0 = add(add(rowBlock, mul(warpgroup, 64)),
-                   add(mul(div(inGroup, 32), 16), div(lane, 4)));
-  Value localCol0 = mul(rem(lane, 4), 2);
-  bool checked = s.m % blockM != 0 || s.n % t.tileN != 0;
-  Value rows[2] = {row0, add(row0, c(8))};
-  Value localRows[2] = {arith::SubIOp::create(b, loc, rows[0], rowBlock),
-                        arith::SubIOp::create(b, loc, rows[1], rowBlock)};
-  auto accAt = [&](int64_t i) -> Value {
-    return LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{i});
+  auto epilogue = [&](Value acc, Value rowBlock, Value colBlock, Value epi) {
+    Value inGroup = rem(tid, 128);
+    Value lane = rem(inGroup, 32);
+    Value row0 = add(add(rowBlock, mul(warpgroup, 64)),
+                     add(mul(div(inGroup, 32), 16), div(lane, 4)));
+    Value localCol0 = mul(rem(lane, 4), 2);
+    bool checked = s.m % blockM != 0 || s.n % t.tileN != 0;
+    Value rows[2] = {row0, add(row0, c(8))};
+    Value localRows[2] = {arith::SubIOp::create(b, loc, rows[0], rowBlock),
+                          arith::SubIOp::create(b, loc, rows[1], rowBlock)};
+    auto accAt = [&](int64_t i) -> Value {
+      return LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{i});
+    };
+    emitEpilogue(b, loc, fn, s, t, layout, epi, rows, localRows, colBlock,
+                 localCol0, accAt, checked);
   };
-  emitEpilogue(b, loc, fn, s, t, layout, epi, rows, localRows, colBlock,
-               localCol0, accAt, checked);
+
+  if (!t.persistent) {
+    Value acc = mainLoop(firstRowBlock, firstColBlock);
+    epilogue(acc, firstRowBlock, firstColBlock, epilogueBuffer(c(0)));
+    gpu::ReturnOp::create(b, loc);
+    return fn;
+  }
+
+  // A persistent block: tiles p, p + grid, ... The next tile's prologue
+  // goes out before this tile's epilogue (its buffers are free once every
+  // warpgroup's wgmmas have completed: the barrier), so its first K tiles
+  // land while the epilogue stores.
+  const int64_t tiles = tileCount(s, t), grid = std::min(tiles, kSMs);
+  auto tileLoop = scf::ForOp::create(b, loc, firstTile, c(tiles), c(grid),
+                                     ValueRange{c(0)});
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(tileLoop.getBody());
+    Value tile = tileLoop.getInductionVar();
+    Value parity = tileLoop.getRegionIterArgs().front();
+    auto [rowBlock, colBlock] = tileAt(tile);
+    Value acc = mainLoop(rowBlock, colBlock);
+    gpu::BarrierOp::create(b, loc);
+    Value nextTile = add(tile, c(grid));
+    Value nextParity = arith::SubIOp::create(b, loc, c(1), parity);
+    auto ifNext = scf::IfOp::create(b, loc, lessThan(nextTile, tiles),
+                                    /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard inIf(b);
+      b.setInsertionPointToStart(&ifNext.getThenRegion().front());
+      auto [nextRowBlock, nextColBlock] = tileAt(nextTile);
+      prologue(nextRowBlock, nextColBlock, nextParity);
+      b.setInsertionPointToStart(&ifNext.getElseRegion().front());
+      for (int64_t p = 0; p < prefetch; ++p)
+        NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    }
+    epilogue(acc, rowBlock, colBlock, epilogueBuffer(parity));
+    scf::YieldOp::create(b, loc, nextParity);
+  }
   gpu::ReturnOp::create(b, loc);
   return fn;
 }

@@ -5,12 +5,15 @@
 // pair conversion and 4-byte stores (cvt.rn.bf16x2.f32); the host function
 // takes and fills bf16 buffers and keeps no cast. The same for an
 // LLM.int8() linear, whose outlier columns are gathered widened (f32).
+// A bf16 row of K ≤ 8192 gets 128 threads (an f32 one 256), so that a
+// row's registers keep as many bytes in flight.
 // format=isa: no ptxas or GPU needed.
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=KERNEL
 // RUN: xform-opt %s -split-input-file -quant-xform-lower-to-gpu=format=isa | FileCheck %s --check-prefix=PTX
 
 // KERNEL-LABEL: gpu.func @w8a8_quantize0(
 // KERNEL-SAME: memref<256x512xbf16>, %{{.*}}: memref<256x512xi8>, %{{.*}}: memref<256xf32>)
+// KERNEL-SAME: known_block_size = array<i32: 128, 1, 1>
 // KERNEL: vector.load {{.*}} {alignment = 8 : i64} : memref<256x512xbf16>, vector<4xbf16>
 // KERNEL-NEXT: arith.extf {{.*}} : vector<4xbf16> to vector<4xf32>
 // KERNEL-LABEL: gpu.func @w8a8_qlinear0(
@@ -21,7 +24,7 @@
 // KERNEL-SAME: %[[X:.*]]: memref<256x512xbf16>, %{{.*}}: memref<384x512xi8>, %{{.*}}: memref<384xf32>, %{{.*}}: memref<384xf32>, %[[Y:.*]]: memref<256x384xbf16>)
 // KERNEL-NOT: arith.extf
 // KERNEL-NOT: arith.truncf
-// KERNEL: gpu.launch_func {{.*}} @qx_gpu_kernels::@w8a8_quantize0 {{.*}} args(%[[X]] : memref<256x512xbf16>,
+// KERNEL: gpu.launch_func {{.*}} @qx_gpu_kernels::@w8a8_quantize0 blocks in (%c256, %c1, %c1{{.*}}) threads in (%c128, {{.*}} args(%[[X]] : memref<256x512xbf16>,
 // KERNEL: gpu.launch_func {{.*}} @qx_gpu_kernels::@w8a8_qlinear0 {{.*}}, %[[Y]] : memref<256x384xbf16>)
 // KERNEL-NOT: arith.truncf
 
