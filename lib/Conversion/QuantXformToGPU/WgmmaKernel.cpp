@@ -377,17 +377,15 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   // column block, then the next column block: group g = p / (groupM ·
   // nBlocks), rows from g · groupM.
   auto tileAt = [&](Value p) -> std::pair<Value, Value> {
-    Value m = div(p, nBlocks), n = rem(p, nBlocks);
-    if (t.groupM > 1) {
-      Value group = div(p, t.groupM * nBlocks);
-      Value firstM = mul(group, t.groupM);
-      Value rowsInGroup = arith::MinUIOp::create(
-          b, loc, arith::SubIOp::create(b, loc, c(mBlocks), firstM),
-          c(t.groupM));
-      Value within = rem(p, t.groupM * nBlocks);
-      m = add(firstM, arith::RemUIOp::create(b, loc, within, rowsInGroup));
-      n = arith::DivUIOp::create(b, loc, within, rowsInGroup);
-    }
+    if (t.groupM == 1)
+      return {mul(div(p, nBlocks), blockM), mul(rem(p, nBlocks), t.tileN)};
+    Value group = div(p, t.groupM * nBlocks);
+    Value firstM = mul(group, t.groupM);
+    Value rowsInGroup = arith::MinUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, c(mBlocks), firstM), c(t.groupM));
+    Value within = rem(p, t.groupM * nBlocks);
+    Value m = add(firstM, arith::RemUIOp::create(b, loc, within, rowsInGroup));
+    Value n = arith::DivUIOp::create(b, loc, within, rowsInGroup);
     return {mul(m, blockM), mul(n, t.tileN)};
   };
   // The first tile: the block's id (row-major over the non-persistent
@@ -517,10 +515,10 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   // group each (empty groups past K, so that the waits count alike).
   const int64_t tilesK = (s.k + tileK - 1) / tileK;
   auto prologue = [&](Value rowBlock, Value colBlock, Value parity) {
+    if (layout.floats)
+      stageEpilogueOperands(b, loc, fn, s, t, layout, epilogueBuffer(parity),
+                            tid, rowBlock, colBlock);
     for (int64_t p = 0; p < prefetch; ++p) {
-      if (p == 0 && layout.floats)
-        stageEpilogueOperands(b, loc, fn, s, t, layout, epilogueBuffer(parity),
-                              tid, rowBlock, colBlock);
       if (p < tilesK)
         loadTile(c(p), c(p), rowBlock, colBlock);
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
