@@ -74,6 +74,11 @@ struct Driver {
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  /// cuTensorMapEncodeTiled (CUDA 12+; bound when present, checked on use).
+  CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *,
+                                     const uint64_t *, const uint64_t *,
+                                     const unsigned *, const unsigned *, int,
+                                     int, int, int);
 };
 
 std::mutex mutex;
@@ -156,6 +161,10 @@ bool init() {
   QX_BIND(cuEventSynchronize);
   QX_BIND(cuEventElapsedTime);
 #undef QX_BIND
+  // Optional: only TMA kernels need it (an error at their first launch).
+  driver.cuTensorMapEncodeTiled =
+      reinterpret_cast<decltype(driver.cuTensorMapEncodeTiled)>(
+          dlsym(lib, "cuTensorMapEncodeTiled"));
   if (missing)
     return false;
   ready = true; // check() below needs the error-name functions
@@ -240,6 +249,10 @@ QX_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     fail("kernel launch without a kernel (see the earlier error)");
     return;
   }
+  // After an error, kernels do not run: their operands (a buffer that was
+  // not allocated, a zeroed tensor map) may be invalid.
+  if (!lastError.empty())
+    return;
   // More than 48 KiB of dynamic shared memory must be asked for.
   const int maxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_...
   if (smem > 48 * 1024 &&
@@ -474,6 +487,56 @@ QX_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
   call("cuMemsetD32Async", &Driver::cuMemsetD32Async,
        reinterpret_cast<CUdeviceptr>(dst), value, count,
        static_cast<CUstream>(stream));
+}
+
+/// Fills `map` (128 bytes, CUtensorMap) for TMA copies of boxes of
+/// `boxRows` rows × `boxBytes` bytes out of the row-major int8 matrix at
+/// `base` (`rows` rows of `cols` bytes): swizzled by 128 or 64 bytes (the
+/// box width), elements past the matrix read as zeros. What generated host
+/// code calls before launching a wgmma kernel that loads through TMA. On a
+/// bad matrix (an address not 16-byte aligned, a row length not a multiple
+/// of 16, a box over 256 rows) or a driver without TMA, the error is
+/// recorded and the map zeroed (the launch then does nothing).
+QX_EXPORT void qxGpuEncodeTensorMap(void *map, void *base, int64_t rows,
+                                    int64_t cols, int64_t boxRows,
+                                    int64_t boxBytes) {
+  if (trace)
+    std::fprintf(stderr, "qx-gpu: qxGpuEncodeTensorMap\n");
+  std::lock_guard<std::mutex> lock(mutex);
+  std::memset(map, 0, 128);
+  if (!init())
+    return;
+  if (!driver.cuTensorMapEncodeTiled) {
+    fail("the CUDA driver has no cuTensorMapEncodeTiled (TMA needs CUDA "
+         "12 or later)");
+    return;
+  }
+  if (reinterpret_cast<uintptr_t>(base) % 16 != 0 || cols % 16 != 0 ||
+      rows < 1 || boxRows < 1 || boxRows > 256 ||
+      (boxBytes != 64 && boxBytes != 128)) {
+    fail("qxGpuEncodeTensorMap: a TMA matrix needs a 16-byte aligned "
+         "address, rows of a multiple of 16 bytes and boxes of 1-256 rows "
+         "of 64 or 128 bytes (got " +
+         std::to_string(rows) + " x " + std::to_string(cols) + ", box " +
+         std::to_string(boxRows) + " x " + std::to_string(boxBytes) + ")");
+    return;
+  }
+  // CU_TENSOR_MAP_DATA_TYPE_UINT8 = 0, INTERLEAVE_NONE = 0,
+  // SWIZZLE_64B = 2 / 128B = 3, L2_PROMOTION_L2_128B = 2, FLOAT_OOB_FILL_NONE
+  // = 0 (zeros).
+  alignas(64) unsigned char encoded[128];
+  const uint64_t dims[2] = {uint64_t(cols), uint64_t(rows)};
+  const uint64_t strides[1] = {uint64_t(cols)};
+  const unsigned box[2] = {unsigned(boxBytes), unsigned(boxRows)};
+  const unsigned elementStrides[2] = {1, 1};
+  CUresult r = driver.cuTensorMapEncodeTiled(encoded, 0, 2, base, dims, strides,
+                                             box, elementStrides, 0,
+                                             boxBytes == 128 ? 3 : 2, 2, 0);
+  if (r != 0) {
+    failCall("cuTensorMapEncodeTiled", r);
+    return;
+  }
+  std::memcpy(map, encoded, sizeof(encoded));
 }
 
 //===----------------------------------------------------------------------===//

@@ -12,6 +12,7 @@
 #define QUANT_XFORM_RUNTIME_QX_GPU_RUNTIME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,13 @@ void qxGpuSetStream(void *stream);
 /// Back to synchronous calls (the default): each generated function runs on
 /// a stream of its own and waits for it before it returns.
 void qxGpuSetSynchronous(void);
+/// Fills the 128-byte CUtensorMap `map` for TMA copies of `boxRows` ×
+/// `boxBytes` (64 or 128) boxes out of the row-major int8 matrix `base`
+/// (`rows` × `cols` bytes; swizzled by the box width, zeros past the
+/// edges). Called by generated host code before a TMA kernel's launch; an
+/// error is recorded (and the map zeroed) for a matrix TMA cannot read.
+void qxGpuEncodeTensorMap(void *map, void *base, int64_t rows, int64_t cols,
+                          int64_t boxRows, int64_t boxBytes);
 /// Runs `fn(arg)` `reps` times between two events (on the stream of
 /// qxGpuSetStream, else the legacy default stream); milliseconds per run
 /// (negative on error).

@@ -9,7 +9,8 @@
 # QX_GPU_CHIP (sm_90a: wgmma kernels, the default; sm_90: mma.sync only) and
 # QX_GPU_TILE_M / QX_GPU_TILE_N / QX_GPU_TILE_K / QX_GPU_STAGES /
 # QX_GPU_GROUP_M (the wgmma block, pipeline and raster groups; 0: chosen
-# per shape) and QX_GPU_PERSISTENT (false, true) pick the kernels.
+# per shape), QX_GPU_PERSISTENT (false, true) and QX_GPU_TMA (true,
+# false; false with QX_GPU_PERSISTENT=true) pick the kernels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.gpu}
@@ -37,6 +38,7 @@ tile_k=${QX_GPU_TILE_K:-0}
 stages=${QX_GPU_STAGES:-0}
 group_m=${QX_GPU_GROUP_M:-0}
 persistent=${QX_GPU_PERSISTENT:-false}
+tma=${QX_GPU_TMA:-true}
 shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 bfragged:300:200:272:1:bfused blragged:100:70:96:1:bmixed:3 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
@@ -155,7 +157,7 @@ func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x
 MLIR
     entry=QX_ENTRY
   fi
-  build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" --gpu-wgmma-group-m "$group_m" --gpu-wgmma-persistent="$persistent" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
+  build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" --gpu-wgmma-group-m "$group_m" --gpu-wgmma-persistent="$persistent" --gpu-wgmma-tma="$tma" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
   echo "#include \"$name.h\"" >> "$out/entries.inc"
   if [ "$entry" = QX_QUANT_ENTRY ]; then
     echo "QX_QUANT_ENTRY($name, $m, $k, false)" >> "$out/entries.inc"

@@ -18,7 +18,7 @@
 // CHECK: %[[S:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<100xf32>
 // CHECK: %[[XO:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<100x3xf32>
 // CHECK: gpu.launch_func async {{.*}} @qx_gpu_kernels::@main_mixed0_quantize {{.*}} args(%[[X]] : memref<100x96xf32>, %[[Q]] : memref<100x96xi8>, %[[S]] : memref<100xf32>, %[[XO]] : memref<100x3xf32>)
-// CHECK: gpu.launch_func async {{.*}} @qx_gpu_kernels::@main_mixed0_gemm {{.*}} args(%[[Q]] : memref<100x96xi8>, %[[S]] : memref<100xf32>, %[[W]] : memref<70x96xi8>, %[[SW]] : memref<70xf32>, %[[B]] : memref<70xf32>, %[[XO]] : memref<100x3xf32>, %[[WO]] : memref<70x3xf32>, %[[Y]] : memref<100x70xf32>)
+// CHECK: gpu.launch_func async {{.*}} @qx_gpu_kernels::@main_mixed0_gemm {{.*}} args(%[[Q]] : memref<100x96xi8>, %[[S]] : memref<100xf32>, %[[W]] : memref<70x96xi8>, %[[SW]] : memref<70xf32>, %[[B]] : memref<70xf32>, %[[XO]] : memref<100x3xf32>, %[[WO]] : memref<70x3xf32>, %{{.*}} : !llvm.array<16 x i64>, %{{.*}} : !llvm.array<16 x i64>, %[[Y]] : memref<100x70xf32>)
 // CHECK: gpu.dealloc async
 // CHECK: gpu.dealloc async
 // CHECK: gpu.dealloc async

@@ -8,7 +8,7 @@
 // fewer tiles the grid stays as it is.
 // RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=GROUP
 // RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-group-m=1" | FileCheck %s --check-prefix=ROWS
-// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-persistent=true" | FileCheck %s --check-prefix=PERSIST
+// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-persistent=true wgmma-tma=false" | FileCheck %s --check-prefix=PERSIST
 
 // GROUP-LABEL: gpu.func @wide_qlinear0
 // GROUP-DAG: gpu.block_id  x
@@ -17,7 +17,7 @@
 // GROUP-NOT: scf.for {{.*}} step %c132
 // GROUP: gpu.return
 // GROUP-LABEL: func.func @wide(
-// GROUP: gpu.launch_func {{.*}} blocks in (%c6, %c24, %c1{{.*}}) threads in (%c256,
+// GROUP: gpu.launch_func {{.*}} blocks in (%c6, %c24, %c1{{.*}}) threads in (%c384,
 
 // ROWS-LABEL: gpu.func @wide_qlinear0
 // ROWS-NOT: arith.minui

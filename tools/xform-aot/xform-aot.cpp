@@ -103,6 +103,11 @@ static cl::opt<bool> gpuPersistent(
     cl::desc("Persistent wgmma blocks (one per SM) where the grid has more "
              "than one wave"),
     cl::init(false));
+static cl::opt<bool> gpuTma(
+    "gpu-wgmma-tma",
+    cl::desc("TMA loads (a producer warp, mbarriers) in the wgmma kernel "
+             "instead of cp.async (false with --gpu-wgmma-persistent)"),
+    cl::init(true));
 static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("OpenMP threads (> 1: link libomp)"),
                                 cl::init(1));
@@ -269,6 +274,7 @@ int main(int argc, char **argv) {
     options.wgmmaStages = gpuStages;
     options.wgmmaGroupM = gpuGroupM;
     options.wgmmaPersistent = gpuPersistent;
+    options.wgmmaTma = gpuTma;
     buildGPUPipeline(pm, options);
   } else {
     CPUPipelineOptions options;

@@ -70,6 +70,8 @@ struct GPUPipelineOptions {
   int64_t wgmmaGroupM = 0;
   /// Persistent wgmma blocks where the grid has more than one wave.
   bool wgmmaPersistent = false;
+  /// TMA loads (a producer warp, mbarriers) in the wgmma kernel.
+  bool wgmmaTma = true;
   /// What the gpu.binary holds: `bin` (a cubin, through ptxas) or `isa`
   /// (PTX text, for inspection and tests without ptxas).
   std::string format = "bin";

@@ -129,7 +129,16 @@ def ConvertQuantXformQLinearToGPU
       and B tiles in L2; with `wgmma-persistent`, a grid of more than one
       wave becomes one block per SM walking the tiles, the next tile's
       first K tiles copied during the current tile's epilogue (measured
-      no faster on the H100, so off by default);
+      no faster on the H100, so off by default); with `wgmma-tma` (the
+      default; not with `wgmma-persistent`) the K tiles come by TMA
+      instead of cp.async: a producer warp (or warpgroup, for two
+      consumer warpgroups, with `setmaxnreg` 40 / 232) issues 2-D tensor
+      copies (128-byte swizzle, zeros past the edges) onto per-stage
+      mbarriers, the tensor maps passed as 128-byte grid-constant
+      parameters that the host makes per launch
+      (quant-xform-gpu-tensor-maps, runtime `qxGpuEncodeTensorMap`);
+      whole tiles of bf16 / f16 results are staged in shared memory and
+      written out in 16-byte pieces;
     - otherwise: 4 warps per block, each warp a 16 × 32 output tile
       (64 × 64 for M ≥ 1024) with `nvgpu.mma.sync` m16n8k32 on s8, operands
       read from global memory in 4-byte groups; K a multiple of 4.
@@ -202,6 +211,11 @@ def ConvertQuantXformQLinearToGPU
            "Persistent wgmma blocks where the grid has more than one wave: "
            "one block per SM walks the tiles, copying the next tile's first "
            "K tiles during the current tile's epilogue">,
+    Option<"wgmmaTma", "wgmma-tma", "bool", "true",
+           "Load the wgmma kernel's K tiles with TMA (a producer warp or "
+           "warpgroup and mbarriers; tensor maps made on the host per "
+           "launch) instead of cp.async by every thread (false with "
+           "wgmma-persistent)">,
     Option<"wgmmaMinM", "wgmma-min-m", "int64_t", "1",
            "Smallest M that takes the wgmma kernel">,
     Option<"outline", "outline", "bool", "true",
@@ -293,6 +307,49 @@ def GPUHostBuffers : Pass<"quant-xform-gpu-host-buffers", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect"];
+}
+
+def GPUTensorMaps : Pass<"quant-xform-gpu-tensor-maps", "ModuleOp"> {
+  let summary = "Make the tensor maps of TMA kernel launches on the host";
+  let description = [{
+    Runs after `gpu-async-region`, before `gpu-to-llvm`. A TMA kernel (the
+    wgmma kernel with `wgmma-tma`) takes each of its tensor maps as an
+    `!llvm.array<16 x i64>` argument marked `quant_xform.tensor_map =
+    array<i64: source, box rows, box bytes>`; its launches pass a
+    placeholder there. For each such launch, this pass calls the runtime's
+    `qxGpuEncodeTensorMap` right before it (the int8 matrix of kernel
+    operand `source`, its static shape, the box, into a 64-byte aligned
+    stack slot at the function entry) and passes the loaded map instead.
+    The call is made here, after `gpu-async-region`, because that pass
+    would take it for a host-side effect and synchronize the stream in
+    front of it. A source that is not a static int8 memref of identity
+    layout is an error.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def GPUTensorMapArgs
+    : Pass<"quant-xform-gpu-tensor-map-args", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Make the tensor-map arguments of TMA kernels byval, "
+                "grid-constant parameters";
+  let description = [{
+    Runs on a `gpu.module` after `convert-gpu-to-nvvm`. A TMA kernel
+    (the wgmma kernel with `wgmma-tma`) takes each CUtensorMap by value, as
+    an `!llvm.array<16 x i64>` argument that the host passes like any other
+    launch operand (`gpu-to-llvm` copies it into the kernel's parameter
+    buffer), and uses its address through an `unrealized_conversion_cast`
+    to `!llvm.ptr`. This pass turns each such argument of an `llvm.func`
+    kernel into an `!llvm.ptr` with `llvm.byval = !llvm.array<16 x i64>`,
+    `llvm.align = 64` and `nvvm.grid_constant` (a 64-byte aligned
+    `.param` of 128 bytes whose generic address the TMA copies read, as
+    CUDA's `const __grid_constant__ CUtensorMap`) and replaces the casts by
+    it. An array argument used other than through such casts, or a cast
+    left on a non-kernel function, is an error.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 #endif

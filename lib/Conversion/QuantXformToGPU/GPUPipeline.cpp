@@ -62,6 +62,12 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       llvm::cl::desc("Persistent wgmma blocks (one per SM) where the grid "
                      "has more than one wave"),
       llvm::cl::init(false)};
+  Option<bool> wgmmaTma{
+      *this, "wgmma-tma",
+      llvm::cl::desc("TMA loads (a producer warp, mbarriers) in the wgmma "
+                     "kernel instead of cp.async (false with "
+                     "wgmma-persistent)"),
+      llvm::cl::init(true)};
   Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit with the libdevice that kernels link "
@@ -142,6 +148,7 @@ void mlir::quant_xform::buildGPUHostPipeline(
   kernelOptions.wgmmaStages = options.wgmmaStages;
   kernelOptions.wgmmaGroupM = options.wgmmaGroupM;
   kernelOptions.wgmmaPersistent = options.wgmmaPersistent;
+  kernelOptions.wgmmaTma = options.wgmmaTma;
   pm.addPass(createConvertQuantXformQLinearToGPU(kernelOptions));
   // The rest of a whole model: linalg on tensors, bufferized; each
   // top-level parallel loop nest becomes a kernel (blocks of up to 256
@@ -165,7 +172,10 @@ void mlir::quant_xform::buildGPUHostPipeline(
           "no-min-max-bounds},"
           "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
           "quant-xform-gpu-host-buffers,"
-          "gpu-kernel-outlining,func.func(gpu-async-region)",
+          "gpu-kernel-outlining,func.func(gpu-async-region),"
+          // TMA launches: their tensor maps, made on the host after the
+          // stream is threaded (a runtime call would otherwise wait).
+          "quant-xform-gpu-tensor-maps",
           pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in GPU pipeline");
 }
@@ -189,7 +199,8 @@ void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
       "lower-affine,convert-arith-to-llvm,convert-index-to-llvm,canonicalize,"
       "cse,"
       "gpu.module(strip-debuginfo,convert-gpu-to-nvvm,"
-      "llvm-optimize-for-nvvm-target,canonicalize,cse,"
+      "quant-xform-gpu-tensor-map-args,llvm-optimize-for-nvvm-target,"
+      "canonicalize,cse,"
       "reconcile-unrealized-casts),"
       "gpu-to-llvm,gpu-module-to-binary{format=" +
       options.format + (toolkit.empty() ? "" : " toolkit=" + toolkit) +
@@ -214,6 +225,7 @@ void mlir::quant_xform::registerGPUPipeline() {
         options.wgmmaStages = cl.wgmmaStages;
         options.wgmmaGroupM = cl.wgmmaGroupM;
         options.wgmmaPersistent = cl.wgmmaPersistent;
+        options.wgmmaTma = cl.wgmmaTma;
         buildGPUPipeline(pm, options);
       });
 }

@@ -113,14 +113,16 @@ static Type outputElementType(gpu::GPUFuncOp fn) {
 }
 
 void gpu_kernels::storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                                 Value row, Value col, Value v0, Value v1) {
+                                 Value row, Value col, Value v0, Value v1,
+                                 Value dest) {
   Value pair = vector::FromElementsOp::create(
       b, loc, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
   Type out = outputElementType(fn);
   if (!out.isF32()) // bf16 / f16: one cvt.rn of the pair, a 4-byte store
     pair = arith::TruncFOp::create(b, loc, VectorType::get({2}, out), pair);
   vector::StoreOp::create(
-      b, loc, pair, fn.getArguments().back(), ValueRange{row, col},
+      b, loc, pair, dest ? dest : fn.getArguments().back(),
+      ValueRange{row, col},
       /*nontemporal=*/false,
       llvm::MaybeAlign(2 * out.getIntOrFloatBitWidth() / 8));
 }

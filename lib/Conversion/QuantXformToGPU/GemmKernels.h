@@ -87,9 +87,10 @@ void storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
 
 /// Stores the f32 pair (v0, v1) to y[row, col], y[row, col + 1] (rounded to
 /// y's element type) in one store of two elements: no masking (both in
-/// range), col even and N even.
+/// range), col even and N even. With `dest`, to that 2-D memref of y's
+/// element type instead (a staging buffer in shared memory).
 void storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value row,
-                    Value col, Value v0, Value v1);
+                    Value col, Value v0, Value v1, Value dest = Value());
 
 /// Stores `sx·(sw·float(acc)) + bias` (the evaluator's order) to
 /// y[row, col]; with `checked`, only where row < M and col < N.
@@ -127,6 +128,9 @@ struct WgmmaOptions {
   /// Persistent blocks (one per SM, walking the tiles) where there is more
   /// than one wave (measured no faster than the plain grid on the H100).
   bool persistent = false;
+  /// K tiles loaded by TMA (a producer warp, mbarriers) instead of
+  /// cp.async by every thread; not with `persistent`.
+  bool tma = false;
   /// Smallest M that takes the wgmma kernel.
   int64_t minM = 1;
 };
@@ -145,6 +149,12 @@ struct WgmmaTile {
   /// first K tiles of its next output tile are copied while it runs the
   /// epilogue of the current one (the epilogue operands double-buffered).
   bool persistent = false;
+  /// A producer warp after the warpgroups loads each K tile with two TMA
+  /// copies (A and B boxes, swizzled, zero past the edges) that complete on
+  /// the stage's "full" mbarrier; the warpgroups release a stage on its
+  /// "empty" mbarrier once their wgmmas have read it. The kernel then takes
+  /// two tensor maps (tensorMapType()) before y.
+  bool tma = false;
   int64_t rows() const { return 64 * warpgroups; }
 };
 
@@ -165,6 +175,23 @@ gpu::GPUFuncOp buildWgmmaKernel(OpBuilder &b, Location loc, StringRef name,
 LaunchShape wgmmaLaunch(const GemmShape &s, const WgmmaTile &t);
 /// Output tiles (blocks of the non-persistent grid) of `t` on `s`.
 int64_t tileCount(const GemmShape &s, const WgmmaTile &t);
+
+/// The host-side value of a CUtensorMap, passed by value to a TMA kernel:
+/// `!llvm.array<16 x i64>` (128 bytes). In the kernel, the argument is
+/// turned into its address by an `unrealized_conversion_cast` to
+/// `!llvm.ptr` that quant-xform-gpu-tensor-map-args resolves after
+/// convert-gpu-to-nvvm (a byval, 64-byte aligned, grid-constant
+/// parameter).
+Type tensorMapType(MLIRContext *ctx);
+
+/// The argument attribute of a TMA kernel's tensor-map argument: [source,
+/// box rows, box bytes], where `source` is the kernel argument (an int8
+/// matrix) that the map describes. Launches pass a placeholder
+/// (`llvm.mlir.poison`) for it; quant-xform-gpu-tensor-maps replaces that
+/// by the map made on the host right before the launch (after
+/// gpu-async-region, to which the runtime call would be a host-side
+/// effect that synchronizes the stream).
+constexpr StringLiteral kTensorMapAttrName = "quant_xform.tensor_map";
 
 /// A symmetric per-token dynamic quantize of an f32 [M, K] input.
 struct QuantizeShape {

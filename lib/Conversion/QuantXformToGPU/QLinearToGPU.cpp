@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/SymbolTable.h"
@@ -125,6 +126,12 @@ struct ConvertQuantXformQLinearToGPU
       getOperation().emitError()
           << "wgmma-group-m must be 0 (choose) or 1 to 1024 (got "
           << static_cast<int64_t>(wgmmaGroupM) << ")";
+      return false;
+    }
+    if (wgmmaTma && wgmmaPersistent) {
+      getOperation().emitError()
+          << "wgmma-persistent needs wgmma-tma=false (the TMA kernel is "
+             "not persistent)";
       return false;
     }
     if (wgmmaMinM < 1) {
@@ -569,6 +576,7 @@ struct ConvertQuantXformQLinearToGPU
     wo.stages = wgmmaStages;
     wo.groupM = wgmmaGroupM;
     wo.persistent = wgmmaPersistent;
+    wo.tma = wgmmaTma;
     wo.minM = wgmmaMinM;
     for (Operation &op : llvm::make_early_inc_range(body)) {
       OpBuilder hb(&op);
@@ -648,6 +656,8 @@ struct ConvertQuantXformQLinearToGPU
       SmallVector<Value> operands;
       for (Value v : q->getOperands())
         operands.push_back(bufferFor.lookup(v) ? bufferFor.lookup(v) : v);
+      if (useWgmma && tile.tma)
+        appendTensorMapPlaceholders(hb, loc, operands);
       operands.push_back(out);
       token = gpu_kernels::emitLaunch(hb, loc, kernel, launch, operands, token);
     }
@@ -674,6 +684,15 @@ struct ConvertQuantXformQLinearToGPU
               arith::ExtFOp, arith::TruncFOp>(op))
         op.erase();
     return success();
+  }
+
+  /// Appends the placeholders of a TMA kernel's two tensor maps
+  /// (quant-xform-gpu-tensor-maps makes the maps).
+  static void appendTensorMapPlaceholders(OpBuilder &b, Location loc,
+                                          SmallVectorImpl<Value> &operands) {
+    Type type = gpu_kernels::tensorMapType(b.getContext());
+    for (int i = 0; i < 2; ++i)
+      operands.push_back(LLVM::PoisonOp::create(b, loc, type));
   }
 
   /// Checks that `launch` fits the shared memory of one H100 block (an
@@ -740,7 +759,10 @@ struct ConvertQuantXformQLinearToGPU
     SmallVector<Value> operands = {q, sx, op.getWeight(), op.getWeightScale()};
     if (op.getBias())
       operands.push_back(op.getBias());
-    operands.append({xo, op.getOutlierWeight(), out});
+    operands.append({xo, op.getOutlierWeight()});
+    if (tile.tma)
+      appendTensorMapPlaceholders(hb, loc, operands);
+    operands.push_back(out);
     token = gpu_kernels::emitLaunch(hb, loc, gemm, launch, operands, token);
     return success();
   }

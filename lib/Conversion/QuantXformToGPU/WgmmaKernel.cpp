@@ -20,7 +20,16 @@
 // - After the loop, the dequant + bias epilogue writes the fragments
 //   (wgmma's accumulator layout: per warp 16 rows, per register pair two
 //   adjacent columns); an LLM.int8() kernel first adds its outlier columns'
-//   float product xo·woᵀ to the dequantized values.
+//   float product xo·woᵀ to the dequantized values. Whole bf16 / f16 tiles
+//   go through a padded tile in the (then free) pipeline buffers and out in
+//   16-byte pieces (whole 128-byte lines per warp instead of 8 partial ones).
+// - With `tma` (the default), the K tiles come by TMA instead: a producer
+//   warp (one warpgroup) or warpgroup (two; `setmaxnreg` moves its
+//   registers to the consumers) issues two 2-D tensor copies per K tile
+//   (the tensor maps are grid-constant kernel parameters, made by the host
+//   before the launch) completing on the stage's "full" mbarrier, and the
+//   warpgroups release a stage on its "empty" mbarrier once their wgmmas
+//   have read it: stages − 1 tiles in flight, no block barrier per step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,10 +54,25 @@ namespace {
 constexpr int64_t kWgmmaK = 32;               // wgmma k for s8
 constexpr int64_t kSharedBudget = 200 * 1024; // of the H100's 227 KB
 constexpr int64_t kMaxStages = 16;
-constexpr int64_t kSMs = 132;          // H100 SXM
-constexpr int64_t kChunk = 16;         // bytes per cp.async
-constexpr int64_t kSwizzleAtom = 1024; // 8 rows × 128 bytes
-constexpr int64_t kGroupM = 16;        // row blocks per raster group
+constexpr int64_t kSMs = 132;                 // H100 SXM
+constexpr int64_t kChunk = 16;                // bytes per cp.async
+constexpr int64_t kSwizzleAtom = 1024;        // 8 rows × 128 bytes
+constexpr int64_t kGroupM = 16;               // row blocks per raster group
+constexpr int64_t kBarrierBytesPerStage = 16; // TMA: full + empty mbarriers
+/// Registers per thread after `setmaxnreg` in a TMA kernel of two
+/// warpgroups (CUTLASS's split): 128 × 40 + 256 × 232 ≤ 65536.
+constexpr int64_t kProducerRegisters = 40;
+constexpr int64_t kConsumerRegisters = 232;
+
+/// Threads of a TMA kernel's producer: a warp after one warpgroup (5 warps
+/// keep 255 registers each), a whole warpgroup after two (12 warps, whose
+/// registers `setmaxnreg` moves to the consumers: with 9 warps, 3 share one
+/// of the 4 register-file quarters, 170 registers each).
+int64_t producerThreads(const WgmmaTile &t) {
+  return t.warpgroups == 2 ? 128 : 32;
+}
+/// Suspend-time hint of the mbarrier waits (ns), as upstream's nvgpu uses.
+constexpr int64_t kWaitTicks = 10000000;
 
 int64_t stageBytes(const WgmmaTile &t) {
   return (t.rows() + t.tileN) * t.tileK;
@@ -125,17 +149,19 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
   // B (N = 11008: 45 MB at K = 4096) in L2.
   t.groupM = o.groupM ? o.groupM : kGroupM;
   t.groupM = std::max<int64_t>(1, std::min(t.groupM, ceilDiv(s.m, t.rows())));
+  t.tma = o.tma;
   const int64_t epilogueBytes = epilogueLayout(s, t).bytes();
   auto stagesFor = [&](int64_t epilogueBuffers) {
-    int64_t budget =
-        std::min(kSharedBudget, kMaxSharedBytes - kSwizzleAtom -
-                                    epilogueBuffers * epilogueBytes);
+    int64_t budget = std::min(
+        kSharedBudget, kMaxSharedBytes - kSwizzleAtom -
+                           epilogueBuffers * epilogueBytes -
+                           (t.tma ? kBarrierBytesPerStage * kMaxStages : 0));
     return o.stages ? o.stages : std::min(kMaxStages, budget / stageBytes(t));
   };
   t.stages = stagesFor(1);
   // Persistent blocks for more than one wave, when the second epilogue
   // buffer costs no stage and fits.
-  t.persistent = o.persistent && tileCount(s, t) > kSMs &&
+  t.persistent = o.persistent && !t.tma && tileCount(s, t) > kSMs &&
                  stagesFor(2) == t.stages &&
                  t.stages * stageBytes(t) + kSwizzleAtom + 2 * epilogueBytes <=
                      kMaxSharedBytes;
@@ -151,6 +177,11 @@ LaunchShape gpu_kernels::wgmmaLaunch(const GemmShape &s, const WgmmaTile &t) {
   if (t.persistent)
     return {std::min(tileCount(s, t), kSMs), 1, 128 * t.warpgroups,
             pipelineBytes + 2 * epilogueLayout(s, t).bytes()};
+  if (t.tma)
+    return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()),
+            128 * t.warpgroups + producerThreads(t),
+            pipelineBytes + epilogueLayout(s, t).bytes() +
+                kBarrierBytesPerStage * t.stages};
   return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()), 128 * t.warpgroups,
           pipelineBytes + epilogueLayout(s, t).bytes()};
 }
@@ -225,14 +256,15 @@ static void stageEpilogueOperands(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
 /// columns per load when O is a multiple of 4, from shared memory (the
 /// rows' xo values kept in registers) or, for more than kMaxStagedOutliers,
 /// from global memory 16 at a time; then stored (8-byte pairs, or each
-/// value where it is in range).
+/// value where it is in range), or, with `staging`, put at their place in
+/// the tile in shared memory (the caller copies the tile out).
 static void emitEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
                          const GemmShape &s, const WgmmaTile &t,
                          const EpilogueLayout &l, Value epi,
                          ArrayRef<Value> rows, ArrayRef<Value> localRows,
                          Value colBlock, Value localCol0,
-                         llvm::function_ref<Value(int64_t)> accAt,
-                         bool checked) {
+                         llvm::function_ref<Value(int64_t)> accAt, bool checked,
+                         Value staging) {
   Type f32 = b.getF32Type();
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -325,6 +357,11 @@ static void emitEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
                 arith::MulFOp::create(b, loc, xs[r][o], ws[cc][o]));
     }
     for (int64_t r = 0; r < 2; ++r) {
+      if (staging) {
+        storeValuePair(b, loc, fn, localRows[r], localCols[0], values[r][0],
+                       values[r][1], staging);
+        continue;
+      }
       if (!checked) {
         storeValuePair(b, loc, fn, rows[r], cols[0], values[r][0],
                        values[r][1]);
@@ -337,14 +374,216 @@ static void emitEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
   }
 }
 
+/// The body of a TMA kernel after its common setup (`base` + `pad`: the
+/// first pipeline buffer, 1024-byte aligned): mbarriers after the epilogue
+/// operands (full[stages], then empty[stages]), initialized by thread 0;
+/// the producer warp's first thread walks K, waiting for a stage to be
+/// empty (parity of the round before: a fresh barrier passes), announcing
+/// its bytes on the stage's full barrier and issuing the A and B box copies
+/// onto it; each warpgroup waits for its stage to be full, runs its 4
+/// wgmmas, and once those of the previous step are complete (wait 1)
+/// releases that step's stage (every consumer thread arrives); after the
+/// loop the epilogue, its operands staged by the consumers' cp.async (a
+/// named barrier over the consumers only: the producer warp has left).
+static void
+buildTmaBody(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, const GemmShape &s,
+             const WgmmaTile &t, Value tid, Value base, Value pad,
+             Value rowBlock, Value colBlock, Value epi,
+             llvm::function_ref<Value(Value)> descriptor,
+             llvm::function_ref<void(Value, Value, Value, Value)> epilogue) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto sharedPtrType = LLVM::LLVMPointerType::get(ctx, 3);
+  const int64_t consumers = 128 * t.warpgroups, stages = t.stages;
+  const int64_t blockM = t.rows(), tileK = t.tileK;
+  const int64_t tilesK = ceilDiv(s.k, tileK);
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto i32c = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i32, v);
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, loc, x, y);
+  };
+  auto mul = [&](Value x, int64_t v) -> Value {
+    return arith::MulIOp::create(b, loc, x, c(v));
+  };
+  auto toI32 = [&](Value v) -> Value {
+    return arith::IndexCastUIOp::create(b, loc, i32, v);
+  };
+  auto cmp = [&](arith::CmpIPredicate p, Value x, int64_t v) -> Value {
+    return arith::CmpIOp::create(b, loc, p, x, c(v));
+  };
+  // Shared address `base + offset` as a shared-space pointer.
+  auto sharedPtr = [&](Value offset) -> Value {
+    Value a = arith::IndexCastUIOp::create(b, loc, i64, add(base, offset));
+    return LLVM::IntToPtrOp::create(b, loc, sharedPtrType, a);
+  };
+  Value barriers =
+      add(pad, c(stages * stageBytes(t) + epilogueLayout(s, t).bytes()));
+  auto full = [&](Value stage) {
+    return sharedPtr(add(barriers, mul(stage, 8)));
+  };
+  auto empty = [&](Value stage) {
+    return sharedPtr(add(add(barriers, c(8 * stages)), mul(stage, 8)));
+  };
+  auto stageOffset = [&](Value stage) {
+    return add(pad, mul(stage, stageBytes(t)));
+  };
+  unsigned args = fn.getNumArguments();
+  Value mapA =
+      UnrealizedConversionCastOp::create(b, loc, ptr, fn.getArgument(args - 3))
+          .getResult(0);
+  Value mapB =
+      UnrealizedConversionCastOp::create(b, loc, ptr, fn.getArgument(args - 2))
+          .getResult(0);
+
+  {
+    OpBuilder::InsertionGuard guard(b);
+    auto ifFirst =
+        scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::eq, tid, 0),
+                          /*withElse=*/false);
+    b.setInsertionPointToStart(&ifFirst.getThenRegion().front());
+    for (int64_t st = 0; st < stages; ++st) {
+      NVVM::MBarrierInitOp::create(b, loc, full(c(st)), i32c(1), Value());
+      NVVM::MBarrierInitOp::create(b, loc, empty(c(st)), i32c(consumers),
+                                   Value());
+    }
+    NVVM::FenceMbarrierInitOp::create(b, loc);
+  }
+  gpu::BarrierOp::create(b, loc);
+
+  auto role =
+      scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::uge, tid, consumers),
+                        /*withElse=*/true);
+  {
+    // The producer: one thread of the last warp(group), which gives its
+    // registers to the consumers.
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&role.getThenRegion().front());
+    if (producerThreads(t) == 128)
+      NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
+                                     NVVM::SetMaxRegisterAction::decrease);
+    auto ifLeader =
+        scf::IfOp::create(b, loc, cmp(arith::CmpIPredicate::eq, tid, consumers),
+                          /*withElse=*/false);
+    b.setInsertionPointToStart(&ifLeader.getThenRegion().front());
+    auto loop = scf::ForOp::create(b, loc, c(0), c(tilesK), c(1));
+    b.setInsertionPointToStart(loop.getBody());
+    Value kt = loop.getInductionVar();
+    Value stage = arith::RemUIOp::create(b, loc, kt, c(stages));
+    Value round = arith::DivUIOp::create(b, loc, kt, c(stages));
+    Value parity =
+        toI32(arith::RemUIOp::create(b, loc, add(round, c(1)), c(2)));
+    NVVM::MBarrierTryWaitParityOp::create(b, loc, empty(stage), parity,
+                                          i32c(kWaitTicks));
+    Value bar = full(stage);
+    NVVM::MBarrierArriveExpectTxOp::create(
+        b, loc, Type(), bar, i32c(stageBytes(t)), NVVM::MemScopeKind::CTA,
+        /*relaxed=*/false, Value());
+    Value k = toI32(mul(kt, tileK));
+    struct Box {
+      Value map, firstRow;
+      int64_t offset;
+    } boxes[] = {{mapA, rowBlock, 0}, {mapB, colBlock, blockM * tileK}};
+    // The destination as a shared::cluster address (this block's own
+    // shared memory: the .shared::cta form needs PTX 8.6).
+    auto clusterPtrType = LLVM::LLVMPointerType::get(ctx, 7);
+    for (const Box &box : boxes)
+      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+          b, loc,
+          LLVM::AddrSpaceCastOp::create(
+              b, loc, clusterPtrType,
+              sharedPtr(add(stageOffset(stage), c(box.offset)))),
+          box.map, ValueRange{k, toI32(box.firstRow)}, bar, ValueRange{},
+          Value(), Value(), NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false,
+          NVVM::CTAGroupKindAttr(), Value());
+  }
+
+  // The consumers.
+  b.setInsertionPointToStart(&role.getElseRegion().front());
+  if (producerThreads(t) == 128)
+    NVVM::SetMaxRegisterOp::create(b, loc, kConsumerRegisters,
+                                   NVVM::SetMaxRegisterAction::increase);
+  EpilogueLayout layout = epilogueLayout(s, t);
+  if (layout.floats) {
+    stageEpilogueOperands(b, loc, fn, s, t, layout, epi, tid, rowBlock,
+                          colBlock);
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
+  Value warpgroup = arith::DivUIOp::create(b, loc, tid, c(128));
+  auto accType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(t.tileN / 2, i32));
+  Value zeroAcc = LLVM::ZeroOp::create(b, loc, accType);
+  auto loop =
+      scf::ForOp::create(b, loc, c(0), c(tilesK), c(1), ValueRange{zeroAcc});
+  {
+    OpBuilder::InsertionGuard inLoop(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kt = loop.getInductionVar();
+    Value acc = loop.getRegionIterArgs().front();
+    Value stage = arith::RemUIOp::create(b, loc, kt, c(stages));
+    Value parity = toI32(arith::RemUIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, kt, c(stages)), c(2)));
+    NVVM::MBarrierTryWaitParityOp::create(b, loc, full(stage), parity,
+                                          i32c(kWaitTicks));
+    Value stageAddress = add(base, stageOffset(stage));
+    Value aAddress = add(stageAddress, mul(warpgroup, 64 * tileK));
+    Value bAddress = add(stageAddress, c(blockM * tileK));
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    auto shape = NVVM::MMAShapeAttr::get(ctx, 64, t.tileN, kWgmmaK);
+    for (int64_t kk = 0; kk < tileK / kWgmmaK; ++kk)
+      acc = NVVM::WgmmaMmaAsyncOp::create(
+          b, loc, accType, acc, descriptor(add(aAddress, c(kk * kWgmmaK))),
+          descriptor(add(bAddress, c(kk * kWgmmaK))), shape,
+          NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
+          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+          NVVM::MMAIntOverflowAttr());
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+    // The previous step's wgmmas are complete: release its stage.
+    auto ifPrevious = scf::IfOp::create(
+        b, loc, cmp(arith::CmpIPredicate::ugt, kt, 0), /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard inIf(b);
+      b.setInsertionPointToStart(&ifPrevious.getThenRegion().front());
+      Value previous =
+          arith::RemUIOp::create(b, loc, add(kt, c(stages - 1)), c(stages));
+      NVVM::MBarrierArriveOp::create(b, loc, Type(), empty(previous), Value());
+    }
+    scf::YieldOp::create(b, loc, acc);
+  }
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  if (layout.floats) {
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+    NVVM::BarrierOp::create(b, loc, Type(), i32c(1), i32c(consumers),
+                            NVVM::BarrierReductionAttr(), Value());
+  }
+  epilogue(loop.getResult(0), rowBlock, colBlock, epi);
+  b.setInsertionPointAfter(role);
+}
+
 gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
                                              StringRef name, const GemmShape &s,
                                              const WgmmaTile &t) {
   MLIRContext *ctx = b.getContext();
   gpu::GPUFuncOp fn = createKernelFunc(b, loc, name, s);
-  fn->setAttr(fn.getKnownBlockSizeAttrName(),
-              b.getDenseI32ArrayAttr({int32_t(128 * t.warpgroups), 1, 1}));
+  if (t.tma) // the tensor maps of qx (argument 0) and w (2), before y
+    for (auto [source, boxRows] :
+         {std::pair<int64_t, int64_t>{0, t.rows()}, {2, t.tileN}})
+      fn.insertArgument(
+          fn.getNumArguments() - 1, tensorMapType(ctx),
+          b.getDictionaryAttr(b.getNamedAttr(
+              kTensorMapAttrName,
+              b.getDenseI64ArrayAttr({source, boxRows, t.tileK}))),
+          loc);
   const int64_t threads = 128 * t.warpgroups, blockM = t.rows();
+  fn->setAttr(fn.getKnownBlockSizeAttrName(),
+              b.getDenseI32ArrayAttr(
+                  {int32_t(threads + (t.tma ? producerThreads(t) : 0)), 1, 1}));
   const int64_t stages = t.stages, prefetch = t.stages - 2;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
@@ -481,8 +720,9 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   };
 
   // With a single block row (M < blockM), the copy passes whose rows are
-  // all past M are not issued: their bytes are zeroed once in every buffer.
-  if (zeroRowsFrom < blockM) {
+  // all past M are not issued: their bytes are zeroed once in every buffer
+  // (TMA zero-fills them itself).
+  if (zeroRowsFrom < blockM && !t.tma) {
     auto zeros = VectorType::get({kChunk}, i8);
     Value zero = arith::ConstantOp::create(
         b, loc, cast<TypedAttr>(b.getZeroAttr(zeros)));
@@ -524,7 +764,8 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
     }
   };
-  prologue(firstRowBlock, firstColBlock, c(0));
+  if (!t.tma)
+    prologue(firstRowBlock, firstColBlock, c(0));
 
   Value warpgroup = div(tid, 128);
   auto accType = LLVM::LLVMStructType::getLiteral(
@@ -583,7 +824,35 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
 
   // Epilogue. Register i of a thread (lane = 4g + q in warp v of its
   // warpgroup): row 16v + g + 8·⌊(i mod 4)/2⌋, column 8⌊i/4⌋ + 2q + i mod 2.
+  // With staged stores (whole tiles of bf16 / f16, pipeline buffers free
+  // after the K loop: not persistent), the dequantized fragments go to a padded
+  // tile in the pipeline buffers (rows `pitch` elements apart: 16 bytes more
+  // than a row, so that a warp's 8 rows × 4 pairs hit distinct banks), and each
+  // warpgroup then copies its 64 rows out in 16-byte pieces, a warp writing
+  // whole 128-byte lines; direct fragment stores write 8 rows × 16 bytes per
+  // warp instruction, 8 partial lines each.
+  bool checked = s.m % blockM != 0 || s.n % t.tileN != 0;
+  Type outType = s.outType ? s.outType : b.getF32Type();
+  const int64_t outBytes = outType.getIntOrFloatBitWidth() / 8;
+  const int64_t pitch = t.tileN + kChunk / outBytes;
+  // (Only for 2-byte results: an f32 pair store already fills a warp's 8
+  // 32-byte sectors, and staging measured 3-9 % slower there.)
+  const bool staged = outBytes == 2 && !checked && !t.persistent &&
+                      blockM * pitch * outBytes <= stages * stageBytes(t);
   auto epilogue = [&](Value acc, Value rowBlock, Value colBlock, Value epi) {
+    Value staging;
+    if (staged) {
+      // Every warpgroup's wgmmas have read the buffers.
+      NVVM::BarrierOp::create(
+          b, loc, Type(), arith::ConstantIntOp::create(b, loc, i32, 1),
+          arith::ConstantIntOp::create(b, loc, i32, threads),
+          NVVM::BarrierReductionAttr(), Value());
+      auto stagingType = MemRefType::get(
+          {blockM, pitch}, outType, MemRefLayoutAttrInterface{},
+          gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+      staging =
+          memref::ViewOp::create(b, loc, stagingType, smem, pad, ValueRange{});
+    }
     Value inGroup = rem(tid, 128);
     Value lane = rem(inGroup, 32);
     Value row0 = add(add(rowBlock, mul(warpgroup, 64)),
@@ -597,8 +866,43 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
       return LLVM::ExtractValueOp::create(b, loc, acc, ArrayRef<int64_t>{i});
     };
     emitEpilogue(b, loc, fn, s, t, layout, epi, rows, localRows, colBlock,
-                 localCol0, accAt, checked);
+                 localCol0, accAt, checked, staging);
+    if (!staged)
+      return;
+    // The tile is in place (barrier 1 again: a constant id keeps ptxas
+    // from reserving all 16): each warpgroup copies its rows out,
+    // rowsPerPass rows of chunksPerRow pieces at a time.
+    NVVM::BarrierOp::create(b, loc, Type(),
+                            arith::ConstantIntOp::create(b, loc, i32, 1),
+                            arith::ConstantIntOp::create(b, loc, i32, threads),
+                            NVVM::BarrierReductionAttr(), Value());
+    const int64_t perChunk = kChunk / outBytes;
+    const int64_t chunksPerRow = t.tileN / perChunk;
+    const int64_t rowsPerPass = 128 / chunksPerRow;
+    Value localCol = mul(rem(inGroup, chunksPerRow), perChunk);
+    Value firstRow = add(mul(warpgroup, 64), div(inGroup, chunksPerRow));
+    auto copy = scf::ForOp::create(b, loc, c(0), c(64), c(rowsPerPass));
+    {
+      OpBuilder::InsertionGuard inCopy(b);
+      b.setInsertionPointToStart(copy.getBody());
+      Value localRow = add(firstRow, copy.getInductionVar());
+      auto chunkType = VectorType::get({perChunk}, outType);
+      Value v = vector::LoadOp::create(
+          b, loc, chunkType, staging, ValueRange{localRow, localCol},
+          /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+      vector::StoreOp::create(
+          b, loc, v, fn.getArguments().back(),
+          ValueRange{add(rowBlock, localRow), add(colBlock, localCol)},
+          /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+    }
   };
+
+  if (t.tma) {
+    buildTmaBody(b, loc, fn, s, t, tid, base, pad, firstRowBlock, firstColBlock,
+                 epilogueBuffer(c(0)), descriptor, epilogue);
+    gpu::ReturnOp::create(b, loc);
+    return fn;
+  }
 
   if (!t.persistent) {
     Value acc = mainLoop(firstRowBlock, firstColBlock);
@@ -640,4 +944,8 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   }
   gpu::ReturnOp::create(b, loc);
   return fn;
+}
+
+Type gpu_kernels::tensorMapType(MLIRContext *ctx) {
+  return LLVM::LLVMArrayType::get(IntegerType::get(ctx, 64), 16);
 }

@@ -2,7 +2,8 @@
 // the arith.extf in front of the quantize becomes the quantize kernel's
 // 8-byte bf16 loads widened exactly to f32 (cvt.f32.bf16), the
 // arith.truncf behind the linear the epilogue's round-to-nearest-even
-// pair conversion and 4-byte stores (cvt.rn.bf16x2.f32); the host function
+// pair conversion (cvt.rn.bf16x2.f32), the pairs put in a padded tile in
+// shared memory and written out in 16-byte pieces; the host function
 // takes and fills bf16 buffers and keeps no cast. The same for an
 // LLM.int8() linear, whose outlier columns are gathered widened (f32).
 // A bf16 row of K ≤ 8192 gets 128 threads (an f32 one 256), so that a
@@ -19,7 +20,9 @@
 // KERNEL-LABEL: gpu.func @w8a8_qlinear0(
 // KERNEL-SAME: %{{.*}}: memref<384xf32>, %{{.*}}: memref<256x384xbf16>)
 // KERNEL: arith.truncf {{.*}} : vector<2xf32> to vector<2xbf16>
-// KERNEL-NEXT: vector.store {{.*}} {alignment = 4 : i64} : memref<256x384xbf16>, vector<2xbf16>
+// KERNEL-NEXT: vector.store {{.*}} {alignment = 4 : i64} : memref<{{[0-9]+}}x{{[0-9]+}}xbf16, #gpu.address_space<workgroup>>, vector<2xbf16>
+// KERNEL: vector.load {{.*}} {alignment = 16 : i64} : memref<{{[0-9]+}}x{{[0-9]+}}xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// KERNEL: vector.store {{.*}} {alignment = 16 : i64} : memref<256x384xbf16>, vector<8xbf16>
 // KERNEL-LABEL: func.func @w8a8(
 // KERNEL-SAME: %[[X:.*]]: memref<256x512xbf16>, %{{.*}}: memref<384x512xi8>, %{{.*}}: memref<384xf32>, %{{.*}}: memref<384xf32>, %[[Y:.*]]: memref<256x384xbf16>)
 // KERNEL-NOT: arith.extf
@@ -33,7 +36,7 @@
 // PTX-SAME: cvt.f32.bf16
 // PTX-SAME: .visible .entry w8a8_qlinear0(
 // PTX-SAME: wgmma.mma_async.sync.aligned.m64n{{[0-9]+}}k32.s32.s8.s8
-// PTX-SAME: cvt.rn.bf16x2.f32 {{.*}}st.global.b32
+// PTX-SAME: cvt.rn.bf16x2.f32 {{.*}}st.shared.b32 {{.*}}ld.shared.v4.b32 {{.*}}st.global.v4.b32
 func.func @w8a8(%x: tensor<256x512xbf16>, %w: tensor<384x512xi8>, %sw: tensor<384xf32>, %b: tensor<384xf32>) -> tensor<256x384xbf16> {
   %xf = arith.extf %x : tensor<256x512xbf16> to tensor<256x512xf32>
   %q, %s = quant_xform.dynamic_quantize %xf scheme<per_token> : (tensor<256x512xf32>) -> (tensor<256x512xi8>, tensor<256xf32>)

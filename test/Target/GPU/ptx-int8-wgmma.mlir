@@ -2,11 +2,12 @@
 // (the PTX is one escaped line: patterns avoid greedy {{.*}}):
 // cp.async copies into swizzled shared memory, the warpgroup int8 MMA with
 // i32 accumulators between wgmma fences, commits and waits, and 8-byte
-// stores of whole blocks. format=isa: no ptxas or GPU needed.
-// RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | FileCheck %s --check-prefix=PTX
+// stores of whole blocks: the kernel of wgmma-tma=false (TMA:
+// ptx-int8-wgmma-tma.mlir). format=isa: no ptxas or GPU needed.
+// RUN: xform-opt %s -quant-xform-lower-to-gpu="format=isa wgmma-tma=false" | FileCheck %s --check-prefix=PTX
 // The block shape follows the problem (and the tile options):
-// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=AUTO
-// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-tile-m=128 wgmma-tile-n=256" | FileCheck %s --check-prefix=BIG
+// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-tma=false" | FileCheck %s --check-prefix=AUTO
+// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-tma=false wgmma-tile-m=128 wgmma-tile-n=256" | FileCheck %s --check-prefix=BIG
 // K not a multiple of 16, or M below wgmma-min-m, keeps the mma.sync kernel:
 // RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-min-m=512" | FileCheck %s --check-prefix=MINM
 
