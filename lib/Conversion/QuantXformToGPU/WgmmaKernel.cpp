@@ -374,6 +374,33 @@ static void emitEpilogue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
   }
 }
 
+/// One K step of a warpgroup: the wgmmas of a stage (A rows of this
+/// warpgroup at `aAddress`, B at `bAddress`, each K-major and swizzled)
+/// between a fence and a commit, then a wait for all but this step's group
+/// (the previous step's wgmmas are complete after it). Returns the
+/// accumulators.
+static Value emitWgmmaStep(OpBuilder &b, Location loc, const WgmmaTile &t,
+                           Value acc, Value aAddress, Value bAddress,
+                           llvm::function_ref<Value(Value)> descriptor) {
+  MLIRContext *ctx = b.getContext();
+  auto at = [&](Value address, int64_t offset) {
+    return descriptor(arith::AddIOp::create(
+        b, loc, address, arith::ConstantIndexOp::create(b, loc, offset)));
+  };
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  auto shape = NVVM::MMAShapeAttr::get(ctx, 64, t.tileN, kWgmmaK);
+  for (int64_t kk = 0; kk < t.tileK / kWgmmaK; ++kk)
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        b, loc, acc.getType(), acc, at(aAddress, kk * kWgmmaK),
+        at(bAddress, kk * kWgmmaK), shape, NVVM::WGMMATypes::s8,
+        NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32, NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+        NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr());
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+  return acc;
+}
+
 /// The body of a TMA kernel after its common setup (`base` + `pad`: the
 /// first pipeline buffer, 1024-byte aligned): mbarriers after the epilogue
 /// operands (full[stages], then empty[stages]), initialized by thread 0;
@@ -532,18 +559,7 @@ buildTmaBody(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, const GemmShape &s,
     Value stageAddress = add(base, stageOffset(stage));
     Value aAddress = add(stageAddress, mul(warpgroup, 64 * tileK));
     Value bAddress = add(stageAddress, c(blockM * tileK));
-    NVVM::WgmmaFenceAlignedOp::create(b, loc);
-    auto shape = NVVM::MMAShapeAttr::get(ctx, 64, t.tileN, kWgmmaK);
-    for (int64_t kk = 0; kk < tileK / kWgmmaK; ++kk)
-      acc = NVVM::WgmmaMmaAsyncOp::create(
-          b, loc, accType, acc, descriptor(add(aAddress, c(kk * kWgmmaK))),
-          descriptor(add(bAddress, c(kk * kWgmmaK))), shape,
-          NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
-          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
-          NVVM::MMAIntOverflowAttr());
-    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+    acc = emitWgmmaStep(b, loc, t, acc, aAddress, bAddress, descriptor);
     // The previous step's wgmmas are complete: release its stage.
     auto ifPrevious = scf::IfOp::create(
         b, loc, cmp(arith::CmpIPredicate::ugt, kt, 0), /*withElse=*/false);
@@ -795,18 +811,7 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
               arith::MulIOp::create(b, loc, rem(kt, stages), c(stageBytes(t))));
       Value aAddress = add(stageAddress, mul(warpgroup, 64 * tileK));
       Value bAddress = add(stageAddress, c(blockM * tileK));
-      NVVM::WgmmaFenceAlignedOp::create(b, loc);
-      auto shape = NVVM::MMAShapeAttr::get(ctx, 64, t.tileN, kWgmmaK);
-      for (int64_t kk = 0; kk < tileK / kWgmmaK; ++kk)
-        acc = NVVM::WgmmaMmaAsyncOp::create(
-            b, loc, accType, acc, descriptor(add(aAddress, c(kk * kWgmmaK))),
-            descriptor(add(bAddress, c(kk * kWgmmaK))), shape,
-            NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
-            NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-            NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
-            NVVM::MMAIntOverflowAttr());
-      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+      acc = emitWgmmaStep(b, loc, t, acc, aAddress, bAddress, descriptor);
       Value next = add(kt, c(prefetch));
       auto ifNext = scf::IfOp::create(b, loc, lessThan(next, tilesK),
                                       /*withElse=*/false);
