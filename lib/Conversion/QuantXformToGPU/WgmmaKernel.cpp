@@ -589,13 +589,16 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   gpu::GPUFuncOp fn = createKernelFunc(b, loc, name, s);
   if (t.tma) // the tensor maps of qx (argument 0) and w (2), before y
     for (auto [source, boxRows] :
-         {std::pair<int64_t, int64_t>{0, t.rows()}, {2, t.tileN}})
-      fn.insertArgument(
+         {std::pair<int64_t, int64_t>{0, t.rows()}, {2, t.tileN}}) {
+      LogicalResult inserted = fn.insertArgument(
           fn.getNumArguments() - 1, tensorMapType(ctx),
           b.getDictionaryAttr(b.getNamedAttr(
               kTensorMapAttrName,
               b.getDenseI64ArrayAttr({source, boxRows, t.tileK}))),
           loc);
+      assert(succeeded(inserted) && "a gpu.func takes new arguments");
+      (void)inserted;
+    }
   const int64_t threads = 128 * t.warpgroups, blockM = t.rows();
   fn->setAttr(fn.getKnownBlockSizeAttrName(),
               b.getDenseI32ArrayAttr(
