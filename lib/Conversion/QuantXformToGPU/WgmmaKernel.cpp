@@ -410,12 +410,12 @@ static Value emitWgmmaStep(OpBuilder &b, Location loc, const WgmmaTile &t,
 /// onto it; each warpgroup waits for its stage to be full, runs its 4
 /// wgmmas, and once those of the previous step are complete (wait 1)
 /// releases that step's stage (every consumer thread arrives); after the
-/// loop the epilogue, its operands staged by the consumers' cp.async (a
-/// named barrier over the consumers only: the producer warp has left).
+/// loop the epilogue (whose operands the consumers copy by cp.async here;
+/// `epilogue` waits for them).
 static void
 buildTmaBody(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, const GemmShape &s,
-             const WgmmaTile &t, Value tid, Value base, Value pad,
-             Value rowBlock, Value colBlock, Value epi,
+             const WgmmaTile &t, Value tid, Value warpgroup, Value base,
+             Value pad, Value rowBlock, Value colBlock, Value epi,
              llvm::function_ref<Value(Value)> descriptor,
              llvm::function_ref<void(Value, Value, Value, Value)> epilogue) {
   MLIRContext *ctx = b.getContext();
@@ -540,7 +540,6 @@ buildTmaBody(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, const GemmShape &s,
                           colBlock);
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
-  Value warpgroup = arith::DivUIOp::create(b, loc, tid, c(128));
   auto accType = LLVM::LLVMStructType::getLiteral(
       ctx, SmallVector<Type>(t.tileN / 2, i32));
   Value zeroAcc = LLVM::ZeroOp::create(b, loc, accType);
@@ -573,11 +572,6 @@ buildTmaBody(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, const GemmShape &s,
     scf::YieldOp::create(b, loc, acc);
   }
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-  if (layout.floats) {
-    NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
-    NVVM::BarrierOp::create(b, loc, Type(), i32c(1), i32c(consumers),
-                            NVVM::BarrierReductionAttr(), Value());
-  }
   epilogue(loop.getResult(0), rowBlock, colBlock, epi);
   b.setInsertionPointAfter(role);
 }
@@ -847,14 +841,22 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   // 32-byte sectors, and staging measured 3-9 % slower there.)
   const bool staged = outBytes == 2 && !checked && !t.persistent &&
                       blockM * pitch * outBytes <= stages * stageBytes(t);
+  // A TMA kernel's consumers copy the epilogue operands themselves (each
+  // waits for its copies; a barrier makes all of them visible).
+  const bool operandsToWait = t.tma && layout.floats;
   auto epilogue = [&](Value acc, Value rowBlock, Value colBlock, Value epi) {
-    Value staging;
-    if (staged) {
-      // Every warpgroup's wgmmas have read the buffers.
+    if (operandsToWait)
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+    // Barrier 1 over the consumers (a TMA kernel's producer has left): the
+    // operands are visible, and (staged) every warpgroup's wgmmas have read
+    // the buffers.
+    if (operandsToWait || staged)
       NVVM::BarrierOp::create(
           b, loc, Type(), arith::ConstantIntOp::create(b, loc, i32, 1),
           arith::ConstantIntOp::create(b, loc, i32, threads),
           NVVM::BarrierReductionAttr(), Value());
+    Value staging;
+    if (staged) {
       auto stagingType = MemRefType::get(
           {blockM, pitch}, outType, MemRefLayoutAttrInterface{},
           gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
@@ -866,7 +868,6 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
     Value row0 = add(add(rowBlock, mul(warpgroup, 64)),
                      add(mul(div(inGroup, 32), 16), div(lane, 4)));
     Value localCol0 = mul(rem(lane, 4), 2);
-    bool checked = s.m % blockM != 0 || s.n % t.tileN != 0;
     Value rows[2] = {row0, add(row0, c(8))};
     Value localRows[2] = {arith::SubIOp::create(b, loc, rows[0], rowBlock),
                           arith::SubIOp::create(b, loc, rows[1], rowBlock)};
@@ -906,8 +907,8 @@ gpu::GPUFuncOp gpu_kernels::buildWgmmaKernel(OpBuilder &b, Location loc,
   };
 
   if (t.tma) {
-    buildTmaBody(b, loc, fn, s, t, tid, base, pad, firstRowBlock, firstColBlock,
-                 epilogueBuffer(c(0)), descriptor, epilogue);
+    buildTmaBody(b, loc, fn, s, t, tid, warpgroup, base, pad, firstRowBlock,
+                 firstColBlock, epilogueBuffer(c(0)), descriptor, epilogue);
     gpu::ReturnOp::create(b, loc);
     return fn;
   }
