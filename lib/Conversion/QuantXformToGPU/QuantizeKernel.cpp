@@ -3,23 +3,26 @@
 // The kernel of a symmetric per-token `dynamic_quantize` on an f32 [M, K]
 // input (or a bf16 / f16 one widened by an `arith.extf` in front, fused
 // into the loads): one block of 256 threads per row (128 for bf16 / f16
-// rows of K ≤ 8192 without a rotation, so that a register holds as many
-// bytes in flight as for f32).
+// rows of K ≤ 8192, a multiple of 8, without a rotation, so that a
+// register holds as many bytes in flight as for f32).
 //
-// 1. Each thread reads its 4-float groups (16-byte loads, 8 bytes for
-//    bf16 / f16 widened exactly to f32, groups tid,
-//    tid + threads, ...) and keeps the NaN-ignoring maximum of |x| (maxnumf).
-//    For K ≤ 16·1024 the loop is unrolled and the groups stay in registers
-//    (all loads in flight at once; step 4 reads no memory again).
-// 2. The row maximum: butterfly shuffles within each warp, the 8 warp
+// 1. Each thread reads its groups of 16 bytes (4 f32 values, or 8 bf16 /
+//    f16 values widened exactly to f32 when K is a multiple of 8 and
+//    there is no rotation; groups tid, tid + threads, ...) and keeps the
+//    NaN-ignoring maximum of |x| (maxnumf). When a thread's groups hold at
+//    most 64 values the loop is unrolled and they stay in registers (all
+//    loads in flight at once; step 4 reads no memory again).
+// 2. The row maximum: butterfly shuffles within each warp, the warp
 //    results through shared memory, every thread reducing them.
 // 3. The scale exactly as the reference evaluator computes it:
 //    f32((f64(absmax) · clip) / qmax), or 1 when that maximum is 0 or not
 //    finite; thread 0 stores it.
 // 4. Each thread quantizes its groups (from registers, or read again while
 //    the row is still in L1/L2 for longer rows):
-//    clamp(round_half_even(x / s), qmin, qmax) with an IEEE f32 division,
-//    NaN → 0, stored as 4 bytes.
+//    clamp(round_half_even(x / s), qmin, qmax), NaN → 0, with x / s the
+//    IEEE f32 quotient (a correctly rounded reciprocal per row and two fma
+//    corrections per value, bit-exact; a division per value for scales
+//    outside [2^-90, 2^90]), stored as one int8 per value.
 //
 // With LLM.int8() outlier columns (static), the first O threads also copy
 // x[row, column j] to xo[row, j], and every group is multiplied by the
@@ -28,13 +31,14 @@
 // No math-dialect ops: the NVVM conversion turns them (and llvm.fabs,
 // llvm.roundeven) into libdevice calls, which need the CUDA toolkit's
 // libdevice when the kernel is compiled. |x| is maxnum(x, −x) and the
-// rounding an add/subtract of 1.5·2²³.
+// rounding an add of 1.5·2²³ whose low byte is the int8 result.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GemmKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -42,6 +46,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -49,9 +54,12 @@ using namespace mlir::quant_xform::gpu_kernels;
 
 namespace {
 constexpr int64_t kThreads = 256;
-constexpr int64_t kGroup = 4; // floats per load
-/// Most 4-float groups a thread keeps in registers (K ≤ 16·1024).
-constexpr int64_t kMaxResidentGroups = 16;
+constexpr int64_t kGroup = 4; // floats per load (f32, or with a rotation)
+/// Most values a thread keeps in registers (K ≤ 16·1024 at 256 threads).
+constexpr int64_t kMaxResidentValues = 64;
+/// Scales s in [2^-kFastScaleExp, 2^kFastScaleExp] take the division
+/// without a division per value (see quantizeStore).
+constexpr int kFastScaleExp = 90;
 } // namespace
 
 /// The online Hadamard rotation of a row held in registers, in the order
@@ -169,14 +177,17 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
   }
 }
 
+/// Whether x is bf16 / f16 without a rotation: 16-byte loads of 8 values.
+static bool wideGroups(const QuantizeShape &s) {
+  return s.inputType && s.inputType.getIntOrFloatBitWidth() == 16 &&
+         !s.hadamardBlock && s.k % 8 == 0;
+}
+
 /// Threads per row: 128 for a bf16 / f16 row of at most 8192 without a
-/// rotation (8-byte loads: half a block of 256 would keep half the bytes
-/// of an f32 row in flight per register), else 256.
+/// rotation (a 16-byte load holds 8 values: 256 threads would keep half
+/// the bytes of an f32 row in flight per register), else 256.
 static int64_t quantizeThreads(const QuantizeShape &s) {
-  bool narrow = s.inputType && s.inputType.getIntOrFloatBitWidth() == 16;
-  return narrow && !s.hadamardBlock && s.k <= kMaxResidentGroups * 128 * kGroup
-             ? 128
-             : kThreads;
+  return wideGroups(s) && s.k <= kMaxResidentValues * 128 ? 128 : kThreads;
 }
 
 LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
@@ -190,6 +201,8 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Type f32 = b.getF32Type(), f64 = b.getF64Type(), i8 = b.getI8Type();
   Type inType = s.inputType ? s.inputType : f32;
   const int64_t threads = quantizeThreads(s), warps = threads / 32;
+  // Values per load: 16 bytes.
+  const int64_t width = wideGroups(s) ? 8 : kGroup;
   assert((threads == kThreads || !s.hadamardBlock) &&
          "the rotation's butterflies assume 256 threads");
   SmallVector<Type> args = {MemRefType::get({s.m, s.k}, inType),
@@ -271,14 +284,15 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value row = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value lane = arith::RemUIOp::create(b, loc, tid, c(32));
   Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
-  Value first = arith::MulIOp::create(b, loc, tid, c(kGroup));
-  auto vec = VectorType::get({kGroup}, f32);
-  // The group of x at [row, k] in f32: one 16-byte load (8 bytes for bf16
-  // and f16, widened exactly).
+  Value first = arith::MulIOp::create(b, loc, tid, c(width));
+  auto vec = VectorType::get({width}, f32);
+  // The group of x at [row, k] in f32: one load of `width` values (16
+  // bytes, or 8 for bf16 / f16 rows that are not wide groups), widened
+  // exactly.
   auto loadX = [&](OpBuilder &lb, Value k) -> Value {
-    int64_t bytes = kGroup * inType.getIntOrFloatBitWidth() / 8;
+    int64_t bytes = width * inType.getIntOrFloatBitWidth() / 8;
     Value v = vector::LoadOp::create(
-        lb, loc, VectorType::get({kGroup}, inType), x, ValueRange{row, k},
+        lb, loc, VectorType::get({width}, inType), x, ValueRange{row, k},
         /*nontemporal=*/false, llvm::MaybeAlign(bytes));
     return inType == f32 ? v : arith::ExtFOp::create(lb, loc, vec, v);
   };
@@ -315,8 +329,8 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
 
   // 1. This thread's maximum of |x|: unrolled with the groups kept in
   // registers when they are few enough, else a loop.
-  int64_t groups = llvm::divideCeil(s.k, threads * kGroup);
-  bool resident = groups <= kMaxResidentGroups;
+  int64_t groups = llvm::divideCeil(s.k, threads * width);
+  bool resident = groups * width <= kMaxResidentValues;
   auto absMax = [&](Value v) {
     // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
     Value abs =
@@ -328,9 +342,9 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   // Whether group g of this thread lies in the row (only the last group of
   // a row that is not a multiple of 1024 floats can fall outside).
   auto inRow = [&](int64_t g) -> Value {
-    if ((g + 1) * threads * kGroup <= s.k)
+    if ((g + 1) * threads * width <= s.k)
       return Value();
-    Value k = arith::AddIOp::create(b, loc, first, c(g * threads * kGroup));
+    Value k = arith::AddIOp::create(b, loc, first, c(g * threads * width));
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, c(s.k));
   };
   SmallVector<Value> values; // resident: group g of this thread
@@ -340,7 +354,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     // Group g of this thread from `mem` (a row of x, or the K factors):
     // zeros past the row.
     auto loadGroup = [&](Value mem, int64_t g) -> Value {
-      Value k = arith::AddIOp::create(b, loc, first, c(g * threads * kGroup));
+      Value k = arith::AddIOp::create(b, loc, first, c(g * threads * width));
       auto load = [&](OpBuilder &lb) -> Value {
         if (mem == x)
           return loadX(lb, k);
@@ -372,8 +386,8 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     for (Value v : values)
       m = arith::MaxNumFOp::create(b, loc, m, absMax(v));
   } else {
-    auto maxLoop = scf::ForOp::create(b, loc, first, c(s.k),
-                                      c(threads * kGroup), ValueRange{cf(0.0)});
+    auto maxLoop = scf::ForOp::create(b, loc, first, c(s.k), c(threads * width),
+                                      ValueRange{cf(0.0)});
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(maxLoop.getBody());
     Value v = masked(b, loadX(b, maxLoop.getInductionVar()),
@@ -436,53 +450,91 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   }
 
   // 4. q = clamp(round_half_even(x / s), qmin, qmax), NaN → 0.
+  //
+  // x / s: for s in [2^-90, 2^90] (every row whose maximum is finite and
+  // not tiny) without a division per value: y = 1/s (one IEEE division per
+  // row), q0 = x·y, then twice q' = q + (x − s·q)·y, the residual exact by
+  // an fma. With y = RN(1/s), the first correction makes q faithful and the
+  // second makes it RN(x / s) (Markstein's theorem; the division's own fast
+  // path is this sequence behind a per-value range check). The exponent
+  // range keeps every residual that matters (|x / s| ≥ 1/4) normal. Other
+  // rows (an infinite or tiny maximum) divide each value.
+  //
+  // Then NaN → 0, the clamp (integer bounds: clamping before the rounding
+  // changes no result) and round half to even by adding 1.5·2²³ in the
+  // default IEEE mode: the sum's bits are 0x4B400000 + q, so their low byte
+  // is q as an int8 (no float-to-int conversion, a quarter-rate
+  // instruction).
   Value svec = vector::BroadcastOp::create(b, loc, vec, sv);
+  Value negS = arith::NegFOp::create(b, loc, svec);
+  Value recip = vector::BroadcastOp::create(
+      b, loc, vec, arith::DivFOp::create(b, loc, cf(1.0), sv));
   Value lo = vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmin)));
   Value hi = vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmax)));
   Value zero = vector::BroadcastOp::create(b, loc, vec, cf(0.0));
-  Value wideLo =
-      vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmin - 1)));
-  Value wideHi =
-      vector::BroadcastOp::create(b, loc, vec, cf(double(s.qmax + 1)));
   Value magic = vector::BroadcastOp::create(b, loc, vec, cf(12582912.0));
-  auto quantizeStore = [&](OpBuilder &qb, Value v, Value k) {
-    Value r = arith::DivFOp::create(qb, loc, v, svec);
+  auto quantizeStore = [&](OpBuilder &qb, Value v, Value k, bool fast) {
+    Value r;
+    if (fast) {
+      r = arith::MulFOp::create(qb, loc, v, recip);
+      for (int step = 0; step < 2; ++step) {
+        Value residual = LLVM::FMAOp::create(qb, loc, negS, r, v);
+        r = LLVM::FMAOp::create(qb, loc, residual, recip, r);
+      }
+    } else {
+      r = arith::DivFOp::create(qb, loc, v, svec);
+    }
     Value isNan =
         arith::CmpFOp::create(qb, loc, arith::CmpFPredicate::UNO, r, r);
     r = arith::SelectOp::create(qb, loc, isNan, zero, r);
-    // Round half to even: within ±128, (r + 1.5·2²³) − 1.5·2²³ rounds in
-    // the default IEEE mode; clamping first changes no result.
-    r = arith::MinimumFOp::create(
-        qb, loc, arith::MaximumFOp::create(qb, loc, r, wideLo), wideHi);
-    r = arith::SubFOp::create(qb, loc, arith::AddFOp::create(qb, loc, r, magic),
-                              magic);
-    r = arith::MinimumFOp::create(
-        qb, loc, arith::MaximumFOp::create(qb, loc, r, lo), hi);
+    r = arith::MinNumFOp::create(qb, loc,
+                                 arith::MaxNumFOp::create(qb, loc, r, lo), hi);
+    r = arith::AddFOp::create(qb, loc, r, magic);
+    auto ints = VectorType::get({width}, b.getI32Type());
     Value bytes =
-        arith::FPToSIOp::create(qb, loc, VectorType::get({kGroup}, i8), r);
+        arith::TruncIOp::create(qb, loc, VectorType::get({width}, i8),
+                                arith::BitcastOp::create(qb, loc, ints, r));
     vector::StoreOp::create(qb, loc, bytes, q, ValueRange{row, k},
-                            /*nontemporal=*/false, llvm::MaybeAlign(4));
+                            /*nontemporal=*/false, llvm::MaybeAlign(width));
   };
-  if (resident) {
-    for (auto [g, v] : llvm::enumerate(values)) {
-      Value k = arith::AddIOp::create(b, loc, first,
-                                      c(int64_t(g) * threads * kGroup));
-      if (Value ok = inRow(int64_t(g))) {
-        auto ifIn = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
-        OpBuilder tb = ifIn.getThenBodyBuilder();
-        quantizeStore(tb, v, k);
-      } else {
-        quantizeStore(b, v, k);
+  // The stores of the row, by one of the two divisions.
+  auto quantizeRow = [&](bool fast) {
+    if (resident) {
+      for (auto [g, v] : llvm::enumerate(values)) {
+        Value k = arith::AddIOp::create(b, loc, first,
+                                        c(int64_t(g) * threads * width));
+        if (Value ok = inRow(int64_t(g))) {
+          auto ifIn = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+          OpBuilder tb = ifIn.getThenBodyBuilder();
+          quantizeStore(tb, v, k, fast);
+        } else {
+          quantizeStore(b, v, k, fast);
+        }
       }
+      return;
     }
-  } else {
     auto quantLoop =
-        scf::ForOp::create(b, loc, first, c(s.k), c(threads * kGroup));
+        scf::ForOp::create(b, loc, first, c(s.k), c(threads * width));
     OpBuilder::InsertionGuard inLoop(b);
     b.setInsertionPointToStart(quantLoop.getBody());
     Value k = quantLoop.getInductionVar();
-    quantizeStore(b, masked(b, loadX(b, k), k), k);
-    b.setInsertionPointAfter(quantLoop);
+    quantizeStore(b, masked(b, loadX(b, k), k), k, fast);
+  };
+  auto inRange = [&](arith::CmpFPredicate p, int exp) {
+    return arith::CmpFOp::create(b, loc, p, sv, cf(std::ldexp(1.0, exp)));
+  };
+  Value fast = arith::AndIOp::create(
+      b, loc, finite,
+      arith::AndIOp::create(b, loc,
+                            inRange(arith::CmpFPredicate::OGE, -kFastScaleExp),
+                            inRange(arith::CmpFPredicate::OLE, kFastScaleExp)));
+  auto ifFast = scf::IfOp::create(b, loc, fast, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard inIf(b);
+    b.setInsertionPointToStart(&ifFast.getThenRegion().front());
+    quantizeRow(true);
+    b.setInsertionPointToStart(&ifFast.getElseRegion().front());
+    quantizeRow(false);
   }
   gpu::ReturnOp::create(b, loc);
   return fn;

@@ -1,13 +1,14 @@
 // bf16 activations in and bf16 results out, as PyTorch models hold them:
 // the arith.extf in front of the quantize becomes the quantize kernel's
-// 8-byte bf16 loads widened exactly to f32 (cvt.f32.bf16), the
+// 16-byte loads of 8 bf16 widened exactly to f32 (cvt.f32.bf16), the
 // arith.truncf behind the linear the epilogue's round-to-nearest-even
 // pair conversion (cvt.rn.bf16x2.f32), the pairs put in a padded tile in
 // shared memory and written out in 16-byte pieces; the host function
 // takes and fills bf16 buffers and keeps no cast. The same for an
 // LLM.int8() linear, whose outlier columns are gathered widened (f32).
 // A bf16 row of K ≤ 8192 gets 128 threads (an f32 one 256), so that a
-// row's registers keep as many bytes in flight.
+// row's registers keep as many bytes in flight; its 8-byte stores hold 8
+// int8 values.
 // format=isa: no ptxas or GPU needed.
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=KERNEL
 // RUN: xform-opt %s -split-input-file -quant-xform-lower-to-gpu=format=isa | FileCheck %s --check-prefix=PTX
@@ -15,8 +16,9 @@
 // KERNEL-LABEL: gpu.func @w8a8_quantize0(
 // KERNEL-SAME: memref<256x512xbf16>, %{{.*}}: memref<256x512xi8>, %{{.*}}: memref<256xf32>)
 // KERNEL-SAME: known_block_size = array<i32: 128, 1, 1>
-// KERNEL: vector.load {{.*}} {alignment = 8 : i64} : memref<256x512xbf16>, vector<4xbf16>
-// KERNEL-NEXT: arith.extf {{.*}} : vector<4xbf16> to vector<4xf32>
+// KERNEL: vector.load {{.*}} {alignment = 16 : i64} : memref<256x512xbf16>, vector<8xbf16>
+// KERNEL-NEXT: arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
+// KERNEL: vector.store {{.*}} {alignment = 8 : i64} : memref<256x512xi8>, vector<8xi8>
 // KERNEL-LABEL: gpu.func @w8a8_qlinear0(
 // KERNEL-SAME: %{{.*}}: memref<384xf32>, %{{.*}}: memref<256x384xbf16>)
 // KERNEL: arith.truncf {{.*}} : vector<2xf32> to vector<2xbf16>
@@ -32,8 +34,9 @@
 // KERNEL-NOT: arith.truncf
 
 // PTX: .visible .entry w8a8_quantize0(
-// PTX-SAME: ld.global.v4.b16
+// PTX-SAME: ld.global.v4.b32
 // PTX-SAME: cvt.f32.bf16
+// PTX-SAME: st.global.v2.b32
 // PTX-SAME: .visible .entry w8a8_qlinear0(
 // PTX-SAME: wgmma.mma_async.sync.aligned.m64n{{[0-9]+}}k32.s32.s8.s8
 // PTX-SAME: cvt.rn.bf16x2.f32 {{.*}}st.shared.b32 {{.*}}ld.shared.v4.b32 {{.*}}st.global.v4.b32
@@ -51,7 +54,7 @@ func.func @w8a8(%x: tensor<256x512xbf16>, %w: tensor<384x512xi8>, %sw: tensor<38
 // KERNEL-SAME: memref<128x256xf16>, %{{.*}}: memref<128x256xi8>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<128x2xf32>)
 // KERNEL: memref.load {{.*}} : memref<128x256xf16>
 // KERNEL-NEXT: arith.extf {{.*}} : f16 to f32
-// KERNEL: vector.load {{.*}} : memref<128x256xf16>, vector<4xf16>
+// KERNEL: vector.load {{.*}} : memref<128x256xf16>, vector<8xf16>
 // KERNEL-LABEL: gpu.func @llm_int8_mixed0_gemm(
 // KERNEL-SAME: memref<128x64xf16>)
 // KERNEL: arith.truncf {{.*}} : vector<2xf32> to vector<2xf16>

@@ -1,8 +1,11 @@
 // The whole W8A8 linear on the GPU: a per-token dynamic_quantize of an f32
 // argument becomes a generated quantize kernel (16-byte loads, the row's
 // absmax through warp butterflies and shared memory, the evaluator's f64
-// scale formula, an IEEE f32 division and round-half-even by adding 1.5·2²³
-// in round-to-nearest: no libdevice call) writing device
+// scale formula, the IEEE f32 division x / s as one correctly rounded
+// reciprocal per row and two fma corrections per value (a division per
+// value for a scale outside [2^-90, 2^90]), round-half-even by adding
+// 1.5·2²³ in round-to-nearest and the low bytes of the sums' bits put
+// together by prmt (no float-to-int conversion, no libdevice call) writing device
 // scratch buffers that the GEMM kernel reads; the host allocates them,
 // launches both kernels and frees the buffers in order on one stream, and
 // synchronizes once. format=isa: no
@@ -15,9 +18,12 @@
 // CHECK-SAME: ld.global.v4.b32
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: bar.sync
+// CHECK-SAME: rcp.rn.f32
+// CHECK-SAME: fma.rn.f32
 // CHECK-SAME: div.rn.f32
 // CHECK-SAME: add.rn.f32
-// CHECK-SAME: cvt.rzi.s16.f32
+// CHECK-SAME: prmt.b32
+// CHECK-NOT: cvt.rzi
 // CHECK-SAME: .visible .entry main_qlinear0(
 // CHECK-SAME: wgmma.mma_async.sync.aligned
 // CHECK: llvm.func @main(
