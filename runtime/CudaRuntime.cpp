@@ -11,6 +11,12 @@
 // <CUDA error name>: <message>", later calls do nothing, and the caller
 // checks `qxGpuLastError()` after running generated code. Nothing aborts.
 //
+// Kernels of modules compiled with quant-xform-gpu-dependent-launch (the
+// default) launch with programmatic stream serialization
+// (cuLaunchKernelEx): each starts while the kernel before it on the stream
+// finishes, and waits for it at its entry. QX_GPU_DEPENDENT_LAUNCH=0 turns
+// that off.
+//
 // Helpers for callers (runners, the Python binding) use the same state:
 // qxGpuMalloc/qxGpuFree/qxGpuCopyToDevice/qxGpuCopyToHost/
 // qxGpuSynchronize/qxGpuElapsedMs, and qxGpuSetStream/qxGpuSetSynchronous,
@@ -44,6 +50,27 @@ using CUfunction = void *;
 using CUstream = void *;
 using CUevent = void *;
 
+/// CUlaunchAttribute with CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION
+/// (id 6; the value a 64-byte union whose first int is the flag).
+struct LaunchAttribute {
+  int id = 6;
+  char pad[4] = {};
+  union {
+    int programmaticStreamSerializationAllowed;
+    char bytes[64];
+  } value = {};
+};
+static_assert(sizeof(LaunchAttribute) == 72, "CUlaunchAttribute is 72 bytes");
+
+/// CUlaunchConfig (cuda.h, CUDA 12+).
+struct LaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  LaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+
 /// The driver entry points, resolved once.
 struct Driver {
   CUresult (*cuInit)(unsigned);
@@ -74,6 +101,13 @@ struct Driver {
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  /// cuModuleGetGlobal (a module's marker of dependent launches).
+  CUresult (*cuModuleGetGlobal)(CUdeviceptr *, size_t *, CUmodule,
+                                const char *);
+  /// cuLaunchKernelEx (CUDA 12+; bound when present: without it kernels
+  /// launch plainly).
+  CUresult (*cuLaunchKernelEx)(const LaunchConfig *, CUfunction, void **,
+                               void **);
   /// cuTensorMapEncodeTiled (CUDA 12+; bound when present, checked on use).
   CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *,
                                      const uint64_t *, const uint64_t *,
@@ -143,6 +177,7 @@ bool init() {
   QX_BIND(cuModuleLoadData);
   QX_BIND(cuModuleUnload);
   QX_BIND(cuModuleGetFunction);
+  QX_BIND(cuModuleGetGlobal);
   QX_BIND(cuFuncSetAttribute);
   QX_BIND(cuLaunchKernel);
   QX_BIND(cuStreamCreate);
@@ -161,6 +196,10 @@ bool init() {
   QX_BIND(cuEventSynchronize);
   QX_BIND(cuEventElapsedTime);
 #undef QX_BIND
+  // Optional: without it, kernels marked for dependent launches launch
+  // plainly (their griddepcontrol instructions then do nothing).
+  driver.cuLaunchKernelEx = reinterpret_cast<decltype(driver.cuLaunchKernelEx)>(
+      dlsym(lib, "cuLaunchKernelEx"));
   // Optional: only TMA kernels need it (an error at their first launch).
   driver.cuTensorMapEncodeTiled =
       reinterpret_cast<decltype(driver.cuTensorMapEncodeTiled)>(
@@ -205,6 +244,40 @@ bool call(const char *what, Fn Driver::*entry, Args... args) {
 // The mgpu* ABI (what gpu-to-llvm and the gpu.binary translation call)
 //===----------------------------------------------------------------------===//
 
+/// Programmatic dependent launches: the kernels of modules that carry the
+/// marker of quant-xform-gpu-dependent-launch (each waits for the grids it
+/// depends on at its entry) launch with programmatic stream serialization,
+/// so that they start while the kernel before them finishes. Off with
+/// QX_GPU_DEPENDENT_LAUNCH=0 (the kernels' griddepcontrol instructions then
+/// do nothing). Guarded by `mutex`.
+namespace {
+const bool dependentLaunchesAllowed = [] {
+  const char *v = std::getenv("QX_GPU_DEPENDENT_LAUNCH");
+  return !v || std::strcmp(v, "0") != 0;
+}();
+std::unordered_map<CUmodule, bool> dependentModules;
+/// Kernels that launch as dependents, with their module.
+std::unordered_map<CUfunction, CUmodule> dependentKernels;
+
+/// Whether the kernels of `module` launch as dependents (looked up once per
+/// module: a module without the marker answers CUDA_ERROR_NOT_FOUND, which
+/// is no error here).
+bool launchesAsDependents(CUmodule module) {
+  if (!dependentLaunchesAllowed || !driver.cuLaunchKernelEx)
+    return false;
+  auto known = dependentModules.find(module);
+  if (known != dependentModules.end())
+    return known->second;
+  CUdeviceptr marker = 0;
+  size_t bytes = 0;
+  bool marked = driver.cuModuleGetGlobal(&marker, &bytes, module,
+                                         "qx_dependent_launch") == 0 &&
+                bytes == 4;
+  dependentModules[module] = marked;
+  return marked;
+}
+} // namespace
+
 QX_EXPORT void *mgpuModuleLoad(void *data, size_t /*size*/) {
   if (trace)
     std::fprintf(stderr, "qx-gpu: mgpuModuleLoad\n");
@@ -221,6 +294,10 @@ QX_EXPORT void mgpuModuleUnload(void *module) {
   std::lock_guard<std::mutex> lock(mutex);
   if (module && ready)
     driver.cuModuleUnload(module); // at exit: errors no longer matter
+  // The driver may hand the same handles out again, for other code.
+  dependentModules.erase(static_cast<CUmodule>(module));
+  for (auto it = dependentKernels.begin(); it != dependentKernels.end();)
+    it = it->second == module ? dependentKernels.erase(it) : std::next(it);
 }
 
 QX_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
@@ -232,8 +309,10 @@ QX_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
     fail(std::string("kernel ") + name + ": its module did not load");
     return nullptr;
   }
-  call("cuModuleGetFunction", &Driver::cuModuleGetFunction, &fn,
-       static_cast<CUmodule>(module), name);
+  if (call("cuModuleGetFunction", &Driver::cuModuleGetFunction, &fn,
+           static_cast<CUmodule>(module), name) &&
+      launchesAsDependents(static_cast<CUmodule>(module)))
+    dependentKernels[fn] = static_cast<CUmodule>(module);
   return fn;
 }
 
@@ -260,6 +339,19 @@ QX_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
             static_cast<CUfunction>(function), maxDynamicSharedBytes,
             static_cast<int>(smem)))
     return;
+  if (dependentKernels.count(static_cast<CUfunction>(function))) {
+    LaunchAttribute dependent;
+    dependent.value.programmaticStreamSerializationAllowed = 1;
+    LaunchConfig config = {unsigned(gridX),  unsigned(gridY),
+                           unsigned(gridZ),  unsigned(blockX),
+                           unsigned(blockY), unsigned(blockZ),
+                           unsigned(smem),   static_cast<CUstream>(stream),
+                           &dependent,       1};
+    call("cuLaunchKernelEx", &Driver::cuLaunchKernelEx, &config,
+         static_cast<CUfunction>(function), params,
+         static_cast<void **>(nullptr));
+    return;
+  }
   call("cuLaunchKernel", &Driver::cuLaunchKernel,
        static_cast<CUfunction>(function), unsigned(gridX), unsigned(gridY),
        unsigned(gridZ), unsigned(blockX), unsigned(blockY), unsigned(blockZ),

@@ -108,6 +108,11 @@ static cl::opt<bool> gpuTma(
     cl::desc("TMA loads (a producer warp, mbarriers) in the wgmma kernel "
              "instead of cp.async (false with --gpu-wgmma-persistent)"),
     cl::init(true));
+static cl::opt<bool> gpuDependentLaunch(
+    "gpu-dependent-launch",
+    cl::desc("Launch each kernel as a dependent of the kernel before it on "
+             "the stream (it starts while that one finishes)"),
+    cl::init(true));
 static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("OpenMP threads (> 1: link libomp)"),
                                 cl::init(1));
@@ -275,6 +280,7 @@ int main(int argc, char **argv) {
     options.wgmmaGroupM = gpuGroupM;
     options.wgmmaPersistent = gpuPersistent;
     options.wgmmaTma = gpuTma;
+    options.dependentLaunch = gpuDependentLaunch;
     buildGPUPipeline(pm, options);
   } else {
     CPUPipelineOptions options;

@@ -72,6 +72,9 @@ struct GPUPipelineOptions {
   bool wgmmaPersistent = false;
   /// TMA loads (a producer warp, mbarriers) in the wgmma kernel.
   bool wgmmaTma = true;
+  /// Kernels launched as dependents of the kernel before them on the
+  /// stream (quant-xform-gpu-dependent-launch).
+  bool dependentLaunch = true;
   /// What the gpu.binary holds: `bin` (a cubin, through ptxas) or `isa`
   /// (PTX text, for inspection and tests without ptxas).
   std::string format = "bin";

@@ -352,4 +352,31 @@ def GPUTensorMapArgs
                            "::mlir::NVVM::NVVMDialect"];
 }
 
+def GPUDependentLaunch
+    : Pass<"quant-xform-gpu-dependent-launch", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Let each kernel of a gpu.module start while the kernel "
+                "before it on the stream finishes (programmatic dependent "
+                "launch)";
+  let description = [{
+    Runs on a `gpu.module` of kernels (`gpu.func` with `gpu.kernel`), before
+    `convert-gpu-to-nvvm`. Each kernel gets, at its entry, an
+    `nvvm.griddepcontrol wait` (the thread waits until the grids it depends
+    on have completed and their memory is visible: every access of the
+    kernel to global memory comes after it) and then an
+    `nvvm.griddepcontrol launch_dependents` (the next kernel on the stream
+    may be scheduled once every block of this one has started). The module
+    gets the marker `llvm.mlir.global external constant
+    @qx_dependent_launch(1 : i32)`: the runtime (runtime/CudaRuntime.cpp)
+    launches the kernels of a module that has it with
+    `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION`, so that a
+    kernel's blocks are resident, and its launch latency spent, by the time
+    the kernel before it completes. Kernels that already wait are left
+    alone. Without the attribute (other runtimes, `QX_GPU_DEPENDENT_LAUNCH=0`)
+    both instructions do nothing. A symbol `qx_dependent_launch` in the
+    module that is not such a marker is an error.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 #endif

@@ -68,6 +68,12 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
                      "kernel instead of cp.async (false with "
                      "wgmma-persistent)"),
       llvm::cl::init(true)};
+  Option<bool> dependentLaunch{
+      *this, "dependent-launch",
+      llvm::cl::desc("Launch each kernel as a dependent of the kernel before "
+                     "it on the stream (programmatic dependent launch: it "
+                     "starts while that one finishes)"),
+      llvm::cl::init(true)};
   Option<std::string> cudaPath{
       *this, "cuda-path",
       llvm::cl::desc("CUDA toolkit with the libdevice that kernels link "
@@ -178,6 +184,8 @@ void mlir::quant_xform::buildGPUHostPipeline(
           "quant-xform-gpu-tensor-maps",
           pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in GPU pipeline");
+  if (options.dependentLaunch)
+    pm.addNestedPass<gpu::GPUModuleOp>(createGPUDependentLaunch());
 }
 
 void mlir::quant_xform::buildGPUPipeline(OpPassManager &pm,
@@ -226,6 +234,7 @@ void mlir::quant_xform::registerGPUPipeline() {
         options.wgmmaGroupM = cl.wgmmaGroupM;
         options.wgmmaPersistent = cl.wgmmaPersistent;
         options.wgmmaTma = cl.wgmmaTma;
+        options.dependentLaunch = cl.dependentLaunch;
         buildGPUPipeline(pm, options);
       });
 }

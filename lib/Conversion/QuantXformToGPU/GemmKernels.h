@@ -193,6 +193,11 @@ Type tensorMapType(MLIRContext *ctx);
 /// effect that synchronizes the stream).
 constexpr StringLiteral kTensorMapAttrName = "quant_xform.tensor_map";
 
+/// The global of a gpu.module whose kernels wait for the grids they depend
+/// on (quant-xform-gpu-dependent-launch): the runtime launches them with
+/// programmatic stream serialization when it finds it.
+constexpr StringLiteral kDependentLaunchMarker = "qx_dependent_launch";
+
 /// A symmetric per-token dynamic quantize of an f32 [M, K] input.
 struct QuantizeShape {
   int64_t m = 0, k = 0;

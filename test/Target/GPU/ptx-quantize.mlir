@@ -8,10 +8,16 @@
 // together by prmt (no float-to-int conversion, no libdevice call) writing device
 // scratch buffers that the GEMM kernel reads; the host allocates them,
 // launches both kernels and frees the buffers in order on one stream, and
-// synchronizes once. format=isa: no
-// ptxas or GPU needed (the PTX is one escaped line: no greedy {{.*}}).
+// synchronizes once. Both kernels are launched as dependents: each waits
+// for the grid before it (griddepcontrol.wait) ahead of any global memory
+// access, then lets its own dependents start, and the module carries the
+// runtime's marker global (none of it with dependent-launch=false).
+// format=isa: no ptxas or GPU needed (the PTX is one escaped line: no
+// greedy {{.*}}; split into lines by sed for the DEP checks).
 // RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | FileCheck %s
 // RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=HOST
+// RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | sed -e 's/\\0A/\n/g' | FileCheck %s --check-prefix=DEP
+// RUN: xform-opt %s -quant-xform-lower-to-gpu="format=isa dependent-launch=false" | FileCheck %s --check-prefix=NODEP --implicit-check-not=griddepcontrol --implicit-check-not=qx_dependent_launch
 
 // CHECK-NOT: __nv_
 // CHECK: .visible .entry main_quantize0(
@@ -33,6 +39,21 @@
 // CHECK: gpu.launch_func <%{{[0-9]+}} : !llvm.ptr> @qx_gpu_kernels::@main_qlinear0
 // CHECK: llvm.call @mgpuMemFree
 // CHECK: llvm.call @mgpuMemFree
+
+// DEP: .visible .global .align 4 .u32 qx_dependent_launch = 1;
+// DEP-LABEL: .visible .entry main_quantize0(
+// DEP-NOT: ld.global
+// DEP: griddepcontrol.wait;
+// DEP-NEXT: griddepcontrol.launch_dependents;
+// DEP: ld.global
+// DEP-LABEL: .visible .entry main_qlinear0(
+// DEP-NOT: ld.global
+// DEP-NOT: cp.async
+// DEP: griddepcontrol.wait;
+// DEP-NEXT: griddepcontrol.launch_dependents;
+// DEP: cp.async.bulk.tensor
+
+// NODEP: .visible .entry main_quantize0(
 
 // HOST-LABEL: func.func @main(
 // HOST: %[[T0:.*]] = gpu.wait async
