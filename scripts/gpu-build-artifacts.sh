@@ -43,7 +43,7 @@ shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 bfragged
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
 if [ "$shapes" = bench ]; then
-  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8 lragged64:200:136:512:1:mixed:64 lragged16:520:300:1024:0:mixed:16 bfragged:300:200:272:1:bfused bfragged0:130:264:96:0:bfused bgragged:300:200:272:1:bgemm bqragged:130:0:1000:0:bquant pragged:3000:1400:208:1 bfpragged:3000:1400:208:1:bfused lpragged:3000:1400:208:0:mixed:8 blragged:300:200:272:1:bmixed:3 blragged16:520:300:1024:0:bmixed:16"
+  shapes="ragged:100:70:96:1 tailk:64:48:36:0 bigragged:1030:200:100:1 wragged:300:200:272:1 fragged:300:200:272:1:fused lragged:300:200:272:1:mixed:3 lragged8:130:264:96:0:mixed:8 lragged64:200:136:512:1:mixed:64 lragged16:520:300:1024:0:mixed:16 bfragged:300:200:272:1:bfused bfragged0:130:264:96:0:bfused bgragged:300:200:272:1:bgemm bqragged:130:0:1000:0:bquant pragged:3000:1400:208:1 bfpragged:3000:1400:208:1:bfused lpragged:3000:1400:208:0:mixed:8 blragged:300:200:272:1:bmixed:3 blragged16:520:300:1024:0:bmixed:16 hodd:130:0:3072:0:hquant hone:64:0:1024:0:hquant h512:100:0:1536:0:hquant"
   for m in 16 128 2048 8192; do
     for nk in 4096:4096 11008:4096 4096:11008; do
       shapes="$shapes m${m}_${nk/:/_}:$m:$nk:1 bg${m}_${nk/:/_}:$m:$nk:1:bgemm f${m}_${nk/:/_}:$m:$nk:1:fused l${m}_${nk/:/_}:$m:$nk:1:mixed:8 bf${m}_${nk/:/_}:$m:$nk:1:bfused bl${m}_${nk/:/_}:$m:$nk:1:bmixed:8"

@@ -67,8 +67,16 @@ constexpr int kFastScaleExp = 90;
 /// then butterflies (a + b, a − b) of strides 1, 2, 4, ..., B/2. Thread t
 /// holds groups of 4 floats at t·4 + g·1024: strides 1 and 2 pair lanes of
 /// one vector, 4 to 64 pair threads of one warp (shuffles), 128 to 512
-/// threads of other warps (through `exchange` in shared memory), 1024 and
-/// up groups of the same thread.
+/// threads of other warps (through `exchange` in shared memory, all of
+/// them in one round trip), 1024 and up groups of the same thread.
+///
+/// Where the pair is in two threads (or two lanes), each computes its own
+/// element as one fma, sign·mine + partner with sign +1 for the low
+/// element and −1 for the high one: exactly a + b or a − b, rounded once.
+/// Between warps, the row goes to shared memory once; each thread then
+/// reads the sets of 2, 4 or 8 elements that differ only in the bits of
+/// strides 128 to 512, runs those stages on them in order and writes them
+/// back, and reads its own elements again.
 static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
                           SmallVectorImpl<Value> &values,
                           llvm::function_ref<Value(Value, int64_t)> loadGroup,
@@ -79,80 +87,63 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
+  auto cf = [&](float v) -> Value {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat(v));
+  };
   Value factors = memref::GetGlobalOp::create(b, loc, factorsType, factorsName);
   for (size_t g = 0; g < values.size(); ++g)
     values[g] = arith::MulFOp::create(b, loc, values[g],
                                       loadGroup(factors, int64_t(g)));
-  // mine' = mine + partner where this element is the low one, else
-  // partner − mine.
-  auto combine = [&](Value mine, Value partner, Value isHigh) -> Value {
-    Value sum = arith::AddFOp::create(b, loc, mine, partner);
-    Value diff = arith::SubFOp::create(b, loc, partner, mine);
-    return arith::SelectOp::create(b, loc, isHigh, diff, sum);
+  // mine' = sign·mine + partner: mine + partner for the low element (sign
+  // +1), partner − mine for the high one (sign −1).
+  auto combine = [&](Value mine, Value partner, Value sign) -> Value {
+    return LLVM::FMAOp::create(b, loc, sign, mine, partner);
   };
-  auto threadBit = [&](int64_t bit) -> Value {
+  // The sign of this thread's elements at thread bit `bit`.
+  auto threadSign = [&](int64_t bit) -> Value {
     Value shifted = arith::ShRUIOp::create(b, loc, tid, c(bit));
     Value one = arith::AndIOp::create(b, loc, shifted, c(1));
     Value isHigh =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, one, c(0));
     return vector::BroadcastOp::create(
-        b, loc, VectorType::get({kGroup}, b.getI1Type()), isHigh);
+        b, loc, vec,
+        arith::SelectOp::create(b, loc, isHigh, cf(-1.0f), cf(1.0f)));
   };
-  for (int64_t stride = 1; stride < s.hadamardBlock; stride *= 2) {
+  // Butterflies of strides 1, 2, ... on `set` (in-thread: both elements of
+  // every pair here).
+  auto butterflies = [&](SmallVectorImpl<Value> &set) {
+    for (size_t d = 1; d < set.size(); d *= 2)
+      for (size_t i = 0; i < set.size(); ++i) {
+        if (i & d)
+          continue;
+        Value low = set[i], high = set[i + d];
+        set[i] = arith::AddFOp::create(b, loc, low, high);
+        set[i + d] = arith::SubFOp::create(b, loc, low, high);
+      }
+  };
+  int64_t stride = 1;
+  while (stride < s.hadamardBlock) {
     if (stride < kGroup) {
       // Lanes of one vector.
       SmallVector<int64_t> perm;
-      SmallVector<bool> mask;
+      SmallVector<float> signs;
       for (int64_t e = 0; e < kGroup; ++e) {
         perm.push_back(e ^ stride);
-        mask.push_back((e & stride) != 0);
+        signs.push_back(e & stride ? -1.0f : 1.0f);
       }
-      Value isHigh = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(VectorType::get({kGroup}, b.getI1Type()),
-                                 ArrayRef<bool>(mask)));
+      Value sign = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(vec, ArrayRef<float>(signs)));
       for (Value &v : values) {
         Value partner = vector::ShuffleOp::create(b, loc, v, v, perm);
-        v = combine(v, partner, isHigh);
+        v = combine(v, partner, sign);
       }
-    } else if (stride < kThreads * kGroup) {
-      int64_t bit = llvm::Log2_64(stride / kGroup);
-      Value isHigh = threadBit(bit);
-      if (stride / kGroup >= 32) {
-        // Threads of other warps: through shared memory, as many groups
-        // per round trip (two barriers) as the buffer holds.
-        int64_t capacity = cast<MemRefType>(exchange.getType()).getDimSize(0) /
-                           (kThreads * kGroup);
-        Value at = arith::MulIOp::create(b, loc, tid, c(kGroup));
-        Value other = arith::XOrIOp::create(b, loc, tid, c(stride / kGroup));
-        Value otherAt = arith::MulIOp::create(b, loc, other, c(kGroup));
-        for (size_t first = 0; first < values.size(); first += capacity) {
-          size_t last = std::min(values.size(), first + capacity);
-          for (size_t g = first; g < last; ++g)
-            vector::StoreOp::create(
-                b, loc, values[g], exchange,
-                ValueRange{arith::AddIOp::create(
-                    b, loc, at, c(int64_t(g - first) * kThreads * kGroup))});
-          gpu::BarrierOp::create(b, loc);
-          SmallVector<Value> partners;
-          for (size_t g = first; g < last; ++g)
-            partners.push_back(vector::LoadOp::create(
-                b, loc, vec, exchange,
-                ValueRange{arith::AddIOp::create(
-                    b, loc, otherAt,
-                    c(int64_t(g - first) * kThreads * kGroup))}));
-          gpu::BarrierOp::create(b, loc);
-          for (size_t g = first; g < last; ++g)
-            values[g] = combine(values[g], partners[g - first], isHigh);
-        }
-        continue;
-      }
+      stride *= 2;
+    } else if (stride < 32 * kGroup) {
       // Threads of one warp: a shuffle per lane.
+      Value sign = threadSign(llvm::Log2_64(stride / kGroup));
       for (Value &v : values) {
-        Value partner = vector::BroadcastOp::create(
-            b, loc, vec,
-            arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
-                                           APFloat(0.0f)));
+        Value partner = vector::BroadcastOp::create(b, loc, vec, cf(0.0f));
         for (int64_t e = 0; e < kGroup; ++e) {
           Value lane = vector::ExtractOp::create(b, loc, v, e);
           Value other =
@@ -161,8 +152,76 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
                   .getShuffleResult();
           partner = vector::InsertOp::create(b, loc, other, partner, e);
         }
-        v = combine(v, partner, isHigh);
+        v = combine(v, partner, sign);
       }
+      stride *= 2;
+    } else if (stride < kThreads * kGroup) {
+      // Threads of other warps: the strides 128, ..., up to 512 (bits 7 to
+      // 7 + bits − 1 of an element's place p = g·1024 + t·4 + e in the
+      // buffer), as many groups per round trip as the buffer holds.
+      int64_t bits = 0;
+      while (stride << bits < std::min(s.hadamardBlock, kThreads * kGroup))
+        ++bits;
+      const int64_t setSize = int64_t(1) << bits;
+      const int64_t groupFloats = kThreads * kGroup;
+      int64_t capacity =
+          cast<MemRefType>(exchange.getType()).getDimSize(0) / groupFloats;
+      Value at = arith::MulIOp::create(b, loc, tid, c(kGroup));
+      for (size_t first = 0; first < values.size(); first += capacity) {
+        size_t last = std::min(values.size(), first + capacity);
+        for (size_t g = first; g < last; ++g)
+          vector::StoreOp::create(
+              b, loc, values[g], exchange,
+              ValueRange{arith::AddIOp::create(
+                  b, loc, at, c(int64_t(g - first) * groupFloats))});
+        gpu::BarrierOp::create(b, loc);
+        // Set σ: the places (σ mod 128) + m·128 + ⌊σ/128⌋·128·setSize for
+        // members m; thread t takes σ = t, t + 256, ... (consecutive
+        // threads, consecutive banks).
+        const int64_t sets = int64_t(last - first) * groupFloats / setSize;
+        for (int64_t round = 0; round * kThreads < sets; ++round) {
+          Value sigma = arith::AddIOp::create(b, loc, tid, c(round * kThreads));
+          auto phase = [&](OpBuilder &pb) {
+            OpBuilder::InsertionGuard inPhase(b);
+            b.setInsertionPoint(pb.getInsertionBlock(), pb.getInsertionPoint());
+            Value low = arith::RemUIOp::create(b, loc, sigma, c(128));
+            Value high = arith::MulIOp::create(
+                b, loc, arith::DivUIOp::create(b, loc, sigma, c(128)),
+                c(128 * setSize));
+            Value base = arith::AddIOp::create(b, loc, low, high);
+            SmallVector<Value> places, set;
+            for (int64_t m = 0; m < setSize; ++m) {
+              places.push_back(arith::AddIOp::create(b, loc, base, c(m * 128)));
+              set.push_back(memref::LoadOp::create(b, loc, exchange,
+                                                   ValueRange{places.back()}));
+            }
+            butterflies(set);
+            for (int64_t m = 0; m < setSize; ++m)
+              memref::StoreOp::create(b, loc, set[m], exchange,
+                                      ValueRange{places[m]});
+          };
+          if ((round + 1) * kThreads <= sets) {
+            phase(b);
+            continue;
+          }
+          auto ifSet = scf::IfOp::create(
+              b, loc,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, sigma,
+                                    c(sets)),
+              /*withElse=*/false);
+          OpBuilder tb = ifSet.getThenBodyBuilder();
+          phase(tb);
+        }
+        gpu::BarrierOp::create(b, loc);
+        for (size_t g = first; g < last; ++g)
+          values[g] = vector::LoadOp::create(
+              b, loc, vec, exchange,
+              ValueRange{arith::AddIOp::create(
+                  b, loc, at, c(int64_t(g - first) * groupFloats))});
+        if (last < values.size()) // the next round trip writes the buffer
+          gpu::BarrierOp::create(b, loc);
+      }
+      stride <<= bits;
     } else {
       // Groups of the same thread.
       int64_t d = stride / (kThreads * kGroup);
@@ -173,6 +232,7 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
         values[g] = arith::AddFOp::create(b, loc, low, high);
         values[g + d] = arith::SubFOp::create(b, loc, low, high);
       }
+      stride *= 2;
     }
   }
 }
