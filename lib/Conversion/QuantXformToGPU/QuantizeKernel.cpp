@@ -8,7 +8,8 @@
 //
 // 1. Each thread reads its groups of 16 bytes (4 f32 values, or 8 bf16 /
 //    f16 values widened exactly to f32 when K is a multiple of 8 and
-//    there is no rotation; groups tid, tid + threads, ...) and keeps the
+//    there is no rotation; groups tid, tid + threads, ..., or for some
+//    rotations runs of 2 to 8 adjacent warp-wide pieces) and keeps the
 //    NaN-ignoring maximum of |x| (maxnumf). When a thread's groups hold at
 //    most 64 values the loop is unrolled and they stay in registers (all
 //    loads in flight at once; step 4 reads no memory again).
@@ -60,28 +61,63 @@ constexpr int64_t kMaxResidentValues = 64;
 /// Scales s in [2^-kFastScaleExp, 2^kFastScaleExp] take the division
 /// without a division per value (see quantizeStore).
 constexpr int kFastScaleExp = 90;
+
+/// Where a thread's groups of a resident row lie: group g = j·R + h holds
+/// the `width` values from ((j·warps + warp)·R + h)·32·width + lane·width.
+/// With R = 1 that is g·threads·width + tid·width (a warp's load is one
+/// contiguous piece, the groups one block-wide stride apart). A rotation
+/// takes R > 1 (pairs, fours or eights of groups) so that its strides
+/// 32·width to 32·width·R pair groups of one thread instead of threads of
+/// other warps.
+struct GroupLayout {
+  int64_t width, warps;
+  /// R: consecutive groups of a thread that hold adjacent warp-wide pieces.
+  int64_t run;
+  /// Groups per thread (a multiple of R; past the row they hold zeros).
+  int64_t groups;
+
+  /// Values of one warp-wide piece (a group across the 32 lanes).
+  int64_t piece() const { return 32 * width; }
+  /// Values of all threads' groups j·R .. j·R + R − 1.
+  int64_t span() const { return warps * run * piece(); }
+  /// Where group g of a thread lies, after that thread's first value.
+  int64_t offset(int64_t g) const {
+    return (g / run) * span() + (g % run) * piece();
+  }
+  /// One past the last value of group g of any thread.
+  int64_t end(int64_t g) const {
+    return offset(g) + ((warps - 1) * run + 1) * piece();
+  }
+};
 } // namespace
 
-/// The online Hadamard rotation of a row held in registers, in the order
-/// the CPU lowering computes it: each element times its factor sign_k/√B,
-/// then butterflies (a + b, a − b) of strides 1, 2, 4, ..., B/2. Thread t
-/// holds groups of 4 floats at t·4 + g·1024: strides 1 and 2 pair lanes of
-/// one vector, 4 to 64 pair threads of one warp (shuffles), 128 to 512
-/// threads of other warps (through `exchange` in shared memory, all of
-/// them in one round trip), 1024 and up groups of the same thread.
+/// The online Hadamard rotation of a row held in registers (`layout`), in
+/// the order the CPU lowering computes it: each element times its factor
+/// sign_k/√B, then butterflies (a + b, a − b) of strides 1, 2, 4, ...,
+/// B/2. Strides 1 and 2 pair lanes of one vector. With runs of R > 1
+/// groups (`groupLayout`), 4 to 64 pair threads of one warp (shuffles),
+/// 128 to 64·R groups of the same thread, the next ones threads of other
+/// warps (through `exchange` in shared memory); with single groups, all
+/// strides between threads (4 up to 512) go through shared memory when
+/// the block reaches past a warp (fewer bytes through the shared-memory
+/// pipe than shuffles and an exchange), else shuffles. Strides past the
+/// threads pair groups of the same thread.
 ///
 /// Where the pair is in two threads (or two lanes), each computes its own
 /// element as one fma, sign·mine + partner with sign +1 for the low
 /// element and −1 for the high one: exactly a + b or a − b, rounded once.
-/// Between warps, the row goes to shared memory once; each thread then
-/// reads the sets of 2, 4 or 8 elements that differ only in the bits of
-/// strides 128 to 512, runs those stages on them in order and writes them
-/// back, and reads its own elements again.
+/// Through shared memory the row goes once (in element order, 16-byte
+/// units swizzled): for a single stride each thread reads its partners'
+/// groups; otherwise, per phase of up to four strides, each thread reads
+/// the sets of elements that differ only in those strides' bits, runs the
+/// stages on them in order and writes them back, and at the end reads its
+/// own groups again.
 static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
+                          const GroupLayout &layout,
                           SmallVectorImpl<Value> &values,
                           llvm::function_ref<Value(Value, int64_t)> loadGroup,
                           StringRef factorsName, MemRefType factorsType,
-                          Value tid, Value exchange) {
+                          Value tid, Value base, Value exchange) {
   Type f32 = b.getF32Type();
   auto vec = VectorType::get({kGroup}, f32);
   auto c = [&](int64_t v) -> Value {
@@ -110,10 +146,10 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
         b, loc, vec,
         arith::SelectOp::create(b, loc, isHigh, cf(-1.0f), cf(1.0f)));
   };
-  // Butterflies of strides 1, 2, ... on `set` (in-thread: both elements of
-  // every pair here).
-  auto butterflies = [&](SmallVectorImpl<Value> &set) {
-    for (size_t d = 1; d < set.size(); d *= 2)
+  // Butterflies of strides d, 2d, ... below `limit` on `set` (in-thread:
+  // both elements of every pair here).
+  auto butterflies = [&](SmallVectorImpl<Value> &set, size_t d, size_t limit) {
+    for (; d < limit; d *= 2)
       for (size_t i = 0; i < set.size(); ++i) {
         if (i & d)
           continue;
@@ -121,6 +157,105 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
         set[i] = arith::AddFOp::create(b, loc, low, high);
         set[i + d] = arith::SubFOp::create(b, loc, low, high);
       }
+  };
+  const int64_t piece = layout.piece(), run = layout.run;
+  // The buffer holds whole runs of groups of all threads, in element order
+  // (an element's place p: its index in the row less the chunk's first)
+  // with the 16-byte units of each 128 bytes permuted by bits 6–8 of p, so
+  // that the set reads below hit 32 banks: p ^ (((p >> 6) & 7) << 2).
+  auto swizzle = [&](Value p) -> Value {
+    Value bits = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, p, c(6)), c(7));
+    return arith::XOrIOp::create(b, loc, p,
+                                 arith::ShLIOp::create(b, loc, bits, c(2)));
+  };
+  auto place = [&](Value at, size_t g, size_t first) -> Value {
+    return swizzle(arith::AddIOp::create(
+        b, loc, at,
+        c(layout.offset(int64_t(g)) - layout.offset(int64_t(first)))));
+  };
+  // The butterflies of `phases` (each: strides 2^c0 .. 2^(c0 + bits − 1),
+  // bits c0 .. of p) through shared memory, as many groups per round trip
+  // as the buffer holds. One stride: each thread reads its partners'
+  // groups. Else, per phase, each thread reads the sets of 2^bits elements
+  // that differ only in those bits, runs the stages on them in order and
+  // writes them back; then it reads its own groups again.
+  auto exchangeRow = [&](ArrayRef<std::pair<int64_t, int64_t>> phases) {
+    const int64_t threads = layout.warps * 32;
+    int64_t capacity = cast<MemRefType>(exchange.getType()).getDimSize(0) /
+                       layout.span() * run;
+    for (size_t first = 0; first < values.size(); first += capacity) {
+      size_t last = std::min(values.size(), first + capacity);
+      for (size_t g = first; g < last; ++g)
+        vector::StoreOp::create(b, loc, values[g], exchange,
+                                ValueRange{place(base, g, first)});
+      gpu::BarrierOp::create(b, loc);
+      if (phases.size() == 1 && phases[0].second == 1) {
+        // The partner groups (thread bit c0 − 2 of the thread's base).
+        int64_t c0 = phases[0].first;
+        Value sign =
+            threadSign(c0 - llvm::Log2_64(kGroup) - llvm::Log2_64(run));
+        Value other = arith::XOrIOp::create(b, loc, base, c(int64_t(1) << c0));
+        for (size_t g = first; g < last; ++g)
+          values[g] = combine(
+              values[g],
+              vector::LoadOp::create(b, loc, vec, exchange,
+                                     ValueRange{place(other, g, first)}),
+              sign);
+      } else {
+        for (auto [c0, bits] : phases) {
+          // Set σ: the places (σ mod 2^c0) + m·2^c0 + ⌊σ/2^c0⌋·2^(c0 +
+          // bits) for members m; thread t takes σ = t, t + threads, ...
+          const int64_t setSize = int64_t(1) << bits;
+          const int64_t sets =
+              int64_t(last - first) / run * layout.span() / setSize;
+          for (int64_t round = 0; round * threads < sets; ++round) {
+            Value sigma =
+                arith::AddIOp::create(b, loc, tid, c(round * threads));
+            auto phase = [&](OpBuilder &pb) {
+              OpBuilder::InsertionGuard inPhase(b);
+              b.setInsertionPoint(pb.getInsertionBlock(),
+                                  pb.getInsertionPoint());
+              Value low =
+                  arith::RemUIOp::create(b, loc, sigma, c(int64_t(1) << c0));
+              Value high = arith::MulIOp::create(
+                  b, loc,
+                  arith::DivUIOp::create(b, loc, sigma, c(int64_t(1) << c0)),
+                  c(int64_t(1) << (c0 + bits)));
+              Value setBase = arith::AddIOp::create(b, loc, low, high);
+              SmallVector<Value> places, set;
+              for (int64_t m = 0; m < setSize; ++m) {
+                places.push_back(swizzle(
+                    arith::AddIOp::create(b, loc, setBase, c(m << c0))));
+                set.push_back(memref::LoadOp::create(
+                    b, loc, exchange, ValueRange{places.back()}));
+              }
+              butterflies(set, 1, set.size());
+              for (int64_t m = 0; m < setSize; ++m)
+                memref::StoreOp::create(b, loc, set[m], exchange,
+                                        ValueRange{places[m]});
+            };
+            if ((round + 1) * threads <= sets) {
+              phase(b);
+              continue;
+            }
+            auto ifSet = scf::IfOp::create(
+                b, loc,
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, sigma,
+                                      c(sets)),
+                /*withElse=*/false);
+            OpBuilder tb = ifSet.getThenBodyBuilder();
+            phase(tb);
+          }
+          gpu::BarrierOp::create(b, loc);
+        }
+        for (size_t g = first; g < last; ++g)
+          values[g] = vector::LoadOp::create(b, loc, vec, exchange,
+                                             ValueRange{place(base, g, first)});
+      }
+      if (last < values.size()) // the next round trip writes the buffer
+        gpu::BarrierOp::create(b, loc);
+    }
   };
   int64_t stride = 1;
   while (stride < s.hadamardBlock) {
@@ -139,7 +274,7 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
         v = combine(v, partner, sign);
       }
       stride *= 2;
-    } else if (stride < 32 * kGroup) {
+    } else if (stride < piece && !(run == 1 && s.hadamardBlock > piece)) {
       // Threads of one warp: a shuffle per lane.
       Value sign = threadSign(llvm::Log2_64(stride / kGroup));
       for (Value &v : values) {
@@ -155,76 +290,11 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
         v = combine(v, partner, sign);
       }
       stride *= 2;
-    } else if (stride < kThreads * kGroup) {
-      // Threads of other warps: the strides 128, ..., up to 512 (bits 7 to
-      // 7 + bits − 1 of an element's place p = g·1024 + t·4 + e in the
-      // buffer), as many groups per round trip as the buffer holds.
-      int64_t bits = 0;
-      while (stride << bits < std::min(s.hadamardBlock, kThreads * kGroup))
-        ++bits;
-      const int64_t setSize = int64_t(1) << bits;
-      const int64_t groupFloats = kThreads * kGroup;
-      int64_t capacity =
-          cast<MemRefType>(exchange.getType()).getDimSize(0) / groupFloats;
-      Value at = arith::MulIOp::create(b, loc, tid, c(kGroup));
-      for (size_t first = 0; first < values.size(); first += capacity) {
-        size_t last = std::min(values.size(), first + capacity);
-        for (size_t g = first; g < last; ++g)
-          vector::StoreOp::create(
-              b, loc, values[g], exchange,
-              ValueRange{arith::AddIOp::create(
-                  b, loc, at, c(int64_t(g - first) * groupFloats))});
-        gpu::BarrierOp::create(b, loc);
-        // Set σ: the places (σ mod 128) + m·128 + ⌊σ/128⌋·128·setSize for
-        // members m; thread t takes σ = t, t + 256, ... (consecutive
-        // threads, consecutive banks).
-        const int64_t sets = int64_t(last - first) * groupFloats / setSize;
-        for (int64_t round = 0; round * kThreads < sets; ++round) {
-          Value sigma = arith::AddIOp::create(b, loc, tid, c(round * kThreads));
-          auto phase = [&](OpBuilder &pb) {
-            OpBuilder::InsertionGuard inPhase(b);
-            b.setInsertionPoint(pb.getInsertionBlock(), pb.getInsertionPoint());
-            Value low = arith::RemUIOp::create(b, loc, sigma, c(128));
-            Value high = arith::MulIOp::create(
-                b, loc, arith::DivUIOp::create(b, loc, sigma, c(128)),
-                c(128 * setSize));
-            Value base = arith::AddIOp::create(b, loc, low, high);
-            SmallVector<Value> places, set;
-            for (int64_t m = 0; m < setSize; ++m) {
-              places.push_back(arith::AddIOp::create(b, loc, base, c(m * 128)));
-              set.push_back(memref::LoadOp::create(b, loc, exchange,
-                                                   ValueRange{places.back()}));
-            }
-            butterflies(set);
-            for (int64_t m = 0; m < setSize; ++m)
-              memref::StoreOp::create(b, loc, set[m], exchange,
-                                      ValueRange{places[m]});
-          };
-          if ((round + 1) * kThreads <= sets) {
-            phase(b);
-            continue;
-          }
-          auto ifSet = scf::IfOp::create(
-              b, loc,
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, sigma,
-                                    c(sets)),
-              /*withElse=*/false);
-          OpBuilder tb = ifSet.getThenBodyBuilder();
-          phase(tb);
-        }
-        gpu::BarrierOp::create(b, loc);
-        for (size_t g = first; g < last; ++g)
-          values[g] = vector::LoadOp::create(
-              b, loc, vec, exchange,
-              ValueRange{arith::AddIOp::create(
-                  b, loc, at, c(int64_t(g - first) * groupFloats))});
-        if (last < values.size()) // the next round trip writes the buffer
-          gpu::BarrierOp::create(b, loc);
-      }
-      stride <<= bits;
-    } else {
-      // Groups of the same thread.
-      int64_t d = stride / (kThreads * kGroup);
+    } else if (stride >= piece &&
+               (stride < piece * run || stride >= layout.span())) {
+      // Groups of the same thread: g and g + d.
+      int64_t d =
+          stride < piece * run ? stride / piece : stride / layout.span() * run;
       for (size_t g = 0; g < values.size(); ++g) {
         if (g & d)
           continue;
@@ -233,6 +303,20 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
         values[g + d] = arith::SubFOp::create(b, loc, low, high);
       }
       stride *= 2;
+    } else {
+      // Through shared memory: the strides between warps, and with single
+      // groups (run 1) those between lanes too, instead of shuffles.
+      int64_t last = std::min(s.hadamardBlock, layout.span());
+      SmallVector<std::pair<int64_t, int64_t>> phases; // (first bit, bits)
+      for (int64_t st = stride; st < last;) {
+        int64_t bits = 0;
+        while (bits < 4 && st << bits < last)
+          ++bits;
+        phases.push_back({int64_t(llvm::Log2_64(st)), bits});
+        st <<= bits;
+      }
+      exchangeRow(phases);
+      stride = last;
     }
   }
 }
@@ -248,6 +332,33 @@ static bool wideGroups(const QuantizeShape &s) {
 /// the bytes of an f32 row in flight per register), else 256.
 static int64_t quantizeThreads(const QuantizeShape &s) {
   return wideGroups(s) && s.k <= kMaxResidentValues * 128 ? 128 : kThreads;
+}
+
+/// The layout of a thread's groups: runs of R = 2, 4 or 8 groups where
+/// that leaves a rotation fewer strides between warps (R warp-wide pieces
+/// within its blocks, at most as many as the thread has groups), else
+/// single groups.
+static GroupLayout groupLayout(const QuantizeShape &s) {
+  const int64_t threads = quantizeThreads(s);
+  const int64_t width = wideGroups(s) ? 8 : kGroup;
+  GroupLayout layout{width, threads / 32, 1,
+                     int64_t(llvm::divideCeil(s.k, threads * width))};
+  // Strides between warps with runs of R: from piece·R up to the block,
+  // at most log2(warps) of them.
+  auto betweenWarps = [&](int64_t run) {
+    int64_t n = 0;
+    for (int64_t st = layout.piece() * run;
+         st < s.hadamardBlock && st < layout.piece() * run * layout.warps;
+         st *= 2)
+      ++n;
+    return n;
+  };
+  for (int64_t run = 2; s.hadamardBlock && run <= 8; run *= 2)
+    if (run <= layout.groups && run * layout.piece() <= s.hadamardBlock &&
+        betweenWarps(run) < betweenWarps(layout.run))
+      layout.run = run;
+  layout.groups = int64_t(llvm::alignTo(layout.groups, layout.run));
+  return layout;
 }
 
 LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
@@ -318,17 +429,18 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value partial = fn.addWorkgroupAttribution(
       MemRefType::get({warps}, f32, MemRefLayoutAttrInterface{}, workgroup),
       loc);
-  // Butterflies between warps (strides 128 to 512) go through shared
-  // memory: all of a thread's groups at once (up to 8 groups, 32 KB).
-  int64_t exchangeGroups =
-      std::min<int64_t>(llvm::divideCeil(s.k, threads * kGroup), 8);
-  Value exchange =
-      s.hadamardBlock > 4 * 32
-          ? fn.addWorkgroupAttribution(
-                MemRefType::get({exchangeGroups * threads * kGroup}, f32,
-                                MemRefLayoutAttrInterface{}, workgroup),
-                loc)
-          : Value();
+  GroupLayout layout = groupLayout(s);
+  // Butterflies between warps go through shared memory: all of a thread's
+  // groups at once (up to 32 KB).
+  Value exchange;
+  if (s.hadamardBlock > layout.piece() * layout.run) {
+    int64_t spans = std::min(layout.groups / layout.run,
+                             std::max<int64_t>(1, 8192 / layout.span()));
+    exchange = fn.addWorkgroupAttribution(
+        MemRefType::get({spans * layout.span()}, f32,
+                        MemRefLayoutAttrInterface{}, workgroup),
+        loc);
+  }
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
   Value x = fn.getArgument(0), q = fn.getArgument(1), scale = fn.getArgument(2);
@@ -345,6 +457,11 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   Value lane = arith::RemUIOp::create(b, loc, tid, c(32));
   Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
   Value first = arith::MulIOp::create(b, loc, tid, c(width));
+  // This thread's first value of a resident row (`layout`).
+  Value base = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, warp, c(layout.run * layout.piece())),
+      arith::MulIOp::create(b, loc, lane, c(width)));
   auto vec = VectorType::get({width}, f32);
   // The group of x at [row, k] in f32: one load of `width` values (16
   // bytes, or 8 for bf16 / f16 rows that are not wide groups), widened
@@ -389,8 +506,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
 
   // 1. This thread's maximum of |x|: unrolled with the groups kept in
   // registers when they are few enough, else a loop.
-  int64_t groups = llvm::divideCeil(s.k, threads * width);
-  bool resident = groups * width <= kMaxResidentValues;
+  bool resident = layout.groups * width <= kMaxResidentValues;
   auto absMax = [&](Value v) {
     // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
     Value abs =
@@ -399,13 +515,17 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
                                        abs)
         .getResult();
   };
-  // Whether group g of this thread lies in the row (only the last group of
-  // a row that is not a multiple of 1024 floats can fall outside).
+  // Where group g of this thread starts in its row (resident rows).
+  auto groupStart = [&](int64_t g) -> Value {
+    return arith::AddIOp::create(b, loc, base, c(layout.offset(g)));
+  };
+  // Whether group g of this thread lies in the row (only the last groups
+  // of a row that does not fill all threads' groups can fall outside).
   auto inRow = [&](int64_t g) -> Value {
-    if ((g + 1) * threads * width <= s.k)
+    if (layout.end(g) <= s.k)
       return Value();
-    Value k = arith::AddIOp::create(b, loc, first, c(g * threads * width));
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, c(s.k));
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                 groupStart(g), c(s.k));
   };
   SmallVector<Value> values; // resident: group g of this thread
   Value m;
@@ -414,7 +534,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
     // Group g of this thread from `mem` (a row of x, or the K factors):
     // zeros past the row.
     auto loadGroup = [&](Value mem, int64_t g) -> Value {
-      Value k = arith::AddIOp::create(b, loc, first, c(g * threads * width));
+      Value k = groupStart(g);
       auto load = [&](OpBuilder &lb) -> Value {
         if (mem == x)
           return loadX(lb, k);
@@ -433,15 +553,15 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
       scf::YieldOp::create(eb, loc, ValueRange{zeros});
       return ifIn.getResult(0);
     };
-    for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t g = 0; g < layout.groups; ++g) {
       values.push_back(loadGroup(x, g));
       if (keep)
         values.back() =
             arith::MulFOp::create(b, loc, values.back(), loadGroup(keep, g));
     }
     if (s.hadamardBlock)
-      applyHadamard(b, loc, s, values, loadGroup, factorsName, factorsType, tid,
-                    exchange);
+      applyHadamard(b, loc, s, layout, values, loadGroup, factorsName,
+                    factorsType, tid, base, exchange);
     m = cf(0.0);
     for (Value v : values)
       m = arith::MaxNumFOp::create(b, loc, m, absMax(v));
@@ -561,8 +681,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   auto quantizeRow = [&](bool fast) {
     if (resident) {
       for (auto [g, v] : llvm::enumerate(values)) {
-        Value k = arith::AddIOp::create(b, loc, first,
-                                        c(int64_t(g) * threads * width));
+        Value k = groupStart(int64_t(g));
         if (Value ok = inRow(int64_t(g))) {
           auto ifIn = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
           OpBuilder tb = ifIn.getThenBodyBuilder();

@@ -1,10 +1,13 @@
 // An online Hadamard rotation feeding a per-token dynamic_quantize is done
 // inside the quantize kernel (one kernel, the row in registers): its
 // column factors sign_k/√B (here +1/16, −1/16, +1/16, ...) in a global
-// next to the kernel, butterflies
-// within a vector, across lanes of a warp (shuffles) and across warps
-// (shared memory, between barriers), then the quantize as without it.
-// format=isa: no ptxas or GPU needed.
+// next to the kernel, butterflies within a vector, then, the row being
+// one group per thread (256 floats), the strides between threads in shared
+// memory (stored once, as 1024 floats with the threads past the row: sets
+// of 16 elements for strides 4 to 32, of 4 for 64 and 128, each between
+// barriers, then each thread's own group read back), then the quantize as
+// without it (the absmax's warp shuffles). format=isa: no ptxas or GPU
+// needed.
 // RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | FileCheck %s
 // RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu | FileCheck %s --check-prefix=KERNEL
 
@@ -13,7 +16,14 @@
 // KERNEL: memref.get_global @main_quantize0_hadamard
 // KERNEL: vector.shuffle {{.*}} [1, 0, 3, 2]
 // KERNEL: vector.shuffle {{.*}} [2, 3, 0, 1]
-// KERNEL: gpu.shuffle  xor {{.*}}, %c1_i32
+// KERNEL-NOT: gpu.shuffle
+// KERNEL: vector.store {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// KERNEL-NEXT: gpu.barrier
+// KERNEL-COUNT-16: memref.load {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>
+// KERNEL: gpu.barrier
+// KERNEL-COUNT-4: memref.load {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>
+// KERNEL: gpu.barrier
+// KERNEL: vector.load {{.*}} : memref<1024xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 // KERNEL: gpu.shuffle  xor {{.*}}, %c16_i32
 // KERNEL: gpu.barrier
 // KERNEL: func.func @main(%[[X:.*]]: memref<16x256xf32>, %[[Q:.*]]: memref<16x256xi8>, %[[S:.*]]: memref<16xf32>)
