@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the reference of quant-xform's named pipelines from xform-opt
 itself: the options from `--help` and the expanded pass sequence for a few
-configurations from `--dump-pass-pipeline`.
+configurations from `--dump-pass-pipeline` (the GPU pipeline: its options).
 
     scripts/gen-pipeline-doc.py build/bin/xform-opt build/docs/Pipelines/QuantXformPipelines.md
 """
@@ -12,6 +12,7 @@ import sys
 
 PIPELINE = "quant-xform-w8a8"
 CPU_PIPELINE = "quant-xform-lower-to-cpu"
+GPU_PIPELINE = "quant-xform-lower-to-gpu"
 EXAMPLES = ["", "smooth-alpha=0.5 rotation=hadamard outliers=static",
             "activation-granularity=per_tensor static-activations=true"]
 
@@ -66,6 +67,15 @@ def main():
     arg = f"-{CPU_PIPELINE}=threads=2 int8-kernel=avx512-vnni"
     lines += ["", "### Expanded pass sequence", "", f"`{arg}`:", "",
               "```"] + dump(opt, arg).splitlines()[1:] + ["```", ""]
+    # The GPU pipeline's options only: its pass sequence names the CUDA
+    # toolkit found on the machine that builds the docs.
+    summary, options = pipeline_options(help_text, GPU_PIPELINE)
+    lines += [f"## `{GPU_PIPELINE}`", "", summary + ".", "",
+              f"    xform-opt model.int8.mlir -{GPU_PIPELINE}=\"chip=sm_90a\"",
+              "", "### Options", "", "| option | type | meaning |",
+              "|---|---|---|"]
+    lines += [f"| `{n}` | {t} | {d} |" for n, t, d in options]
+    lines += [""]
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out, "w") as f:
         f.write("\n".join(lines))
