@@ -293,15 +293,9 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
     } else if (stride >= piece &&
                (stride < piece * run || stride >= layout.span())) {
       // Groups of the same thread: g and g + d.
-      int64_t d =
+      size_t d =
           stride < piece * run ? stride / piece : stride / layout.span() * run;
-      for (size_t g = 0; g < values.size(); ++g) {
-        if (g & d)
-          continue;
-        Value low = values[g], high = values[g + d];
-        values[g] = arith::AddFOp::create(b, loc, low, high);
-        values[g + d] = arith::SubFOp::create(b, loc, low, high);
-      }
+      butterflies(values, d, 2 * d);
       stride *= 2;
     } else {
       // Through shared memory: the strides between warps, and with single
