@@ -203,7 +203,8 @@ static void applyHadamard(OpBuilder &b, Location loc, const QuantizeShape &s,
                                      ValueRange{place(other, g, first)}),
               sign);
       } else {
-        for (auto [c0, bits] : phases) {
+        for (const auto &phaseBits : phases) {
+          const int64_t c0 = phaseBits.first, bits = phaseBits.second;
           // Set σ: the places (σ mod 2^c0) + m·2^c0 + ⌊σ/2^c0⌋·2^(c0 +
           // bits) for members m; thread t takes σ = t, t + threads, ...
           const int64_t setSize = int64_t(1) << bits;
