@@ -421,9 +421,18 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
               b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  Value partial = fn.addWorkgroupAttribution(
-      MemRefType::get({warps}, f32, MemRefLayoutAttrInterface{}, workgroup),
-      loc);
+  // Shared buffers 16-byte aligned: the exchange takes 16-byte stores and
+  // loads and the warp maxima are read up to 4 at a time, while a
+  // workgroup attribution is only aligned to its element type otherwise.
+  auto addAligned = [&](MemRefType type) -> Value {
+    Value buffer = fn.addWorkgroupAttribution(type, loc);
+    fn.setWorkgroupAttributionAttr(fn.getNumWorkgroupAttributions() - 1,
+                                   LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
+    return buffer;
+  };
+  Value partial = addAligned(
+      MemRefType::get({warps}, f32, MemRefLayoutAttrInterface{}, workgroup));
   GroupLayout layout = groupLayout(s);
   // Butterflies between warps go through shared memory: all of a thread's
   // groups at once (up to 32 KB).
@@ -431,10 +440,8 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   if (s.hadamardBlock > layout.piece() * layout.run) {
     int64_t spans = std::min(layout.groups / layout.run,
                              std::max<int64_t>(1, 8192 / layout.span()));
-    exchange = fn.addWorkgroupAttribution(
-        MemRefType::get({spans * layout.span()}, f32,
-                        MemRefLayoutAttrInterface{}, workgroup),
-        loc);
+    exchange = addAligned(MemRefType::get(
+        {spans * layout.span()}, f32, MemRefLayoutAttrInterface{}, workgroup));
   }
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());

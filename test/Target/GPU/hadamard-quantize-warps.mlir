@@ -14,7 +14,7 @@
 // Four barriers with the absmax's (none after the last read of the
 // buffer); the only shuffles are the absmax's.
 // CHECK-LABEL: gpu.func @main_quantize0(
-// CHECK-SAME: workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4096xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4096xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %c32
 // CHECK: %[[W:.*]] = arith.muli %[[WARP]], %c128
 // CHECK-COUNT-4: vector.load {{.*}} : memref<8x4096xf32>, vector<4xf32>
@@ -55,7 +55,7 @@ func.func @main(%x: tensor<8x4096xf32>) -> (tensor<8x4096xi8>, tensor<8xf32>) {
 // zeros), so that stride 128 pairs groups of the thread: no shared memory
 // but the absmax's, one barrier.
 // CHECK-LABEL: gpu.func @main_quantize0(
-// CHECK-SAME: workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<8xf32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK-NOT: workgroup(
 // CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %c32
 // CHECK: %[[W:.*]] = arith.muli %[[WARP]], %c256

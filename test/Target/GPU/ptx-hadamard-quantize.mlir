@@ -6,8 +6,9 @@
 // memory (stored once, as 1024 floats with the threads past the row: sets
 // of 16 elements for strides 4 to 32, of 4 for 64 and 128, each between
 // barriers, then each thread's own group read back), then the quantize as
-// without it (the absmax's warp shuffles). format=isa: no ptxas or GPU
-// needed.
+// without it (the absmax's warp shuffles). Both shared buffers are
+// 16-byte aligned (they take 16-byte accesses). format=isa: no ptxas or
+// GPU needed.
 // RUN: xform-opt %s -quant-xform-lower-to-gpu=format=isa | FileCheck %s
 // RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu | FileCheck %s --check-prefix=KERNEL
 
@@ -32,6 +33,8 @@
 
 // CHECK: .global .align 16 .b8 main_quantize0_hadamard[1024]
 // CHECK-SAME: .visible .entry main_quantize0(
+// CHECK-SAME: .shared .align 16 .b8 __wg_main_quantize0_0[32]
+// CHECK-SAME: .shared .align 16 .b8 __wg_main_quantize0_1[4096]
 // CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: bar.sync
 // CHECK-SAME: div.rn.f32
