@@ -333,11 +333,25 @@ bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard,
   qxGpuCopyToHost(s.data(), args[2], 4 * m);
   bool ok = check(name);
   int64_t bad = 0;
+  // Counts the mismatches; the first wrong value and the first wrong
+  // scale of the first call are printed.
+  bool shown = false;
   auto compare = [&] {
+    int64_t q0 = -1, s0 = -1;
     for (int64_t i = 0; i < m * k; ++i)
-      bad += q[i] != ref[i];
+      if (q[i] != ref[i] && bad++ >= 0 && q0 < 0)
+        q0 = i;
     for (int64_t i = 0; i < m; ++i)
-      bad += !(s[i] == sx[i]);
+      if (!(s[i] == sx[i]) && bad++ >= 0 && s0 < 0)
+        s0 = i;
+    if (!shown && q0 >= 0)
+      std::printf("%s: first mismatch q[%lld, %lld] = %d, expected %d\n", name,
+                  (long long)(q0 / k), (long long)(q0 % k), int(q[q0]),
+                  int(ref[q0]));
+    if (!shown && s0 >= 0)
+      std::printf("%s: first mismatch s[%lld] = %.9g, expected %.9g\n", name,
+                  (long long)s0, s[s0], sx[s0]);
+    shown = true;
   };
   compare();
   double median = ok ? medianSeconds(fn, args) : -1.0;
