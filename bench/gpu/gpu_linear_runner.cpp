@@ -339,11 +339,15 @@ bool runQuantize(const char *name, int64_t m, int64_t k, bool hadamard,
   auto compare = [&] {
     int64_t q0 = -1, s0 = -1;
     for (int64_t i = 0; i < m * k; ++i)
-      if (q[i] != ref[i] && bad++ >= 0 && q0 < 0)
-        q0 = i;
+      if (q[i] != ref[i]) {
+        q0 = q0 < 0 ? i : q0;
+        ++bad;
+      }
     for (int64_t i = 0; i < m; ++i)
-      if (!(s[i] == sx[i]) && bad++ >= 0 && s0 < 0)
-        s0 = i;
+      if (!(s[i] == sx[i])) {
+        s0 = s0 < 0 ? i : s0;
+        ++bad;
+      }
     if (!shown && q0 >= 0)
       std::printf("%s: first mismatch q[%lld, %lld] = %d, expected %d\n", name,
                   (long long)(q0 / k), (long long)(q0 % k), int(q[q0]),
