@@ -137,8 +137,16 @@ static FailureOr<std::vector<double>> inverse(std::vector<double> a,
   return inv;
 }
 
+/// The precision a quantizer divides in: f64 for f64 inputs, else f32
+/// (bf16 / f16 inputs are widened first, as every backend does: scales
+/// are f32, and a quotient rounded to bf16 would lose the integer's
+/// low bits).
+static DType quantizePrecision(DType input) {
+  return input == DType::F64 ? DType::F64 : DType::F32;
+}
+
 /// Quantizes one value: clamp(round_half_even(x / s) + zp, qmin, qmax), the
-/// division done in the precision of `precision` (the input's dtype).
+/// division done in the precision of `precision` (quantizePrecision).
 static int64_t quantizeValue(double x, double s, int64_t zp, int64_t qmin,
                              int64_t qmax, DType precision) {
   double q = precision == DType::F64
@@ -220,7 +228,8 @@ static Tensor quantizeTensor(const Tensor &x, QuantSchemeAttr scheme,
     int64_t s = scaleIndex(scheme, e, k);
     int64_t zp = zeroPoint ? zeroPoint->getInt(s) : 0;
     q.setInt(e, quantizeValue(x.getFloat(e), scale.getFloat(s), zp,
-                              scheme.getQMin(), scheme.getQMax(), x.dtype()));
+                              scheme.getQMin(), scheme.getQMax(),
+                              quantizePrecision(x.dtype())));
   }
   return q;
 }
@@ -488,7 +497,7 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           int64_t s = scaleIndex(scheme, e, k);
           int64_t q =
               quantizeValue(xc.getFloat(e), scales[s], zps[s], scheme.getQMin(),
-                            scheme.getQMax(), x.dtype());
+                            scheme.getQMax(), quantizePrecision(x.dtype()));
           y.setFloat(e, static_cast<double>(q - zps[s]) * scales[s]);
         }
         bind(fq, std::move(y));
@@ -576,7 +585,7 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           for (int64_t c = 0; c < r.k; ++c)
             if (woColumn[c] < 0)
               qx[c] = quantizeValue(x.getFloat(m * r.k + c), sx, 0, -127, 127,
-                                    x.dtype());
+                                    precision);
           for (int64_t o = 0; o < n; ++o) {
             int64_t dot = 0;
             double outlier = 0.0;

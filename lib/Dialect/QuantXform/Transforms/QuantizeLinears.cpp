@@ -232,6 +232,23 @@ struct QuantizeLinears
     auto qxType = RankedTensorType::get(
         xType.getShape(),
         asymmetric ? IntegerType::get(ctx, 8, IntegerType::Unsigned) : i8);
+    // bf16 / f16 activations are quantized in f32 and the result comes back
+    // in their type: x → extf → quantize → qlinear (f32) → truncf. The casts
+    // are exact resp. one rounding, and every backend takes this form (the
+    // GPU fuses them into its kernels' loads and stores).
+    Value input = op.getInput(), bias = op.getBias();
+    Type resultType = op.getType();
+    const bool narrow = xType.getElementType().getIntOrFloatBitWidth() < 32;
+    if (narrow) {
+      input = arith::ExtFOp::create(b, loc, xType.clone(f32), input);
+      if (bias) {
+        auto biasType = cast<RankedTensorType>(bias.getType()).clone(f32);
+        std::optional<std::vector<double>> values = getConstantFloats(bias);
+        bias = values ? *makeFloatConstant(b, loc, biasType, *values)
+                      : Value(arith::ExtFOp::create(b, loc, biasType, bias));
+      }
+      resultType = cast<RankedTensorType>(resultType).clone(f32);
+    }
     Value qx, sx, zp;
     if (pactClip) {
       // The QAT range: clamp to ±α is what saturation at ±127 does.
@@ -244,7 +261,7 @@ struct QuantizeLinears
                                              true, llvm::APFloat(1.0));
       qx = QuantizeOp::create(b, loc,
                               RankedTensorType::get(xType.getShape(), i8),
-                              op.getInput(), sx, Value(), pactScheme);
+                              input, sx, Value(), pactScheme);
     } else if (staticActivations) {
       FailureOr<std::pair<float, int64_t>> range = staticRange(op);
       if (failed(range))
@@ -258,7 +275,7 @@ struct QuantizeLinears
             DenseElementsAttr::get(
                 RankedTensorType::get({}, qxType.getElementType()),
                 APInt(8, range->second)));
-      qx = QuantizeOp::create(b, loc, qxType, op.getInput(), sx, zp, scheme);
+      qx = QuantizeOp::create(b, loc, qxType, input, sx, zp, scheme);
     } else {
       SmallVector<int64_t> sxShape;
       if (actGran == Granularity::PerToken)
@@ -268,20 +285,27 @@ struct QuantizeLinears
       if (asymmetric)
         types.push_back(
             RankedTensorType::get(sxShape, qxType.getElementType()));
-      auto dq = DynamicQuantizeOp::create(b, loc, types, op.getInput(), scheme);
+      auto dq = DynamicQuantizeOp::create(b, loc, types, input, scheme);
       qx = dq.getResult();
       sx = dq.getScale();
       zp = dq.getZeroPoint();
     }
-    auto q = QLinearOp::create(b, loc, op.getType(), qx, sx, zp, qwConst,
-                               swConst, op.getBias());
+    auto q = QLinearOp::create(b, loc, resultType, qx, sx, zp, qwConst, swConst,
+                               bias);
     copyLayerAttrs(op, q);
+    Value result = q.getResult();
+    if (narrow)
+      result = arith::TruncFOp::create(b, loc, op.getType(), result);
     Operation *floatWeight = op.getWeight().getDefiningOp();
-    op.replaceAllUsesWith(q.getResult());
+    Operation *narrowBias =
+        narrow && op.getBias() ? op.getBias().getDefiningOp() : nullptr;
+    op.replaceAllUsesWith(result);
     op.erase();
-    // The float weight is dead once its only reader is quantized.
-    if (floatWeight && floatWeight->use_empty())
-      floatWeight->erase();
+    // The float weight (and a bf16 / f16 bias now read as f32) is dead once
+    // its only reader is quantized.
+    for (Operation *dead : {floatWeight, narrowBias})
+      if (dead && dead->use_empty())
+        dead->erase();
     return success();
   }
 };
