@@ -10,6 +10,7 @@
 
 #include "quant-xform/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/InitAllPasses.h"
@@ -49,6 +50,30 @@ struct EmitCInterface
         if (isa<TensorType>(f.getArgumentTypes()[i]))
           f.setArgAttr(i, "bufferization.writable",
                        BoolAttr::get(&getContext(), false));
+    });
+  }
+};
+
+/// Drops the `contract` flag from the bf16 / f16 casts that
+/// `arith-emulate-unsupported-floats` puts around each emulated op, so
+/// that folding cannot remove an `extf(truncf(x))` pair: every bf16 op
+/// then rounds its result, as the IR (and the reference evaluator) says.
+struct StrictHalfFloatCasts
+    : public PassWrapper<StrictHalfFloatCasts, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(StrictHalfFloatCasts)
+  StringRef getArgument() const final {
+    return "quant-xform-strict-half-float-casts";
+  }
+  StringRef getDescription() const final {
+    return "Keep the rounding of every emulated bf16 / f16 op (no "
+           "contract flag on their casts)";
+  }
+  void runOnOperation() override {
+    auto none = arith::FastMathFlagsAttr::get(&getContext(),
+                                              arith::FastMathFlags::none);
+    getOperation().walk([&](Operation *op) {
+      if (isa<arith::ExtFOp, arith::TruncFOp>(op))
+        op->setAttr("fastmath", none);
     });
   }
 };
@@ -119,7 +144,20 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
                                       : "scf-forall-to-for,") +
       loops + "lower-affine),canonicalize," + omp +
       "convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
-      "lower-affine,convert-vector-to-llvm{enable-amx},"
+      "lower-affine";
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
+  // bf16 arithmetic in f32, each op rounded, and the bf16 <-> f32 casts as
+  // integer ops: x86 has no bf16 ALU, and LLVM would call compiler-rt's
+  // __truncsfbf2, which the JIT cannot resolve.
+  if (failed(parsePassPipeline("func.func(arith-emulate-unsupported-floats{"
+                               "source-types=bf16 target-type=f32})",
+                               pm, llvm::errs())))
+    llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
+  pm.addNestedPass<func::FuncOp>(std::make_unique<StrictHalfFloatCasts>());
+  pipeline =
+      "func.func(arith-expand{include-bf16=true}),"
+      "convert-vector-to-llvm{enable-amx},"
       "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm," +
       (options.threads > 1 ? std::string("convert-openmp-to-llvm,") : "") +
@@ -131,6 +169,7 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
 
 void mlir::quant_xform::registerCPUPipeline() {
   PassRegistration<EmitCInterface>();
+  PassRegistration<StrictHalfFloatCasts>();
   PassPipelineRegistration<CPUPipelineCLOptions>(
       "quant-xform-lower-to-cpu",
       "Lower quant_xform (and linalg/tensor) to the LLVM dialect for the CPU",

@@ -963,6 +963,65 @@ static void eraseUnsignedTypes(ModuleOp module) {
   }
 }
 
+/// `type` with f32 elements when it is a tensor of bf16 / f16, else null.
+static Type widenedType(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || !isa<FloatType>(t.getElementType()) ||
+      t.getElementType().getIntOrFloatBitWidth() >= 32)
+    return Type();
+  return t.clone(Float32Type::get(type.getContext()));
+}
+
+/// Rewrites every quant_xform op on bf16 / f16 tensors as the same op on
+/// f32: its half-float operands extended (exact), its half-float results
+/// rounded back once (arith.truncf, nearest even). This is the evaluator's
+/// semantics (each op computed wide, its result rounded to its type), and
+/// it keeps reductions, butterflies and GEMM accumulations out of bf16.
+static void widenHalfFloatOps(Operation *root) {
+  SmallVector<Operation *> ops;
+  root->walk([&](Operation *op) {
+    if (!isa<QuantXformDialect>(op->getDialect()))
+      return;
+    auto narrow = [](Type t) { return bool(widenedType(t)); };
+    if (llvm::any_of(op->getOperandTypes(), narrow) ||
+        llvm::any_of(op->getResultTypes(), narrow))
+      ops.push_back(op);
+  });
+  for (Operation *op : ops) {
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    for (OpOperand &operand : op->getOpOperands()) {
+      Type wide = widenedType(operand.get().getType());
+      if (!wide)
+        continue;
+      // Constants (weights, matrices the lowering reads at compile time)
+      // stay constants.
+      DenseFPElementsAttr dense;
+      if (matchPattern(operand.get(), m_Constant(&dense))) {
+        SmallVector<float> values;
+        for (APFloat v : dense.getValues<APFloat>())
+          values.push_back(float(v.convertToDouble())); // exact: bf16/f16 ⊂ f32
+        operand.set(arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(cast<ShapedType>(wide),
+                                   ArrayRef<float>(values))));
+        continue;
+      }
+      operand.set(arith::ExtFOp::create(b, loc, wide, operand.get()));
+    }
+    b.setInsertionPointAfter(op);
+    for (OpResult result : op->getResults()) {
+      Type narrowType = result.getType();
+      Type wide = widenedType(narrowType);
+      if (!wide)
+        continue;
+      result.setType(wide);
+      auto back = arith::TruncFOp::create(b, loc, narrowType, result);
+      result.replaceAllUsesExcept(back.getResult(), back);
+    }
+  }
+}
+
 struct ConvertQuantXformToLinalg
     : public quant_xform::impl::ConvertQuantXformToLinalgBase<
           ConvertQuantXformToLinalg> {
@@ -987,6 +1046,7 @@ struct ConvertQuantXformToLinalg
             << "' (expected loops, vector, avx512-vnni, amx or auto)";
       return signalPassFailure();
     }
+    widenHalfFloatOps(getOperation());
     patterns.add<LowerQLinear, LowerMixedLinear>(ctx, *kernel);
     patterns.add<LowerRotate>(ctx, cacheBlockedRotations);
     patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,

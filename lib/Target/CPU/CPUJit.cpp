@@ -147,8 +147,9 @@ struct Buffer {
 };
 
 bool supported(DType t) {
-  return t == DType::F32 || t == DType::F64 || t == DType::I8 ||
-         t == DType::U8 || t == DType::I32 || t == DType::I64;
+  return t == DType::F32 || t == DType::F64 || t == DType::BF16 ||
+         t == DType::F16 || t == DType::I8 || t == DType::U8 ||
+         t == DType::I32 || t == DType::I64;
 }
 
 } // namespace

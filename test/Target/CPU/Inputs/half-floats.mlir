@@ -1,0 +1,107 @@
+// The functions of ../ops-vs-reference.mlir with every f32 tensor made bf16
+// (f16 by sed in half-floats-vs-reference.test), less hadamard_row_blocks,
+// whose compile time (K = 4096 rows) would dominate the test.
+
+func.func @linear_ragged(%x: tensor<1x7xbf16>) -> tensor<1x5xbf16> {
+  %w = arith.constant dense<[[-1.1788, -1.1482, 0.6695, -2.2939, -0.1434, -2.2561, 1.1010], [0.2029, 1.3563, -0.5042, 0.3982, -0.2859, -0.7383, 0.1453], [-1.2572, -0.3547, 0.6966, 0.0575, -0.4103, 2.1895, 0.0582], [-0.5868, 0.1596, -0.5228, -0.3851, -0.3502, 2.0253, 0.0226], [0.1756, 0.6742, 2.0169, -0.2237, -0.6239, 2.4746, -1.4596]]> : tensor<5x7xbf16>
+  %b = arith.constant dense<[-0.3672, 0.6669, 2.2836, -0.9499, -2.4277]> : tensor<5xbf16>
+  %y = quant_xform.linear %x, %w, %b : (tensor<1x7xbf16>, tensor<5x7xbf16>, tensor<5xbf16>) -> tensor<1x5xbf16>
+  return %y : tensor<1x5xbf16>
+}
+
+func.func @linear_rank3(%x: tensor<2x3x8xbf16>) -> tensor<2x3x4xbf16> {
+  %w = arith.constant dense<[[0.6616, -0.5217, -0.3875, 0.4613, 0.2237, 0.2910, -0.4311, 1.2893], [1.5050, 0.0320, -0.4519, 0.7333, 0.4778, -1.0404, -0.4602, 1.0492], [-0.0963, -0.3288, 0.2125, -0.0335, -0.0025, -1.9306, 1.7493, 0.1994], [-0.8766, 0.9795, 0.3089, 0.0176, 1.0480, 2.2609, 0.5536, 1.5851]]> : tensor<4x8xbf16>
+  %y = quant_xform.linear %x, %w : (tensor<2x3x8xbf16>, tensor<4x8xbf16>) -> tensor<2x3x4xbf16>
+  return %y : tensor<2x3x4xbf16>
+}
+
+func.func @dynamic_quantize_token(%x: tensor<3x13xbf16>) -> (tensor<3x13xi8>, tensor<3xbf16>) {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<3x13xbf16>) -> (tensor<3x13xi8>, tensor<3xbf16>)
+  return %q, %s : tensor<3x13xi8>, tensor<3xbf16>
+}
+
+func.func @dynamic_quantize_tensor_asym(%x: tensor<2x2x5xbf16>) -> (tensor<2x2x5xui8>, tensor<bf16>, tensor<ui8>) {
+  %q, %s, %z = quant_xform.dynamic_quantize %x scheme<per_tensor, asymmetric, clip = 0.9> : (tensor<2x2x5xbf16>) -> (tensor<2x2x5xui8>, tensor<bf16>, tensor<ui8>)
+  return %q, %s, %z : tensor<2x2x5xui8>, tensor<bf16>, tensor<ui8>
+}
+
+func.func @quantize_dequantize_channel(%x: tensor<4x6xbf16>) -> (tensor<4x6xi8>, tensor<4x6xbf16>) {
+  %s = arith.constant dense<[0.0266, 0.0152, 0.0102, 0.0128]> : tensor<4xbf16>
+  %q = quant_xform.quantize %x, %s scheme<per_channel> : (tensor<4x6xbf16>, tensor<4xbf16>) -> tensor<4x6xi8>
+  %y = quant_xform.dequantize %q, %s scheme<per_channel> : (tensor<4x6xi8>, tensor<4xbf16>) -> tensor<4x6xbf16>
+  return %q, %y : tensor<4x6xi8>, tensor<4x6xbf16>
+}
+
+func.func @quantize_tensor_asym(%x: tensor<3x5xbf16>) -> (tensor<3x5xui8>, tensor<3x5xbf16>) {
+  %s = arith.constant dense<0.02> : tensor<bf16>
+  %z = arith.constant dense<120> : tensor<ui8>
+  %q = quant_xform.quantize %x, %s zero_point %z scheme<per_tensor, asymmetric> : (tensor<3x5xbf16>, tensor<bf16>, tensor<ui8>) -> tensor<3x5xui8>
+  %y = quant_xform.dequantize %q, %s zero_point %z scheme<per_tensor, asymmetric> : (tensor<3x5xui8>, tensor<bf16>, tensor<ui8>) -> tensor<3x5xbf16>
+  return %q, %y : tensor<3x5xui8>, tensor<3x5xbf16>
+}
+
+func.func @qlinear_channel(%x: tensor<5x9xbf16>) -> tensor<5x3xbf16> {
+  %w = arith.constant dense<[[7, -63, 71, -9, -100, 23, 64, 72, 77], [-33, 93, -52, -118, -17, 115, 123, -104, -74], [-40, 4, 29, -35, 108, -90, -40, -57, 109]]> : tensor<3x9xi8>
+  %sw = arith.constant dense<[0.0033, 0.0062, 0.0053]> : tensor<3xbf16>
+  %b = arith.constant dense<[-0.7867, 0.4236, -1.3386]> : tensor<3xbf16>
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<5x9xbf16>) -> (tensor<5x9xi8>, tensor<5xbf16>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw, bias %b : (tensor<5x9xi8>, tensor<5xbf16>, tensor<3x9xi8>, tensor<3xbf16>, tensor<3xbf16>) -> tensor<5x3xbf16>
+  return %y : tensor<5x3xbf16>
+}
+
+func.func @qlinear_group_asym(%x: tensor<1x8xbf16>) -> tensor<1x3xbf16> {
+  %w = arith.constant dense<[[57, 49, -48, -4, -86, 57, -115, -107], [125, 26, 9, 109, -24, -119, -67, 62], [25, -39, 84, -63, -11, 39, -20, -90]]> : tensor<3x8xi8>
+  %sw = arith.constant dense<[[0.0209, 0.0076], [0.0114, 0.0024], [0.0028, 0.0045]]> : tensor<3x2xbf16>
+  %q, %s, %z = quant_xform.dynamic_quantize %x scheme<per_token, asymmetric> : (tensor<1x8xbf16>) -> (tensor<1x8xui8>, tensor<1xbf16>, tensor<1xui8>)
+  %y = quant_xform.qlinear %q scale %s zero_point %z, %w scale %sw : (tensor<1x8xui8>, tensor<1xbf16>, tensor<1xui8>, tensor<3x8xi8>, tensor<3x2xbf16>) -> tensor<1x3xbf16>
+  return %y : tensor<1x3xbf16>
+}
+
+func.func @hadamard_blocks(%x: tensor<3x12xbf16>) -> (tensor<3x12xbf16>, tensor<3x12xbf16>) {
+  %r = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1] : (tensor<3x12xbf16>) -> tensor<3x12xbf16>
+  %i = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1] inverse : (tensor<3x12xbf16>) -> tensor<3x12xbf16>
+  return %r, %i : tensor<3x12xbf16>, tensor<3x12xbf16>
+}
+
+func.func @hadamard(%x: tensor<3x16xbf16>) -> (tensor<3x16xbf16>, tensor<3x16xbf16>) {
+  %r = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1, -1, 1, -1, 1] : (tensor<3x16xbf16>) -> tensor<3x16xbf16>
+  %i = quant_xform.rotate hadamard %x signs [1, -1, 1, 1, -1, -1, 1, -1, 1, 1, 1, -1, -1, 1, -1, 1] inverse : (tensor<3x16xbf16>) -> tensor<3x16xbf16>
+  return %r, %i : tensor<3x16xbf16>, tensor<3x16xbf16>
+}
+
+func.func @permutation_dense(%x: tensor<2x4xbf16>) -> (tensor<2x4xbf16>, tensor<2x4xbf16>, tensor<2x4xbf16>) {
+  %q = arith.constant dense<[[0.5, 0.5, 0.5, 0.5], [0.5, -0.5, 0.5, -0.5], [0.5, 0.5, -0.5, -0.5], [0.5, -0.5, -0.5, 0.5]]> : tensor<4x4xbf16>
+  %p = quant_xform.rotate permutation %x perm [2, 0, 3, 1] : (tensor<2x4xbf16>) -> tensor<2x4xbf16>
+  %pi = quant_xform.rotate permutation %x perm [2, 0, 3, 1] inverse : (tensor<2x4xbf16>) -> tensor<2x4xbf16>
+  %d = quant_xform.rotate dense %x by %q inverse : (tensor<2x4xbf16>, tensor<4x4xbf16>) -> tensor<2x4xbf16>
+  return %p, %pi, %d : tensor<2x4xbf16>, tensor<2x4xbf16>, tensor<2x4xbf16>
+}
+
+func.func @smooth_affine(%x: tensor<3x2xbf16>) -> (tensor<3x2xbf16>, tensor<3x2xbf16>, tensor<3x2xbf16>) {
+  %s = arith.constant dense<[2.0, 0.5]> : tensor<2xbf16>
+  %d = arith.constant dense<[0.25, -1.0]> : tensor<2xbf16>
+  %a = arith.constant dense<[[2.0, 0.5], [0.25, 1.5]]> : tensor<2x2xbf16>
+  %0 = quant_xform.smooth %x by %s shift %d : (tensor<3x2xbf16>, tensor<2xbf16>, tensor<2xbf16>) -> tensor<3x2xbf16>
+  %1 = quant_xform.affine %x by %a shift %d : (tensor<3x2xbf16>, tensor<2x2xbf16>, tensor<2xbf16>) -> tensor<3x2xbf16>
+  %2 = quant_xform.affine %x by %a inverse : (tensor<3x2xbf16>, tensor<2x2xbf16>) -> tensor<3x2xbf16>
+  return %0, %1, %2 : tensor<3x2xbf16>, tensor<3x2xbf16>, tensor<3x2xbf16>
+}
+
+func.func @norms(%x: tensor<2x3x6xbf16>) -> (tensor<2x3x6xbf16>, tensor<2x3x6xbf16>) {
+  %g = arith.constant dense<[-0.2812, -2.4299, -1.2025, -1.2870, 0.8370, 0.6631]> : tensor<6xbf16>
+  %b = arith.constant dense<[1.1419, 1.5561, -0.3053, 1.0555, 1.9556, -0.0086]> : tensor<6xbf16>
+  %0 = quant_xform.layer_norm %x, %g, %b : (tensor<2x3x6xbf16>, tensor<6xbf16>, tensor<6xbf16>) -> tensor<2x3x6xbf16>
+  %1 = quant_xform.rms_norm %x, %g {epsilon = 1.0e-3 : f64} : (tensor<2x3x6xbf16>, tensor<6xbf16>) -> tensor<2x3x6xbf16>
+  return %0, %1 : tensor<2x3x6xbf16>, tensor<2x3x6xbf16>
+}
+
+func.func @mixed_linear(%x: tensor<4x6xbf16>) -> (tensor<4x3xbf16>, tensor<4x3xbf16>) {
+  %w = arith.constant dense<[[122, 6, -11, 118, -3, 49], [59, -46, -5, -57, -53, -7], [-24, 103, -90, -99, -31, 83]]> : tensor<3x6xi8>
+  %sw = arith.constant dense<[0.0273, 0.0038, 0.0102]> : tensor<3xbf16>
+  %wo = arith.constant dense<[[-0.8419, -0.2280], [0.3670, -0.2439], [1.7284, 0.6368]]> : tensor<3x2xbf16>
+  %wf = arith.constant dense<[[-0.7009, 0.3875, -1.6829, -0.5038, -1.3884, 0.0575], [-0.9487, -0.2291, -0.7790, -1.7069, 0.1539, -0.3028], [-0.7773, 1.3645, -0.4859, -0.1334, -0.0741, -0.7269]]> : tensor<3x6xbf16>
+  %b = arith.constant dense<[-0.2211, -0.5271, -0.9826]> : tensor<3xbf16>
+  %0 = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [1, 4], bias %b : (tensor<4x6xbf16>, tensor<3x6xi8>, tensor<3xbf16>, tensor<3x2xbf16>, tensor<3xbf16>) -> tensor<4x3xbf16>
+  %1 = quant_xform.mixed_linear %x, %w scale %sw, outliers %wf threshold 1.5 : (tensor<4x6xbf16>, tensor<3x6xi8>, tensor<3xbf16>, tensor<3x6xbf16>) -> tensor<4x3xbf16>
+  return %0, %1 : tensor<4x3xbf16>, tensor<4x3xbf16>
+}
