@@ -8,6 +8,11 @@
 // RUN: xform-opt %s -quant-xform-quantize-linears -o %t.int8.mlir
 // RUN: xform-run --reference %s --seed 3 --no-print --compare %t.int8.mlir | FileCheck %s --check-prefix=NUM
 // RUN: xform-run --target=cpu %t.int8.mlir --seed 3 --no-print --compare-reference --max-rel-err 1e-2 | FileCheck %s --check-prefix=CPU
+// A Hadamard pair needs no constant (it stays online, in f32 inside the
+// CPU lowering); smoothing scales would have to be folded into bf16
+// weights, which the pass refuses with a diagnostic.
+// RUN: xform-opt %s -quant-xform-w8a8="rotation=hadamard" | xform-run --target=cpu - --seed 3 --no-print --compare-reference | FileCheck %s --check-prefix=CPU
+// RUN: not xform-opt %s -quant-xform-w8a8="smooth-alpha=0.5" 2>&1 | FileCheck %s --check-prefix=SMOOTH
 
 // CHECK: func.func @main(%[[X:.*]]: tensor<2x8xbf16>) -> tensor<2x3xbf16>
 // CHECK-NOT: xbf16>
@@ -25,6 +30,8 @@
 
 // CPU: model
 // CPU-NEXT: reference 0
+
+// SMOOTH: error: linear '<unnamed>': transforms with a matrix or scales are inserted on f32 or f64 activations only, got 'bf16' (convert the model to f32 first)
 
 func.func @main(%x: tensor<2x8xbf16>) -> tensor<2x3xbf16> {
   %w = arith.constant dense<[[0.5, -1.0, 0.25, 2.0, -0.75, 0.1, 0.3, -0.2],

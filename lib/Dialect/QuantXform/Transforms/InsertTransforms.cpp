@@ -504,6 +504,15 @@ struct InsertTransforms
     auto vector = RankedTensorType::get({n}, elem);
     Operation *forward = nullptr, *inverse = nullptr;
 
+    // Transforms are folded into f32 / f64 weights only: folding them into
+    // bf16 / f16 weights would round the folded weights.
+    auto unsupportedType = [&]() -> LogicalResult {
+      return first.emitError()
+             << "linear '" << getLayerName(first)
+             << "': transforms with a matrix or scales are inserted on f32 "
+                "or f64 activations only, got "
+             << elem << " (convert the model to f32 first)";
+    };
     auto rotation = [&](RotationKind rk, Value matrix, DenseI64ArrayAttr perm,
                         DenseI8ArrayAttr signs) {
       auto kindAttr = RotationKindAttr::get(ctx, rk);
@@ -516,7 +525,7 @@ struct InsertTransforms
     auto denseRotation = [&](const Matrix &q) -> LogicalResult {
       FailureOr<Value> c = makeFloatConstant(b, loc, square, q.data());
       if (failed(c))
-        return first.emitError() << "unsupported element type " << elem;
+        return unsupportedType();
       rotation(RotationKind::Dense, *c, {}, {});
       return success();
     };
@@ -605,7 +614,7 @@ struct InsertTransforms
                << report.condition << " > 1e6)";
       FailureOr<Value> a = makeFloatConstant(b, loc, square, matrix.data());
       if (failed(a))
-        return first.emitError() << "unsupported element type " << elem;
+        return unsupportedType();
       FloatAttr bound = b.getF64FloatAttr(1e6);
       forward =
           AffineOp::create(b, loc, type, input, *a, Value(), UnitAttr(), bound);
@@ -624,7 +633,7 @@ struct InsertTransforms
         return failure();
       FailureOr<Value> c = makeFloatConstant(b, loc, vector, *s);
       if (failed(c))
-        return first.emitError() << "unsupported element type " << elem;
+        return unsupportedType();
       forward = SmoothOp::create(b, loc, type, input, *c, Value(), UnitAttr());
       inverse = SmoothOp::create(b, loc, type, forward->getResult(0), *c,
                                  Value(), b.getUnitAttr());
