@@ -137,10 +137,10 @@ static FailureOr<std::vector<double>> inverse(std::vector<double> a,
   return inv;
 }
 
-/// The precision a quantizer divides in: f64 for f64 inputs, else f32
-/// (bf16 / f16 inputs are widened first, as every backend does: scales
-/// are f32, and a quotient rounded to bf16 would lose the integer's
-/// low bits).
+/// The precision a quantizer computes its scales and divides in: f64 for
+/// f64 inputs, else f32 (bf16 / f16 inputs are widened first, as every
+/// backend does: scales are f32, and a quotient rounded to bf16 would lose
+/// the integer's low bits).
 static DType quantizePrecision(DType input) {
   return input == DType::F64 ? DType::F64 : DType::F32;
 }
@@ -199,7 +199,7 @@ static void computeDynamicScales(const Tensor &x, QuantSchemeAttr scheme,
   }
   scales.assign(count, 1.0);
   zeroPoints.assign(count, 0);
-  DType precision = x.dtype() == DType::F64 ? DType::F64 : DType::F32;
+  DType precision = quantizePrecision(x.dtype());
   for (int64_t s = 0; s < count; ++s) {
     if (scheme.getSymmetric()) {
       // s = clip · absmax / qmax; a group of zeros gets s = 1.
@@ -572,7 +572,7 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
         shape.back() = n;
         Tensor y(shape, x.dtype());
         int64_t woCols = wo.shape()[1];
-        DType precision = x.dtype() == DType::F64 ? DType::F64 : DType::F32;
+        DType precision = quantizePrecision(x.dtype());
         for (int64_t m = 0; m < r.rows; ++m) {
           // Per-token absmax over the non-outlier columns.
           double absmax = 0.0;

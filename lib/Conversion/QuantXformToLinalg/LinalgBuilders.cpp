@@ -93,19 +93,9 @@ Value lowering::scalar(OpBuilder &b, Location loc, Type type, double value) {
 Value lowering::denseConstant(OpBuilder &b, Location loc, RankedTensorType type,
                               ArrayRef<double> values) {
   Type elem = type.getElementType();
-  if (auto ft = dyn_cast<FloatType>(elem)) {
-    if (elem.isF32() || elem.isF64())
-      return *makeFloatConstant(b, loc, type, values);
-    // bf16, f16: each value rounded to nearest, ties to even.
-    SmallVector<APFloat> narrow;
-    for (double v : values) {
-      APFloat f(v);
-      bool lost;
-      f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
-      narrow.push_back(f);
-    }
-    return arith::ConstantOp::create(b, loc,
-                                     DenseElementsAttr::get(type, narrow));
+  if (isa<FloatType>(elem)) {
+    FailureOr<Value> c = makeFloatConstant(b, loc, type, values);
+    return succeeded(c) ? *c : Value();
   }
   auto intType = cast<IntegerType>(elem);
   SmallVector<APInt> ints;
@@ -226,17 +216,16 @@ std::pair<Value, Value> lowering::dynamicScales(OpBuilder &b, Location loc,
   SmallVector<Value> range;
   for (bool isMax : {false, true})
     range.push_back(
-        generic(
-            b, loc, {x.value}, {isMax ? hi0 : lo0},
-            {AffineMap::get(2, 0, {i, j}, ctx), out}, 2, reduced,
-            [&](OpBuilder &nb, Location nl, ValueRange a) {
-              Value v =
-                  isMax
-                      ? arith::MaxNumFOp::create(nb, nl, a[1], a[0]).getResult()
-                      : arith::MinNumFOp::create(nb, nl, a[1], a[0])
-                            .getResult();
-              return SmallVector<Value>{v};
-            })
+        generic(b, loc, {x.value}, {isMax ? hi0 : lo0},
+                {AffineMap::get(2, 0, {i, j}, ctx), out}, 2, reduced,
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value v =
+                      isMax ? arith::MaxNumFOp::create(nb, nl, a[1], a[0])
+                                  .getResult()
+                            : arith::MinNumFOp::create(nb, nl, a[1], a[0])
+                                  .getResult();
+                  return SmallVector<Value>{v};
+                })
             .front());
   // Elementwise over the scales: one loop per row, none per tensor.
   unsigned loops = perTensor ? 0 : 1;

@@ -41,8 +41,8 @@ Value filled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem,
              Attribute value);
 /// A scalar constant of `type`.
 Value scalar(OpBuilder &b, Location loc, Type type, double value);
-/// A dense constant tensor of float (bf16 and f16 values rounded to
-/// nearest even) or integer elements.
+/// A dense constant tensor (f32/f64 or integer elements; null for other
+/// float types).
 Value denseConstant(OpBuilder &b, Location loc, RankedTensorType type,
                     ArrayRef<double> values);
 

@@ -996,18 +996,12 @@ static void widenHalfFloatOps(Operation *root) {
         continue;
       // Constants (weights, matrices the lowering reads at compile time)
       // stay constants.
-      DenseFPElementsAttr dense;
-      if (matchPattern(operand.get(), m_Constant(&dense))) {
-        SmallVector<float> values;
-        for (APFloat v : dense.getValues<APFloat>())
-          values.push_back(float(v.convertToDouble())); // exact: bf16/f16 ⊂ f32
-        operand.set(arith::ConstantOp::create(
-            b, loc,
-            DenseElementsAttr::get(cast<ShapedType>(wide),
-                                   ArrayRef<float>(values))));
-        continue;
-      }
-      operand.set(arith::ExtFOp::create(b, loc, wide, operand.get()));
+      if (std::optional<std::vector<double>> values =
+              getConstantFloats(operand.get()))
+        operand.set(*makeFloatConstant(b, loc, cast<RankedTensorType>(wide),
+                                       *values));
+      else
+        operand.set(arith::ExtFOp::create(b, loc, wide, operand.get()));
     }
     b.setInsertionPointAfter(op);
     for (OpResult result : op->getResults()) {
