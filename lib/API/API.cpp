@@ -557,27 +557,47 @@ std::unique_ptr<CompiledCPU>
 qapi::Module::compileCPU(const std::string &function, int64_t threads,
                          const std::string &int8Kernel,
                          std::string &error) const {
-  Signature sig;
-  if (!signature(function, sig, error))
-    return nullptr;
+  auto all = compileCPUFunctions({function}, threads, int8Kernel, error);
+  return all.empty() ? nullptr : std::move(all.front());
+}
+
+std::vector<std::unique_ptr<CompiledCPU>> qapi::Module::compileCPUFunctions(
+    const std::vector<std::string> &functions, int64_t threads,
+    const std::string &int8Kernel, std::string &error) const {
+  if (functions.empty()) {
+    error = "no function to compile";
+    return {};
+  }
+  std::vector<Signature> sigs(functions.size());
+  for (size_t i = 0; i < functions.size(); ++i)
+    if (!signature(functions[i], sigs[i], error))
+      return {};
   if (threads < 1) {
     error = "threads must be >= 1, got " + std::to_string(threads);
-    return nullptr;
+    return {};
   }
   DiagnosticCollector diags(impl->ctx.get());
   mlir::quant_xform::CPUPipelineOptions options;
   options.threads = threads;
   options.int8Kernel = int8Kernel;
-  auto compiled = mlir::quant_xform::cpu::CompiledFunction::compile(
-      *impl->module, function, options);
+  auto compiled = mlir::quant_xform::cpu::CompiledFunction::compileAll(
+      *impl->module, functions, options);
   if (failed(compiled)) {
-    error = diags.message("CPU compilation of '" + function + "' failed");
-    return nullptr;
+    std::string names;
+    for (const std::string &f : functions)
+      names += (names.empty() ? "'" : ", '") + f + "'";
+    error = diags.message("CPU compilation of " + names + " failed");
+    return {};
   }
-  auto cimpl = std::make_unique<CompiledCPU::Impl>();
-  cimpl->ctx = impl->ctx;
-  cimpl->function = std::move(*compiled);
-  return std::make_unique<CompiledCPU>(std::move(cimpl), std::move(sig));
+  std::vector<std::unique_ptr<CompiledCPU>> out;
+  for (size_t i = 0; i < functions.size(); ++i) {
+    auto cimpl = std::make_unique<CompiledCPU::Impl>();
+    cimpl->ctx = impl->ctx;
+    cimpl->function = std::move((*compiled)[i]);
+    out.push_back(
+        std::make_unique<CompiledCPU>(std::move(cimpl), std::move(sigs[i])));
+  }
+  return out;
 }
 
 //===----------------------------------------------------------------------===//

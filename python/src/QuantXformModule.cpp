@@ -317,5 +317,22 @@ NB_MODULE(_core, m) {
           },
           nb::arg("function") = "main", nb::arg("threads") = 1,
           nb::arg("int8_kernel") = "auto",
-          "JIT-compiles a function for this CPU.");
+          "JIT-compiles a function for this CPU.")
+      .def(
+          "compile_cpu_functions",
+          [](const Module &mod, const std::vector<std::string> &functions,
+             int64_t threads, const std::string &int8Kernel) {
+            std::string error;
+            std::vector<std::unique_ptr<CompiledCPU>> all;
+            {
+              nb::gil_scoped_release release;
+              all = mod.compileCPUFunctions(functions, threads, int8Kernel,
+                                            error);
+            }
+            check(!all.empty(), error);
+            return all;
+          },
+          nb::arg("functions"), nb::arg("threads") = 1,
+          nb::arg("int8_kernel") = "auto",
+          "JIT-compiles the module once; returns the named functions.");
 }

@@ -109,6 +109,12 @@ public:
                                           int64_t threads,
                                           const std::string &int8Kernel,
                                           std::string &error) const;
+  /// JIT-compiles the module once and returns `functions` (one engine:
+  /// a module's code and constants are compiled once). Empty on failure.
+  std::vector<std::unique_ptr<CompiledCPU>>
+  compileCPUFunctions(const std::vector<std::string> &functions,
+                      int64_t threads, const std::string &int8Kernel,
+                      std::string &error) const;
 
   struct Impl;
 

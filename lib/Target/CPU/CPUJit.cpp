@@ -22,38 +22,31 @@ using reference::Tensor;
 
 CompiledFunction::~CompiledFunction() = default;
 
-FailureOr<std::unique_ptr<CompiledFunction>>
-CompiledFunction::compile(ModuleOp module, StringRef function,
-                          const CPUPipelineOptions &options) {
-  auto fn = module.lookupSymbol<func::FuncOp>(function);
-  if (!fn)
-    return module.emitError() << "no function named '" << function << "'";
-  std::unique_ptr<CompiledFunction> out(new CompiledFunction());
-  out->name = function.str();
-  auto collect = [&](TypeRange types, SmallVector<RankedTensorType> &into,
-                     StringRef what) -> LogicalResult {
-    for (Type t : types) {
-      auto rt = dyn_cast<RankedTensorType>(t);
-      if (!rt || !rt.hasStaticShape() ||
-          failed(reference::dtypeOf(rt.getElementType())))
-        return fn.emitError() << "the CPU runner needs statically shaped "
-                                 "tensor "
-                              << what << "s, got " << t;
-      into.push_back(rt);
-    }
-    return success();
-  };
-  if (failed(collect(fn.getArgumentTypes(), out->argTypes, "argument")) ||
-      failed(collect(fn.getResultTypes(), out->resultTypes, "result")))
-    return failure();
+/// The statically shaped tensor types of `types`, or an error naming `what`.
+static LogicalResult collectTypes(func::FuncOp fn, TypeRange types,
+                                  SmallVector<RankedTensorType> &into,
+                                  StringRef what) {
+  for (Type t : types) {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    if (!rt || !rt.hasStaticShape() ||
+        failed(reference::dtypeOf(rt.getElementType())))
+      return fn.emitError() << "the CPU runner needs statically shaped "
+                               "tensor "
+                            << what << "s, got " << t;
+    into.push_back(rt);
+  }
+  return success();
+}
 
+/// Lowers a clone of `module` with the CPU pipeline and JIT-compiles it.
+static FailureOr<std::shared_ptr<ExecutionEngine>>
+buildEngine(ModuleOp module, const CPUPipelineOptions &options) {
   OwningOpRef<ModuleOp> lowered(cast<ModuleOp>(module->clone()));
   MLIRContext *ctx = module.getContext();
   PassManager pm(ctx);
   buildCPUPipeline(pm, options);
   if (failed(pm.run(*lowered)))
     return failure();
-
   if (options.threads > 1) {
     // Generated OpenMP code calls libomp's __kmpc_* entry points.
     std::string error;
@@ -71,7 +64,6 @@ CompiledFunction::compile(ModuleOp module, StringRef function,
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
   ctx->appendDialectRegistry(registry);
-
   // The options hold a function_ref: keep the transformer alive.
   std::function<llvm::Error(llvm::Module *)> optimize =
       makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
@@ -84,13 +76,49 @@ CompiledFunction::compile(ModuleOp module, StringRef function,
     std::string message = llvm::toString(engine.takeError());
     return module.emitError() << "JIT compilation failed: " << message;
   }
-  out->engine = std::move(*engine);
-  auto entry = out->engine->lookupPacked("_mlir_ciface_" + out->name);
-  if (!entry) {
-    std::string message = llvm::toString(entry.takeError());
-    return module.emitError() << "JIT compilation failed: " << message;
+  return std::shared_ptr<ExecutionEngine>(std::move(*engine));
+}
+
+FailureOr<std::unique_ptr<CompiledFunction>>
+CompiledFunction::compile(ModuleOp module, StringRef function,
+                          const CPUPipelineOptions &options) {
+  auto all = compileAll(module, {function.str()}, options);
+  if (failed(all))
+    return failure();
+  return std::move(all->front());
+}
+
+FailureOr<SmallVector<std::unique_ptr<CompiledFunction>>>
+CompiledFunction::compileAll(ModuleOp module, ArrayRef<std::string> functions,
+                             const CPUPipelineOptions &options) {
+  SmallVector<std::unique_ptr<CompiledFunction>> out;
+  for (const std::string &function : functions) {
+    auto fn = module.lookupSymbol<func::FuncOp>(function);
+    if (!fn)
+      return module.emitError() << "no function named '" << function << "'";
+    std::unique_ptr<CompiledFunction> compiled(new CompiledFunction());
+    compiled->name = function;
+    if (failed(collectTypes(fn, fn.getArgumentTypes(), compiled->argTypes,
+                            "argument")) ||
+        failed(collectTypes(fn, fn.getResultTypes(), compiled->resultTypes,
+                            "result")))
+      return failure();
+    out.push_back(std::move(compiled));
   }
-  out->entry = *entry;
+  FailureOr<std::shared_ptr<ExecutionEngine>> engine =
+      buildEngine(module, options);
+  if (failed(engine))
+    return failure();
+  for (std::unique_ptr<CompiledFunction> &compiled : out) {
+    compiled->engine = *engine;
+    auto entry =
+        compiled->engine->lookupPacked("_mlir_ciface_" + compiled->name);
+    if (!entry) {
+      std::string message = llvm::toString(entry.takeError());
+      return module.emitError() << "JIT compilation failed: " << message;
+    }
+    compiled->entry = *entry;
+  }
   return out;
 }
 

@@ -32,6 +32,11 @@ public:
   static FailureOr<std::unique_ptr<CompiledFunction>>
   compile(ModuleOp module, StringRef function,
           const CPUPipelineOptions &options);
+  /// Lowers and JIT-compiles `module` once and returns its `functions`
+  /// (sharing one engine: code and constants are compiled once).
+  static FailureOr<SmallVector<std::unique_ptr<CompiledFunction>>>
+  compileAll(ModuleOp module, ArrayRef<std::string> functions,
+             const CPUPipelineOptions &options);
   ~CompiledFunction();
 
   /// Runs the function; argument count, shapes and element kinds must match.
@@ -53,7 +58,7 @@ public:
 
 private:
   CompiledFunction() = default;
-  std::unique_ptr<ExecutionEngine> engine;
+  std::shared_ptr<ExecutionEngine> engine;
   /// The packed wrapper of `_mlir_ciface_<name>`, looked up once.
   void (*entry)(void **) = nullptr;
   std::string name;
