@@ -13,6 +13,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -78,6 +80,42 @@ struct StrictHalfFloatCasts
   }
 };
 
+/// Rewrites a `memref.copy` between buffers that are not both contiguous
+/// (a slice of a tensor inserted into a wider one, say) as `linalg.copy`,
+/// which becomes loops: the LLVM lowering would call the runtime's generic
+/// `memrefCopy`, which neither the JIT nor an AOT object links.
+struct StridedCopiesToLinalg
+    : public PassWrapper<StridedCopiesToLinalg, OperationPass<func::FuncOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(StridedCopiesToLinalg)
+  StringRef getArgument() const final {
+    return "quant-xform-strided-copies-to-linalg";
+  }
+  StringRef getDescription() const final {
+    return "Copies between non-contiguous memrefs as linalg.copy (loops), "
+           "not calls to memrefCopy";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<linalg::LinalgDialect>();
+  }
+  static bool contiguous(Value v) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    return type && type.getLayout().isIdentity();
+  }
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp copy) {
+      if (!contiguous(copy.getSource()) || !contiguous(copy.getTarget()))
+        copies.push_back(copy);
+    });
+    for (memref::CopyOp copy : copies) {
+      OpBuilder b(copy);
+      linalg::CopyOp::create(b, copy.getLoc(), copy.getSource(),
+                             copy.getTarget());
+      copy.erase();
+    }
+  }
+};
+
 struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
   Option<int64_t> threads{
       *this, "threads",
@@ -138,13 +176,16 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions "
       "hoist-static-allocs},"
-      "buffer-deallocation-pipeline,"
-      "func.func(" +
-      std::string(options.threads > 1 ? "scf-forall-to-parallel,"
-                                      : "scf-forall-to-for,") +
-      loops + "lower-affine),canonicalize," + omp +
-      "convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
-      "lower-affine";
+      "buffer-deallocation-pipeline";
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
+  pm.addNestedPass<func::FuncOp>(std::make_unique<StridedCopiesToLinalg>());
+  pipeline = "func.func(" +
+             std::string(options.threads > 1 ? "scf-forall-to-parallel,"
+                                             : "scf-forall-to-for,") +
+             loops + "lower-affine),canonicalize," + omp +
+             "convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
+             "lower-affine";
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
   // bf16 arithmetic in f32, each op rounded, and the bf16 <-> f32 casts as
@@ -170,6 +211,7 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
 void mlir::quant_xform::registerCPUPipeline() {
   PassRegistration<EmitCInterface>();
   PassRegistration<StrictHalfFloatCasts>();
+  PassRegistration<StridedCopiesToLinalg>();
   PassPipelineRegistration<CPUPipelineCLOptions>(
       "quant-xform-lower-to-cpu",
       "Lower quant_xform (and linalg/tensor) to the LLVM dialect for the CPU",
