@@ -128,12 +128,12 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
     }
 
     const auto &stats = evaluator.getObserverStats();
+    SmallVector<LinearOp> unreached;
+    llvm::StringMap<DictionaryAttr> byLayer;
     for (auto [index, op] : llvm::enumerate(linears)) {
       auto it = stats.find(observerName(index));
       if (it == stats.end()) {
-        op.emitWarning() << "linear '" << getLayerName(op)
-                         << "' was not reached during calibration; it gets "
-                            "no statistics";
+        unreached.push_back(op);
         continue;
       }
       FailureOr<DictionaryAttr> attr =
@@ -141,6 +141,33 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
       if (failed(attr))
         return signalPassFailure();
       op->setAttr(kStatsAttrName, *attr);
+      if (auto layer = op->getAttrOfType<StringAttr>(kLayerAttrName))
+        byLayer.try_emplace(layer.getValue(), *attr);
+    }
+    shareStatsByLayer(unreached, byLayer);
+  }
+
+  /// Statistics describe a layer, not one op: a linear that the entry
+  /// function does not reach (the same layer in a decode function, say)
+  /// takes those of the calibrated linear with its `quant_xform.layer`
+  /// name and input width; the rest get a warning.
+  static void
+  shareStatsByLayer(ArrayRef<LinearOp> unreached,
+                    const llvm::StringMap<DictionaryAttr> &byLayer) {
+    for (LinearOp op : unreached) {
+      auto layer = op->getAttrOfType<StringAttr>(kLayerAttrName);
+      auto it = layer ? byLayer.find(layer.getValue()) : byLayer.end();
+      if (it != byLayer.end()) {
+        auto absmax = it->second.getAs<ElementsAttr>("absmax");
+        auto input = cast<ShapedType>(op.getInput().getType());
+        if (absmax && absmax.getNumElements() == input.getShape().back()) {
+          op->setAttr(kStatsAttrName, it->second);
+          continue;
+        }
+      }
+      op.emitWarning() << "linear '" << getLayerName(op)
+                       << "' was not reached during calibration; it gets "
+                          "no statistics";
     }
   }
 
