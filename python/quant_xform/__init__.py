@@ -11,9 +11,12 @@ from .models import (BertConfig, DecoderConfig, build_ir, config_from_hf, mean_p
                      reference_forward)
 from .compiler import (RECIPES, Compiled, Model, Recipe, compile, compile_cuda,
                        compile_object, load, plot_report, quantize, report, report_rows)
+from . import llm_ir
+from .llm import LLM, CompiledLLM, KVCache
 
 __all__ = [
-    "BertConfig", "Compiled", "CompiledCPU", "DecoderConfig", "Model", "Module",
+    "BertConfig", "Compiled", "CompiledCPU", "CompiledLLM", "DecoderConfig", "KVCache", "LLM",
+    "Model", "Module",
     "QuantXformError", "RECIPES", "Recipe", "build_ir", "compile", "compile_cuda", "config_from_hf",
     "compile_object", "load", "load_safetensors", "mean_pool", "plot_report", "quantize",
     "reference_forward", "report", "report_rows",

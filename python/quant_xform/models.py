@@ -75,19 +75,40 @@ class DecoderConfig:
     norm: str = "rms"  # "rms" or "layer"
     bias: bool = False
     vocab: int = 0
+    #: Key/value heads (grouped-query attention); 0 means ``heads``.
+    kv_heads: int = 0
+    #: Rotary embedding base; 0 means no rotary embedding (the caller's
+    #: positions are in ``x``, as in ``build_ir``'s single-function models).
+    rope_theta: float = 0.0
+    #: The LM head is the token embedding (``embed_tokens.weight``).
+    tie_embeddings: bool = True
+    #: The longest context the model was trained for.
+    max_positions: int = 2048
+
+    @property
+    def n_kv_heads(self) -> int:
+        return self.kv_heads or self.heads
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
 
     @classmethod
     def from_hf(cls, config: Mapping) -> "DecoderConfig":
         """From a Hugging Face LlamaModel config.json dict."""
-        if config.get("num_key_value_heads", config["num_attention_heads"]) != \
-                config["num_attention_heads"]:
-            raise QuantXformError("grouped-query attention is not supported yet")
+        scaling = config.get("rope_scaling")
+        if scaling:
+            raise QuantXformError(f"rope_scaling {scaling!r} is not supported")
         return cls(hidden=config["hidden_size"], heads=config["num_attention_heads"],
                    intermediate=config["intermediate_size"],
                    layers=config["num_hidden_layers"],
                    eps=config.get("rms_norm_eps", 1e-6),
                    bias=config.get("attention_bias", False),
-                   vocab=config.get("vocab_size", 0))
+                   vocab=config.get("vocab_size", 0),
+                   kv_heads=config.get("num_key_value_heads", 0) or 0,
+                   rope_theta=float(config.get("rope_theta", 10000.0)),
+                   tie_embeddings=bool(config.get("tie_word_embeddings", False)),
+                   max_positions=config.get("max_position_embeddings", 2048))
 
 
 def config_from_hf(config: Mapping):
@@ -127,11 +148,12 @@ def _bert_layer_weights(c: BertConfig, i: int) -> Dict[str, Tuple[int, ...]]:
 def _decoder_layer_weights(c: DecoderConfig, i: int) -> Dict[str, Tuple[int, ...]]:
     p = f"layers.{i}."
     H, F = c.hidden, c.intermediate
+    KV = c.n_kv_heads * c.head_dim
     out = {}
-    for n in ("q", "k", "v", "o"):
-        out[p + f"self_attn.{n}_proj.weight"] = (H, H)
+    for n, rows in (("q", H), ("k", KV), ("v", KV), ("o", H)):
+        out[p + f"self_attn.{n}_proj.weight"] = (rows, H)
         if c.bias:
-            out[p + f"self_attn.{n}_proj.bias"] = (H,)
+            out[p + f"self_attn.{n}_proj.bias"] = (rows,)
     out[p + "mlp.gate_proj.weight"] = (F, H)
     out[p + "mlp.up_proj.weight"] = (F, H)
     out[p + "mlp.down_proj.weight"] = (H, F)
@@ -172,8 +194,16 @@ def _validate_config(config) -> None:
                               f"heads ({config.heads})")
     if not (config.eps > 0 and math.isfinite(config.eps)):
         raise QuantXformError(f"config.eps must be > 0, got {config.eps!r}")
-    if isinstance(config, DecoderConfig) and config.norm not in ("rms", "layer"):
-        raise QuantXformError(f"config.norm must be 'rms' or 'layer', got {config.norm!r}")
+    if isinstance(config, DecoderConfig):
+        if config.norm not in ("rms", "layer"):
+            raise QuantXformError(f"config.norm must be 'rms' or 'layer', got {config.norm!r}")
+        kv = config.kv_heads
+        if not isinstance(kv, int) or kv < 0 or (kv and config.heads % kv):
+            raise QuantXformError(f"config.kv_heads ({kv!r}) must divide heads ({config.heads})")
+        if not (config.rope_theta >= 0 and math.isfinite(config.rope_theta)):
+            raise QuantXformError(f"config.rope_theta must be >= 0, got {config.rope_theta!r}")
+        if config.rope_theta and config.head_dim % 2:
+            raise QuantXformError(f"rotary embeddings need an even head dim, got {config.head_dim}")
 
 
 def normalize_weights(config, weights: Mapping[str, object]) -> Dict[str, np.ndarray]:
@@ -207,7 +237,8 @@ def normalize_weights(config, weights: Mapping[str, object]) -> Dict[str, np.nda
             raise QuantXformError(f"weight '{name}' contains NaN or Inf")
         out[name] = w
     for extra in ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-                  "embeddings.token_type_embeddings.weight", "embed_tokens.weight"):
+                  "embeddings.token_type_embeddings.weight", "embed_tokens.weight",
+                  "lm_head.weight"):
         if extra in plain:
             out[extra] = np.ascontiguousarray(plain[extra], dtype=np.float32)
     return out
@@ -367,6 +398,11 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
     _validate_config(config)
     if not isinstance(seq_len, int) or seq_len <= 0:
         raise QuantXformError(f"seq_len must be a positive integer, got {seq_len!r}")
+    if isinstance(config, DecoderConfig) and (config.rope_theta or config.kv_heads not in
+                                              (0, config.heads)):
+        raise QuantXformError("a decoder with rotary embeddings or grouped-query attention "
+                              "is built by quant_xform.llm (LLM.from_gguf / LLM(config, "
+                              "weights)), not as one function")
     S, H, F = seq_len, config.hidden, config.intermediate
     nh, dh = config.heads, config.hidden // config.heads
     e = _Emitter(weights, elide_weights)

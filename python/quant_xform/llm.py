@@ -1,0 +1,424 @@
+"""Decoder LLMs (LLaMA family) on the CPU: prefill, KV-cache decode, generation.
+
+Typical use::
+
+    import quant_xform as qx
+    llm = qx.LLM.from_gguf("SmolLM2-135M-Instruct.Q4_1.gguf", context=1024)
+    model = llm.compile(recipe=qx.RECIPES["naive"], threads=2)   # W8A8; None: fp32
+    for piece in model.generate("The GNU General Public License is", max_new_tokens=32,
+                                stream=True):
+        print(piece, end="", flush=True)
+
+Every decoder layer is its own compiled module (``quant_xform.llm_ir``) with
+a prefill function (``prefill_len`` tokens, a compiled bucket: shorter
+prompts are padded) and a decode function (``decode_batch`` sequences, one
+token each, against a KV cache of ``context`` positions). The token
+embedding, the KV cache and the sampling are numpy; the final norm and the
+LM head are a compiled module too (the head's weight, the token embedding
+when tied, is an argument: it is data, not code).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import os
+import sys
+import time
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from .llm_ir import build_layer_ir, rope_tables
+from .models import (MASK_NEG, DecoderConfig, _Emitter, _ty, _validate_config,
+                     normalize_weights)
+
+QuantXformError = _core.QuantXformError
+
+
+def _progress(enabled: bool, message: str) -> None:
+    if enabled:
+        print(f"quant_xform: {message}", file=sys.stderr, flush=True)
+
+
+def build_head_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], rows: Sequence[int],
+                  elide_weights: bool = False) -> str:
+    """Final norm + LM head: ``main(h: [R, H], w: [V, H]) -> [R, V]`` for the
+    first row count, ``decode`` for the second. The head weight ``w`` (the
+    token embedding when tied) is an argument."""
+    H, V = config.hidden, config.vocab
+    funcs = []
+    for name, R in zip(("main", "decode"), rows):
+        e = _Emitter(weights, elide_weights)
+        if config.norm == "rms":
+            n = e.rms_norm("%h", R, H, "norm.weight", config.eps)
+        else:
+            n = e.layer_norm("%h", R, H, "norm.weight", "norm.bias", config.eps)
+        logits = e.op("lin", f'quant_xform.linear {n}, %w {{quant_xform.layer = "lm_head"}} : '
+                             f"({_ty(R, H)}, {_ty(V, H)}) -> "
+                             f"{_ty(R, V)}")
+        funcs.append(f"  func.func @{name}(%h: {_ty(R, H)}, %w: {_ty(V, H)}) -> {_ty(R, V)} {{\n"
+                     + "\n".join(e.lines) + f"\n    return {logits} : {_ty(R, V)}\n  }}\n")
+    return "module {\n" + "".join(funcs) + "}\n"
+
+
+def reference_logits(config: DecoderConfig, weights: Dict[str, np.ndarray],
+                     tokens: Sequence[int]) -> np.ndarray:
+    """The decoder in float64 numpy: logits ``[len(tokens), V]`` of a causal
+    pass over ``tokens`` from position 0 (the oracle of the tests)."""
+    W = {k: v.astype(np.float64) for k, v in weights.items()}
+    S, H, nh, kvh, dh = len(tokens), config.hidden, config.heads, config.n_kv_heads, config.head_dim
+    x = W["embed_tokens.weight"][np.asarray(tokens)]
+    cos, sin = rope_tables(np.arange(S), dh, config.rope_theta)
+    cos, sin = cos.astype(np.float64)[:, None, :], sin.astype(np.float64)[:, None, :]
+
+    def rope(t):  # [S, n, dh]
+        a, b = t[..., :dh // 2], t[..., dh // 2:]
+        return np.concatenate([a * cos - b * sin, b * cos + a * sin], -1)
+
+    def rms(t, g):
+        return t / np.sqrt((t * t).mean(-1, keepdims=True) + config.eps) * g
+
+    causal = np.triu(np.full((S, S), -np.inf), 1)
+    for i in range(config.layers):
+        p = f"layers.{i}."
+        n = rms(x, W[p + "input_layernorm.weight"])
+        q = rope((n @ W[p + "self_attn.q_proj.weight"].T).reshape(S, nh, dh))
+        k = rope((n @ W[p + "self_attn.k_proj.weight"].T).reshape(S, kvh, dh))
+        v = (n @ W[p + "self_attn.v_proj.weight"].T).reshape(S, kvh, dh)
+        k = np.repeat(k, nh // kvh, axis=1)
+        v = np.repeat(v, nh // kvh, axis=1)
+        s = np.einsum("ihd,jhd->hij", q, k) / math.sqrt(dh) + causal
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s /= s.sum(-1, keepdims=True)
+        ctx = np.einsum("hij,jhd->ihd", s, v).reshape(S, H)
+        x = x + ctx @ W[p + "self_attn.o_proj.weight"].T
+        n2 = rms(x, W[p + "post_attention_layernorm.weight"])
+        g = n2 @ W[p + "mlp.gate_proj.weight"].T
+        u = n2 @ W[p + "mlp.up_proj.weight"].T
+        x = x + (g / (1.0 + np.exp(-g)) * u) @ W[p + "mlp.down_proj.weight"].T
+    head = W.get("lm_head.weight", W["embed_tokens.weight"])
+    return rms(x, W["norm.weight"]) @ head.T
+
+
+class LLM:
+    """A decoder LLM (config + float weights, a tokenizer when known) ready
+    to compile for the CPU."""
+
+    def __init__(self, config: DecoderConfig, weights, tokenizer=None,
+                 prefill_len: int = 512, context: int = 1024, decode_batch: int = 1):
+        if not isinstance(config, DecoderConfig) or not config.rope_theta:
+            raise QuantXformError("LLM needs a DecoderConfig with rope_theta > 0")
+        _validate_config(config)
+        if config.norm != "rms":
+            raise QuantXformError("LLM supports RMSNorm decoders (config.norm='rms')")
+        for name, v in (("prefill_len", prefill_len), ("context", context),
+                        ("decode_batch", decode_batch)):
+            if not isinstance(v, int) or v <= 0:
+                raise QuantXformError(f"{name} must be a positive integer, got {v!r}")
+        if context > config.max_positions:
+            raise QuantXformError(f"context {context} exceeds the model's "
+                                  f"{config.max_positions} positions")
+        self.config = config
+        self.weights = normalize_weights(config, weights)
+        if "embed_tokens.weight" not in self.weights:
+            raise QuantXformError("the weights have no embed_tokens.weight")
+        emb = self.weights["embed_tokens.weight"]
+        if config.vocab == 0:
+            config.vocab = emb.shape[0]
+        head = self.weights.get("lm_head.weight", emb if config.tie_embeddings else None)
+        if head is None:
+            raise QuantXformError("untied LM head: the weights have no lm_head.weight")
+        for name, w in (("embed_tokens.weight", emb), ("lm_head.weight", head)):
+            if w.shape != (config.vocab, config.hidden):
+                raise QuantXformError(f"'{name}' has shape {list(w.shape)}, expected "
+                                      f"[{config.vocab}, {config.hidden}]")
+        self.head_weight = np.ascontiguousarray(head)
+        self.tokenizer = tokenizer
+        self.prefill_len, self.context, self.decode_batch = prefill_len, context, decode_batch
+
+    @classmethod
+    def from_gguf(cls, path: str, tokenizer: bool = True, **kwargs) -> "LLM":
+        """A LLaMA-family model from a GGUF file (weights dequantized to f32;
+        its tokenizer and chat template when ``tokenizer``)."""
+        from .gguf_file import load_gguf
+        config, weights = load_gguf(path)
+        tok = None
+        if tokenizer:
+            from .tokenizer import GGUFTokenizer
+            tok = GGUFTokenizer.from_gguf(path)
+        kwargs.setdefault("context", min(1024, config.max_positions))
+        return cls(config, weights, tok, **kwargs)
+
+    # -- IR --------------------------------------------------------------------
+    def layer_ir(self, layer: int, elide_weights: bool = True) -> str:
+        """Decoder layer ``layer`` as MLIR text (``main`` and ``decode``)."""
+        if not 0 <= layer < self.config.layers:
+            raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
+        return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
+                              self.decode_batch, self.context, elide_weights)
+
+    def layer_module(self, layer: int) -> _core.Module:
+        return _core.Module.parse(self.layer_ir(layer, elide_weights=False).encode(),
+                                  f"layer{layer}.mlir")
+
+    def head_module(self) -> _core.Module:
+        text = build_head_ir(self.config, self.weights, (self.prefill_len, self.decode_batch))
+        return _core.Module.parse(text.encode(), "head.mlir")
+
+    # -- inputs ----------------------------------------------------------------
+    def embed(self, tokens) -> np.ndarray:
+        ids = np.asarray(tokens, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.config.vocab):
+            raise QuantXformError(f"token id out of range [0, {self.config.vocab})")
+        return self.weights["embed_tokens.weight"][ids]
+
+    def prefill_inputs(self, tokens) -> List[np.ndarray]:
+        """``main``'s arguments for one window of at most ``prefill_len``
+        tokens from position 0 (padded and masked)."""
+        n, S = len(tokens), self.prefill_len
+        if not 0 < n <= S:
+            raise QuantXformError(f"a prefill takes 1..{S} tokens, got {n}")
+        x = np.zeros((S, self.config.hidden), np.float32)
+        x[:n] = self.embed(tokens)
+        cos, sin = rope_tables(np.arange(S), self.config.head_dim, self.config.rope_theta)
+        mask = np.zeros(S, np.float32)
+        mask[n:] = MASK_NEG
+        return [x, cos, sin, mask]
+
+    def reference_logits(self, tokens) -> np.ndarray:
+        return reference_logits(self.config, self.weights, tokens)
+
+    # -- compilation ------------------------------------------------------------
+    def calibration_inputs(self, windows: Sequence[Sequence[int]], threads: int = 1,
+                           progress: bool = True) -> List[List[np.ndarray]]:
+        """Each layer's ``main`` inputs on ``windows`` of tokens, from the
+        float model compiled for this CPU: ``[layer][arg] -> [N, ...]``."""
+        fp32 = self.compile(None, threads=threads, progress=progress)
+        per_layer: List[List[List[np.ndarray]]] = [[] for _ in range(self.config.layers)]
+        for w in windows:
+            args = self.prefill_inputs(w)
+            for i, layer in enumerate(fp32.layers):
+                per_layer[i].append(args)
+                y = layer.prefill.run(args)[0]
+                args = [y] + args[1:]
+        return [[np.stack([a[j] for a in rows]) for j in range(4)] for rows in per_layer]
+
+    def compile(self, recipe=None, calibration: Optional[Sequence[Sequence[int]]] = None,
+                threads: int = 1, jobs: Optional[int] = None,
+                progress: bool = True) -> "CompiledLLM":
+        """JIT-compiles every layer (fp32 when ``recipe`` is None, else
+        through the W8A8 ``recipe``, calibrated on ``calibration`` — windows
+        of token ids — when given) and the head. ``jobs`` layers compile at
+        once (default: the cores); each runs on ``threads`` threads."""
+        from .compiler import quantize
+        start = time.time()
+        cal = None
+        if recipe is not None and calibration is not None:
+            cal = self.calibration_inputs(calibration, threads, progress)
+        jobs = jobs or os.cpu_count() or 1
+        done = [0]
+
+        def one(i: int):
+            module = self.layer_module(i)
+            if recipe is not None:
+                module = quantize(module, recipe, None if cal is None else cal[i],
+                                  progress=False)
+            pre, dec = module.compile_cpu_functions(["main", "decode"], threads)
+            done[0] += 1
+            _progress(progress, f"compiled layer {i} ({done[0]}/{self.config.layers}, "
+                                f"{time.time() - start:.1f} s)")
+            return _CompiledLayer(module, pre, dec)
+
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            head = pool.submit(lambda: self.head_module().compile_cpu_functions(
+                ["main", "decode"], threads))
+            layers = list(pool.map(one, range(self.config.layers)))
+            head_fns = head.result()
+        seconds = time.time() - start
+        _progress(progress, f"{self.config.layers} layers compiled in {seconds:.1f} s")
+        return CompiledLLM(self, layers, head_fns[0], head_fns[1], recipe, seconds)
+
+
+class _CompiledLayer:
+    def __init__(self, module, prefill, decode):
+        self.module, self.prefill, self.decode = module, prefill, decode
+
+
+class KVCache:
+    """The caller-owned KV cache: per layer ``[B, KV heads, context, D]``
+    keys and values, and each sequence's filled length."""
+
+    def __init__(self, config: DecoderConfig, batch: int, context: int):
+        shape = (batch, config.n_kv_heads, context, config.head_dim)
+        self.k = [np.zeros(shape, np.float32) for _ in range(config.layers)]
+        self.v = [np.zeros(shape, np.float32) for _ in range(config.layers)]
+        self.length = np.zeros(batch, np.int64)
+        self.context = context
+
+    def mask(self) -> np.ndarray:
+        """0 for filled positions, MASK_NEG for the rest: ``[B, context]``."""
+        pos = np.arange(self.context)[None, :]
+        return np.where(pos < self.length[:, None], 0.0, MASK_NEG).astype(np.float32)
+
+
+class CompiledLLM:
+    """Compiled layers and head: logits, prefill and decode over a KV cache,
+    and text generation."""
+
+    def __init__(self, llm: LLM, layers, head_prefill, head_decode, recipe, compile_seconds):
+        self.llm, self.config = llm, llm.config
+        self.layers = layers
+        self.head_prefill, self.head_decode = head_prefill, head_decode
+        self.recipe = recipe
+        #: Wall time of ``LLM.compile`` (calibration, recipe and JIT).
+        self.compile_seconds = compile_seconds
+
+    # -- whole windows ----------------------------------------------------------
+    def _prefill_hidden(self, tokens, cache: Optional[KVCache] = None, slot: int = 0):
+        args = self.llm.prefill_inputs(tokens)
+        n = len(tokens)
+        for i, layer in enumerate(self.layers):
+            y, k, v = layer.prefill.run(args)
+            if cache is not None:
+                cache.k[i][slot, :, :n] = k[:, :n]
+                cache.v[i][slot, :, :n] = v[:, :n]
+            args = [y] + args[1:]
+        if cache is not None:
+            cache.length[slot] = n
+        return args[0]
+
+    def logits(self, tokens) -> np.ndarray:
+        """Logits ``[len(tokens), V]`` of one window from position 0 (at
+        most ``prefill_len`` tokens): for perplexity."""
+        h = self._prefill_hidden(tokens)
+        return self.head_prefill.run([h, self.llm.head_weight])[0][:len(tokens)]
+
+    # -- KV cache ----------------------------------------------------------------
+    def new_cache(self) -> KVCache:
+        return KVCache(self.config, self.llm.decode_batch, self.llm.context)
+
+    def prefill(self, tokens, cache: KVCache, slot: int = 0) -> np.ndarray:
+        """Runs a prompt into ``cache`` (sequence ``slot``) and returns the
+        logits of its last token ``[V]``. A prompt longer than
+        ``prefill_len`` continues token by token through ``decode``."""
+        tokens = list(tokens)
+        if not tokens:
+            raise QuantXformError("the prompt is empty")
+        if len(tokens) > cache.context:
+            raise QuantXformError(f"the prompt has {len(tokens)} tokens; the KV cache holds "
+                                  f"{cache.context}")
+        first = tokens[:self.llm.prefill_len]
+        h = self._prefill_hidden(first, cache, slot)
+        rows = np.zeros((self.llm.decode_batch, self.config.hidden), np.float32)
+        rows[slot] = h[len(first) - 1]
+        logits = self.head_decode.run([rows, self.llm.head_weight])[0][slot]
+        for t in tokens[len(first):]:
+            step = np.full(self.llm.decode_batch, -1, np.int64)
+            step[slot] = t
+            logits = self.decode(step, cache)[slot]
+        return logits
+
+    def decode(self, tokens, cache: KVCache) -> np.ndarray:
+        """One token per sequence (``-1``: the slot is idle) at each
+        sequence's next position; returns logits ``[B, V]``."""
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        B = self.llm.decode_batch
+        if tokens.shape[0] != B:
+            raise QuantXformError(f"decode takes {B} tokens (one per sequence), "
+                                  f"got {tokens.shape[0]}")
+        active = tokens >= 0
+        if np.any(cache.length[active] >= cache.context):
+            raise QuantXformError(f"the KV cache is full ({cache.context} positions)")
+        x = np.zeros((B, self.config.hidden), np.float32)
+        x[active] = self.llm.embed(tokens[active])
+        cos, sin = rope_tables(cache.length, self.config.head_dim, self.config.rope_theta)
+        mask = cache.mask()
+        rows = np.arange(B)[active]
+        pos = cache.length[active]
+        for i, layer in enumerate(self.layers):
+            x, k, v = layer.decode.run([x, cos, sin, mask, cache.k[i], cache.v[i]])
+            cache.k[i][rows, :, pos] = k[active]
+            cache.v[i][rows, :, pos] = v[active]
+        cache.length[active] += 1
+        return self.head_decode.run([x, self.llm.head_weight])[0]
+
+    # -- generation ----------------------------------------------------------------
+    def generate(self, prompt: Union[str, Sequence[int]], max_new_tokens: int = 64,
+                 temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
+                 stop: Optional[Sequence[int]] = None, seed: int = 0, stream: bool = False,
+                 chat: bool = False):
+        """Generates text after ``prompt`` (a string, or token ids).
+
+        ``temperature`` 0 is greedy; otherwise tokens are sampled from the
+        softmax at ``temperature`` restricted to the ``top_k`` most likely
+        (0: all) and to the smallest set whose probability reaches
+        ``top_p``. Generation ends at a ``stop`` token (default: the
+        tokenizer's end-of-sequence), after ``max_new_tokens``, or when the
+        KV cache is full. ``chat`` wraps a string prompt in the model's chat
+        template as one user message. With ``stream`` an iterator yields
+        text pieces as tokens come; otherwise the whole text is returned
+        (token ids when there is no tokenizer)."""
+        it = self._generate(prompt, max_new_tokens, temperature, top_k, top_p, stop, seed,
+                            chat)
+        if stream:
+            return it
+        pieces = list(it)
+        if pieces and isinstance(pieces[0], str):
+            return "".join(pieces)
+        return pieces
+
+    def _generate(self, prompt, max_new_tokens, temperature, top_k, top_p, stop, seed, chat):
+        tok = self.llm.tokenizer
+        if isinstance(prompt, str):
+            if tok is None:
+                raise QuantXformError("a text prompt needs a tokenizer (pass token ids)")
+            if chat:
+                prompt = tok.apply_chat_template([{"role": "user", "content": prompt}])
+            ids = tok.encode(prompt)
+        else:
+            ids = [int(t) for t in prompt]
+        if not (temperature >= 0 and math.isfinite(temperature)):
+            raise QuantXformError(f"temperature must be >= 0, got {temperature!r}")
+        if not 0 < top_p <= 1:
+            raise QuantXformError(f"top_p must be in (0, 1], got {top_p!r}")
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise QuantXformError(f"max_new_tokens must be >= 0, got {max_new_tokens!r}")
+        stops = set(stop if stop is not None else ([tok.eos_id] if tok is not None else []))
+        rng = np.random.default_rng(seed)
+        cache = self.new_cache()
+        logits = self.prefill(ids, cache)
+        decoder = tok.decoder() if tok is not None else None
+        for _ in range(max_new_tokens):
+            t = sample(logits, temperature, top_k, top_p, rng)
+            if t in stops:
+                return
+            if decoder is not None:
+                piece = decoder.push(t)
+                if piece:
+                    yield piece
+            else:
+                yield t
+            if cache.length[0] >= cache.context:
+                return
+            step = np.full(self.llm.decode_batch, -1, np.int64)
+            step[0] = t
+            logits = self.decode(step, cache)[0]
+
+
+def sample(logits: np.ndarray, temperature: float, top_k: int, top_p: float,
+           rng: np.random.Generator) -> int:
+    """One token from ``logits`` (greedy at temperature 0)."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = logits.astype(np.float64) / temperature
+    order = np.argsort(-z)
+    if top_k > 0:
+        order = order[:top_k]
+    p = np.exp(z[order] - z[order[0]])
+    p /= p.sum()
+    if top_p < 1.0:
+        keep = int(np.searchsorted(np.cumsum(p), top_p) + 1)
+        order, p = order[:keep], p[:keep] / p[:keep].sum()
+    return int(order[rng.choice(len(order), p=p)])

@@ -1,0 +1,288 @@
+"""IR of one decoder layer with rotary embeddings and grouped-query attention.
+
+A LLaMA-family decoder is compiled layer by layer: every layer is its own
+module holding two functions that share the layer's weights (constants):
+
+* ``main`` — prefill of one sequence of ``S`` tokens (a compiled bucket;
+  shorter prompts are padded and masked)::
+
+      main(x: [S, H], cos: [S, D/2], sin: [S, D/2], mask: [S])
+          -> (y: [S, H], k: [KV, S, D], v: [KV, S, D])
+
+  ``mask`` is additive over key positions (0 for tokens, -1e9 for padding);
+  causality is built in. ``k`` (rotated) and ``v`` are what the caller
+  stores in its KV cache.
+
+* ``decode`` — one new token for each of ``B`` sequences against a cache of
+  ``C`` positions that the caller owns::
+
+      decode(x: [B, H], cos: [B, D/2], sin: [B, D/2], mask: [B, C],
+             k_cache: [B, KV, C, D], v_cache: [B, KV, C, D])
+          -> (y: [B, H], k: [B, KV, D], v: [B, KV, D])
+
+  ``mask`` is 0 for the cache positions filled so far, -1e9 for the rest;
+  the new token also attends to itself. The caller writes ``k``/``v`` into
+  its cache at the token's position.
+
+``cos``/``sin`` hold ``cos(p·θ_i)``, ``sin(p·θ_i)`` for each token's
+position ``p`` and ``θ_i = base^(-2i/D)`` (``rope_tables``); the rotation is
+the Hugging Face one (the halves of each head), applied to q and k after
+their projections. Query head ``h`` reads key/value head ``h // (heads/KV)``.
+Linears carry ``quant_xform.layer`` names (``layer{i}.attn.q`` ...) and
+roles, so the recipes of ``quant-xform-w8a8`` apply per layer as for the
+other models; calibration runs ``main``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, Tuple
+
+import numpy as np
+
+from .models import MASK_NEG, DecoderConfig, _Emitter, _f, _ty
+
+
+def rope_tables(positions, head_dim: int, theta: float) -> Tuple[np.ndarray, np.ndarray]:
+    """``cos``/``sin`` of ``positions[:, None] · θ_i`` as float32 ``[n, D/2]``."""
+    pos = np.asarray(positions, dtype=np.float64).reshape(-1)
+    inv = theta ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
+    angles = pos[:, None] * inv[None, :]
+    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+
+class _LayerEmitter(_Emitter):
+    """One decoder layer's functions (see the module docstring)."""
+
+    def __init__(self, config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
+                 elide_weights: bool):
+        super().__init__(weights, elide_weights)
+        self.c = config
+        self.i = layer
+        self.p = f"layers.{layer}."
+        self.nh, self.kvh, self.dh = config.heads, config.n_kv_heads, config.head_dim
+        self.g = self.nh // self.kvh
+        self.half = self.dh // 2
+
+    # -- small tensor helpers ------------------------------------------------
+    def expand(self, x: str, src, dst, groups) -> str:
+        g = ", ".join("[" + ", ".join(map(str, grp)) + "]" for grp in groups)
+        return self.op("x", f"tensor.expand_shape {x} [{g}] output_shape "
+                            f"[{', '.join(map(str, dst))}] : {_ty(*src)} into {_ty(*dst)}")
+
+    def collapse(self, x: str, src, dst, groups) -> str:
+        g = ", ".join("[" + ", ".join(map(str, grp)) + "]" for grp in groups)
+        return self.op("x", f"tensor.collapse_shape {x} [{g}] : {_ty(*src)} into {_ty(*dst)}")
+
+    def transpose(self, x: str, shape, perm) -> str:
+        out = [shape[p] for p in perm]
+        init = self.op("t", f"tensor.empty() : {_ty(*out)}")
+        return self.op("t", f"linalg.transpose ins({x} : {_ty(*shape)}) outs({init} : "
+                            f"{_ty(*out)}) permutation = [{', '.join(map(str, perm))}]")
+
+    def generic(self, ins, in_maps, out_shape, out_map, iters, body, init=None) -> str:
+        """A one-result linalg.generic; ``ins`` are (value, shape) pairs."""
+        dims = ", ".join(f"d{k}" for k in range(len(iters)))
+        maps = [f"affine_map<({dims}) -> ({m})>" for m in list(in_maps) + [out_map]]
+        if init is None:
+            init = self.op("g", f"tensor.empty() : {_ty(*out_shape)}")
+        args = ", ".join(f"%a{k}: f32" for k in range(len(ins))) + ", %out: f32"
+        v = self.fresh("g")
+        its = ", ".join(f'"{t}"' for t in iters)
+        self.lines.append(
+            f"    {v} = linalg.generic {{indexing_maps = [{', '.join(maps)}], "
+            f"iterator_types = [{its}]}} ins({', '.join(x for x, _ in ins)} : "
+            f"{', '.join(_ty(*s) for _, s in ins)}) outs({init} : {_ty(*out_shape)}) {{")
+        self.lines.append(f"      ^bb0({args}):")
+        self.lines += [f"        {line}" for line in body]
+        self.lines.append(f"    }} -> {_ty(*out_shape)}")
+        return v
+
+    def slice(self, x: str, shape, offsets, sizes) -> str:
+        ones = ", ".join("1" for _ in shape)
+        return self.op("sl", f"tensor.extract_slice {x}[{', '.join(map(str, offsets))}] "
+                             f"[{', '.join(map(str, sizes))}] [{ones}] : {_ty(*shape)} to "
+                             f"{_ty(*sizes)}")
+
+    def insert(self, x: str, dest: str, shape, offsets, sizes) -> str:
+        ones = ", ".join("1" for _ in shape)
+        return self.op("in", f"tensor.insert_slice {x} into {dest}"
+                             f"[{', '.join(map(str, offsets))}] [{', '.join(map(str, sizes))}] "
+                             f"[{ones}] : {_ty(*sizes)} into {_ty(*shape)}")
+
+    # -- the layer's parts ---------------------------------------------------
+    def rope(self, x3: str, T: int, n: int, cos: str, sin: str) -> str:
+        """Rotates each head's halves: [x1·c − x2·s, x2·c + x1·s] over [T, n, D]."""
+        shape, hs = [T, n, self.dh], [T, n, self.half]
+        x1 = self.slice(x3, shape, [0, 0, 0], hs)
+        x2 = self.slice(x3, shape, [0, 0, self.half], hs)
+        maps = ["d0, d1, d2", "d0, d1, d2", "d0, d2", "d0, d2"]
+        ins = [(x1, hs), (x2, hs), (cos, [T, self.half]), (sin, [T, self.half])]
+        par = ["parallel"] * 3
+        lo = self.generic(ins, maps, hs, "d0, d1, d2", par,
+                          ["%p = arith.mulf %a0, %a2 : f32", "%q = arith.mulf %a1, %a3 : f32",
+                           "%r = arith.subf %p, %q : f32", "linalg.yield %r : f32"])
+        hi = self.generic(ins, maps, hs, "d0, d1, d2", par,
+                          ["%p = arith.mulf %a1, %a2 : f32", "%q = arith.mulf %a0, %a3 : f32",
+                           "%r = arith.addf %p, %q : f32", "linalg.yield %r : f32"])
+        out = self.op("t", f"tensor.empty() : {_ty(*shape)}")
+        out = self.insert(lo, out, shape, [0, 0, 0], hs)
+        return self.insert(hi, out, shape, [0, 0, self.half], hs)
+
+    def kv_to_heads(self, x: str, a: int, b: int) -> str:
+        """[KV, a, b] → [heads, a, b]: each KV head repeated for its group."""
+        kvh, g = self.kvh, self.g
+        if g == 1:
+            return x
+        rep = self.generic([(x, [kvh, a, b])], ["d0, d2, d3"], [kvh, g, a, b],
+                           "d0, d1, d2, d3", ["parallel"] * 4, ["linalg.yield %a0 : f32"])
+        return self.collapse(rep, [kvh, g, a, b], [self.nh, a, b], [[0, 1], [2], [3]])
+
+    def proj(self, src: str, T: int, which: str, role: str, K: int) -> str:
+        b = self.p + f"self_attn.{which}_proj.bias" if self.c.bias else None
+        return self.linear(src, T, K, self.p + f"self_attn.{which}_proj.weight", b,
+                           f"layer{self.i}.attn.{which}", role)
+
+    def norm(self, x: str, T: int, name: str) -> str:
+        if self.c.norm == "rms":
+            return self.rms_norm(x, T, self.c.hidden, self.p + name + ".weight", self.c.eps)
+        return self.layer_norm(x, T, self.c.hidden, self.p + name + ".weight",
+                               self.p + name + ".bias", self.c.eps)
+
+    def qkv(self, x: str, T: int, cos: str, sin: str):
+        """Norm, projections and rotary: q [T, heads, D], k and v [T, KV, D]."""
+        H, nh, kvh, dh = self.c.hidden, self.nh, self.kvh, self.dh
+        n = self.norm(x, T, "input_layernorm")
+        q = self.proj(n, T, "q", "attn_in", H)
+        k = self.proj(n, T, "k", "attn_in", H)
+        v = self.proj(n, T, "v", "attn_in", H)
+        q3 = self.expand(q, [T, nh * dh], [T, nh, dh], [[0], [1, 2]])
+        k3 = self.expand(k, [T, kvh * dh], [T, kvh, dh], [[0], [1, 2]])
+        v3 = self.expand(v, [T, kvh * dh], [T, kvh, dh], [[0], [1, 2]])
+        return self.rope(q3, T, nh, cos, sin), self.rope(k3, T, kvh, cos, sin), v3
+
+    def rest(self, x: str, ctx: str, T: int) -> str:
+        """Output projection, residual, MLP, residual."""
+        H, F, L = self.c.hidden, self.c.intermediate, f"layer{self.i}."
+        h = self.binary("addf", x, self.proj(ctx, T, "o", "attn_out", H), [T, H])
+        n2 = self.norm(h, T, "post_attention_layernorm")
+        g = self.linear(n2, T, H, self.p + "mlp.gate_proj.weight", None, L + "mlp.gate", "mlp_in")
+        u = self.linear(n2, T, H, self.p + "mlp.up_proj.weight", None, L + "mlp.up", "mlp_in")
+        gu = self.binary("mulf", self.silu(g, [T, F]), u, [T, F])
+        d = self.linear(gu, T, F, self.p + "mlp.down_proj.weight", None, L + "mlp.down",
+                        "mlp_down")
+        return self.binary("addf", h, d, [T, H])
+
+    # -- the two functions ---------------------------------------------------
+    def prefill(self, S: int) -> str:
+        H, nh, kvh, dh = self.c.hidden, self.nh, self.kvh, self.dh
+        qr, kr, v3 = self.qkv("%x", S, "%cos", "%sin")
+        qt = self.transpose(qr, [S, nh, dh], [1, 0, 2])           # [nh, S, D]
+        k_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
+        v_out = self.transpose(v3, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
+        kt = self.kv_to_heads(self.transpose(kr, [S, kvh, dh], [1, 2, 0]), dh, S)
+        vt = self.kv_to_heads(v_out, S, dh)
+        ctx = self.attend(qt, kt, vt, "%mask", S, nh, dh, causal=True)
+        y = self.rest("%x", ctx, S)
+        half = self.half
+        head = (f"  func.func @main(%x: {_ty(S, H)}, %cos: {_ty(S, half)}, "
+                f"%sin: {_ty(S, half)}, %mask: {_ty(S)}) -> ({_ty(S, H)}, "
+                f"{_ty(kvh, S, dh)}, {_ty(kvh, S, dh)}) {{\n")
+        ret = (f"\n    return {y}, {k_out}, {v_out} : {_ty(S, H)}, {_ty(kvh, S, dh)}, "
+               f"{_ty(kvh, S, dh)}\n  }}\n")
+        return head + "\n".join(self.lines) + ret
+
+    def attend(self, qt, kt, vt, mask, S, nh, dh, causal) -> str:
+        """Scaled, masked softmax attention over [nh, S, D] heads → [S, nh·D]."""
+        s0 = self.zeros([nh, S, S])
+        sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(nh, S, dh)}, "
+                          f"{_ty(nh, dh, S)}) outs({s0} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
+        body = [f"%scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32",
+                "%t = arith.mulf %a0, %scale : f32", "%u = arith.addf %t, %a1 : f32",
+                "%i = linalg.index 1 : index", "%j = linalg.index 2 : index",
+                "%future = arith.cmpi ugt, %j, %i : index",
+                f"%neg = arith.constant {_f(MASK_NEG)} : f32",
+                "%zero = arith.constant 0.0 : f32",
+                "%c = arith.select %future, %neg, %zero : f32",
+                "%r = arith.addf %u, %c : f32", "linalg.yield %r : f32"]
+        masked = self.generic([(sc, [nh, S, S]), (mask, [S])], ["d0, d1, d2", "d2"],
+                              [nh, S, S], "d0, d1, d2", ["parallel"] * 3, body)
+        pinit = self.op("p", f"tensor.empty() : {_ty(nh, S, S)}")
+        probs = self.op("p", f"linalg.softmax dimension(2) ins({masked} : {_ty(nh, S, S)}) "
+                             f"outs({pinit} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
+        c0 = self.zeros([nh, S, dh])
+        ctx = self.op("ctx", f"linalg.batch_matmul ins({probs}, {vt} : {_ty(nh, S, S)}, "
+                             f"{_ty(nh, S, dh)}) outs({c0} : {_ty(nh, S, dh)}) -> "
+                             f"{_ty(nh, S, dh)}")
+        ctxt = self.transpose(ctx, [nh, S, dh], [1, 0, 2])
+        return self.collapse(ctxt, [S, nh, dh], [S, nh * dh], [[0], [1, 2]])
+
+    def decode(self, B: int, C: int) -> str:
+        H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh
+        qr, kr, v3 = self.qkv("%x", B, "%cos", "%sin")
+        q4 = self.expand(self.collapse(qr, [B, nh, dh], [B, nh * dh], [[0], [1, 2]]),
+                         [B, nh * dh], [B, kvh, g, dh], [[0], [1, 2, 3]])
+        scale = f"%scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32"
+        mac = ["%m = arith.mulf %a0, %a1 : f32", "%s = arith.addf %out, %m : f32",
+               "linalg.yield %s : f32"]
+        # Scores against the cache: s[b,k,r,j] = Σ_d q[b,k,r,d]·K[b,k,j,d].
+        sc = self.generic([(q4, [B, kvh, g, dh]), ("%k_cache", [B, kvh, C, dh])],
+                          ["d0, d1, d2, d4", "d0, d1, d3, d4"], [B, kvh, g, C],
+                          "d0, d1, d2, d3", ["parallel"] * 4 + ["reduction"], mac,
+                          init=self.zeros([B, kvh, g, C]))
+        sc = self.generic([(sc, [B, kvh, g, C]), ("%mask", [B, C])], ["d0, d1, d2, d3", "d0, d3"],
+                          [B, kvh, g, C], "d0, d1, d2, d3", ["parallel"] * 4,
+                          [scale, "%t = arith.mulf %a0, %scale : f32",
+                           "%u = arith.addf %t, %a1 : f32", "linalg.yield %u : f32"])
+        # The new token's own score.
+        sn = self.generic([(q4, [B, kvh, g, dh]), (kr, [B, kvh, dh])],
+                          ["d0, d1, d2, d3", "d0, d1, d3"], [B, kvh, g], "d0, d1, d2",
+                          ["parallel"] * 3 + ["reduction"], mac, init=self.zeros([B, kvh, g]))
+        sn = self.generic([(sn, [B, kvh, g])], ["d0, d1, d2"], [B, kvh, g], "d0, d1, d2",
+                          ["parallel"] * 3,
+                          [scale, "%t = arith.mulf %a0, %scale : f32", "linalg.yield %t : f32"])
+        full = [B, kvh, g, C + 1]
+        s_all = self.op("s", f"tensor.empty() : {_ty(*full)}")
+        s_all = self.insert(sc, s_all, full, [0, 0, 0, 0], [B, kvh, g, C])
+        sn4 = self.expand(sn, [B, kvh, g], [B, kvh, g, 1], [[0], [1], [2, 3]])
+        s_all = self.insert(sn4, s_all, full, [0, 0, 0, C], [B, kvh, g, 1])
+        pinit = self.op("p", f"tensor.empty() : {_ty(*full)}")
+        probs = self.op("p", f"linalg.softmax dimension(3) ins({s_all} : {_ty(*full)}) "
+                             f"outs({pinit} : {_ty(*full)}) -> {_ty(*full)}")
+        pc = self.slice(probs, full, [0, 0, 0, 0], [B, kvh, g, C])
+        pn = self.collapse(self.slice(probs, full, [0, 0, 0, C], [B, kvh, g, 1]),
+                           [B, kvh, g, 1], [B, kvh, g], [[0], [1], [2, 3]])
+        # ctx[b,k,r,d] = Σ_j p[b,k,r,j]·V[b,k,j,d] + p_new[b,k,r]·v_new[b,k,d].
+        ctx = self.generic([(pc, [B, kvh, g, C]), ("%v_cache", [B, kvh, C, dh])],
+                           ["d0, d1, d2, d4", "d0, d1, d4, d3"], [B, kvh, g, dh],
+                           "d0, d1, d2, d3", ["parallel"] * 4 + ["reduction"], mac,
+                           init=self.zeros([B, kvh, g, dh]))
+        ctx = self.generic([(ctx, [B, kvh, g, dh]), (pn, [B, kvh, g]), (v3, [B, kvh, dh])],
+                           ["d0, d1, d2, d3", "d0, d1, d2", "d0, d1, d3"], [B, kvh, g, dh],
+                           "d0, d1, d2, d3", ["parallel"] * 4,
+                           ["%m = arith.mulf %a1, %a2 : f32", "%s = arith.addf %a0, %m : f32",
+                            "linalg.yield %s : f32"])
+        ctx2 = self.collapse(ctx, [B, kvh, g, dh], [B, H], [[0], [1, 2, 3]])
+        y = self.rest("%x", ctx2, B)
+        half = self.half
+        cache = _ty(B, kvh, C, dh)
+        head = (f"  func.func @decode(%x: {_ty(B, H)}, %cos: {_ty(B, half)}, "
+                f"%sin: {_ty(B, half)}, %mask: {_ty(B, C)}, %k_cache: {cache}, "
+                f"%v_cache: {cache}) -> ({_ty(B, H)}, {_ty(B, kvh, dh)}, {_ty(B, kvh, dh)}) {{\n")
+        ret = (f"\n    return {y}, {kr}, {v3} : {_ty(B, H)}, {_ty(B, kvh, dh)}, "
+               f"{_ty(B, kvh, dh)}\n  }}\n")
+        return head + "\n".join(self.lines) + ret
+
+
+def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
+                   prefill_len: int, decode_batch: int, context: int,
+                   elide_weights: bool = False) -> str:
+    """The module of decoder layer ``layer``: ``main`` (prefill of
+    ``prefill_len`` tokens) and ``decode`` (``decode_batch`` tokens against a
+    ``context``-position cache)."""
+    pre = _LayerEmitter(config, weights, layer, elide_weights).prefill(prefill_len)
+    dec = _LayerEmitter(config, weights, layer, elide_weights).decode(decode_batch, context)
+    return (f"// decoder layer {layer} of {config.layers}: hidden {config.hidden}, "
+            f"{config.heads} heads ({config.n_kv_heads} KV), FFN {config.intermediate}, "
+            f"rotary base {config.rope_theta:g} (generated by quant_xform.llm_ir)\n"
+            f"module {{\n{pre}{dec}}}\n")

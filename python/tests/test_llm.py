@@ -1,0 +1,139 @@
+"""Decoders with rotary embeddings, grouped-query attention, an LM head and a
+KV cache (quant_xform.llm), checked against float64 numpy and the evaluator."""
+import numpy as np
+import pytest
+
+import quant_xform as qx
+from quant_xform.llm import LLM, reference_logits, sample
+from quant_xform.models import DecoderConfig
+from helpers import random_weights, rel_err
+
+
+def tiny_llm(prefill_len=8, context=16, decode_batch=1, seed=3):
+    c = DecoderConfig(hidden=64, heads=4, intermediate=96, layers=2, kv_heads=2,
+                      rope_theta=10000.0, vocab=50, max_positions=64, eps=1e-5)
+    w = random_weights(c, seed=seed, outliers=(7,))
+    w["embed_tokens.weight"] = np.random.default_rng(seed).standard_normal(
+        (50, 64)).astype(np.float32)
+    return LLM(c, w, prefill_len=prefill_len, context=context, decode_batch=decode_batch)
+
+
+TOKENS = [3, 7, 1, 9, 22, 5]
+
+
+@pytest.fixture(scope="module")
+def fp32():
+    llm = tiny_llm()
+    return llm, llm.compile(None, progress=False)
+
+
+def test_prefill_logits_match_numpy(fp32):
+    llm, model = fp32
+    ref = reference_logits(llm.config, llm.weights, TOKENS)
+    assert rel_err(model.logits(TOKENS), ref) < 1e-5
+
+
+def test_layer_matches_evaluator(fp32):
+    llm, model = fp32
+    args = llm.prefill_inputs(TOKENS)
+    module = llm.layer_module(0)
+    for got, want in zip(model.layers[0].prefill.run(args), module.evaluate(args)):
+        assert rel_err(got, want) < 1e-5
+    cache = model.new_cache()
+    model.prefill(TOKENS[:4], cache)
+    cos, sin = qx.llm_ir.rope_tables([4], llm.config.head_dim, llm.config.rope_theta)
+    x = llm.embed(TOKENS[4:5])
+    dargs = [x, cos, sin, cache.mask(), cache.k[0], cache.v[0]]
+    for got, want in zip(model.layers[0].decode.run(dargs), module.evaluate(dargs, "decode")):
+        assert rel_err(got, want) < 1e-5
+
+
+def test_kv_cache_decode_equals_prefill(fp32):
+    llm, model = fp32
+    ref = reference_logits(llm.config, llm.weights, TOKENS)
+    cache = model.new_cache()
+    steps = [model.prefill(TOKENS[:2], cache)]
+    steps += [model.decode([t], cache)[0] for t in TOKENS[2:]]
+    assert cache.length[0] == len(TOKENS)
+    assert rel_err(np.stack(steps), ref[1:]) < 1e-5
+
+
+def test_prompt_longer_than_prefill_bucket(fp32):
+    llm, model = fp32
+    tokens = TOKENS + [11, 12, 13, 14, 15]  # 11 > prefill_len 8
+    ref = reference_logits(llm.config, llm.weights, tokens)
+    cache = model.new_cache()
+    assert rel_err(model.prefill(tokens, cache), ref[-1]) < 1e-5
+
+
+def test_generate_greedy_streams_and_stops(fp32):
+    llm, model = fp32
+    ids = model.generate(TOKENS, max_new_tokens=5)
+    assert len(ids) == 5
+    # Greedy = argmax of the reference at every step.
+    seq = list(TOKENS)
+    for t in ids:
+        assert t == int(np.argmax(reference_logits(llm.config, llm.weights, seq)[-1]))
+        seq.append(t)
+    assert list(model.generate(TOKENS, max_new_tokens=5, stream=True)) == ids
+    stop = ids[2]
+    assert model.generate(TOKENS, max_new_tokens=5, stop=[stop]) == ids[:ids.index(stop)]
+    # Sampling: deterministic per seed, restricted to the top-k.
+    a = model.generate(TOKENS, max_new_tokens=4, temperature=1.0, top_k=3, seed=5)
+    assert a == model.generate(TOKENS, max_new_tokens=4, temperature=1.0, top_k=3, seed=5)
+
+
+def test_sampling_filters():
+    rng = np.random.default_rng(0)
+    logits = np.array([0.0, 5.0, 4.9, -3.0])
+    assert sample(logits, 0.0, 0, 1.0, rng) == 1
+    picks = {sample(logits, 1.0, 2, 1.0, rng) for _ in range(200)}
+    assert picks == {1, 2}
+    assert {sample(logits, 1.0, 0, 0.4, rng) for _ in range(50)} == {1}
+
+
+def test_full_cache_and_bad_input(fp32):
+    llm, model = fp32
+    cache = model.new_cache()
+    model.prefill(list(range(1, 17)), cache)  # fills all 16 positions
+    with pytest.raises(qx.QuantXformError, match="KV cache is full"):
+        model.decode([1], cache)
+    with pytest.raises(qx.QuantXformError, match="KV cache holds 16"):
+        model.prefill(list(range(20)), model.new_cache())
+    with pytest.raises(qx.QuantXformError, match="token id out of range"):
+        model.logits([1, 99])
+    with pytest.raises(qx.QuantXformError, match="decode takes 1 tokens"):
+        model.decode([1, 2], model.new_cache())
+    with pytest.raises(qx.QuantXformError, match="top_p"):
+        model.generate(TOKENS, top_p=0.0)
+    # generation ends when the cache is full
+    assert len(model.generate(list(range(1, 15)), max_new_tokens=10, stop=[])) == 3
+
+
+def test_config_errors():
+    c = DecoderConfig(hidden=64, heads=4, intermediate=96, layers=1, kv_heads=3,
+                      rope_theta=1e4)
+    with pytest.raises(qx.QuantXformError, match="kv_heads"):
+        LLM(c, {})
+    c = DecoderConfig(hidden=64, heads=4, intermediate=96, layers=1, rope_theta=1e4)
+    with pytest.raises(qx.QuantXformError, match="quant_xform.llm"):
+        qx.build_ir(c, random_weights(c), 8)
+    with pytest.raises(qx.QuantXformError, match="context 100 exceeds"):
+        tiny_llm(context=100)
+
+
+def test_w8a8_decoder_matches_evaluator_and_stays_close():
+    llm = tiny_llm()
+    windows = [TOKENS + [2, 4], [9, 8, 7, 6, 5, 4, 3, 2]]
+    model = llm.compile(qx.RECIPES["smooth"], calibration=windows, progress=False)
+    text = model.layers[0].module.__str__()
+    assert "quant_xform.qlinear" in text and "quant_xform.linear " not in text
+    args = llm.prefill_inputs(TOKENS)
+    got = model.layers[1].prefill.run(args)[0]
+    want = model.layers[1].module.evaluate(args)[0]
+    assert rel_err(got, want) < 1e-3
+    ref = reference_logits(llm.config, llm.weights, TOKENS)
+    assert rel_err(model.logits(TOKENS), ref) < 0.05
+    # The decode function's linears got main's statistics: smoothed too.
+    rows = qx.report_rows(model.layers[0].module)
+    assert len(rows) == 14 and all(r["transform"] == "smooth" for r in rows)
