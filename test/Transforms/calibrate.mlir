@@ -9,13 +9,15 @@
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate="entry=nope" 2>&1 | FileCheck %s --check-prefix=ERR-ENTRY
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate="inputs=%t.missing.npy" 2>&1 | FileCheck %s --check-prefix=ERR-FILE
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate="inputs=%t.wrong-shape.npy" 2>&1 | FileCheck %s --check-prefix=ERR-SHAPE
-// RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate="inputs=%t.nan.npy" 2>&1 | FileCheck %s --check-prefix=ERR-NAN
+// RUN: xform-opt %s -quant-xform-calibrate="inputs=%t.nan.npy" -verify-diagnostics
 
+// CHECK-LABEL: func.func @main
 // CHECK: quant_xform.linear {{.*}}quant_xform.stats = {absmax = dense<{{.*}}> : tensor<8xf32>, max = dense<{{.*}}> : tensor<8xf32>, min = dense<{{.*}}> : tensor<8xf32>, outlier_rows = dense<{{.*}}> : tensor<8xi64>, outlier_threshold = 1.000000e+00 : f64, rows = 8 : i64, second_moment = dense<{{.*}}> : tensor<8x8xf32>}
 // CHECK: quant_xform.linear {{.*}}rows = 8 : i64
 // CHECK: quant_xform.linear {{.*}}quant_xform.stats = {absmax = dense<{{.*}}> : tensor<4xf32>{{.*}}rows = 8 : i64, second_moment = dense<{{.*}}> : tensor<4x4xf32>}
 // CHECK-NOT: quant_xform.observe
 
+// NOMOMENT-LABEL: func.func @main
 // NOMOMENT-NOT: second_moment
 
 // ERR-SAMPLES: error: quant-xform-calibrate: samples must be > 0, got 0
@@ -23,9 +25,17 @@
 // ERR-ENTRY: error: quant-xform-calibrate: no function named 'nope'
 // ERR-FILE: error: quant-xform-calibrate: cannot read calibration input
 // ERR-SHAPE: error: {{.*}}argument #0
-// ERR-NAN: error: calibration saw NaN or Inf in the input of linear 'attn.q'
 
+// Calibration data: a 4x8 input of NaNs.
 func.func @nan_input() -> tensor<4x8xf32> {
   %c = arith.constant dense<0x7FC00000> : tensor<4x8xf32>
   return %c : tensor<4x8xf32>
+}
+
+// Calibrated on the NaNs above.
+func.func @main(%x: tensor<4x8xf32>) -> tensor<4x4xf32> {
+  %w = arith.constant dense<0.5> : tensor<4x8xf32>
+  // expected-error @+1 {{calibration saw NaN or Inf in the input of linear 'attn.q'}}
+  %y = quant_xform.linear %x, %w {quant_xform.layer = "attn.q"} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
 }

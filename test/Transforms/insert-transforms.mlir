@@ -37,8 +37,11 @@
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-insert-transforms="kind=dense matrix-file=%t.q.npy" 2>&1 | FileCheck %s --check-prefix=ERR-SIZE
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-insert-transforms="layers=(" 2>&1 | FileCheck %s --check-prefix=ERR-REGEX
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-insert-transforms="roles=attention" 2>&1 | FileCheck %s --check-prefix=ERR-ROLE
-// RUN: not xform-opt %s -quant-xform-insert-transforms 2>&1 | FileCheck %s --check-prefix=ERR-POW2
+//
+// An error at the linear below.
+// RUN: xform-opt %s -quant-xform-insert-transforms -verify-diagnostics
 
+// CHECK-LABEL: func.func @main
 // CHECK: %[[H:.*]] = quant_xform.rms_norm
 // CHECK-NEXT: %[[T:.*]] = quant_xform.rotate hadamard %[[H]] signs [{{.*}}] {quant_xform.pinned} : (tensor<4x8xf32>) -> tensor<4x8xf32>
 // CHECK-NEXT: %[[U:.*]] = quant_xform.rotate hadamard %[[T]] signs [{{.*}}] inverse : (tensor<4x8xf32>) -> tensor<4x8xf32>
@@ -50,6 +53,7 @@
 // CHECK-NEXT: quant_xform.linear %[[U2]], {{.*}}quant_xform.layer = "mlp.down"
 
 // After folding only the pinned halves stay: after a norm and after tanh.
+// FOLD-LABEL: func.func @main
 // FOLD-COUNT-2: quant_xform.rotate hadamard %{{.*}} {quant_xform.pinned}
 // FOLD-NOT: inverse
 // FOLD-NOT: quant_xform.rotate
@@ -58,10 +62,12 @@
 // NUM: model
 // NUM-COUNT-18: .mlir {{[01]}} {{[0-9.]+e[-+][0-9]+}} {{[0-9.]+e-(0[6-9]|[1-9][0-9])}}
 
+// ROLE-LABEL: func.func @main
 // ROLE-COUNT-1: quant_xform.rotate hadamard %{{.*}} {quant_xform.pinned} : (tensor<4x4xf32>)
 // ROLE-NOT: quant_xform.pinned
 
 // Only attn.k reads the inverse; attn.q keeps reading the norm.
+// REGEX-LABEL: func.func @main
 // REGEX: %[[H:.*]] = quant_xform.rms_norm
 // REGEX: %[[U:.*]] = quant_xform.rotate hadamard {{.*}} inverse
 // REGEX-NEXT: quant_xform.linear %[[H]], {{.*}}"attn.q"
@@ -69,6 +75,7 @@
 
 // With statistics, channels are sorted by decreasing absmax; channel 6
 // (γ = 3) comes first.
+// PERM-LABEL: func.func @main
 // PERM: quant_xform.rotate permutation %{{.*}} perm [6, {{.*}}] {quant_xform.pinned}
 
 // ERR-KIND: error: quant-xform-insert-transforms: unknown kind 'spin'
@@ -82,10 +89,11 @@
 // ERR-SIZE: error: linear 'mlp.down': matrix-file is 8x8 but the feature size is 4
 // ERR-REGEX: error: quant-xform-insert-transforms: invalid layers regex '('
 // ERR-ROLE: error: quant-xform-insert-transforms: unknown role 'attention'
-// ERR-POW2: error: linear 'odd': a Hadamard rotation needs an even feature size, got 5
 
-func.func @main(%x: tensor<2x5xf32>) -> tensor<2x2xf32> {
+// A Hadamard rotation of an odd feature size does not exist.
+func.func @odd_feature_size(%x: tensor<2x5xf32>) -> tensor<2x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x5xf32>
+  // expected-error @+1 {{linear 'odd': a Hadamard rotation needs an even feature size, got 5}}
   %y = quant_xform.linear %x, %w {quant_xform.layer = "odd"} : (tensor<2x5xf32>, tensor<2x5xf32>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }

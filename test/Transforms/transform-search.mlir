@@ -35,15 +35,20 @@
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate="keep-rows=-1" 2>&1 | FileCheck %s --check-prefix=ERR-KEEP
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate="ema=true ema-decay=1" 2>&1 | FileCheck %s --check-prefix=ERR-DECAY
 // RUN: not xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate -quant-xform-quantize-linears="activation-granularity=per_tensor static-activations=true range=ema" 2>&1 | FileCheck %s --check-prefix=ERR-EMA
-// RUN: not xform-opt %s -quant-xform-insert-transforms="kind=learned-affine" 2>&1 | FileCheck %s --check-prefix=ERR-ZERO
+//
+// An error at the linear below.
+// RUN: xform-opt %s -quant-xform-insert-transforms="kind=learned-affine" -verify-diagnostics
 
 // 8 samples × 4 rows = 32 rows seen, 20 kept.
+// CAL-LABEL: func.func @main
 // CAL: quant_xform.linear {{.*}}ema_absmax = dense<{{.*}}> : tensor<8xf32>{{.*}}rows = 32 : i64, sampled_rows = dense{{.*}} : tensor<20x8xf32>
 // CAL: quant_xform.linear {{.*}}ema_absmax = dense<{{.*}}> : tensor<4xf32>{{.*}}sampled_rows = dense{{.*}} : tensor<20x4xf32>
 
+// SMOOTH-LABEL: func.func @main
 // SMOOTH: quant_xform.smooth {{.*}} {quant_xform.pinned}
 // SMOOTH: quant_xform.linear {{.*}}quant_xform.search = {alpha = {{[0-9.e+-]+}} : f64, sqnr_after = {{[0-9.e+-]+}} : f64, sqnr_before = {{[0-9.e+-]+}} : f64, transform = "smooth"}
 
+// AFFINE-LABEL: func.func @main
 // AFFINE: %[[F:.*]] = quant_xform.affine %{{.*}} by %{{.*}} {quant_xform.pinned}
 // AFFINE-NEXT: %[[I:.*]] = quant_xform.affine %[[F]] by %{{.*}} inverse
 // AFFINE-NEXT: quant_xform.linear %[[I]], {{.*}}transform = "learned-affine"
@@ -51,6 +56,7 @@
 // AFFINE: quant_xform.affine %{{.*}} by %{{.*}} {quant_xform.pinned}
 
 // MAXSIZE: warning: linear 'attn.q': 8 features exceed affine-max-size=4; keeping the smoothing diagonal
+// MAXSIZE-LABEL: func.func @main
 // MAXSIZE: quant_xform.smooth {{.*}} {quant_xform.pinned}
 // MAXSIZE: transform = "smooth"
 // MAXSIZE: quant_xform.affine {{.*}} {quant_xform.pinned}
@@ -59,10 +65,13 @@
 // PROGRESS: quant-xform-insert-transforms: 1/2 activations (attn.q)
 // PROGRESS-NEXT: quant-xform-insert-transforms: 2/2 activations (mlp.down)
 
+// AUTO-LABEL: func.func @main
 // AUTO-COUNT-3: quant_xform.linear {{.*}}quant_xform.search = {{{.*}}transform = "{{none|smooth|hadamard|pca|learned-affine}}"}
 
+// QUANT-LABEL: func.func @main
 // QUANT-COUNT-3: quant_xform.qlinear {{.*}}quant_xform.search = {{{.*}}transform = "learned-affine"}
 
+// EMA-LABEL: func.func @main
 // EMA-COUNT-3: quant_xform.quantize {{.*}}per_tensor
 
 // ERR-ROWS: error: linear 'attn.q' has no sampled rows for the transform search; run quant-xform-calibrate with keep-rows=<n> first
@@ -74,11 +83,11 @@
 // ERR-KEEP: error: quant-xform-calibrate: keep-rows must be in [0, 65536], got -1
 // ERR-DECAY: error: quant-xform-calibrate: ema-decay must be in [0, 1) and ema-warmup >= 1, got 1
 // ERR-EMA: error: linear 'attn.q' has no EMA statistics for range=ema; run quant-xform-calibrate with ema=true
-// ERR-ZERO: error: linear 'zero': every sampled row is zero (degenerate calibration data)
 
 // Degenerate calibration: every sampled row is zero.
-func.func @main(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
+func.func @zero_rows(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 0.25, 2.0]]> : tensor<2x4xf32>
+  // expected-error @+1 {{linear 'zero': every sampled row is zero (degenerate calibration data)}}
   %y = quant_xform.linear %x, %w {quant_xform.layer = "zero", quant_xform.stats = {absmax = dense<0.0> : tensor<4xf32>, rows = 2 : i64, sampled_rows = dense<0.0> : tensor<2x4xf32>}} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
@@ -95,7 +104,11 @@ func.func @main(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
 // RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=auto candidates=hadamard" | FileCheck %s --check-prefix=FIXED-HAD
 // RUN: xform-opt %S/Inputs/two-readers.mlir -quant-xform-insert-transforms="kind=hadamard" | FileCheck %s --check-prefix=FIXED-UNMEASURED
 // RUN: xform-opt %src_root/examples/block.mlir -quant-xform-w8a8="smooth-alpha=0.5 rotation=hadamard measure=true" | FileCheck %s --check-prefix=MEASURE
+// FIXED-SMOOTH-LABEL: func.func @main
 // FIXED-SMOOTH: quant_xform.layer = "attn.q", quant_xform.role = "attn_in", quant_xform.search = {alpha = 5.000000e-01 : f64, sqnr_after = 47.8946{{[0-9]+}} : f64, sqnr_before = 43.939942560383{{[0-9]+}} : f64, transform = "smooth"}
+// FIXED-HAD-LABEL: func.func @main
 // FIXED-HAD: quant_xform.layer = "attn.q", quant_xform.role = "attn_in", quant_xform.search = {sqnr_after = 47.170872468144{{[0-9]+}} : f64, sqnr_before = 43.939942560383{{[0-9]+}} : f64, transform = "hadamard"}
+// FIXED-UNMEASURED-LABEL: func.func @main
 // FIXED-UNMEASURED: quant_xform.search = {transform = "hadamard"}
+// MEASURE-LABEL: func.func @main
 // MEASURE: quant_xform.qlinear {{.*}}quant_xform.layer = "attn.q"{{.*}}quant_xform.search = {alpha = 5.000000e-01 : f64, sqnr_after = 52.{{[0-9]+}} : f64, sqnr_before = 38.{{[0-9]+}} : f64, transform = "smooth+hadamard"}
