@@ -6,6 +6,7 @@
 // RUN: xform-opt %s -quant-xform-hoist-rotations-through-norms -quant-xform-fold-transforms-into-linears -o %t.mlir
 // RUN: xform-run --reference %s --seed 8 --no-print --max-rel-err 1e-5 --compare %t.mlir
 
+// CHECK-LABEL: func.func @main
 // CHECK: %[[A:.*]] = quant_xform.linear
 // CHECK-NEXT: %[[R:.*]] = quant_xform.rotate hadamard %[[A]] signs [1, -1, 1, 1, -1, 1, 1, 1] {quant_xform.pinned}
 // CHECK-NEXT: %[[N:.*]] = quant_xform.rms_norm %[[R]], %{{.*}} :
@@ -15,6 +16,7 @@
 // CHECK-NEXT: quant_xform.rotate hadamard
 
 // The pinned rotation went into the first linear's output.
+// FOLD-LABEL: func.func @main
 // FOLD: %[[A:.*]] = quant_xform.linear %arg0
 // FOLD-NEXT: quant_xform.rms_norm %[[A]]
 // FOLD-COUNT-1: quant_xform.rotate

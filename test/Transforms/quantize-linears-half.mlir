@@ -14,7 +14,8 @@
 // RUN: xform-opt %s -quant-xform-w8a8="rotation=hadamard" | xform-run --target=cpu - --seed 3 --no-print --compare-reference | FileCheck %s --check-prefix=CPU
 // RUN: not xform-opt %s -quant-xform-w8a8="smooth-alpha=0.5" 2>&1 | FileCheck %s --check-prefix=SMOOTH
 
-// CHECK: func.func @main(%[[X:.*]]: tensor<2x8xbf16>) -> tensor<2x3xbf16>
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[X:.*]]: tensor<2x8xbf16>) -> tensor<2x3xbf16>
 // CHECK-NOT: xbf16>
 // CHECK: %[[QW:.*]] = arith.constant dense<{{.*}}> : tensor<3x8xi8>
 // CHECK: %[[XF:.*]] = arith.extf %[[X]] : tensor<2x8xbf16> to tensor<2x8xf32>

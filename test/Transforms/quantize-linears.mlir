@@ -15,6 +15,7 @@
 // CHECK: quant_xform.qlinear %[[Q]] scale %[[S]], %[[QW]] scale %[[SW]], bias %{{.*}}
 // CHECK-NOT: quant_xform.linear
 
+// GROUP-LABEL: func.func @main
 // GROUP: %[[SW:.*]] = arith.constant dense<{{.*}}> : tensor<3x2xf32>
 // GROUP: quant_xform.dynamic_quantize %{{.*}} scheme<per_tensor> : (tensor<2x8xf32>) -> (tensor<2x8xi8>, tensor<f32>)
 
@@ -23,7 +24,7 @@
 // NUM-NEXT: int8.mlir{{ +0 +[0-9.e+-]+ +[0-9]\.[0-9]+e-0[3-9] +[3-9][0-9]\.[0-9]+}}
 
 // BADOPT: activation-granularity must be per_token or per_tensor, got 'per_row'
-// BADGROUP: group size 3 does not divide K = 8
+// BADGROUP: error: group size 3 does not divide K = 8
 
 func.func @main(%x: tensor<2x8xf32>) -> tensor<2x3xf32> {
   %w = arith.constant dense<[[0.5, -1.0, 0.25, 2.0, -0.75, 0.1, 0.3, -0.2],

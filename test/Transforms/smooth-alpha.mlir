@@ -9,8 +9,11 @@
 // RUN: xform-opt %s -quant-xform-insert-transforms="kind=smooth alpha=0.5" -quant-xform-fold-transforms-into-linears -o %t.mlir
 // RUN: xform-run --reference %s --seed 3 --no-print --max-rel-err 1e-5 --compare %t.mlir
 
+// A1-LABEL: func.func @main
 // A1: arith.constant dense<[2.000000e+00, 8.000000e+00]> : tensor<2xf32>
+// A0-LABEL: func.func @main
 // A0: arith.constant dense<[2.500000e-01, 2.000000e+00]> : tensor<2xf32>
+// AH-LABEL: func.func @main
 // AH: arith.constant dense<[0.707106769, 4.000000e+00]> : tensor<2xf32>
 
 func.func @main(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x1xf32>) {

@@ -14,6 +14,7 @@
 // RUN: cmp %t.q1.mlir %t.q2.mlir
 // RUN: FileCheck %s --check-prefix=IMP --input-file=%t.imp.mlir
 
+// IMP-LABEL: func.func @main
 // IMP: quant_xform.linear {{.*}}quant_xform.layer = "attn.q"{{.*}}quant_xform.stats = {absmax = {{.*}}ema_absmax = {{.*}}histogram = {{.*}}histogram_max = {{.*}}outlier_rows = {{.*}}rows = 32 : i64, sampled_rows = {{.*}}second_moment
 
 // Errors.
