@@ -39,8 +39,9 @@
 
 // α = 2.54 → scale 0.02.
 // IMPORT-LABEL: func.func @pact_clip
+// IMPORT-SAME: (%[[ARG:.*]]: tensor<2x4xf32>)
 // IMPORT: arith.constant dense<2.000000e-02> : tensor<f32>
-// IMPORT: quant_xform.quantize %arg0, %{{.*}} scheme<per_tensor>
+// IMPORT: quant_xform.quantize %[[ARG]], %{{.*}} scheme<per_tensor>
 // IMPORT-NOT: fake_quant
 func.func @pact_clip(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 0.25, 2.0]]> : tensor<2x4xf32>

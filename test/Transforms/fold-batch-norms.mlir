@@ -19,10 +19,11 @@
 // Output side: s = γ/sqrt(var + ε) = [1.060395, -1.130241];
 // W' = diag(s)·W, b' = s⊙b + β − mean⊙s.
 // CHECK-LABEL: func.func @after_linear
+// CHECK-SAME: (%[[ARG:.*]]: tensor<3x4xf32>)
 // CHECK-DAG: arith.constant dense<{{\[}}[0.530197561, -1.06039512, 2.12079024, 0.26509878], [-1.69536173, -0.847680866, 0.565120578, -1.13024116]]>
 // CHECK-DAG: arith.constant dense<[-0.162079036, 0.373951793]>
 // CHECK-NOT: quant_xform.batch_norm
-// CHECK: quant_xform.linear %arg0, {{.*}} {quant_xform.layer = "fc"}
+// CHECK: quant_xform.linear %[[ARG]], {{.*}} {quant_xform.layer = "fc"}
 // CHECK-NOT: quant_xform.batch_norm
 // The W8A8 pipeline folds it first, so its linear is quantized.
 // W8A8-LABEL: func.func @after_linear
@@ -43,9 +44,10 @@ func.func @after_linear(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // BN → two linears (one without bias): folds into both readers, with
 // W·diag(s) and b + W·t; the bias-free reader gets a bias.
 // CHECK-LABEL: func.func @before_linears
+// CHECK-SAME: (%[[ARG:.*]]: tensor<2x3x4xf32>)
 // CHECK-NOT: quant_xform.batch_norm
-// CHECK: quant_xform.linear %arg0, %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2xf32>)
-// CHECK: quant_xform.linear %arg0, %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<3x4xf32>, tensor<3xf32>)
+// CHECK: quant_xform.linear %[[ARG]], %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2xf32>)
+// CHECK: quant_xform.linear %[[ARG]], %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<3x4xf32>, tensor<3xf32>)
 // W8A8-LABEL: func.func @before_linears
 // W8A8-NOT: quant_xform.batch_norm
 // W8A8: quant_xform.qlinear
@@ -65,7 +67,8 @@ func.func @before_linears(%x: tensor<2x3x4xf32>) -> (tensor<2x3x2xf32>, tensor<2
 
 // BN whose output is also returned: nothing to fold into; it stays.
 // CHECK-LABEL: func.func @kept
-// CHECK: %[[BN:.*]] = quant_xform.batch_norm %arg0
+// CHECK-SAME: (%[[ARG:.*]]: tensor<3x4xf32>)
+// CHECK: %[[BN:.*]] = quant_xform.batch_norm %[[ARG]]
 // CHECK: quant_xform.linear %[[BN]]
 func.func @kept(%x: tensor<3x4xf32>) -> (tensor<3x4xf32>, tensor<3x2xf32>) {
   %m = arith.constant dense<[0.3, -0.4, 1.0, 0.0]> : tensor<4xf32>

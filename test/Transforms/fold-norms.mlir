@@ -17,20 +17,22 @@
 // The LayerNorm read only by linears loses γ and β (γ = 1); the RMSNorm
 // read by an add keeps its γ; the RMSNorm read by a smooth is untouched.
 // SCALES-LABEL: func.func @main
+// SCALES-SAME: (%[[ARG:.*]]: tensor<3x4xf32>)
 // SCALES-DAG: %[[ONES:.*]] = arith.constant dense<1.000000e+00> : tensor<4xf32>
 // SCALES-DAG: %[[G:.*]] = arith.constant dense<[1.500000e+00, 5.000000e-01, 2.000000e+00, 4.000000e+00]> : tensor<4xf32>
-// SCALES: %[[LN:.*]] = quant_xform.layer_norm %arg0, %[[ONES]] : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+// SCALES: %[[LN:.*]] = quant_xform.layer_norm %[[ARG]], %[[ONES]] : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
 // SCALES-NEXT: quant_xform.linear %[[LN]], %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<2x4xf32>, tensor<2xf32>)
 // SCALES-NEXT: quant_xform.linear %[[LN]], %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<2x4xf32>, tensor<2xf32>)
-// SCALES-NEXT: quant_xform.rms_norm %arg0, %[[G]] :
+// SCALES-NEXT: quant_xform.rms_norm %[[ARG]], %[[G]] :
 // SCALES: quant_xform.smooth
 //
 // The smooth (with its shift) becomes the RMSNorm's γ and β:
 // γ' = γ/s = [0.75, 1, 0.5, 4], β' = (β − δ)/s = [-0.1, -0.2, 0, -0.7].
 // DIAG-LABEL: func.func @main
+// DIAG-SAME: (%[[ARG:.*]]: tensor<3x4xf32>)
 // DIAG-DAG: %[[G2:.*]] = arith.constant dense<[7.500000e-01, 1.000000e+00, 5.000000e-01, 4.000000e+00]> : tensor<4xf32>
 // DIAG-DAG: %[[B2:.*]] = arith.constant dense<[-0.100000009, -2.000000e-01, 0.000000e+00, -0.699999988]> : tensor<4xf32>
-// DIAG: %[[R:.*]] = quant_xform.rms_norm %arg0, %[[G2]], %[[B2]]
+// DIAG: %[[R:.*]] = quant_xform.rms_norm %[[ARG]], %[[G2]], %[[B2]]
 // DIAG-NEXT: quant_xform.linear %[[R]]
 // DIAG-NOT: quant_xform.smooth
 func.func @main(%x: tensor<3x4xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x4xf32>, tensor<3x2xf32>) {

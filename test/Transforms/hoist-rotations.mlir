@@ -17,7 +17,8 @@
 
 // The pinned rotation went into the first linear's output.
 // FOLD-LABEL: func.func @main
-// FOLD: %[[A:.*]] = quant_xform.linear %arg0
+// FOLD-SAME: (%[[ARG:.*]]: tensor<3x8xf32>)
+// FOLD: %[[A:.*]] = quant_xform.linear %[[ARG]]
 // FOLD-NEXT: quant_xform.rms_norm %[[A]]
 // FOLD-COUNT-1: quant_xform.rotate
 // FOLD-NOT: quant_xform.rotate

@@ -16,10 +16,11 @@
 // feeds the first norm); the linears writing the stream are centered in
 // their weights.
 // CHECK-LABEL: func.func @with_final_norm
-// CHECK: %[[SUM:.*]] = linalg.reduce ins(%arg0 : tensor<3x4xf32>)
+// CHECK-SAME: (%[[ARG:.*]]: tensor<3x4xf32>)
+// CHECK: %[[SUM:.*]] = linalg.reduce ins(%[[ARG]] : tensor<3x4xf32>)
 // CHECK: %[[MEAN:.*]] = arith.mulf %[[SUM]]
 // CHECK: %[[B:.*]] = linalg.broadcast ins(%[[MEAN]]
-// CHECK: %[[X:.*]] = arith.subf %arg0, %[[B]]
+// CHECK: %[[X:.*]] = arith.subf %[[ARG]], %[[B]]
 // CHECK: quant_xform.rms_norm %[[X]], {{.*}} {epsilon = 1.000000e-05 : f64}
 // CHECK-NOT: linalg.reduce
 // CHECK: quant_xform.rms_norm

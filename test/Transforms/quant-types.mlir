@@ -11,13 +11,15 @@
 // RUN: xform-opt %S/Inputs/two-readers.mlir -quant-xform-calibrate -quant-xform-quantize-linears="activation-granularity=per_tensor static-activations=true" -quant-xform-export-quant-types | FileCheck %s --check-prefix=STATIC
 
 // IMPORT-LABEL: func.func @per_layer
+// IMPORT-SAME: (%[[ARG:.*]]: tensor<2x4xf32>)
 // IMPORT: %[[S:.*]] = arith.constant dense<5.000000e-02> : tensor<f32>
-// IMPORT: %[[Q:.*]] = quant_xform.quantize %arg0, %[[S]] scheme<per_tensor> : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xi8>
+// IMPORT: %[[Q:.*]] = quant_xform.quantize %[[ARG]], %[[S]] scheme<per_tensor> : (tensor<2x4xf32>, tensor<f32>) -> tensor<2x4xi8>
 // IMPORT: %[[T:.*]] = quant.scast %[[Q]] : tensor<2x4xi8> to tensor<2x4x!quant.uniform<i8<-127:127>:f32, 5.000000e-02>>
 // IMPORT: %[[R:.*]] = quant.scast %[[T]] : tensor<2x4x!quant.uniform<i8<-127:127>:f32, 5.000000e-02>> to tensor<2x4xi8>
 // IMPORT: quant_xform.dequantize %[[R]], %{{.*}} scheme<per_tensor>
 // IMPORT-LABEL: func.func @per_axis
-// IMPORT: quant_xform.quantize %arg0, %{{.*}} scheme<per_channel> : (tensor<2x4xf32>, tensor<2xf32>) -> tensor<2x4xi8>
+// IMPORT-SAME: (%[[ARG:.*]]: tensor<2x4xf32>)
+// IMPORT: quant_xform.quantize %[[ARG]], %{{.*}} scheme<per_channel> : (tensor<2x4xf32>, tensor<2xf32>) -> tensor<2x4xi8>
 
 // After canonicalization the storage casts cancel.
 // CANON-LABEL: func.func @per_layer
@@ -30,13 +32,15 @@
 // CANON-NEXT: quant_xform.dequantize
 
 // EXPORT-LABEL: func.func @per_layer
+// EXPORT-SAME: (%[[ARG:.*]]: tensor<2x4xf32>)
 // The scales are the f32 constants' exact values.
-// EXPORT: %[[T:.*]] = quant.qcast %arg0 : tensor<2x4xf32> to tensor<2x4x!quant.uniform<i8<-127:127>:f32, 0.05000000074505806>>
+// EXPORT: %[[T:.*]] = quant.qcast %[[ARG]] : tensor<2x4xf32> to tensor<2x4x!quant.uniform<i8<-127:127>:f32, 0.05000000074505806>>
 // EXPORT: %[[R:.*]] = quant.scast %[[T]]
 // EXPORT: %[[T2:.*]] = quant.scast %[[R]]
 // EXPORT: quant.dcast %[[T2]]
 // EXPORT-LABEL: func.func @per_axis
-// EXPORT: quant.qcast %arg0 : tensor<2x4xf32> to tensor<2x4x!quant.uniform<i8<-127:127>:f32:0, {0.10000000149011612,0.20000000298023224}>>
+// EXPORT-SAME: (%[[ARG:.*]]: tensor<2x4xf32>)
+// EXPORT: quant.qcast %[[ARG]] : tensor<2x4xf32> to tensor<2x4x!quant.uniform<i8<-127:127>:f32:0, {0.10000000149011612,0.20000000298023224}>>
 
 // Asymmetric (zero point) quantizers are not exported.
 // REMARK-COUNT-3: remark: not exported: needs constant scales, a symmetric scheme without clip and signed storage
