@@ -56,7 +56,11 @@ namespace {
 
 constexpr int64_t kLanes = 16;    // f32 lanes of a 512-bit vector
 constexpr int64_t kBlockRows = 8; // register block rows
-constexpr int64_t kMaxVectorElements = 2048;
+/// The most elements of one vectorized tile (16 zmm registers of f32).
+/// Wider vectors (a softmax row of 1025, a norm of 576) cost LLVM's
+/// InstCombine minutes per layer and legalize to the same 16-lane code;
+/// longer reductions are accumulated in chunks of at most this size.
+constexpr int64_t kMaxVectorElements = 256;
 /// Elements an op needs, at least, before it is split across threads, and
 /// the least per thread's chunk.
 constexpr int64_t kMinParallelElements = 32768;
