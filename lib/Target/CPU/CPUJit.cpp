@@ -1,6 +1,7 @@
 //===- CPUJit.cpp - JIT-compile and run a module on the CPU --------------===//
 
 #include "quant-xform/Target/CPU/CPUJit.h"
+#include "quant-xform/Target/CPU/ConstantsAsData.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -38,6 +39,17 @@ static LogicalResult collectTypes(func::FuncOp fn, TypeRange types,
   return success();
 }
 
+namespace {
+/// A JIT engine and the constants its code reads as external symbols.
+struct EngineWithConstants {
+  ConstantData constants;
+  std::unique_ptr<ExecutionEngine> engine;
+};
+} // namespace
+
+/// Constants of at least this many bytes are kept out of the LLVM module.
+static constexpr size_t kMinExternalConstantBytes = 4096;
+
 /// Lowers a clone of `module` with the CPU pipeline and JIT-compiles it.
 static FailureOr<std::shared_ptr<ExecutionEngine>>
 buildEngine(ModuleOp module, const CPUPipelineOptions &options) {
@@ -71,12 +83,26 @@ buildEngine(ModuleOp module, const CPUPipelineOptions &options) {
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = optimize;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // Weights stay data: large constants leave the LLVM module (see
+  // ConstantsAsData.h) and the JIT resolves their symbols to our buffers.
+  auto holder = std::make_shared<EngineWithConstants>();
+  holder->constants =
+      externalizeLargeConstants(*lowered, kMinExternalConstantBytes);
   auto engine = ExecutionEngine::create(*lowered, engineOptions);
   if (!engine) {
     std::string message = llvm::toString(engine.takeError());
     return module.emitError() << "JIT compilation failed: " << message;
   }
-  return std::shared_ptr<ExecutionEngine>(std::move(*engine));
+  holder->engine = std::move(*engine);
+  holder->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    for (const ConstantData::Entry &e : holder->constants.entries)
+      symbols[interner(e.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(e.data),
+                                     llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
+  // The engine's owner keeps the constants alive with it.
+  return std::shared_ptr<ExecutionEngine>(holder, holder->engine.get());
 }
 
 FailureOr<std::unique_ptr<CompiledFunction>>
