@@ -44,12 +44,12 @@ def _progress(enabled: bool, message: str) -> None:
 
 def build_head_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], rows: Sequence[int],
                   elide_weights: bool = False) -> str:
-    """Final norm + LM head: ``main(h: [R, H], w: [V, H]) -> [R, V]`` for the
-    first row count, ``decode`` for the second. The head weight ``w`` (the
+    """Final norm + LM head: ``prefill(h: [R, H], w: [V, H]) -> [R, V]`` for
+    the first row count, ``decode`` for the second. The head weight ``w`` (the
     token embedding when tied) is an argument."""
     H, V = config.hidden, config.vocab
     funcs = []
-    for name, R in zip(("main", "decode"), rows):
+    for name, R in zip(("prefill", "decode"), rows):
         e = _Emitter(weights, elide_weights)
         if config.norm == "rms":
             n = e.rms_norm("%h", R, H, "norm.weight", config.eps)
@@ -107,14 +107,15 @@ class LLM:
     to compile for the CPU."""
 
     def __init__(self, config: DecoderConfig, weights, tokenizer=None,
-                 prefill_len: int = 512, context: int = 1024, decode_batch: int = 1):
+                 prefill_len: int = 512, context: int = 1024, decode_batch: int = 1,
+                 calibration_len: int = 128):
         if not isinstance(config, DecoderConfig) or not config.rope_theta:
             raise QuantXformError("LLM needs a DecoderConfig with rope_theta > 0")
         _validate_config(config)
         if config.norm != "rms":
             raise QuantXformError("LLM supports RMSNorm decoders (config.norm='rms')")
         for name, v in (("prefill_len", prefill_len), ("context", context),
-                        ("decode_batch", decode_batch)):
+                        ("decode_batch", decode_batch), ("calibration_len", calibration_len)):
             if not isinstance(v, int) or v <= 0:
                 raise QuantXformError(f"{name} must be a positive integer, got {v!r}")
         if context > config.max_positions:
@@ -137,6 +138,8 @@ class LLM:
         self.head_weight = np.ascontiguousarray(head)
         self.tokenizer = tokenizer
         self.prefill_len, self.context, self.decode_batch = prefill_len, context, decode_batch
+        #: Tokens per calibration window (the private ``main`` of a layer).
+        self.calibration_len = min(calibration_len, prefill_len)
 
     @classmethod
     def from_gguf(cls, path: str, tokenizer: bool = True, **kwargs) -> "LLM":
@@ -152,16 +155,19 @@ class LLM:
         return cls(config, weights, tok, **kwargs)
 
     # -- IR --------------------------------------------------------------------
-    def layer_ir(self, layer: int, elide_weights: bool = True) -> str:
-        """Decoder layer ``layer`` as MLIR text (``main`` and ``decode``)."""
+    def layer_ir(self, layer: int, elide_weights: bool = True,
+                 calibration: bool = False) -> str:
+        """Decoder layer ``layer`` as MLIR text (``prefill``, ``decode`` and,
+        with ``calibration``, the private calibration ``main``)."""
         if not 0 <= layer < self.config.layers:
             raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
         return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
-                              self.decode_batch, self.context, elide_weights)
+                              self.decode_batch, self.context,
+                              self.calibration_len if calibration else 0, elide_weights)
 
-    def layer_module(self, layer: int) -> _core.Module:
-        return _core.Module.parse(self.layer_ir(layer, elide_weights=False).encode(),
-                                  f"layer{layer}.mlir")
+    def layer_module(self, layer: int, calibration: bool = False) -> _core.Module:
+        text = self.layer_ir(layer, elide_weights=False, calibration=calibration)
+        return _core.Module.parse(text.encode(), f"layer{layer}.mlir")
 
     def head_module(self) -> _core.Module:
         text = build_head_ir(self.config, self.weights, (self.prefill_len, self.decode_batch))
@@ -175,7 +181,7 @@ class LLM:
         return self.weights["embed_tokens.weight"][ids]
 
     def prefill_inputs(self, tokens) -> List[np.ndarray]:
-        """``main``'s arguments for one window of at most ``prefill_len``
+        """``prefill``'s arguments for one window of at most ``prefill_len``
         tokens from position 0 (padded and masked)."""
         n, S = len(tokens), self.prefill_len
         if not 0 < n <= S:
@@ -193,16 +199,24 @@ class LLM:
     # -- compilation ------------------------------------------------------------
     def calibration_inputs(self, windows: Sequence[Sequence[int]], threads: int = 1,
                            progress: bool = True) -> List[List[np.ndarray]]:
-        """Each layer's ``main`` inputs on ``windows`` of tokens, from the
-        float model compiled for this CPU: ``[layer][arg] -> [N, ...]``."""
+        """Each layer's calibration-function inputs on ``windows`` of exactly
+        ``calibration_len`` tokens, from the float model compiled for this
+        CPU: ``[layer][arg] -> [N, ...]``."""
+        n = self.calibration_len
+        for w in windows:
+            if len(w) != n:
+                raise QuantXformError(f"calibration windows must hold {n} tokens, "
+                                      f"got {len(w)}")
         fp32 = self.compile(None, threads=threads, progress=progress)
         per_layer: List[List[List[np.ndarray]]] = [[] for _ in range(self.config.layers)]
-        for w in windows:
+        for count, w in enumerate(windows):
+            # Causal: the first n rows of a padded prefill are those of n tokens.
             args = self.prefill_inputs(w)
             for i, layer in enumerate(fp32.layers):
-                per_layer[i].append(args)
-                y = layer.prefill.run(args)[0]
-                args = [y] + args[1:]
+                per_layer[i].append([args[0][:n], args[1][:n], args[2][:n], args[3][:n]])
+                args = [layer.prefill.run(args)[0]] + args[1:]
+            _progress(progress, f"calibration window {count + 1}/{len(windows)} through "
+                                "the float model")
         return [[np.stack([a[j] for a in rows]) for j in range(4)] for rows in per_layer]
 
     def compile(self, recipe=None, calibration: Optional[Sequence[Sequence[int]]] = None,
@@ -221,11 +235,12 @@ class LLM:
         done = [0]
 
         def one(i: int):
-            module = self.layer_module(i)
+            module = self.layer_module(i, calibration=recipe is not None)
             if recipe is not None:
                 module = quantize(module, recipe, None if cal is None else cal[i],
                                   progress=False)
-            pre, dec = module.compile_cpu_functions(["main", "decode"], threads)
+                module.run_pipeline("symbol-dce")  # the calibration function
+            pre, dec = module.compile_cpu_functions(["prefill", "decode"], threads)
             done[0] += 1
             _progress(progress, f"compiled layer {i} ({done[0]}/{self.config.layers}, "
                                 f"{time.time() - start:.1f} s)")
@@ -233,7 +248,7 @@ class LLM:
 
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
             head = pool.submit(lambda: self.head_module().compile_cpu_functions(
-                ["main", "decode"], threads))
+                ["prefill", "decode"], threads))
             layers = list(pool.map(one, range(self.config.layers)))
             head_fns = head.result()
         seconds = time.time() - start

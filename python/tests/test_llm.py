@@ -10,12 +10,14 @@ from helpers import random_weights, rel_err
 
 
 def tiny_llm(prefill_len=8, context=16, decode_batch=1, seed=3):
+    """Calibration windows of 4 tokens."""
     c = DecoderConfig(hidden=64, heads=4, intermediate=96, layers=2, kv_heads=2,
                       rope_theta=10000.0, vocab=50, max_positions=64, eps=1e-5)
     w = random_weights(c, seed=seed, outliers=(7,))
     w["embed_tokens.weight"] = np.random.default_rng(seed).standard_normal(
         (50, 64)).astype(np.float32)
-    return LLM(c, w, prefill_len=prefill_len, context=context, decode_batch=decode_batch)
+    return LLM(c, w, prefill_len=prefill_len, context=context, decode_batch=decode_batch,
+               calibration_len=4)
 
 
 TOKENS = [3, 7, 1, 9, 22, 5]
@@ -37,7 +39,7 @@ def test_layer_matches_evaluator(fp32):
     llm, model = fp32
     args = llm.prefill_inputs(TOKENS)
     module = llm.layer_module(0)
-    for got, want in zip(model.layers[0].prefill.run(args), module.evaluate(args)):
+    for got, want in zip(model.layers[0].prefill.run(args), module.evaluate(args, "prefill")):
         assert rel_err(got, want) < 1e-5
     cache = model.new_cache()
     model.prefill(TOKENS[:4], cache)
@@ -124,13 +126,13 @@ def test_config_errors():
 
 def test_w8a8_decoder_matches_evaluator_and_stays_close():
     llm = tiny_llm()
-    windows = [TOKENS + [2, 4], [9, 8, 7, 6, 5, 4, 3, 2]]
+    windows = [TOKENS[:4], [9, 8, 7, 6], [1, 2, 3, 4]]
     model = llm.compile(qx.RECIPES["smooth"], calibration=windows, progress=False)
     text = model.layers[0].module.__str__()
     assert "quant_xform.qlinear" in text and "quant_xform.linear " not in text
     args = llm.prefill_inputs(TOKENS)
     got = model.layers[1].prefill.run(args)[0]
-    want = model.layers[1].module.evaluate(args)[0]
+    want = model.layers[1].module.evaluate(args, "prefill")[0]
     assert rel_err(got, want) < 1e-3
     ref = reference_logits(llm.config, llm.weights, TOKENS)
     assert rel_err(model.logits(TOKENS), ref) < 0.05
