@@ -9,6 +9,7 @@
 #ifndef QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_GEMMKERNELS_H
 #define QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_GEMMKERNELS_H
 
+#include "quant-xform/Conversion/QuantXformToGPU/QuantXformToGPU.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -112,28 +113,6 @@ void storeDequantizedPair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
 gpu::GPUFuncOp buildMmaSyncKernel(OpBuilder &b, Location loc, StringRef name,
                                   const GemmShape &s);
 LaunchShape mmaSyncLaunch(const GemmShape &s);
-
-/// Options of the warpgroup (wgmma) kernel.
-struct WgmmaOptions {
-  /// Rows per block: 64 (one warpgroup) or 128 (two); 0 chooses.
-  int64_t tileM = 0;
-  /// Output columns per block: 32, 64, 128 or 256; 0 chooses.
-  int64_t tileN = 0;
-  /// Bytes of K per stage, the swizzle width: 64 or 128; 0 chooses (128).
-  int64_t tileK = 0;
-  /// Shared-memory buffers (≥ 3); 0 chooses (as many as fit in ~200 KB).
-  int64_t stages = 0;
-  /// Row blocks per raster group (1: row by row); 0 chooses.
-  int64_t groupM = 0;
-  /// Persistent blocks (one per SM, walking the tiles) where there is more
-  /// than one wave (measured no faster than the plain grid on the H100).
-  bool persistent = false;
-  /// K tiles loaded by TMA (a producer warp, mbarriers) instead of
-  /// cp.async by every thread; not with `persistent`.
-  bool tma = false;
-  /// Smallest M that takes the wgmma kernel.
-  int64_t minM = 1;
-};
 
 /// A resolved wgmma block shape.
 struct WgmmaTile {

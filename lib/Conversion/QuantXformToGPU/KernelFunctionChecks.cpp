@@ -1,0 +1,295 @@
+//===- KernelFunctionChecks.cpp - what the GPU kernels take ---------------===//
+//
+// Which ops the generated kernels of convert-quant-xform-qlinear-to-gpu
+// take (and which casts and rotations they fuse), checked with or without
+// diagnostics: the legality of a kernel function beyond what the
+// conversion target states, with an error that names the op and the reason.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelLowering.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::gpu_lowering;
+
+/// The memref form of a tensor type (identity layout).
+MemRefType gpu_lowering::memrefOf(Type t) {
+  auto tt = cast<RankedTensorType>(t);
+  Type e = tt.getElementType();
+  if (auto i = dyn_cast<IntegerType>(e))
+    e = IntegerType::get(t.getContext(), i.getWidth());
+  return MemRefType::get(tt.getShape(), e);
+}
+
+/// Whether `t` is a bf16 or f16 element type (what the kernels read and
+/// write besides f32).
+static bool isHalfFloat(Type t) { return t.isBF16() || t.isF16(); }
+
+/// The `arith.extf` of a static rank-2 bf16 / f16 tensor to f32 that
+/// defines `v`, which a quantize kernel fuses into its loads, or null.
+arith::ExtFOp gpu_lowering::fusableWiden(Value v) {
+  auto ext = v.getDefiningOp<arith::ExtFOp>();
+  if (!ext)
+    return ext;
+  auto in = dyn_cast<ShapedType>(ext.getIn().getType());
+  auto out = dyn_cast<RankedTensorType>(ext.getType());
+  if (!in || !out || in.getRank() != 2 || !in.hasStaticShape() ||
+      !isHalfFloat(in.getElementType()) || !out.getElementType().isF32())
+    return arith::ExtFOp();
+  return ext;
+}
+
+/// `v` seen through a fusable widening (the value a kernel reads).
+Value gpu_lowering::widenedSource(Value v) {
+  arith::ExtFOp ext = fusableWiden(v);
+  return ext ? ext.getIn() : v;
+}
+
+/// The element type a kernel reads for `v` (through a fusable widening).
+Type gpu_lowering::kernelElementType(Value v) {
+  return cast<ShapedType>(widenedSource(v).getType()).getElementType();
+}
+
+/// The only user of the f32 linear result `r` when it is an `arith.truncf`
+/// to bf16 / f16, which the GEMM epilogue fuses into its stores, or null.
+arith::TruncFOp gpu_lowering::fusableNarrow(Value r) {
+  if (!r.hasOneUse())
+    return arith::TruncFOp();
+  auto trunc = dyn_cast<arith::TruncFOp>(*r.getUsers().begin());
+  if (!trunc || trunc.getRoundingmodeAttr() ||
+      !isHalfFloat(cast<RankedTensorType>(trunc.getType()).getElementType()))
+    return arith::TruncFOp();
+  return trunc;
+}
+
+/// The online Hadamard rotation that `dq` quantizes and that the quantize
+/// kernel can do in front (`rotate hadamard`, not inverse, used only by
+/// `dq`, K ≤ kMaxResidentK), or null.
+RotateOp gpu_lowering::fusableRotate(DynamicQuantizeOp dq) {
+  auto rot = dq.getInput().getDefiningOp<RotateOp>();
+  if (!rot || rot.getKind() != RotationKind::Hadamard || rot.getInverse() ||
+      !rot.getResult().hasOneUse())
+    return RotateOp();
+  auto x = cast<ShapedType>(rot.getInput().getType());
+  if (x.getRank() != 2 || !x.hasStaticShape() ||
+      x.getDimSize(1) > gpu_kernels::kMaxResidentK ||
+      (x.getDimSize(1) & -x.getDimSize(1)) < 2)
+    return RotateOp();
+  return rot;
+}
+
+/// Checks that `dq` is a symmetric per-token quantize of a static f32
+/// [M, K] argument (K a multiple of 4) into s8 values and f32 scales.
+/// With `emit` false, says so without diagnostics.
+LogicalResult gpu_lowering::checkQuantize(DynamicQuantizeOp dq, bool emit) {
+  auto fail = [&](const Twine &message) -> LogicalResult {
+    if (emit)
+      dq.emitError() << message;
+    return failure();
+  };
+  QuantSchemeAttr scheme = dq.getScheme();
+  if (scheme.getGranularity() != Granularity::PerToken ||
+      !scheme.getSymmetric() || dq.getZeroPoint())
+    return fail("the GPU quantize kernel handles symmetric per_token "
+                "schemes only (for now)");
+  auto x = cast<RankedTensorType>(dq.getInput().getType());
+  auto q = cast<RankedTensorType>(dq.getResult().getType());
+  auto sc = cast<RankedTensorType>(dq.getScale().getType());
+  auto qi = dyn_cast<IntegerType>(q.getElementType());
+  if (x.getRank() != 2 || !x.hasStaticShape() || !x.getElementType().isF32() ||
+      !qi || qi.getWidth() != 8 || qi.isUnsigned() ||
+      !sc.getElementType().isF32())
+    return fail("the GPU quantize kernel needs a static [M, K] f32 input, "
+                "s8 values and f32 scales");
+  if (x.getDimSize(1) % 4 != 0)
+    return fail("the GPU quantize kernel needs K to be a multiple of 4 (K "
+                "= " +
+                Twine(x.getDimSize(1)) + ")");
+  return success();
+}
+
+/// Checks that `q` (whatever its operands) is a W8A8 linear the GEMM
+/// kernels handle. With `emit` false, says so without diagnostics.
+LogicalResult gpu_lowering::checkQLinear(QLinearOp q, bool emit) {
+  auto fail = [&](const Twine &message) -> LogicalResult {
+    if (emit)
+      q.emitError() << message;
+    return failure();
+  };
+  if (q.getInputZeroPoint())
+    return fail("asymmetric activations are not lowered to the GPU yet");
+  auto sw = cast<RankedTensorType>(q.getWeightScale().getType());
+  if (sw.getRank() > 1)
+    return fail("per_group weight scales are not lowered to the GPU yet");
+  auto x = cast<RankedTensorType>(q.getInput().getType());
+  auto y = cast<RankedTensorType>(q.getType());
+  if (x.getRank() != 2 || !x.hasStaticShape() || !y.getElementType().isF32() ||
+      !cast<RankedTensorType>(q.getInputScale().getType())
+           .getElementType()
+           .isF32() ||
+      !sw.getElementType().isF32() ||
+      cast<IntegerType>(x.getElementType()).isUnsigned())
+    return fail("the GPU lowering needs a static [M, K] s8 input and f32 "
+                "scales and result");
+  if (x.getDimSize(1) % 4 != 0)
+    return fail("the GPU int8 kernel needs K to be a multiple of 4 (K = " +
+                Twine(x.getDimSize(1)) + ")");
+  return success();
+}
+
+/// Checks that the fused LLM.int8() kernels take `op`: static outlier
+/// columns (1 to kMaxFusedOutliers), a static f32 [M, K] input (K a
+/// multiple of 16, M ≥ wgmma-min-m), a signed 8-bit weight with
+/// per-channel or per-tensor f32 scales, f32 outlier weight, bias and
+/// result, and `wgmma` on. With `emit` false, says so without
+/// diagnostics.
+LogicalResult gpu_lowering::checkFusedMixed(
+    MixedLinearOp op, const QuantXformToGPUOptions &options, bool emit) {
+  auto fail = [&](const Twine &message) -> LogicalResult {
+    if (emit)
+      op.emitError() << message;
+    return failure();
+  };
+  std::optional<ArrayRef<int64_t>> cols = op.getColumns();
+  if (!cols || cols->empty() ||
+      int64_t(cols->size()) > gpu_kernels::kMaxFusedOutliers)
+    return fail("the fused LLM.int8() GPU kernels need 1 to " +
+                Twine(gpu_kernels::kMaxFusedOutliers) +
+                " static outlier columns");
+  if (!options.wgmma)
+    return fail("the fused LLM.int8() GPU kernels need the wgmma kernel "
+                "(sm_90a)");
+  auto x = cast<RankedTensorType>(op.getInput().getType());
+  auto w = cast<RankedTensorType>(op.getWeight().getType());
+  auto sw = cast<RankedTensorType>(op.getWeightScale().getType());
+  auto wi = dyn_cast<IntegerType>(w.getElementType());
+  auto isF32 = [](Value v) {
+    return !v || cast<RankedTensorType>(v.getType()).getElementType().isF32();
+  };
+  if (x.getRank() != 2 || !x.hasStaticShape() || !isF32(op.getInput()) ||
+      !isF32(op.getResult()) || !isF32(op.getOutlierWeight()) ||
+      !isF32(op.getBias()) || !isF32(op.getWeightScale()) || sw.getRank() > 1 ||
+      !wi || wi.getWidth() != 8 || wi.isUnsigned())
+    return fail("the fused LLM.int8() GPU kernels need a static [M, K] f32 "
+                "input, a signed 8-bit weight and f32 scales, outlier "
+                "weight, bias and result");
+  if (x.getDimSize(1) % 16 != 0 || x.getDimSize(0) < options.wgmmaOptions.minM)
+    return fail("the fused LLM.int8() GPU kernels need K to be a multiple "
+                "of 16 and M at least wgmma-min-m (M = " +
+                Twine(x.getDimSize(0)) + ", K = " + Twine(x.getDimSize(1)) +
+                ")");
+  return success();
+}
+
+/// Whether every op of `f` is a qlinear or dynamic_quantize (the shape
+/// that convert() takes), whether or not the kernels handle them, or an
+/// LLM.int8() mixed_linear that the fused kernels take (others are split
+/// by the outlining path).
+bool gpu_lowering::isKernelFunction(func::FuncOp f,
+                                    const QuantXformToGPUOptions &options) {
+  return llvm::all_of(f.getBody().front(), [&](Operation &op) {
+    if (auto mixed = dyn_cast<MixedLinearOp>(op))
+      return succeeded(checkFusedMixed(mixed, options, /*emit=*/false));
+    if (auto ext = dyn_cast<arith::ExtFOp>(op))
+      return bool(fusableWiden(ext));
+    if (auto trunc = dyn_cast<arith::TruncFOp>(op))
+      return fusableNarrow(trunc.getIn()) == trunc;
+    return isa<QLinearOp, DynamicQuantizeOp, RotateOp, func::ReturnOp>(op);
+  });
+}
+
+/// Checks that `f` is qlinear / dynamic_quantize / mixed_linear ops on its
+/// arguments (a qlinear may also read dynamic_quantize results) that the
+/// kernels handle, returning their results.
+LogicalResult
+gpu_lowering::checkKernelFunction(func::FuncOp f,
+                                  const QuantXformToGPUOptions &options) {
+  Block &body = f.getBody().front();
+  for (Operation &op : body) {
+    if (isa<func::ReturnOp>(op))
+      continue;
+    if (auto ext = dyn_cast<arith::ExtFOp>(op)) {
+      if (!fusableWiden(ext) || !isa<BlockArgument>(ext.getIn()) ||
+          !llvm::all_of(ext->getUsers(), [&](Operation *user) {
+            return isa<DynamicQuantizeOp, RotateOp>(user) ||
+                   (isa<MixedLinearOp>(user) &&
+                    cast<MixedLinearOp>(user).getInput() == ext);
+          }))
+        return ext.emitError()
+               << "the GPU lowering fuses an arith.extf only when it "
+                  "widens a static [M, K] bf16 / f16 function argument to "
+                  "f32 for dynamic_quantize, rotate or mixed_linear";
+      continue;
+    }
+    if (auto trunc = dyn_cast<arith::TruncFOp>(op)) {
+      Operation *producer = trunc.getIn().getDefiningOp();
+      if (!isa_and_nonnull<QLinearOp, MixedLinearOp>(producer) ||
+          fusableNarrow(trunc.getIn()) != trunc)
+        return trunc.emitError()
+               << "the GPU lowering fuses an arith.truncf only when it "
+                  "rounds the f32 result of a qlinear or mixed_linear (its "
+                  "only use) to bf16 / f16, to nearest even";
+      continue;
+    }
+    if (auto rot = dyn_cast<RotateOp>(op)) {
+      Operation *only = rot->hasOneUse() ? *rot->getUsers().begin() : nullptr;
+      auto user = dyn_cast_or_null<DynamicQuantizeOp>(only);
+      if (!user || fusableRotate(user) != rot ||
+          !isa<BlockArgument>(widenedSource(rot.getInput())))
+        return rot.emitError()
+               << "the GPU lowering takes a rotation only as an online "
+                  "Hadamard of a function argument (or its arith.extf) "
+                  "feeding one dynamic_quantize (K ≤ "
+               << gpu_kernels::kMaxResidentK << ")";
+      continue;
+    }
+    if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
+      if (failed(checkQuantize(dq)))
+        return failure();
+      if (!isa<BlockArgument>(widenedSource(dq.getInput())) &&
+          !fusableRotate(dq))
+        return dq.emitError() << "the GPU lowering needs the "
+                                 "dynamic_quantize input to be a function "
+                                 "argument (or its arith.extf)";
+      continue;
+    }
+    if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
+      if (failed(checkFusedMixed(mixed, options)))
+        return failure();
+      if (!llvm::all_of(mixed->getOperands(), [](Value v) {
+            return isa<BlockArgument>(widenedSource(v));
+          }))
+        return mixed.emitError() << "the GPU lowering needs every "
+                                    "mixed_linear operand to be a function "
+                                    "argument (the input may be its "
+                                    "arith.extf)";
+      continue;
+    }
+    auto q = dyn_cast<QLinearOp>(op);
+    if (!q)
+      return op.emitError()
+             << "the GPU lowering handles functions of qlinear, per-token "
+                "dynamic_quantize and mixed_linear ops only (without "
+                "`outline`); this op is not one";
+    for (Value v : q->getOperands())
+      if (!isa<BlockArgument>(v) && !v.getDefiningOp<DynamicQuantizeOp>())
+        return q.emitError() << "the GPU lowering needs every qlinear "
+                                "operand to be a function argument or a "
+                                "dynamic_quantize result";
+    if (failed(checkQLinear(q)))
+      return failure();
+  }
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  for (Value v : ret.getOperands())
+    if (!v.getDefiningOp<QLinearOp>() &&
+        !v.getDefiningOp<DynamicQuantizeOp>() &&
+        !v.getDefiningOp<MixedLinearOp>() &&
+        !v.getDefiningOp<arith::TruncFOp>())
+      return ret.emitError() << "the GPU lowering needs every result to "
+                                "be a qlinear, dynamic_quantize or "
+                                "mixed_linear result (or its arith.truncf)";
+  return success();
+}

@@ -1,0 +1,120 @@
+//===- KernelLowering.h - what the GPU kernels take (internal) --*- C++ -*-===//
+//-*-===//
+//
+// The shared parts of convert-quant-xform-qlinear-to-gpu: which ops (and
+// casts) the generated kernels fuse and take, the checks that name what
+// they do not, the kernel choice of a linear, outlining, and the patterns
+// of each op family (QuantizeOpsToGPU.cpp, LinearOpsToGPU.cpp,
+// KernelFunctionToGPU.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_KERNELLOWERING_H
+#define QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_KERNELLOWERING_H
+
+#include "GemmKernels.h"
+#include "quant-xform/Conversion/QuantXformToGPU/QuantXformToGPU.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::quant_xform::gpu_lowering {
+
+/// The memref form of a tensor type (identity layout, signless integers).
+MemRefType memrefOf(Type t);
+
+/// The `arith.extf` of a static rank-2 bf16 / f16 tensor to f32 that
+/// defines `v`, which a kernel fuses into its loads, or null.
+arith::ExtFOp fusableWiden(Value v);
+/// `v` seen through a fusable widening (the value a kernel reads).
+Value widenedSource(Value v);
+/// The element type a kernel reads for `v` (through a fusable widening).
+Type kernelElementType(Value v);
+/// The only user of the f32 linear result `r` when it is an `arith.truncf`
+/// to bf16 / f16, which the GEMM epilogue fuses into its stores, or null.
+arith::TruncFOp fusableNarrow(Value r);
+/// The online Hadamard rotation that `dq` quantizes and that the quantize
+/// kernel can do in front (`rotate hadamard`, not inverse, used only by
+/// `dq`, K ≤ kMaxResidentK), or null.
+RotateOp fusableRotate(DynamicQuantizeOp dq);
+
+/// Checks that `dq` is a symmetric per-token quantize of a static f32
+/// [M, K] argument (K a multiple of 4) into s8 values and f32 scales.
+/// With `emit` false, says so without diagnostics.
+LogicalResult checkQuantize(DynamicQuantizeOp dq, bool emit = true);
+/// Checks that `q` (whatever its operands) is a W8A8 linear the GEMM
+/// kernels handle. With `emit` false, says so without diagnostics.
+LogicalResult checkQLinear(QLinearOp q, bool emit = true);
+/// Checks that the fused LLM.int8() kernels take `op` (see
+/// KernelFunctionChecks.cpp). With `emit` false, says so without
+/// diagnostics.
+LogicalResult checkFusedMixed(MixedLinearOp op,
+                              const QuantXformToGPUOptions &options,
+                              bool emit = true);
+/// Whether every op of `f` is one that a kernel function may hold.
+bool isKernelFunction(func::FuncOp f, const QuantXformToGPUOptions &options);
+/// Checks that `f` is ops the kernels handle on its arguments, returning
+/// their results (an error naming the first op that is not).
+LogicalResult checkKernelFunction(func::FuncOp f,
+                                  const QuantXformToGPUOptions &options);
+
+/// The kernel of one linear: wgmma or mma.sync, its block and its launch.
+struct LinearKernelPlan {
+  gpu_kernels::GemmShape shape;
+  gpu_kernels::WgmmaTile tile;
+  gpu_kernels::LaunchShape launch;
+  bool wgmma;
+};
+/// The kernel of `q` (outType not set).
+LinearKernelPlan planQLinear(QLinearOp q,
+                             const QuantXformToGPUOptions &options);
+/// The fused LLM.int8() GEMM of `op` (outType not set).
+LinearKernelPlan planMixedLinear(MixedLinearOp op,
+                                 const QuantXformToGPUOptions &options);
+/// Checks that each linear of the kernel function `f` fits the shared
+/// memory of one H100 block (an error on the op naming the wgmma stages
+/// otherwise).
+LogicalResult checkSharedMemory(func::FuncOp f,
+                                const QuantXformToGPUOptions &options);
+
+/// Rewrites the checked kernel function `f` into kernel launches on
+/// memrefs (its results become out-parameters), the kernels into
+/// `kernels` (created at the module's start when null). With
+/// `synchronous`, plain launches where no scratch buffer or copy is needed.
+LogicalResult convertKernelFunction(func::FuncOp f, gpu::GPUModuleOp &kernels,
+                                    SymbolTable &symbols,
+                                    const QuantXformToGPUOptions &options,
+                                    bool synchronous = false);
+
+/// Outlines each op of `f` that the kernels handle into a private kernel
+/// function (converted at once), called through buffers.
+LogicalResult outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
+                             SymbolTable &symbols,
+                             const QuantXformToGPUOptions &options);
+
+/// The patterns of dynamic_quantize (with its fused rotate) and of the
+/// widening arith.extf.
+void populateQuantizeOpPatterns(const TypeConverter &converter,
+                                RewritePatternSet &patterns,
+                                GPULaunchState &state);
+/// The patterns of qlinear, mixed_linear and the narrowing arith.truncf.
+void populateLinearOpPatterns(const TypeConverter &converter,
+                              RewritePatternSet &patterns,
+                              const QuantXformToGPUOptions &options,
+                              GPULaunchState &state);
+
+/// Base of the patterns that share a kernel function's launch state.
+template <typename Op>
+struct GPULaunchPattern : public OpConversionPattern<Op> {
+  GPULaunchPattern(const TypeConverter &converter, MLIRContext *ctx,
+                   GPULaunchState &state)
+      : OpConversionPattern<Op>(converter, ctx), state(state) {}
+
+protected:
+  GPULaunchState &state;
+};
+
+} // namespace mlir::quant_xform::gpu_lowering
+
+#endif

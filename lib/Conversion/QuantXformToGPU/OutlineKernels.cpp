@@ -1,0 +1,154 @@
+//===- OutlineKernels.cpp - kernel functions out of a whole model ---------===//
+//
+// In a function with other ops (a whole model), each qlinear /
+// dynamic_quantize / fusable mixed_linear op that the kernels handle,
+// with the casts and the rotation its kernel fuses, is outlined into a
+// private function `@<name>_gpu<i>` of that op alone, converted at once
+// (with synchronous launches where it can), and called through buffers:
+// `bufferization.to_buffer` of each operand, a `memref.alloc` per result,
+// the call, `bufferization.to_tensor` of each result. One-shot
+// bufferization then sees ordinary tensor code.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelLowering.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::gpu_lowering;
+
+/// The ops of `f` that the kernels take, in order, after splitting the
+/// LLM.int8() linears that the fused kernels do not take (their int8 part
+/// becomes a quantize + qlinear pair); warns about the linears left to
+/// generic loops.
+static SmallVector<Operation *>
+collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
+  for (MixedLinearOp mixed : llvm::to_vector(f.getOps<MixedLinearOp>()))
+    if (failed(checkFusedMixed(mixed, options, /*emit=*/false)) &&
+        !gpu_kernels::splitMixedLinear(mixed))
+      mixed.emitWarning() << "this LLM.int8() linear is not lowered to the "
+                             "tensor-core kernels: runs as generic GPU loops";
+  SmallVector<Operation *> ops;
+  f.walk([&](Operation *op) {
+    if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
+      if (succeeded(checkFusedMixed(mixed, options, /*emit=*/false)))
+        ops.push_back(op); // the others run as loop kernels
+    } else if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
+      if (succeeded(checkQuantize(dq, /*emit=*/false)))
+        ops.push_back(op);
+    } else if (auto q = dyn_cast<QLinearOp>(op)) {
+      if (succeeded(checkQLinear(q, /*emit=*/false)))
+        ops.push_back(op);
+      else
+        q.emitWarning() << "not lowered to a tensor-core kernel (see "
+                           "convert-quant-xform-qlinear-to-gpu): runs as "
+                           "generic GPU loops";
+    }
+  });
+  return ops;
+}
+
+/// The ops of `op`'s kernel function: in front, the online Hadamard
+/// rotation of a quantize and a widening of its (or a mixed_linear's)
+/// input; `op`; behind, the narrowing of a linear's result.
+static SmallVector<Operation *> kernelChain(Operation *op) {
+  RotateOp rot;
+  Value input;
+  if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
+    rot = fusableRotate(dq);
+    input = rot ? rot.getInput() : dq.getInput();
+  } else if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
+    input = mixed.getInput();
+  }
+  arith::ExtFOp widen = input ? fusableWiden(input) : arith::ExtFOp();
+  arith::TruncFOp narrow;
+  if (isa<QLinearOp, MixedLinearOp>(op))
+    narrow = fusableNarrow(op->getResult(0));
+  SmallVector<Operation *> chain;
+  for (Operation *o :
+       {widen.getOperation(), rot.getOperation(), op, narrow.getOperation()})
+    if (o)
+      chain.push_back(o);
+  return chain;
+}
+
+/// Creates the private function `name` of `chain` (around `op`) on
+/// `operands` (the values it reads from outside) before `f`.
+static func::FuncOp createKernelFunction(func::FuncOp f, Operation *op,
+                                         StringRef name,
+                                         ArrayRef<Operation *> chain,
+                                         ArrayRef<Value> operands,
+                                         SymbolTable &symbols) {
+  Location loc = op->getLoc();
+  Operation *last = chain.back();
+  OpBuilder mb(f);
+  auto kernelFn = func::FuncOp::create(
+      mb, loc, name,
+      FunctionType::get(f.getContext(), ValueRange(operands).getTypes(),
+                        last->getResultTypes()));
+  kernelFn.setPrivate();
+  symbols.insert(kernelFn);
+  Block *entry = kernelFn.addEntryBlock();
+  IRMapping map;
+  map.map(operands, entry->getArguments());
+  OpBuilder fb = OpBuilder::atBlockEnd(entry);
+  Operation *clone = nullptr;
+  for (Operation *o : chain)
+    clone = fb.clone(*o, map);
+  func::ReturnOp::create(fb, loc, clone->getResults());
+  return kernelFn;
+}
+
+/// Replaces `chain` by a call of `kernelFn` on buffers of `operands`.
+static void replaceByCall(Operation *op, ArrayRef<Operation *> chain,
+                          ArrayRef<Value> operands, func::FuncOp kernelFn) {
+  Location loc = op->getLoc();
+  Operation *last = chain.back();
+  OpBuilder b(op);
+  SmallVector<Value> args;
+  for (Value v : operands)
+    args.push_back(bufferization::ToBufferOp::create(
+        b, loc, memrefOf(v.getType()), v, /*read_only=*/true));
+  SmallVector<Value> outs;
+  for (Type t : last->getResultTypes()) {
+    outs.push_back(memref::AllocOp::create(b, loc, memrefOf(t)));
+    args.push_back(outs.back());
+  }
+  func::CallOp::create(b, loc, kernelFn, args);
+  for (auto [r, out] : llvm::zip(last->getResults(), outs))
+    r.replaceAllUsesWith(bufferization::ToTensorOp::create(
+        b, loc, r.getType(), out, /*restrict=*/true, /*writable=*/true));
+  // Erase the chain from its end; a widening may still feed others.
+  for (Operation *o : llvm::reverse(chain))
+    if (o->use_empty())
+      o->erase();
+}
+
+LogicalResult
+gpu_lowering::outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
+                             SymbolTable &symbols,
+                             const QuantXformToGPUOptions &options) {
+  unsigned next = 0;
+  for (Operation *op : collectKernelOps(f, options)) {
+    SmallVector<Operation *> chain = kernelChain(op);
+    SmallVector<Value> operands;
+    for (Operation *o : chain)
+      for (Value v : o->getOperands())
+        if (!llvm::is_contained(chain, v.getDefiningOp()) &&
+            !llvm::is_contained(operands, v))
+          operands.push_back(v);
+    func::FuncOp kernelFn = createKernelFunction(
+        f, op, (f.getName() + "_gpu" + Twine(next++)).str(), chain, operands,
+        symbols);
+    if (failed(convertKernelFunction(kernelFn, kernels, symbols, options,
+                                     /*synchronous=*/true)))
+      return failure();
+    replaceByCall(op, chain, operands, kernelFn);
+  }
+  return success();
+}
