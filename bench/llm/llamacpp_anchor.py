@@ -421,9 +421,12 @@ def _main(argv: Optional[Sequence[str]] = None) -> None:
         print(line, flush=True)
     for name, path in (("F32", f32), ("Q8_0", q8)):
         s = speed(path, args.n_prompt, args.n_gen, args.threads, reps=args.reps)
-        print(f"{name:5s} prefill {s['prefill_tok_s']:8.1f} tok/s (pp{args.n_prompt}), "
-              f"decode {s['decode_tok_s']:6.1f} tok/s (tg{args.n_gen} at depth {args.n_prompt}),"
-              f" {args.threads} threads, median of {args.reps}", flush=True)
+        print(f"{name:5s} prefill {s['prefill_tok_s']:8.1f} tok/s (pp{args.n_prompt}; "
+              f"{min(s['prefill_runs']):.1f}-{max(s['prefill_runs']):.1f}), "
+              f"decode {s['decode_tok_s']:6.1f} tok/s (tg{args.n_gen} at depth {args.n_prompt}; "
+              f"{min(s['decode_runs']):.1f}-{max(s['decode_runs']):.1f}), "
+              f"{args.threads} threads, median of {args.reps}; load average "
+              f"{os.getloadavg()[0]:.1f}", flush=True)
     if tmp is not None:
         tmp.cleanup()
 
