@@ -138,6 +138,10 @@ class LLM:
         self.head_weight = np.ascontiguousarray(head)
         self.tokenizer = tokenizer
         self.prefill_len, self.context, self.decode_batch = prefill_len, context, decode_batch
+        #: Positions the compiled decode reads: ``context`` rounded up to a
+        #: multiple of 64, so that its attention runs on the CPU's
+        #: register-blocked matmul kernel (the extra positions stay masked).
+        self.cache_len = -(-context // 64) * 64
         #: Tokens per calibration window (the private ``main`` of a layer).
         self.calibration_len = min(calibration_len, prefill_len)
 
@@ -162,7 +166,7 @@ class LLM:
         if not 0 <= layer < self.config.layers:
             raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
         return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
-                              self.decode_batch, self.context,
+                              self.decode_batch, self.cache_len,
                               self.calibration_len if calibration else 0, elide_weights)
 
     def layer_module(self, layer: int, calibration: bool = False) -> _core.Module:
@@ -262,11 +266,13 @@ class _CompiledLayer:
 
 
 class KVCache:
-    """The caller-owned KV cache: per layer ``[B, KV heads, context, D]``
-    keys and values, and each sequence's filled length."""
+    """The caller-owned KV cache: per layer ``[B, KV heads, capacity, D]``
+    keys and values (``capacity`` ≥ ``context``, the positions it may
+    fill), and each sequence's filled length."""
 
-    def __init__(self, config: DecoderConfig, batch: int, context: int):
-        shape = (batch, config.n_kv_heads, context, config.head_dim)
+    def __init__(self, config: DecoderConfig, batch: int, context: int,
+                 capacity: Optional[int] = None):
+        shape = (batch, config.n_kv_heads, capacity or context, config.head_dim)
         self.k = [np.zeros(shape, np.float32) for _ in range(config.layers)]
         self.v = [np.zeros(shape, np.float32) for _ in range(config.layers)]
         self.length = np.zeros(batch, np.int64)
@@ -274,7 +280,7 @@ class KVCache:
 
     def mask(self) -> np.ndarray:
         """0 for filled positions, MASK_NEG for the rest: ``[B, context]``."""
-        pos = np.arange(self.context)[None, :]
+        pos = np.arange(self.k[0].shape[2])[None, :]
         return np.where(pos < self.length[:, None], 0.0, MASK_NEG).astype(np.float32)
 
 
@@ -312,7 +318,8 @@ class CompiledLLM:
 
     # -- KV cache ----------------------------------------------------------------
     def new_cache(self) -> KVCache:
-        return KVCache(self.config, self.llm.decode_batch, self.llm.context)
+        return KVCache(self.config, self.llm.decode_batch, self.llm.context,
+                       self.llm.cache_len)
 
     def prefill(self, tokens, cache: KVCache, slot: int = 0) -> np.ndarray:
         """Runs a prompt into ``cache`` (sequence ``slot``) and returns the

@@ -232,11 +232,17 @@ class _LayerEmitter(_Emitter):
         scale = f"%scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32"
         mac = ["%m = arith.mulf %a0, %a1 : f32", "%s = arith.addf %out, %m : f32",
                "linalg.yield %s : f32"]
-        # Scores against the cache: s[b,k,r,j] = Σ_d q[b,k,r,d]·K[b,k,j,d].
-        sc = self.generic([(q4, [B, kvh, g, dh]), ("%k_cache", [B, kvh, C, dh])],
-                          ["d0, d1, d2, d4", "d0, d1, d3, d4"], [B, kvh, g, C],
-                          "d0, d1, d2, d3", ["parallel"] * 4 + ["reduction"], mac,
-                          init=self.zeros([B, kvh, g, C]))
+        # Scores against the cache, s[b,k,r,j] = Σ_d q[b,k,r,d]·K[b,k,j,d], as
+        # a batch matmul over B·KV heads (the CPU's register-blocked kernel)
+        # against the cache transposed to [B·KV, D, C].
+        BK = B * kvh
+        qb = self.collapse(q4, [B, kvh, g, dh], [BK, g, dh], [[0, 1], [2], [3]])
+        kt = self.transpose(self.collapse("%k_cache", [B, kvh, C, dh], [BK, C, dh],
+                                          [[0, 1], [2], [3]]), [BK, C, dh], [0, 2, 1])
+        sc = self.op("s", f"linalg.batch_matmul ins({qb}, {kt} : {_ty(BK, g, dh)}, "
+                          f"{_ty(BK, dh, C)}) outs({self.zeros([BK, g, C])} : {_ty(BK, g, C)}) "
+                          f"-> {_ty(BK, g, C)}")
+        sc = self.expand(sc, [BK, g, C], [B, kvh, g, C], [[0, 1], [2], [3]])
         sc = self.generic([(sc, [B, kvh, g, C]), ("%mask", [B, C])], ["d0, d1, d2, d3", "d0, d3"],
                           [B, kvh, g, C], "d0, d1, d2, d3", ["parallel"] * 4,
                           [scale, "%t = arith.mulf %a0, %scale : f32",
@@ -259,11 +265,14 @@ class _LayerEmitter(_Emitter):
         pc = self.slice(probs, full, [0, 0, 0, 0], [B, kvh, g, C])
         pn = self.collapse(self.slice(probs, full, [0, 0, 0, C], [B, kvh, g, 1]),
                            [B, kvh, g, 1], [B, kvh, g], [[0], [1], [2, 3]])
-        # ctx[b,k,r,d] = Σ_j p[b,k,r,j]·V[b,k,j,d] + p_new[b,k,r]·v_new[b,k,d].
-        ctx = self.generic([(pc, [B, kvh, g, C]), ("%v_cache", [B, kvh, C, dh])],
-                           ["d0, d1, d2, d4", "d0, d1, d4, d3"], [B, kvh, g, dh],
-                           "d0, d1, d2, d3", ["parallel"] * 4 + ["reduction"], mac,
-                           init=self.zeros([B, kvh, g, dh]))
+        # ctx[b,k,r,d] = Σ_j p[b,k,r,j]·V[b,k,j,d] (a batch matmul over B·KV
+        # heads) + p_new[b,k,r]·v_new[b,k,d].
+        pcb = self.collapse(pc, [B, kvh, g, C], [BK, g, C], [[0, 1], [2], [3]])
+        vcb = self.collapse("%v_cache", [B, kvh, C, dh], [BK, C, dh], [[0, 1], [2], [3]])
+        ctx = self.op("ctx", f"linalg.batch_matmul ins({pcb}, {vcb} : {_ty(BK, g, C)}, "
+                             f"{_ty(BK, C, dh)}) outs({self.zeros([BK, g, dh])} : "
+                             f"{_ty(BK, g, dh)}) -> {_ty(BK, g, dh)}")
+        ctx = self.expand(ctx, [BK, g, dh], [B, kvh, g, dh], [[0, 1], [2], [3]])
         ctx = self.generic([(ctx, [B, kvh, g, dh]), (pn, [B, kvh, g]), (v3, [B, kvh, dh])],
                            ["d0, d1, d2, d3", "d0, d1, d2", "d0, d1, d3"], [B, kvh, g, dh],
                            "d0, d1, d2, d3", ["parallel"] * 4,
