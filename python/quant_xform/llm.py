@@ -43,10 +43,11 @@ def _progress(enabled: bool, message: str) -> None:
 
 
 def build_head_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], rows: Sequence[int],
-                  elide_weights: bool = False) -> str:
+                  elide_weights: bool = False, head_weight: Optional[str] = None) -> str:
     """Final norm + LM head: ``prefill(h: [R, H], w: [V, H]) -> [R, V]`` for
     the first row count, ``decode`` for the second. The head weight ``w`` (the
-    token embedding when tied) is an argument."""
+    token embedding when tied) is an argument, or with ``head_weight`` (its
+    name in ``weights``) a constant: ``prefill(h) -> [R, V]``."""
     H, V = config.hidden, config.vocab
     funcs = []
     for name, R in zip(("prefill", "decode"), rows):
@@ -55,10 +56,12 @@ def build_head_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], rows: S
             n = e.rms_norm("%h", R, H, "norm.weight", config.eps)
         else:
             n = e.layer_norm("%h", R, H, "norm.weight", "norm.bias", config.eps)
-        logits = e.op("lin", f'quant_xform.linear {n}, %w {{quant_xform.layer = "lm_head"}} : '
+        w = e.weight(head_weight) if head_weight else "%w"
+        logits = e.op("lin", f'quant_xform.linear {n}, {w} {{quant_xform.layer = "lm_head"}} : '
                              f"({_ty(R, H)}, {_ty(V, H)}) -> "
                              f"{_ty(R, V)}")
-        funcs.append(f"  func.func @{name}(%h: {_ty(R, H)}, %w: {_ty(V, H)}) -> {_ty(R, V)} {{\n"
+        args = f"%h: {_ty(R, H)}" + ("" if head_weight else f", %w: {_ty(V, H)}")
+        funcs.append(f"  func.func @{name}({args}) -> {_ty(R, V)} {{\n"
                      + "\n".join(e.lines) + f"\n    return {logits} : {_ty(R, V)}\n  }}\n")
     return "module {\n" + "".join(funcs) + "}\n"
 
@@ -173,8 +176,14 @@ class LLM:
         text = self.layer_ir(layer, elide_weights=False, calibration=calibration)
         return _core.Module.parse(text.encode(), f"layer{layer}.mlir")
 
-    def head_module(self) -> _core.Module:
-        text = build_head_ir(self.config, self.weights, (self.prefill_len, self.decode_batch))
+    def head_module(self, constant_weight: bool = False) -> _core.Module:
+        """The final norm and LM head; its weight an argument, or a constant
+        (``constant_weight``: then a recipe can quantize it)."""
+        name = None
+        if constant_weight:
+            name = "lm_head.weight" if "lm_head.weight" in self.weights else "embed_tokens.weight"
+        text = build_head_ir(self.config, self.weights, (self.prefill_len, self.decode_batch),
+                             head_weight=name)
         return _core.Module.parse(text.encode(), "head.mlir")
 
     # -- inputs ----------------------------------------------------------------
@@ -225,11 +234,12 @@ class LLM:
 
     def compile(self, recipe=None, calibration: Optional[Sequence[Sequence[int]]] = None,
                 threads: int = 1, jobs: Optional[int] = None,
-                progress: bool = True) -> "CompiledLLM":
+                progress: bool = True, quantize_head: bool = True) -> "CompiledLLM":
         """JIT-compiles every layer (fp32 when ``recipe`` is None, else
         through the W8A8 ``recipe``, calibrated on ``calibration`` — windows
         of token ids — when given) and the head. ``jobs`` layers compile at
-        once (default: the cores); each runs on ``threads`` threads."""
+        once (default: the cores); each runs on ``threads`` threads. With a
+        recipe and ``quantize_head``, the LM head is W8A8 (naive recipe)."""
         from .compiler import quantize
         start = time.time()
         cal = None
@@ -250,14 +260,29 @@ class LLM:
                                 f"{time.time() - start:.1f} s)")
             return _CompiledLayer(module, pre, dec)
 
+        def head():
+            # With a recipe the head is W8A8 too (per-token activations,
+            # per-channel int8 weights, as llama.cpp's Q8_0 stores it);
+            # it needs no calibration.
+            if recipe is None or not quantize_head:
+                return self.head_module().compile_cpu_functions(["prefill", "decode"], threads)
+            module = quantize(self.head_module(constant_weight=True), _naive_recipe(),
+                              progress=False)
+            return module.compile_cpu_functions(["prefill", "decode"], threads)
+
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-            head = pool.submit(lambda: self.head_module().compile_cpu_functions(
-                ["prefill", "decode"], threads))
+            head_job = pool.submit(head)
             layers = list(pool.map(one, range(self.config.layers)))
-            head_fns = head.result()
+            head_fns = head_job.result()
         seconds = time.time() - start
         _progress(progress, f"{self.config.layers} layers compiled in {seconds:.1f} s")
-        return CompiledLLM(self, layers, head_fns[0], head_fns[1], recipe, seconds)
+        weight = None if recipe is not None and quantize_head else self.head_weight
+        return CompiledLLM(self, layers, (head_fns[0], head_fns[1], weight), recipe, seconds)
+
+
+def _naive_recipe():
+    from .compiler import RECIPES
+    return RECIPES["naive"]
 
 
 class _CompiledLayer:
@@ -288,10 +313,11 @@ class CompiledLLM:
     """Compiled layers and head: logits, prefill and decode over a KV cache,
     and text generation."""
 
-    def __init__(self, llm: LLM, layers, head_prefill, head_decode, recipe, compile_seconds):
+    def __init__(self, llm: LLM, layers, head, recipe, compile_seconds):
         self.llm, self.config = llm, llm.config
         self.layers = layers
-        self.head_prefill, self.head_decode = head_prefill, head_decode
+        #: The head's functions and its weight argument (None: a constant).
+        self.head_prefill, self.head_decode, self.head_weight = head
         self.recipe = recipe
         #: Wall time of ``LLM.compile`` (calibration, recipe and JIT).
         self.compile_seconds = compile_seconds
@@ -314,7 +340,7 @@ class CompiledLLM:
         """Logits ``[len(tokens), V]`` of one window from position 0 (at
         most ``prefill_len`` tokens): for perplexity."""
         h = self._prefill_hidden(tokens)
-        return self.head_prefill.run([h, self.llm.head_weight])[0][:len(tokens)]
+        return self._head(self.head_prefill, h)[:len(tokens)]
 
     # -- KV cache ----------------------------------------------------------------
     def new_cache(self) -> KVCache:
@@ -335,7 +361,7 @@ class CompiledLLM:
         h = self._prefill_hidden(first, cache, slot)
         rows = np.zeros((self.llm.decode_batch, self.config.hidden), np.float32)
         rows[slot] = h[len(first) - 1]
-        logits = self.head_decode.run([rows, self.llm.head_weight])[0][slot]
+        logits = self._head(self.head_decode, rows)[slot]
         for t in tokens[len(first):]:
             step = np.full(self.llm.decode_batch, -1, np.int64)
             step[slot] = t
@@ -364,7 +390,11 @@ class CompiledLLM:
             cache.k[i][rows, :, pos] = k[active]
             cache.v[i][rows, :, pos] = v[active]
         cache.length[active] += 1
-        return self.head_decode.run([x, self.llm.head_weight])[0]
+        return self._head(self.head_decode, x)
+
+    def _head(self, fn, h: np.ndarray) -> np.ndarray:
+        args = [h] if self.head_weight is None else [h, self.head_weight]
+        return fn.run(args)[0]
 
     # -- generation ----------------------------------------------------------------
     def generate(self, prompt: Union[str, Sequence[int]], max_new_tokens: int = 64,
