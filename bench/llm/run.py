@@ -162,7 +162,7 @@ def main():
     gguf_path = smollm2_gguf()
 
     start = time.time()
-    llm = qx.LLM.from_gguf(gguf_path, prefill_len=a.ctx, context=a.ctx + a.gen + 1,
+    llm = qx.LLM.from_gguf(gguf_path, prefill_len=a.ctx, context=a.ctx + a.gen,
                            calibration_len=a.calibration_len)
     log(f"loaded {os.path.basename(gguf_path)} in {time.time() - start:.1f} s")
     tok = llm.tokenizer
@@ -190,7 +190,8 @@ def main():
         log(f"compiling {label} ...")
         recipe = None if name is None else qx.RECIPES[name]
         models[label] = llm.compile(recipe, calibration=cal if recipe else None,
-                                    threads=a.threads, progress=False)
+                                    threads=a.threads, progress=False,
+                                    float_model=models.get("fp32"))
         compile_s[label] = models[label].compile_seconds
         log(f"compiled {label} in {compile_s[label]:.1f} s")
 

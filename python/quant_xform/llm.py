@@ -147,6 +147,7 @@ class LLM:
         self.cache_len = -(-context // 64) * 64
         #: Tokens per calibration window (the private ``main`` of a layer).
         self.calibration_len = min(calibration_len, prefill_len)
+        self._calibration_memo: Dict[tuple, List[List[np.ndarray]]] = {}
 
     @classmethod
     def from_gguf(cls, path: str, tokenizer: bool = True, **kwargs) -> "LLM":
@@ -211,16 +212,21 @@ class LLM:
 
     # -- compilation ------------------------------------------------------------
     def calibration_inputs(self, windows: Sequence[Sequence[int]], threads: int = 1,
-                           progress: bool = True) -> List[List[np.ndarray]]:
+                           progress: bool = True, float_model: Optional["CompiledLLM"] = None
+                           ) -> List[List[np.ndarray]]:
         """Each layer's calibration-function inputs on ``windows`` of exactly
         ``calibration_len`` tokens, from the float model compiled for this
-        CPU: ``[layer][arg] -> [N, ...]``."""
+        CPU (``float_model``, else compiled now): ``[layer][arg] -> [N, ...]``.
+        Remembered per set of windows."""
         n = self.calibration_len
         for w in windows:
             if len(w) != n:
                 raise QuantXformError(f"calibration windows must hold {n} tokens, "
                                       f"got {len(w)}")
-        fp32 = self.compile(None, threads=threads, progress=progress)
+        key = tuple(tuple(int(t) for t in w) for w in windows)
+        if key in self._calibration_memo:
+            return self._calibration_memo[key]
+        fp32 = float_model or self.compile(None, threads=threads, progress=progress)
         per_layer: List[List[List[np.ndarray]]] = [[] for _ in range(self.config.layers)]
         for count, w in enumerate(windows):
             # Causal: the first n rows of a padded prefill are those of n tokens.
@@ -230,21 +236,26 @@ class LLM:
                 args = [layer.prefill.run(args)[0]] + args[1:]
             _progress(progress, f"calibration window {count + 1}/{len(windows)} through "
                                 "the float model")
-        return [[np.stack([a[j] for a in rows]) for j in range(4)] for rows in per_layer]
+        out = [[np.stack([a[j] for a in rows]) for j in range(4)] for rows in per_layer]
+        self._calibration_memo = {key: out}
+        return out
 
     def compile(self, recipe=None, calibration: Optional[Sequence[Sequence[int]]] = None,
                 threads: int = 1, jobs: Optional[int] = None,
-                progress: bool = True, quantize_head: bool = True) -> "CompiledLLM":
+                progress: bool = True, quantize_head: bool = True,
+                float_model: Optional["CompiledLLM"] = None) -> "CompiledLLM":
         """JIT-compiles every layer (fp32 when ``recipe`` is None, else
         through the W8A8 ``recipe``, calibrated on ``calibration`` — windows
         of token ids — when given) and the head. ``jobs`` layers compile at
         once (default: the cores); each runs on ``threads`` threads. With a
-        recipe and ``quantize_head``, the LM head is W8A8 (naive recipe)."""
+        recipe and ``quantize_head``, the LM head is W8A8 (naive recipe).
+        ``float_model`` (this model compiled without a recipe) saves the
+        compile that calibration needs."""
         from .compiler import quantize
         start = time.time()
         cal = None
         if recipe is not None and calibration is not None:
-            cal = self.calibration_inputs(calibration, threads, progress)
+            cal = self.calibration_inputs(calibration, threads, progress, float_model)
         jobs = jobs or os.cpu_count() or 1
         done = [0]
 
