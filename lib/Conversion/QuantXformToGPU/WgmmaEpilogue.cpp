@@ -1,0 +1,285 @@
+//===- WgmmaEpilogue.cpp - the wgmma kernel's dequant + bias epilogue -----===//
+//
+// The epilogue of the wgmma kernel: the epilogue operands (weight scales,
+// bias, LLM.int8() outlier rows) staged in shared memory by cp.async, and
+// the accumulator fragments dequantized, sx·(sw·float(acc)) + bias (the
+// evaluator's order), plus the outlier columns' float product, then stored
+// directly or, for whole 2-byte tiles, through a padded tile in the
+// pipeline buffers and out in 16-byte pieces.
+//
+//===----------------------------------------------------------------------===//
+
+#include "WgmmaKernel.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::gpu_kernels;
+using namespace mlir::quant_xform::gpu_kernels::wgmma;
+
+//===----------------------------------------------------------------------===//
+// The epilogue operands in shared memory
+//===----------------------------------------------------------------------===//
+
+void WgmmaKernelBuilder::copyTable(Value epi, const OperandTable &table) {
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+  const int64_t count = table.rows * table.perRow;
+  for (int64_t pass = 0; pass < int64_t(llvm::divideCeil(count, threads));
+       ++pass) {
+    OpBuilder::InsertionGuard guard(b);
+    Value i = add(tid, c(pass * threads));
+    if ((pass + 1) * threads > count) {
+      Value inTable =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, i, c(count));
+      auto ifIn = scf::IfOp::create(b, loc, inTable, /*withElse=*/false);
+      b.setInsertionPointToStart(&ifIn.getThenRegion().front());
+    }
+    Value row = arith::MinSIOp::create(
+        b, loc, add(table.first, div(i, table.perRow)), c(table.extent - 1));
+    SmallVector<Value> at = {row};
+    if (cast<MemRefType>(table.mem.getType()).getRank() == 2)
+      at.push_back(mul(rem(i, table.perRow), table.width));
+    Value dst = add(c(table.offset), mul(i, table.width));
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, tokenType, epi, ValueRange{dst}, table.mem, at,
+        b.getIndexAttr(table.width), Value(),
+        table.width * 4 == kChunk ? b.getUnitAttr() : UnitAttr());
+  }
+}
+
+void WgmmaKernelBuilder::stageEpilogueOperands(Value epi, TileOrigin tile) {
+  // 4-byte copies of the scales and bias, 16-byte ones of xo and Wo rows
+  // when O is a multiple of 4 (else 4-byte ones); indices past M and N are
+  // clamped.
+  if (layout.sw >= 0)
+    copyTable(epi,
+              {fn.getArgument(3), tile.col, s.n, t.tileN, 1, 1, layout.sw});
+  if (layout.bias >= 0)
+    copyTable(epi,
+              {fn.getArgument(4), tile.col, s.n, t.tileN, 1, 1, layout.bias});
+  if (layout.xo >= 0) {
+    int64_t width = s.outliers % 4 == 0 ? 4 : 1;
+    unsigned xoArg = s.bias ? 5 : 4;
+    copyTable(epi, {fn.getArgument(xoArg), tile.row, s.m, t.rows(),
+                    s.outliers / width, width, layout.xo});
+    copyTable(epi, {fn.getArgument(xoArg + 1), tile.col, s.n, t.tileN,
+                    s.outliers / width, width, layout.wo});
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The fragments
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value>
+WgmmaKernelBuilder::loadFloats(Value mem, SmallVector<Value> at, int64_t n) {
+  const int64_t width = s.outliers % 4 == 0 ? 4 : 1;
+  SmallVector<Value> out;
+  for (int64_t j = 0; j < n; j += width) {
+    SmallVector<Value> idx = at;
+    idx.back() = add(idx.back(), c(j));
+    if (width == 1) {
+      out.push_back(memref::LoadOp::create(b, loc, mem, idx));
+      continue;
+    }
+    Value v = vector::LoadOp::create(
+        b, loc, VectorType::get({width}, b.getF32Type()), mem, idx,
+        /*nontemporal=*/false, llvm::MaybeAlign(4 * width));
+    for (int64_t e = 0; e < width; ++e)
+      out.push_back(vector::ExtractOp::create(b, loc, v, e));
+  }
+  return out;
+}
+
+EpilogueInputs
+WgmmaKernelBuilder::loadEpilogueInputs(const FragmentPlace &place) {
+  EpilogueInputs in;
+  in.rowScales[0] = loadRowScale(b, loc, fn, s, place.rows[0]);
+  in.rowScales[1] = loadRowScale(b, loc, fn, s, place.rows[1]);
+  if (s.perTensorW)
+    in.tensorScale =
+        memref::LoadOp::create(b, loc, fn.getArgument(3), ValueRange{});
+  if (s.outliers) {
+    in.xo = fn.getArgument(s.bias ? 5 : 4);
+    in.wo = fn.getArgument(s.bias ? 6 : 5);
+  }
+  // Rows for the outlier values read from global memory (not staged).
+  if (s.outliers && layout.xo < 0)
+    for (int64_t r = 0; r < 2; ++r)
+      in.clampedRows[r] =
+          arith::MinSIOp::create(b, loc, place.rows[r], c(s.m - 1));
+  if (layout.xo >= 0)
+    for (int64_t r = 0; r < 2; ++r)
+      in.stagedXs[r] = loadFloats(
+          place.epi,
+          {add(c(layout.xo), arith::MulIOp::create(b, loc, place.localRows[r],
+                                                   c(s.outliers)))},
+          s.outliers);
+  return in;
+}
+
+void WgmmaKernelBuilder::addOutliers(const FragmentPlace &place,
+                                     const EpilogueInputs &in,
+                                     ArrayRef<Value> cols,
+                                     ArrayRef<Value> localCols,
+                                     Value (&values)[2][2]) {
+  // + Σⱼ xo[row, j]·wo[col, j] in order of j (the CPU lowering's float
+  // matmul onto the int8 part), from shared memory (the rows' xo values
+  // kept in registers) or, for more than kMaxStagedOutliers, from global
+  // memory 16 at a time.
+  const bool outliersStaged = layout.xo >= 0;
+  const int64_t chunk = outliersStaged ? s.outliers : 16;
+  for (int64_t j0 = 0; j0 < s.outliers; j0 += chunk) {
+    int64_t n = std::min(chunk, s.outliers - j0);
+    SmallVector<Value> xs[2], ws[2];
+    for (int64_t r = 0; r < 2; ++r)
+      xs[r] = outliersStaged ? in.stagedXs[r]
+                             : loadFloats(in.xo, {in.clampedRows[r], c(j0)}, n);
+    for (int64_t cc = 0; cc < 2; ++cc)
+      ws[cc] =
+          outliersStaged
+              ? loadFloats(place.epi,
+                           {add(c(layout.wo),
+                                arith::MulIOp::create(b, loc, localCols[cc],
+                                                      c(s.outliers)))},
+                           n)
+              : loadFloats(
+                    in.wo,
+                    {arith::MinSIOp::create(b, loc, cols[cc], c(s.n - 1)),
+                     c(j0)},
+                    n);
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t cc = 0; cc < 2; ++cc)
+        for (int64_t o = 0; o < n; ++o)
+          values[r][cc] = arith::AddFOp::create(
+              b, loc, values[r][cc],
+              arith::MulFOp::create(b, loc, xs[r][o], ws[cc][o]));
+  }
+}
+
+void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
+                                         const EpilogueInputs &in, int64_t j) {
+  // Register 4j + 2r + cc: row rows[r], column col0 + 8j + cc.
+  Value values[2][2], cols[2], localCols[2];
+  for (int64_t cc = 0; cc < 2; ++cc) {
+    localCols[cc] = add(place.localCol0, c(8 * j + cc));
+    cols[cc] = add(place.colBlock, localCols[cc]);
+    EpilogueColumn colValues;
+    colValues.scale =
+        in.tensorScale
+            ? in.tensorScale
+            : Value(memref::LoadOp::create(b, loc, place.epi,
+                                           add(c(layout.sw), localCols[cc])));
+    if (s.bias)
+      colValues.bias = memref::LoadOp::create(
+          b, loc, place.epi, add(c(layout.bias), localCols[cc]));
+    for (int64_t r = 0; r < 2; ++r) {
+      Value acc = LLVM::ExtractValueOp::create(
+          b, loc, place.acc, ArrayRef<int64_t>{4 * j + 2 * r + cc});
+      values[r][cc] = dequantizeValue(b, loc, acc, in.rowScales[r], colValues);
+    }
+  }
+  addOutliers(place, in, cols, localCols, values);
+  for (int64_t r = 0; r < 2; ++r) {
+    if (place.staging) {
+      storeValuePair(b, loc, fn, place.localRows[r], localCols[0], values[r][0],
+                     values[r][1], place.staging);
+      continue;
+    }
+    if (!checked) {
+      storeValuePair(b, loc, fn, place.rows[r], cols[0], values[r][0],
+                     values[r][1]);
+      continue;
+    }
+    for (int64_t cc = 0; cc < 2; ++cc)
+      storeValue(b, loc, fn, s, place.rows[r], cols[cc], values[r][cc],
+                 /*checked=*/true);
+  }
+}
+
+void WgmmaKernelBuilder::emitFragments(const FragmentPlace &place) {
+  // One group of 8 columns at a time (a thread's 2 rows × 2 columns: few
+  // live registers next to the accumulators).
+  EpilogueInputs in = loadEpilogueInputs(place);
+  for (int64_t j = 0; j < t.tileN / 8; ++j)
+    emitColumnGroup(place, in, j);
+}
+
+//===----------------------------------------------------------------------===//
+// The epilogue
+//===----------------------------------------------------------------------===//
+
+void WgmmaKernelBuilder::consumerBarrier() {
+  // Barrier 1 over the consumers (a TMA kernel's producer has left; a
+  // constant id keeps ptxas from reserving all 16).
+  NVVM::BarrierOp::create(b, loc, Type(), i32c(1), i32c(threads),
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
+void WgmmaKernelBuilder::copyStagedTileOut(Value staging, TileOrigin tile,
+                                           Value inGroup) {
+  // Each warpgroup copies its rows out, rowsPerCopy rows of piecesPerRow
+  // 16-byte pieces at a time.
+  const int64_t perChunk = kChunk / outBytes;
+  const int64_t piecesPerRow = t.tileN / perChunk;
+  const int64_t rowsPerCopy = 128 / piecesPerRow;
+  Value localCol = mul(rem(inGroup, piecesPerRow), perChunk);
+  Value firstRow = add(mul(warpgroup, 64), div(inGroup, piecesPerRow));
+  auto copy = scf::ForOp::create(b, loc, c(0), c(64), c(rowsPerCopy));
+  OpBuilder::InsertionGuard inCopy(b);
+  b.setInsertionPointToStart(copy.getBody());
+  Value localRow = add(firstRow, copy.getInductionVar());
+  auto chunkType = VectorType::get({perChunk}, outType);
+  Value v = vector::LoadOp::create(
+      b, loc, chunkType, staging, ValueRange{localRow, localCol},
+      /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+  vector::StoreOp::create(
+      b, loc, v, fn.getArguments().back(),
+      ValueRange{add(tile.row, localRow), add(tile.col, localCol)},
+      /*nontemporal=*/false, llvm::MaybeAlign(kChunk));
+}
+
+void WgmmaKernelBuilder::epilogue(Value acc, TileOrigin tile, Value epi) {
+  if (operandsToWait)
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+  // The operands are visible, and (staged) every warpgroup's wgmmas have
+  // read the buffers.
+  if (operandsToWait || staged)
+    consumerBarrier();
+  FragmentPlace place;
+  place.acc = acc;
+  place.epi = epi;
+  place.colBlock = tile.col;
+  if (staged) {
+    auto stagingType = MemRefType::get(
+        {blockM, pitch}, outType, MemRefLayoutAttrInterface{},
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+    place.staging =
+        memref::ViewOp::create(b, loc, stagingType, smem, pad, ValueRange{});
+  }
+  // Register i of a thread (lane = 4g + q in warp v of its warpgroup): row
+  // 16v + g + 8·⌊(i mod 4)/2⌋, column 8⌊i/4⌋ + 2q + i mod 2.
+  Value inGroup = rem(tid, 128);
+  Value lane = rem(inGroup, 32);
+  Value row0 = add(add(tile.row, mul(warpgroup, 64)),
+                   add(mul(div(inGroup, 32), 16), div(lane, 4)));
+  place.localCol0 = mul(rem(lane, 4), 2);
+  place.rows[0] = row0;
+  place.rows[1] = add(row0, c(8));
+  place.localRows[0] = arith::SubIOp::create(b, loc, place.rows[0], tile.row);
+  place.localRows[1] = arith::SubIOp::create(b, loc, place.rows[1], tile.row);
+  emitFragments(place);
+  if (!staged)
+    return;
+  // The tile is in place.
+  consumerBarrier();
+  copyStagedTileOut(place.staging, tile, inGroup);
+}
