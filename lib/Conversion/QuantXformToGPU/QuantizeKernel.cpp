@@ -85,41 +85,158 @@ LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
   return {s.m, 1, quantizeThreads(s), sharedBytes};
 }
 
-gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
-                                                StringRef name,
-                                                const QuantizeShape &s) {
-  MLIRContext *ctx = b.getContext();
-  Type f32 = b.getF32Type(), f64 = b.getF64Type(), i8 = b.getI8Type();
-  Type inType = s.inputType ? s.inputType : f32;
-  const int64_t threads = quantizeThreads(s), warps = threads / 32;
+namespace {
+
+/// The stores of one group of values: `values` (vector<n × f32>) at the
+/// columns column + i·stride of the row.
+struct StoreGroup {
+  Value values, column;
+  int64_t stride;
+};
+
+/// Generates the quantize kernel of one shape. The builder, the location,
+/// the shape, the block size and the kernel's common values (thread, row,
+/// shared buffers, the row's values and scale) are members; the methods are
+/// the kernel's phases: the globals and the function, the outlier copy, the
+/// row loads and the thread's maximum, the reduction across the block, the
+/// scale, and the quantize + store.
+class QuantizeKernelBuilder {
+public:
+  QuantizeKernelBuilder(OpBuilder &b, Location loc, StringRef name,
+                        const QuantizeShape &s);
+
+  /// Builds `gpu.func @name` (and its globals) at the insertion point.
+  gpu::GPUFuncOp build();
+
+private:
+  Value c(int64_t v);
+  Value cf(double v);
+  Value f64Constant(APFloat v);
+
+  /// The keep mask, the outlier columns and the Hadamard sign words as
+  /// private globals next to the kernel.
+  void createGlobals();
+  /// The function and its static shared memory.
+  void createFunction();
+  /// Thread, row, lane, warp, first column; dynamic shared memory.
+  void emitSetup();
+  /// The group of x at [row, k] in f32 (one load, widened exactly).
+  Value loadX(OpBuilder &lb, Value k);
+  /// v·keep[k ..] for the group at column k (v itself without outliers).
+  Value masked(OpBuilder &mb, Value v, Value k);
+  /// 0. Threads j < O copy x[row, columns[j]] to xo[row, j].
+  void copyOutliers();
+  /// 1a. A resident row's groups: rotated, or loaded (zeros past K).
+  void loadResidentRow();
+  /// The NaN-ignoring maximum of |v|'s elements.
+  Value absMax(Value v);
+  /// 1b. This thread's maximum of |x|.
+  Value threadAbsMax();
+  /// 2. The row's maximum: warp butterfly, then across the warps.
+  Value rowAbsMax(Value m);
+  /// 3. The scale from the row maximum; thread 0 stores it.
+  void computeScale(Value absmax);
+  /// Stores q of `group`, by the fast division or by a division per value.
+  void quantizeStore(OpBuilder &qb, const StoreGroup &group, bool fast);
+  /// The stores of the row, by one of the two divisions.
+  void quantizeRow(bool fast);
+  /// 4. The row quantized and stored.
+  void quantizeAndStore();
+
+  OpBuilder &b;
+  Location loc;
+  MLIRContext *ctx;
+  StringRef name;
+  const QuantizeShape &s;
+  Type f32, f64, i8, inType;
+  int64_t threads, warps, width, outliers, groups;
+  bool resident;
+  std::string keepName, columnsName, signsName;
+  MemRefType keepType, columnsType, signsType, partialType, exchangeType;
+  std::vector<int32_t> signWords;
+  HadamardPlan plan;
+  VectorType vec;
+
+  gpu::GPUFuncOp fn;
+  Value x, q, scale, partial, exchange;
+  Value tid, row, lane, warp, first, keep;
+  /// Resident rows: this thread's values (zeros where not `valid`).
+  SmallVector<RowGroup> values;
+  /// The scale s, −s, 1/s and whether the row maximum is finite.
+  Value sv, negSv, recipSv, finite;
+  /// The quantize's constants: qmin, qmax, 0 and 1.5·2²³.
+  Value lo, hi, zero, magic;
+};
+
+} // namespace
+
+QuantizeKernelBuilder::QuantizeKernelBuilder(OpBuilder &b, Location loc,
+                                             StringRef name,
+                                             const QuantizeShape &s)
+    : b(b), loc(loc), ctx(b.getContext()), name(name), s(s) {
+  f32 = b.getF32Type();
+  f64 = b.getF64Type();
+  i8 = b.getI8Type();
+  inType = s.inputType ? s.inputType : f32;
+  threads = quantizeThreads(s);
+  warps = threads / 32;
   // Values per load: 16 bytes.
-  const int64_t width = wideGroups(s) ? 8 : kGroup;
-  SmallVector<Type> args = {MemRefType::get({s.m, s.k}, inType),
-                            MemRefType::get({s.m, s.k}, i8),
-                            MemRefType::get({s.m}, f32)};
-  const int64_t outliers = int64_t(s.outlierColumns.size());
+  width = wideGroups(s) ? 8 : kGroup;
+  outliers = int64_t(s.outlierColumns.size());
   assert(outliers <= threads && !(outliers && s.hadamardBlock) &&
          "outlier columns: at most one per thread, no rotation");
-  if (outliers)
-    args.push_back(MemRefType::get({s.m, outliers}, f32));
+  groups = llvm::divideCeil(s.k, threads * width);
+  // Groups kept in registers when they are few enough.
+  resident = s.hadamardBlock || groups * width <= kMaxResidentValues;
+  keepName = (name + "_keep").str();
+  columnsName = (name + "_outlier_columns").str();
+  signsName = (name + "_hadamard_signs").str();
+  keepType = MemRefType::get({s.k}, f32);
+  columnsType = MemRefType::get({outliers}, b.getI32Type());
+  if (s.hadamardBlock) {
+    signWords = hadamardSignWords(s);
+    plan = hadamardPlan(s);
+  }
+  signsType = MemRefType::get({int64_t(signWords.size())}, b.getI32Type());
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  // The warp maxima and the rotation's exchange buffer: static shared
+  // memory, or dynamic (HadamardPlan::dynamicShared).
+  partialType =
+      MemRefType::get({warps}, f32, MemRefLayoutAttrInterface{}, workgroup);
+  exchangeType = MemRefType::get({plan.sharedFloats}, f32,
+                                 MemRefLayoutAttrInterface{}, workgroup);
+  vec = VectorType::get({width}, f32);
+}
+
+Value QuantizeKernelBuilder::c(int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value QuantizeKernelBuilder::cf(double v) {
+  return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                        APFloat(float(v)));
+}
+
+Value QuantizeKernelBuilder::f64Constant(APFloat v) {
+  return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), v);
+}
+
+void QuantizeKernelBuilder::createGlobals() {
   // LLM.int8() outlier columns: the keep mask (0 at an outlier column, 1
   // elsewhere: x·keep as the CPU lowering computes x_in) and the column
-  // indices, next to the kernel.
-  std::string keepName = (name + "_keep").str(),
-              columnsName = (name + "_outlier_columns").str();
-  auto keepType = MemRefType::get({s.k}, f32);
-  auto columnsType = MemRefType::get({outliers}, b.getI32Type());
+  // indices.
   if (outliers) {
-    std::vector<float> keep(s.k, 1.0f);
+    std::vector<float> keepValues(s.k, 1.0f);
     std::vector<int32_t> columns;
     for (int64_t col : s.outlierColumns) {
-      keep[col] = 0.0f;
+      keepValues[col] = 0.0f;
       columns.push_back(int32_t(col));
     }
     memref::GlobalOp::create(
         b, loc, keepName, b.getStringAttr("private"), keepType,
         DenseElementsAttr::get(RankedTensorType::get({s.k}, f32),
-                               ArrayRef<float>(keep)),
+                               ArrayRef<float>(keepValues)),
         /*constant=*/true, b.getI64IntegerAttr(16));
     memref::GlobalOp::create(
         b, loc, columnsName, b.getStringAttr("private"), columnsType,
@@ -128,12 +245,7 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
             ArrayRef<int32_t>(columns)),
         /*constant=*/true, b.getI64IntegerAttr(4));
   }
-  // The signs of the Hadamard column factors as bits, next to the kernel.
-  std::string signsName = (name + "_hadamard_signs").str();
-  std::vector<int32_t> signWords;
-  if (s.hadamardBlock)
-    signWords = hadamardSignWords(s);
-  auto signsType = MemRefType::get({int64_t(signWords.size())}, b.getI32Type());
+  // The signs of the Hadamard column factors as bits.
   if (!signWords.empty())
     memref::GlobalOp::create(
         b, loc, signsName, b.getStringAttr("private"), signsType,
@@ -141,174 +253,161 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
             RankedTensorType::get({int64_t(signWords.size())}, b.getI32Type()),
             ArrayRef<int32_t>(signWords)),
         /*constant=*/true, b.getI64IntegerAttr(16));
-  auto fn =
-      gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
+}
+
+void QuantizeKernelBuilder::createFunction() {
+  SmallVector<Type> args = {MemRefType::get({s.m, s.k}, inType),
+                            MemRefType::get({s.m, s.k}, i8),
+                            MemRefType::get({s.m}, f32)};
+  if (outliers)
+    args.push_back(MemRefType::get({s.m, outliers}, f32));
+  fn = gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn->setAttr(fn.getKnownBlockSizeAttrName(),
               b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  // The warp maxima and the rotation's exchange buffer: static shared
-  // memory, or dynamic (HadamardPlan::dynamicShared).
-  auto partialType =
-      MemRefType::get({warps}, f32, MemRefLayoutAttrInterface{}, workgroup);
-  HadamardPlan plan;
-  if (s.hadamardBlock)
-    plan = hadamardPlan(s);
-  auto exchangeType = MemRefType::get({plan.sharedFloats}, f32,
-                                      MemRefLayoutAttrInterface{}, workgroup);
-  Value partial, exchange;
-  if (!plan.dynamicShared()) {
-    // 16-byte aligned: the buffer takes 16-byte stores and loads, and the
-    // warp maxima are read 4 at a time.
-    auto aligned = [&](MemRefType type) -> Value {
-      Value buffer = fn.addWorkgroupAttribution(type, loc);
-      fn.setWorkgroupAttributionAttr(fn.getNumWorkgroupAttributions() - 1,
-                                     LLVM::LLVMDialect::getAlignAttrName(),
-                                     b.getI64IntegerAttr(16));
-      return buffer;
-    };
-    partial = aligned(partialType);
-    if (plan.sharedFloats)
-      exchange = aligned(exchangeType);
-  }
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&fn.getBody().front());
-  Value x = fn.getArgument(0), q = fn.getArgument(1), scale = fn.getArgument(2);
+  x = fn.getArgument(0);
+  q = fn.getArgument(1);
+  scale = fn.getArgument(2);
+  if (plan.dynamicShared())
+    return;
+  // 16-byte aligned: the buffer takes 16-byte stores and loads, and the
+  // warp maxima are read 4 at a time.
+  auto aligned = [&](MemRefType type) -> Value {
+    Value buffer = fn.addWorkgroupAttribution(type, loc);
+    fn.setWorkgroupAttributionAttr(fn.getNumWorkgroupAttributions() - 1,
+                                   LLVM::LLVMDialect::getAlignAttrName(),
+                                   b.getI64IntegerAttr(16));
+    return buffer;
+  };
+  partial = aligned(partialType);
+  if (plan.sharedFloats)
+    exchange = aligned(exchangeType);
+}
 
-  auto c = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  auto cf = [&](double v) -> Value {
-    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
-                                          APFloat(float(v)));
-  };
-  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  Value row = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  Value lane = arith::RemUIOp::create(b, loc, tid, c(32));
-  Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
+void QuantizeKernelBuilder::emitSetup() {
+  tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  row = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  lane = arith::RemUIOp::create(b, loc, tid, c(32));
+  warp = arith::DivUIOp::create(b, loc, tid, c(32));
   // This thread's first value: group g of a row at first + g·threads·width
   // (a warp's load is one contiguous piece).
-  Value first = arith::MulIOp::create(b, loc, tid, c(width));
-  if (plan.dynamicShared()) {
-    auto workgroupBytes = MemRefType::get(
-        {ShapedType::kDynamic}, i8, MemRefLayoutAttrInterface{}, workgroup);
-    Value dynamic = gpu::DynamicSharedMemoryOp::create(b, loc, workgroupBytes);
-    exchange = memref::ViewOp::create(b, loc, exchangeType, dynamic, c(0),
-                                      ValueRange{});
-    partial = memref::ViewOp::create(b, loc, partialType, dynamic,
-                                     c(plan.sharedFloats * 4), ValueRange{});
-  }
-  auto vec = VectorType::get({width}, f32);
-  // The group of x at [row, k] in f32: one load of `width` values (16
-  // bytes, or 8 for bf16 / f16 rows that are not wide groups), widened
-  // exactly.
-  auto loadX = [&](OpBuilder &lb, Value k) -> Value {
-    int64_t bytes = width * inType.getIntOrFloatBitWidth() / 8;
-    Value v = vector::LoadOp::create(
-        lb, loc, VectorType::get({width}, inType), x, ValueRange{row, k},
-        /*nontemporal=*/false, llvm::MaybeAlign(bytes));
-    return inType == f32 ? v : arith::ExtFOp::create(lb, loc, vec, v);
-  };
+  first = arith::MulIOp::create(b, loc, tid, c(width));
+  if (!plan.dynamicShared())
+    return;
+  auto workgroupBytes = MemRefType::get(
+      {ShapedType::kDynamic}, i8, MemRefLayoutAttrInterface{},
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(b, loc, workgroupBytes);
+  exchange =
+      memref::ViewOp::create(b, loc, exchangeType, dynamic, c(0), ValueRange{});
+  partial = memref::ViewOp::create(b, loc, partialType, dynamic,
+                                   c(plan.sharedFloats * 4), ValueRange{});
+}
 
-  // 0. Outlier columns: thread j < O copies x[row, columns[j]] to
-  // xo[row, j]; `keep` masks them out of the int8 part below.
-  Value keep;
-  if (outliers) {
-    keep = memref::GetGlobalOp::create(b, loc, keepType, keepName);
-    Value isCopier = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           tid, c(outliers));
-    auto ifCopier = scf::IfOp::create(b, loc, isCopier, /*withElse=*/false);
-    OpBuilder::InsertionGuard inIf(b);
-    b.setInsertionPointToStart(&ifCopier.getThenRegion().front());
-    Value columns =
-        memref::GetGlobalOp::create(b, loc, columnsType, columnsName);
-    Value col = arith::IndexCastUIOp::create(
-        b, loc, b.getIndexType(),
-        memref::LoadOp::create(b, loc, columns, ValueRange{tid}));
-    Value v = memref::LoadOp::create(b, loc, x, ValueRange{row, col});
-    if (inType != f32)
-      v = arith::ExtFOp::create(b, loc, f32, v);
-    memref::StoreOp::create(b, loc, v, fn.getArgument(3), ValueRange{row, tid});
-  }
-  // v·keep[k ..] for the group at column k (v itself without outliers).
-  auto masked = [&](OpBuilder &mb, Value v, Value k) -> Value {
-    if (!keep)
-      return v;
-    Value mask =
-        vector::LoadOp::create(mb, loc, vec, keep, ValueRange{k},
-                               /*nontemporal=*/false, llvm::MaybeAlign(16));
-    return arith::MulFOp::create(mb, loc, v, mask);
-  };
+Value QuantizeKernelBuilder::loadX(OpBuilder &lb, Value k) {
+  // 16 bytes, or 8 for bf16 / f16 rows that are not wide groups.
+  int64_t bytes = width * inType.getIntOrFloatBitWidth() / 8;
+  Value v = vector::LoadOp::create(
+      lb, loc, VectorType::get({width}, inType), x, ValueRange{row, k},
+      /*nontemporal=*/false, llvm::MaybeAlign(bytes));
+  return inType == f32 ? v : arith::ExtFOp::create(lb, loc, vec, v);
+}
 
-  // 1. This thread's maximum of |x|: unrolled with the groups kept in
-  // registers when they are few enough, else a loop.
-  const int64_t groups = llvm::divideCeil(s.k, threads * width);
-  bool resident = s.hadamardBlock || groups * width <= kMaxResidentValues;
-  auto absMax = [&](Value v) {
-    // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
-    Value abs =
-        arith::MaxNumFOp::create(b, loc, v, arith::NegFOp::create(b, loc, v));
-    return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
-                                       abs)
-        .getResult();
-  };
-  // Resident rows: this thread's values (zeros where not `valid`).
-  SmallVector<RowGroup> values;
-  Value m;
+Value QuantizeKernelBuilder::masked(OpBuilder &mb, Value v, Value k) {
+  if (!keep)
+    return v;
+  Value mask =
+      vector::LoadOp::create(mb, loc, vec, keep, ValueRange{k},
+                             /*nontemporal=*/false, llvm::MaybeAlign(16));
+  return arith::MulFOp::create(mb, loc, v, mask);
+}
+
+void QuantizeKernelBuilder::copyOutliers() {
+  // `keep` masks the outlier columns out of the int8 part below.
+  if (!outliers)
+    return;
+  keep = memref::GetGlobalOp::create(b, loc, keepType, keepName);
+  Value isCopier = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid,
+                                         c(outliers));
+  auto ifCopier = scf::IfOp::create(b, loc, isCopier, /*withElse=*/false);
+  OpBuilder::InsertionGuard inIf(b);
+  b.setInsertionPointToStart(&ifCopier.getThenRegion().front());
+  Value columns = memref::GetGlobalOp::create(b, loc, columnsType, columnsName);
+  Value col = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      memref::LoadOp::create(b, loc, columns, ValueRange{tid}));
+  Value v = memref::LoadOp::create(b, loc, x, ValueRange{row, col});
+  if (inType != f32)
+    v = arith::ExtFOp::create(b, loc, f32, v);
+  memref::StoreOp::create(b, loc, v, fn.getArgument(3), ValueRange{row, tid});
+}
+
+void QuantizeKernelBuilder::loadResidentRow() {
   if (s.hadamardBlock) {
     Value signs;
     if (!signWords.empty())
       signs = memref::GetGlobalOp::create(b, loc, signsType, signsName);
+    auto load = [&](OpBuilder &lb, Value k) { return loadX(lb, k); };
     values =
-        buildHadamardRow(b, loc, s, plan, tid, x, row, loadX, signs, exchange);
-  } else if (resident) {
-    Value zeros = vector::BroadcastOp::create(b, loc, vec, cf(0.0));
-    for (int64_t g = 0; g < groups; ++g) {
-      Value k = arith::AddIOp::create(b, loc, first, c(g * threads * width));
-      // Only the last groups of a row that does not fill all threads'
-      // groups can fall outside it.
-      Value ok;
-      if ((g + 1) * threads * width > s.k)
-        ok =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, c(s.k));
-      auto load = [&](OpBuilder &lb) -> Value {
-        return masked(lb, loadX(lb, k), k);
-      };
-      Value v;
-      if (!ok) {
-        v = load(b);
-      } else {
-        auto ifIn =
-            scf::IfOp::create(b, loc, TypeRange{vec}, ok, /*withElse=*/true);
-        OpBuilder tb = ifIn.getThenBodyBuilder();
-        scf::YieldOp::create(tb, loc, ValueRange{load(tb)});
-        OpBuilder eb = ifIn.getElseBodyBuilder();
-        scf::YieldOp::create(eb, loc, ValueRange{zeros});
-        v = ifIn.getResult(0);
-      }
-      values.push_back({v, k, 1, ok});
-    }
+        buildHadamardRow(b, loc, s, plan, tid, x, row, load, signs, exchange);
+    return;
   }
+  Value zeros = vector::BroadcastOp::create(b, loc, vec, cf(0.0));
+  for (int64_t g = 0; g < groups; ++g) {
+    Value k = arith::AddIOp::create(b, loc, first, c(g * threads * width));
+    // Only the last groups of a row that does not fill all threads' groups
+    // can fall outside it.
+    Value ok;
+    if ((g + 1) * threads * width > s.k)
+      ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, k, c(s.k));
+    Value v;
+    if (!ok) {
+      v = masked(b, loadX(b, k), k);
+    } else {
+      auto ifIn =
+          scf::IfOp::create(b, loc, TypeRange{vec}, ok, /*withElse=*/true);
+      OpBuilder tb = ifIn.getThenBodyBuilder();
+      scf::YieldOp::create(tb, loc, ValueRange{masked(tb, loadX(tb, k), k)});
+      OpBuilder eb = ifIn.getElseBodyBuilder();
+      scf::YieldOp::create(eb, loc, ValueRange{zeros});
+      v = ifIn.getResult(0);
+    }
+    values.push_back({v, k, 1, ok});
+  }
+}
+
+Value QuantizeKernelBuilder::absMax(Value v) {
+  // |x| as maxnum(x, −x) (NaN stays NaN and is ignored below).
+  Value abs =
+      arith::MaxNumFOp::create(b, loc, v, arith::NegFOp::create(b, loc, v));
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXNUMF,
+                                     abs)
+      .getResult();
+}
+
+Value QuantizeKernelBuilder::threadAbsMax() {
+  // Unrolled over the resident groups, else a loop.
   if (resident) {
-    m = cf(0.0);
+    Value m = cf(0.0);
     for (const RowGroup &group : values)
       m = arith::MaxNumFOp::create(b, loc, m, absMax(group.values));
-  } else {
-    auto maxLoop = scf::ForOp::create(b, loc, first, c(s.k), c(threads * width),
-                                      ValueRange{cf(0.0)});
-    OpBuilder::InsertionGuard inLoop(b);
-    b.setInsertionPointToStart(maxLoop.getBody());
-    Value v = masked(b, loadX(b, maxLoop.getInductionVar()),
-                     maxLoop.getInductionVar());
-    scf::YieldOp::create(
-        b, loc,
-        ValueRange{arith::MaxNumFOp::create(
-            b, loc, maxLoop.getRegionIterArgs().front(), absMax(v))});
-    b.setInsertionPointAfter(maxLoop);
-    m = maxLoop.getResult(0);
+    return m;
   }
-  // 2. Warp butterfly, then across the warps through shared memory.
+  auto maxLoop = scf::ForOp::create(b, loc, first, c(s.k), c(threads * width),
+                                    ValueRange{cf(0.0)});
+  OpBuilder::InsertionGuard inLoop(b);
+  b.setInsertionPointToStart(maxLoop.getBody());
+  Value v =
+      masked(b, loadX(b, maxLoop.getInductionVar()), maxLoop.getInductionVar());
+  scf::YieldOp::create(
+      b, loc,
+      ValueRange{arith::MaxNumFOp::create(
+          b, loc, maxLoop.getRegionIterArgs().front(), absMax(v))});
+  b.setInsertionPointAfter(maxLoop);
+  return maxLoop.getResult(0);
+}
+
+Value QuantizeKernelBuilder::rowAbsMax(Value m) {
   for (int32_t offset = 16; offset >= 1; offset /= 2) {
     auto shuffle =
         gpu::ShuffleOp::create(b, loc, m, offset, 32, gpu::ShuffleMode::XOR);
@@ -327,38 +426,105 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   for (int64_t w = 0; w < warps; ++w)
     absmax = arith::MaxNumFOp::create(
         b, loc, absmax, memref::LoadOp::create(b, loc, partial, c(w)));
+  return absmax;
+}
 
-  // 3. s = f32(f64(absmax) · clip / qmax), 1 for a zero or non-finite max.
+void QuantizeKernelBuilder::computeScale(Value absmax) {
+  // s = f32(f64(absmax) · clip / qmax), 1 for a zero or non-finite max.
   Value wide = arith::ExtFOp::create(b, loc, f64, absmax);
-  wide =
-      arith::MulFOp::create(b, loc, wide,
-                            arith::ConstantFloatOp::create(
-                                b, loc, cast<FloatType>(f64), APFloat(s.clip)));
-  Value positive =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, wide,
-                            arith::ConstantFloatOp::create(
-                                b, loc, cast<FloatType>(f64), APFloat(0.0)));
-  Value finite = arith::CmpFOp::create( // wide ≥ 0 and never NaN
+  wide = arith::MulFOp::create(b, loc, wide, f64Constant(APFloat(s.clip)));
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                         wide, f64Constant(APFloat(0.0)));
+  finite = arith::CmpFOp::create( // wide ≥ 0 and never NaN
       b, loc, arith::CmpFPredicate::OLT, wide,
-      arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
-                                     APFloat::getInf(APFloat::IEEEdouble())));
-  Value s64 = arith::DivFOp::create(
-      b, loc, wide,
-      arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
-                                     APFloat(double(s.qmax))));
-  Value sv = arith::SelectOp::create(
+      f64Constant(APFloat::getInf(APFloat::IEEEdouble())));
+  Value s64 =
+      arith::DivFOp::create(b, loc, wide, f64Constant(APFloat(double(s.qmax))));
+  sv = arith::SelectOp::create(
       b, loc, arith::AndIOp::create(b, loc, positive, finite),
       arith::TruncFOp::create(b, loc, f32, s64), cf(1.0));
-  {
-    Value zeroThread =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c(0));
-    auto ifZero = scf::IfOp::create(b, loc, zeroThread, /*withElse=*/false);
-    OpBuilder::InsertionGuard inIf(b);
-    b.setInsertionPointToStart(&ifZero.getThenRegion().front());
-    memref::StoreOp::create(b, loc, sv, scale, ValueRange{row});
-  }
+  Value zeroThread =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c(0));
+  auto ifZero = scf::IfOp::create(b, loc, zeroThread, /*withElse=*/false);
+  OpBuilder::InsertionGuard inIf(b);
+  b.setInsertionPointToStart(&ifZero.getThenRegion().front());
+  memref::StoreOp::create(b, loc, sv, scale, ValueRange{row});
+}
 
-  // 4. q = clamp(round_half_even(x / s), qmin, qmax), NaN → 0.
+void QuantizeKernelBuilder::quantizeStore(OpBuilder &qb,
+                                          const StoreGroup &group, bool fast) {
+  Value v = group.values;
+  auto type = cast<VectorType>(v.getType());
+  const int64_t n = type.getNumElements();
+  auto splat = [&](Value scalar) -> Value {
+    return vector::BroadcastOp::create(qb, loc, type, scalar);
+  };
+  Value r;
+  if (fast) {
+    Value recip = splat(recipSv), negS = splat(negSv);
+    r = arith::MulFOp::create(qb, loc, v, recip);
+    for (int step = 0; step < 2; ++step) {
+      Value residual = LLVM::FMAOp::create(qb, loc, negS, r, v);
+      r = LLVM::FMAOp::create(qb, loc, residual, recip, r);
+    }
+  } else {
+    r = arith::DivFOp::create(qb, loc, v, splat(sv));
+  }
+  Value isNan = arith::CmpFOp::create(qb, loc, arith::CmpFPredicate::UNO, r, r);
+  r = arith::SelectOp::create(qb, loc, isNan, splat(zero), r);
+  r = arith::MinNumFOp::create(
+      qb, loc, arith::MaxNumFOp::create(qb, loc, r, splat(lo)), splat(hi));
+  r = arith::AddFOp::create(qb, loc, r, splat(magic));
+  auto ints = VectorType::get({n}, b.getI32Type());
+  // The low byte of the sum's bits; for bytes stored one by one as the
+  // integer q = sum − 1.5·2²³ (exact) instead: ptxas stores a byte of a
+  // register that holds a float as a saturating float-to-u8 conversion
+  // (F2IP.U8.F32), which turns every sum into 255.
+  Value whole = group.stride == 1
+                    ? Value(arith::BitcastOp::create(qb, loc, ints, r))
+                    : Value(arith::FPToSIOp::create(
+                          qb, loc, ints,
+                          arith::SubFOp::create(qb, loc, r, splat(magic))));
+  Value bytes =
+      arith::TruncIOp::create(qb, loc, VectorType::get({n}, i8), whole);
+  if (group.stride == 1) {
+    vector::StoreOp::create(qb, loc, bytes, q, ValueRange{row, group.column},
+                            /*nontemporal=*/false,
+                            llvm::MaybeAlign(std::min<int64_t>(n, 16)));
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    memref::StoreOp::create(
+        qb, loc, vector::ExtractOp::create(qb, loc, bytes, i), q,
+        ValueRange{row, arith::AddIOp::create(qb, loc, group.column,
+                                              arith::ConstantIndexOp::create(
+                                                  qb, loc, i * group.stride))});
+}
+
+void QuantizeKernelBuilder::quantizeRow(bool fast) {
+  if (resident) {
+    for (const RowGroup &group : values) {
+      StoreGroup store{group.values, group.column, group.stride};
+      if (group.valid) {
+        auto ifIn = scf::IfOp::create(b, loc, group.valid, /*withElse=*/false);
+        OpBuilder tb = ifIn.getThenBodyBuilder();
+        quantizeStore(tb, store, fast);
+      } else {
+        quantizeStore(b, store, fast);
+      }
+    }
+    return;
+  }
+  auto quantLoop =
+      scf::ForOp::create(b, loc, first, c(s.k), c(threads * width));
+  OpBuilder::InsertionGuard inLoop(b);
+  b.setInsertionPointToStart(quantLoop.getBody());
+  Value k = quantLoop.getInductionVar();
+  quantizeStore(b, {masked(b, loadX(b, k), k), k, 1}, fast);
+}
+
+void QuantizeKernelBuilder::quantizeAndStore() {
+  // q = clamp(round_half_even(x / s), qmin, qmax), NaN → 0.
   //
   // x / s: for s in [2^-90, 2^90] (every row whose maximum is finite and
   // not tiny) without a division per value: y = 1/s (one IEEE division per
@@ -374,82 +540,12 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
   // default IEEE mode: the sum's bits are 0x4B400000 + q, so their low byte
   // is q as an int8 (no float-to-int conversion, a quarter-rate
   // instruction).
-  Value negSv = arith::NegFOp::create(b, loc, sv);
-  Value recipSv = arith::DivFOp::create(b, loc, cf(1.0), sv);
-  Value lo = cf(double(s.qmin)), hi = cf(double(s.qmax)), zero = cf(0.0),
-        magic = cf(12582912.0);
-  // Stores q of the values v (vector<n × f32>) at the columns k + i·stride.
-  auto quantizeStore = [&](OpBuilder &qb, Value v, Value k, int64_t stride,
-                           bool fast) {
-    auto type = cast<VectorType>(v.getType());
-    const int64_t n = type.getNumElements();
-    auto splat = [&](Value scalar) -> Value {
-      return vector::BroadcastOp::create(qb, loc, type, scalar);
-    };
-    Value r;
-    if (fast) {
-      Value recip = splat(recipSv), negS = splat(negSv);
-      r = arith::MulFOp::create(qb, loc, v, recip);
-      for (int step = 0; step < 2; ++step) {
-        Value residual = LLVM::FMAOp::create(qb, loc, negS, r, v);
-        r = LLVM::FMAOp::create(qb, loc, residual, recip, r);
-      }
-    } else {
-      r = arith::DivFOp::create(qb, loc, v, splat(sv));
-    }
-    Value isNan =
-        arith::CmpFOp::create(qb, loc, arith::CmpFPredicate::UNO, r, r);
-    r = arith::SelectOp::create(qb, loc, isNan, splat(zero), r);
-    r = arith::MinNumFOp::create(
-        qb, loc, arith::MaxNumFOp::create(qb, loc, r, splat(lo)), splat(hi));
-    r = arith::AddFOp::create(qb, loc, r, splat(magic));
-    auto ints = VectorType::get({n}, b.getI32Type());
-    // The low byte of the sum's bits; for bytes stored one by one as the
-    // integer q = sum − 1.5·2²³ (exact) instead: ptxas stores a byte of a
-    // register that holds a float as a saturating float-to-u8 conversion
-    // (F2IP.U8.F32), which turns every sum into 255.
-    Value whole = stride == 1
-                      ? Value(arith::BitcastOp::create(qb, loc, ints, r))
-                      : Value(arith::FPToSIOp::create(
-                            qb, loc, ints,
-                            arith::SubFOp::create(qb, loc, r, splat(magic))));
-    Value bytes =
-        arith::TruncIOp::create(qb, loc, VectorType::get({n}, i8), whole);
-    if (stride == 1) {
-      vector::StoreOp::create(qb, loc, bytes, q, ValueRange{row, k},
-                              /*nontemporal=*/false,
-                              llvm::MaybeAlign(std::min<int64_t>(n, 16)));
-      return;
-    }
-    for (int64_t i = 0; i < n; ++i)
-      memref::StoreOp::create(
-          qb, loc, vector::ExtractOp::create(qb, loc, bytes, i), q,
-          ValueRange{row, arith::AddIOp::create(qb, loc, k,
-                                                arith::ConstantIndexOp::create(
-                                                    qb, loc, i * stride))});
-  };
-  // The stores of the row, by one of the two divisions.
-  auto quantizeRow = [&](bool fast) {
-    if (resident) {
-      for (const RowGroup &group : values) {
-        if (group.valid) {
-          auto ifIn =
-              scf::IfOp::create(b, loc, group.valid, /*withElse=*/false);
-          OpBuilder tb = ifIn.getThenBodyBuilder();
-          quantizeStore(tb, group.values, group.column, group.stride, fast);
-        } else {
-          quantizeStore(b, group.values, group.column, group.stride, fast);
-        }
-      }
-      return;
-    }
-    auto quantLoop =
-        scf::ForOp::create(b, loc, first, c(s.k), c(threads * width));
-    OpBuilder::InsertionGuard inLoop(b);
-    b.setInsertionPointToStart(quantLoop.getBody());
-    Value k = quantLoop.getInductionVar();
-    quantizeStore(b, masked(b, loadX(b, k), k), k, 1, fast);
-  };
+  negSv = arith::NegFOp::create(b, loc, sv);
+  recipSv = arith::DivFOp::create(b, loc, cf(1.0), sv);
+  lo = cf(double(s.qmin));
+  hi = cf(double(s.qmax));
+  zero = cf(0.0);
+  magic = cf(12582912.0);
   auto inRange = [&](arith::CmpFPredicate p, int exp) {
     return arith::CmpFOp::create(b, loc, p, sv, cf(std::ldexp(1.0, exp)));
   };
@@ -459,13 +555,36 @@ gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
                             inRange(arith::CmpFPredicate::OGE, -kFastScaleExp),
                             inRange(arith::CmpFPredicate::OLE, kFastScaleExp)));
   auto ifFast = scf::IfOp::create(b, loc, fast, /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard inIf(b);
-    b.setInsertionPointToStart(&ifFast.getThenRegion().front());
-    quantizeRow(true);
-    b.setInsertionPointToStart(&ifFast.getElseRegion().front());
-    quantizeRow(false);
-  }
+  OpBuilder::InsertionGuard inIf(b);
+  b.setInsertionPointToStart(&ifFast.getThenRegion().front());
+  quantizeRow(true);
+  b.setInsertionPointToStart(&ifFast.getElseRegion().front());
+  quantizeRow(false);
+}
+
+gpu::GPUFuncOp QuantizeKernelBuilder::build() {
+  createGlobals();
+  createFunction();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  emitSetup();
+  copyOutliers();
+  // 1. This thread's maximum of |x|.
+  if (resident)
+    loadResidentRow();
+  Value m = threadAbsMax();
+  // 2. Warp butterfly, then across the warps through shared memory.
+  Value absmax = rowAbsMax(m);
+  // 3. The scale.
+  computeScale(absmax);
+  // 4. The quantized row.
+  quantizeAndStore();
   gpu::ReturnOp::create(b, loc);
   return fn;
+}
+
+gpu::GPUFuncOp gpu_kernels::buildQuantizeKernel(OpBuilder &b, Location loc,
+                                                StringRef name,
+                                                const QuantizeShape &s) {
+  return QuantizeKernelBuilder(b, loc, name, s).build();
 }
