@@ -61,6 +61,9 @@ struct GPUPipelineOptions {
   /// The SM to compile for: sm_90a (Hopper-only instructions: the wgmma
   /// kernel) or sm_90 (mma.sync kernels only).
   std::string chip = "sm_90a";
+  /// SMs and dynamic shared memory per block (bytes) of the GPU, for
+  /// another part than the chip's in GPUTargetFacts (0: the chip's).
+  int64_t smCount = 0, maxSharedBytes = 0;
   /// Block shape of the wgmma kernel (0: chosen per shape).
   int64_t wgmmaTileM = 0, wgmmaTileN = 0, wgmmaTileK = 0;
   /// Shared-memory buffers of the wgmma kernel (0: chosen).

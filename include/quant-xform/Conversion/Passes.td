@@ -125,8 +125,8 @@ def ConvertQuantXformQLinearToGPU
       copied to shared memory by `cp.async` at the start; 8-byte stores of
       the output where the block is whole; consecutive blocks walk down
       raster groups of 16 row blocks of one column block
-      (`wgmma-group-m`), so that the ~132 blocks in flight share their A
-      and B tiles in L2; with `wgmma-persistent`, a grid of more than one
+      (`wgmma-group-m`), so that the blocks in flight (about one per SM)
+      share their A and B tiles in L2; with `wgmma-persistent`, a grid of more than one
       wave becomes one block per SM walking the tiles, the next tile's
       first K tiles copied during the current tile's epilogue (measured
       no faster on the H100, so off by default); with `wgmma-tma` (the
@@ -218,6 +218,16 @@ def ConvertQuantXformQLinearToGPU
            "wgmma-persistent)">,
     Option<"wgmmaMinM", "wgmma-min-m", "int64_t", "1",
            "Smallest M that takes the wgmma kernel">,
+    Option<"chip", "chip", "std::string", "\"sm_90a\"",
+           "The GPU the kernels are planned for: sm_80 (A100), sm_86 (A10), "
+           "sm_89 (L40S), sm_90 or sm_90a (H100), whose SM count and "
+           "shared memory per block size the wgmma grid and stages; "
+           "`wgmma` needs sm_90a">,
+    Option<"smCount", "sm-count", "int64_t", "0",
+           "SMs of the GPU, for another part of the chip (0: the chip's)">,
+    Option<"maxSharedBytes", "max-shared-bytes", "int64_t", "0",
+           "Dynamic shared memory one block may use, in bytes (0: the "
+           "chip's opt-in maximum)">,
     Option<"outline", "outline", "bool", "true",
            "In functions with other ops, outline the qlinear / quantize ops "
            "the kernels handle into kernel functions (else: an error)">,

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToGPU/GPUTargetFacts.h"
 
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
@@ -34,6 +35,16 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
                            llvm::cl::desc("SM to compile for: sm_90a (wgmma "
                                           "kernels) or sm_90 (mma.sync only)"),
                            llvm::cl::init("sm_90a")};
+  Option<int64_t> smCount{
+      *this, "sm-count",
+      llvm::cl::desc("SMs of the GPU, for another part of the chip (0: the "
+                     "chip's)"),
+      llvm::cl::init(0)};
+  Option<int64_t> maxSharedBytes{
+      *this, "max-shared-bytes",
+      llvm::cl::desc("Dynamic shared memory one block may use, in bytes (0: "
+                     "the chip's opt-in maximum)"),
+      llvm::cl::init(0)};
   Option<int64_t> wgmmaTileM{
       *this, "wgmma-tile-m",
       llvm::cl::desc("Rows per block of the wgmma kernel (64, 128; 0: choose)"),
@@ -147,7 +158,10 @@ void mlir::quant_xform::buildGPUHostPipeline(
     OpPassManager &pm, const GPUPipelineOptions &options) {
   registerPipelinePasses();
   ConvertQuantXformQLinearToGPUOptions kernelOptions;
-  kernelOptions.wgmma = options.chip == "sm_90a";
+  kernelOptions.chip = options.chip;
+  kernelOptions.smCount = options.smCount;
+  kernelOptions.maxSharedBytes = options.maxSharedBytes;
+  kernelOptions.wgmma = GPUTargetFacts::forChip(options.chip).wgmma;
   kernelOptions.wgmmaTileM = options.wgmmaTileM;
   kernelOptions.wgmmaTileN = options.wgmmaTileN;
   kernelOptions.wgmmaTileK = options.wgmmaTileK;
@@ -225,6 +239,8 @@ void mlir::quant_xform::registerGPUPipeline() {
       [](OpPassManager &pm, const GPUPipelineCLOptions &cl) {
         GPUPipelineOptions options;
         options.chip = cl.chip;
+        options.smCount = cl.smCount;
+        options.maxSharedBytes = cl.maxSharedBytes;
         options.format = cl.format;
         options.cudaPath = cl.cudaPath;
         options.wgmmaTileM = cl.wgmmaTileM;

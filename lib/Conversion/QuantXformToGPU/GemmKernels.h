@@ -134,6 +134,8 @@ struct WgmmaTile {
   /// "empty" mbarrier once their wgmmas have read it. The kernel then takes
   /// two tensor maps (tensorMapType()) before y.
   bool tma = false;
+  /// A persistent grid's blocks: one per SM, at most one per tile.
+  int64_t persistentBlocks = 0;
   int64_t rows() const { return 64 * warpgroups; }
 };
 
@@ -143,8 +145,10 @@ bool wgmmaApplies(const GemmShape &s, const WgmmaOptions &o);
 
 /// The block shape for `s`: the given one, or the largest tile (128 × 256,
 /// then 128 × 128, 64 × 128, 64 × 64, 64 × 32) whose grid still has about
-/// one block per SM of an H100; as many stages as fit in ~200 KB (≤ 16).
-WgmmaTile chooseWgmmaTile(const GemmShape &s, const WgmmaOptions &o);
+/// one block per SM of `target`; as many stages as fit in ~200 KB and the
+/// target's shared memory per block (≤ 16).
+WgmmaTile chooseWgmmaTile(const GemmShape &s, const WgmmaOptions &o,
+                          const GPUTargetFacts &target);
 
 /// sm_90a kernel: 1 or 2 warpgroups × 64 rows per block, tiles of 128
 /// bytes of K staged in shared memory by `cp.async` (multistage, 128-byte
@@ -210,9 +214,6 @@ constexpr int64_t kMaxResidentK = 16 * 1024;
 gpu::GPUFuncOp buildQuantizeKernel(OpBuilder &b, Location loc, StringRef name,
                                    const QuantizeShape &s);
 LaunchShape quantizeLaunch(const QuantizeShape &s);
-
-/// Dynamic shared memory one block may use on sm_90 (227 KB).
-constexpr int64_t kMaxSharedBytes = 227 * 1024;
 
 /// Rewrites the LLM.int8() linear `op` (rank-2 static f32 input, K a
 /// multiple of 4, signed 8-bit weight, per-channel or per-tensor f32

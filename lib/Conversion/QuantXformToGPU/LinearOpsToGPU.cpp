@@ -32,7 +32,8 @@ gpu_lowering::planQLinear(QLinearOp q, const QuantXformToGPUOptions &options) {
       bool(q.getBias())};
   plan.wgmma = options.wgmma &&
                gpu_kernels::wgmmaApplies(plan.shape, options.wgmmaOptions);
-  plan.tile = gpu_kernels::chooseWgmmaTile(plan.shape, options.wgmmaOptions);
+  plan.tile = gpu_kernels::chooseWgmmaTile(plan.shape, options.wgmmaOptions,
+                                           options.target);
   plan.launch = plan.wgmma ? gpu_kernels::wgmmaLaunch(plan.shape, plan.tile)
                            : gpu_kernels::mmaSyncLaunch(plan.shape);
   return plan;
@@ -52,20 +53,23 @@ gpu_lowering::planMixedLinear(MixedLinearOp op,
       bool(op.getBias())};
   plan.shape.outliers = int64_t(op.getColumns()->size());
   plan.wgmma = true;
-  plan.tile = gpu_kernels::chooseWgmmaTile(plan.shape, options.wgmmaOptions);
+  plan.tile = gpu_kernels::chooseWgmmaTile(plan.shape, options.wgmmaOptions,
+                                           options.target);
   plan.launch = gpu_kernels::wgmmaLaunch(plan.shape, plan.tile);
   return plan;
 }
 
-/// Checks that `plan` fits the shared memory of one H100 block (an error
-/// on `op` naming the wgmma stages otherwise).
+/// Checks that `plan` fits the shared memory of one block of `target` (an
+/// error on `op` naming the wgmma stages otherwise).
 static LogicalResult checkSharedMemory(Operation *op,
-                                       const LinearKernelPlan &plan) {
-  if (plan.launch.sharedBytes <= gpu_kernels::kMaxSharedBytes)
+                                       const LinearKernelPlan &plan,
+                                       const GPUTargetFacts &target) {
+  if (plan.launch.sharedBytes <= target.maxSharedBytes)
     return success();
   return op->emitError() << "the wgmma kernel's " << plan.tile.stages
-                         << " stages need more shared memory than the 227 KB "
-                            "of an H100 block; lower wgmma-stages";
+                         << " stages need more shared memory than the "
+                         << target.sharedMemoryText() << " of "
+                         << target.blockText() << "; lower wgmma-stages";
 }
 
 LogicalResult
@@ -83,11 +87,13 @@ gpu_lowering::checkSharedMemory(func::FuncOp f,
   };
   for (Operation &op : body) {
     if (auto q = dyn_cast<QLinearOp>(op))
-      if (failed(::checkSharedMemory(q, planQLinear(q, options))))
+      if (failed(
+              ::checkSharedMemory(q, planQLinear(q, options), options.target)))
         return failure();
     if (auto mixed = dyn_cast<MixedLinearOp>(op))
       if (returned(mixed.getResult()) &&
-          failed(::checkSharedMemory(mixed, planMixedLinear(mixed, options))))
+          failed(::checkSharedMemory(mixed, planMixedLinear(mixed, options),
+                                     options.target)))
         return failure();
   }
   return success();

@@ -78,6 +78,24 @@ struct ConvertQuantXformQLinearToGPU
                                  << static_cast<int64_t>(wgmmaMinM) << ")";
       return false;
     }
+    return checkTargetOptions();
+  }
+
+  /// Checks the target options (chip, sm-count, max-shared-bytes).
+  bool checkTargetOptions() {
+    if (smCount < 0 || maxSharedBytes < 0) {
+      getOperation().emitError()
+          << "sm-count and max-shared-bytes must be 0 (the chip's) or "
+             "positive (got "
+          << static_cast<int64_t>(smCount) << " and "
+          << static_cast<int64_t>(maxSharedBytes) << ")";
+      return false;
+    }
+    if (wgmma && !GPUTargetFacts::forChip(chip).wgmma) {
+      getOperation().emitError()
+          << "wgmma needs chip=sm_90a (got " << chip << ")";
+      return false;
+    }
     return true;
   }
 
@@ -93,6 +111,7 @@ struct ConvertQuantXformQLinearToGPU
     o.wgmmaOptions.persistent = wgmmaPersistent;
     o.wgmmaOptions.tma = wgmmaTma;
     o.wgmmaOptions.minM = wgmmaMinM;
+    o.target = GPUTargetFacts::forChip(chip, smCount, maxSharedBytes);
     return o;
   }
 

@@ -55,9 +55,10 @@ using namespace mlir::quant_xform::gpu_kernels::wgmma;
 
 namespace {
 
-constexpr int64_t kSharedBudget = 200 * 1024; // of the H100's 227 KB
+/// Most shared memory the stages take (tuned on the H100, whose blocks may
+/// use 227 KB), below the target's maximum.
+constexpr int64_t kSharedBudget = 200 * 1024;
 constexpr int64_t kMaxStages = 16;
-constexpr int64_t kSMs = 132;   // H100 SXM
 constexpr int64_t kGroupM = 16; // row blocks per raster group
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -96,7 +97,8 @@ bool gpu_kernels::wgmmaApplies(const GemmShape &s, const WgmmaOptions &o) {
 }
 
 WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
-                                       const WgmmaOptions &o) {
+                                       const WgmmaOptions &o,
+                                       const GPUTargetFacts &target) {
   static constexpr std::pair<int64_t, int64_t> kTiles[] = {
       {2, 256}, {2, 128}, {1, 128}, {1, 64}, {1, 32}};
   WgmmaTile t{2, 256, o.tileK ? o.tileK : 128, 0};
@@ -107,20 +109,21 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
     t.warpgroups = warpgroups;
     t.tileN = tileN;
     // Enough blocks for ~0.9 of the SMs: stop shrinking.
-    if (ceilDiv(s.m, t.rows()) * ceilDiv(s.n, t.tileN) >= kSMs * 9 / 10)
+    if (ceilDiv(s.m, t.rows()) * ceilDiv(s.n, t.tileN) >=
+        target.smCount * 9 / 10)
       break;
   }
   // Raster groups of kGroupM row blocks (Triton's GROUP_SIZE_M): the
-  // ~132 blocks in flight then read a few row blocks of A and a few column
-  // blocks of B instead of all of B for 1–3 row blocks, which keeps a wide
-  // B (N = 11008: 45 MB at K = 4096) in L2.
+  // blocks in flight (about one per SM) then read a few row blocks of A and a
+  // few column blocks of B instead of all of B for 1–3 row blocks, which keeps
+  // a wide B (N = 11008: 45 MB at K = 4096) in L2.
   t.groupM = o.groupM ? o.groupM : kGroupM;
   t.groupM = std::max<int64_t>(1, std::min(t.groupM, ceilDiv(s.m, t.rows())));
-  t.tma = o.tma;
+  t.tma = o.tma && target.tma;
   const int64_t epilogueBytes = epilogueLayout(s, t).bytes();
   auto stagesFor = [&](int64_t epilogueBuffers) {
     int64_t budget = std::min(
-        kSharedBudget, kMaxSharedBytes - kSwizzleAtom -
+        kSharedBudget, target.maxSharedBytes - kSwizzleAtom -
                            epilogueBuffers * epilogueBytes -
                            (t.tma ? kBarrierBytesPerStage * kMaxStages : 0));
     return o.stages ? o.stages : std::min(kMaxStages, budget / stageBytes(t));
@@ -128,10 +131,12 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
   t.stages = stagesFor(1);
   // Persistent blocks for more than one wave, when the second epilogue
   // buffer costs no stage and fits.
-  t.persistent = o.persistent && !t.tma && tileCount(s, t) > kSMs &&
+  t.persistent = o.persistent && !t.tma && tileCount(s, t) > target.smCount &&
                  stagesFor(2) == t.stages &&
                  t.stages * stageBytes(t) + kSwizzleAtom + 2 * epilogueBytes <=
-                     kMaxSharedBytes;
+                     target.maxSharedBytes;
+  if (t.persistent)
+    t.persistentBlocks = std::min(tileCount(s, t), target.smCount);
   return t;
 }
 
@@ -142,7 +147,7 @@ int64_t gpu_kernels::tileCount(const GemmShape &s, const WgmmaTile &t) {
 LaunchShape gpu_kernels::wgmmaLaunch(const GemmShape &s, const WgmmaTile &t) {
   const int64_t pipelineBytes = t.stages * stageBytes(t) + kSwizzleAtom;
   if (t.persistent)
-    return {std::min(tileCount(s, t), kSMs), 1, 128 * t.warpgroups,
+    return {t.persistentBlocks, 1, 128 * t.warpgroups,
             pipelineBytes + 2 * epilogueLayout(s, t).bytes()};
   if (t.tma)
     return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()),
@@ -481,7 +486,7 @@ void WgmmaKernelBuilder::persistentLoop() {
   // tile's epilogue (its buffers are free once every warpgroup's wgmmas
   // have completed: the barrier), so its first K tiles land while the
   // epilogue stores.
-  const int64_t tiles = tileCount(s, t), grid = std::min(tiles, kSMs);
+  const int64_t tiles = tileCount(s, t), grid = t.persistentBlocks;
   auto tileLoop = scf::ForOp::create(b, loc, firstTile, c(tiles), c(grid),
                                      ValueRange{c(0)});
   OpBuilder::InsertionGuard inLoop(b);

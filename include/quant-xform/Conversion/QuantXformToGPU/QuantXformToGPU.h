@@ -15,6 +15,8 @@
 #ifndef QUANT_XFORM_CONVERSION_QUANTXFORMTOGPU_QUANTXFORMTOGPU_H
 #define QUANT_XFORM_CONVERSION_QUANTXFORMTOGPU_QUANTXFORMTOGPU_H
 
+#include "quant-xform/Conversion/QuantXformToGPU/GPUTargetFacts.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -52,6 +54,8 @@ struct QuantXformToGPUOptions {
   bool wgmma = false;
   /// Its block, pipeline and raster choices.
   WgmmaOptions wgmmaOptions;
+  /// The GPU the kernels are planned for (SM count, shared memory).
+  GPUTargetFacts target = GPUTargetFacts::forChip("sm_90a");
 };
 
 /// The host side of one kernel function under conversion, shared by its
