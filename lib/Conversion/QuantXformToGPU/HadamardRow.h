@@ -87,19 +87,26 @@ struct RowGroup {
   Value valid;
 };
 
+/// The kernel values the rotation reads: the thread id, the f32 input `x`
+/// and this block's `row` (for a staged row), `load4(builder, column)`
+/// giving x[row, column .. column + 3] as vector<4 × f32>, the
+/// hadamardSignWords() global `signWords` (null when there are no signs)
+/// and the plan's `exchange` buffer (null without phases).
+struct HadamardRowInputs {
+  Value tid, x, row;
+  llvm::function_ref<Value(OpBuilder &, Value)> load4;
+  Value signWords, exchange;
+};
+
 /// Builds the rotation of this block's row at `b`, in the order the CPU
 /// lowering computes it (each element times its factor sign_k/√B, then
 /// the butterflies (a + b, a − b) of strides 1, 2, ..., B/2) and returns
-/// the thread's values after the last stride. `load4(builder, column)`
-/// gives x[row, column .. column + 3] as vector<4 × f32> (`x` is the f32
-/// input and `row` this block's row, for a staged row); `signWords` is
-/// the hadamardSignWords() global (null when there are no signs) and
-/// `exchange` the plan's buffer (null without phases).
-llvm::SmallVector<RowGroup>
-buildHadamardRow(OpBuilder &b, Location loc, const QuantizeShape &s,
-                 const HadamardPlan &plan, Value tid, Value x, Value row,
-                 llvm::function_ref<Value(OpBuilder &, Value)> load4,
-                 Value signWords, Value exchange);
+/// the thread's values after the last stride (HadamardRow.cpp's
+/// HadamardRowBuilder).
+llvm::SmallVector<RowGroup> buildHadamardRow(OpBuilder &b, Location loc,
+                                             const QuantizeShape &s,
+                                             const HadamardPlan &plan,
+                                             const HadamardRowInputs &in);
 
 } // namespace mlir::quant_xform::gpu_kernels
 

@@ -349,7 +349,7 @@ void QuantizeKernelBuilder::loadResidentRow() {
       signs = memref::GetGlobalOp::create(b, loc, signsType, signsName);
     auto load = [&](OpBuilder &lb, Value k) { return loadX(lb, k); };
     values =
-        buildHadamardRow(b, loc, s, plan, tid, x, row, load, signs, exchange);
+        buildHadamardRow(b, loc, s, plan, {tid, x, row, load, signs, exchange});
     return;
   }
   Value zeros = vector::BroadcastOp::create(b, loc, vec, cf(0.0));
