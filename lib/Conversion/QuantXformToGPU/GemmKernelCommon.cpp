@@ -71,17 +71,14 @@ static Value loadClamped(OpBuilder &b, Location loc, Value mem, Value i,
   return memref::LoadOp::create(b, loc, mem, ValueRange{at});
 }
 
-EpilogueRow gpu_kernels::loadRowScale(OpBuilder &b, Location loc,
-                                      gpu::GPUFuncOp fn, const GemmShape &s,
-                                      Value row) {
-  return {loadClamped(b, loc, fn.getArgument(1), row, s.m)};
+EpilogueRow gpu_kernels::loadRowScale(KernelSite k, Value row) {
+  return {loadClamped(k.b, k.loc, k.fn.getArgument(1), row, k.s.m)};
 }
 
-EpilogueColumn gpu_kernels::loadColumnScales(OpBuilder &b, Location loc,
-                                             gpu::GPUFuncOp fn,
-                                             const GemmShape &s, Value col) {
-  return {loadClamped(b, loc, fn.getArgument(3), col, s.n),
-          s.bias ? loadClamped(b, loc, fn.getArgument(4), col, s.n) : Value()};
+EpilogueColumn gpu_kernels::loadColumnScales(KernelSite k, Value col) {
+  return {loadClamped(k.b, k.loc, k.fn.getArgument(3), col, k.s.n),
+          k.s.bias ? loadClamped(k.b, k.loc, k.fn.getArgument(4), col, k.s.n)
+                   : Value()};
 }
 
 Value gpu_kernels::dequantizeValue(OpBuilder &b, Location loc, Value acc,
@@ -112,57 +109,42 @@ static Type outputElementType(gpu::GPUFuncOp fn) {
   return cast<MemRefType>(fn.getArguments().back().getType()).getElementType();
 }
 
-void gpu_kernels::storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                                 Value row, Value col, Value v0, Value v1,
-                                 Value dest) {
+void gpu_kernels::storeValuePair(KernelSite k, OutputIndex at, Value v0,
+                                 Value v1, Value dest) {
+  OpBuilder &b = k.b;
   Value pair = vector::FromElementsOp::create(
-      b, loc, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
-  Type out = outputElementType(fn);
+      b, k.loc, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
+  Type out = outputElementType(k.fn);
   if (!out.isF32()) // bf16 / f16: one cvt.rn of the pair, a 4-byte store
-    pair = arith::TruncFOp::create(b, loc, VectorType::get({2}, out), pair);
+    pair = arith::TruncFOp::create(b, k.loc, VectorType::get({2}, out), pair);
   vector::StoreOp::create(
-      b, loc, pair, dest ? dest : fn.getArguments().back(),
-      ValueRange{row, col},
+      b, k.loc, pair, dest ? dest : k.fn.getArguments().back(),
+      ValueRange{at.row, at.col},
       /*nontemporal=*/false,
       llvm::MaybeAlign(2 * out.getIntOrFloatBitWidth() / 8));
 }
 
-void gpu_kernels::storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                             const GemmShape &s, Value row, Value col, Value v,
+void gpu_kernels::storeValue(KernelSite k, OutputIndex at, Value v,
                              bool checked) {
-  OpBuilder::InsertionGuard guard(b);
+  OpBuilder::InsertionGuard guard(k.b);
   if (checked)
-    enterIfInRange(b, loc, s, row, col);
-  Type out = outputElementType(fn);
+    enterIfInRange(k.b, k.loc, k.s, at.row, at.col);
+  Type out = outputElementType(k.fn);
   if (!out.isF32())
-    v = arith::TruncFOp::create(b, loc, out, v);
-  memref::StoreOp::create(b, loc, v, fn.getArguments().back(),
-                          ValueRange{row, col});
+    v = arith::TruncFOp::create(k.b, k.loc, out, v);
+  memref::StoreOp::create(k.b, k.loc, v, k.fn.getArguments().back(),
+                          ValueRange{at.row, at.col});
 }
 
-void gpu_kernels::storeDequantizedPair(OpBuilder &b, Location loc,
-                                       gpu::GPUFuncOp fn, Value row, Value col,
-                                       Value acc0, Value acc1,
-                                       const EpilogueRow &rowValues,
-                                       const EpilogueColumn &col0Values,
-                                       const EpilogueColumn &col1Values) {
-  storeValuePair(b, loc, fn, row, col,
-                 dequantizeValue(b, loc, acc0, rowValues, col0Values),
-                 dequantizeValue(b, loc, acc1, rowValues, col1Values));
-}
-
-void gpu_kernels::storeDequantized(OpBuilder &b, Location loc,
-                                   gpu::GPUFuncOp fn, const GemmShape &s,
-                                   Value row, Value col, Value acc,
+void gpu_kernels::storeDequantized(KernelSite k, OutputIndex at, Value acc,
                                    const EpilogueRow &rowValues,
                                    const EpilogueColumn &colValues,
                                    bool checked) {
   // The dequantize inside the guard: no work for rows and columns past
   // the edge.
-  OpBuilder::InsertionGuard guard(b);
+  OpBuilder::InsertionGuard guard(k.b);
   if (checked)
-    enterIfInRange(b, loc, s, row, col);
-  storeValue(b, loc, fn, s, row, col,
-             dequantizeValue(b, loc, acc, rowValues, colValues),
+    enterIfInRange(k.b, k.loc, k.s, at.row, at.col);
+  storeValue(k, at, dequantizeValue(k.b, k.loc, acc, rowValues, colValues),
              /*checked=*/false);
 }

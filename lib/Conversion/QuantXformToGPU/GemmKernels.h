@@ -59,6 +59,20 @@ SmallVector<Type> kernelArgumentTypes(OpBuilder &b, const GemmShape &s);
 gpu::GPUFuncOp createKernelFunc(OpBuilder &b, Location loc, StringRef name,
                                 const GemmShape &s);
 
+/// Where a GEMM kernel's epilogue emits: the builder (at its insertion
+/// point), the location, the kernel and its shape; passed by value.
+struct KernelSite {
+  OpBuilder &b;
+  Location loc;
+  gpu::GPUFuncOp fn;
+  const GemmShape &s;
+};
+
+/// The row and column of an output element (of the first of a pair).
+struct OutputIndex {
+  Value row, col;
+};
+
 /// The epilogue's per-row value: sx[row].
 struct EpilogueRow {
   Value scale;
@@ -69,44 +83,31 @@ struct EpilogueColumn {
 };
 
 /// Loads sx[min(row, M − 1)] (or the per-tensor scale).
-EpilogueRow loadRowScale(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                         const GemmShape &s, Value row);
+EpilogueRow loadRowScale(KernelSite k, Value row);
 /// Loads sw and bias at min(col, N − 1).
-EpilogueColumn loadColumnScales(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                                const GemmShape &s, Value col);
+EpilogueColumn loadColumnScales(KernelSite k, Value col);
 
 /// `sx·(sw·float(acc)) + bias` (the evaluator's order) in f32.
 Value dequantizeValue(OpBuilder &b, Location loc, Value acc,
                       const EpilogueRow &rowValues,
                       const EpilogueColumn &colValues);
 
-/// Stores the f32 `v` to y[row, col] (rounded to y's element type); with
+/// Stores the f32 `v` to y[at] (rounded to y's element type); with
 /// `checked`, only where row < M and col < N.
-void storeValue(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                const GemmShape &s, Value row, Value col, Value v,
-                bool checked);
+void storeValue(KernelSite k, OutputIndex at, Value v, bool checked);
 
 /// Stores the f32 pair (v0, v1) to y[row, col], y[row, col + 1] (rounded to
 /// y's element type) in one store of two elements: no masking (both in
 /// range), col even and N even. With `dest`, to that 2-D memref of y's
 /// element type instead (a staging buffer in shared memory).
-void storeValuePair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, Value row,
-                    Value col, Value v0, Value v1, Value dest = Value());
+void storeValuePair(KernelSite k, OutputIndex at, Value v0, Value v1,
+                    Value dest = Value());
 
-/// Stores `sx·(sw·float(acc)) + bias` (the evaluator's order) to
-/// y[row, col]; with `checked`, only where row < M and col < N.
-void storeDequantized(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                      const GemmShape &s, Value row, Value col, Value acc,
+/// Stores `sx·(sw·float(acc)) + bias` (the evaluator's order) to y[at];
+/// with `checked`, only where row < M and col < N.
+void storeDequantized(KernelSite k, OutputIndex at, Value acc,
                       const EpilogueRow &rowValues,
                       const EpilogueColumn &colValues, bool checked);
-
-/// Stores the dequantized pair (acc0, acc1) to y[row, col], y[row, col + 1]
-/// in one 8-byte store: no masking (both in range), col even and N even.
-void storeDequantizedPair(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
-                          Value row, Value col, Value acc0, Value acc1,
-                          const EpilogueRow &rowValues,
-                          const EpilogueColumn &col0Values,
-                          const EpilogueColumn &col1Values);
 
 /// `mma.sync` m16n8k32 kernel (sm_80+): operands straight from global
 /// memory; any M, N; K a multiple of 4.

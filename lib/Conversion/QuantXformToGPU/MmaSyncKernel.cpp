@@ -198,20 +198,20 @@ scf::ForOp MmaSyncKernelBuilder::mainLoop() {
 }
 
 void MmaSyncKernelBuilder::epilogue(scf::ForOp loop) {
+  KernelSite site{b, loc, fn, s};
   // The lanes' 2 × 2 values per (m-tile, n-tile): rows g and g + 8,
   // columns 2t and 2t + 1.
   for (int64_t i = 0; i < tilesM; ++i)
     for (int64_t r = 0; r < 2; ++r) {
       Value row = add(rowBase, add(group, c(kMmaM * i + 8 * r)));
-      EpilogueRow rowValues = loadRowScale(b, loc, fn, s, row);
+      EpilogueRow rowValues = loadRowScale(site, row);
       for (int64_t j = 0; j < tilesN; ++j)
         for (int64_t cc = 0; cc < 2; ++cc) {
           Value col = add(colBase, add(mul(inGroup, 2), c(8 * j + cc)));
           Value dot = vector::ExtractOp::create(
               b, loc, loop.getResult(i * tilesN + j), ArrayRef<int64_t>{r, cc});
-          storeDequantized(b, loc, fn, s, row, col, dot, rowValues,
-                           loadColumnScales(b, loc, fn, s, col),
-                           /*checked=*/true);
+          storeDequantized(site, {row, col}, dot, rowValues,
+                           loadColumnScales(site, col), /*checked=*/true);
         }
     }
 }

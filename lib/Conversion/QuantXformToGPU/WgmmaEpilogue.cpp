@@ -102,8 +102,8 @@ WgmmaKernelBuilder::loadFloats(Value mem, SmallVector<Value> at, int64_t n) {
 EpilogueInputs
 WgmmaKernelBuilder::loadEpilogueInputs(const FragmentPlace &place) {
   EpilogueInputs in;
-  in.rowScales[0] = loadRowScale(b, loc, fn, s, place.rows[0]);
-  in.rowScales[1] = loadRowScale(b, loc, fn, s, place.rows[1]);
+  in.rowScales[0] = loadRowScale(site(), place.rows[0]);
+  in.rowScales[1] = loadRowScale(site(), place.rows[1]);
   if (s.perTensorW)
     in.tensorScale =
         memref::LoadOp::create(b, loc, fn.getArgument(3), ValueRange{});
@@ -190,17 +190,17 @@ void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
   addOutliers(place, in, cols, localCols, values);
   for (int64_t r = 0; r < 2; ++r) {
     if (place.staging) {
-      storeValuePair(b, loc, fn, place.localRows[r], localCols[0], values[r][0],
+      storeValuePair(site(), {place.localRows[r], localCols[0]}, values[r][0],
                      values[r][1], place.staging);
       continue;
     }
     if (!checked) {
-      storeValuePair(b, loc, fn, place.rows[r], cols[0], values[r][0],
+      storeValuePair(site(), {place.rows[r], cols[0]}, values[r][0],
                      values[r][1]);
       continue;
     }
     for (int64_t cc = 0; cc < 2; ++cc)
-      storeValue(b, loc, fn, s, place.rows[r], cols[cc], values[r][cc],
+      storeValue(site(), {place.rows[r], cols[cc]}, values[r][cc],
                  /*checked=*/true);
   }
 }

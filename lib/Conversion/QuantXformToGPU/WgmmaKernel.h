@@ -113,6 +113,8 @@ private:
   Value lessThan(Value x, int64_t v);
   Value cmp(arith::CmpIPredicate p, Value x, int64_t v);
   Value toI32(Value v);
+  /// The kernel as the shared epilogue helpers take it.
+  KernelSite site() { return {b, loc, fn, s}; }
 
   // Setup (WgmmaKernel.cpp).
   /// Creates the function (with a TMA kernel's tensor-map arguments).
