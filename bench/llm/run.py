@@ -262,14 +262,12 @@ def render(a, llm, scores, speeds, compile_s, recipes, nwin, cal):
              f"{a.calibration_len} tokens of `{a.calibration_text}`.", "",
              "| row | perplexity | / fp32 | mean KL vs fp32 | top-1 agreement | compile (s) |",
              "|---|---|---|---|---|---|"]
-    labels = dict(ROWS)
     for label, s in scores.items():
         r = s.row()
         name = next((t for t, k in ROWS if (k or "fp32") == label), label)
         comp = f"{compile_s[label]:.1f}" if label in compile_s else "—"
         lines.append(f"| {name} | {r['ppl']:.4f} | {r['ppl'] / fp['ppl']:.4f} | "
                      f"{r['kl']:.5f} | {100 * r['top1']:.2f} % | {comp} |")
-    del labels
     lines += ["", "Speed (medians of "
               f"{a.reps}; prefill: a {a.ctx}-token prompt, logits of its last token; "
               f"decode: {a.gen} tokens after it):", "",

@@ -25,7 +25,7 @@ import math
 import os
 import sys
 import time
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
