@@ -46,7 +46,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .models import MASK_NEG, DecoderConfig, _Emitter, _f, _ty
+from .models import DecoderConfig, _Emitter, _f, _ty
 
 
 def rope_tables(positions, head_dim: int, theta: float) -> Tuple[np.ndarray, np.ndarray]:
@@ -198,31 +198,6 @@ class _LayerEmitter(_Emitter):
         ret = (f"\n    return {y}, {k_out}, {v_out} : {_ty(S, H)}, {_ty(kvh, S, dh)}, "
                f"{_ty(kvh, S, dh)}\n  }}\n")
         return head + "\n".join(self.lines) + ret
-
-    def attend(self, qt, kt, vt, mask, S, nh, dh, causal) -> str:
-        """Scaled, masked softmax attention over [nh, S, D] heads → [S, nh·D]."""
-        s0 = self.zeros([nh, S, S])
-        sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(nh, S, dh)}, "
-                          f"{_ty(nh, dh, S)}) outs({s0} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
-        body = [f"%scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32",
-                "%t = arith.mulf %a0, %scale : f32", "%u = arith.addf %t, %a1 : f32",
-                "%i = linalg.index 1 : index", "%j = linalg.index 2 : index",
-                "%future = arith.cmpi ugt, %j, %i : index",
-                f"%neg = arith.constant {_f(MASK_NEG)} : f32",
-                "%zero = arith.constant 0.0 : f32",
-                "%c = arith.select %future, %neg, %zero : f32",
-                "%r = arith.addf %u, %c : f32", "linalg.yield %r : f32"]
-        masked = self.generic([(sc, [nh, S, S]), (mask, [S])], ["d0, d1, d2", "d2"],
-                              [nh, S, S], "d0, d1, d2", ["parallel"] * 3, body)
-        pinit = self.op("p", f"tensor.empty() : {_ty(nh, S, S)}")
-        probs = self.op("p", f"linalg.softmax dimension(2) ins({masked} : {_ty(nh, S, S)}) "
-                             f"outs({pinit} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
-        c0 = self.zeros([nh, S, dh])
-        ctx = self.op("ctx", f"linalg.batch_matmul ins({probs}, {vt} : {_ty(nh, S, S)}, "
-                             f"{_ty(nh, S, dh)}) outs({c0} : {_ty(nh, S, dh)}) -> "
-                             f"{_ty(nh, S, dh)}")
-        ctxt = self.transpose(ctx, [nh, S, dh], [1, 0, 2])
-        return self.collapse(ctxt, [S, nh, dh], [S, nh * dh], [[0], [1, 2]])
 
     def decode(self, B: int, C: int) -> str:
         H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh

@@ -332,6 +332,12 @@ class _Emitter:
         qt = self.heads(q, S, nh, dh, [1, 0, 2])   # [nh, S, dh]
         kt = self.heads(k, S, nh, dh, [1, 2, 0])   # [nh, dh, S]
         vt = self.heads(v, S, nh, dh, [1, 0, 2])   # [nh, S, dh]
+        return self.attend(qt, kt, vt, mask, S, nh, dh, causal)
+
+    def attend(self, qt: str, kt: str, vt: str, mask: str, S: int, nh: int, dh: int,
+               causal: bool) -> str:
+        """Scaled, masked softmax attention of heads already split
+        (q, v: [nh, S, dh]; k: [nh, dh, S]) → [S, nh·dh]."""
         s0 = self.zeros([nh, S, S])
         sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(nh, S, dh)}, {_ty(nh, dh, S)}) "
                           f"outs({s0} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
