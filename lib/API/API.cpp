@@ -488,10 +488,8 @@ static std::string renderAttribute(Attribute attr) {
   return s;
 }
 
-/// The weight scale range and the activation quantization of a qlinear or
-/// mixed_linear, for the per-layer report.
-static void describeScales(Operation *op,
-                           std::map<std::string, std::string> &scales) {
+/// The quantization of a qlinear / mixed_linear, for the per-layer report.
+static void describeQuantization(Operation *op, LayerInfo &info) {
   using namespace mlir::quant_xform;
   Value weightScale, input;
   if (auto q = dyn_cast<QLinearOp>(op)) {
@@ -499,32 +497,46 @@ static void describeScales(Operation *op,
     input = q.getInput();
   } else if (auto m = dyn_cast<MixedLinearOp>(op)) {
     weightScale = m.getWeightScale();
-    scales["activation"] = "dynamic per_token (outlier columns in float)";
+    info.activation = "dynamic per_token (outlier columns in float)";
   } else {
     return;
   }
-  auto format = [](double v) {
-    std::string s;
-    llvm::raw_string_ostream(s) << llvm::format("%.4g", v);
-    return s;
-  };
   if (std::optional<std::vector<double>> w = getConstantFloats(weightScale);
       w && !w->empty()) {
     auto [lo, hi] = std::minmax_element(w->begin(), w->end());
-    scales["weight_scale_min"] = format(*lo);
-    scales["weight_scale_max"] = format(*hi);
+    info.weightScaleMin = *lo;
+    info.weightScaleMax = *hi;
   }
   if (!input)
     return;
   if (auto dq = input.getDefiningOp<DynamicQuantizeOp>()) {
-    scales["activation"] =
+    info.activation =
         "dynamic " +
         stringifyGranularity(dq.getScheme().getGranularity()).str();
   } else if (auto sq = input.getDefiningOp<QuantizeOp>()) {
+    info.activation = "static";
     std::optional<std::vector<double>> s = getConstantFloats(sq.getScale());
-    scales["activation"] =
-        s && s->size() == 1 ? "static " + format(s->front()) : "static";
+    if (s && s->size() == 1)
+      info.activationScale = s->front();
   }
+}
+
+/// The transform record (`quant_xform.search`) of a linear, typed.
+static void describeTransform(Operation *op, LayerInfo &info) {
+  using namespace mlir::quant_xform;
+  auto record = op->getAttrOfType<DictionaryAttr>(kSearchAttrName);
+  if (!record)
+    return;
+  if (auto kind = record.getAs<StringAttr>("transform"))
+    info.transform = kind.str();
+  auto number = [&](StringRef key) -> std::optional<double> {
+    if (auto f = record.getAs<FloatAttr>(key))
+      return f.getValueAsDouble();
+    return std::nullopt;
+  };
+  info.alpha = number("alpha");
+  info.sqnrBefore = number("sqnr_before");
+  info.sqnrAfter = number("sqnr_after");
 }
 
 std::vector<LayerInfo> Module::layers() const {
@@ -549,7 +561,8 @@ std::vector<LayerInfo> Module::layers() const {
         continue;
       info.attributes[n.str()] = renderAttribute(a.getValue());
     }
-    describeScales(op, info.scales);
+    describeQuantization(op, info);
+    describeTransform(op, info);
     out.push_back(std::move(info));
   });
   return out;

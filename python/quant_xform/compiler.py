@@ -17,7 +17,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
-import re
 import os
 import shutil
 import subprocess
@@ -442,38 +441,22 @@ def load(path: str, threads: Optional[int] = None) -> Compiled:
     return Compiled(module, meta.get("target", "cpu"), threads or meta.get("threads", 1), meta)
 
 
-def _search_record(text: Optional[str]) -> Dict[str, object]:
-    """Parses a printed ``quant_xform.search`` dictionary."""
-    out: Dict[str, object] = {}
-    if not text:
-        return out
-    for key, value in re.findall(r'(\w+) = ("[^"]*"|[-+0-9.eE]+|inf|nan)', text):
-        out[key] = value.strip('"') if value.startswith('"') else float(value)
-    return out
-
-
 def report_rows(module: _core.Module) -> List[Dict[str, object]]:
     """The per-layer report as data: for each linear, what it became (op),
     the transform in front of it (``transform``, SmoothQuant ``alpha``), its
-    quantization (``activation``, ``weight_scale_min``/``max``) and the W8A8
-    output SQNR in dB on calibration rows without and with the transform
-    (``sqnr_before`` / ``sqnr_after``; None when not measured: use a
-    searching recipe or ``Recipe(measure=True)``)."""
+    quantization (``activation``, ``activation_scale`` when static per
+    tensor, ``weight_scale_min``/``max``) and the W8A8 output SQNR in dB on
+    calibration rows without and with the transform (``sqnr_before`` /
+    ``sqnr_after``; None when not measured: use a searching recipe or
+    ``Recipe(measure=True)``). The values come typed from the compiler."""
+    keys = ("transform", "alpha", "activation", "activation_scale", "weight_scale_min",
+            "weight_scale_max", "sqnr_before", "sqnr_after")
     rows = []
     for l in module.layers():
-        search = _search_record(l["attributes"].get("quant_xform.search"))
-        scales = l.get("scales", {})
-        rows.append({
-            "layer": l["layer"], "role": l["role"],
-            "op": l["op"].replace("quant_xform.", ""),
-            "transform": search.get("transform", "none"),
-            "alpha": search.get("alpha"),
-            "activation": scales.get("activation", "float"),
-            "weight_scale_min": float(scales["weight_scale_min"]) if "weight_scale_min" in scales else None,
-            "weight_scale_max": float(scales["weight_scale_max"]) if "weight_scale_max" in scales else None,
-            "sqnr_before": search.get("sqnr_before"),
-            "sqnr_after": search.get("sqnr_after"),
-        })
+        row = {"layer": l["layer"], "role": l["role"],
+               "op": l["op"].replace("quant_xform.", "")}
+        row.update({k: l[k] for k in keys})
+        rows.append(row)
     return rows
 
 
@@ -487,8 +470,11 @@ def report(module: _core.Module) -> str:
     for r in report_rows(module):
         ws = ("-" if r["weight_scale_min"] is None
               else f"{r['weight_scale_min']:.3g}..{r['weight_scale_max']:.3g}")
+        act = str(r["activation"])
+        if r["activation_scale"] is not None:
+            act += f" {r['activation_scale']:.4g}"
         table.append((r["layer"], r["role"], r["op"], str(r["transform"]),
-                      num(r["alpha"], ".2f"), str(r["activation"]), ws,
+                      num(r["alpha"], ".2f"), act, ws,
                       num(r["sqnr_before"], ".2f"), num(r["sqnr_after"], ".2f")))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()

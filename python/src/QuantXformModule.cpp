@@ -14,6 +14,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
@@ -297,12 +298,23 @@ NB_MODULE(_core, m) {
               d["op"] = l.op;
               d["types"] = l.types;
               d["attributes"] = l.attributes;
-              d["scales"] = l.scales;
+              d["transform"] = l.transform;
+              d["alpha"] = l.alpha;
+              d["sqnr_before"] = l.sqnrBefore;
+              d["sqnr_after"] = l.sqnrAfter;
+              d["activation"] = l.activation;
+              d["activation_scale"] = l.activationScale;
+              d["weight_scale_min"] = l.weightScaleMin;
+              d["weight_scale_max"] = l.weightScaleMax;
               out.append(d);
             }
             return out;
           },
-          "Ops carrying quant_xform.layer, in program order, as dicts.")
+          "Ops carrying quant_xform.layer, in program order, as dicts: "
+          "layer, role, op, types, attributes (printed), and typed "
+          "report fields (transform, alpha, sqnr_before, sqnr_after, "
+          "activation, activation_scale, weight_scale_min/max; None when "
+          "absent).")
       .def(
           "compile_cpu",
           [](const Module &mod, const std::string &function, int64_t threads,

@@ -70,6 +70,8 @@ def test_layer_report_and_ir_stages(capsys):
     layers = module.layers()
     assert [l["layer"] for l in layers if l["role"] == "attn_in"] == \
         ["layer0.attn.q", "layer0.attn.k", "layer0.attn.v"]
+    assert all(l["transform"] == "smooth" and l["alpha"] == 0.5 and l["sqnr_after"] is None
+               for l in layers)
     report = qx.compile(module).report()
     lines = report.splitlines()
     assert lines[0].split()[:4] == ["layer", "role", "op", "transform"]
@@ -82,8 +84,12 @@ def test_layer_report_and_ir_stages(capsys):
 def test_calibration_progress(capfd):
     model = small_bert()
     x, mask = inputs(model, batch=3)
-    qx.quantize(model, qx.Recipe(static_activations=True, activation_granularity="per_tensor"),
-                calibration=(x, mask), progress=True)
+    module = qx.quantize(model, qx.Recipe(static_activations=True,
+                                          activation_granularity="per_tensor"),
+                         calibration=(x, mask), progress=True)
+    for r in qx.report_rows(module):
+        assert r["activation"] == "static" and r["activation_scale"] > 0
+    assert "static " in qx.report(module)
     err = capfd.readouterr().err
     assert "quant-xform-calibrate: 1/3 samples" in err
     assert "quant-xform-calibrate: 3/3 samples" in err
@@ -120,7 +126,10 @@ def test_searched_transforms_are_reported_and_padding_is_not_calibrated(tmp_path
     searched = [l for l in module.layers() if "quant_xform.search" in l["attributes"]]
     assert {l["role"] for l in searched} == {"attn_in", "attn_out", "mlp_in", "mlp_down"}
     for l in searched:
-        assert "sqnr_before" in l["attributes"]["quant_xform.search"]
+        # The report fields come typed from the compiler, not parsed back.
+        assert isinstance(l["sqnr_before"], float) and isinstance(l["transform"], str)
+        assert l["weight_scale_min"] <= l["weight_scale_max"]
+        assert l["activation"] == "dynamic per_token"
     rows = qx.report_rows(module)
     for r in rows:
         assert r["transform"] in ("smooth", "hadamard", "learned-affine", "none")

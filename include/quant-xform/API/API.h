@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,17 +54,28 @@ struct Signature {
   std::vector<DType> argTypes, resultTypes;
 };
 
-/// One line of the per-layer report: an op that carries `quant_xform.layer`.
+/// One line of the per-layer report: an op that carries `quant_xform.layer`,
+/// with its transform and quantization as typed values.
 struct LayerInfo {
   std::string layer, role, op;
   /// The op's operand and result types, printed.
   std::string types;
   /// Small attributes (printed), without the statistics.
   std::map<std::string, std::string> attributes;
-  /// The quantization of a qlinear / mixed_linear, printed:
-  /// `weight_scale_min`, `weight_scale_max` (constant weight scales),
-  /// `activation` ("dynamic per_token", "static 0.0123", ...).
-  std::map<std::string, std::string> scales;
+  /// The transform in front of the linear (`quant_xform.search`'s
+  /// `transform`: "smooth", "smooth+hadamard", ...; "none" without one),
+  /// SmoothQuant's α, and the W8A8 output SQNR in dB without and with it.
+  std::string transform = "none";
+  std::optional<double> alpha, sqnrBefore, sqnrAfter;
+  /// How a qlinear / mixed_linear quantizes its input: "float" (not
+  /// quantized), "dynamic per_token", "dynamic per_tensor", "static",
+  /// "dynamic per_token (outlier columns in float)"; the scale of a static
+  /// per-tensor one.
+  std::string activation = "float";
+  std::optional<double> activationScale;
+  /// The smallest and largest constant weight scale of a qlinear /
+  /// mixed_linear.
+  std::optional<double> weightScaleMin, weightScaleMax;
 };
 
 class CompiledCPU;
