@@ -74,31 +74,50 @@ struct FoldOutputTransform : OpInterfaceRewritePattern<TransformOpInterface> {
     auto linear = transform.getTransformInput().getDefiningOp<LinearOp>();
     if (!linear || !linear->hasOneUse())
       return failure();
-    std::optional<Matrix> w = getConstantMatrix(linear.getWeight());
-    if (!w)
-      return failure();
-    FailureOr<Matrix> b = biasRow(linear, w->rows());
     FailureOr<Matrix> m = transform.getAppliedMatrix();
     FailureOr<Matrix> c = transform.getAppliedOffset();
-    if (failed(b) || failed(m) || failed(c))
-      return failure();
-    Matrix newW = m->transpose().matmul(*w);
-    Matrix newB = b->matmul(*m);
-    for (int64_t j = 0; j < newB.cols(); ++j)
-      newB(0, j) += (*c)(0, j);
-    if (failed(updateLinear(rewriter, linear, linear.getInput(), newW, newB)))
+    if (failed(m) || failed(c) ||
+        failed(foldIntoLinearOutput(rewriter, linear, *m, *c)))
       return failure();
     rewriter.replaceOp(transform, transform.getTransformInput());
     return success();
   }
 };
 
+} // namespace
+
+LogicalResult mlir::quant_xform::foldIntoLinearOutput(PatternRewriter &rewriter,
+                                                      LinearOp linear,
+                                                      const Matrix &m,
+                                                      const Matrix &c) {
+  std::optional<Matrix> w = getConstantMatrix(linear.getWeight());
+  if (!w)
+    return failure();
+  FailureOr<Matrix> b = biasRow(linear, w->rows());
+  if (failed(b))
+    return failure();
+  Matrix newW = m.transpose().matmul(*w);
+  Matrix newB = b->matmul(m);
+  for (int64_t j = 0; j < newB.cols(); ++j)
+    newB(0, j) += c(0, j);
+  return updateLinear(rewriter, linear, linear.getInput(), newW, newB);
+}
+
+void mlir::quant_xform::populateFoldTransformsIntoLinearsPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<FoldInputTransform, FoldOutputTransform>(patterns.getContext());
+}
+
+namespace {
+
 struct FoldTransformsIntoLinears
     : public quant_xform::impl::FoldTransformsIntoLinearsBase<
           FoldTransformsIntoLinears> {
   void runOnOperation() override {
-    if (failed(applyPatternsGreedily<FoldInputTransform, FoldOutputTransform>(
-            getOperation())))
+    RewritePatternSet patterns(&getContext());
+    populateFoldTransformsIntoLinearsPatterns(patterns);
+    if (failed(
+            mlir::applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };

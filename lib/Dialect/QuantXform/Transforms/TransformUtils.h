@@ -77,6 +77,12 @@ struct LinearStats {
 LogicalResult updateLinear(PatternRewriter &rewriter, LinearOp op, Value input,
                            const Matrix &weight, const Matrix &bias);
 
+/// Folds `T(y) = y·M + c` into the output of the linear producing `y`:
+/// `W' = Mᵀ·W`, `b' = b·M + c`. Fails, changing nothing, when its weight or
+/// bias is not a constant.
+LogicalResult foldIntoLinearOutput(PatternRewriter &rewriter, LinearOp linear,
+                                   const Matrix &m, const Matrix &c);
+
 /// The statistics attached to `op`, or nullopt when it has none.
 std::optional<LinearStats> getLinearStats(Operation *op);
 

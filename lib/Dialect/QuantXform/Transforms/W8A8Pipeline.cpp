@@ -1,8 +1,9 @@
 //===- W8A8Pipeline.cpp - the quant-xform-w8a8 named pipeline ------------===//
 //
-// From a float model to int8 IR: fold batch norms, calibrate, smooth,
-// rotate, fold, split outliers, quantize. docs/generated/QuantXformPipelines.md lists the
-// options; docs/DECISIONS.md explains the order.
+// From a float model to int8 IR: fold batch norms, sink residual
+// rotations, calibrate, smooth,
+// rotate, fold, split outliers, quantize. docs/generated/QuantXformPipelines.md
+// lists the options; docs/DECISIONS.md explains the order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +26,14 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       llvm::cl::desc("Rotation in front of every linear: none, hadamard, "
                      "random-orthogonal or pca"),
       llvm::cl::init("none")};
+  Option<bool> residualRotation{
+      *this, "residual-rotation",
+      llvm::cl::desc("The functions read and write a rotated residual "
+                     "stream (rotations on their arguments and results, "
+                     "placed by the front end): fold the norms' γ into the "
+                     "linears and sink those rotations into the weights "
+                     "first (QuaRot)"),
+      llvm::cl::init(false)};
   Option<double> smoothAlpha{
       *this, "smooth-alpha",
       llvm::cl::desc("SmoothQuant migration strength α in [0, 1]; negative "
@@ -65,6 +74,10 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       *this, "transform-roles",
       llvm::cl::desc("Roles whose inputs get the smoothing, affine, auto or "
                      "rotation transforms (default: all)")};
+  ListOption<std::string> rotationRoles{
+      *this, "rotation-roles",
+      llvm::cl::desc("Roles whose inputs get the rotation (default: "
+                     "transform-roles)")};
   Option<int64_t> keepRows{
       *this, "keep-rows",
       llvm::cl::desc("Calibration rows kept per activation for the searches"),
@@ -156,7 +169,8 @@ static void addCalibration(OpPassManager &pm,
 
 /// Inserts transforms of `kind` in front of every linear and folds them.
 static void addTransform(OpPassManager &pm, const std::string &kind,
-                         double alpha, const W8A8PipelineOptions &options) {
+                         double alpha, const W8A8PipelineOptions &options,
+                         ArrayRef<std::string> roles) {
   InsertTransformsOptions insert;
   insert.kind = kind;
   insert.alpha = alpha;
@@ -166,8 +180,7 @@ static void addTransform(OpPassManager &pm, const std::string &kind,
   insert.affineSteps = options.affineSteps;
   insert.candidates.assign(options.autoCandidates.begin(),
                            options.autoCandidates.end());
-  insert.roles.assign(options.transformRoles.begin(),
-                      options.transformRoles.end());
+  insert.roles.assign(roles.begin(), roles.end());
   insert.progress = options.progress;
   pm.addPass(createInsertTransforms(insert));
   pm.addPass(createFoldTransformsIntoLinears());
@@ -179,21 +192,28 @@ static void buildW8A8Pipeline(OpPassManager &pm,
   double alpha = options.smoothAlpha >= 0.0 ? options.smoothAlpha : 0.5;
   // Batch norms first: calibration then sees the linears' folded inputs.
   pm.addPass(createFoldBatchNorms());
+  if (options.residualRotation) {
+    pm.addPass(createFoldNormScalesIntoLinears());
+    pm.addPass(createSinkRotations());
+  }
+  ArrayRef<std::string> roles = options.transformRoles;
   if (!options.autoCandidates.empty()) {
     addCalibration(pm, options, /*forSearch=*/true);
-    addTransform(pm, "auto", alpha, options);
+    addTransform(pm, "auto", alpha, options, roles);
   } else if (options.affine) {
     addCalibration(pm, options, /*forSearch=*/true);
-    addTransform(pm, "learned-affine", alpha, options);
+    addTransform(pm, "learned-affine", alpha, options, roles);
   } else if (options.smoothAlpha >= 0.0 || options.smoothSearch) {
     addCalibration(pm, options, options.smoothSearch || options.measure);
-    addTransform(pm, "smooth", alpha, options);
+    addTransform(pm, "smooth", alpha, options, roles);
   }
   if (options.rotation != "none" && options.autoCandidates.empty()) {
     if (options.rotation == "pca" || options.measure)
       addCalibration(pm, options, options.measure);
     // An unknown kind is reported by quant-xform-insert-transforms.
-    addTransform(pm, options.rotation, 0.5, options);
+    ArrayRef<std::string> rotationRoles = options.rotationRoles;
+    addTransform(pm, options.rotation, 0.5, options,
+                 rotationRoles.empty() ? roles : rotationRoles);
   }
   pm.addPass(createMarkOnlineTransforms());
   bool split = options.outliers != "none";

@@ -20,6 +20,16 @@ namespace mlir::quant_xform {
 #define GEN_PASS_REGISTRATION
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
 
+/// Folds transforms into adjacent linears: `linear(T(x))` into the weight
+/// (input side), `T(linear(x))` into weight and bias (output side, when the
+/// linear has no other reader). quant-xform-fold-transforms-into-linears.
+void populateFoldTransformsIntoLinearsPatterns(RewritePatternSet &patterns);
+
+/// Moves rotations below residual adds and γ-free RMSNorms, where they fold
+/// into linears or cancel (quant-xform-sink-rotations; with the fold
+/// patterns).
+void populateSinkRotationsPatterns(RewritePatternSet &patterns);
+
 /// Registers the `quant-xform-w8a8` named pipeline (float model → W8A8 IR).
 void registerW8A8Pipeline();
 

@@ -386,6 +386,28 @@ def HoistRotationsThroughNorms
   }];
 }
 
+def SinkRotations : Pass<"quant-xform-sink-rotations", "ModuleOp"> {
+  let summary = "Move rotations down the residual stream into the linears";
+  let description = [{
+    QuaRot's rotation of the residual stream: a front end that runs a block
+    on a rotated stream `x·Q` puts `rotate … inverse` on the argument and
+    `rotate` on the result; this pass moves those rotations until they fold
+    into weights or cancel, so that no rotation is left online:
+
+    - `rms_norm(x·Q) = rms_norm(x)·Q` when the norm has `γ = 1` and no `β`
+      (run quant-xform-fold-norm-scales-into-linears first);
+    - `x·Q + b = (x + b·Qᵀ)·Q` when `b·Qᵀ` folds into the linear producing
+      `b` (read by nothing else: `W' = Q·W`, `b' = b·Qᵀ`) or cancels
+      (`b = c·Q`);
+    - `linear(x·Q, W)` = `linear(x, W·Q)`, and a rotation meets its inverse.
+
+    Every step is exact in real arithmetic. Pinned rotations (those the
+    quantizer must see) stay where they are; a rotation that cannot move is
+    left in place, computing the same function online.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LayerNormToRMSNorm : Pass<"quant-xform-layernorm-to-rmsnorm", "ModuleOp"> {
   let summary = "Turn LayerNorms into RMSNorms by centering the residual stream";
   let description = [{
