@@ -139,6 +139,8 @@ class Recipe:
     """A W8A8 recipe: the options of the ``quant-xform-w8a8`` pipeline."""
 
     rotation: str = "none"            # none, hadamard, random-orthogonal, pca
+    rotation_roles: Sequence[str] = ()  # roles the rotation applies to (default: transform_roles)
+    residual_rotation: bool = False   # QuaRot: the decoder's residual stream rotated (LLM)
     smooth_alpha: Optional[float] = None  # SmoothQuant α in [0, 1]
     smooth_search: bool = False       # α per activation by measured error
     affine: bool = False              # AffineQuant: learned affine per activation
@@ -160,6 +162,7 @@ class Recipe:
     def pipeline(self, calibration_files: Sequence[str] = (), progress: bool = False,
                  row_mask: int = -1) -> str:
         opts = [f"rotation={self.rotation}",
+                f"residual-rotation={str(bool(self.residual_rotation)).lower()}",
                 f"smooth-alpha={-1.0 if self.smooth_alpha is None else float(self.smooth_alpha)}",
                 f"outliers={self.outliers}",
                 f"outlier-threshold={float(self.outlier_threshold)}",
@@ -182,6 +185,8 @@ class Recipe:
             opts.append("auto=" + ",".join(self.auto))
         if self.transform_roles:
             opts.append("transform-roles=" + ",".join(self.transform_roles))
+        if self.rotation_roles:
+            opts.append("rotation-roles=" + ",".join(self.rotation_roles))
         if calibration_files:
             opts.append("calibration-inputs=" + ",".join(calibration_files))
         return "quant-xform-w8a8{" + " ".join(opts) + "}"
@@ -197,6 +202,13 @@ RECIPES: Dict[str, Recipe] = {
     "smooth-search": Recipe(smooth_search=True),
     "affine": Recipe(affine=True, smooth_search=True),
     "auto": Recipe(auto=("smooth", "hadamard", "learned-affine")),
+    # QuaRot: the residual stream rotated by one randomized Hadamard folded
+    # into every layer (quant_xform.LLM), online Hadamards in front of the
+    # output projections and down_proj.
+    "quarot": Recipe(residual_rotation=True, rotation="hadamard",
+                     rotation_roles=("attn_out", "mlp_down")),
+    "smooth+quarot": Recipe(residual_rotation=True, smooth_alpha=0.5, rotation="hadamard",
+                            rotation_roles=("attn_out", "mlp_down")),
 }
 
 

@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from .llm_ir import build_layer_ir, rope_tables
+from .llm_ir import build_layer_ir, residual_rotation_signs, rope_tables, rotate_op
 from .models import (MASK_NEG, DecoderConfig, _Emitter, _ty, _validate_config,
                      normalize_weights)
 
@@ -43,19 +43,22 @@ def _progress(enabled: bool, message: str) -> None:
 
 
 def build_head_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], rows: Sequence[int],
-                  elide_weights: bool = False, head_weight: Optional[str] = None) -> str:
+                  elide_weights: bool = False, head_weight: Optional[str] = None,
+                  rotation: Optional[Sequence[int]] = None) -> str:
     """Final norm + LM head: ``prefill(h: [R, H], w: [V, H]) -> [R, V]`` for
     the first row count, ``decode`` for the second. The head weight ``w`` (the
     token embedding when tied) is an argument, or with ``head_weight`` (its
-    name in ``weights``) a constant: ``prefill(h) -> [R, V]``."""
+    name in ``weights``) a constant: ``prefill(h) -> [R, V]``. With
+    ``rotation`` (signs), ``h`` is the rotated residual stream."""
     H, V = config.hidden, config.vocab
     funcs = []
     for name, R in zip(("prefill", "decode"), rows):
         e = _Emitter(weights, elide_weights)
+        h = "%h" if rotation is None else e.op("hr", rotate_op("%h", R, rotation, True, H))
         if config.norm == "rms":
-            n = e.rms_norm("%h", R, H, "norm.weight", config.eps)
+            n = e.rms_norm(h, R, H, "norm.weight", config.eps)
         else:
-            n = e.layer_norm("%h", R, H, "norm.weight", "norm.bias", config.eps)
+            n = e.layer_norm(h, R, H, "norm.weight", "norm.bias", config.eps)
         w = e.weight(head_weight) if head_weight else "%w"
         logits = e.op("lin", f'quant_xform.linear {n}, {w} {{quant_xform.layer = "lm_head"}} : '
                              f"({_ty(R, H)}, {_ty(V, H)}) -> "
@@ -164,44 +167,62 @@ class LLM:
 
     # -- IR --------------------------------------------------------------------
     def layer_ir(self, layer: int, elide_weights: bool = True,
-                 calibration: bool = False) -> str:
+                 calibration: bool = False, rotation: Optional[Sequence[int]] = None) -> str:
         """Decoder layer ``layer`` as MLIR text (``prefill``, ``decode`` and,
-        with ``calibration``, the private calibration ``main``)."""
+        with ``calibration``, the private calibration ``main``; with
+        ``rotation``, signs of ``residual_rotation_signs``, on the rotated
+        residual stream)."""
         if not 0 <= layer < self.config.layers:
             raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
         return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
                               self.decode_batch, self.cache_len,
-                              self.calibration_len if calibration else 0, elide_weights)
+                              self.calibration_len if calibration else 0, elide_weights,
+                              rotation)
 
-    def layer_module(self, layer: int, calibration: bool = False) -> _core.Module:
-        text = self.layer_ir(layer, elide_weights=False, calibration=calibration)
+    def layer_module(self, layer: int, calibration: bool = False,
+                     rotation: Optional[Sequence[int]] = None) -> _core.Module:
+        text = self.layer_ir(layer, elide_weights=False, calibration=calibration,
+                             rotation=rotation)
         return _core.Module.parse(text.encode(), f"layer{layer}.mlir")
 
-    def head_module(self, constant_weight: bool = False) -> _core.Module:
+    def head_module(self, constant_weight: bool = False,
+                    rotation: Optional[Sequence[int]] = None) -> _core.Module:
         """The final norm and LM head; its weight an argument, or a constant
         (``constant_weight``: then a recipe can quantize it)."""
         name = None
         if constant_weight:
             name = "lm_head.weight" if "lm_head.weight" in self.weights else "embed_tokens.weight"
         text = build_head_ir(self.config, self.weights, (self.prefill_len, self.decode_batch),
-                             head_weight=name)
+                             head_weight=name, rotation=rotation)
         return _core.Module.parse(text.encode(), "head.mlir")
 
+    def rotation_matrix(self, signs: Sequence[int]) -> np.ndarray:
+        """``Q`` of the residual rotation with ``signs`` (``x' = x·Q``), as
+        ``quant_xform.rotate`` defines it: the evaluator rotates the
+        identity."""
+        H = self.config.hidden
+        text = (f"func.func @main(%x: {_ty(H, H)}) -> {_ty(H, H)} {{\n"
+                f"  %q = {rotate_op('%x', H, signs, False, H)}\n"
+                f"  return %q : {_ty(H, H)}\n}}\n")
+        module = _core.Module.parse(text.encode(), "rotation.mlir")
+        return module.evaluate([np.eye(H, dtype=np.float32)])[0]
+
     # -- inputs ----------------------------------------------------------------
-    def embed(self, tokens) -> np.ndarray:
+    def embed(self, tokens, table: Optional[np.ndarray] = None) -> np.ndarray:
+        """Rows of the token embedding (or of ``table``, a rotated one)."""
         ids = np.asarray(tokens, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= self.config.vocab):
             raise QuantXformError(f"token id out of range [0, {self.config.vocab})")
-        return self.weights["embed_tokens.weight"][ids]
+        return (self.weights["embed_tokens.weight"] if table is None else table)[ids]
 
-    def prefill_inputs(self, tokens) -> List[np.ndarray]:
+    def prefill_inputs(self, tokens, table: Optional[np.ndarray] = None) -> List[np.ndarray]:
         """``prefill``'s arguments for one window of at most ``prefill_len``
         tokens from position 0 (padded and masked)."""
         n, S = len(tokens), self.prefill_len
         if not 0 < n <= S:
             raise QuantXformError(f"a prefill takes 1..{S} tokens, got {n}")
         x = np.zeros((S, self.config.hidden), np.float32)
-        x[:n] = self.embed(tokens)
+        x[:n] = self.embed(tokens, table)
         cos, sin = rope_tables(np.arange(S), self.config.head_dim, self.config.rope_theta)
         mask = np.zeros(S, np.float32)
         mask[n:] = MASK_NEG
@@ -250,17 +271,27 @@ class LLM:
         once (default: the cores); each runs on ``threads`` threads. With a
         recipe and ``quantize_head``, the LM head is W8A8 (naive recipe).
         ``float_model`` (this model compiled without a recipe) saves the
-        compile that calibration needs."""
+        compile that calibration needs. A recipe with ``residual_rotation``
+        runs every layer on the residual stream rotated by one randomized
+        Hadamard ``Q`` (seeded by the recipe's seed): the rotations fold
+        into the weights and the embedding table is rotated once here."""
         from .compiler import quantize
         start = time.time()
+        signs = embedding = None
+        if recipe is not None and recipe.residual_rotation:
+            signs = residual_rotation_signs(self.config.hidden, recipe.seed)
+            q = self.rotation_matrix(signs)
+            embedding = self.weights["embed_tokens.weight"] @ q
         cal = None
         if recipe is not None and calibration is not None:
             cal = self.calibration_inputs(calibration, threads, progress, float_model)
+            if signs is not None:  # the layers read the rotated stream
+                cal = [[layer[0] @ q] + layer[1:] for layer in cal]
         jobs = jobs or os.cpu_count() or 1
         done = [0]
 
         def one(i: int):
-            module = self.layer_module(i, calibration=recipe is not None)
+            module = self.layer_module(i, calibration=recipe is not None, rotation=signs)
             if recipe is not None:
                 module = quantize(module, recipe, None if cal is None else cal[i],
                                   progress=False)
@@ -276,9 +307,13 @@ class LLM:
             # per-channel int8 weights, as llama.cpp's Q8_0 stores it);
             # it needs no calibration.
             if recipe is None or not quantize_head:
-                return self.head_module().compile_cpu_functions(["prefill", "decode"], threads)
-            module = quantize(self.head_module(constant_weight=True), _naive_recipe(),
-                              progress=False)
+                # A rotation stays online here: the head's weight is an argument.
+                module = self.head_module(rotation=signs)
+                return module.compile_cpu_functions(["prefill", "decode"], threads)
+            head_recipe = _naive_recipe()
+            head_recipe.residual_rotation = signs is not None
+            module = quantize(self.head_module(constant_weight=True, rotation=signs),
+                              head_recipe, progress=False)
             return module.compile_cpu_functions(["prefill", "decode"], threads)
 
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -288,12 +323,13 @@ class LLM:
         seconds = time.time() - start
         _progress(progress, f"{self.config.layers} layers compiled in {seconds:.1f} s")
         weight = None if recipe is not None and quantize_head else self.head_weight
-        return CompiledLLM(self, layers, (head_fns[0], head_fns[1], weight), recipe, seconds)
+        return CompiledLLM(self, layers, (head_fns[0], head_fns[1], weight), recipe, seconds,
+                           embedding)
 
 
 def _naive_recipe():
-    from .compiler import RECIPES
-    return RECIPES["naive"]
+    from .compiler import Recipe
+    return Recipe()
 
 
 class _CompiledLayer:
@@ -324,8 +360,12 @@ class CompiledLLM:
     """Compiled layers and head: logits, prefill and decode over a KV cache,
     and text generation."""
 
-    def __init__(self, llm: LLM, layers, head, recipe, compile_seconds):
+    def __init__(self, llm: LLM, layers, head, recipe, compile_seconds,
+                 embedding: Optional[np.ndarray] = None):
         self.llm, self.config = llm, llm.config
+        #: The token embedding the layers read (rotated with the residual
+        #: stream), or None: the model's.
+        self.embedding = embedding
         self.layers = layers
         #: The head's functions and its weight argument (None: a constant).
         self.head_prefill, self.head_decode, self.head_weight = head
@@ -335,7 +375,7 @@ class CompiledLLM:
 
     # -- whole windows ----------------------------------------------------------
     def _prefill_hidden(self, tokens, cache: Optional[KVCache] = None, slot: int = 0):
-        args = self.llm.prefill_inputs(tokens)
+        args = self.llm.prefill_inputs(tokens, self.embedding)
         n = len(tokens)
         for i, layer in enumerate(self.layers):
             y, k, v = layer.prefill.run(args)
@@ -391,7 +431,7 @@ class CompiledLLM:
         if np.any(cache.length[active] >= cache.context):
             raise QuantXformError(f"the KV cache is full ({cache.context} positions)")
         x = np.zeros((B, self.config.hidden), np.float32)
-        x[active] = self.llm.embed(tokens[active])
+        x[active] = self.llm.embed(tokens[active], self.embedding)
         cos, sin = rope_tables(cache.length, self.config.head_dim, self.config.rope_theta)
         mask = cache.mask()
         rows = np.arange(B)[active]

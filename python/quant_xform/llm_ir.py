@@ -30,6 +30,13 @@ lowering keeps one copy of each):
   its statistics go to the linears of the same layer names in ``prefill``
   and ``decode``. Drop it with ``symbol-dce`` after the recipe.
 
+With ``rotation`` (QuaRot's residual rotation: ±1 signs of a randomized
+Hadamard ``Q``, ``residual_rotation``), every function reads and writes the
+residual stream rotated, ``x·Q``: ``rotate … inverse`` on ``x`` and
+``rotate`` on ``y``, which ``quant-xform-sink-rotations`` folds into the
+weights. The caller rotates the embeddings; the head takes the rotated
+stream too.
+
 ``cos``/``sin`` hold ``cos(p·θ_i)``, ``sin(p·θ_i)`` for each token's
 position ``p`` and ``θ_i = base^(-2i/D)`` (``rope_tables``); the rotation is
 the Hugging Face one (the halves of each head), applied to q and k after
@@ -42,7 +49,7 @@ other models.
 from __future__ import annotations
 
 import math
-from typing import Dict, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -57,12 +64,26 @@ def rope_tables(positions, head_dim: int, theta: float) -> Tuple[np.ndarray, np.
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
 
 
+def rotate_op(x: str, rows: int, signs: Sequence[int], inverse: bool, hidden: int) -> str:
+    """``quant_xform.rotate hadamard`` of ``x: [rows, hidden]`` by ``signs``."""
+    inv = " inverse" if inverse else ""
+    return (f"quant_xform.rotate hadamard {x} signs [{', '.join(str(int(v)) for v in signs)}]"
+            f"{inv} : ({_ty(rows, hidden)}) -> {_ty(rows, hidden)}")
+
+
+def residual_rotation_signs(hidden: int, seed: int) -> np.ndarray:
+    """The ±1 signs of the randomized Hadamard that rotates the residual
+    stream (``Q = diag(signs)·H``, see ``quant_xform.rotate``)."""
+    return np.where(np.random.default_rng(seed).random(hidden) < 0.5, -1, 1).astype(np.int8)
+
+
 class _LayerEmitter(_Emitter):
     """One decoder layer's functions (see the module docstring)."""
 
     def __init__(self, config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
-                 elide_weights: bool):
+                 elide_weights: bool, rotation: Optional[Sequence[int]] = None):
         super().__init__(weights, elide_weights)
+        self.rotation = rotation
         self.c = config
         self.i = layer
         self.p = f"layers.{layer}."
@@ -179,17 +200,29 @@ class _LayerEmitter(_Emitter):
                         "mlp_down")
         return self.binary("addf", h, d, [T, H])
 
+    def stream_in(self, T: int) -> str:
+        """The residual stream ``%x`` in the model's basis."""
+        if self.rotation is None:
+            return "%x"
+        return self.op("xr", rotate_op("%x", T, self.rotation, True, self.c.hidden))
+
+    def stream_out(self, y: str, T: int) -> str:
+        if self.rotation is None:
+            return y
+        return self.op("yr", rotate_op(y, T, self.rotation, False, self.c.hidden))
+
     # -- the two functions ---------------------------------------------------
     def prefill(self, S: int, name: str = "prefill", private: bool = False) -> str:
         H, nh, kvh, dh = self.c.hidden, self.nh, self.kvh, self.dh
-        qr, kr, v3 = self.qkv("%x", S, "%cos", "%sin")
+        x = self.stream_in(S)
+        qr, kr, v3 = self.qkv(x, S, "%cos", "%sin")
         qt = self.transpose(qr, [S, nh, dh], [1, 0, 2])           # [nh, S, D]
         k_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
         v_out = self.transpose(v3, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
         kt = self.kv_to_heads(self.transpose(kr, [S, kvh, dh], [1, 2, 0]), dh, S)
         vt = self.kv_to_heads(v_out, S, dh)
         ctx = self.attend(qt, kt, vt, "%mask", S, nh, dh, causal=True)
-        y = self.rest("%x", ctx, S)
+        y = self.stream_out(self.rest(x, ctx, S), S)
         half = self.half
         vis = "private " if private else ""
         head = (f"  func.func {vis}@{name}(%x: {_ty(S, H)}, %cos: {_ty(S, half)}, "
@@ -201,7 +234,8 @@ class _LayerEmitter(_Emitter):
 
     def decode(self, B: int, C: int) -> str:
         H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh
-        qr, kr, v3 = self.qkv("%x", B, "%cos", "%sin")
+        x = self.stream_in(B)
+        qr, kr, v3 = self.qkv(x, B, "%cos", "%sin")
         q4 = self.expand(self.collapse(qr, [B, nh, dh], [B, nh * dh], [[0], [1, 2]]),
                          [B, nh * dh], [B, kvh, g, dh], [[0], [1, 2, 3]])
         scale = f"%scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32"
@@ -254,7 +288,7 @@ class _LayerEmitter(_Emitter):
                            ["%m = arith.mulf %a1, %a2 : f32", "%s = arith.addf %a0, %m : f32",
                             "linalg.yield %s : f32"])
         ctx2 = self.collapse(ctx, [B, kvh, g, dh], [B, H], [[0], [1, 2, 3]])
-        y = self.rest("%x", ctx2, B)
+        y = self.stream_out(self.rest(x, ctx2, B), B)
         half = self.half
         cache = _ty(B, kvh, C, dh)
         head = (f"  func.func @decode(%x: {_ty(B, H)}, %cos: {_ty(B, half)}, "
@@ -267,12 +301,14 @@ class _LayerEmitter(_Emitter):
 
 def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
                    prefill_len: int, decode_batch: int, context: int,
-                   calibration_len: int = 0, elide_weights: bool = False) -> str:
+                   calibration_len: int = 0, elide_weights: bool = False,
+                   rotation: Optional[Sequence[int]] = None) -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
-    cache) and, with ``calibration_len``, the private calibration ``main``."""
+    cache) and, with ``calibration_len``, the private calibration ``main``;
+    with ``rotation`` (signs), on the rotated residual stream."""
     def emitter():
-        return _LayerEmitter(config, weights, layer, elide_weights)
+        return _LayerEmitter(config, weights, layer, elide_weights, rotation)
     funcs = emitter().prefill(prefill_len) + emitter().decode(decode_batch, context)
     if calibration_len:
         funcs += emitter().prefill(calibration_len, "main", private=True)

@@ -139,3 +139,51 @@ def test_w8a8_decoder_matches_evaluator_and_stays_close():
     # The decode function's linears got main's statistics: smoothed too.
     rows = qx.report_rows(model.layers[0].module)
     assert len(rows) == 14 and all(r["transform"] == "smooth" for r in rows)
+
+
+def test_residual_rotation_folds_into_the_weights_exactly(fp32):
+    """QuaRot's rotation of the residual stream: with rotations on each
+    layer's boundary, folding γ and sinking the rotations leaves none online,
+    and the layer computes layer(x·Q) = layer(x)·Q; the head reads x·Q."""
+    llm, _ = fp32
+    signs = qx.llm_ir.residual_rotation_signs(llm.config.hidden, seed=5)
+    q = llm.rotation_matrix(signs)
+    np.testing.assert_allclose(q @ q.T, np.eye(llm.config.hidden), atol=1e-6)
+    assert np.abs(q).max() < 0.2  # it mixes channels (a 64-wide Hadamard)
+    module = llm.layer_module(0, rotation=signs)
+    assert "quant_xform.rotate" in str(module)
+    module.run_pipeline("quant-xform-fold-norm-scales-into-linears,quant-xform-sink-rotations")
+    assert "quant_xform.rotate" not in str(module)
+    args = llm.prefill_inputs(TOKENS)
+    want = llm.layer_module(0).evaluate(args, "prefill")
+    got = module.evaluate([args[0] @ q] + args[1:], "prefill")
+    assert rel_err(got[0], want[0] @ q) < 1e-5
+    assert rel_err(got[1], want[1]) < 1e-5 and rel_err(got[2], want[2]) < 1e-5
+    head = llm.head_module(constant_weight=True, rotation=signs)
+    head.run_pipeline("quant-xform-fold-norm-scales-into-linears,quant-xform-sink-rotations")
+    assert "quant_xform.rotate" not in str(head)
+    h = want[0]
+    ref = llm.head_module(constant_weight=True).evaluate([h], "prefill")[0]
+    assert rel_err(head.evaluate([h @ q], "prefill")[0], ref) < 1e-5
+
+
+def test_quarot_recipe_w8a8():
+    llm = tiny_llm()
+    windows = [TOKENS[:4], [9, 8, 7, 6], [1, 2, 3, 4]]
+    model = llm.compile(qx.RECIPES["smooth+quarot"], calibration=windows, progress=False)
+    assert model.embedding is not None
+    rows = qx.report_rows(model.layers[0].module)
+    # Smoothing everywhere; online Hadamards only in front of o_proj and down_proj.
+    roles = {r["layer"].split(".", 1)[1]: r["transform"] for r in rows}
+    assert roles["attn.q"] == "smooth" and roles["mlp.gate"] == "smooth"
+    assert "hadamard" in roles["attn.o"] and "hadamard" in roles["mlp.down"]
+    args = llm.prefill_inputs(TOKENS, model.embedding)
+    got = model.layers[1].prefill.run(args)[0]
+    want = model.layers[1].module.evaluate(args, "prefill")[0]
+    assert rel_err(got, want) < 1e-3
+    ref = reference_logits(llm.config, llm.weights, TOKENS)
+    assert rel_err(model.logits(TOKENS), ref) < 0.05
+    cache = model.new_cache()
+    steps = [model.prefill(TOKENS[:2], cache)] + [model.decode([t], cache)[0]
+                                                  for t in TOKENS[2:]]
+    assert rel_err(np.stack(steps), ref[1:]) < 0.05
