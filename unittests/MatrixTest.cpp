@@ -37,6 +37,36 @@ TEST(MatrixTest, PermutationMovesChannels) {
   EXPECT_EQ(y(0, 2), 20);
 }
 
+/// x·y by the definition, for checking matmul's fast paths.
+static Matrix naiveProduct(const Matrix &x, const Matrix &y) {
+  Matrix out(x.rows(), y.cols());
+  for (int64_t r = 0; r < x.rows(); ++r)
+    for (int64_t c = 0; c < y.cols(); ++c)
+      for (int64_t k = 0; k < x.cols(); ++k)
+        out(r, c) += x(r, k) * y(k, c);
+  return out;
+}
+
+TEST(MatrixTest, BlockDiagonalProductsEqualDenseOnes) {
+  // Diagonal, block-diagonal (a Hadamard of 48 = 3 × 16: blocks of 16),
+  // a block structure that does not divide the size (dense path), on
+  // either side of the product.
+  Matrix w(5, 48), diag = Matrix::identity(48), odd = Matrix::hadamard(48);
+  for (int64_t i = 0; i < w.rows() * w.cols(); ++i)
+    w.data()[i] = std::sin(0.37 * i) * (1 + i % 7);
+  for (int64_t j = 0; j < 48; ++j)
+    diag(j, j) = 0.5 + j;
+  odd(0, 47) = 0.25; // couples the first and last block
+  for (const Matrix *m : {&diag, &odd}) {
+    const Matrix hadamard = Matrix::hadamard(48);
+    for (const Matrix *q : {m, &hadamard}) {
+      EXPECT_LT(w.matmul(*q).maxAbsDiff(naiveProduct(w, *q)), 1e-12);
+      Matrix wt = w.transpose();
+      EXPECT_LT(q->matmul(wt).maxAbsDiff(naiveProduct(*q, wt)), 1e-12);
+    }
+  }
+}
+
 TEST(MatrixTest, InvertibilityByDominanceOrCondition) {
   Matrix dominant = Matrix::identity(3);
   dominant(0, 1) = 0.5;

@@ -18,6 +18,7 @@
 
 namespace mlir {
 class Attribute;
+class DenseFPElementsAttr;
 class Location;
 class OpBuilder;
 class RankedTensorType;
@@ -110,6 +111,10 @@ Matrix randomOrthogonal(int64_t n, uint64_t seed);
 /// largest-magnitude entry made positive (a deterministic sign convention).
 /// Failure when the matrix is not square, not symmetric or not finite.
 FailureOr<Matrix> principalAxes(const Matrix &symmetric);
+
+/// The elements of a dense float attribute as float64 values (f32 and f64
+/// read straight from the raw data; other float types through APFloat).
+std::vector<double> getFloatValues(DenseFPElementsAttr attr);
 
 /// Reads a constant float tensor into float64 values, when `value` is
 /// produced by a constant (anything `m_Constant` matches) with elements.

@@ -3,11 +3,12 @@
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformDialect.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+#include "quant-xform/Support/Matrix.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <cmath>
 
@@ -111,10 +112,10 @@ static LogicalResult verifyStats(Operation *op, Attribute attr) {
                << "' entry 'sampled_rows' must be a float "
                   "tensor of shape [R, K] with R >= 1 and K = "
                << k;
-      for (APFloat v : rows.getValues<APFloat>())
-        if (!v.isFinite())
-          return op->emitOpError() << "'" << kStatsAttrName
-                                   << "' entry 'sampled_rows' holds NaN or Inf";
+      if (!llvm::all_of(getFloatValues(rows),
+                        [](double v) { return std::isfinite(v); }))
+        return op->emitOpError() << "'" << kStatsAttrName
+                                 << "' entry 'sampled_rows' holds NaN or Inf";
       continue;
     }
     bool perChannel = key == "absmax" || key == "min" || key == "max" ||
@@ -132,10 +133,10 @@ static LogicalResult verifyStats(Operation *op, Attribute attr) {
              << "' must be a dense tensor of shape "
              << (perChannel ? "[K]" : "[K, K]") << " with K = " << k;
     if (auto floats = dyn_cast<DenseFPElementsAttr>(values))
-      for (APFloat v : floats.getValues<APFloat>())
-        if (!v.isFinite())
-          return op->emitOpError() << "'" << kStatsAttrName << "' entry '"
-                                   << key << "' holds NaN or Inf";
+      if (!llvm::all_of(getFloatValues(floats),
+                        [](double v) { return std::isfinite(v); }))
+        return op->emitOpError() << "'" << kStatsAttrName << "' entry '" << key
+                                 << "' holds NaN or Inf";
   }
   if (!dict.get("absmax") || !dict.get("rows"))
     return op->emitOpError()

@@ -51,11 +51,9 @@ bool LayerSelector::selects(Operation *op) const {
 
 /// The float64 values of a dense float attribute.
 static std::vector<double> toDoubles(DenseElementsAttr attr) {
-  std::vector<double> out;
   if (auto floats = dyn_cast<DenseFPElementsAttr>(attr))
-    for (APFloat v : floats.getValues<APFloat>())
-      out.push_back(v.convertToDouble());
-  return out;
+    return getFloatValues(floats);
+  return {};
 }
 
 std::optional<LinearStats> mlir::quant_xform::getLinearStats(Operation *op) {
