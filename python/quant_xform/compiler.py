@@ -140,7 +140,7 @@ class Recipe:
 
     rotation: str = "none"            # none, hadamard, random-orthogonal, pca
     rotation_roles: Sequence[str] = ()  # roles the rotation applies to (default: transform_roles)
-    residual_rotation: bool = False   # QuaRot: the decoder's residual stream rotated (LLM)
+    residual_rotation: str = "none"   # QuaRot (LLM): none, hadamard, random-orthogonal
     smooth_alpha: Optional[float] = None  # SmoothQuant α in [0, 1]
     smooth_search: bool = False       # α per activation by measured error
     affine: bool = False              # AffineQuant: learned affine per activation
@@ -162,7 +162,7 @@ class Recipe:
     def pipeline(self, calibration_files: Sequence[str] = (), progress: bool = False,
                  row_mask: int = -1) -> str:
         opts = [f"rotation={self.rotation}",
-                f"residual-rotation={str(bool(self.residual_rotation)).lower()}",
+                f"residual-rotation={str(self.residual_rotation != 'none').lower()}",
                 f"smooth-alpha={-1.0 if self.smooth_alpha is None else float(self.smooth_alpha)}",
                 f"outliers={self.outliers}",
                 f"outlier-threshold={float(self.outlier_threshold)}",
@@ -205,10 +205,15 @@ RECIPES: Dict[str, Recipe] = {
     # QuaRot: the residual stream rotated by one randomized Hadamard folded
     # into every layer (quant_xform.LLM), online Hadamards in front of the
     # output projections and down_proj.
-    "quarot": Recipe(residual_rotation=True, rotation="hadamard",
+    "quarot": Recipe(residual_rotation="hadamard", rotation="hadamard",
                      rotation_roles=("attn_out", "mlp_down")),
-    "smooth+quarot": Recipe(residual_rotation=True, smooth_alpha=0.5, rotation="hadamard",
+    "smooth+quarot": Recipe(residual_rotation="hadamard", smooth_alpha=0.5, rotation="hadamard",
                             rotation_roles=("attn_out", "mlp_down")),
+    # The same with a Haar-random orthogonal residual rotation (mixes every
+    # channel, where the Hadamard of a width like 576 is block-diagonal).
+    "smooth+quarot-orthogonal": Recipe(residual_rotation="random-orthogonal", smooth_alpha=0.5,
+                                       rotation="hadamard",
+                                       rotation_roles=("attn_out", "mlp_down")),
 }
 
 
