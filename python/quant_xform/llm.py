@@ -30,7 +30,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
-from .llm_ir import build_layer_ir, residual_rotation_signs, rope_tables, rotate_op
+from .llm_ir import build_layer_ir, residual_rotation, rope_tables, rotate_op
 from .models import (MASK_NEG, DecoderConfig, _Emitter, _ty, _validate_config,
                      normalize_weights)
 
@@ -44,17 +44,18 @@ def _progress(enabled: bool, message: str) -> None:
 
 def build_head_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], rows: Sequence[int],
                   elide_weights: bool = False, head_weight: Optional[str] = None,
-                  rotation: Optional[Sequence[int]] = None) -> str:
+                  rotation: Optional[np.ndarray] = None) -> str:
     """Final norm + LM head: ``prefill(h: [R, H], w: [V, H]) -> [R, V]`` for
     the first row count, ``decode`` for the second. The head weight ``w`` (the
     token embedding when tied) is an argument, or with ``head_weight`` (its
     name in ``weights``) a constant: ``prefill(h) -> [R, V]``. With
-    ``rotation`` (signs), ``h`` is the rotated residual stream."""
+    ``rotation`` (``llm_ir.residual_rotation``), ``h`` is the rotated
+    residual stream."""
     H, V = config.hidden, config.vocab
     funcs = []
     for name, R in zip(("prefill", "decode"), rows):
         e = _Emitter(weights, elide_weights)
-        h = "%h" if rotation is None else e.op("hr", rotate_op("%h", R, rotation, True, H))
+        h = "%h" if rotation is None else rotate_op(e, "%h", R, rotation, True)
         if config.norm == "rms":
             n = e.rms_norm(h, R, H, "norm.weight", config.eps)
         else:
@@ -167,11 +168,11 @@ class LLM:
 
     # -- IR --------------------------------------------------------------------
     def layer_ir(self, layer: int, elide_weights: bool = True,
-                 calibration: bool = False, rotation: Optional[Sequence[int]] = None) -> str:
+                 calibration: bool = False, rotation: Optional[np.ndarray] = None) -> str:
         """Decoder layer ``layer`` as MLIR text (``prefill``, ``decode`` and,
         with ``calibration``, the private calibration ``main``; with
-        ``rotation``, signs of ``residual_rotation_signs``, on the rotated
-        residual stream)."""
+        ``rotation`` (``llm_ir.residual_rotation``), on the rotated residual
+        stream)."""
         if not 0 <= layer < self.config.layers:
             raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
         return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
@@ -180,13 +181,13 @@ class LLM:
                               rotation)
 
     def layer_module(self, layer: int, calibration: bool = False,
-                     rotation: Optional[Sequence[int]] = None) -> _core.Module:
+                     rotation: Optional[np.ndarray] = None) -> _core.Module:
         text = self.layer_ir(layer, elide_weights=False, calibration=calibration,
                              rotation=rotation)
         return _core.Module.parse(text.encode(), f"layer{layer}.mlir")
 
     def head_module(self, constant_weight: bool = False,
-                    rotation: Optional[Sequence[int]] = None) -> _core.Module:
+                    rotation: Optional[np.ndarray] = None) -> _core.Module:
         """The final norm and LM head; its weight an argument, or a constant
         (``constant_weight``: then a recipe can quantize it)."""
         name = None
@@ -196,14 +197,15 @@ class LLM:
                              head_weight=name, rotation=rotation)
         return _core.Module.parse(text.encode(), "head.mlir")
 
-    def rotation_matrix(self, signs: Sequence[int]) -> np.ndarray:
-        """``Q`` of the residual rotation with ``signs`` (``x' = x·Q``), as
+    def rotation_matrix(self, rotation: np.ndarray) -> np.ndarray:
+        """``Q`` of a residual rotation (``x' = x·Q``) as
         ``quant_xform.rotate`` defines it: the evaluator rotates the
         identity."""
         H = self.config.hidden
-        text = (f"func.func @main(%x: {_ty(H, H)}) -> {_ty(H, H)} {{\n"
-                f"  %q = {rotate_op('%x', H, signs, False, H)}\n"
-                f"  return %q : {_ty(H, H)}\n}}\n")
+        e = _Emitter({}, False)
+        q = rotate_op(e, "%x", H, rotation, False)
+        text = (f"func.func @main(%x: {_ty(H, H)}) -> {_ty(H, H)} {{\n" + "\n".join(e.lines)
+                + f"\n    return {q} : {_ty(H, H)}\n}}\n")
         module = _core.Module.parse(text.encode(), "rotation.mlir")
         return module.evaluate([np.eye(H, dtype=np.float32)])[0]
 
@@ -272,26 +274,27 @@ class LLM:
         recipe and ``quantize_head``, the LM head is W8A8 (naive recipe).
         ``float_model`` (this model compiled without a recipe) saves the
         compile that calibration needs. A recipe with ``residual_rotation``
-        runs every layer on the residual stream rotated by one randomized
-        Hadamard ``Q`` (seeded by the recipe's seed): the rotations fold
-        into the weights and the embedding table is rotated once here."""
+        runs every layer on the residual stream rotated by one ``Q`` (a
+        randomized Hadamard or a Haar-random orthogonal matrix, seeded by
+        the recipe's seed): the rotations fold into the weights and the
+        embedding table is rotated once here."""
         from .compiler import quantize
         start = time.time()
-        signs = embedding = None
-        if recipe is not None and recipe.residual_rotation:
-            signs = residual_rotation_signs(self.config.hidden, recipe.seed)
-            q = self.rotation_matrix(signs)
+        rotation = embedding = None
+        if recipe is not None and recipe.residual_rotation != "none":
+            rotation = residual_rotation(self.config.hidden, recipe.residual_rotation, recipe.seed)
+            q = self.rotation_matrix(rotation)
             embedding = self.weights["embed_tokens.weight"] @ q
         cal = None
         if recipe is not None and calibration is not None:
             cal = self.calibration_inputs(calibration, threads, progress, float_model)
-            if signs is not None:  # the layers read the rotated stream
+            if rotation is not None:  # the layers read the rotated stream
                 cal = [[layer[0] @ q] + layer[1:] for layer in cal]
         jobs = jobs or os.cpu_count() or 1
         done = [0]
 
         def one(i: int):
-            module = self.layer_module(i, calibration=recipe is not None, rotation=signs)
+            module = self.layer_module(i, calibration=recipe is not None, rotation=rotation)
             if recipe is not None:
                 module = quantize(module, recipe, None if cal is None else cal[i],
                                   progress=False)
@@ -308,11 +311,11 @@ class LLM:
             # it needs no calibration.
             if recipe is None or not quantize_head:
                 # A rotation stays online here: the head's weight is an argument.
-                module = self.head_module(rotation=signs)
+                module = self.head_module(rotation=rotation)
                 return module.compile_cpu_functions(["prefill", "decode"], threads)
             head_recipe = _naive_recipe()
-            head_recipe.residual_rotation = signs is not None
-            module = quantize(self.head_module(constant_weight=True, rotation=signs),
+            head_recipe.residual_rotation = recipe.residual_rotation
+            module = quantize(self.head_module(constant_weight=True, rotation=rotation),
                               head_recipe, progress=False)
             return module.compile_cpu_functions(["prefill", "decode"], threads)
 

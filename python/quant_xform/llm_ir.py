@@ -30,10 +30,10 @@ lowering keeps one copy of each):
   its statistics go to the linears of the same layer names in ``prefill``
   and ``decode``. Drop it with ``symbol-dce`` after the recipe.
 
-With ``rotation`` (QuaRot's residual rotation: ±1 signs of a randomized
-Hadamard ``Q``, ``residual_rotation``), every function reads and writes the
-residual stream rotated, ``x·Q``: ``rotate … inverse`` on ``x`` and
-``rotate`` on ``y``, which ``quant-xform-sink-rotations`` folds into the
+With ``rotation`` (QuaRot's residual rotation ``Q``: the signs of a
+randomized Hadamard or a dense orthogonal matrix, ``residual_rotation``),
+every function reads and writes the residual stream rotated, ``x·Q``:
+``rotate … inverse`` on ``x`` and ``rotate`` on ``y``, which ``quant-xform-sink-rotations`` folds into the
 weights. The caller rotates the embeddings; the head takes the rotated
 stream too.
 
@@ -49,7 +49,7 @@ other models.
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -64,24 +64,41 @@ def rope_tables(positions, head_dim: int, theta: float) -> Tuple[np.ndarray, np.
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
 
 
-def rotate_op(x: str, rows: int, signs: Sequence[int], inverse: bool, hidden: int) -> str:
-    """``quant_xform.rotate hadamard`` of ``x: [rows, hidden]`` by ``signs``."""
+def rotate_op(e: _Emitter, x: str, rows: int, rotation: np.ndarray, inverse: bool) -> str:
+    """Emits ``x·Q`` (``x·Qᵀ`` with ``inverse``) for ``x: [rows, H]``:
+    ``rotation`` is the ±1 signs of a randomized Hadamard
+    (``quant_xform.rotate hadamard``) or an orthogonal ``[H, H]`` matrix
+    (``rotate dense`` by a constant)."""
+    H = rotation.shape[0]
     inv = " inverse" if inverse else ""
-    return (f"quant_xform.rotate hadamard {x} signs [{', '.join(str(int(v)) for v in signs)}]"
-            f"{inv} : ({_ty(rows, hidden)}) -> {_ty(rows, hidden)}")
+    ty = _ty(rows, H)
+    if rotation.ndim == 1:
+        return e.op("rot", f"quant_xform.rotate hadamard {x} signs "
+                           f"[{', '.join(str(int(v)) for v in rotation)}]{inv} : ({ty}) -> {ty}")
+    q = e.constant("residual_rotation", rotation)
+    return e.op("rot", f"quant_xform.rotate dense {x} by {q}{inv} : ({ty}, {_ty(H, H)}) -> {ty}")
 
 
-def residual_rotation_signs(hidden: int, seed: int) -> np.ndarray:
-    """The ±1 signs of the randomized Hadamard that rotates the residual
-    stream (``Q = diag(signs)·H``, see ``quant_xform.rotate``)."""
-    return np.where(np.random.default_rng(seed).random(hidden) < 0.5, -1, 1).astype(np.int8)
+def residual_rotation(hidden: int, kind: str, seed: int) -> np.ndarray:
+    """The rotation of the residual stream: ``hadamard`` gives the ±1 signs
+    of a randomized Hadamard (``Q = diag(signs)·H``, block-diagonal when
+    ``hidden`` is not a power of two, see ``quant_xform.rotate``);
+    ``random-orthogonal`` a seeded Haar-random orthogonal matrix ``Q``
+    (float32, mixing every channel)."""
+    rng = np.random.default_rng(seed)
+    if kind == "hadamard":
+        return np.where(rng.random(hidden) < 0.5, -1, 1).astype(np.int8)
+    if kind == "random-orthogonal":
+        q, r = np.linalg.qr(rng.standard_normal((hidden, hidden)))
+        return (q * np.sign(np.diag(r))[None, :]).astype(np.float32)
+    raise ValueError(f"unknown residual rotation {kind!r} (hadamard or random-orthogonal)")
 
 
 class _LayerEmitter(_Emitter):
     """One decoder layer's functions (see the module docstring)."""
 
     def __init__(self, config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
-                 elide_weights: bool, rotation: Optional[Sequence[int]] = None):
+                 elide_weights: bool, rotation: Optional[np.ndarray] = None):
         super().__init__(weights, elide_weights)
         self.rotation = rotation
         self.c = config
@@ -204,12 +221,12 @@ class _LayerEmitter(_Emitter):
         """The residual stream ``%x`` in the model's basis."""
         if self.rotation is None:
             return "%x"
-        return self.op("xr", rotate_op("%x", T, self.rotation, True, self.c.hidden))
+        return rotate_op(self, "%x", T, self.rotation, True)
 
     def stream_out(self, y: str, T: int) -> str:
         if self.rotation is None:
             return y
-        return self.op("yr", rotate_op(y, T, self.rotation, False, self.c.hidden))
+        return rotate_op(self, y, T, self.rotation, False)
 
     # -- the two functions ---------------------------------------------------
     def prefill(self, S: int, name: str = "prefill", private: bool = False) -> str:
@@ -302,11 +319,12 @@ class _LayerEmitter(_Emitter):
 def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
                    prefill_len: int, decode_batch: int, context: int,
                    calibration_len: int = 0, elide_weights: bool = False,
-                   rotation: Optional[Sequence[int]] = None) -> str:
+                   rotation: Optional[np.ndarray] = None) -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
     cache) and, with ``calibration_len``, the private calibration ``main``;
-    with ``rotation`` (signs), on the rotated residual stream."""
+    with ``rotation`` (``residual_rotation``), on the rotated residual
+    stream."""
     def emitter():
         return _LayerEmitter(config, weights, layer, elide_weights, rotation)
     funcs = emitter().prefill(prefill_len) + emitter().decode(decode_batch, context)

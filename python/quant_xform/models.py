@@ -278,7 +278,12 @@ class _Emitter:
     def weight(self, name: str) -> str:
         if name in self.consts:
             return self.consts[name]
-        w = self.weights[name]
+        return self.constant(name, self.weights[name])
+
+    def constant(self, name: str, w: np.ndarray) -> str:
+        """The f32 constant ``name`` holding ``w`` (emitted once per function)."""
+        if name in self.consts:
+            return self.consts[name]
         body = "dense<0.0>" if self.elide else f'dense<"0x{w.astype("<f4").tobytes().hex().upper()}">'
         v = self.op("w", f"arith.constant {body} : {_ty(*w.shape)}  // {name}")
         self.consts[name] = v

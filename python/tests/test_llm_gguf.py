@@ -156,7 +156,7 @@ def test_smollm2_quarot_real_weights(smollm2):
     config = dataclasses.replace(smollm2[0], layers=4)
     llm = LLM(config, smollm2[1], prefill_len=16, context=32, calibration_len=8)
     tokens = [1, 504, 3458, 314, 253, 1789, 28, 339, 1402, 216, 17, 35, 902]
-    signs = qx.llm_ir.residual_rotation_signs(config.hidden, seed=0)
+    signs = qx.llm_ir.residual_rotation(config.hidden, "hadamard", seed=0)
     q = llm.rotation_matrix(signs)
     rotated = llm.layer_module(2, rotation=signs)
     rotated.run_pipeline("quant-xform-fold-norm-scales-into-linears,quant-xform-sink-rotations")
