@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -44,8 +43,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "build", "python_packages"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # bench/: machine.py
 
 import quant_xform as qx  # noqa: E402
+from machine import cpu_name  # noqa: E402
 
 #: Rows of the accuracy table: label, recipe name (None: fp32).
 ROWS = [
@@ -89,17 +90,6 @@ def ensure_packages(llamacpp: bool) -> bool:
             log("llama-cpp-python did not install: the llama.cpp rows are left out")
             return False
     return True
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def log_softmax(z):

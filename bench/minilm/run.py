@@ -24,7 +24,6 @@ on a small random BERT bundled as code (no download), clearly labelled.
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -36,8 +35,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "build", "python_packages"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # bench/: machine.py
 
 import quant_xform as qx  # noqa: E402
+from machine import cpu_name  # noqa: E402
 from quant_xform.models import expected_weights  # noqa: E402
 
 SEQ = 128
@@ -55,17 +56,6 @@ def spearman(a, b):
 def pairwise(e):
     s = e @ e.T
     return s[np.triu_indices(len(e), 1)]
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def load_real():
