@@ -42,3 +42,21 @@ def inputs(model, batch=3, pad=4, seed=2):
 
 def rel_err(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def assert_rotated_layer_is_conjugate(llm, layer, rotation, tokens):
+    """Folding γ and sinking QuaRot's residual rotation leaves no rotation in
+    decoder layer ``layer``, whose prefill then computes layer(x·Q) =
+    layer(x)·Q (k and v unchanged) in the evaluator. Returns Q and the float
+    layer's outputs."""
+    q = llm.rotation_matrix(rotation)
+    module = llm.layer_module(layer, rotation=rotation)
+    assert "quant_xform.rotate" in str(module)
+    module.run_pipeline("quant-xform-fold-norm-scales-into-linears,quant-xform-sink-rotations")
+    assert "quant_xform.rotate" not in str(module)
+    args = llm.prefill_inputs(tokens)
+    want = llm.layer_module(layer).evaluate(args, "prefill")
+    got = module.evaluate([args[0] @ q] + args[1:], "prefill")
+    assert rel_err(got[0], want[0] @ q) < 1e-5
+    assert rel_err(got[1], want[1]) < 1e-5 and rel_err(got[2], want[2]) < 1e-5
+    return q, want

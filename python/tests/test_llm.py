@@ -6,7 +6,7 @@ import pytest
 import quant_xform as qx
 from quant_xform.llm import LLM, reference_logits, sample
 from quant_xform.models import DecoderConfig
-from helpers import random_weights, rel_err
+from helpers import assert_rotated_layer_is_conjugate, random_weights, rel_err
 
 
 def tiny_llm(prefill_len=8, context=16, decode_batch=1, seed=3):
@@ -148,20 +148,11 @@ def test_residual_rotation_folds_into_the_weights_exactly(fp32, kind):
     and the layer computes layer(x·Q) = layer(x)·Q; the head reads x·Q."""
     llm, _ = fp32
     signs = qx.llm_ir.residual_rotation(llm.config.hidden, kind, seed=5)
-    q = llm.rotation_matrix(signs)
+    q, want = assert_rotated_layer_is_conjugate(llm, 0, signs, TOKENS)
     np.testing.assert_allclose(q @ q.T, np.eye(llm.config.hidden), atol=1e-5)
     assert np.abs(q).max() < 0.6  # it mixes channels (a 64-wide Hadamard: 1/8)
     with pytest.raises(ValueError, match="unknown residual rotation"):
         qx.llm_ir.residual_rotation(64, "pca", seed=0)
-    module = llm.layer_module(0, rotation=signs)
-    assert "quant_xform.rotate" in str(module)
-    module.run_pipeline("quant-xform-fold-norm-scales-into-linears,quant-xform-sink-rotations")
-    assert "quant_xform.rotate" not in str(module)
-    args = llm.prefill_inputs(TOKENS)
-    want = llm.layer_module(0).evaluate(args, "prefill")
-    got = module.evaluate([args[0] @ q] + args[1:], "prefill")
-    assert rel_err(got[0], want[0] @ q) < 1e-5
-    assert rel_err(got[1], want[1]) < 1e-5 and rel_err(got[2], want[2]) < 1e-5
     head = llm.head_module(constant_weight=True, rotation=signs)
     head.run_pipeline("quant-xform-fold-norm-scales-into-linears,quant-xform-sink-rotations")
     assert "quant_xform.rotate" not in str(head)

@@ -11,7 +11,7 @@ gguf = pytest.importorskip("gguf", reason="the gguf package is not installed")
 import quant_xform as qx  # noqa: E402
 from quant_xform.gguf_file import load_gguf, unpermute_rotary_rows  # noqa: E402
 from quant_xform.llm import LLM, reference_logits  # noqa: E402
-from helpers import rel_err  # noqa: E402
+from helpers import assert_rotated_layer_is_conjugate, rel_err  # noqa: E402
 
 
 def smollm2_path():
@@ -157,15 +157,7 @@ def test_smollm2_quarot_real_weights(smollm2):
     llm = LLM(config, smollm2[1], prefill_len=16, context=32, calibration_len=8)
     tokens = [1, 504, 3458, 314, 253, 1789, 28, 339, 1402, 216, 17, 35, 902]
     signs = qx.llm_ir.residual_rotation(config.hidden, "hadamard", seed=0)
-    q = llm.rotation_matrix(signs)
-    rotated = llm.layer_module(2, rotation=signs)
-    rotated.run_pipeline("quant-xform-fold-norm-scales-into-linears,quant-xform-sink-rotations")
-    assert "quant_xform.rotate" not in str(rotated)
-    args = llm.prefill_inputs(tokens)
-    want = llm.layer_module(2).evaluate(args, "prefill")
-    got = rotated.evaluate([args[0] @ q] + args[1:], "prefill")
-    assert rel_err(got[0], want[0] @ q) < 1e-5
-    assert rel_err(got[1], want[1]) < 1e-5 and rel_err(got[2], want[2]) < 1e-5
+    assert_rotated_layer_is_conjugate(llm, 2, signs, tokens)
 
     ref = reference_logits(config, llm.weights, tokens)
     windows = [[1, 504, 3458, 314, 253, 1789, 28, 339], [902, 17, 35, 216, 1402, 28, 314, 253]]
