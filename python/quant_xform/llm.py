@@ -341,21 +341,25 @@ class _CompiledLayer:
 
 
 class KVCache:
-    """The caller-owned KV cache: per layer ``[B, KV heads, capacity, D]``
-    keys and values (``capacity`` ≥ ``context``, the positions it may
-    fill), and each sequence's filled length."""
+    """The caller-owned KV cache: per layer keys ``[B, KV heads, D,
+    capacity]`` (transposed, as decode's score product reads them) and
+    values ``[B, KV heads, capacity, D]`` (``capacity`` ≥ ``context``, the
+    positions it may fill), and each sequence's filled length."""
 
     def __init__(self, config: DecoderConfig, batch: int, context: int,
                  capacity: Optional[int] = None):
-        shape = (batch, config.n_kv_heads, capacity or context, config.head_dim)
-        self.k = [np.zeros(shape, np.float32) for _ in range(config.layers)]
-        self.v = [np.zeros(shape, np.float32) for _ in range(config.layers)]
+        self.capacity = capacity or context
+        kv = (batch, config.n_kv_heads)
+        self.k = [np.zeros(kv + (config.head_dim, self.capacity), np.float32)
+                  for _ in range(config.layers)]
+        self.v = [np.zeros(kv + (self.capacity, config.head_dim), np.float32)
+                  for _ in range(config.layers)]
         self.length = np.zeros(batch, np.int64)
         self.context = context
 
     def mask(self) -> np.ndarray:
         """0 for filled positions, MASK_NEG for the rest: ``[B, context]``."""
-        pos = np.arange(self.k[0].shape[2])[None, :]
+        pos = np.arange(self.capacity)[None, :]
         return np.where(pos < self.length[:, None], 0.0, MASK_NEG).astype(np.float32)
 
 
@@ -383,7 +387,7 @@ class CompiledLLM:
         for i, layer in enumerate(self.layers):
             y, k, v = layer.prefill.run(args)
             if cache is not None:
-                cache.k[i][slot, :, :n] = k[:, :n]
+                cache.k[i][slot, :, :, :n] = k[:, :n].transpose(0, 2, 1)
                 cache.v[i][slot, :, :n] = v[:, :n]
             args = [y] + args[1:]
         if cache is not None:
@@ -441,7 +445,7 @@ class CompiledLLM:
         pos = cache.length[active]
         for i, layer in enumerate(self.layers):
             x, k, v = layer.decode.run([x, cos, sin, mask, cache.k[i], cache.v[i]])
-            cache.k[i][rows, :, pos] = k[active]
+            cache.k[i][rows, :, :, pos] = k[active]
             cache.v[i][rows, :, pos] = v[active]
         cache.length[active] += 1
         return self._head(self.head_decode, x)
