@@ -10,7 +10,9 @@
 # QX_GPU_TILE_M / QX_GPU_TILE_N / QX_GPU_TILE_K / QX_GPU_STAGES /
 # QX_GPU_GROUP_M (the wgmma block, pipeline and raster groups; 0: chosen
 # per shape), QX_GPU_PERSISTENT (false, true) and QX_GPU_TMA (true,
-# false; false with QX_GPU_PERSISTENT=true) pick the kernels.
+# false; false with QX_GPU_PERSISTENT=true) pick the kernels;
+# QX_GPU_PLANNED_M (1024) the rows that kernels of a run-time M are planned
+# for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.gpu}
@@ -30,7 +32,8 @@ rm -rf "$out" && mkdir -p "$out"
 # `fused` / `mixed:O` on bf16 activations and results (arith.extf to f32
 # in front, arith.truncf to bf16 behind, both fused into the kernels);
 # `bgemm`: the qlinear on s8 activations with bf16 results; `bquant`: the
-# quantize of bf16 activations alone.
+# quantize of bf16 activations alone. M of the form `d1/17/300`: a run-time
+# M (tensor<?xK>), one artifact run at M = 1, 17 and 300.
 chip=${QX_GPU_CHIP:-sm_90a}
 tile_m=${QX_GPU_TILE_M:-0}
 tile_n=${QX_GPU_TILE_N:-0}
@@ -39,6 +42,7 @@ stages=${QX_GPU_STAGES:-0}
 group_m=${QX_GPU_GROUP_M:-0}
 persistent=${QX_GPU_PERSISTENT:-false}
 tma=${QX_GPU_TMA:-true}
+planned_m=${QX_GPU_PLANNED_M:-1024}
 shapes=${QX_GPU_SHAPES:-"ragged:100:70:96:1 lragged:100:70:96:1:mixed:3 bfragged:300:200:272:1:bfused blragged:100:70:96:1:bmixed:3 tailk:64:48:36:0 wragged:300:200:272:1 wfull:256:256:256:0 single:1:4096:4096:1 m16:16:4096:4096:1 m2048:2048:4096:4096:1 m2048n11008:2048:11008:4096:1 m8192:8192:4096:4096:1"}
 # QX_GPU_SHAPES=bench: the grid of bench/gpu/gpu_linear.py (issue 5), plus
 # the two ragged correctness shapes.
@@ -57,6 +61,10 @@ fi
 : > "$out/entries.inc"
 for s in $shapes; do
   IFS=: read -r name m n k bias kind outliers <<< "$s"
+  runs=""
+  if [ "${m#d}" != "$m" ]; then # a run-time M: `?` in the IR
+    runs=${m#d}; runs=${runs//\// }; m="?"
+  fi
   bt=""; bias_use=""; bias_type=""
   if [ "$bias" = 1 ]; then
     bt=", %b: tensor<${n}xf32>"; bias_use=", bias %b"; bias_type=", tensor<${n}xf32>"
@@ -157,20 +165,27 @@ func.func @main(%q: tensor<${m}x${k}xi8>, %s: tensor<${m}xf32>, %w: tensor<${n}x
 MLIR
     entry=QX_ENTRY
   fi
-  build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" --gpu-wgmma-group-m "$group_m" --gpu-wgmma-persistent="$persistent" --gpu-wgmma-tma="$tma" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
+  build/bin/xform-aot --target=gpu --gpu-chip "$chip" --gpu-wgmma-tile-m "$tile_m" --gpu-wgmma-tile-n "$tile_n" --gpu-wgmma-tile-k "$tile_k" --gpu-wgmma-stages "$stages" --gpu-wgmma-group-m "$group_m" --gpu-wgmma-persistent="$persistent" --gpu-wgmma-tma="$tma" --gpu-planned-m "$planned_m" "$out/$name.mlir" --name "$name" -o "$out/$name.o" --header "$out/$name.h"
   echo "#include \"$name.h\"" >> "$out/entries.inc"
-  if [ "$entry" = QX_QUANT_ENTRY ]; then
-    echo "QX_QUANT_ENTRY($name, $m, $k, false)" >> "$out/entries.inc"
-  elif [ "$entry" = QX_BF16_QUANT_ENTRY ]; then
-    echo "QX_BF16_QUANT_ENTRY($name, $m, $k)" >> "$out/entries.inc"
-  elif [ "$entry" = QX_HQUANT_ENTRY ]; then
-    echo "QX_QUANT_ENTRY($name, $m, $k, true)" >> "$out/entries.inc"
-  elif [ "$entry" = QX_MIXED_ENTRY ] || [ "$entry" = QX_BF16_MIXED_ENTRY ]; then
-    echo "$entry($name, $m, $n, $k, $bias, $outliers)" >> "$out/entries.inc"
-  else
-    echo "$entry($name, $m, $n, $k, $bias)" >> "$out/entries.inc"
-  fi
-  echo "compiled $name ($m x $n x $k${kind:+, $kind})"
+  for mm in ${runs:-$m}; do
+    ename=$name
+    if [ -n "$runs" ]; then # qx_<name>_m<M>(...) = qx_<name>(M, ...)
+      ename=${name}_m$mm
+      echo "QX_RUNTIME_M_WRAPPER($name, $mm)" >> "$out/entries.inc"
+    fi
+    if [ "$entry" = QX_QUANT_ENTRY ]; then
+      echo "QX_QUANT_ENTRY($ename, $mm, $k, false)" >> "$out/entries.inc"
+    elif [ "$entry" = QX_BF16_QUANT_ENTRY ]; then
+      echo "QX_BF16_QUANT_ENTRY($ename, $mm, $k)" >> "$out/entries.inc"
+    elif [ "$entry" = QX_HQUANT_ENTRY ]; then
+      echo "QX_QUANT_ENTRY($ename, $mm, $k, true)" >> "$out/entries.inc"
+    elif [ "$entry" = QX_MIXED_ENTRY ] || [ "$entry" = QX_BF16_MIXED_ENTRY ]; then
+      echo "$entry($ename, $mm, $n, $k, $bias, $outliers)" >> "$out/entries.inc"
+    else
+      echo "$entry($ename, $mm, $n, $k, $bias)" >> "$out/entries.inc"
+    fi
+  done
+  echo "compiled $name ($m x $n x $k${kind:+, $kind}${runs:+; run at M = $runs})"
 done
 cp build/lib/libqx_cuda_runtime.so bench/gpu/gpu_linear.py "$out/"
 "$cxx" -O2 -std=c++17 -I"$out" -Iruntime bench/gpu/gpu_linear_runner.cpp "$out"/*.o \

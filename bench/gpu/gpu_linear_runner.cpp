@@ -40,6 +40,11 @@
 #define QX_BF16_MIXED_ENTRY(name, M, N, K, BIAS, OUTLIERS)
 #define QX_BF16_GEMM_ENTRY(name, M, N, K, BIAS)
 #define QX_BF16_QUANT_ENTRY(name, M, K)
+// A run-time M: qx_<name>_m<M>(args...) calls qx_<name>(M, args...).
+#define QX_RUNTIME_M_WRAPPER(name, M)                                          \
+  template <typename... A> static inline void qx_##name##_m##M(A... a) {       \
+    qx_##name(M, a...);                                                        \
+  }
 #include "entries.inc"
 #undef QX_ENTRY
 #undef QX_FUSED_ENTRY
@@ -49,6 +54,7 @@
 #undef QX_BF16_MIXED_ENTRY
 #undef QX_BF16_GEMM_ENTRY
 #undef QX_BF16_QUANT_ENTRY
+#undef QX_RUNTIME_M_WRAPPER
 
 namespace {
 
@@ -392,6 +398,7 @@ int main() {
   }
   std::mt19937 rng(2026);
   bool ok = true;
+#define QX_RUNTIME_M_WRAPPER(name, M) /* above */
 // QX_ENTRY: qlinear on s8 activations (q, sx, w, sw, [b], y);
 // QX_FUSED_ENTRY: dynamic_quantize + qlinear on f32 ones (x, w, sw, [b], y).
 #define QX_ENTRY(name, M, N, K, BIAS)                                          \

@@ -45,7 +45,7 @@ module attributes {gpu.container_module} {
   func.func @host(%q: memref<300x272xf32>) {
     %c1 = arith.constant 1 : index
     %p = llvm.mlir.poison : !llvm.array<16 x i64>
-    // expected-error @below {{tensor map argument 1 of kernel tma does not describe a static int8 matrix operand of identity layout}}
+    // expected-error @below {{tensor map argument 1 of kernel tma does not describe an int8 matrix operand of static columns and identity layout}}
     gpu.launch_func @k::@tma blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%q : memref<300x272xf32>, %p : !llvm.array<16 x i64>)
     return
   }
@@ -63,7 +63,7 @@ module attributes {gpu.container_module} {
   func.func @host() {
     %c1 = arith.constant 1 : index
     %p = llvm.mlir.poison : !llvm.array<16 x i64>
-    // expected-error @below {{tensor map argument 0 of kernel tma does not describe a static int8 matrix operand of identity layout}}
+    // expected-error @below {{tensor map argument 0 of kernel tma does not describe an int8 matrix operand of static columns and identity layout}}
     gpu.launch_func @k::@tma blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%p : !llvm.array<16 x i64>)
     return
   }

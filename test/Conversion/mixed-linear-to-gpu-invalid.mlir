@@ -19,7 +19,7 @@ func.func @k_not_16(%x: tensor<4x12xf32>, %w: tensor<8x12xi8>, %sw: tensor<8xf32
 // -----
 
 func.func @f16_outliers(%x: tensor<4x32xf32>, %w: tensor<8x32xi8>, %sw: tensor<8xf32>, %wo: tensor<8x1xf16>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the fused LLM.int8() GPU kernels need a static [M, K] f32 input, a signed 8-bit weight and f32 scales, outlier weight, bias and result}}
+  // expected-error @+1 {{the fused LLM.int8() GPU kernels need an [M, K] f32 input with a static K, a static signed 8-bit weight and f32 scales, outlier weight, bias and result}}
   %y = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [2] : (tensor<4x32xf32>, tensor<8x32xi8>, tensor<8xf32>, tensor<8x1xf16>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }

@@ -23,7 +23,7 @@ func.func @quantize_ragged_k(%x: tensor<4x6xf32>, %w: tensor<4x6xi8>, %sw: tenso
 // -----
 
 func.func @quantize_f16(%x: tensor<4x8xf16>, %w: tensor<4x8xi8>, %sw: tensor<4xf32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{the GPU quantize kernel needs a static [M, K] f32 input, s8 values and f32 scales}}
+  // expected-error @+1 {{the GPU quantize kernel needs an [M, K] f32 input with a static K, s8 values and f32 scales}}
   %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x8xf16>) -> (tensor<4x8xi8>, tensor<4xf32>)
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<4x8xi8>, tensor<4xf32>) -> tensor<4x4xf32>
   return %y : tensor<4x4xf32>
@@ -112,4 +112,21 @@ func.func @narrow_rounding_mode(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tenso
   // expected-error @+1 {{the GPU lowering fuses an arith.truncf only when it rounds the f32 result}}
   %yb = arith.truncf %y to_nearest_away : tensor<4x16xf32> to tensor<4x16xbf16>
   return %yb : tensor<4x16xbf16>
+}
+
+// -----
+
+// A run-time M is fine (qlinear-to-gpu-runtime-m.mlir); a run-time K is not.
+func.func @quantize_dynamic_k(%x: tensor<4x?xf32>) -> (tensor<4x?xi8>, tensor<4xf32>) {
+  // expected-error @+1 {{the GPU quantize kernel needs an [M, K] f32 input with a static K, s8 values and f32 scales}}
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x?xf32>) -> (tensor<4x?xi8>, tensor<4xf32>)
+  return %q, %s : tensor<4x?xi8>, tensor<4xf32>
+}
+
+// -----
+
+func.func @qlinear_dynamic_weight(%q: tensor<?x8xi8>, %s: tensor<?xf32>, %w: tensor<?x8xi8>, %sw: tensor<?xf32>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{the GPU lowering needs an [M, K] s8 input with a static K, a static weight and f32 scales and result}}
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<?x8xi8>, tensor<?xf32>, tensor<?x8xi8>, tensor<?xf32>) -> tensor<?x?xf32>
+  return %y : tensor<?x?xf32>
 }

@@ -98,6 +98,12 @@ static cl::opt<int64_t>
               cl::desc("Row blocks per raster group of the wgmma kernel (0: "
                        "chosen per shape; 1: row by row)"),
               cl::init(0));
+static cl::opt<int64_t>
+    gpuPlannedM("gpu-planned-m",
+                cl::desc("Rows that the kernels of a run-time M (a "
+                         "tensor<?xK> argument) are planned for: their "
+                         "kernel and tile; any M runs"),
+                cl::init(1024));
 static cl::opt<bool> gpuPersistent(
     "gpu-wgmma-persistent",
     cl::desc("Persistent wgmma blocks (one per SM) where the grid has more "
@@ -140,8 +146,14 @@ static std::string cType(Type t) {
   return "";
 }
 
+/// Whether `t` has a run-time first dimension (its rows).
+static bool hasRuntimeRows(RankedTensorType t) {
+  return t.getRank() > 0 && t.isDynamicDim(0);
+}
+
 /// Writes the header: descriptor structs, the C interface and a wrapper
-/// taking contiguous row-major buffers.
+/// taking contiguous row-major buffers (and, where a tensor's first
+/// dimension is a run-time one, the rows `m` they all share, first).
 static std::string makeHeader(func::FuncOp fn, StringRef source) {
   std::string name = fn.getSymName().str();
   std::string guard = "QUANT_XFORM_AOT_" + llvm::StringRef(name).upper() + "_H";
@@ -155,6 +167,10 @@ static std::string makeHeader(func::FuncOp fn, StringRef source) {
   auto all = llvm::to_vector(fn.getArgumentTypes());
   llvm::append_range(all, fn.getResultTypes());
   unsigned numArgs = fn.getNumArguments();
+  if (llvm::any_of(all, [](Type t) {
+        return hasRuntimeRows(cast<RankedTensorType>(t));
+      }))
+    params.push_back("int64_t m");
   for (auto [i, t] : llvm::enumerate(all)) {
     auto rt = cast<RankedTensorType>(t);
     std::string ct = cType(rt.getElementType());
@@ -173,16 +189,22 @@ static std::string makeHeader(func::FuncOp fn, StringRef source) {
     params.push_back((isArg ? "const " : "") + ct + " *" + var);
     std::string init = "  " + sname + " d" + std::to_string(i) + " = {(" + ct +
                        " *)" + var + ", (" + ct + " *)" + var + ", 0";
+    // Only the first dimension may be a run-time one (`m`): the strides
+    // are constants.
     int64_t stride = 1;
     SmallVector<int64_t> strides(rank);
     for (int64_t d = rank - 1; d >= 0; --d) {
       strides[d] = stride;
       stride *= rt.getDimSize(d);
     }
+    auto size = [&](int64_t d) {
+      return rt.isDynamicDim(d) ? std::string("m")
+                                : std::to_string(rt.getDimSize(d));
+    };
     if (rank > 0) {
       init += ", {";
       for (int64_t d = 0; d < rank; ++d)
-        init += (d ? ", " : "") + std::to_string(rt.getDimSize(d));
+        init += (d ? ", " : "") + size(d);
       init += "}, {";
       for (int64_t d = 0; d < rank; ++d)
         init += (d ? ", " : "") + std::to_string(strides[d]);
@@ -242,14 +264,22 @@ int main(int argc, char **argv) {
   for (Type t :
        llvm::concat<const Type>(fn.getArgumentTypes(), fn.getResultTypes())) {
     auto rt = dyn_cast<RankedTensorType>(t);
-    if (!rt || !rt.hasStaticShape() || cType(rt.getElementType()).empty()) {
-      std::string s;
-      llvm::raw_string_ostream(s) << t;
+    std::string s;
+    llvm::raw_string_ostream(s) << t;
+    bool rowsOnly =
+        rt && rt.getRank() > 0 &&
+        RankedTensorType::get(rt.getShape().drop_front(), rt.getElementType())
+            .hasStaticShape();
+    if (!rt || (!rt.hasStaticShape() && !rowsOnly) ||
+        cType(rt.getElementType()).empty())
       return fail("@" + entry +
-                  ": only statically shaped tensors of f32, "
-                  "f64 or 8–64-bit integers can be exported, got " +
+                  ": only tensors of f32, f64, bf16, f16 or 8–64-bit "
+                  "integers with static dimensions (the first may be a "
+                  "run-time one with --target=gpu) can be exported, got " +
                   s);
-    }
+    if (!rt.hasStaticShape() && target != "gpu")
+      return fail("@" + entry + ": a run-time first dimension (" + s +
+                  ") is exported with --target=gpu only");
   }
   // Export only the entry, under a name that cannot clash with a C main.
   std::string name = symbolName.empty()
@@ -278,6 +308,7 @@ int main(int argc, char **argv) {
     options.wgmmaTileK = gpuTileK;
     options.wgmmaStages = gpuStages;
     options.wgmmaGroupM = gpuGroupM;
+    options.plannedM = gpuPlannedM;
     options.wgmmaPersistent = gpuPersistent;
     options.wgmmaTma = gpuTma;
     options.dependentLaunch = gpuDependentLaunch;

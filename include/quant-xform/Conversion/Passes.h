@@ -71,6 +71,8 @@ struct GPUPipelineOptions {
   /// Row blocks per raster group of the wgmma kernel (0: chosen; 1: row
   /// by row).
   int64_t wgmmaGroupM = 0;
+  /// The rows that kernels of a run-time M are planned for.
+  int64_t plannedM = 1024;
   /// Persistent wgmma blocks where the grid has more than one wave.
   bool wgmmaPersistent = false;
   /// TMA loads (a producer warp, mbarriers) in the wgmma kernel.

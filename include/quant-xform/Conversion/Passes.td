@@ -147,6 +147,16 @@ def ConvertQuantXformQLinearToGPU
     (`sx·(sw·acc) + bias`, the evaluator's order) before the store; ragged
     M and N are masked.
 
+    M may be a run-time value (`tensor<?xK>` inputs and results; K and the
+    weights static): one compiled function then runs any number of rows.
+    The kernels take memrefs of a dynamic first dimension and read M from
+    them (`memref.dim`) for their row clamps and masks; the host sizes the
+    grid's row dimension from it (one quantize block per row, ⌈M / rows
+    per block⌉ GEMM blocks), allocates the scratch buffers with it and
+    gives it to the TMA tensor maps. The kernel (wgmma or mma.sync) and its
+    tile are planned for `planned-m` rows; such kernels are never
+    persistent and always mask their stores.
+
     Casts at the edges are fused: an `arith.extf` of a static [M, K] bf16
     or f16 function argument to f32 whose users are quantizes (or their
     Hadamard rotation, or a fused `mixed_linear`) becomes the quantize
@@ -218,6 +228,9 @@ def ConvertQuantXformQLinearToGPU
            "wgmma-persistent)">,
     Option<"wgmmaMinM", "wgmma-min-m", "int64_t", "1",
            "Smallest M that takes the wgmma kernel">,
+    Option<"plannedM", "planned-m", "int64_t", "1024",
+           "Rows that the kernels of a run-time M (tensor<?xK>) are planned "
+           "for (their kernel and tile; any M runs)">,
     Option<"chip", "chip", "std::string", "\"sm_90a\"",
            "The GPU the kernels are planned for: sm_80 (A100), sm_86 (A10), "
            "sm_89 (L40S), sm_90 or sm_90a (H100), whose SM count and "

@@ -68,6 +68,11 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       llvm::cl::desc("Row blocks per raster group of the wgmma kernel (0: "
                      "choose; 1: row by row)"),
       llvm::cl::init(0)};
+  Option<int64_t> plannedM{
+      *this, "planned-m",
+      llvm::cl::desc("Rows that the kernels of a run-time M (tensor<?xK>) "
+                     "are planned for (their kernel and tile)"),
+      llvm::cl::init(1024)};
   Option<bool> wgmmaPersistent{
       *this, "wgmma-persistent",
       llvm::cl::desc("Persistent wgmma blocks (one per SM) where the grid "
@@ -167,6 +172,7 @@ void mlir::quant_xform::buildGPUHostPipeline(
   kernelOptions.wgmmaTileK = options.wgmmaTileK;
   kernelOptions.wgmmaStages = options.wgmmaStages;
   kernelOptions.wgmmaGroupM = options.wgmmaGroupM;
+  kernelOptions.plannedM = options.plannedM;
   kernelOptions.wgmmaPersistent = options.wgmmaPersistent;
   kernelOptions.wgmmaTma = options.wgmmaTma;
   pm.addPass(createConvertQuantXformQLinearToGPU(kernelOptions));
@@ -248,6 +254,7 @@ void mlir::quant_xform::registerGPUPipeline() {
         options.wgmmaTileK = cl.wgmmaTileK;
         options.wgmmaStages = cl.wgmmaStages;
         options.wgmmaGroupM = cl.wgmmaGroupM;
+        options.plannedM = cl.plannedM;
         options.wgmmaPersistent = cl.wgmmaPersistent;
         options.wgmmaTma = cl.wgmmaTma;
         options.dependentLaunch = cl.dependentLaunch;

@@ -18,33 +18,47 @@ using namespace mlir::quant_xform::gpu_kernels;
 SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
                                                    const GemmShape &s) {
   Type i8 = b.getI8Type(), f32 = b.getF32Type();
+  const int64_t m = memrefRows(s.m, s.dynamicM);
   SmallVector<Type> args = {
-      MemRefType::get({s.m, s.k}, i8),
-      s.perTensorX ? MemRefType::get({}, f32) : MemRefType::get({s.m}, f32),
+      MemRefType::get({m, s.k}, i8),
+      s.perTensorX ? MemRefType::get({}, f32) : MemRefType::get({m}, f32),
       MemRefType::get({s.n, s.k}, i8),
       s.perTensorW ? MemRefType::get({}, f32) : MemRefType::get({s.n}, f32)};
   if (s.bias)
     args.push_back(MemRefType::get({s.n}, f32));
   if (s.outliers) {
-    args.push_back(MemRefType::get({s.m, s.outliers}, f32));
+    args.push_back(MemRefType::get({m, s.outliers}, f32));
     args.push_back(MemRefType::get({s.n, s.outliers}, f32));
   }
-  args.push_back(MemRefType::get({s.m, s.n}, s.outType ? s.outType : f32));
+  args.push_back(MemRefType::get({m, s.n}, s.outType ? s.outType : f32));
   return args;
+}
+
+Value gpu_kernels::kernelRows(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
+                              int64_t m, bool dynamicM) {
+  if (!dynamicM)
+    return arith::ConstantIndexOp::create(b, loc, m);
+  return memref::DimOp::create(b, loc, fn.getArgument(0), 0);
 }
 
 Value gpu_kernels::emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                               const LaunchShape &launch, ValueRange operands,
-                              Value token) {
+                              Value token, Value rows) {
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
+  Value grid[2] = {c(launch.gridX), c(launch.gridY)};
+  if (rows) // ⌈rows / rowsPerBlock⌉
+    grid[launch.rowGridDim] =
+        launch.rowsPerBlock == 1
+            ? rows
+            : arith::CeilDivUIOp::create(b, loc, rows, c(launch.rowsPerBlock));
   Value shared = launch.sharedBytes
                      ? Value(arith::ConstantIntOp::create(
                            b, loc, b.getI32Type(), launch.sharedBytes))
                      : Value();
   auto op = gpu::LaunchFuncOp::create(
-      b, loc, kernel, gpu::KernelDim3{c(launch.gridX), c(launch.gridY), c(1)},
+      b, loc, kernel, gpu::KernelDim3{grid[0], grid[1], c(1)},
       gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands,
       token ? gpu::AsyncTokenType::get(b.getContext()) : Type(),
       token ? ValueRange{token} : ValueRange{});
@@ -63,21 +77,28 @@ gpu::GPUFuncOp gpu_kernels::createKernelFunc(OpBuilder &b, Location loc,
 
 /// Loads mem[min(i, extent − 1)], or mem[] when per-tensor.
 static Value loadClamped(OpBuilder &b, Location loc, Value mem, Value i,
-                         int64_t extent) {
+                         Value extent) {
   if (cast<MemRefType>(mem.getType()).getRank() == 0)
     return memref::LoadOp::create(b, loc, mem, ValueRange{});
-  Value at = arith::MinSIOp::create(
-      b, loc, i, arith::ConstantIndexOp::create(b, loc, extent - 1));
+  Value last = arith::SubIOp::create(b, loc, extent,
+                                     arith::ConstantIndexOp::create(b, loc, 1));
+  Value at = arith::MinSIOp::create(b, loc, i, last);
   return memref::LoadOp::create(b, loc, mem, ValueRange{at});
 }
 
+/// The kernel's rows (a constant, or the run-time M).
+static Value rowsOf(KernelSite k) {
+  return kernelRows(k.b, k.loc, k.fn, k.s.m, k.s.dynamicM);
+}
+
 EpilogueRow gpu_kernels::loadRowScale(KernelSite k, Value row) {
-  return {loadClamped(k.b, k.loc, k.fn.getArgument(1), row, k.s.m)};
+  return {loadClamped(k.b, k.loc, k.fn.getArgument(1), row, rowsOf(k))};
 }
 
 EpilogueColumn gpu_kernels::loadColumnScales(KernelSite k, Value col) {
-  return {loadClamped(k.b, k.loc, k.fn.getArgument(3), col, k.s.n),
-          k.s.bias ? loadClamped(k.b, k.loc, k.fn.getArgument(4), col, k.s.n)
+  Value n = arith::ConstantIndexOp::create(k.b, k.loc, k.s.n);
+  return {loadClamped(k.b, k.loc, k.fn.getArgument(3), col, n),
+          k.s.bias ? loadClamped(k.b, k.loc, k.fn.getArgument(4), col, n)
                    : Value()};
 }
 
@@ -92,14 +113,16 @@ Value gpu_kernels::dequantizeValue(OpBuilder &b, Location loc, Value acc,
   return v;
 }
 
-/// Moves `b` into a new `scf.if (row < M && col < N)`.
-static void enterIfInRange(OpBuilder &b, Location loc, const GemmShape &s,
-                           Value row, Value col) {
-  auto lt = [&](Value x, int64_t bound) -> Value {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x,
-                                 arith::ConstantIndexOp::create(b, loc, bound));
+/// Moves `k.b` into a new `scf.if (row < M && col < N)`.
+static void enterIfInRange(KernelSite k, Value row, Value col) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  auto lt = [&](Value x, Value bound) -> Value {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, x, bound);
   };
-  Value ok = arith::AndIOp::create(b, loc, lt(row, s.m), lt(col, s.n));
+  Value ok = arith::AndIOp::create(
+      b, loc, lt(row, rowsOf(k)),
+      lt(col, arith::ConstantIndexOp::create(b, loc, k.s.n)));
   auto ifOp = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
 }
@@ -128,7 +151,7 @@ void gpu_kernels::storeValue(KernelSite k, OutputIndex at, Value v,
                              bool checked) {
   OpBuilder::InsertionGuard guard(k.b);
   if (checked)
-    enterIfInRange(k.b, k.loc, k.s, at.row, at.col);
+    enterIfInRange(k, at.row, at.col);
   Type out = outputElementType(k.fn);
   if (!out.isF32())
     v = arith::TruncFOp::create(k.b, k.loc, out, v);
@@ -144,7 +167,7 @@ void gpu_kernels::storeDequantized(KernelSite k, OutputIndex at, Value acc,
   // the edge.
   OpBuilder::InsertionGuard guard(k.b);
   if (checked)
-    enterIfInRange(k.b, k.loc, k.s, at.row, at.col);
+    enterIfInRange(k, at.row, at.col);
   storeValue(k, at, dequantizeValue(k.b, k.loc, acc, rowValues, colValues),
              /*checked=*/false);
 }

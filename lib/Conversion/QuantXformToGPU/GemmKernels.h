@@ -21,6 +21,9 @@ namespace mlir::quant_xform::gpu_kernels {
 
 /// Shapes and options of one generated kernel.
 struct GemmShape {
+  /// M is the rows the kernel is planned for; with `dynamicM`, the rows
+  /// are a run-time value (the memrefs' first dimension) and `m` only
+  /// chooses the kernel and its tile.
   int64_t m, n, k;
   bool perTensorX, perTensorW, bias;
   /// LLM.int8() outlier columns added in the epilogue (wgmma kernel only):
@@ -31,7 +34,20 @@ struct GemmShape {
   /// computes in f32 and rounds to nearest even on the store (an
   /// `arith.truncf` of the f32 result fused into the kernel).
   Type outType = {};
+  /// M known only at run time (see `m`).
+  bool dynamicM = false;
 };
+
+/// The memref dimension of M for a kernel planned for `m` rows: `m`, or
+/// dynamic with `dynamicM`.
+inline int64_t memrefRows(int64_t m, bool dynamicM) {
+  return dynamicM ? ShapedType::kDynamic : m;
+}
+
+/// The rows of a kernel function `fn` whose argument 0 is [M, ...]: the
+/// constant `m`, or with `dynamicM` the argument's first dimension.
+Value kernelRows(OpBuilder &b, Location loc, gpu::GPUFuncOp fn, int64_t m,
+                 bool dynamicM);
 
 /// Most outlier columns the fused LLM.int8() path takes (the quantize
 /// kernel gathers them, the GEMM epilogue adds them); more go through
@@ -41,15 +57,22 @@ constexpr int64_t kMaxFusedOutliers = 64;
 /// Grid, block and dynamic shared memory of a launch.
 struct LaunchShape {
   int64_t gridX, gridY, threads, sharedBytes;
+  /// The grid dimension that walks the rows (0: x, 1: y) and the rows of
+  /// one step along it: with a run-time M, that dimension of the grid is
+  /// ⌈M / rowsPerBlock⌉, computed on the host.
+  int rowGridDim = 1;
+  int64_t rowsPerBlock = 1;
 };
 
 /// Emits an asynchronous `gpu.launch_func` of `kernel` with `launch`'s grid,
 /// block and dynamic shared memory (none when 0) at `b`'s insertion point,
 /// after `token` (on its stream); returns the launch's token. With a null
 /// `token`, a synchronous launch (for `gpu-async-region` to chain later)
-/// and a null result.
+/// and a null result. With `rows` (a run-time M, an index on the host),
+/// the grid's row dimension is ⌈rows / launch.rowsPerBlock⌉.
 Value emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
-                 const LaunchShape &launch, ValueRange operands, Value token);
+                 const LaunchShape &launch, ValueRange operands, Value token,
+                 Value rows = Value());
 
 /// The kernel's arguments: `(qx [M,K] s8, sx, w [N,K] s8, sw, [bias],
 /// [xo [M,O] f32, wo [N,O] f32], y [M,N] outType)`.
@@ -200,6 +223,8 @@ struct QuantizeShape {
   /// exactly on load (an `arith.extf` in front of the quantize fused into
   /// the kernel); everything after the load is the f32 kernel.
   Type inputType = {};
+  /// M known only at run time (the grid is one block per row).
+  bool dynamicM = false;
 };
 
 /// Most K the quantize kernel keeps in registers (16 groups of 4 floats

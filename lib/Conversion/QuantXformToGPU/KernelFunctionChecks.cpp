@@ -10,6 +10,7 @@
 #include "KernelLowering.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -24,6 +25,19 @@ MemRefType gpu_lowering::memrefOf(Type t) {
   return MemRefType::get(tt.getShape(), e);
 }
 
+Value gpu_lowering::runtimeRows(OpBuilder &b, Location loc, Value buffer,
+                                bool dynamicM) {
+  if (!dynamicM)
+    return Value();
+  return memref::DimOp::create(b, loc, buffer, 0);
+}
+
+/// Whether `x` is an [M, K] matrix with a static K (M may be a run-time
+/// value: the kernels take either).
+static bool isRowMatrix(ShapedType x) {
+  return x.getRank() == 2 && !x.isDynamicDim(1);
+}
+
 /// Whether `t` is a bf16 or f16 element type (what the kernels read and
 /// write besides f32).
 static bool isHalfFloat(Type t) { return t.isBF16() || t.isF16(); }
@@ -36,8 +50,8 @@ arith::ExtFOp gpu_lowering::fusableWiden(Value v) {
     return ext;
   auto in = dyn_cast<ShapedType>(ext.getIn().getType());
   auto out = dyn_cast<RankedTensorType>(ext.getType());
-  if (!in || !out || in.getRank() != 2 || !in.hasStaticShape() ||
-      !isHalfFloat(in.getElementType()) || !out.getElementType().isF32())
+  if (!in || !out || !isRowMatrix(in) || !isHalfFloat(in.getElementType()) ||
+      !out.getElementType().isF32())
     return arith::ExtFOp();
   return ext;
 }
@@ -74,16 +88,15 @@ RotateOp gpu_lowering::fusableRotate(DynamicQuantizeOp dq) {
       !rot.getResult().hasOneUse())
     return RotateOp();
   auto x = cast<ShapedType>(rot.getInput().getType());
-  if (x.getRank() != 2 || !x.hasStaticShape() ||
-      x.getDimSize(1) > gpu_kernels::kMaxResidentK ||
+  if (!isRowMatrix(x) || x.getDimSize(1) > gpu_kernels::kMaxResidentK ||
       (x.getDimSize(1) & -x.getDimSize(1)) < 2)
     return RotateOp();
   return rot;
 }
 
-/// Checks that `dq` is a symmetric per-token quantize of a static f32
-/// [M, K] argument (K a multiple of 4) into s8 values and f32 scales.
-/// With `emit` false, says so without diagnostics.
+/// Checks that `dq` is a symmetric per-token quantize of an f32 [M, K]
+/// argument (K static, M static or not) (K a multiple of 4) into s8 values and
+/// f32 scales. With `emit` false, says so without diagnostics.
 LogicalResult gpu_lowering::checkQuantize(DynamicQuantizeOp dq, bool emit) {
   auto fail = [&](const Twine &message) -> LogicalResult {
     if (emit)
@@ -99,11 +112,10 @@ LogicalResult gpu_lowering::checkQuantize(DynamicQuantizeOp dq, bool emit) {
   auto q = cast<RankedTensorType>(dq.getResult().getType());
   auto sc = cast<RankedTensorType>(dq.getScale().getType());
   auto qi = dyn_cast<IntegerType>(q.getElementType());
-  if (x.getRank() != 2 || !x.hasStaticShape() || !x.getElementType().isF32() ||
-      !qi || qi.getWidth() != 8 || qi.isUnsigned() ||
-      !sc.getElementType().isF32())
-    return fail("the GPU quantize kernel needs a static [M, K] f32 input, "
-                "s8 values and f32 scales");
+  if (!isRowMatrix(x) || !x.getElementType().isF32() || !qi ||
+      qi.getWidth() != 8 || qi.isUnsigned() || !sc.getElementType().isF32())
+    return fail("the GPU quantize kernel needs an [M, K] f32 input with a "
+                "static K, s8 values and f32 scales");
   if (x.getDimSize(1) % 4 != 0)
     return fail("the GPU quantize kernel needs K to be a multiple of 4 (K "
                 "= " +
@@ -126,14 +138,16 @@ LogicalResult gpu_lowering::checkQLinear(QLinearOp q, bool emit) {
     return fail("per_group weight scales are not lowered to the GPU yet");
   auto x = cast<RankedTensorType>(q.getInput().getType());
   auto y = cast<RankedTensorType>(q.getType());
-  if (x.getRank() != 2 || !x.hasStaticShape() || !y.getElementType().isF32() ||
+  if (!isRowMatrix(x) ||
+      !cast<RankedTensorType>(q.getWeight().getType()).hasStaticShape() ||
+      !y.getElementType().isF32() ||
       !cast<RankedTensorType>(q.getInputScale().getType())
            .getElementType()
            .isF32() ||
       !sw.getElementType().isF32() ||
       cast<IntegerType>(x.getElementType()).isUnsigned())
-    return fail("the GPU lowering needs a static [M, K] s8 input and f32 "
-                "scales and result");
+    return fail("the GPU lowering needs an [M, K] s8 input with a static "
+                "K, a static weight and f32 scales and result");
   if (x.getDimSize(1) % 4 != 0)
     return fail("the GPU int8 kernel needs K to be a multiple of 4 (K = " +
                 Twine(x.getDimSize(1)) + ")");
@@ -141,8 +155,8 @@ LogicalResult gpu_lowering::checkQLinear(QLinearOp q, bool emit) {
 }
 
 /// Checks that the fused LLM.int8() kernels take `op`: static outlier
-/// columns (1 to kMaxFusedOutliers), a static f32 [M, K] input (K a
-/// multiple of 16, M ≥ wgmma-min-m), a signed 8-bit weight with
+/// columns (1 to kMaxFusedOutliers), an f32 [M, K] input (K static and a
+/// multiple of 16, M ≥ wgmma-min-m or a run-time M), a signed 8-bit weight with
 /// per-channel or per-tensor f32 scales, f32 outlier weight, bias and
 /// result, and `wgmma` on. With `emit` false, says so without
 /// diagnostics.
@@ -169,14 +183,15 @@ LogicalResult gpu_lowering::checkFusedMixed(
   auto isF32 = [](Value v) {
     return !v || cast<RankedTensorType>(v.getType()).getElementType().isF32();
   };
-  if (x.getRank() != 2 || !x.hasStaticShape() || !isF32(op.getInput()) ||
+  if (!isRowMatrix(x) || !w.hasStaticShape() || !isF32(op.getInput()) ||
       !isF32(op.getResult()) || !isF32(op.getOutlierWeight()) ||
       !isF32(op.getBias()) || !isF32(op.getWeightScale()) || sw.getRank() > 1 ||
       !wi || wi.getWidth() != 8 || wi.isUnsigned())
-    return fail("the fused LLM.int8() GPU kernels need a static [M, K] f32 "
-                "input, a signed 8-bit weight and f32 scales, outlier "
-                "weight, bias and result");
-  if (x.getDimSize(1) % 16 != 0 || x.getDimSize(0) < options.wgmmaOptions.minM)
+    return fail("the fused LLM.int8() GPU kernels need an [M, K] f32 "
+                "input with a static K, a static signed 8-bit weight and "
+                "f32 scales, outlier weight, bias and result");
+  if (x.getDimSize(1) % 16 != 0 ||
+      (!x.isDynamicDim(0) && x.getDimSize(0) < options.wgmmaOptions.minM))
     return fail("the fused LLM.int8() GPU kernels need K to be a multiple "
                 "of 16 and M at least wgmma-min-m (M = " +
                 Twine(x.getDimSize(0)) + ", K = " + Twine(x.getDimSize(1)) +

@@ -25,11 +25,11 @@ Value GPULaunchState::bufferOf(Value v) const {
   return buffer ? buffer : v;
 }
 
-Value GPULaunchState::allocScratch(OpBuilder &b, Location loc,
-                                   MemRefType type) {
+Value GPULaunchState::allocScratch(OpBuilder &b, Location loc, MemRefType type,
+                                   ValueRange dynamicSizes) {
   auto alloc = gpu::AllocOp::create(
       b, loc, type, gpu::AsyncTokenType::get(b.getContext()), ValueRange{token},
-      ValueRange{}, ValueRange{});
+      dynamicSizes, ValueRange{});
   token = alloc.getAsyncToken();
   scratch.push_back(alloc.getMemref());
   return alloc.getMemref();

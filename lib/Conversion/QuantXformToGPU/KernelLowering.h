@@ -23,6 +23,9 @@ namespace mlir::quant_xform::gpu_lowering {
 
 /// The memref form of a tensor type (identity layout, signless integers).
 MemRefType memrefOf(Type t);
+/// The run-time rows of the host buffer `buffer` ([M, ...]) when
+/// `dynamicM`, else null (a constant M).
+Value runtimeRows(OpBuilder &b, Location loc, Value buffer, bool dynamicM);
 
 /// The `arith.extf` of a static rank-2 bf16 / f16 tensor to f32 that
 /// defines `v`, which a kernel fuses into its loads, or null.

@@ -19,17 +19,25 @@ using namespace mlir;
 using namespace mlir::quant_xform;
 using namespace mlir::quant_xform::gpu_lowering;
 
+/// The rows a kernel of input type `x` is planned for: its M, or the
+/// planned M of a run-time one.
+static int64_t plannedRows(ShapedType x,
+                           const QuantXformToGPUOptions &options) {
+  return x.isDynamicDim(0) ? options.plannedM : x.getDimSize(0);
+}
+
 LinearKernelPlan
 gpu_lowering::planQLinear(QLinearOp q, const QuantXformToGPUOptions &options) {
   auto x = cast<ShapedType>(q.getInput().getType());
   LinearKernelPlan plan;
   plan.shape = gpu_kernels::GemmShape{
-      x.getDimSize(0),
+      plannedRows(x, options),
       cast<ShapedType>(q.getWeight().getType()).getDimSize(0),
       x.getDimSize(1),
       cast<ShapedType>(q.getInputScale().getType()).getRank() == 0,
       cast<ShapedType>(q.getWeightScale().getType()).getRank() == 0,
       bool(q.getBias())};
+  plan.shape.dynamicM = x.isDynamicDim(0);
   plan.wgmma = options.wgmma &&
                gpu_kernels::wgmmaApplies(plan.shape, options.wgmmaOptions);
   plan.tile = gpu_kernels::chooseWgmmaTile(plan.shape, options.wgmmaOptions,
@@ -45,12 +53,13 @@ gpu_lowering::planMixedLinear(MixedLinearOp op,
   auto x = cast<ShapedType>(op.getInput().getType());
   LinearKernelPlan plan;
   plan.shape = gpu_kernels::GemmShape{
-      x.getDimSize(0),
+      plannedRows(x, options),
       cast<ShapedType>(op.getWeight().getType()).getDimSize(0),
       x.getDimSize(1),
       /*perTensorX=*/false,
       cast<ShapedType>(op.getWeightScale().getType()).getRank() == 0,
       bool(op.getBias())};
+  plan.shape.dynamicM = x.isDynamicDim(0);
   plan.shape.outliers = int64_t(op.getColumns()->size());
   plan.wgmma = true;
   plan.tile = gpu_kernels::chooseWgmmaTile(plan.shape, options.wgmmaOptions,
@@ -149,8 +158,9 @@ struct QLinearToGPU : public GPULaunchPattern<QLinearOp> {
     if (plan.wgmma && plan.tile.tma)
       appendTensorMapPlaceholders(rewriter, loc, operands);
     operands.push_back(out);
-    state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel, plan.launch,
-                                          operands, state.token);
+    state.token = gpu_kernels::emitLaunch(
+        rewriter, loc, kernel, plan.launch, operands, state.token,
+        runtimeRows(rewriter, loc, operands[0], plan.shape.dynamicM));
     rewriter.replaceOp(q, out);
     return success();
   }
@@ -185,16 +195,21 @@ struct MixedLinearToGPU : public GPULaunchPattern<MixedLinearOp> {
     ArrayRef<int64_t> cols = *op.getColumns();
     gpu_kernels::QuantizeShape qs;
     qs.m = s.m;
+    qs.dynamicM = s.dynamicM;
     qs.k = s.k;
     qs.outlierColumns.assign(cols.begin(), cols.end());
     qs.inputType = kernelElementType(op.getInput());
     Type f32 = rewriter.getF32Type();
+    Value input = state.bufferOf(widenedSource(op.getInput()));
+    Value rows = runtimeRows(rewriter, loc, input, s.dynamicM);
+    const int64_t m = gpu_kernels::memrefRows(s.m, s.dynamicM);
     auto scratch = [&](ArrayRef<int64_t> shape, Type type) {
-      return state.allocScratch(rewriter, loc, MemRefType::get(shape, type));
+      return state.allocScratch(rewriter, loc, MemRefType::get(shape, type),
+                                rows ? ValueRange{rows} : ValueRange{});
     };
-    Value q = scratch({s.m, s.k}, rewriter.getI8Type());
-    Value sx = scratch({s.m}, f32);
-    Value xo = scratch({s.m, s.outliers}, f32);
+    Value q = scratch({m, s.k}, rewriter.getI8Type());
+    Value sx = scratch({m}, f32);
+    Value xo = scratch({m, s.outliers}, f32);
     OpBuilder kb = state.kernelBuilder();
     std::string base =
         state.functionName + "_mixed" + std::to_string(state.nextGemm++);
@@ -202,7 +217,7 @@ struct MixedLinearToGPU : public GPULaunchPattern<MixedLinearOp> {
         gpu_kernels::buildQuantizeKernel(kb, loc, base + "_quantize", qs);
     state.token = gpu_kernels::emitLaunch(
         rewriter, loc, quantize, gpu_kernels::quantizeLaunch(qs),
-        {state.bufferOf(widenedSource(op.getInput())), q, sx, xo}, state.token);
+        {input, q, sx, xo}, state.token, rows);
     gpu::GPUFuncOp gemm =
         gpu_kernels::buildWgmmaKernel(kb, loc, base + "_gemm", s, plan.tile);
     SmallVector<Value> operands = {q, sx, state.bufferOf(op.getWeight()),
@@ -214,7 +229,7 @@ struct MixedLinearToGPU : public GPULaunchPattern<MixedLinearOp> {
       appendTensorMapPlaceholders(rewriter, loc, operands);
     operands.push_back(out);
     state.token = gpu_kernels::emitLaunch(rewriter, loc, gemm, plan.launch,
-                                          operands, state.token);
+                                          operands, state.token, rows);
     rewriter.replaceOp(op, out);
     return success();
   }

@@ -39,7 +39,11 @@ int64_t blockColsOf(const GemmShape &s) { return 8 * tilesNOf(s); }
 
 LaunchShape gpu_kernels::mmaSyncLaunch(const GemmShape &s) {
   return {(s.n + blockColsOf(s) - 1) / blockColsOf(s),
-          (s.m + blockRowsOf(s) - 1) / blockRowsOf(s), 32 * kWarps, 0};
+          (s.m + blockRowsOf(s) - 1) / blockRowsOf(s),
+          32 * kWarps,
+          0,
+          /*rowGridDim=*/1,
+          blockRowsOf(s)};
 }
 
 namespace {
@@ -60,6 +64,7 @@ private:
   Value add(Value x, Value y);
   Value mul(Value x, int64_t v);
   Value minTo(Value x, int64_t v);
+  Value minTo(Value x, Value v);
 
   /// The thread's lane, group and rows / columns (clamped: rows and
   /// columns past the end read the last one, never stored).
@@ -107,8 +112,9 @@ Value MmaSyncKernelBuilder::add(Value x, Value y) {
 Value MmaSyncKernelBuilder::mul(Value x, int64_t v) {
   return arith::MulIOp::create(b, loc, x, c(v));
 }
-Value MmaSyncKernelBuilder::minTo(Value x, int64_t v) {
-  return arith::MinSIOp::create(b, loc, x, c(v));
+Value MmaSyncKernelBuilder::minTo(Value x, int64_t v) { return minTo(x, c(v)); }
+Value MmaSyncKernelBuilder::minTo(Value x, Value v) {
+  return arith::MinSIOp::create(b, loc, x, v);
 }
 
 void MmaSyncKernelBuilder::emitSetup() {
@@ -121,10 +127,12 @@ void MmaSyncKernelBuilder::emitSetup() {
   Value blockM = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   rowBase = add(mul(blockM, blockRowsOf(s)), mul(warp, kMmaM * tilesM));
   colBase = mul(blockN, blockColsOf(s));
+  Value lastRow = arith::SubIOp::create(
+      b, loc, kernelRows(b, loc, fn, s.m, s.dynamicM), c(1));
   for (int64_t i = 0; i < tilesM; ++i) {
     Value r = add(rowBase, c(kMmaM * i));
-    rowA0.push_back(minTo(add(r, group), s.m - 1));
-    rowA1.push_back(minTo(add(r, add(group, c(8))), s.m - 1));
+    rowA0.push_back(minTo(add(r, group), lastRow));
+    rowA1.push_back(minTo(add(r, add(group, c(8))), lastRow));
   }
   for (int64_t j = 0; j < tilesN; ++j)
     colB.push_back(minTo(add(colBase, add(group, c(8 * j))), s.n - 1));

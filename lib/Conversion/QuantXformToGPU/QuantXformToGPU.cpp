@@ -73,6 +73,11 @@ struct ConvertQuantXformQLinearToGPU
              "not persistent)";
       return false;
     }
+    if (plannedM < 1) {
+      getOperation().emitError() << "planned-m must be at least 1 (got "
+                                 << static_cast<int64_t>(plannedM) << ")";
+      return false;
+    }
     if (wgmmaMinM < 1) {
       getOperation().emitError() << "wgmma-min-m must be at least 1 (got "
                                  << static_cast<int64_t>(wgmmaMinM) << ")";
@@ -111,6 +116,7 @@ struct ConvertQuantXformQLinearToGPU
     o.wgmmaOptions.persistent = wgmmaPersistent;
     o.wgmmaOptions.tma = wgmmaTma;
     o.wgmmaOptions.minM = wgmmaMinM;
+    o.plannedM = plannedM;
     o.target = GPUTargetFacts::forChip(chip, smCount, maxSharedBytes);
     return o;
   }

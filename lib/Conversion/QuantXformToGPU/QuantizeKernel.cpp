@@ -82,7 +82,12 @@ static int64_t quantizeThreads(const QuantizeShape &s) {
 
 LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
   int64_t sharedBytes = s.hadamardBlock ? hadamardPlan(s).sharedBytes() : 0;
-  return {s.m, 1, quantizeThreads(s), sharedBytes};
+  return {s.m,
+          1,
+          quantizeThreads(s),
+          sharedBytes,
+          /*rowGridDim=*/0,
+          /*rowsPerBlock=*/1};
 }
 
 namespace {
@@ -256,11 +261,12 @@ void QuantizeKernelBuilder::createGlobals() {
 }
 
 void QuantizeKernelBuilder::createFunction() {
-  SmallVector<Type> args = {MemRefType::get({s.m, s.k}, inType),
-                            MemRefType::get({s.m, s.k}, i8),
-                            MemRefType::get({s.m}, f32)};
+  const int64_t m = memrefRows(s.m, s.dynamicM);
+  SmallVector<Type> args = {MemRefType::get({m, s.k}, inType),
+                            MemRefType::get({m, s.k}, i8),
+                            MemRefType::get({m}, f32)};
   if (outliers)
-    args.push_back(MemRefType::get({s.m, outliers}, f32));
+    args.push_back(MemRefType::get({m, outliers}, f32));
   fn = gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   fn->setAttr(fn.getKnownBlockSizeAttrName(),

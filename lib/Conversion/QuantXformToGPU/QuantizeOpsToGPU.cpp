@@ -26,7 +26,9 @@ gpu_kernels::QuantizeShape quantizeShape(DynamicQuantizeOp dq) {
   auto x = cast<ShapedType>(dq.getInput().getType());
   QuantSchemeAttr scheme = dq.getScheme();
   gpu_kernels::QuantizeShape qs;
-  qs.m = x.getDimSize(0);
+  // A run-time M: one block per row still; the planned rows do not matter.
+  qs.dynamicM = x.isDynamicDim(0);
+  qs.m = qs.dynamicM ? 1 : x.getDimSize(0);
   qs.k = x.getDimSize(1);
   qs.clip = scheme.getClipRatio();
   qs.qmin = scheme.getQMin();
@@ -61,15 +63,17 @@ struct DynamicQuantizeToGPU : public GPULaunchPattern<DynamicQuantizeOp> {
         state.functionName + "_quantize" + std::to_string(state.nextQuantize++);
     gpu::GPUFuncOp kernel = gpu_kernels::buildQuantizeKernel(kb, loc, name, qs);
     SmallVector<Value> operands = {state.bufferOf(input)};
+    Value rows = runtimeRows(rewriter, loc, operands[0], qs.dynamicM);
     for (Value r : {dq.getResult(), dq.getScale()}) {
       if (!state.bufferFor.count(r))
         state.bufferFor[r] =
-            state.allocScratch(rewriter, loc, memrefOf(r.getType()));
+            state.allocScratch(rewriter, loc, memrefOf(r.getType()),
+                               rows ? ValueRange{rows} : ValueRange{});
       operands.push_back(state.bufferFor[r]);
     }
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,
                                           gpu_kernels::quantizeLaunch(qs),
-                                          operands, state.token);
+                                          operands, state.token, rows);
     rewriter.replaceOp(
         dq, {state.bufferFor[dq.getResult()], state.bufferFor[dq.getScale()]});
     return success();

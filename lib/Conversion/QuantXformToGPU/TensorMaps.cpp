@@ -90,10 +90,14 @@ Value emitTensorMap(gpu::LaunchFuncOp launch, FunctionOpInterface function,
       b, loc, i64,
       memref::ExtractAlignedPointerAsIndexOp::create(b, loc, source));
   Value base = LLVM::IntToPtrOp::create(b, loc, ptr, address);
+  // The rows: a constant, or a run-time M read from the memref.
+  Value rows = type.isDynamicDim(0)
+                   ? Value(arith::IndexCastUIOp::create(
+                         b, loc, i64, memref::DimOp::create(b, loc, source, 0)))
+                   : k64(type.getDimSize(0));
   LLVM::CallOp::create(b, loc, encode,
-                       ValueRange{slot, base, k64(type.getDimSize(0)),
-                                  k64(type.getDimSize(1)), k64(boxRows),
-                                  k64(boxBytes)});
+                       ValueRange{slot, base, rows, k64(type.getDimSize(1)),
+                                  k64(boxRows), k64(boxBytes)});
   return LLVM::LoadOp::create(b, loc, mapType, slot);
 }
 
@@ -119,13 +123,13 @@ struct GPUTensorMaps
                            : Value();
         auto type =
             source ? dyn_cast<MemRefType>(source.getType()) : MemRefType();
-        if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+        if (!type || type.getRank() != 2 || type.isDynamicDim(1) ||
             !type.getElementType().isInteger(8) ||
             !type.getLayout().isIdentity() || !function) {
           launch.emitError() << "tensor map argument " << i << " of kernel "
                              << kernel.getName()
-                             << " does not describe a static int8 matrix "
-                                "operand of identity layout";
+                             << " does not describe an int8 matrix operand "
+                                "of static columns and identity layout";
           return WalkResult::interrupt();
         }
         launch.getKernelOperandsMutable()[i].set(

@@ -43,7 +43,8 @@ void WgmmaKernelBuilder::copyTable(Value epi, const OperandTable &table) {
       b.setInsertionPointToStart(&ifIn.getThenRegion().front());
     }
     Value row = arith::MinSIOp::create(
-        b, loc, add(table.first, div(i, table.perRow)), c(table.extent - 1));
+        b, loc, add(table.first, div(i, table.perRow)),
+        arith::SubIOp::create(b, loc, table.extent, c(1)));
     SmallVector<Value> at = {row};
     if (cast<MemRefType>(table.mem.getType()).getRank() == 2)
       at.push_back(mul(rem(i, table.perRow), table.width));
@@ -61,16 +62,16 @@ void WgmmaKernelBuilder::stageEpilogueOperands(Value epi, TileOrigin tile) {
   // clamped.
   if (layout.sw >= 0)
     copyTable(epi,
-              {fn.getArgument(3), tile.col, s.n, t.tileN, 1, 1, layout.sw});
+              {fn.getArgument(3), tile.col, c(s.n), t.tileN, 1, 1, layout.sw});
   if (layout.bias >= 0)
-    copyTable(epi,
-              {fn.getArgument(4), tile.col, s.n, t.tileN, 1, 1, layout.bias});
+    copyTable(
+        epi, {fn.getArgument(4), tile.col, c(s.n), t.tileN, 1, 1, layout.bias});
   if (layout.xo >= 0) {
     int64_t width = s.outliers % 4 == 0 ? 4 : 1;
     unsigned xoArg = s.bias ? 5 : 4;
-    copyTable(epi, {fn.getArgument(xoArg), tile.row, s.m, t.rows(),
+    copyTable(epi, {fn.getArgument(xoArg), tile.row, rows(), t.rows(),
                     s.outliers / width, width, layout.xo});
-    copyTable(epi, {fn.getArgument(xoArg + 1), tile.col, s.n, t.tileN,
+    copyTable(epi, {fn.getArgument(xoArg + 1), tile.col, c(s.n), t.tileN,
                     s.outliers / width, width, layout.wo});
   }
 }
@@ -114,8 +115,8 @@ WgmmaKernelBuilder::loadEpilogueInputs(const FragmentPlace &place) {
   // Rows for the outlier values read from global memory (not staged).
   if (s.outliers && layout.xo < 0)
     for (int64_t r = 0; r < 2; ++r)
-      in.clampedRows[r] =
-          arith::MinSIOp::create(b, loc, place.rows[r], c(s.m - 1));
+      in.clampedRows[r] = arith::MinSIOp::create(
+          b, loc, place.rows[r], arith::SubIOp::create(b, loc, rows(), c(1)));
   if (layout.xo >= 0)
     for (int64_t r = 0; r < 2; ++r)
       in.stagedXs[r] = loadFloats(

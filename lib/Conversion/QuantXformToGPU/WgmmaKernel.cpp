@@ -118,7 +118,8 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
   // few column blocks of B instead of all of B for 1–3 row blocks, which keeps
   // a wide B (N = 11008: 45 MB at K = 4096) in L2.
   t.groupM = o.groupM ? o.groupM : kGroupM;
-  t.groupM = std::max<int64_t>(1, std::min(t.groupM, ceilDiv(s.m, t.rows())));
+  if (!s.dynamicM)
+    t.groupM = std::max<int64_t>(1, std::min(t.groupM, ceilDiv(s.m, t.rows())));
   t.tma = o.tma && target.tma;
   const int64_t epilogueBytes = epilogueLayout(s, t).bytes();
   auto stagesFor = [&](int64_t epilogueBuffers) {
@@ -131,8 +132,9 @@ WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
   t.stages = stagesFor(1);
   // Persistent blocks for more than one wave, when the second epilogue
   // buffer costs no stage and fits.
-  t.persistent = o.persistent && !t.tma && tileCount(s, t) > target.smCount &&
-                 stagesFor(2) == t.stages &&
+  // (Not for a run-time M: the tile count would be a kernel argument.)
+  t.persistent = o.persistent && !t.tma && !s.dynamicM &&
+                 tileCount(s, t) > target.smCount && stagesFor(2) == t.stages &&
                  t.stages * stageBytes(t) + kSwizzleAtom + 2 * epilogueBytes <=
                      target.maxSharedBytes;
   if (t.persistent)
@@ -150,12 +152,16 @@ LaunchShape gpu_kernels::wgmmaLaunch(const GemmShape &s, const WgmmaTile &t) {
     return {t.persistentBlocks, 1, 128 * t.warpgroups,
             pipelineBytes + 2 * epilogueLayout(s, t).bytes()};
   if (t.tma)
-    return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()),
+    return {ceilDiv(s.n, t.tileN),
+            ceilDiv(s.m, t.rows()),
             128 * t.warpgroups + producerThreads(t),
             pipelineBytes + epilogueLayout(s, t).bytes() +
-                kBarrierBytesPerStage * t.stages};
-  return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()), 128 * t.warpgroups,
-          pipelineBytes + epilogueLayout(s, t).bytes()};
+                kBarrierBytesPerStage * t.stages,
+            /*rowGridDim=*/1,
+            t.rows()};
+  return {ceilDiv(s.n, t.tileN), ceilDiv(s.m, t.rows()),
+          128 * t.warpgroups,    pipelineBytes + epilogueLayout(s, t).bytes(),
+          /*rowGridDim=*/1,      t.rows()};
 }
 
 Type gpu_kernels::tensorMapType(MLIRContext *ctx) {
@@ -186,7 +192,8 @@ WgmmaKernelBuilder::WgmmaKernelBuilder(OpBuilder &b, Location loc,
   // mod chunksPerRow.
   chunksPerRow = tileK / kChunk;
   rowsPerPass = threads / chunksPerRow;
-  zeroRowsFrom = std::min(s.m, blockM);
+  // (A run-time M: no rows are known to be past it.)
+  zeroRowsFrom = s.dynamicM ? blockM : std::min(s.m, blockM);
   nBlocks = ceilDiv(s.n, t.tileN);
   mBlocks = ceilDiv(s.m, blockM);
   // With staged stores (whole tiles of bf16 / f16, pipeline buffers free
@@ -196,7 +203,7 @@ WgmmaKernelBuilder::WgmmaKernelBuilder(OpBuilder &b, Location loc,
   // banks), and each warpgroup then copies its 64 rows out in 16-byte
   // pieces, a warp writing whole 128-byte lines; direct fragment stores
   // write 8 rows × 16 bytes per warp instruction, 8 partial lines each.
-  checked = s.m % blockM != 0 || s.n % t.tileN != 0;
+  checked = s.dynamicM || s.m % blockM != 0 || s.n % t.tileN != 0;
   outType = s.outType ? s.outType : b.getF32Type();
   outBytes = outType.getIntOrFloatBitWidth() / 8;
   pitch = t.tileN + kChunk / outBytes;
@@ -233,6 +240,14 @@ Value WgmmaKernelBuilder::lessThan(Value x, int64_t v) {
 Value WgmmaKernelBuilder::cmp(arith::CmpIPredicate p, Value x, int64_t v) {
   return arith::CmpIOp::create(b, loc, p, x, c(v));
 }
+Value WgmmaKernelBuilder::rows() {
+  return kernelRows(b, loc, fn, s.m, s.dynamicM);
+}
+Value WgmmaKernelBuilder::rowBlocks() {
+  if (!s.dynamicM)
+    return c(mBlocks);
+  return arith::CeilDivUIOp::create(b, loc, rows(), c(blockM));
+}
 Value WgmmaKernelBuilder::toI32(Value v) {
   return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), v);
 }
@@ -267,7 +282,7 @@ TileOrigin WgmmaKernelBuilder::tileAt(Value p) {
   Value group = div(p, t.groupM * nBlocks);
   Value firstM = mul(group, t.groupM);
   Value rowsInGroup = arith::MinUIOp::create(
-      b, loc, arith::SubIOp::create(b, loc, c(mBlocks), firstM), c(t.groupM));
+      b, loc, arith::SubIOp::create(b, loc, rowBlocks(), firstM), c(t.groupM));
   Value within = rem(p, t.groupM * nBlocks);
   Value m = add(firstM, arith::RemUIOp::create(b, loc, within, rowsInGroup));
   Value n = arith::DivUIOp::create(b, loc, within, rowsInGroup);
@@ -339,22 +354,27 @@ void WgmmaKernelBuilder::loadTile(Value kt, Value stage, TileOrigin tile) {
     k = arith::MinSIOp::create(b, loc, k, c(s.k - kChunk));
   struct Operand {
     Value mem, first;
-    int64_t rows, extent, offset;
-  } operands[] = {{qx, tile.row, blockM, s.m, 0},
-                  {w, tile.col, t.tileN, s.n, blockM * tileK}};
+    int64_t rows;
+    Value extent;
+    bool fullRows;
+    int64_t offset;
+  } operands[] = {
+      {qx, tile.row, blockM, rows(), !s.dynamicM && s.m % blockM == 0, 0},
+      {w, tile.col, t.tileN, c(s.n), s.n % t.tileN == 0, blockM * tileK}};
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
   for (const Operand &op : operands) {
-    bool fullRows = op.extent % op.rows == 0;
     for (int64_t i = 0; i < op.rows / rowsPerPass; ++i) {
       if (op.mem == qx && rowsPerPass * i >= zeroRowsFrom)
         continue; // rows past M of the only block row: zeroed once
       Value r = add(cpRow, c(rowsPerPass * i));
       Value global = add(op.first, r);
       Value ok = kOk;
-      if (!fullRows) {
-        Value rowOk = lessThan(global, op.extent);
+      if (!op.fullRows) {
+        Value rowOk = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                            global, op.extent);
         ok = ok ? Value(arith::AndIOp::create(b, loc, ok, rowOk)) : rowOk;
-        global = arith::MinSIOp::create(b, loc, global, c(op.extent - 1));
+        global = arith::MinSIOp::create(
+            b, loc, global, arith::SubIOp::create(b, loc, op.extent, c(1)));
       }
       Value srcElements =
           ok ? Value(arith::SelectOp::create(b, loc, ok, c(kChunk), c(0)))

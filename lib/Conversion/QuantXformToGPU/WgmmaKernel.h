@@ -62,11 +62,11 @@ struct TileOrigin {
 
 /// A table of epilogue operands to copy into shared memory: `rows` ×
 /// `perRow` copies of `width` floats each; copy i reads row i / perRow of
-/// `mem` (first row `first`, clamped to `extent`) at column width · (i mod
-/// perRow) and writes epi[offset + width · i].
+/// `mem` (first row `first`, clamped below `extent`, an index) at column
+/// width · (i mod perRow) and writes epi[offset + width · i].
 struct OperandTable {
-  Value mem, first;
-  int64_t extent, rows, perRow, width, offset;
+  Value mem, first, extent;
+  int64_t rows, perRow, width, offset;
 };
 
 /// Where one thread's accumulator fragments go in the epilogue: its two
@@ -113,6 +113,10 @@ private:
   Value lessThan(Value x, int64_t v);
   Value cmp(arith::CmpIPredicate p, Value x, int64_t v);
   Value toI32(Value v);
+  /// M: a constant, or the run-time rows of a `dynamicM` kernel.
+  Value rows();
+  /// The row blocks ⌈M / blockM⌉ (at run time for a `dynamicM` kernel).
+  Value rowBlocks();
   /// The kernel as the shared epilogue helpers take it.
   KernelSite site() { return {b, loc, fn, s}; }
 

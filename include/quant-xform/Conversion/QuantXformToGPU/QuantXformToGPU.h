@@ -56,6 +56,9 @@ struct QuantXformToGPUOptions {
   WgmmaOptions wgmmaOptions;
   /// The GPU the kernels are planned for (SM count, shared memory).
   GPUTargetFacts target = GPUTargetFacts::forChip("sm_90a");
+  /// The rows that kernels of a run-time M (`tensor<?xK>`) are planned for:
+  /// their kernel (wgmma or mma.sync) and tile; any M runs.
+  int64_t plannedM = 1024;
 };
 
 /// The host side of one kernel function under conversion, shared by its
@@ -85,8 +88,9 @@ struct GPULaunchState {
   /// The buffer of `v` (`v` itself when it has none: an argument).
   Value bufferOf(Value v) const;
   /// A device buffer for an intermediate, allocated on the stream at `b`
-  /// and freed at the exit.
-  Value allocScratch(OpBuilder &b, Location loc, MemRefType type);
+  /// and freed at the exit; `dynamicSizes` are its dynamic dimensions.
+  Value allocScratch(OpBuilder &b, Location loc, MemRefType type,
+                     ValueRange dynamicSizes = {});
   /// A builder at the end of the kernel module.
   OpBuilder kernelBuilder();
 };
