@@ -38,18 +38,26 @@ ARTIFACT_VERSION = 1
 
 
 class Model:
-    """A transformer (config + float weights) built for ``seq_len`` tokens per sequence."""
+    """A transformer (config + float weights) built for ``seq_len`` tokens
+    per sequence and, with ``batch`` B > 1, B sequences per call as rows
+    (``main(x [B·S, H], mask [B·S])``: one call, the linears on B·S rows;
+    ``as_rows`` and ``from_rows`` convert ``[N, S, H]`` batches)."""
 
-    def __init__(self, config, weights: Mapping[str, object], seq_len: int = 128):
+    def __init__(self, config, weights: Mapping[str, object], seq_len: int = 128,
+                 batch: int = 1):
         self.config = config
         self.weights = normalize_weights(config, weights)
         if not isinstance(seq_len, int) or seq_len <= 0:
             raise QuantXformError(f"seq_len must be a positive integer, got {seq_len!r}")
+        if not isinstance(batch, int) or batch <= 0:
+            raise QuantXformError(f"batch must be a positive integer, got {batch!r}")
         self.seq_len = seq_len
+        self.batch = batch
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_safetensors(cls, path: str, config=None, seq_len: int = 128) -> "Model":
+    def from_safetensors(cls, path: str, config=None, seq_len: int = 128,
+                         batch: int = 1) -> "Model":
         """Weights from a safetensors file; the config defaults to the
         Hugging Face config.json next to it."""
         if config is None:
@@ -58,28 +66,28 @@ class Model:
                 raise QuantXformError(f"no config given and no config.json next to '{path}'")
             with open(cfg) as f:
                 config = config_from_hf(json.load(f))
-        return cls(config, _core.load_safetensors(path), seq_len)
+        return cls(config, _core.load_safetensors(path), seq_len, batch)
 
     @classmethod
     def from_state_dict(cls, state_dict: Mapping[str, object], config,
-                        seq_len: int = 128) -> "Model":
+                        seq_len: int = 128, batch: int = 1) -> "Model":
         """Weights from a PyTorch state dict (tensors are copied to numpy)."""
-        return cls(config, state_dict, seq_len)
+        return cls(config, state_dict, seq_len, batch)
 
     @classmethod
     def from_numpy(cls, weights: Mapping[str, np.ndarray], config,
-                   seq_len: int = 128) -> "Model":
-        return cls(config, weights, seq_len)
+                   seq_len: int = 128, batch: int = 1) -> "Model":
+        return cls(config, weights, seq_len, batch)
 
     # -- IR ------------------------------------------------------------------
     def ir(self, elide_weights: bool = True) -> str:
         """The float model as MLIR text (weights shown as zeros unless
         ``elide_weights=False``)."""
-        return build_ir(self.config, self.weights, self.seq_len, elide_weights)
+        return build_ir(self.config, self.weights, self.seq_len, elide_weights, self.batch)
 
     def module(self) -> _core.Module:
         """The float model as a compiler module."""
-        text = build_ir(self.config, self.weights, self.seq_len)
+        text = build_ir(self.config, self.weights, self.seq_len, batch=self.batch)
         return _core.Module.parse(text.encode(), "model.mlir")
 
     # -- inputs ----------------------------------------------------------------
@@ -114,6 +122,23 @@ class Model:
             x = emb[ids]
         mask = np.where(am > 0, 0.0, MASK_NEG).astype(np.float32)
         return np.ascontiguousarray(x, dtype=np.float32), mask
+
+    def as_rows(self, x, mask) -> Tuple[np.ndarray, np.ndarray]:
+        """``x [N, S, H]``, ``mask [N, S]`` as the batched function's calls:
+        ``[⌈N/B⌉, B·S, H]`` and ``[⌈N/B⌉, B·S]``, the last call padded with
+        masked zero sequences."""
+        x, mask = _batched(x, mask, self.seq_len, self.config.hidden)
+        B, (n, S, H) = self.batch, x.shape
+        calls = -(-n // B)
+        xr = np.zeros((calls * B, S, H), np.float32)
+        mr = np.full((calls * B, S), MASK_NEG, np.float32)
+        xr[:n], mr[:n] = x, mask
+        return xr.reshape(calls, B * S, H), mr.reshape(calls, B * S)
+
+    def from_rows(self, y, n: int) -> np.ndarray:
+        """The first ``n`` sequences ``[n, S, H]`` of batched results."""
+        y = np.asarray(y)
+        return y.reshape(-1, self.seq_len, y.shape[-1])[:n]
 
     def reference(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The float64 numpy forward pass over a batch ([B, S, H], [B, S])."""
@@ -229,6 +254,8 @@ def quantize(model, recipe: Recipe, calibration=None, progress: bool = True,
     reported on stderr.
     """
     module = model.module() if isinstance(model, Model) else model.clone()
+    if isinstance(model, Model) and model.batch > 1 and calibration is not None:
+        calibration = model.as_rows(*calibration)
     if print_ir:
         print("// ---- float model ----\n" + str(module))
     with tempfile.TemporaryDirectory(prefix="qx-calib-") as tmp:

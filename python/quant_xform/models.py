@@ -289,9 +289,6 @@ class _Emitter:
         self.consts[name] = v
         return v
 
-    def splat(self, value: float, shape) -> str:
-        return self.op("c", f"arith.constant dense<{_f(value)}> : {_ty(*shape)}")
-
     def linear(self, x: str, S: int, K: int, wname: str, bname: Optional[str],
                layer: str, role: str) -> str:
         N = self.weights[wname].shape[0]
@@ -382,25 +379,122 @@ class _Emitter:
                               f"permutation = [1, 0, 2]")
         return self.op("ctx", f"tensor.collapse_shape {ctxt} [[0], [1, 2]] : {_ty(S, nh, dh)} into {_ty(S, nh * dh)}")
 
+    def batched_attention(self, q: str, k: str, v: str, mask: str, B: int, S: int, nh: int,
+                          dh: int, causal: bool) -> str:
+        """Attention of B sequences at once: q, k, v ``[B·S, nh·dh]``, the
+        additive mask ``[B·S]``; both products are batch matmuls over the
+        B·nh heads, the mask and softmax run on ``[B, nh, S, S]``."""
+        BH = B * nh
+
+        def split(x, perm):  # [B·S, nh·dh] → [B, S, nh, dh] → perm → [B·nh, ·, ·]
+            e4 = self.op("x", f"tensor.expand_shape {x} [[0, 1], [2, 3]] output_shape "
+                              f"[{B}, {S}, {nh}, {dh}] : {_ty(B * S, nh * dh)} into "
+                              f"{_ty(B, S, nh, dh)}")
+            dims = [B, S, nh, dh]
+            out = [dims[p] for p in perm]
+            init = self.op("t", f"tensor.empty() : {_ty(*out)}")
+            t = self.op("t", f"linalg.transpose ins({e4} : {_ty(B, S, nh, dh)}) outs({init} : "
+                             f"{_ty(*out)}) permutation = [{', '.join(map(str, perm))}]")
+            return self.op("x", f"tensor.collapse_shape {t} [[0, 1], [2], [3]] : {_ty(*out)} "
+                                f"into {_ty(BH, out[2], out[3])}")
+
+        qt, kt, vt = split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1]), split(v, [0, 2, 1, 3])
+        sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(BH, S, dh)}, "
+                          f"{_ty(BH, dh, S)}) outs({self.zeros([BH, S, S])} : {_ty(BH, S, S)}) "
+                          f"-> {_ty(BH, S, S)}")
+        sc4 = self.op("s", f"tensor.expand_shape {sc} [[0, 1], [2], [3]] output_shape "
+                           f"[{B}, {nh}, {S}, {S}] : {_ty(BH, S, S)} into {_ty(B, nh, S, S)}")
+        m2 = self.op("m", f"tensor.expand_shape {mask} [[0, 1]] output_shape [{B}, {S}] : "
+                          f"{_ty(B * S)} into {_ty(B, S)}")
+        body = [f"      ^bb0(%a: f32, %m: f32, %o: f32):",
+                f"        %scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32",
+                f"        %t = arith.mulf %a, %scale : f32",
+                f"        %u = arith.addf %t, %m : f32"]
+        if causal:
+            body += [f"        %i = linalg.index 2 : index",
+                     f"        %j = linalg.index 3 : index",
+                     f"        %future = arith.cmpi ugt, %j, %i : index",
+                     f"        %neg = arith.constant {_f(MASK_NEG)} : f32",
+                     f"        %zero = arith.constant 0.0 : f32",
+                     f"        %c = arith.select %future, %neg, %zero : f32",
+                     f"        %r = arith.addf %u, %c : f32",
+                     f"        linalg.yield %r : f32"]
+        else:
+            body += [f"        linalg.yield %u : f32"]
+        init = self.op("s", f"tensor.empty() : {_ty(B, nh, S, S)}")
+        masked = self.fresh("s")
+        self.lines.append(
+            f"    {masked} = linalg.generic {{indexing_maps = [affine_map<(b, h, i, j) -> "
+            f"(b, h, i, j)>, affine_map<(b, h, i, j) -> (b, j)>, affine_map<(b, h, i, j) -> "
+            f"(b, h, i, j)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+            f"\"parallel\"]}} ins({sc4}, {m2} : {_ty(B, nh, S, S)}, {_ty(B, S)}) "
+            f"outs({init} : {_ty(B, nh, S, S)}) {{")
+        self.lines += body
+        self.lines.append(f"    }} -> {_ty(B, nh, S, S)}")
+        pinit = self.op("p", f"tensor.empty() : {_ty(B, nh, S, S)}")
+        probs = self.op("p", f"linalg.softmax dimension(3) ins({masked} : {_ty(B, nh, S, S)}) "
+                             f"outs({pinit} : {_ty(B, nh, S, S)}) -> {_ty(B, nh, S, S)}")
+        p3 = self.op("p", f"tensor.collapse_shape {probs} [[0, 1], [2], [3]] : "
+                          f"{_ty(B, nh, S, S)} into {_ty(BH, S, S)}")
+        ctx = self.op("ctx", f"linalg.batch_matmul ins({p3}, {vt} : {_ty(BH, S, S)}, "
+                             f"{_ty(BH, S, dh)}) outs({self.zeros([BH, S, dh])} : "
+                             f"{_ty(BH, S, dh)}) -> {_ty(BH, S, dh)}")
+        c4 = self.op("ctx", f"tensor.expand_shape {ctx} [[0, 1], [2], [3]] output_shape "
+                            f"[{B}, {nh}, {S}, {dh}] : {_ty(BH, S, dh)} into {_ty(B, nh, S, dh)}")
+        tinit = self.op("ctx", f"tensor.empty() : {_ty(B, S, nh, dh)}")
+        ct = self.op("ctx", f"linalg.transpose ins({c4} : {_ty(B, nh, S, dh)}) outs({tinit} : "
+                            f"{_ty(B, S, nh, dh)}) permutation = [0, 2, 1, 3]")
+        return self.op("ctx", f"tensor.collapse_shape {ct} [[0, 1], [2, 3]] : "
+                              f"{_ty(B, S, nh, dh)} into {_ty(B * S, nh * dh)}")
+
+    def pointwise(self, x: str, shape, body) -> str:
+        """One ``linalg.generic`` applying ``body`` (scalar ops on ``%a``
+        ending in ``%r``) to every element of ``x``: one loop (one GPU
+        kernel), and scalar constants instead of splat tensors (which
+        would be stored, and on the GPU copied, at full size)."""
+        rank = len(shape)
+        dims = ", ".join(f"d{i}" for i in range(rank))
+        init = self.op("g", f"tensor.empty() : {_ty(*shape)}")
+        out = self.fresh("g")
+        par = ", ".join(['"parallel"'] * rank)
+        self.lines.append(
+            f"    {out} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({dims})>, "
+            f"affine_map<({dims}) -> ({dims})>], iterator_types = [{par}]}} "
+            f"ins({x} : {_ty(*shape)}) outs({init} : {_ty(*shape)}) {{")
+        self.lines.append("      ^bb0(%a: f32, %o: f32):")
+        self.lines += [f"        {line}" for line in body]
+        self.lines.append("        linalg.yield %r : f32")
+        self.lines.append(f"    }} -> {_ty(*shape)}")
+        return out
+
     def gelu(self, u: str, shape) -> str:
         """u·(1 + erf(u/√2))/2 (the exact GELU)."""
-        us = self.binary("mulf", u, self.splat(1 / math.sqrt(2), shape), shape)
-        erf = self.op("g", f"math.erf {us} : {_ty(*shape)}")
-        e1 = self.binary("addf", erf, self.splat(1.0, shape), shape)
-        uh = self.binary("mulf", u, self.splat(0.5, shape), shape)
-        return self.binary("mulf", uh, e1, shape)
+        return self.pointwise(u, shape, [
+            f"%c = arith.constant {_f(1 / math.sqrt(2))} : f32",
+            "%s = arith.mulf %a, %c : f32",
+            "%e = math.erf %s : f32",
+            f"%one = arith.constant {_f(1.0)} : f32",
+            "%e1 = arith.addf %e, %one : f32",
+            f"%half = arith.constant {_f(0.5)} : f32",
+            "%h = arith.mulf %a, %half : f32",
+            "%r = arith.mulf %h, %e1 : f32"])
 
     def silu(self, g: str, shape) -> str:
         """g / (1 + exp(-g))."""
-        n = self.op("g", f"arith.negf {g} : {_ty(*shape)}")
-        e = self.op("g", f"math.exp {n} : {_ty(*shape)}")
-        d = self.binary("addf", e, self.splat(1.0, shape), shape)
-        return self.binary("divf", g, d, shape)
+        return self.pointwise(g, shape, [
+            "%n = arith.negf %a : f32",
+            "%e = math.exp %n : f32",
+            f"%one = arith.constant {_f(1.0)} : f32",
+            "%d = arith.addf %e, %one : f32",
+            "%r = arith.divf %a, %d : f32"])
 
 
 def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
-             elide_weights: bool = False) -> str:
-    """The model as MLIR text: ``main(x: [S, H], mask: [S]) -> [S, H]``.
+             elide_weights: bool = False, batch: int = 1) -> str:
+    """The model as MLIR text: ``main(x: [S, H], mask: [S]) -> [S, H]``;
+    with ``batch`` B > 1, B sequences in one call as rows: ``main(x:
+    [B·S, H], mask: [B·S]) -> [B·S, H]`` (the linears see B·S rows, the
+    attention is batched over B × heads).
 
     ``weights`` must come from ``normalize_weights``. With
     ``elide_weights``, constants are printed as zeros (for reading the
@@ -409,15 +503,24 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
     _validate_config(config)
     if not isinstance(seq_len, int) or seq_len <= 0:
         raise QuantXformError(f"seq_len must be a positive integer, got {seq_len!r}")
+    if not isinstance(batch, int) or batch <= 0:
+        raise QuantXformError(f"batch must be a positive integer, got {batch!r}")
     if isinstance(config, DecoderConfig) and (config.rope_theta or config.kv_heads not in
                                               (0, config.heads)):
         raise QuantXformError("a decoder with rotary embeddings or grouped-query attention "
                               "is built by quant_xform.llm (LLM.from_gguf / LLM(config, "
                               "weights)), not as one function")
-    S, H, F = seq_len, config.hidden, config.intermediate
+    B, T, H, F = batch, seq_len, config.hidden, config.intermediate
+    S = B * T  # rows of every linear, norm and activation
     nh, dh = config.heads, config.hidden // config.heads
     e = _Emitter(weights, elide_weights)
     x, mask = "%x", "%mask"
+
+    def attention(q, k, v, causal):
+        if B == 1:
+            return e.attention(q, k, v, mask, T, nh, dh, causal=causal)
+        return e.batched_attention(q, k, v, mask, B, T, nh, dh, causal=causal)
+
     if isinstance(config, BertConfig):
         h = e.layer_norm(x, S, H, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
                          config.eps)
@@ -430,7 +533,7 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
                          L + "attn.k", "attn_in")
             v = e.linear(h, S, H, p + "attention.self.value.weight", p + "attention.self.value.bias",
                          L + "attn.v", "attn_in")
-            ctx = e.attention(q, k, v, mask, S, nh, dh, causal=False)
+            ctx = attention(q, k, v, causal=False)
             a = e.linear(ctx, S, H, p + "attention.output.dense.weight",
                          p + "attention.output.dense.bias", L + "attn.o", "attn_out")
             h1 = e.layer_norm(e.binary("addf", h, a, [S, H]), S, H,
@@ -461,7 +564,7 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
                                 L + f"attn.{which}", role)
 
             q, k, v = proj(n, "q", "attn_in"), proj(n, "k", "attn_in"), proj(n, "v", "attn_in")
-            ctx = e.attention(q, k, v, mask, S, nh, dh, causal=True)
+            ctx = attention(q, k, v, causal=True)
             h = e.binary("addf", h, proj(ctx, "o", "attn_out"), [S, H])
             n2 = norm(h, p + "post_attention_layernorm")
             g = e.linear(n2, S, H, p + "mlp.gate_proj.weight", None, L + "mlp.gate", "mlp_in")
@@ -472,7 +575,8 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
         h = norm(h, "norm")
     kind = "BERT-style encoder" if isinstance(config, BertConfig) else "decoder"
     head = (f"// {kind}: {config.layers} layers, hidden {H}, {nh} heads, FFN {F}, "
-            f"{S} tokens per sequence (generated by quant_xform.models)\n"
+            f"{T} tokens per sequence" + (f", {B} sequences as rows" if B > 1 else "") +
+            " (generated by quant_xform.models)\n"
             f"func.func @main(%x: {_ty(S, H)}, %mask: {_ty(S)}) -> {_ty(S, H)} {{\n")
     return head + "\n".join(e.lines) + f"\n    return {h} : {_ty(S, H)}\n}}\n"
 
