@@ -42,6 +42,10 @@ if [ "${QX_GPU_MODELS:-1}" != 0 ] && [ -z "${QX_GPU_BLOCKS:-}" ]; then
       variants="$variants
 $m-$r|$out/models/$m-$r.mlir|as-is"
     done
+    for r in float w8a8; do # 4 sequences as the rows of one call
+      variants="$variants
+${m}4-$r|$out/models/${m}4-$r.mlir|as-is"
+    done
   done
 fi
 echo "#!/usr/bin/env bash" > "$out/run-blocks.sh"
@@ -50,7 +54,11 @@ echo 'set -e; cd "$(dirname "$0")"; res=${1:-.}; mkdir -p "$res"' >> "$out/run-b
 cat > "$out/compare-blocks.sh" <<'CMP'
 #!/usr/bin/env bash
 # Where MLIR is installed: each block's GPU output against the reference
-# evaluator on the same input (relative error ≤ 1e-5).
+# evaluator on the same input (relative error ≤ 1e-4: the GPU's f32 sums
+# run in another order than the evaluator's f64 ones, which can flip an
+# int8 rounding of a W8A8 model, ~1e-3 on one row, ~5e-5 over the output
+# of the batched decoder; a wrong kernel is off by O(1); floats stay
+# ≤ 4e-7).
 set -e; here=$(cd "$(dirname "$0")" && pwd); res=${1:-.}; xr=${XFORM_RUN:-xform-run}
 CMP
 while IFS='|' read -r name src recipe; do
@@ -81,7 +89,7 @@ while IFS='|' read -r name src recipe; do
   echo "echo -n '$name: '; ./$name$files \"\$res/$name.y.npy\"" >> "$out/run-blocks.sh"
   inputs=""
   for ((i = 0; i < nargs; i++)); do inputs="$inputs --input \"\$res/$name.in$i.npy\""; done
-  echo "\"\$xr\" --reference \"\$here/$name.mlir\"$inputs --no-print --compare-npy \"\$res/$name.y.npy\" --max-rel-err \${QX_MAX_REL_ERR:-1e-5}" >> "$out/compare-blocks.sh"
+  echo "\"\$xr\" --reference \"\$here/$name.mlir\"$inputs --no-print --compare-npy \"\$res/$name.y.npy\" --max-rel-err \${QX_MAX_REL_ERR:-1e-4}" >> "$out/compare-blocks.sh"
   echo "compiled $name (${shapes} -> {$result}${recipe:+, $recipe})"
 done <<< "$variants"
 cp build/lib/libqx_cuda_runtime.so "$out/"

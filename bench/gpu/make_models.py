@@ -6,7 +6,8 @@ GELU, 4-head attention with an additive mask) and a LLaMA-style decoder
 (pre-norm RMSNorm, gated SiLU MLP, causal attention), both with seeded
 random weights and LLM.int8()-like outlier channels in the norm scales,
 as float models and as W8A8 pipeline outputs calibrated on seeded random
-inputs (.mlir text). scripts/gpu-build-blocks.sh compiles them for the GPU.
+inputs (.mlir text); and both as batches of 4 sequences in one call (float
+and W8A8). scripts/gpu-build-blocks.sh compiles them for the GPU.
 
     PYTHONPATH=build/python_packages python3 bench/gpu/make_models.py <dir>
 """
@@ -47,11 +48,16 @@ def main():
     models = {
         "bert": qx.Model(bert, random_weights(bert, 0, (3, 17)), seq_len=32),
         "decoder": qx.Model(decoder, random_weights(decoder, 1, (5,)), seq_len=32),
+        # Batches of 4 sequences as the rows of one call.
+        "bert4": qx.Model(bert, random_weights(bert, 0, (3, 17)), seq_len=32, batch=4),
+        "decoder4": qx.Model(decoder, random_weights(decoder, 1, (5,)), seq_len=32, batch=4),
     }
     recipes = {"w8a8": qx.RECIPES["naive"], "smooth-hadamard": qx.RECIPES["smooth+hadamard"]}
     for name, model in models.items():
         model.module().save(os.path.join(out, f"{name}-float.mlir"), bytecode=False)
         for rname, recipe in recipes.items():
+            if model.batch > 1 and rname != "w8a8":
+                continue
             module = qx.quantize(model, recipe, progress=False)
             module.save(os.path.join(out, f"{name}-{rname}.mlir"), bytecode=False)
         print(f"wrote {name}: float, {', '.join(recipes)}")

@@ -1,13 +1,17 @@
 // The host side of whole functions on the GPU, before the GPU mapping: a
 // copy becomes a parallel loop nest and a top-level serial loop a
 // one-iteration parallel loop, so that convert-parallel-loops-to-gpu makes
-// kernels of them.
+// kernels of them; every top-level nest is collapsed to one dimension,
+// row-major (the pipeline then tiles it by 256 threads a block).
 // RUN: xform-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(quant-xform-gpu-prepare-host-loops))' -verify-diagnostics | FileCheck %s
 
 // CHECK-LABEL: func.func @copy(
 // CHECK-SAME: %[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<4x8xf32>)
 // CHECK-NOT: memref.copy
-// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) = (%c0, %c0{{.*}}) to (%c4, %c8) step (%c1, %c1{{.*}}) {
+// CHECK: %[[N:.*]] = arith.muli %{{.*}}, %c8
+// CHECK: scf.parallel (%[[L:.*]]) = (%{{.*}}) to (%[[N]]) step (%{{.*}}) {
+// CHECK-NEXT: %[[J:.*]] = arith.remsi %[[L]], %c8
+// CHECK-NEXT: %[[I:.*]] = arith.divsi %[[L]], %c8
 // CHECK-NEXT: %[[V:.*]] = memref.load %[[A]][%[[I]], %[[J]]]
 // CHECK-NEXT: memref.store %[[V]], %[[B]][%[[I]], %[[J]]]
 func.func @copy(%a: memref<4x8xf32>, %b: memref<4x8xf32>) {

@@ -177,8 +177,8 @@ void mlir::quant_xform::buildGPUHostPipeline(
   kernelOptions.wgmmaTma = options.wgmmaTma;
   pm.addPass(createConvertQuantXformQLinearToGPU(kernelOptions));
   // The rest of a whole model: linalg on tensors, bufferized; each
-  // top-level parallel loop nest becomes a kernel (blocks of up to 256
-  // threads over its innermost dimension), buffers go to device memory
+  // top-level parallel loop nest becomes a kernel (collapsed to one
+  // dimension, blocks of 256 threads over it), buffers go to device memory
   // and the GPU ops of a function onto one stream.
   ConvertQuantXformToLinalgOptions lowering;
   lowering.int8Kernel = "loops";
@@ -194,7 +194,7 @@ void mlir::quant_xform::buildGPUHostPipeline(
           "inline,"
           "func.func(convert-linalg-to-parallel-loops,"
           "quant-xform-gpu-prepare-host-loops,canonicalize,"
-          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=1,256 "
+          "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
           "no-min-max-bounds},"
           "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
           "quant-xform-gpu-host-buffers,"

@@ -3,9 +3,10 @@
 // Two passes around upstream's parallel-loop → GPU mapping, for whole
 // functions (models) lowered by quant-xform-lower-to-gpu:
 // quant-xform-gpu-prepare-host-loops makes every op that touches memory a
-// top-level scf.parallel (which convert-parallel-loops-to-gpu turns into a
-// kernel), and quant-xform-gpu-host-buffers moves the function's buffers
-// (allocations and constants) to device memory.
+// top-level scf.parallel of one dimension (which
+// convert-parallel-loops-to-gpu turns into a kernel), and
+// quant-xform-gpu-host-buffers moves the function's buffers (allocations
+// and constants) to device memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,10 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <numeric>
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_GPUPREPAREHOSTLOOPS
@@ -93,6 +98,20 @@ struct GPUPrepareHostLoops
       // kernel: it stays, and quant-xform-gpu-host-buffers reports it.
       if (isa<scf::ForOp, memref::StoreOp>(op) && op.getNumResults() == 0)
         wrapInSingleIteration(&op);
+    }
+    // One dimension per loop nest, row-major (the innermost dimension
+    // fastest): tiled by 256, consecutive threads of a block then walk
+    // consecutive elements of every dimension, however many there are
+    // and however short each is (a [B, heads, S, S] softmax, a 12-head
+    // dimension).
+    IRRewriter rewriter(f.getContext());
+    for (auto loop : llvm::to_vector(entry.getOps<scf::ParallelOp>())) {
+      if (loop.getNumLoops() < 2)
+        continue;
+      std::vector<unsigned> all(loop.getNumLoops());
+      std::iota(all.begin(), all.end(), 0u);
+      rewriter.setInsertionPoint(loop);
+      mlir::collapseParallelLoops(rewriter, loop, {all});
     }
   }
 };
