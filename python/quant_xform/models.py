@@ -336,6 +336,26 @@ class _Emitter:
         vt = self.heads(v, S, nh, dh, [1, 0, 2])   # [nh, S, dh]
         return self.attend(qt, kt, vt, mask, S, nh, dh, causal)
 
+    @staticmethod
+    def score_body(dh: int, causal: bool, rows_dim: int):
+        """The payload of the masked scores: s·scale + mask, and with
+        ``causal`` −1e9 where the key (iterator ``rows_dim`` + 1) is past
+        the query (iterator ``rows_dim``)."""
+        body = [f"      ^bb0(%a: f32, %m: f32, %o: f32):",
+                f"        %scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32",
+                f"        %t = arith.mulf %a, %scale : f32",
+                f"        %u = arith.addf %t, %m : f32"]
+        if not causal:
+            return body + [f"        linalg.yield %u : f32"]
+        return body + [f"        %i = linalg.index {rows_dim} : index",
+                       f"        %j = linalg.index {rows_dim + 1} : index",
+                       f"        %future = arith.cmpi ugt, %j, %i : index",
+                       f"        %neg = arith.constant {_f(MASK_NEG)} : f32",
+                       f"        %zero = arith.constant 0.0 : f32",
+                       f"        %c = arith.select %future, %neg, %zero : f32",
+                       f"        %r = arith.addf %u, %c : f32",
+                       f"        linalg.yield %r : f32"]
+
     def attend(self, qt: str, kt: str, vt: str, mask: str, S: int, nh: int, dh: int,
                causal: bool) -> str:
         """Scaled, masked softmax attention of heads already split
@@ -344,22 +364,7 @@ class _Emitter:
         sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(nh, S, dh)}, {_ty(nh, dh, S)}) "
                           f"outs({s0} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
         init = self.op("s", f"tensor.empty() : {_ty(nh, S, S)}")
-        scale = _f(1.0 / math.sqrt(dh))
-        body = [f"      ^bb0(%a: f32, %m: f32, %o: f32):",
-                f"        %scale = arith.constant {scale} : f32",
-                f"        %t = arith.mulf %a, %scale : f32",
-                f"        %u = arith.addf %t, %m : f32"]
-        if causal:
-            body += [f"        %i = linalg.index 1 : index",
-                     f"        %j = linalg.index 2 : index",
-                     f"        %future = arith.cmpi ugt, %j, %i : index",
-                     f"        %neg = arith.constant {_f(MASK_NEG)} : f32",
-                     f"        %zero = arith.constant 0.0 : f32",
-                     f"        %c = arith.select %future, %neg, %zero : f32",
-                     f"        %r = arith.addf %u, %c : f32",
-                     f"        linalg.yield %r : f32"]
-        else:
-            body += [f"        linalg.yield %u : f32"]
+        body = self.score_body(dh, causal, rows_dim=1)
         masked = self.fresh("s")
         self.lines.append(
             f"    {masked} = linalg.generic {{indexing_maps = [affine_map<(h, i, j) -> (h, i, j)>, "
@@ -406,21 +411,7 @@ class _Emitter:
                            f"[{B}, {nh}, {S}, {S}] : {_ty(BH, S, S)} into {_ty(B, nh, S, S)}")
         m2 = self.op("m", f"tensor.expand_shape {mask} [[0, 1]] output_shape [{B}, {S}] : "
                           f"{_ty(B * S)} into {_ty(B, S)}")
-        body = [f"      ^bb0(%a: f32, %m: f32, %o: f32):",
-                f"        %scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32",
-                f"        %t = arith.mulf %a, %scale : f32",
-                f"        %u = arith.addf %t, %m : f32"]
-        if causal:
-            body += [f"        %i = linalg.index 2 : index",
-                     f"        %j = linalg.index 3 : index",
-                     f"        %future = arith.cmpi ugt, %j, %i : index",
-                     f"        %neg = arith.constant {_f(MASK_NEG)} : f32",
-                     f"        %zero = arith.constant 0.0 : f32",
-                     f"        %c = arith.select %future, %neg, %zero : f32",
-                     f"        %r = arith.addf %u, %c : f32",
-                     f"        linalg.yield %r : f32"]
-        else:
-            body += [f"        linalg.yield %u : f32"]
+        body = self.score_body(dh, causal, rows_dim=2)
         init = self.op("s", f"tensor.empty() : {_ty(B, nh, S, S)}")
         masked = self.fresh("s")
         self.lines.append(
