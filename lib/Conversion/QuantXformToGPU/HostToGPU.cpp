@@ -4,7 +4,8 @@
 // functions (models) lowered by quant-xform-lower-to-gpu:
 // quant-xform-gpu-prepare-host-loops makes every op that touches memory a
 // top-level scf.parallel of one dimension (which
-// convert-parallel-loops-to-gpu turns into a kernel), and
+// convert-parallel-loops-to-gpu turns into a kernel) with the accumulators
+// of its serial loops in registers, and
 // quant-xform-gpu-host-buffers moves the function's buffers (allocations
 // and constants) to device memory.
 //
@@ -12,6 +13,7 @@
 
 #include "quant-xform/Conversion/Passes.h"
 
+#include "mlir/Analysis/AliasAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -19,6 +21,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <numeric>
 
@@ -81,6 +84,67 @@ void wrapInSingleIteration(Operation *op) {
   op->moveBefore(body->getTerminator());
 }
 
+/// Keeps the accumulator of `loop` in a register: where the body loads
+/// and then stores one element of a buffer at loop-invariant indices (the
+/// `C[i, j] += ...` of a lowered matmul or reduction), the element is
+/// loaded once before the loop, carried as an iter_arg and stored once
+/// after it. Only where nothing else in the body writes memory and every
+/// other buffer it reads provably does not alias the accumulator's.
+void promoteAccumulator(scf::ForOp loop, AliasAnalysis &aliases,
+                        RewriterBase &rewriter) {
+  Block *body = loop.getBody();
+  memref::StoreOp store;
+  for (Operation &op : body->without_terminator()) {
+    if (auto s = dyn_cast<memref::StoreOp>(op)) {
+      if (store)
+        return; // more than one store
+      store = s;
+      continue;
+    }
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (op.getNumRegions() || (!effects && !isPure(&op)) ||
+        (effects && effects.hasEffect<MemoryEffects::Write>()))
+      return;
+  }
+  if (!store || !llvm::all_of(store.getIndices(), [&](Value i) {
+        return loop.isDefinedOutsideOfLoop(i);
+      }))
+    return;
+  Value acc = store.getMemRef();
+  memref::LoadOp load;
+  for (auto l : body->getOps<memref::LoadOp>()) {
+    if (l.getMemRef() == acc) {
+      if (load || l.getIndices() != store.getIndices() ||
+          !l->isBeforeInBlock(store))
+        return;
+      load = l;
+    } else if (!aliases.alias(l.getMemRef(), acc).isNo()) {
+      return;
+    }
+  }
+  if (!load)
+    return;
+  rewriter.setInsertionPoint(loop);
+  Value init =
+      memref::LoadOp::create(rewriter, load.getLoc(), acc, store.getIndices());
+  Value stored = store.getValueToStore();
+  FailureOr<LoopLikeOpInterface> promoted = loop.replaceWithAdditionalYields(
+      rewriter, init, /*replaceInitOperandUsesInLoop=*/false,
+      [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+        return SmallVector<Value>{stored};
+      });
+  if (failed(promoted))
+    return;
+  auto newLoop = cast<scf::ForOp>(promoted->getOperation());
+  rewriter.replaceAllUsesWith(load.getResult(),
+                              newLoop.getRegionIterArgs().back());
+  rewriter.eraseOp(store);
+  rewriter.eraseOp(load);
+  rewriter.setInsertionPointAfter(newLoop);
+  memref::StoreOp::create(rewriter, newLoop.getLoc(),
+                          newLoop.getResults().back(), acc, store.getIndices());
+}
+
 struct GPUPrepareHostLoops
     : public quant_xform::impl::GPUPrepareHostLoopsBase<GPUPrepareHostLoops> {
   void runOnOperation() override {
@@ -113,6 +177,14 @@ struct GPUPrepareHostLoops
       rewriter.setInsertionPoint(loop);
       mlir::collapseParallelLoops(rewriter, loop, {all});
     }
+    // Accumulators of the serial loops inside the kernels in registers
+    // (innermost loops first).
+    AliasAnalysis &aliases = getAnalysis<AliasAnalysis>();
+    SmallVector<scf::ForOp> loops;
+    for (auto par : entry.getOps<scf::ParallelOp>())
+      par.walk([&](scf::ForOp l) { loops.push_back(l); });
+    for (scf::ForOp l : loops)
+      promoteAccumulator(l, aliases, rewriter);
   }
 };
 
