@@ -124,9 +124,9 @@ void promoteAccumulator(scf::ForOp loop, AliasAnalysis &aliases,
   }
   if (!load)
     return;
+  SmallVector<Value> indices(store.getIndices());
   rewriter.setInsertionPoint(loop);
-  Value init =
-      memref::LoadOp::create(rewriter, load.getLoc(), acc, store.getIndices());
+  Value init = memref::LoadOp::create(rewriter, load.getLoc(), acc, indices);
   Value stored = store.getValueToStore();
   FailureOr<LoopLikeOpInterface> promoted = loop.replaceWithAdditionalYields(
       rewriter, init, /*replaceInitOperandUsesInLoop=*/false,
@@ -142,7 +142,7 @@ void promoteAccumulator(scf::ForOp loop, AliasAnalysis &aliases,
   rewriter.eraseOp(load);
   rewriter.setInsertionPointAfter(newLoop);
   memref::StoreOp::create(rewriter, newLoop.getLoc(),
-                          newLoop.getResults().back(), acc, store.getIndices());
+                          newLoop.getResults().back(), acc, indices);
 }
 
 struct GPUPrepareHostLoops
