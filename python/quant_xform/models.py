@@ -356,6 +356,26 @@ class _Emitter:
                        f"        %r = arith.addf %u, %c : f32",
                        f"        linalg.yield %r : f32"]
 
+    def masked_scores(self, sc: str, shape, mask: str, mask_shape, dh: int,
+                      causal: bool) -> str:
+        """The scores ``sc`` (``[heads, S, S]``, or ``[B, heads, S, S]``)
+        scaled and masked by ``mask`` (``[S]``, or ``[B, S]``: per key, and
+        per sequence when batched), causal if asked."""
+        d = [f"d{i}" for i in range(len(shape))]
+        every = ", ".join(d)
+        keys = ", ".join(([d[0]] if len(mask_shape) == 2 else []) + [d[-1]])
+        par = ", ".join(['"parallel"'] * len(shape))
+        init = self.op("s", f"tensor.empty() : {_ty(*shape)}")
+        masked = self.fresh("s")
+        self.lines.append(
+            f"    {masked} = linalg.generic {{indexing_maps = [affine_map<({every}) -> "
+            f"({every})>, affine_map<({every}) -> ({keys})>, affine_map<({every}) -> "
+            f"({every})>], iterator_types = [{par}]}} ins({sc}, {mask} : {_ty(*shape)}, "
+            f"{_ty(*mask_shape)}) outs({init} : {_ty(*shape)}) {{")
+        self.lines += self.score_body(dh, causal, rows_dim=len(shape) - 2)
+        self.lines.append(f"    }} -> {_ty(*shape)}")
+        return masked
+
     def attend(self, qt: str, kt: str, vt: str, mask: str, S: int, nh: int, dh: int,
                causal: bool) -> str:
         """Scaled, masked softmax attention of heads already split
@@ -363,16 +383,7 @@ class _Emitter:
         s0 = self.zeros([nh, S, S])
         sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(nh, S, dh)}, {_ty(nh, dh, S)}) "
                           f"outs({s0} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
-        init = self.op("s", f"tensor.empty() : {_ty(nh, S, S)}")
-        body = self.score_body(dh, causal, rows_dim=1)
-        masked = self.fresh("s")
-        self.lines.append(
-            f"    {masked} = linalg.generic {{indexing_maps = [affine_map<(h, i, j) -> (h, i, j)>, "
-            f"affine_map<(h, i, j) -> (j)>, affine_map<(h, i, j) -> (h, i, j)>], "
-            f'iterator_types = ["parallel", "parallel", "parallel"]}} '
-            f"ins({sc}, {mask} : {_ty(nh, S, S)}, {_ty(S)}) outs({init} : {_ty(nh, S, S)}) {{")
-        self.lines += body
-        self.lines.append(f"    }} -> {_ty(nh, S, S)}")
+        masked = self.masked_scores(sc, [nh, S, S], mask, [S], dh, causal)
         pinit = self.op("p", f"tensor.empty() : {_ty(nh, S, S)}")
         probs = self.op("p", f"linalg.softmax dimension(2) ins({masked} : {_ty(nh, S, S)}) "
                              f"outs({pinit} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
@@ -411,17 +422,7 @@ class _Emitter:
                            f"[{B}, {nh}, {S}, {S}] : {_ty(BH, S, S)} into {_ty(B, nh, S, S)}")
         m2 = self.op("m", f"tensor.expand_shape {mask} [[0, 1]] output_shape [{B}, {S}] : "
                           f"{_ty(B * S)} into {_ty(B, S)}")
-        body = self.score_body(dh, causal, rows_dim=2)
-        init = self.op("s", f"tensor.empty() : {_ty(B, nh, S, S)}")
-        masked = self.fresh("s")
-        self.lines.append(
-            f"    {masked} = linalg.generic {{indexing_maps = [affine_map<(b, h, i, j) -> "
-            f"(b, h, i, j)>, affine_map<(b, h, i, j) -> (b, j)>, affine_map<(b, h, i, j) -> "
-            f"(b, h, i, j)>], iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
-            f"\"parallel\"]}} ins({sc4}, {m2} : {_ty(B, nh, S, S)}, {_ty(B, S)}) "
-            f"outs({init} : {_ty(B, nh, S, S)}) {{")
-        self.lines += body
-        self.lines.append(f"    }} -> {_ty(B, nh, S, S)}")
+        masked = self.masked_scores(sc4, [B, nh, S, S], m2, [B, S], dh, causal)
         pinit = self.op("p", f"tensor.empty() : {_ty(B, nh, S, S)}")
         probs = self.op("p", f"linalg.softmax dimension(3) ins({masked} : {_ty(B, nh, S, S)}) "
                              f"outs({pinit} : {_ty(B, nh, S, S)}) -> {_ty(B, nh, S, S)}")
