@@ -98,6 +98,7 @@ def build(args):
         os.remove(os.path.join(args.dir, name, "minilm.o"))  # in the .so; carry less
         meta["recipes"].append(dict(recipe=recipe, dir=name, build_seconds=time.time() - t))
         print(f"built {recipe} in {time.time() - t:.1f} s", flush=True)
+    meta["attention"] = build_attention(qx, args.dir)
     with open(os.path.join(args.dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     shutil.copyfile(os.path.join(ROOT, "python", "quant_xform", "cuda.py"),
@@ -106,7 +107,74 @@ def build(args):
     print(f"artifacts in {args.dir}: run `python3 {args.dir}/models.py run {args.dir}` on the GPU")
 
 
+# The attention kernel alone: name → (B, S, heads, kv heads, head size, causal,
+# padding mask), timed against PyTorch's scaled_dot_product_attention.
+ATTENTION = {
+    "minilm 32x128": (32, 128, 12, 12, 32, False, True),
+    "smollm2 prefill 1x2048": (1, 2048, 9, 3, 64, True, False),
+    "7b prefill 1x2048": (1, 2048, 32, 32, 128, True, False),
+    "7b prefill 8x512": (8, 512, 32, 32, 128, True, False),
+}
+
+
+def build_attention(qx, directory):
+    """One artifact per ATTENTION shape: a function of one
+    ``quant_xform.attention`` (f32 in and out), compiled by compile_cuda."""
+    out = []
+    for i, (name, (B, S, H, G, D, causal, mask)) in enumerate(ATTENTION.items()):
+        q, k, m = f"tensor<{B}x{S}x{H}x{D}xf32>", f"tensor<{B}x{S}x{G}x{D}xf32>", f"tensor<{B}x{S}xf32>"
+        text = (f"func.func @main(%q: {q}, %k: {k}, %v: {k}" + (f", %m: {m}" if mask else "") +
+                f") -> {q} {{\n  %y = quant_xform.attention %q, %k, %v" +
+                (f" mask(%m : {m})" if mask else "") +
+                f" {{scale = {1 / D ** 0.5!r} : f64{', causal' if causal else ''}}} : {q}, {k}\n"
+                f"  return %y : {q}\n}}\n")
+        folder = f"attention{i}"
+        qx.compile_cuda(qx.Module.parse(text.encode()), os.path.join(directory, folder), "attention")
+        os.remove(os.path.join(directory, folder, "attention.o"))
+        out.append(dict(name=name, dir=folder, shape=[B, S, H, G, D, causal, mask]))
+    return out
+
+
 # -- run (the device) -------------------------------------------------------------
+
+def run_attention(torch, cuda, directory, entries):
+    """Each attention artifact against PyTorch's SDPA on the same shapes
+    (random inputs, seeded): the error against SDPA's f32 math backend, and
+    the time of ours (f32 in and out) and of SDPA in bf16 (flash, or the
+    memory-efficient backend where a mask is given). Returns ok."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    F = torch.nn.functional
+    ok = True
+    print("\n| attention | ours ms | SDPA bf16 ms | SDPA / ours | error vs f32 |\n"
+          "|---|---:|---:|---:|---:|")
+    for e in entries:
+        B, S, H, G, D, causal, mask = e["shape"]
+        model = cuda.load(os.path.join(directory, e["dir"], "attention"))
+        q = torch.randn(B, S, H, D, device="cuda")
+        k, v = torch.randn(B, S, G, D, device="cuda"), torch.randn(B, S, G, D, device="cuda")
+        m = torch.zeros(B, S, device="cuda")
+        if mask:  # the last quarter of each sequence is padding
+            m[:, 3 * S // 4:] = -1e9
+        args = (q, k, v, m) if mask else (q, k, v)
+        y = model(*args)
+
+        def sdpa(q, k, v, backends):
+            qh, kh, vh = (t.transpose(1, 2) for t in (q, k, v))
+            am = m.view(B, 1, 1, S).to(q.dtype) if mask else None
+            with sdpa_kernel(backends):
+                return F.scaled_dot_product_attention(qh, kh, vh, attn_mask=am, is_causal=causal,
+                                                      enable_gqa=G != H).transpose(1, 2)
+        ref = sdpa(q, k, v, [SDPBackend.MATH])
+        err = float((y - ref).norm() / ref.norm())
+        ok &= err < 2e-3
+        bf = [t.to(torch.bfloat16) for t in (q, k, v)]
+        fast = [SDPBackend.EFFICIENT_ATTENTION] if mask else [SDPBackend.FLASH_ATTENTION]
+        t_ours = timed(torch, lambda: model(*args))
+        t_sdpa = timed(torch, lambda: sdpa(*bf, fast))
+        print(f"| {e['name']} | {t_ours:.3f} | {t_sdpa:.3f} | {t_sdpa / t_ours:.2f} | {err:.1e} |",
+              flush=True)
+    return ok
+
 
 def timed(torch, fn, reps=20, warmup=3):
     """Median milliseconds of ``fn()`` by CUDA events, one call a sample."""
@@ -269,6 +337,7 @@ def run(args):
         if args.profile:
             profile(torch, lambda: model(xt, mt))
 
+    ok &= run_attention(torch, cuda, args.dir, meta.get("attention", []))
     if args.only_ours:
         return 0 if ok else 1
     # PyTorch MiniLM-shaped BERT on the same (real) inputs, bf16.

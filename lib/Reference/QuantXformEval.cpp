@@ -246,6 +246,44 @@ static LogicalResult checkScales(Operation *op, const Tensor &scale,
   return success();
 }
 
+/// Scaled dot-product attention (AttentionOp's description), in float64:
+/// q [B, S, H, D], k and v [B, T, G, D], mask [B, T] or null.
+static Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
+                        const Tensor *mask, double scale, bool causal) {
+  int64_t nb = q.shape()[0], s = q.shape()[1], h = q.shape()[2];
+  int64_t d = q.shape()[3], t = k.shape()[1], g = k.shape()[2];
+  Tensor y(q.shape(), q.dtype());
+  std::vector<double> w(t);
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t hi = 0; hi < h; ++hi) {
+      int64_t gi = hi / (h / g);
+      for (int64_t i = 0; i < s; ++i) {
+        const int64_t qRow = ((b * s + i) * h + hi) * d;
+        double m = -INFINITY;
+        for (int64_t j = 0; j < t; ++j) {
+          const int64_t kRow = ((b * t + j) * g + gi) * d;
+          double dot = 0.0;
+          for (int64_t x = 0; x < d; ++x)
+            dot += q.getFloat(qRow + x) * k.getFloat(kRow + x);
+          w[j] = scale * dot + (mask ? mask->getFloat(b * t + j) : 0.0);
+          if (causal && j > i + t - s)
+            w[j] = -INFINITY;
+          m = std::max(m, w[j]);
+        }
+        double sum = 0.0;
+        for (int64_t j = 0; j < t; ++j)
+          sum += (w[j] = std::exp(w[j] - m));
+        for (int64_t x = 0; x < d; ++x) {
+          double acc = 0.0;
+          for (int64_t j = 0; j < t; ++j)
+            acc += w[j] * v.getFloat(((b * t + j) * g + gi) * d + x);
+          y.setFloat(qRow + x, acc / sum);
+        }
+      }
+    }
+  return y;
+}
+
 /// Normalizes rows: layer norm (centered) or RMS norm, then γ and β.
 static Tensor normalize(const Tensor &x, const Tensor &gamma,
                         const Tensor *beta, double eps, bool center) {
@@ -543,6 +581,12 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
           }
         }
         bind(ql, std::move(y));
+        return success();
+      })
+      .Case([&](AttentionOp a) -> LogicalResult {
+        bind(a, attention(lookup(a.getQuery()), lookup(a.getKey()),
+                          lookup(a.getValue()), opt(a.getMask()),
+                          a.getScale().convertToDouble(), a.getCausal()));
         return success();
       })
       .Case([&](MixedLinearOp ml) -> LogicalResult {

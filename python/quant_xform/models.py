@@ -314,27 +314,30 @@ class _Emitter:
         return self.op("rms", f"quant_xform.rms_norm {x}, {gv} {{epsilon = {eps:.6e} : f64}} : "
                               f"({_ty(S, H)}, {_ty(H)}) -> {_ty(S, H)}")
 
-    def heads(self, x: str, S: int, nh: int, dh: int, perm) -> str:
-        """[S, nh*dh] → [S, nh, dh] → transposed by `perm`."""
-        e = self.op("x", f"tensor.expand_shape {x} [[0], [1, 2]] output_shape [{S}, {nh}, {dh}] : "
-                         f"{_ty(S, nh * dh)} into {_ty(S, nh, dh)}")
-        dims = [S, nh, dh]
-        out = [dims[p] for p in perm]
-        init = self.op("t", f"tensor.empty() : {_ty(*out)}")
-        return self.op("t", f"linalg.transpose ins({e} : {_ty(S, nh, dh)}) outs({init} : {_ty(*out)}) "
-                            f"permutation = [{', '.join(map(str, perm))}]")
-
     def zeros(self, shape) -> str:
         init = self.op("z", f"tensor.empty() : {_ty(*shape)}")
         zero = self.op("z", "arith.constant 0.0 : f32")
         return self.op("z", f"linalg.fill ins({zero} : f32) outs({init} : {_ty(*shape)}) -> {_ty(*shape)}")
 
-    def attention(self, q: str, k: str, v: str, mask: str, S: int, nh: int, dh: int,
-                  causal: bool) -> str:
-        qt = self.heads(q, S, nh, dh, [1, 0, 2])   # [nh, S, dh]
-        kt = self.heads(k, S, nh, dh, [1, 2, 0])   # [nh, dh, S]
-        vt = self.heads(v, S, nh, dh, [1, 0, 2])   # [nh, S, dh]
-        return self.attend(qt, kt, vt, mask, S, nh, dh, causal)
+    def attention(self, q: str, k: str, v: str, mask: str, B: int, S: int, nh: int,
+                  dh: int, causal: bool) -> str:
+        """Attention of B sequences as rows: q, k, v ``[B·S, nh·dh]`` and the
+        additive mask ``[B·S]`` expanded (for free) to ``[B, S, nh, dh]`` and
+        ``[B, S]`` for one ``quant_xform.attention`` (the GPU's flash kernel;
+        linalg on the CPU); the result collapsed back to rows."""
+        t4, rows = _ty(B, S, nh, dh), _ty(B * S, nh * dh)
+
+        def split(x):
+            return self.op("x", f"tensor.expand_shape {x} [[0, 1], [2, 3]] output_shape "
+                                f"[{B}, {S}, {nh}, {dh}] : {rows} into {t4}")
+
+        m2 = self.op("m", f"tensor.expand_shape {mask} [[0, 1]] output_shape [{B}, {S}] : "
+                          f"{_ty(B * S)} into {_ty(B, S)}")
+        flags = ", causal" if causal else ""
+        ctx = self.op("ctx", f"quant_xform.attention {split(q)}, {split(k)}, {split(v)} "
+                             f"mask({m2} : {_ty(B, S)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
+                             f": f64{flags}}} : {t4}, {t4}")
+        return self.op("ctx", f"tensor.collapse_shape {ctx} [[0, 1], [2, 3]] : {t4} into {rows}")
 
     @staticmethod
     def score_body(dh: int, causal: bool, rows_dim: int):
@@ -394,50 +397,6 @@ class _Emitter:
         ctxt = self.op("ctx", f"linalg.transpose ins({ctx} : {_ty(nh, S, dh)}) outs({tinit} : {_ty(S, nh, dh)}) "
                               f"permutation = [1, 0, 2]")
         return self.op("ctx", f"tensor.collapse_shape {ctxt} [[0], [1, 2]] : {_ty(S, nh, dh)} into {_ty(S, nh * dh)}")
-
-    def batched_attention(self, q: str, k: str, v: str, mask: str, B: int, S: int, nh: int,
-                          dh: int, causal: bool) -> str:
-        """Attention of B sequences at once: q, k, v ``[B·S, nh·dh]``, the
-        additive mask ``[B·S]``; both products are batch matmuls over the
-        B·nh heads, the mask and softmax run on ``[B, nh, S, S]``."""
-        BH = B * nh
-
-        def split(x, perm):  # [B·S, nh·dh] → [B, S, nh, dh] → perm → [B·nh, ·, ·]
-            e4 = self.op("x", f"tensor.expand_shape {x} [[0, 1], [2, 3]] output_shape "
-                              f"[{B}, {S}, {nh}, {dh}] : {_ty(B * S, nh * dh)} into "
-                              f"{_ty(B, S, nh, dh)}")
-            dims = [B, S, nh, dh]
-            out = [dims[p] for p in perm]
-            init = self.op("t", f"tensor.empty() : {_ty(*out)}")
-            t = self.op("t", f"linalg.transpose ins({e4} : {_ty(B, S, nh, dh)}) outs({init} : "
-                             f"{_ty(*out)}) permutation = [{', '.join(map(str, perm))}]")
-            return self.op("x", f"tensor.collapse_shape {t} [[0, 1], [2], [3]] : {_ty(*out)} "
-                                f"into {_ty(BH, out[2], out[3])}")
-
-        qt, kt, vt = split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1]), split(v, [0, 2, 1, 3])
-        sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(BH, S, dh)}, "
-                          f"{_ty(BH, dh, S)}) outs({self.zeros([BH, S, S])} : {_ty(BH, S, S)}) "
-                          f"-> {_ty(BH, S, S)}")
-        sc4 = self.op("s", f"tensor.expand_shape {sc} [[0, 1], [2], [3]] output_shape "
-                           f"[{B}, {nh}, {S}, {S}] : {_ty(BH, S, S)} into {_ty(B, nh, S, S)}")
-        m2 = self.op("m", f"tensor.expand_shape {mask} [[0, 1]] output_shape [{B}, {S}] : "
-                          f"{_ty(B * S)} into {_ty(B, S)}")
-        masked = self.masked_scores(sc4, [B, nh, S, S], m2, [B, S], dh, causal)
-        pinit = self.op("p", f"tensor.empty() : {_ty(B, nh, S, S)}")
-        probs = self.op("p", f"linalg.softmax dimension(3) ins({masked} : {_ty(B, nh, S, S)}) "
-                             f"outs({pinit} : {_ty(B, nh, S, S)}) -> {_ty(B, nh, S, S)}")
-        p3 = self.op("p", f"tensor.collapse_shape {probs} [[0, 1], [2], [3]] : "
-                          f"{_ty(B, nh, S, S)} into {_ty(BH, S, S)}")
-        ctx = self.op("ctx", f"linalg.batch_matmul ins({p3}, {vt} : {_ty(BH, S, S)}, "
-                             f"{_ty(BH, S, dh)}) outs({self.zeros([BH, S, dh])} : "
-                             f"{_ty(BH, S, dh)}) -> {_ty(BH, S, dh)}")
-        c4 = self.op("ctx", f"tensor.expand_shape {ctx} [[0, 1], [2], [3]] output_shape "
-                            f"[{B}, {nh}, {S}, {dh}] : {_ty(BH, S, dh)} into {_ty(B, nh, S, dh)}")
-        tinit = self.op("ctx", f"tensor.empty() : {_ty(B, S, nh, dh)}")
-        ct = self.op("ctx", f"linalg.transpose ins({c4} : {_ty(B, nh, S, dh)}) outs({tinit} : "
-                            f"{_ty(B, S, nh, dh)}) permutation = [0, 2, 1, 3]")
-        return self.op("ctx", f"tensor.collapse_shape {ct} [[0, 1], [2, 3]] : "
-                              f"{_ty(B, S, nh, dh)} into {_ty(B * S, nh * dh)}")
 
     def pointwise(self, x: str, shape, body) -> str:
         """One ``linalg.generic`` applying ``body`` (scalar ops on ``%a``
@@ -509,9 +468,7 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
     x, mask = "%x", "%mask"
 
     def attention(q, k, v, causal):
-        if B == 1:
-            return e.attention(q, k, v, mask, T, nh, dh, causal=causal)
-        return e.batched_attention(q, k, v, mask, B, T, nh, dh, causal=causal)
+        return e.attention(q, k, v, mask, B, T, nh, dh, causal=causal)
 
     if isinstance(config, BertConfig):
         h = e.layer_norm(x, S, H, "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",

@@ -191,9 +191,12 @@ def ConvertQuantXformQLinearToGPU
     `mixed_linear` is split into the outlier mask, a per-token
     `dynamic_quantize` + `qlinear` of x with the outlier columns zeroed,
     and a float matmul of the outlier columns, so its int8 part takes the
-    kernels too. A
-    `qlinear` that the kernels cannot take stays (with a warning) for
-    convert-quant-xform-to-linalg. Without `outline`, and in functions of
+    kernels too. A `quant_xform.attention` of static shape with a head
+    size that is a multiple of 16 up to 128 is one flash attention kernel
+    (online softmax, q·kᵀ and p·v on mma.sync f16 with f32 accumulators;
+    outlined like a `qlinear`). A
+    `qlinear` or attention that the kernels cannot take stays (with a
+    warning) for convert-quant-xform-to-linalg. Without `outline`, and in functions of
     qlinear / dynamic_quantize / fusable mixed_linear ops only, anything the
     kernels do not handle
     (other ops, asymmetric activations, per-group weight scales, non-f32

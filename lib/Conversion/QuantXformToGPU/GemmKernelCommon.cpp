@@ -58,7 +58,7 @@ Value gpu_kernels::emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                            b, loc, b.getI32Type(), launch.sharedBytes))
                      : Value();
   auto op = gpu::LaunchFuncOp::create(
-      b, loc, kernel, gpu::KernelDim3{grid[0], grid[1], c(1)},
+      b, loc, kernel, gpu::KernelDim3{grid[0], grid[1], c(launch.gridZ)},
       gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands,
       token ? gpu::AsyncTokenType::get(b.getContext()) : Type(),
       token ? ValueRange{token} : ValueRange{});

@@ -62,6 +62,8 @@ struct LaunchShape {
   /// ⌈M / rowsPerBlock⌉, computed on the host.
   int rowGridDim = 1;
   int64_t rowsPerBlock = 1;
+  /// The grid's third dimension (the batch of the attention kernel).
+  int64_t gridZ = 1;
 };
 
 /// Emits an asynchronous `gpu.launch_func` of `kernel` with `launch`'s grid,

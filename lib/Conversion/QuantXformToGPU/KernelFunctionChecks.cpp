@@ -208,6 +208,8 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
   return llvm::all_of(f.getBody().front(), [&](Operation &op) {
     if (auto mixed = dyn_cast<MixedLinearOp>(op))
       return succeeded(checkFusedMixed(mixed, options, /*emit=*/false));
+    if (auto att = dyn_cast<AttentionOp>(op))
+      return succeeded(checkAttention(att, /*emit=*/false));
     if (auto ext = dyn_cast<arith::ExtFOp>(op))
       return bool(fusableWiden(ext));
     if (auto trunc = dyn_cast<arith::TruncFOp>(op))
@@ -271,6 +273,15 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
                                  "argument (or its arith.extf)";
       continue;
     }
+    if (auto att = dyn_cast<AttentionOp>(op)) {
+      if (failed(checkAttention(att)))
+        return failure();
+      if (!llvm::all_of(att->getOperands(),
+                        [](Value v) { return isa<BlockArgument>(v); }))
+        return att.emitError() << "the GPU lowering needs every attention "
+                                  "operand to be a function argument";
+      continue;
+    }
     if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
       if (failed(checkFusedMixed(mixed, options)))
         return failure();
@@ -287,8 +298,8 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     if (!q)
       return op.emitError()
              << "the GPU lowering handles functions of qlinear, per-token "
-                "dynamic_quantize and mixed_linear ops only (without "
-                "`outline`); this op is not one";
+                "dynamic_quantize, mixed_linear and attention ops only "
+                "(without `outline`); this op is not one";
     for (Value v : q->getOperands())
       if (!isa<BlockArgument>(v) && !v.getDefiningOp<DynamicQuantizeOp>())
         return q.emitError() << "the GPU lowering needs every qlinear "
@@ -302,9 +313,10 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     if (!v.getDefiningOp<QLinearOp>() &&
         !v.getDefiningOp<DynamicQuantizeOp>() &&
         !v.getDefiningOp<MixedLinearOp>() &&
-        !v.getDefiningOp<arith::TruncFOp>())
+        !v.getDefiningOp<arith::TruncFOp>() && !v.getDefiningOp<AttentionOp>())
       return ret.emitError() << "the GPU lowering needs every result to "
-                                "be a qlinear, dynamic_quantize or "
-                                "mixed_linear result (or its arith.truncf)";
+                                "be a qlinear, dynamic_quantize, "
+                                "mixed_linear or attention result (or an "
+                                "arith.truncf of a linear's)";
   return success();
 }

@@ -50,7 +50,8 @@ void quant_xform::configureQuantXformToGPUTarget(
     ConversionTarget &target, const TypeConverter &converter) {
   target.addLegalDialect<arith::ArithDialect, gpu::GPUDialect,
                          LLVM::LLVMDialect, memref::MemRefDialect>();
-  target.addIllegalOp<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp>();
+  target.addIllegalOp<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp,
+                      AttentionOp>();
   target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp>(
       [](Operation *op) { return !isa<TensorType>(op->getResultTypes()[0]); });
   target.addDynamicallyLegalOp<func::FuncOp>([&converter](func::FuncOp f) {
@@ -169,6 +170,7 @@ void quant_xform::populateQuantXformToGPUPatterns(
       converter, patterns.getContext(), state);
   populateQuantizeOpPatterns(converter, patterns, state);
   populateLinearOpPatterns(converter, patterns, options, state);
+  populateAttentionOpPatterns(converter, patterns, state);
 }
 
 LogicalResult gpu_lowering::convertKernelFunction(

@@ -55,6 +55,13 @@ LogicalResult checkQLinear(QLinearOp q, bool emit = true);
 LogicalResult checkFusedMixed(MixedLinearOp op,
                               const QuantXformToGPUOptions &options,
                               bool emit = true);
+/// What the flash attention kernel needs and `op` lacks (empty when it
+/// takes `op`).
+std::string attentionKernelRefusal(AttentionOp op);
+/// Checks that the flash attention kernel takes `op` (static shapes, a
+/// head size that is a multiple of 16 up to 128). With `emit` false, says
+/// so without diagnostics.
+LogicalResult checkAttention(AttentionOp op, bool emit = true);
 /// Whether every op of `f` is one that a kernel function may hold.
 bool isKernelFunction(func::FuncOp f, const QuantXformToGPUOptions &options);
 /// Checks that `f` is ops the kernels handle on its arguments, returning
@@ -106,6 +113,11 @@ void populateLinearOpPatterns(const TypeConverter &converter,
                               RewritePatternSet &patterns,
                               const QuantXformToGPUOptions &options,
                               GPULaunchState &state);
+
+/// The pattern of attention (its flash kernel).
+void populateAttentionOpPatterns(const TypeConverter &converter,
+                                 RewritePatternSet &patterns,
+                                 GPULaunchState &state);
 
 /// Base of the patterns that share a kernel function's launch state.
 template <typename Op>

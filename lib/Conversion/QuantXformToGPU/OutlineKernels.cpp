@@ -1,9 +1,9 @@
 //===- OutlineKernels.cpp - kernel functions out of a whole model ---------===//
 //
 // In a function with other ops (a whole model), each qlinear /
-// dynamic_quantize / fusable mixed_linear op that the kernels handle,
-// with the casts and the rotation its kernel fuses, is outlined into a
-// private function `@<name>_gpu<i>` of that op alone, converted at once
+// dynamic_quantize / fusable mixed_linear / attention op that the kernels
+// handle, with the casts and the rotation its kernel fuses, is outlined
+// into a private function `@<name>_gpu<i>` of that op alone, converted at once
 // (with synchronous launches where it can), and called through buffers:
 // `bufferization.to_buffer` of each operand, a `memref.alloc` per result,
 // the call, `bufferization.to_tensor` of each result. One-shot
@@ -41,6 +41,14 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
     } else if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
       if (succeeded(checkQuantize(dq, /*emit=*/false)))
         ops.push_back(op);
+    } else if (auto att = dyn_cast<AttentionOp>(op)) {
+      std::string why = attentionKernelRefusal(att);
+      if (why.empty())
+        ops.push_back(op);
+      else
+        att.emitWarning() << "attention runs as generic GPU loops: the "
+                             "attention kernel needs "
+                          << why;
     } else if (auto q = dyn_cast<QLinearOp>(op)) {
       if (succeeded(checkQLinear(q, /*emit=*/false)))
         ops.push_back(op);

@@ -11,6 +11,7 @@
 
 #include "Int8Microkernel.h"
 #include "LinalgBuilders.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/AttentionToLinalg.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Support/Matrix.h"
 
@@ -1047,6 +1048,7 @@ struct ConvertQuantXformToLinalg
                  LowerDequantize, LowerSmooth, LowerAffine, LowerBatchNorm,
                  LowerNorm<LayerNormOp, true>, LowerNorm<RMSNormOp, false>,
                  LowerObserve>(ctx);
+    populateAttentionToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();

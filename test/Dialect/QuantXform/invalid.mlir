@@ -887,3 +887,59 @@ func.func @search_alpha(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3x
   %y = quant_xform.linear %x, %w {quant_xform.search = {transform = "smooth", alpha = 1.5 : f64}} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @attention_batch(%q: tensor<2x5x4x8xf32>, %k: tensor<3x7x2x8xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{query batch 2 does not match the key batch 3 (query [2, 5, 4, 8], key [3, 7, 2, 8])}}
+  %0 = quant_xform.attention %q, %k, %k {scale = 0.125 : f64} : tensor<2x5x4x8xf32>, tensor<3x7x2x8xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @attention_head_size(%q: tensor<2x5x4x8xf32>, %k: tensor<2x7x2x16xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{query head size 8 does not match the key head size 16}}
+  %0 = quant_xform.attention %q, %k, %k {scale = 0.125 : f64} : tensor<2x5x4x8xf32>, tensor<2x7x2x16xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @attention_groups(%q: tensor<2x5x4x8xf32>, %k: tensor<2x7x3x8xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{the 3 key/value heads must divide the 4 query heads (grouped-query attention)}}
+  %0 = quant_xform.attention %q, %k, %k {scale = 0.125 : f64} : tensor<2x5x4x8xf32>, tensor<2x7x3x8xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @attention_mask(%q: tensor<2x5x4x8xf32>, %k: tensor<2x7x2x8xf32>, %m: tensor<2x5xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{mask shape [2, 5] must be [batch, keys] = [2, 7]}}
+  %0 = quant_xform.attention %q, %k, %k mask(%m : tensor<2x5xf32>) {scale = 0.125 : f64} : tensor<2x5x4x8xf32>, tensor<2x7x2x8xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @attention_scale(%q: tensor<2x5x4x8xf32>, %k: tensor<2x7x2x8xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{scale = 0.000000e+00 must be finite and > 0}}
+  %0 = quant_xform.attention %q, %k, %k {scale = 0.0 : f64} : tensor<2x5x4x8xf32>, tensor<2x7x2x8xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @attention_causal_keys(%q: tensor<2x5x4x8xf32>, %k: tensor<2x3x2x8xf32>) -> tensor<2x5x4x8xf32> {
+  // expected-error @+1 {{causal attention needs at least as many keys (3) as queries (5)}}
+  %0 = quant_xform.attention %q, %k, %k {scale = 0.125 : f64, causal} : tensor<2x5x4x8xf32>, tensor<2x3x2x8xf32>
+  return %0 : tensor<2x5x4x8xf32>
+}
+
+// -----
+
+func.func @attention_f16(%q: tensor<2x5x4x8xf16>) -> tensor<2x5x4x8xf16> {
+  // expected-error @+1 {{operand #0 must be 4D tensor of 32-bit float values}}
+  %0 = quant_xform.attention %q, %q, %q {scale = 0.125 : f64} : tensor<2x5x4x8xf16>, tensor<2x5x4x8xf16>
+  return %0 : tensor<2x5x4x8xf16>
+}

@@ -110,3 +110,12 @@ func.func @observe(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 func.func @scheme_attr() attributes {attr = #quant_xform.scheme<per_group 128, bits = 4, asymmetric>} {
   return
 }
+
+// CHECK-LABEL: func.func @attention
+func.func @attention(%q: tensor<2x5x4x8xf32>, %k: tensor<2x7x2x8xf32>, %v: tensor<2x7x2x8xf32>, %m: tensor<2x7xf32>) -> (tensor<2x5x4x8xf32>, tensor<2x5x4x8xf32>) {
+  // CHECK: quant_xform.attention %{{.*}}, %{{.*}}, %{{.*}} mask(%{{.*}} : tensor<2x7xf32>) {scale = 0.353553{{[0-9]*}} : f64} : tensor<2x5x4x8xf32>, tensor<2x7x2x8xf32>
+  %0 = quant_xform.attention %q, %k, %v mask(%m : tensor<2x7xf32>) {scale = 0.35355339059327379 : f64} : tensor<2x5x4x8xf32>, tensor<2x7x2x8xf32>
+  // CHECK: quant_xform.attention %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 1.250000e-01 : f64} : tensor<2x5x4x8xf32>, tensor<2x7x2x8xf32>
+  %1 = quant_xform.attention %q, %k, %v {scale = 0.125 : f64, causal} : tensor<2x5x4x8xf32>, tensor<2x7x2x8xf32>
+  return %0, %1 : tensor<2x5x4x8xf32>, tensor<2x5x4x8xf32>
+}

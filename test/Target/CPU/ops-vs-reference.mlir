@@ -20,6 +20,8 @@
 // RUN: xform-run --target=cpu %s --entry smooth_affine --seed 11 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry norms --seed 12 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry mixed_linear --seed 13 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu %s --entry attention_mask --seed 16 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu %s --entry attention_gqa_causal_cache --seed 17 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // CHECK: reference 0
 
 func.func @linear_ragged(%x: tensor<1x7xf32>) -> tensor<1x5xf32> {
@@ -136,4 +138,17 @@ func.func @mixed_linear(%x: tensor<4x6xf32>) -> (tensor<4x3xf32>, tensor<4x3xf32
   %0 = quant_xform.mixed_linear %x, %w scale %sw, outliers %wo columns [1, 4], bias %b : (tensor<4x6xf32>, tensor<3x6xi8>, tensor<3xf32>, tensor<3x2xf32>, tensor<3xf32>) -> tensor<4x3xf32>
   %1 = quant_xform.mixed_linear %x, %w scale %sw, outliers %wf threshold 1.5 : (tensor<4x6xf32>, tensor<3x6xi8>, tensor<3xf32>, tensor<3x6xf32>) -> tensor<4x3xf32>
   return %0, %1 : tensor<4x3xf32>, tensor<4x3xf32>
+}
+
+// Attention with a padding mask: 2 sequences, 5 tokens, 2 heads of 3.
+func.func @attention_mask(%q: tensor<2x5x2x3xf32>, %k: tensor<2x5x2x3xf32>, %v: tensor<2x5x2x3xf32>, %m: tensor<2x5xf32>) -> tensor<2x5x2x3xf32> {
+  %y = quant_xform.attention %q, %k, %v mask(%m : tensor<2x5xf32>) {scale = 0.57735026918962584 : f64} : tensor<2x5x2x3xf32>, tensor<2x5x2x3xf32>
+  return %y : tensor<2x5x2x3xf32>
+}
+
+// Causal grouped-query attention over a cache: 3 new tokens after 4
+// cached ones, 4 query heads reading 2 key/value heads.
+func.func @attention_gqa_causal_cache(%q: tensor<2x3x4x4xf32>, %k: tensor<2x7x2x4xf32>, %v: tensor<2x7x2x4xf32>) -> tensor<2x3x4x4xf32> {
+  %y = quant_xform.attention %q, %k, %v {scale = 0.5 : f64, causal} : tensor<2x3x4x4xf32>, tensor<2x7x2x4xf32>
+  return %y : tensor<2x3x4x4xf32>
 }

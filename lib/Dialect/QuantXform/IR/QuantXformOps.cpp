@@ -159,8 +159,8 @@ LogicalResult BatchNormOp::verify() {
   if (std::optional<std::vector<double>> var = getConstantFloats(getVariance()))
     for (auto [index, v] : llvm::enumerate(*var))
       if (v < 0.0)
-        return emitOpError() << "variance[" << index << "] = " << v
-                             << " is negative";
+        return emitOpError()
+               << "variance[" << index << "] = " << v << " is negative";
   double epsilon = getEpsilon().convertToDouble();
   if (!std::isfinite(epsilon) || epsilon <= 0.0)
     return emitOpError() << "epsilon = " << epsilon << " must be > 0";
@@ -476,5 +476,41 @@ LogicalResult MixedLinearOp::verify() {
 LogicalResult ObserveOp::verify() {
   if (getName().empty())
     return emitOpError() << "observer name must not be empty";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  ArrayRef<int64_t> q = shapeOf(getQuery()), k = shapeOf(getKey());
+  if (!dimsCompatible(q[0], k[0]))
+    return emitOpError() << "query batch " << q[0]
+                         << " does not match the key batch " << k[0]
+                         << " (query " << formatShape(q) << ", key "
+                         << formatShape(k) << ")";
+  if (!dimsCompatible(q[3], k[3]))
+    return emitOpError() << "query head size " << q[3]
+                         << " does not match the key head size " << k[3];
+  if (!ShapedType::isDynamic(q[2]) && !ShapedType::isDynamic(k[2]) &&
+      (k[2] == 0 || q[2] % k[2] != 0))
+    return emitOpError() << "the " << k[2]
+                         << " key/value heads must divide the " << q[2]
+                         << " query heads (grouped-query attention)";
+  if (Value mask = getMask()) {
+    SmallVector<int64_t> expected = {q[0], k[1]};
+    if (!shapesCompatible(shapeOf(mask), expected))
+      return emitOpError() << "mask shape " << formatShape(shapeOf(mask))
+                           << " must be [batch, keys] = "
+                           << formatShape(expected);
+  }
+  double scale = getScale().convertToDouble();
+  if (!std::isfinite(scale) || scale <= 0.0)
+    return emitOpError() << "scale = " << scale << " must be finite and > 0";
+  if (getCausal() && !ShapedType::isDynamic(q[1]) &&
+      !ShapedType::isDynamic(k[1]) && k[1] < q[1])
+    return emitOpError() << "causal attention needs at least as many keys ("
+                         << k[1] << ") as queries (" << q[1] << ")";
   return success();
 }

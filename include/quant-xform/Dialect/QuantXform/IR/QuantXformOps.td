@@ -415,4 +415,42 @@ def QuantXform_ObserveOp : QuantXform_Op<"observe",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+def QuantXform_AttentionOp : QuantXform_Op<"attention", [Pure,
+    AllTypesMatch<["query", "result"]>, AllTypesMatch<["key", "value"]>]> {
+  let summary = "Scaled dot-product attention of [B, S, heads, D] tensors";
+  let description = [{
+    For a query `q: [B, S, H, D]`, keys and values `k, v: [B, T, G, D]`
+    (grouped-query attention: query head `h` reads key/value head
+    `h / (H / G)`; `G` divides `H`) and an optional additive mask
+    `m: [B, T]` per key of each sequence:
+
+    `s[b, h, i, t] = scale · Σ_d q[b, i, h, d]·k[b, t, g, d] + m[b, t]`,
+    with `causal`, `s = −∞` (weight 0) for keys `t > i + T − S` (the last
+    query sees every key: a cache of `T − S` earlier tokens);
+    `y[b, i, h, :] = Σ_t softmax_t(s[b, h, i, :])[t] · v[b, t, g, :]`.
+
+    The layout is the linears' (`[B·S, H·D]` rows expand to it for free),
+    as in FlashAttention's `(batch, seqlen, nheads, headdim)`.
+
+    ```mlir
+    %y = quant_xform.attention %q, %k, %v mask(%m : tensor<2x128xf32>)
+        {scale = 0.125 : f64} : tensor<2x128x12x64xf32>, tensor<2x128x12x64xf32>
+    ```
+  }];
+  let arguments = (ins 4DTensorOf<[F32]>:$query, 4DTensorOf<[F32]>:$key,
+                       4DTensorOf<[F32]>:$value,
+                       Optional<2DTensorOf<[F32]>>:$mask,
+                       F64Attr:$scale, UnitAttr:$causal);
+  let results = (outs 4DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)?
+    attr-dict `:` type($query) `,` type($key)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // QUANT_XFORM_OPS_TD

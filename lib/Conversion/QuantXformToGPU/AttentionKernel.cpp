@@ -1,0 +1,393 @@
+//===- AttentionKernel.cpp - flash attention on mma.sync f16 -------------===//
+//
+// The kernel of `quant_xform.attention`, in the manner of FlashAttention-2:
+// a block of 4 warps takes 64 query rows of one (sequence, head), each warp
+// 16 of them, and walks the keys in tiles of 64. Per tile the block copies
+// k (as [key, d]) and v (transposed, [d, key]) into shared memory as f16;
+// each warp computes its scores with `nvgpu.mma.sync` m16n8k16 (q in
+// registers as f16 A fragments, loaded once), scales and masks them, keeps
+// a running row maximum and sum (online softmax: the quad of lanes sharing
+// a row reduce with shuffles) and multiplies the probabilities, which sit
+// in the accumulator layout that is also the A operand's, by v into f32
+// output accumulators. A causal block stops at its last visible key tile.
+// Rows past the end read the last row and are not stored; keys past the
+// end are −∞.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionKernel.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::gpu_kernels;
+
+namespace {
+constexpr int64_t kWarps = kAttentionBlockRows / 16;
+constexpr int64_t kThreads = 32 * kWarps;
+constexpr int64_t kPad = 8; // f16 per shared row past its data (banks)
+} // namespace
+
+AttentionShape gpu_kernels::attentionShape(AttentionOp op) {
+  ArrayRef<int64_t> q = op.getQuery().getType().getShape();
+  ArrayRef<int64_t> k = op.getKey().getType().getShape();
+  return {q[0],
+          q[1],
+          q[2],
+          q[3],
+          k[1],
+          k[2],
+          op.getScale().convertToDouble(),
+          op.getCausal(),
+          bool(op.getMask())};
+}
+
+LaunchShape gpu_kernels::attentionLaunch(const AttentionShape &s) {
+  LaunchShape l{(s.queries + kAttentionBlockRows - 1) / kAttentionBlockRows,
+                s.heads, kThreads, 0};
+  l.gridZ = s.batch;
+  return l;
+}
+
+namespace {
+
+/// Builds the kernel of one attention shape; the methods are its phases.
+class AttentionKernelBuilder {
+public:
+  AttentionKernelBuilder(OpBuilder &b, Location loc, const AttentionShape &s)
+      : b(b), loc(loc), s(s), f16(b.getF16Type()), f32(b.getF32Type()),
+        dTiles(s.headDim / 8), dSteps(s.headDim / 16) {}
+
+  gpu::GPUFuncOp build(StringRef name);
+
+private:
+  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value cf(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value add(Value x, int64_t v) { return add(x, c(v)); }
+  Value mul(Value x, int64_t v) {
+    return arith::MulIOp::create(b, loc, x, c(v));
+  }
+  Value minTo(Value x, int64_t v) {
+    return arith::MinSIOp::create(b, loc, x, c(v));
+  }
+  Value zero(Type t) {
+    return arith::ConstantOp::create(b, loc, cast<TypedAttr>(b.getZeroAttr(t)));
+  }
+
+  gpu::GPUFuncOp createFunc(StringRef name);
+  /// The thread's lane, quad, rows, head and sequence.
+  void emitSetup();
+  /// The q A fragments (f16) of this warp's rows, one per 16 of D.
+  void loadQuery();
+  /// Two f32 of `mem` at `idx` (innermost last) as f16.
+  Value loadHalf2(Value mem, ValueRange idx);
+  /// Copies key tile `tile` of k and v into shared memory (f16).
+  void copyKeyTile(Value tile);
+  /// The loop over key tiles; returns it (results: m0, m1, l0, l1, O…).
+  scf::ForOp keyLoop();
+  void keyLoopStep(Value tile, ValueRange carried);
+  /// The scaled, masked scores of n-tile `j` (row r, column c).
+  Value maskedScore(Value acc, Value tile, int64_t j, int64_t r, int64_t cc);
+  /// The maximum (or sum) over the quad of lanes that share a row.
+  Value quadReduce(Value v, bool max);
+  /// Divides by the row sums and stores the rows inside the output.
+  void epilogue(scf::ForOp loop);
+
+  OpBuilder &b;
+  Location loc;
+  const AttentionShape &s;
+  Type f16, f32;
+  int64_t dTiles, dSteps;
+
+  gpu::GPUFuncOp fn;
+  Value q, k, v, mask, out, kS, vS;
+  Value tid, group, inGroup, head, kvHead, batch, row[2], rowClamped[2];
+  SmallVector<Value> qA;
+};
+
+gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
+  MLIRContext *ctx = b.getContext();
+  auto qType = MemRefType::get({s.batch, s.queries, s.heads, s.headDim}, f32);
+  auto kType = MemRefType::get({s.batch, s.keys, s.kvHeads, s.headDim}, f32);
+  SmallVector<Type> args = {qType, kType, kType};
+  if (s.mask)
+    args.push_back(MemRefType::get({s.batch, s.keys}, f32));
+  args.push_back(qType);
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Type kTile = MemRefType::get({kAttentionKeyTile, s.headDim + kPad}, f16,
+                               MemRefLayoutAttrInterface(), shared);
+  Type vTile = MemRefType::get({s.headDim, kAttentionKeyTile + kPad}, f16,
+                               MemRefLayoutAttrInterface(), shared);
+  auto f =
+      gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}),
+                             TypeRange{kTile, vTile}, TypeRange{});
+  f->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
+  return f;
+}
+
+void AttentionKernelBuilder::emitSetup() {
+  tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, loc, tid, c(32));
+  Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
+  group = arith::DivUIOp::create(b, loc, lane, c(4));
+  inGroup = arith::RemUIOp::create(b, loc, lane, c(4));
+  Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  kvHead = arith::DivUIOp::create(b, loc, head, c(s.heads / s.kvHeads));
+  row[0] = add(add(mul(block, kAttentionBlockRows), mul(warp, 16)), group);
+  row[1] = add(row[0], 8);
+  for (int r = 0; r < 2; ++r)
+    rowClamped[r] = minTo(row[r], s.queries - 1);
+}
+
+Value AttentionKernelBuilder::loadHalf2(Value mem, ValueRange idx) {
+  Value x = vector::LoadOp::create(b, loc, VectorType::get({2}, f32), mem, idx);
+  return arith::TruncFOp::create(b, loc, VectorType::get({2}, f16), x);
+}
+
+void AttentionKernelBuilder::loadQuery() {
+  // A fragment (16 × 16): rows g and g + 8, columns 2t, 2t + 1 and + 8.
+  Value col = mul(inGroup, 2);
+  for (int64_t ks = 0; ks < dSteps; ++ks) {
+    Value a = zero(VectorType::get({4, 2}, f16));
+    for (int64_t p = 0; p < 4; ++p) {
+      Value d = add(col, 16 * ks + 8 * (p / 2));
+      Value part = loadHalf2(q, {batch, rowClamped[p % 2], head, d});
+      a = vector::InsertOp::create(b, loc, part, a, ArrayRef<int64_t>{p});
+    }
+    qA.push_back(a);
+  }
+}
+
+void AttentionKernelBuilder::copyKeyTile(Value tile) {
+  // 64 keys × D, four f32 per thread and step: k as [key, d], v as [d, key].
+  int64_t quads = s.headDim / 4;
+  auto f32x4 = VectorType::get({4}, f32);
+  auto f16x4 = VectorType::get({4}, f16);
+  Value first = mul(tile, kAttentionKeyTile);
+  for (int64_t step = 0; step < kAttentionKeyTile * quads / kThreads; ++step) {
+    Value idx = add(tid, step * kThreads);
+    Value keyInTile = arith::DivUIOp::create(b, loc, idx, c(quads));
+    Value d = mul(arith::RemUIOp::create(b, loc, idx, c(quads)), 4);
+    Value key = minTo(add(first, keyInTile), s.keys - 1);
+    Value kx = vector::LoadOp::create(b, loc, f32x4, k,
+                                      ValueRange{batch, key, kvHead, d});
+    vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, f16x4, kx),
+                            kS, ValueRange{keyInTile, d});
+    Value vx = vector::LoadOp::create(b, loc, f32x4, v,
+                                      ValueRange{batch, key, kvHead, d});
+    Value vh = arith::TruncFOp::create(b, loc, f16x4, vx);
+    for (int64_t e = 0; e < 4; ++e)
+      memref::StoreOp::create(
+          b, loc, vector::ExtractOp::create(b, loc, vh, ArrayRef<int64_t>{e}),
+          vS, ValueRange{add(d, e), keyInTile});
+  }
+}
+
+Value AttentionKernelBuilder::quadReduce(Value x, bool max) {
+  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 32);
+  for (int64_t offset : {1, 2}) {
+    Value o = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
+    Value other =
+        gpu::ShuffleOp::create(b, loc, x, o, width, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    x = max ? Value(arith::MaximumFOp::create(b, loc, x, other))
+            : Value(arith::AddFOp::create(b, loc, x, other));
+  }
+  return x;
+}
+
+Value AttentionKernelBuilder::maskedScore(Value acc, Value tile, int64_t j,
+                                          int64_t r, int64_t cc) {
+  Value x = vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{r, cc});
+  x = arith::MulFOp::create(b, loc, x, cf(s.scale));
+  Value key =
+      add(add(mul(tile, kAttentionKeyTile), mul(inGroup, 2)), 8 * j + cc);
+  if (s.mask) {
+    Value m = memref::LoadOp::create(b, loc, mask,
+                                     ValueRange{batch, minTo(key, s.keys - 1)});
+    x = arith::AddFOp::create(b, loc, x, m);
+  }
+  Value hidden =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, key, c(s.keys));
+  if (s.causal) {
+    Value last = add(row[r], s.keys - s.queries);
+    Value future =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, key, last);
+    hidden = arith::OrIOp::create(b, loc, hidden, future);
+  }
+  return arith::SelectOp::create(
+      b, loc, hidden, cf(-std::numeric_limits<double>::infinity()), x);
+}
+
+void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
+  gpu::BarrierOp::create(b, loc); // the previous tile is read
+  copyKeyTile(tile);
+  gpu::BarrierOp::create(b, loc);
+  auto accType = VectorType::get({2, 2}, f32);
+  auto bType = VectorType::get({2, 2}, f16);
+  Value col = mul(inGroup, 2);
+  // Scores: 8 n-tiles of 8 keys; B[d][key] = k[key][d] from [key, d].
+  SmallVector<Value> sc;
+  for (int64_t j = 0; j < kAttentionKeyTile / 8; ++j) {
+    Value acc = zero(accType);
+    Value keyRow = add(group, 8 * j);
+    for (int64_t ks = 0; ks < dSteps; ++ks) {
+      Value bf = zero(bType);
+      for (int64_t p = 0; p < 2; ++p) {
+        Value part = vector::LoadOp::create(
+            b, loc, VectorType::get({2}, f16), kS,
+            ValueRange{keyRow, add(col, 16 * ks + 8 * p)});
+        bf = vector::InsertOp::create(b, loc, part, bf, ArrayRef<int64_t>{p});
+      }
+      acc = nvgpu::MmaSyncOp::create(b, loc, qA[ks], bf, acc,
+                                     ArrayRef<int64_t>{16, 8, 16});
+    }
+    sc.push_back(acc);
+  }
+  // Online softmax per row r: the new maximum, the rescale of the old
+  // sum and output, the probabilities.
+  SmallVector<Value> score[2], next(4);
+  Value alpha[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value tileMax = cf(-std::numeric_limits<double>::infinity());
+    for (int64_t j = 0; j < kAttentionKeyTile / 8; ++j)
+      for (int64_t cc = 0; cc < 2; ++cc) {
+        score[r].push_back(maskedScore(sc[j], tile, j, r, cc));
+        tileMax = arith::MaximumFOp::create(b, loc, tileMax, score[r].back());
+      }
+    Value m = arith::MaximumFOp::create(b, loc, carried[r],
+                                        quadReduce(tileMax, /*max=*/true));
+    alpha[r] = math::ExpOp::create(
+        b, loc, arith::SubFOp::create(b, loc, carried[r], m));
+    Value sum = cf(0.0);
+    for (Value &x : score[r]) {
+      x = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, m));
+      sum = arith::AddFOp::create(b, loc, sum, x);
+    }
+    next[r] = m;
+    next[2 + r] = arith::AddFOp::create(
+        b, loc, arith::MulFOp::create(b, loc, carried[2 + r], alpha[r]), sum);
+  }
+  // P as A fragments: 16 keys each, from n-tiles 2kk and 2kk + 1.
+  SmallVector<Value> pA;
+  auto f32x2 = VectorType::get({2}, f32);
+  for (int64_t kk = 0; kk < kAttentionKeyTile / 16; ++kk) {
+    Value a = zero(VectorType::get({4, 2}, f16));
+    for (int64_t p = 0; p < 4; ++p) {
+      int64_t j = 2 * kk + p / 2, r = p % 2;
+      Value pair = vector::FromElementsOp::create(
+          b, loc, f32x2, ValueRange{score[r][2 * j], score[r][2 * j + 1]});
+      a = vector::InsertOp::create(
+          b, loc,
+          arith::TruncFOp::create(b, loc, VectorType::get({2}, f16), pair), a,
+          ArrayRef<int64_t>{p});
+    }
+    pA.push_back(a);
+  }
+  Value rescale = vector::FromElementsOp::create(
+      b, loc, accType, ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
+  for (int64_t jd = 0; jd < dTiles; ++jd) {
+    Value o = arith::MulFOp::create(b, loc, carried[4 + jd], rescale);
+    Value dRow = add(group, 8 * jd);
+    for (int64_t kk = 0; kk < kAttentionKeyTile / 16; ++kk) {
+      Value bf = zero(bType);
+      for (int64_t p = 0; p < 2; ++p) {
+        Value part =
+            vector::LoadOp::create(b, loc, VectorType::get({2}, f16), vS,
+                                   ValueRange{dRow, add(col, 16 * kk + 8 * p)});
+        bf = vector::InsertOp::create(b, loc, part, bf, ArrayRef<int64_t>{p});
+      }
+      o = nvgpu::MmaSyncOp::create(b, loc, pA[kk], bf, o,
+                                   ArrayRef<int64_t>{16, 8, 16});
+    }
+    next.push_back(o);
+  }
+  scf::YieldOp::create(b, loc, next);
+}
+
+scf::ForOp AttentionKernelBuilder::keyLoop() {
+  int64_t tiles = (s.keys + kAttentionKeyTile - 1) / kAttentionKeyTile;
+  Value end = c(tiles);
+  if (s.causal) {
+    // The block's last row sees keys up to row + T − S.
+    Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value lastRow =
+        minTo(add(mul(block, kAttentionBlockRows), kAttentionBlockRows - 1),
+              s.queries - 1);
+    Value lastKey = add(lastRow, s.keys - s.queries);
+    Value needed =
+        add(arith::DivUIOp::create(b, loc, lastKey, c(kAttentionKeyTile)), 1);
+    end = minTo(needed, tiles);
+  }
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  SmallVector<Value> init = {negInf, negInf, cf(0.0), cf(0.0)};
+  Value zeroAcc = zero(VectorType::get({2, 2}, f32));
+  init.append(dTiles, zeroAcc);
+  auto loop = scf::ForOp::create(b, loc, c(0), end, c(1), init);
+  OpBuilder::InsertionGuard inLoop(b);
+  b.setInsertionPointToStart(loop.getBody());
+  keyLoopStep(loop.getInductionVar(), loop.getRegionIterArgs());
+  return loop;
+}
+
+void AttentionKernelBuilder::epilogue(scf::ForOp loop) {
+  Value col = mul(inGroup, 2);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value sum = quadReduce(loop.getResult(2 + r), /*max=*/false);
+    Value inv = arith::DivFOp::create(b, loc, cf(1.0), sum);
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                         row[r], c(s.queries));
+    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value invPair =
+        vector::BroadcastOp::create(b, loc, VectorType::get({2}, f32), inv);
+    for (int64_t jd = 0; jd < dTiles; ++jd) {
+      Value pair = vector::ExtractOp::create(b, loc, loop.getResult(4 + jd),
+                                             ArrayRef<int64_t>{r});
+      vector::StoreOp::create(
+          b, loc, arith::MulFOp::create(b, loc, pair, invPair), out,
+          ValueRange{batch, row[r], head, add(col, 8 * jd)});
+    }
+  }
+}
+
+gpu::GPUFuncOp AttentionKernelBuilder::build(StringRef name) {
+  fn = createFunc(name);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  unsigned arg = 0;
+  q = fn.getArgument(arg++);
+  k = fn.getArgument(arg++);
+  v = fn.getArgument(arg++);
+  mask = s.mask ? fn.getArgument(arg++) : Value();
+  out = fn.getArgument(arg++);
+  kS = fn.getWorkgroupAttributions()[0];
+  vS = fn.getWorkgroupAttributions()[1];
+  emitSetup();
+  loadQuery();
+  epilogue(keyLoop());
+  gpu::ReturnOp::create(b, loc);
+  return fn;
+}
+
+} // namespace
+
+gpu::GPUFuncOp gpu_kernels::buildAttentionKernel(OpBuilder &b, Location loc,
+                                                 StringRef name,
+                                                 const AttentionShape &s) {
+  return AttentionKernelBuilder(b, loc, s).build(name);
+}

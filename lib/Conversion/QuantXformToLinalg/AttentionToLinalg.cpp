@@ -1,0 +1,186 @@
+//===- AttentionToLinalg.cpp - quant_xform.attention as linalg ------------===//
+//
+// `quant_xform.attention` of q [B, S, H, D] and k, v [B, T, G, D] as linalg
+// on tensors, in the form the front end emitted before the op existed:
+// heads transposed to [B·H, ·, ·] (grouped-query heads gathered by a
+// generic), `linalg.batch_matmul` for q·kᵀ, one generic for the scale,
+// the mask and the causal −∞, `linalg.softmax` over the keys, a second
+// batch matmul with v, and the transpose back to [B, S, H, D].
+//
+//===----------------------------------------------------------------------===//
+
+#include "quant-xform/Conversion/QuantXformToLinalg/AttentionToLinalg.h"
+#include "LinalgBuilders.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::lowering;
+
+namespace {
+
+/// Builds the linalg form of one static-shaped attention op.
+class AttentionDecomposition {
+public:
+  AttentionDecomposition(OpBuilder &b, AttentionOp op)
+      : b(b), loc(op.getLoc()), op(op), f32(b.getF32Type()) {
+    ArrayRef<int64_t> q = op.getQuery().getType().getShape();
+    nb = q[0], s = q[1], h = q[2], d = q[3];
+    t = op.getKey().getType().getDimSize(1);
+    g = op.getKey().getType().getDimSize(2);
+  }
+
+  Value build() {
+    Value qh = heads(op.getQuery(), s, d, /*keysLast=*/false);
+    Value kh = heads(op.getKey(), t, d, /*keysLast=*/true);
+    Value vh = heads(op.getValue(), t, d, /*keysLast=*/false);
+    Value scores = batchMatmul(qh, kh, {nb * h, s, t});
+    Value probs = softmax(maskedScores(expand(scores, {nb, h, s, t})));
+    Value ctx = batchMatmul(collapse(probs), vh, {nb * h, s, d});
+    Value init = empty(b, loc, {nb, s, h, d}, f32);
+    return linalg::TransposeOp::create(b, loc, expand(ctx, {nb, h, s, d}), init,
+                                       ArrayRef<int64_t>{0, 2, 1, 3})
+        ->getResult(0);
+  }
+
+private:
+  /// x [B, L, heads, D] as [B·H, L, D] (or [B·H, D, L] with `keysLast`),
+  /// each query head reading its key/value head.
+  Value heads(Value x, int64_t len, int64_t dim, bool keysLast) {
+    SmallVector<int64_t> shape = {nb, h, keysLast ? dim : len,
+                                  keysLast ? len : dim};
+    Value init = empty(b, loc, shape, f32);
+    Value perHead;
+    if (cast<ShapedType>(x.getType()).getDimSize(2) == h) {
+      SmallVector<int64_t> perm = keysLast ? SmallVector<int64_t>{0, 2, 3, 1}
+                                           : SmallVector<int64_t>{0, 2, 1, 3};
+      perHead =
+          linalg::TransposeOp::create(b, loc, x, init, perm)->getResult(0);
+    } else {
+      perHead = gatherGroups(x, init, keysLast);
+    }
+    return collapse(perHead);
+  }
+
+  /// y[b, hi, ·, ·] = x[b, ·, hi / (H / G), ·] (grouped-query heads).
+  Value gatherGroups(Value x, Value init, bool keysLast) {
+    MLIRContext *ctx = b.getContext();
+    AffineExpr bi, hi, i, j;
+    bindDims(ctx, bi, hi, i, j);
+    AffineExpr group = hi.floorDiv(h / g);
+    // keysLast: (b, h, d, t) reads x[b, t, g, d]; else (b, h, t, d).
+    AffineMap in =
+        AffineMap::get(4, 0,
+                       keysLast ? ArrayRef<AffineExpr>{bi, j, group, i}
+                                : ArrayRef<AffineExpr>{bi, i, group, j},
+                       ctx);
+    return generic(b, loc, {x}, {init},
+                   {in, AffineMap::getMultiDimIdentityMap(4, ctx)}, 4, {},
+                   [](OpBuilder &, Location, ValueRange a) {
+                     return SmallVector<Value>{a[0]};
+                   })
+        .front();
+  }
+
+  Value batchMatmul(Value lhs, Value rhs, ArrayRef<int64_t> shape) {
+    Value acc = filled(b, loc, shape, f32, b.getF32FloatAttr(0.0f));
+    return linalg::BatchMatmulOp::create(b, loc, ValueRange{lhs, rhs},
+                                         ValueRange{acc})
+        ->getResult(0);
+  }
+
+  /// s·scale + mask[b, t], and −∞ for a causal key past the query.
+  Value maskedScores(Value scores) {
+    MLIRContext *ctx = b.getContext();
+    AffineMap all = AffineMap::getMultiDimIdentityMap(4, ctx);
+    SmallVector<Value> inputs = {scores};
+    SmallVector<AffineMap> maps = {all};
+    if (Value mask = op.getMask()) {
+      inputs.push_back(mask);
+      maps.push_back(AffineMap::get(
+          4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(3, ctx)}, ctx));
+    }
+    maps.push_back(all);
+    double scale = op.getScale().convertToDouble();
+    bool causal = op.getCausal();
+    int64_t offset = t - s;
+    return generic(b, loc, inputs, {empty(b, loc, {nb, h, s, t}, f32)}, maps, 4,
+                   {},
+                   [&](OpBuilder &pb, Location pl, ValueRange a) {
+                     Value v = arith::MulFOp::create(
+                         pb, pl, a[0], lowering::scalar(pb, pl, f32, scale));
+                     if (inputs.size() == 2)
+                       v = arith::AddFOp::create(pb, pl, v, a[1]);
+                     if (causal)
+                       v = causalMask(pb, pl, v, offset);
+                     return SmallVector<Value>{v};
+                   })
+        .front();
+  }
+
+  /// −∞ where the key (loop 3) is past the query (loop 2) + `offset`.
+  Value causalMask(OpBuilder &pb, Location pl, Value v, int64_t offset) {
+    Value i = linalg::IndexOp::create(pb, pl, 2);
+    Value j = linalg::IndexOp::create(pb, pl, 3);
+    Value last = arith::AddIOp::create(
+        pb, pl, i, arith::ConstantIndexOp::create(pb, pl, offset));
+    Value future =
+        arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::sgt, j, last);
+    Value neg =
+        lowering::scalar(pb, pl, f32, -std::numeric_limits<double>::infinity());
+    return arith::SelectOp::create(pb, pl, future, neg, v);
+  }
+
+  Value softmax(Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    return linalg::SoftmaxOp::create(b, loc, type, x,
+                                     empty(b, loc, type.getShape(), f32), 3)
+        ->getResult(0);
+  }
+
+  /// [B, H, ·, ·] ↔ [B·H, ·, ·].
+  Value collapse(Value x) {
+    return tensor::CollapseShapeOp::create(
+        b, loc, x, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+  }
+  Value expand(Value x, ArrayRef<int64_t> shape) {
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, f32), x,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+  }
+
+  OpBuilder &b;
+  Location loc;
+  AttentionOp op;
+  Type f32;
+  int64_t nb, s, h, d, t, g;
+};
+
+/// `quant_xform.attention` → linalg (static shapes only).
+struct LowerAttention : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!op.getQuery().getType().hasStaticShape() ||
+        !op.getKey().getType().hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    rewriter.replaceOp(op, AttentionDecomposition(rewriter, op).build());
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::quant_xform::populateAttentionToLinalgPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<LowerAttention>(patterns.getContext());
+}

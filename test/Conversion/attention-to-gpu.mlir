@@ -1,0 +1,77 @@
+// The GPU lowering of quant_xform.attention: one launch of the generated
+// flash attention kernel per op, a block of 4 warps per 64 query rows of
+// one (sequence, head): grid ⌈S/64⌉ × heads × batch, 128 threads. The
+// kernel keeps k ([key, d]) and v (transposed, [d, key]) tiles of 64 keys
+// in shared memory as f16, rows padded by 8 halves; per key tile it
+// multiplies q·kᵀ (8 n-tiles × D/16 k-steps of mma.sync m16n8k16 f16 with
+// f32 accumulators), reduces the row maximum and (after the loop) the row
+// sum over the quad of lanes with two xor shuffles each, and p·v (D/8
+// n-tiles × 4 k-steps). A causal kernel stops at the block's last visible
+// key tile; grouped-query heads read head / (H / G). In a whole model the
+// op is outlined like a linear; a head size the kernel does not take
+// leaves it to the loop kernels, with a warning saying why.
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu 2>/dev/null | FileCheck %s
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics -o /dev/null
+
+// CHECK-LABEL: gpu.func @minilm_attention0(
+// CHECK-SAME: %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128xf32>, %{{.*}}: memref<2x128x12x32xf32>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<64x40xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<32x72xf16, #gpu.address_space<workgroup>>) kernel
+// CHECK: arith.divui %block_id_y, %c1
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK-COUNT-16: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
+// CHECK: math.exp
+// CHECK-COUNT-16: nvgpu.mma.sync
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK: scf.yield
+// CHECK: gpu.shuffle  xor
+// CHECK: scf.if
+// CHECK: vector.store
+// CHECK-LABEL: func.func @minilm(
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@minilm_attention0 blocks in (%c2, %c12, %c2{{.*}}) threads in (%c128,
+func.func @minilm(%q: tensor<2x128x12x32xf32>, %k: tensor<2x128x12x32xf32>, %v: tensor<2x128x12x32xf32>, %m: tensor<2x128xf32>) -> tensor<2x128x12x32xf32> {
+  %y = quant_xform.attention %q, %k, %v mask(%m : tensor<2x128xf32>) {scale = 0.17677669529663687 : f64} : tensor<2x128x12x32xf32>, tensor<2x128x12x32xf32>
+  return %y : tensor<2x128x12x32xf32>
+}
+
+// -----
+
+// Causal, 9 query heads on 3 key/value heads, 16 queries after 84 cached
+// keys: the loop ends at min(⌈(last row + 84 + 1) / 64⌉, 2).
+// CHECK-LABEL: gpu.func @gqa_attention0(
+// CHECK-SAME: workgroup(%{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>) kernel
+// CHECK: arith.divui %block_id_y, %c3
+// CHECK: %[[LAST:.*]] = arith.divui %{{.*}}, %c64
+// CHECK: %[[NEEDED:.*]] = arith.addi %[[LAST]], %c1
+// CHECK: %[[END:.*]] = arith.minsi %[[NEEDED]], %c2
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[END]] step
+// CHECK-COUNT-32: nvgpu.mma.sync
+// CHECK: arith.cmpi sgt
+// CHECK-COUNT-32: nvgpu.mma.sync
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK-LABEL: func.func @gqa(
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@gqa_attention0 blocks in (%c1, %c9, %c1{{.*}}) threads in (%c128,
+func.func @gqa(%q: tensor<1x16x9x64xf32>, %k: tensor<1x100x3x64xf32>, %v: tensor<1x100x3x64xf32>) -> tensor<1x16x9x64xf32> {
+  %y = quant_xform.attention %q, %k, %v {scale = 0.125 : f64, causal} : tensor<1x16x9x64xf32>, tensor<1x100x3x64xf32>
+  return %y : tensor<1x16x9x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func private @model_gpu0(
+// CHECK-SAME: %[[A:.*]]: memref<1x8x2x32xf32>, %[[Y:.*]]: memref<1x8x2x32xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@model_gpu0_attention0 {{.*}} args(%[[A]] : memref<1x8x2x32xf32>, %[[A]] : memref<1x8x2x32xf32>, %[[A]] : memref<1x8x2x32xf32>, %[[Y]] : memref<1x8x2x32xf32>)
+// CHECK-LABEL: func.func @model(
+// CHECK: call @model_gpu0(
+// CHECK: quant_xform.attention %{{.*}} : tensor<1x8x2x24xf32>, tensor<1x8x2x24xf32>
+func.func @model(%x: tensor<1x8x2x32xf32>, %z: tensor<1x8x2x24xf32>) -> (tensor<1x8x2x32xf32>, tensor<1x8x2x24xf32>) {
+  %a = arith.addf %x, %x : tensor<1x8x2x32xf32>
+  %y = quant_xform.attention %a, %a, %a {scale = 0.125 : f64} : tensor<1x8x2x32xf32>, tensor<1x8x2x32xf32>
+  // expected-warning @+1 {{attention runs as generic GPU loops: the attention kernel needs a head size that is a multiple of 16 up to 128 (got 24)}}
+  %w = quant_xform.attention %z, %z, %z {scale = 0.125 : f64} : tensor<1x8x2x24xf32>, tensor<1x8x2x24xf32>
+  return %y, %w : tensor<1x8x2x32xf32>, tensor<1x8x2x24xf32>
+}
+
