@@ -40,7 +40,9 @@ attention-bert|test/Target/GPU/Inputs/attention-bert.mlir|as-is
 attention-ragged|test/Target/GPU/Inputs/attention-ragged.mlir|as-is
 attention-gqa-causal|test/Target/GPU/Inputs/attention-gqa-causal.mlir|as-is
 attention-cache|test/Target/GPU/Inputs/attention-cache.mlir|as-is
-attention-d16|test/Target/GPU/Inputs/attention-d16.mlir|as-is"}
+attention-d16|test/Target/GPU/Inputs/attention-d16.mlir|as-is
+norm-ragged|test/Target/GPU/Inputs/norm-ragged.mlir|as-is
+norm-wide|test/Target/GPU/Inputs/norm-wide.mlir|as-is"}
 if [ "${QX_GPU_MODELS:-1}" != 0 ] && [ -z "${QX_GPU_BLOCKS:-}" ]; then
   for m in bert decoder; do
     for r in float w8a8 smooth-hadamard; do

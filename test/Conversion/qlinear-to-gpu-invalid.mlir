@@ -40,7 +40,7 @@ func.func @ragged_k(%q: tensor<4x6xi8>, %s: tensor<4xf32>, %w: tensor<8x6xi8>, %
 // -----
 
 func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear, per-token dynamic_quantize, mixed_linear and attention ops only}}
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear, per-token dynamic_quantize, mixed_linear, attention and norm ops only}}
   %w = arith.constant dense<1> : tensor<8x8xi8>
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
@@ -50,7 +50,7 @@ func.func @constant_weight(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %sw: tensor<8x
 
 // A function without qlinear ops (a float model) is not skipped silently.
 func.func @float_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{the GPU lowering handles functions of qlinear, per-token dynamic_quantize, mixed_linear and attention ops only (without `outline`); this op is not one}}
+  // expected-error @+1 {{the GPU lowering handles functions of qlinear, per-token dynamic_quantize, mixed_linear, attention and norm ops only (without `outline`); this op is not one}}
   %y = arith.addf %x, %x : tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
@@ -59,7 +59,7 @@ func.func @float_only(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 
 func.func @returns_argument(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tensor<8x8xi8>, %sw: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
-  // expected-error @+1 {{the GPU lowering needs every result to be a qlinear, dynamic_quantize, mixed_linear or attention result (or an arith.truncf of a linear's)}}
+  // expected-error @+1 {{the GPU lowering needs every result to be a qlinear, dynamic_quantize, mixed_linear, attention or norm result (or an arith.truncf of a linear's)}}
   return %y, %s : tensor<4x8xf32>, tensor<4xf32>
 }
 
@@ -137,4 +137,12 @@ func.func @attention_odd_head(%q: tensor<1x8x2x24xf32>) -> tensor<1x8x2x24xf32> 
   // expected-error @+1 {{the GPU attention kernel needs a head size that is a multiple of 16 up to 128 (got 24)}}
   %y = quant_xform.attention %q, %q, %q {scale = 0.125 : f64} : tensor<1x8x2x24xf32>, tensor<1x8x2x24xf32>
   return %y : tensor<1x8x2x24xf32>
+}
+
+// -----
+
+func.func @norm_ragged(%x: tensor<4x6xf32>, %g: tensor<6xf32>) -> tensor<4x6xf32> {
+  // expected-error @+1 {{the GPU norm kernel needs K a multiple of 4 (got 6)}}
+  %y = quant_xform.rms_norm %x, %g : (tensor<4x6xf32>, tensor<6xf32>) -> tensor<4x6xf32>
+  return %y : tensor<4x6xf32>
 }

@@ -1,6 +1,8 @@
 // In a function with other ops (a whole model), each qlinear and per-token
 // dynamic_quantize that the GPU kernels handle is outlined into a private
-// kernel function on memrefs and called through buffers; the other ops stay for the linalg lowering. A
+// kernel function on memrefs and called through buffers (norms and
+// attention too: norm-to-gpu.mlir, attention-to-gpu.mlir); the other ops
+// stay for the linalg lowering. A
 // qlinear the kernels cannot take stays too, with a warning. (A function
 // of qlinear ops only is still checked strictly: qlinear-to-gpu-invalid.mlir.)
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu | FileCheck %s
@@ -18,7 +20,7 @@
 // CHECK-SAME: memref<4x8xi8>, %{{.*}}: memref<4xf32>, %{{.*}}: memref<16x8xi8>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<4x16xf32>)
 // CHECK: gpu.launch_func @qx_gpu_kernels::@block_gpu1_qlinear0
 // CHECK-LABEL: func.func @block(
-// CHECK: %[[H:.*]] = quant_xform.rms_norm
+// CHECK: %[[H:.*]] = arith.mulf
 // CHECK: %[[HB:.*]] = bufferization.to_buffer %[[H]] read_only : tensor<4x8xf32> to memref<4x8xf32>
 // CHECK: %[[QB:.*]] = memref.alloc() : memref<4x8xi8>
 // CHECK: %[[SB:.*]] = memref.alloc() : memref<4xf32>
@@ -32,7 +34,7 @@
 // CHECK-NOT: quant_xform.qlinear
 // CHECK-NOT: quant_xform.dynamic_quantize
 func.func @block(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<4x16xf32> {
-  %h = quant_xform.rms_norm %x, %g : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %h = arith.mulf %x, %x : tensor<4x8xf32>
   %q, %s = quant_xform.dynamic_quantize %h scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
   %y = quant_xform.qlinear %q scale %s, %w scale %sw, bias %b : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
   %r = arith.addf %y, %y : tensor<4x16xf32>

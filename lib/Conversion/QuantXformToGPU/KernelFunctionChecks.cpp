@@ -199,6 +199,22 @@ LogicalResult gpu_lowering::checkFusedMixed(
   return success();
 }
 
+/// Checks an attention or norm op of a kernel function: its kernel takes
+/// it and its operands are the function's arguments.
+static LogicalResult checkRowKernelOp(Operation *op) {
+  if (auto att = dyn_cast<AttentionOp>(op)) {
+    if (failed(checkAttention(att)))
+      return failure();
+  } else if (std::string why = normKernelRefusal(op); !why.empty()) {
+    return op->emitError() << "the GPU norm kernel needs " << why;
+  }
+  if (!llvm::all_of(op->getOperands(),
+                    [](Value v) { return isa<BlockArgument>(v); }))
+    return op->emitError() << "the GPU lowering needs every operand of this "
+                              "op to be a function argument";
+  return success();
+}
+
 /// Whether every op of `f` is a qlinear or dynamic_quantize (the shape
 /// that convert() takes), whether or not the kernels handle them, or an
 /// LLM.int8() mixed_linear that the fused kernels take (others are split
@@ -210,6 +226,8 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
       return succeeded(checkFusedMixed(mixed, options, /*emit=*/false));
     if (auto att = dyn_cast<AttentionOp>(op))
       return succeeded(checkAttention(att, /*emit=*/false));
+    if (isa<LayerNormOp, RMSNormOp>(op))
+      return normKernelRefusal(&op).empty();
     if (auto ext = dyn_cast<arith::ExtFOp>(op))
       return bool(fusableWiden(ext));
     if (auto trunc = dyn_cast<arith::TruncFOp>(op))
@@ -273,13 +291,9 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
                                  "argument (or its arith.extf)";
       continue;
     }
-    if (auto att = dyn_cast<AttentionOp>(op)) {
-      if (failed(checkAttention(att)))
+    if (isa<AttentionOp, LayerNormOp, RMSNormOp>(op)) {
+      if (failed(checkRowKernelOp(&op)))
         return failure();
-      if (!llvm::all_of(att->getOperands(),
-                        [](Value v) { return isa<BlockArgument>(v); }))
-        return att.emitError() << "the GPU lowering needs every attention "
-                                  "operand to be a function argument";
       continue;
     }
     if (auto mixed = dyn_cast<MixedLinearOp>(op)) {
@@ -298,8 +312,8 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     if (!q)
       return op.emitError()
              << "the GPU lowering handles functions of qlinear, per-token "
-                "dynamic_quantize, mixed_linear and attention ops only "
-                "(without `outline`); this op is not one";
+                "dynamic_quantize, mixed_linear, attention and norm ops "
+                "only (without `outline`); this op is not one";
     for (Value v : q->getOperands())
       if (!isa<BlockArgument>(v) && !v.getDefiningOp<DynamicQuantizeOp>())
         return q.emitError() << "the GPU lowering needs every qlinear "
@@ -313,10 +327,12 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     if (!v.getDefiningOp<QLinearOp>() &&
         !v.getDefiningOp<DynamicQuantizeOp>() &&
         !v.getDefiningOp<MixedLinearOp>() &&
-        !v.getDefiningOp<arith::TruncFOp>() && !v.getDefiningOp<AttentionOp>())
+        !v.getDefiningOp<arith::TruncFOp>() &&
+        !isa_and_nonnull<AttentionOp, LayerNormOp, RMSNormOp>(
+            v.getDefiningOp()))
       return ret.emitError() << "the GPU lowering needs every result to "
                                 "be a qlinear, dynamic_quantize, "
-                                "mixed_linear or attention result (or an "
-                                "arith.truncf of a linear's)";
+                                "mixed_linear, attention or norm result (or "
+                                "an arith.truncf of a linear's)";
   return success();
 }

@@ -51,7 +51,7 @@ void quant_xform::configureQuantXformToGPUTarget(
   target.addLegalDialect<arith::ArithDialect, gpu::GPUDialect,
                          LLVM::LLVMDialect, memref::MemRefDialect>();
   target.addIllegalOp<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp,
-                      AttentionOp>();
+                      AttentionOp, LayerNormOp, RMSNormOp>();
   target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp>(
       [](Operation *op) { return !isa<TensorType>(op->getResultTypes()[0]); });
   target.addDynamicallyLegalOp<func::FuncOp>([&converter](func::FuncOp f) {
@@ -171,6 +171,7 @@ void quant_xform::populateQuantXformToGPUPatterns(
   populateQuantizeOpPatterns(converter, patterns, state);
   populateLinearOpPatterns(converter, patterns, options, state);
   populateAttentionOpPatterns(converter, patterns, state);
+  populateNormOpPatterns(converter, patterns, state);
 }
 
 LogicalResult gpu_lowering::convertKernelFunction(

@@ -62,6 +62,9 @@ std::string attentionKernelRefusal(AttentionOp op);
 /// head size that is a multiple of 16 up to 128). With `emit` false, says
 /// so without diagnostics.
 LogicalResult checkAttention(AttentionOp op, bool emit = true);
+/// What the norm kernel needs and the layer_norm / rms_norm `op` lacks
+/// (empty when it takes `op`).
+std::string normKernelRefusal(Operation *op);
 /// Whether every op of `f` is one that a kernel function may hold.
 bool isKernelFunction(func::FuncOp f, const QuantXformToGPUOptions &options);
 /// Checks that `f` is ops the kernels handle on its arguments, returning
@@ -118,6 +121,10 @@ void populateLinearOpPatterns(const TypeConverter &converter,
 void populateAttentionOpPatterns(const TypeConverter &converter,
                                  RewritePatternSet &patterns,
                                  GPULaunchState &state);
+
+/// The patterns of layer_norm and rms_norm (the norm kernel).
+void populateNormOpPatterns(const TypeConverter &converter,
+                            RewritePatternSet &patterns, GPULaunchState &state);
 
 /// Base of the patterns that share a kernel function's launch state.
 template <typename Op>

@@ -1,10 +1,11 @@
 //===- OutlineKernels.cpp - kernel functions out of a whole model ---------===//
 //
 // In a function with other ops (a whole model), each qlinear /
-// dynamic_quantize / fusable mixed_linear / attention op that the kernels
-// handle, with the casts and the rotation its kernel fuses, is outlined
-// into a private function `@<name>_gpu<i>` of that op alone, converted at once
-// (with synchronous launches where it can), and called through buffers:
+// dynamic_quantize / fusable mixed_linear / attention / norm op that the
+// kernels handle, with the casts and the rotation its kernel fuses, is
+// outlined into a private function `@<name>_gpu<i>` of that op alone,
+// converted at once (with synchronous launches where it can), and called
+// through buffers:
 // `bufferization.to_buffer` of each operand, a `memref.alloc` per result,
 // the call, `bufferization.to_tensor` of each result. One-shot
 // bufferization then sees ordinary tensor code.
@@ -48,6 +49,14 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
       else
         att.emitWarning() << "attention runs as generic GPU loops: the "
                              "attention kernel needs "
+                          << why;
+    } else if (isa<LayerNormOp, RMSNormOp>(op)) {
+      std::string why = normKernelRefusal(op);
+      if (why.empty())
+        ops.push_back(op);
+      else
+        op->emitWarning() << "this norm runs as generic GPU loops: the norm "
+                             "kernel needs "
                           << why;
     } else if (auto q = dyn_cast<QLinearOp>(op)) {
       if (succeeded(checkQLinear(q, /*emit=*/false)))

@@ -82,8 +82,8 @@ struct GPULaunchState {
   SmallVector<Value> outs;
   /// Scratch buffers, freed before the return.
   SmallVector<Value> scratch;
-  /// Counters naming the quantize, GEMM and attention kernels.
-  unsigned nextQuantize = 0, nextGemm = 0, nextAttention = 0;
+  /// Counters naming the quantize, GEMM, attention and norm kernels.
+  unsigned nextQuantize = 0, nextGemm = 0, nextAttention = 0, nextNorm = 0;
 
   /// The buffer of `v` (`v` itself when it has none: an argument).
   Value bufferOf(Value v) const;

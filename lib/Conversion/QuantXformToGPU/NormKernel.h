@@ -1,0 +1,36 @@
+//===- NormKernel.h - the LayerNorm / RMSNorm kernel (internal) -*- C++ -*-===//
+//
+// The kernel builder of `quant_xform.layer_norm` / `rms_norm` in
+// convert-quant-xform-qlinear-to-gpu: one warp per row, coalesced 16-byte
+// loads, the row's sums reduced by warp shuffles.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_NORMKERNEL_H
+#define QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOGPU_NORMKERNEL_H
+
+#include "GemmKernels.h"
+
+namespace mlir::quant_xform::gpu_kernels {
+
+/// One norm of x [rows, k] (f32; k a multiple of 4): LayerNorm (`center`)
+/// or RMSNorm, with γ [k] and an optional β [k].
+struct NormShape {
+  int64_t rows, k;
+  double epsilon;
+  bool center, beta;
+};
+
+/// Rows of one block (a warp each).
+constexpr int64_t kNormRowsPerBlock = 4;
+
+/// Grid (⌈rows / 4⌉ blocks) and block (4 warps) of the kernel.
+LaunchShape normLaunch(const NormShape &s);
+/// Builds the kernel `gpu.func @name (x, gamma, [beta], y)` at `b`'s
+/// insertion point (inside a gpu.module).
+gpu::GPUFuncOp buildNormKernel(OpBuilder &b, Location loc, StringRef name,
+                               const NormShape &s);
+
+} // namespace mlir::quant_xform::gpu_kernels
+
+#endif

@@ -1,0 +1,63 @@
+// The GPU lowering of layer_norm and rms_norm: one launch of the generated
+// norm kernel per op, a warp per row (4 rows, 128 threads a block): the
+// row read in 16-byte pieces by a loop over 128-element chunks, the sum
+// (LayerNorm only) and the sum of squared deviations each reduced over the
+// warp by 5 xor shuffles, then γ⊙(x − μ)·rsqrt(var + ε) + β stored in
+// 16-byte pieces. A ragged K (not a multiple of 128) masks the last chunk's
+// pieces. In a whole model the norm is outlined like a linear; a K the
+// kernel does not take leaves it to the loop kernels, with a warning.
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu 2>/dev/null | FileCheck %s
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics -o /dev/null
+
+// CHECK-LABEL: gpu.func @ln_norm0(
+// CHECK-SAME: %{{.*}}: memref<10x384xf32>, %{{.*}}: memref<384xf32>, %{{.*}}: memref<384xf32>, %{{.*}}: memref<10x384xf32>) kernel
+// CHECK: scf.if
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args
+// CHECK: vector.load %{{.*}} : memref<10x384xf32>, vector<4xf32>
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: scf.for
+// CHECK: arith.subf %{{.*}} : vector<4xf32>
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: math.rsqrt
+// CHECK: scf.for
+// CHECK: vector.store %{{.*}} : memref<10x384xf32>, vector<4xf32>
+// CHECK-LABEL: func.func @ln(
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@ln_norm0 blocks in (%c3, %c1{{.*}}, %c1{{.*}}) threads in (%c128,
+func.func @ln(%x: tensor<10x384xf32>, %g: tensor<384xf32>, %b: tensor<384xf32>) -> tensor<10x384xf32> {
+  %y = quant_xform.layer_norm %x, %g, %b {epsilon = 1.0e-12 : f64} : (tensor<10x384xf32>, tensor<384xf32>, tensor<384xf32>) -> tensor<10x384xf32>
+  return %y : tensor<10x384xf32>
+}
+
+// -----
+
+// RMSNorm: no mean pass; a ragged K = 200 (chunks of 128: the second half
+// masked).
+// CHECK-LABEL: gpu.func @rms_norm0(
+// CHECK-SAME: %{{.*}}: memref<4x200xf32>, %{{.*}}: memref<200xf32>, %{{.*}}: memref<4x200xf32>) kernel
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args
+// CHECK: arith.cmpi slt, %{{.*}}, %c200
+// CHECK: scf.if %{{.*}} -> (f32)
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK-NOT: gpu.shuffle
+// CHECK: math.rsqrt
+func.func @rms(%x: tensor<4x200xf32>, %g: tensor<200xf32>) -> tensor<4x200xf32> {
+  %y = quant_xform.rms_norm %x, %g {epsilon = 1.0e-5 : f64} : (tensor<4x200xf32>, tensor<200xf32>) -> tensor<4x200xf32>
+  return %y : tensor<4x200xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func private @model_gpu0(
+// CHECK: gpu.launch_func @qx_gpu_kernels::@model_gpu0_norm0
+// CHECK-LABEL: func.func @model(
+// CHECK: call @model_gpu0(
+// CHECK: quant_xform.rms_norm %{{.*}} : (tensor<4x6xf32>, tensor<6xf32>) -> tensor<4x6xf32>
+func.func @model(%x: tensor<4x8xf32>, %z: tensor<4x6xf32>) -> (tensor<4x8xf32>, tensor<4x6xf32>) {
+  %g = arith.constant dense<2.0> : tensor<8xf32>
+  %h = arith.constant dense<2.0> : tensor<6xf32>
+  %a = arith.addf %x, %x : tensor<4x8xf32>
+  %y = quant_xform.rms_norm %a, %g : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // expected-warning @+1 {{this norm runs as generic GPU loops: the norm kernel needs K a multiple of 4 (got 6)}}
+  %w = quant_xform.rms_norm %z, %h : (tensor<4x6xf32>, tensor<6xf32>) -> tensor<4x6xf32>
+  return %y, %w : tensor<4x8xf32>, tensor<4x6xf32>
+}
