@@ -61,3 +61,40 @@ func.func @model(%x: tensor<4x8xf32>, %z: tensor<4x6xf32>) -> (tensor<4x8xf32>, 
   %w = quant_xform.rms_norm %z, %h : (tensor<4x6xf32>, tensor<6xf32>) -> tensor<4x6xf32>
   return %y, %w : tensor<4x8xf32>, tensor<4x6xf32>
 }
+
+// -----
+
+// A residual add in front of a norm is fused into its kernel: the kernel
+// reads both inputs; where the sum is used again (a pre-norm decoder's
+// residual stream), the kernel function returns it too and the kernel
+// writes it.
+// CHECK-LABEL: gpu.func @residual_gpu0_norm0(
+// CHECK-SAME: %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<8x64xf32>) kernel
+// CHECK: arith.addf %{{.*}} : vector<4xf32>
+// CHECK-LABEL: gpu.func @residual_gpu1_norm0(
+// CHECK-SAME: %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<8x64xf32>, %[[SUM:.*]]: memref<8x64xf32>) kernel
+// CHECK: vector.store %{{.*}}, %[[SUM]]
+// CHECK-LABEL: func.func private @residual_gpu0(
+// CHECK-SAME: %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<8x64xf32>) {
+// CHECK-LABEL: func.func private @residual_gpu1(
+// CHECK-SAME: %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<64xf32>, %[[N:.*]]: memref<8x64xf32>, %[[S:.*]]: memref<8x64xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@residual_gpu1_norm0 {{.*}} %[[N]] : memref<8x64xf32>, %[[S]] : memref<8x64xf32>)
+// CHECK-LABEL: func.func @residual(
+// CHECK-NOT: arith.addf %arg
+// CHECK: call @residual_gpu0(
+// CHECK: call @residual_gpu1(
+// CHECK: %[[NT:.*]] = bufferization.to_tensor
+// CHECK: %[[ST:.*]] = bufferization.to_tensor
+// CHECK: arith.addf %[[ST]], %[[NT]]
+func.func @residual(%x: tensor<8x64xf32>, %a: tensor<8x64xf32>, %o: tensor<8x64xf32>) -> tensor<8x64xf32> {
+  %g = arith.constant dense<1.5> : tensor<64xf32>
+  %b = arith.constant dense<0.5> : tensor<64xf32>
+  // Post-norm: the sum feeds the norm only.
+  %s1 = arith.addf %x, %a : tensor<8x64xf32>
+  %h1 = quant_xform.layer_norm %s1, %g, %b : (tensor<8x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+  // Pre-norm: the sum is the residual stream, used again.
+  %s2 = arith.addf %h1, %o : tensor<8x64xf32>
+  %n2 = quant_xform.rms_norm %s2, %g : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+  %r = arith.addf %s2, %n2 : tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}

@@ -208,11 +208,24 @@ static LogicalResult checkRowKernelOp(Operation *op) {
   } else if (std::string why = normKernelRefusal(op); !why.empty()) {
     return op->emitError() << "the GPU norm kernel needs " << why;
   }
-  if (!llvm::all_of(op->getOperands(),
-                    [](Value v) { return isa<BlockArgument>(v); }))
+  arith::AddFOp residual =
+      isa<AttentionOp>(op) ? arith::AddFOp() : fusableResidual(op);
+  auto isArgument = [](Value v) { return isa<BlockArgument>(v); };
+  if (!llvm::all_of(op->getOperands().drop_front(residual ? 1 : 0),
+                    isArgument) ||
+      (residual && !llvm::all_of(residual->getOperands(), isArgument)))
     return op->emitError() << "the GPU lowering needs every operand of this "
-                              "op to be a function argument";
+                              "op (and of a residual add in front of a norm) "
+                              "to be a function argument";
   return success();
+}
+
+/// Whether `add` is the residual add in front of a norm that its kernel
+/// fuses.
+static bool isFusedResidual(arith::AddFOp add) {
+  return llvm::any_of(add->getUsers(), [&](Operation *user) {
+    return isa<LayerNormOp, RMSNormOp>(user) && fusableResidual(user) == add;
+  });
 }
 
 /// Whether every op of `f` is a qlinear or dynamic_quantize (the shape
@@ -228,6 +241,8 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
       return succeeded(checkAttention(att, /*emit=*/false));
     if (isa<LayerNormOp, RMSNormOp>(op))
       return normKernelRefusal(&op).empty();
+    if (auto add = dyn_cast<arith::AddFOp>(op))
+      return isFusedResidual(add);
     if (auto ext = dyn_cast<arith::ExtFOp>(op))
       return bool(fusableWiden(ext));
     if (auto trunc = dyn_cast<arith::TruncFOp>(op))
@@ -291,6 +306,8 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
                                  "argument (or its arith.extf)";
       continue;
     }
+    if (auto add = dyn_cast<arith::AddFOp>(op); add && isFusedResidual(add))
+      continue; // checked with its norm
     if (isa<AttentionOp, LayerNormOp, RMSNormOp>(op)) {
       if (failed(checkRowKernelOp(&op)))
         return failure();
@@ -328,7 +345,7 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
         !v.getDefiningOp<DynamicQuantizeOp>() &&
         !v.getDefiningOp<MixedLinearOp>() &&
         !v.getDefiningOp<arith::TruncFOp>() &&
-        !isa_and_nonnull<AttentionOp, LayerNormOp, RMSNormOp>(
+        !isa_and_nonnull<AttentionOp, LayerNormOp, RMSNormOp, arith::AddFOp>(
             v.getDefiningOp()))
       return ret.emitError() << "the GPU lowering needs every result to "
                                 "be a qlinear, dynamic_quantize, "

@@ -52,7 +52,7 @@ void quant_xform::configureQuantXformToGPUTarget(
                          LLVM::LLVMDialect, memref::MemRefDialect>();
   target.addIllegalOp<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp,
                       AttentionOp, LayerNormOp, RMSNormOp>();
-  target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp>(
+  target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp, arith::AddFOp>(
       [](Operation *op) { return !isa<TensorType>(op->getResultTypes()[0]); });
   target.addDynamicallyLegalOp<func::FuncOp>([&converter](func::FuncOp f) {
     return converter.isSignatureLegal(f.getFunctionType()) &&

@@ -62,6 +62,10 @@ std::string attentionKernelRefusal(AttentionOp op);
 /// head size that is a multiple of 16 up to 128). With `emit` false, says
 /// so without diagnostics.
 LogicalResult checkAttention(AttentionOp op, bool emit = true);
+/// The residual add (`arith.addf` of two tensors of the norm's input type,
+/// its other users after the norm) that the norm kernel fuses in front of
+/// the layer_norm / rms_norm `norm`, or null.
+arith::AddFOp fusableResidual(Operation *norm);
 /// What the norm kernel needs and the layer_norm / rms_norm `op` lacks
 /// (empty when it takes `op`).
 std::string normKernelRefusal(Operation *op);

@@ -7,7 +7,9 @@
 // it: the sum (LayerNorm only; μ = sum / K), the sum of (x − μ)², each
 // reduced over the warp by xor shuffles, then y = γ⊙(x − μ)·rsqrt(var + ε)
 // + β. The row stays in L1 between passes. K must be a multiple of 4
-// (a ragged last chunk is masked per piece).
+// (a ragged last chunk is masked per piece). A residual add in front
+// (x + r) is recomputed by each pass from both inputs, and written once
+// (by the last pass) where the sum is used elsewhere.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,14 +59,25 @@ private:
   void forEachPiece(function_ref<void(Value)> body);
   Value warpSum(Value x);
   Value horizontalSum(Value x4);
+  /// The 4 inputs at `col` of the row: x, or x + r.
+  Value loadInput(Value col);
 
   OpBuilder &b;
   Location loc;
   const NormShape &s;
   Type f32;
   VectorType f32x4;
-  Value x, gamma, beta, y, row, lane;
+  Value x, residual, gamma, beta, y, sum, row, lane;
 };
+
+Value NormKernelBuilder::loadInput(Value col) {
+  Value v = vector::LoadOp::create(b, loc, f32x4, x, ValueRange{row, col});
+  if (!residual)
+    return v;
+  Value r =
+      vector::LoadOp::create(b, loc, f32x4, residual, ValueRange{row, col});
+  return arith::AddFOp::create(b, loc, v, r);
+}
 
 Value NormKernelBuilder::column(Value chunk) {
   return arith::AddIOp::create(b, loc,
@@ -121,8 +134,8 @@ Value NormKernelBuilder::rowSum(function_ref<Value(Value)> term) {
     Value acc = loop.getRegionIterArgs()[0];
     Value next;
     if (s.k % kChunk == 0) {
-      Value v = vector::LoadOp::create(b, loc, f32x4, x, ValueRange{row, col});
-      next = arith::AddFOp::create(b, loc, acc, horizontalSum(term(v)));
+      next = arith::AddFOp::create(b, loc, acc,
+                                   horizontalSum(term(loadInput(col))));
     } else {
       Value inside =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
@@ -147,10 +160,15 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   MLIRContext *ctx = b.getContext();
   auto rows = MemRefType::get({s.rows, s.k}, f32);
   auto vec = MemRefType::get({s.k}, f32);
-  SmallVector<Type> args = {rows, vec};
+  SmallVector<Type> args = {rows};
+  if (s.residual)
+    args.push_back(rows);
+  args.push_back(vec);
   if (s.beta)
     args.push_back(vec);
   args.push_back(rows);
+  if (s.writeSum)
+    args.push_back(rows);
   auto fn =
       gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
@@ -158,9 +176,11 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   b.setInsertionPointToStart(&fn.getBody().front());
   unsigned arg = 0;
   x = fn.getArgument(arg++);
+  residual = s.residual ? fn.getArgument(arg++) : Value();
   gamma = fn.getArgument(arg++);
   beta = s.beta ? fn.getArgument(arg++) : Value();
   y = fn.getArgument(arg++);
+  sum = s.writeSum ? fn.getArgument(arg++) : Value();
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   lane = arith::RemUIOp::create(b, loc, tid, c(32));
   Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
@@ -187,7 +207,9 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
       b, loc, arith::AddFOp::create(b, loc, var, cf(s.epsilon)));
   Value inv4 = vector::BroadcastOp::create(b, loc, f32x4, inv);
   forEachPiece([&](Value col) {
-    Value v = vector::LoadOp::create(b, loc, f32x4, x, ValueRange{row, col});
+    Value v = loadInput(col);
+    if (sum)
+      vector::StoreOp::create(b, loc, v, sum, ValueRange{row, col});
     Value g = vector::LoadOp::create(b, loc, f32x4, gamma, ValueRange{col});
     Value d = arith::SubFOp::create(b, loc, v, mean4);
     Value out = arith::MulFOp::create(b, loc, g,

@@ -14,11 +14,14 @@
 namespace mlir::quant_xform::gpu_kernels {
 
 /// One norm of x [rows, k] (f32; k a multiple of 4): LayerNorm (`center`)
-/// or RMSNorm, with γ [k] and an optional β [k].
+/// or RMSNorm, with γ [k] and an optional β [k]. With `residual`, the norm
+/// of x + r (a residual add fused in front), and with `writeSum` that sum
+/// written too.
 struct NormShape {
   int64_t rows, k;
   double epsilon;
   bool center, beta;
+  bool residual = false, writeSum = false;
 };
 
 /// Rows of one block (a warp each).
@@ -26,7 +29,8 @@ constexpr int64_t kNormRowsPerBlock = 4;
 
 /// Grid (⌈rows / 4⌉ blocks) and block (4 warps) of the kernel.
 LaunchShape normLaunch(const NormShape &s);
-/// Builds the kernel `gpu.func @name (x, gamma, [beta], y)` at `b`'s
+/// Builds the kernel `gpu.func @name (x, [r], gamma, [beta], y, [sum])` at
+/// `b`'s
 /// insertion point (inside a gpu.module).
 gpu::GPUFuncOp buildNormKernel(OpBuilder &b, Location loc, StringRef name,
                                const NormShape &s);

@@ -3,7 +3,9 @@
 // The patterns of convert-quant-xform-qlinear-to-gpu for the norms: a
 // `layer_norm` or `rms_norm` of a static f32 [M, K] tensor (K a multiple
 // of 4) becomes one launch of the norm kernel (NormKernel.cpp), a warp per
-// row, writing its out-parameter or a scratch buffer. Other norms stay for
+// row, writing its out-parameter or a scratch buffer; an `arith.addf` in
+// front of it (a residual add) is fused into its loads, and the sum is
+// written too where it is returned. Other norms stay for
 // convert-quant-xform-to-linalg (loop kernels).
 //
 //===----------------------------------------------------------------------===//
@@ -27,6 +29,19 @@ std::string gpu_lowering::normKernelRefusal(Operation *op) {
   return "";
 }
 
+arith::AddFOp gpu_lowering::fusableResidual(Operation *norm) {
+  auto add = norm->getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || add.getType() != norm->getOperand(0).getType() ||
+      add->getBlock() != norm->getBlock())
+    return {};
+  // Its other users must follow the norm (the kernel writes the sum).
+  for (Operation *user : add->getUsers())
+    if (user != norm &&
+        (user->getBlock() != norm->getBlock() || !norm->isBeforeInBlock(user)))
+      return {};
+  return add;
+}
+
 namespace {
 
 /// `layer_norm` / `rms_norm` → a launch of the norm kernel.
@@ -43,22 +58,47 @@ struct NormToGPU : public GPULaunchPattern<NormOp> {
     gpu_kernels::NormShape shape{x.getDimSize(0), x.getDimSize(1),
                                  op.getEpsilon().convertToDouble(), Center,
                                  bool(op.getBeta())};
+    arith::AddFOp add = fusableResidual(op);
+    Value sum = add ? state.bufferFor.lookup(add.getResult()) : Value();
+    shape.residual = bool(add);
+    shape.writeSum = bool(sum);
     OpBuilder kb = state.kernelBuilder();
     std::string name =
         state.functionName + "_norm" + std::to_string(state.nextNorm++);
     gpu::GPUFuncOp kernel = gpu_kernels::buildNormKernel(kb, loc, name, shape);
     SmallVector<Value> operands;
-    for (Value v : op->getOperands())
+    if (add)
+      operands = {state.bufferOf(add.getLhs()), state.bufferOf(add.getRhs())};
+    for (Value v : op->getOperands().drop_front(add ? 1 : 0))
       operands.push_back(state.bufferOf(v));
     Value r = op.getResult();
     if (!state.bufferFor.count(r))
       state.bufferFor[r] =
           state.allocScratch(rewriter, loc, memrefOf(r.getType()));
     operands.push_back(state.bufferFor[r]);
+    if (sum)
+      operands.push_back(sum);
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,
                                           gpu_kernels::normLaunch(shape),
                                           operands, state.token);
     rewriter.replaceOp(op, state.bufferFor[r]);
+    return success();
+  }
+};
+
+/// The residual add in front of a norm: done by its kernel (its result is
+/// the sum's out-parameter where returned, else the first input's buffer,
+/// unused).
+struct FusedResidualToGPU : public GPULaunchPattern<arith::AddFOp> {
+  using GPULaunchPattern::GPULaunchPattern;
+
+  LogicalResult
+  matchAndRewrite(arith::AddFOp add, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isa<TensorType>(add.getType()))
+      return failure();
+    Value sum = state.bufferFor.lookup(add.getResult());
+    rewriter.replaceOp(add, sum ? sum : state.bufferOf(add.getLhs()));
     return success();
   }
 };
@@ -68,6 +108,6 @@ struct NormToGPU : public GPULaunchPattern<NormOp> {
 void gpu_lowering::populateNormOpPatterns(const TypeConverter &converter,
                                           RewritePatternSet &patterns,
                                           GPULaunchState &state) {
-  patterns.add<NormToGPU<LayerNormOp, true>, NormToGPU<RMSNormOp, false>>(
-      converter, patterns.getContext(), state);
+  patterns.add<NormToGPU<LayerNormOp, true>, NormToGPU<RMSNormOp, false>,
+               FusedResidualToGPU>(converter, patterns.getContext(), state);
 }

@@ -70,9 +70,10 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
   return ops;
 }
 
-/// The ops of `op`'s kernel function: in front, the online Hadamard
-/// rotation of a quantize and a widening of its (or a mixed_linear's)
-/// input; `op`; behind, the narrowing of a linear's result.
+/// The ops of `op`'s kernel function: in front, the residual add of a
+/// norm, the online Hadamard rotation of a quantize and a widening of its
+/// (or a mixed_linear's) input; `op`; behind, the narrowing of a linear's
+/// result.
 static SmallVector<Operation *> kernelChain(Operation *op) {
   RotateOp rot;
   Value input;
@@ -86,60 +87,75 @@ static SmallVector<Operation *> kernelChain(Operation *op) {
   arith::TruncFOp narrow;
   if (isa<QLinearOp, MixedLinearOp>(op))
     narrow = fusableNarrow(op->getResult(0));
+  arith::AddFOp residual;
+  if (isa<LayerNormOp, RMSNormOp>(op))
+    residual = fusableResidual(op);
   SmallVector<Operation *> chain;
-  for (Operation *o :
-       {widen.getOperation(), rot.getOperation(), op, narrow.getOperation()})
+  for (Operation *o : {residual.getOperation(), widen.getOperation(),
+                       rot.getOperation(), op, narrow.getOperation()})
     if (o)
       chain.push_back(o);
   return chain;
 }
 
+/// The values that `chain`'s kernel function returns: the last op's
+/// results, and a fused residual sum that is also used outside the chain.
+static SmallVector<Value> chainResults(ArrayRef<Operation *> chain) {
+  SmallVector<Value> results(chain.back()->getResults());
+  if (auto add = dyn_cast<arith::AddFOp>(chain.front()))
+    if (llvm::any_of(add->getUsers(), [&](Operation *user) {
+          return !llvm::is_contained(chain, user);
+        }))
+      results.push_back(add.getResult());
+  return results;
+}
+
 /// Creates the private function `name` of `chain` (around `op`) on
 /// `operands` (the values it reads from outside) before `f`.
-static func::FuncOp createKernelFunction(func::FuncOp f, Operation *op,
-                                         StringRef name,
-                                         ArrayRef<Operation *> chain,
-                                         ArrayRef<Value> operands,
-                                         SymbolTable &symbols) {
+static func::FuncOp
+createKernelFunction(func::FuncOp f, Operation *op, StringRef name,
+                     ArrayRef<Operation *> chain, ArrayRef<Value> operands,
+                     ArrayRef<Value> results, SymbolTable &symbols) {
   Location loc = op->getLoc();
-  Operation *last = chain.back();
   OpBuilder mb(f);
   auto kernelFn = func::FuncOp::create(
       mb, loc, name,
       FunctionType::get(f.getContext(), ValueRange(operands).getTypes(),
-                        last->getResultTypes()));
+                        ValueRange(results).getTypes()));
   kernelFn.setPrivate();
   symbols.insert(kernelFn);
   Block *entry = kernelFn.addEntryBlock();
   IRMapping map;
   map.map(operands, entry->getArguments());
   OpBuilder fb = OpBuilder::atBlockEnd(entry);
-  Operation *clone = nullptr;
   for (Operation *o : chain)
-    clone = fb.clone(*o, map);
-  func::ReturnOp::create(fb, loc, clone->getResults());
+    fb.clone(*o, map);
+  SmallVector<Value> returned;
+  for (Value r : results)
+    returned.push_back(map.lookup(r));
+  func::ReturnOp::create(fb, loc, returned);
   return kernelFn;
 }
 
 /// Replaces `chain` by a call of `kernelFn` on buffers of `operands`.
 static void replaceByCall(Operation *op, ArrayRef<Operation *> chain,
-                          ArrayRef<Value> operands, func::FuncOp kernelFn) {
+                          ArrayRef<Value> operands, ArrayRef<Value> results,
+                          func::FuncOp kernelFn) {
   Location loc = op->getLoc();
-  Operation *last = chain.back();
   OpBuilder b(op);
   SmallVector<Value> args;
   for (Value v : operands)
     args.push_back(bufferization::ToBufferOp::create(
         b, loc, memrefOf(v.getType()), v, /*read_only=*/true));
   SmallVector<Value> outs;
-  for (Type t : last->getResultTypes()) {
-    outs.push_back(memref::AllocOp::create(b, loc, memrefOf(t)));
+  for (Value r : results) {
+    outs.push_back(memref::AllocOp::create(b, loc, memrefOf(r.getType())));
     args.push_back(outs.back());
   }
   func::CallOp::create(b, loc, kernelFn, args);
-  for (auto [r, out] : llvm::zip(last->getResults(), outs))
-    r.replaceAllUsesWith(bufferization::ToTensorOp::create(
-        b, loc, r.getType(), out, /*restrict=*/true, /*writable=*/true));
+  for (auto [result, out] : llvm::zip(results, outs))
+    Value(result).replaceAllUsesWith(bufferization::ToTensorOp::create(
+        b, loc, result.getType(), out, /*restrict=*/true, /*writable=*/true));
   // Erase the chain from its end; a widening may still feed others.
   for (Operation *o : llvm::reverse(chain))
     if (o->use_empty())
@@ -159,13 +175,14 @@ gpu_lowering::outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
         if (!llvm::is_contained(chain, v.getDefiningOp()) &&
             !llvm::is_contained(operands, v))
           operands.push_back(v);
+    SmallVector<Value> results = chainResults(chain);
     func::FuncOp kernelFn = createKernelFunction(
         f, op, (f.getName() + "_gpu" + Twine(next++)).str(), chain, operands,
-        symbols);
+        results, symbols);
     if (failed(convertKernelFunction(kernelFn, kernels, symbols, options,
                                      /*synchronous=*/true)))
       return failure();
-    replaceByCall(op, chain, operands, kernelFn);
+    replaceByCall(op, chain, operands, results, kernelFn);
   }
   return success();
 }

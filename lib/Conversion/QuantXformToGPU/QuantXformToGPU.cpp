@@ -1,8 +1,8 @@
 //===- QuantXformToGPU.cpp - the pass: quant_xform ops to GPU kernels -----===//
 //
 // convert-quant-xform-qlinear-to-gpu. A function whose body is `qlinear` /
-// per-token `dynamic_quantize` / LLM.int8() `mixed_linear` ops on its
-// arguments (with the casts and rotations their kernels fuse) is checked
+// per-token `dynamic_quantize` / LLM.int8() `mixed_linear` / `attention` /
+// `layer_norm` / `rms_norm` ops on its arguments (with the casts and rotations their kernels fuse) is checked
 // (KernelFunctionChecks.cpp) and converted by the patterns of
 // populateQuantXformToGPUPatterns() into a host function on device memrefs
 // (results become out-parameters) that launches one generated kernel per

@@ -100,7 +100,7 @@ struct GPULaunchState {
 void populateQuantXformToGPUTypeConversions(TypeConverter &converter);
 
 /// What is legal once a kernel function is converted: no qlinear,
-/// dynamic_quantize, rotate or mixed_linear op, no tensor extf / truncf, a
+/// dynamic_quantize, rotate, mixed_linear, attention or norm op, no tensor extf / truncf, a
 /// signature of memrefs without results, a return without operands.
 void configureQuantXformToGPUTarget(ConversionTarget &target,
                                     const TypeConverter &converter);
