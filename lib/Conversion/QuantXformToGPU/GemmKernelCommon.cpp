@@ -6,6 +6,9 @@
 
 #include "GemmKernels.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/IRMapping.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -132,9 +135,23 @@ static Type outputElementType(gpu::GPUFuncOp fn) {
   return cast<MemRefType>(fn.getArguments().back().getType()).getElementType();
 }
 
+Value gpu_kernels::applyActivation(OpBuilder &b, Location loc,
+                                   Operation *activation, Value v) {
+  if (!activation)
+    return v;
+  Block &body = cast<linalg::GenericOp>(activation).getRegion().front();
+  IRMapping map;
+  map.map(body.getArgument(0), v);
+  for (Operation &op : body.without_terminator())
+    b.clone(op, map);
+  return map.lookup(body.getTerminator()->getOperand(0));
+}
+
 void gpu_kernels::storeValuePair(KernelSite k, OutputIndex at, Value v0,
                                  Value v1, Value dest) {
   OpBuilder &b = k.b;
+  v0 = applyActivation(b, k.loc, k.s.activation, v0);
+  v1 = applyActivation(b, k.loc, k.s.activation, v1);
   Value pair = vector::FromElementsOp::create(
       b, k.loc, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
   Type out = outputElementType(k.fn);
@@ -152,6 +169,7 @@ void gpu_kernels::storeValue(KernelSite k, OutputIndex at, Value v,
   OpBuilder::InsertionGuard guard(k.b);
   if (checked)
     enterIfInRange(k, at.row, at.col);
+  v = applyActivation(k.b, k.loc, k.s.activation, v);
   Type out = outputElementType(k.fn);
   if (!out.isF32())
     v = arith::TruncFOp::create(k.b, k.loc, out, v);

@@ -36,6 +36,10 @@ struct GemmShape {
   Type outType = {};
   /// M known only at run time (see `m`).
   bool dynamicM = false;
+  /// An elementwise `linalg.generic` (one f32 in, f32 out, a body of
+  /// arith / math ops: an activation such as GELU) applied to each value
+  /// in the epilogue before its store; null for none.
+  Operation *activation = nullptr;
 };
 
 /// The memref dimension of M for a kernel planned for `m` rows: `m`, or
@@ -116,6 +120,10 @@ EpilogueColumn loadColumnScales(KernelSite k, Value col);
 Value dequantizeValue(OpBuilder &b, Location loc, Value acc,
                       const EpilogueRow &rowValues,
                       const EpilogueColumn &colValues);
+
+/// `activation`'s body (GemmShape::activation) applied to `v`, or `v`.
+Value applyActivation(OpBuilder &b, Location loc, Operation *activation,
+                      Value v);
 
 /// Stores the f32 `v` to y[at] (rounded to y's element type); with
 /// `checked`, only where row < M and col < N.

@@ -9,6 +9,9 @@
 
 #include "KernelLowering.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -77,6 +80,30 @@ arith::TruncFOp gpu_lowering::fusableNarrow(Value r) {
       !isHalfFloat(cast<RankedTensorType>(trunc.getType()).getElementType()))
     return arith::TruncFOp();
   return trunc;
+}
+
+linalg::GenericOp gpu_lowering::fusableActivation(Value r) {
+  if (r.use_empty() ||
+      !cast<RankedTensorType>(r.getType()).getElementType().isF32())
+    return {};
+  auto g = dyn_cast<linalg::GenericOp>(*r.getUsers().begin());
+  if (!g || llvm::any_of(r.getUsers(), [&](Operation *u) { return u != g; }))
+    return {};
+  if (g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
+      g.getDpsInputs()[0] != r || g->getNumResults() != 1 ||
+      g->getResult(0).getType() != r.getType() ||
+      g.getNumReductionLoops() != 0 ||
+      !llvm::all_of(g.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
+    return {};
+  Block &body = g.getRegion().front();
+  if (!body.getArgument(1).use_empty())
+    return {};
+  for (Operation &op : body.without_terminator())
+    if (!isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) ||
+        op.getNumRegions() != 0)
+      return {};
+  return g;
 }
 
 /// The online Hadamard rotation that `dq` quantizes and that the quantize
@@ -220,6 +247,14 @@ static LogicalResult checkRowKernelOp(Operation *op) {
   return success();
 }
 
+/// Whether `g` is the activation of a qlinear that its kernel fuses.
+static bool isFusedActivation(linalg::GenericOp g) {
+  if (g.getNumDpsInputs() != 1)
+    return false;
+  auto q = g.getDpsInputs()[0].getDefiningOp<QLinearOp>();
+  return q && fusableActivation(q.getResult()) == g;
+}
+
 /// Whether `add` is the residual add in front of a norm that its kernel
 /// fuses.
 static bool isFusedResidual(arith::AddFOp add) {
@@ -243,6 +278,8 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
       return normKernelRefusal(&op).empty();
     if (auto add = dyn_cast<arith::AddFOp>(op))
       return isFusedResidual(add);
+    if (auto g = dyn_cast<linalg::GenericOp>(op))
+      return isFusedActivation(g);
     if (auto ext = dyn_cast<arith::ExtFOp>(op))
       return bool(fusableWiden(ext));
     if (auto trunc = dyn_cast<arith::TruncFOp>(op))
@@ -308,6 +345,8 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     }
     if (auto add = dyn_cast<arith::AddFOp>(op); add && isFusedResidual(add))
       continue; // checked with its norm
+    if (auto g = dyn_cast<linalg::GenericOp>(op); g && isFusedActivation(g))
+      continue; // checked with its qlinear
     if (isa<AttentionOp, LayerNormOp, RMSNormOp>(op)) {
       if (failed(checkRowKernelOp(&op)))
         return failure();
@@ -345,8 +384,8 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
         !v.getDefiningOp<DynamicQuantizeOp>() &&
         !v.getDefiningOp<MixedLinearOp>() &&
         !v.getDefiningOp<arith::TruncFOp>() &&
-        !isa_and_nonnull<AttentionOp, LayerNormOp, RMSNormOp, arith::AddFOp>(
-            v.getDefiningOp()))
+        !isa_and_nonnull<AttentionOp, LayerNormOp, RMSNormOp, arith::AddFOp,
+                         linalg::GenericOp>(v.getDefiningOp()))
       return ret.emitError() << "the GPU lowering needs every result to "
                                 "be a qlinear, dynamic_quantize, "
                                 "mixed_linear, attention or norm result (or "

@@ -14,6 +14,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
@@ -54,6 +55,8 @@ void quant_xform::configureQuantXformToGPUTarget(
                       AttentionOp, LayerNormOp, RMSNormOp>();
   target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp, arith::AddFOp>(
       [](Operation *op) { return !isa<TensorType>(op->getResultTypes()[0]); });
+  target.addDynamicallyLegalOp<linalg::GenericOp>(
+      [](linalg::GenericOp g) { return !g.hasPureTensorSemantics(); });
   target.addDynamicallyLegalOp<func::FuncOp>([&converter](func::FuncOp f) {
     return converter.isSignatureLegal(f.getFunctionType()) &&
            f.getNumResults() == 0;
@@ -104,6 +107,8 @@ struct KernelFunctionSignature : public GPULaunchPattern<func::FuncOp> {
     SmallVector<Value> arguments(body.getArguments());
     SmallVector<Value> returned(ret.getOperands());
     SmallVector<arith::TruncFOp> narrows(body.getOps<arith::TruncFOp>());
+    SmallVector<linalg::GenericOp> activations(
+        body.getOps<linalg::GenericOp>());
     Block *entry = rewriter.applySignatureConversion(&body, signature);
     rewriter.modifyOpInPlace(f, [&] {
       f.setType(
@@ -120,6 +125,10 @@ struct KernelFunctionSignature : public GPULaunchPattern<func::FuncOp> {
     for (arith::TruncFOp trunc : narrows)
       if (Value out = state.bufferFor.lookup(trunc.getResult()))
         state.bufferFor[trunc.getIn()] = out;
+    // A linear's fused activation: the kernel stores its result.
+    for (linalg::GenericOp act : activations)
+      if (Value out = state.bufferFor.lookup(act->getResult(0)))
+        state.bufferFor[act.getDpsInputs()[0]] = out;
     if (!state.synchronous) {
       rewriter.setInsertionPointToStart(entry);
       state.token = gpu::WaitOp::create(

@@ -17,6 +17,7 @@
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir::quant_xform::gpu_lowering {
@@ -37,6 +38,11 @@ Type kernelElementType(Value v);
 /// The only user of the f32 linear result `r` when it is an `arith.truncf`
 /// to bf16 / f16, which the GEMM epilogue fuses into its stores, or null.
 arith::TruncFOp fusableNarrow(Value r);
+/// The elementwise `linalg.generic` (one f32 input, identity maps, a body
+/// of arith / math ops that does not read its init) that is the only user
+/// of the f32 linear result `r`, which the GEMM epilogue applies before
+/// its stores (an activation such as GELU), or null.
+linalg::GenericOp fusableActivation(Value r);
 /// The online Hadamard rotation that `dq` quantizes and that the quantize
 /// kernel can do in front (`rotate hadamard`, not inverse, used only by
 /// `dq`, K ≤ kMaxResidentK), or null.

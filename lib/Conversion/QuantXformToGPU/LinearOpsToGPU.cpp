@@ -145,6 +145,7 @@ struct QLinearToGPU : public GPULaunchPattern<QLinearOp> {
     Location loc = q.getLoc();
     LinearKernelPlan plan = planQLinear(q, options);
     plan.shape.outType = elementTypeOf(out);
+    plan.shape.activation = fusableActivation(q.getResult());
     OpBuilder kb = state.kernelBuilder();
     std::string name =
         state.functionName + "_qlinear" + std::to_string(state.nextGemm++);
@@ -252,6 +253,21 @@ struct FusedNarrowToGPU : public GPULaunchPattern<arith::TruncFOp> {
   }
 };
 
+/// The activation behind a linear: done by its GEMM's epilogue.
+struct FusedActivationToGPU : public GPULaunchPattern<linalg::GenericOp> {
+  using GPULaunchPattern::GPULaunchPattern;
+
+  LogicalResult
+  matchAndRewrite(linalg::GenericOp g, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!g.hasPureTensorSemantics())
+      return failure();
+    Value out = state.bufferFor.lookup(g->getResult(0));
+    rewriter.replaceOp(g, out ? out : state.bufferOf(g.getDpsInputs()[0]));
+    return success();
+  }
+};
+
 } // namespace
 
 void gpu_lowering::populateLinearOpPatterns(
@@ -259,5 +275,6 @@ void gpu_lowering::populateLinearOpPatterns(
     const QuantXformToGPUOptions &options, GPULaunchState &state) {
   patterns.add<QLinearToGPU, MixedLinearToGPU>(converter, patterns.getContext(),
                                                state, options);
-  patterns.add<FusedNarrowToGPU>(converter, patterns.getContext(), state);
+  patterns.add<FusedNarrowToGPU, FusedActivationToGPU>(
+      converter, patterns.getContext(), state);
 }

@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -73,7 +74,7 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
 /// The ops of `op`'s kernel function: in front, the residual add of a
 /// norm, the online Hadamard rotation of a quantize and a widening of its
 /// (or a mixed_linear's) input; `op`; behind, the narrowing of a linear's
-/// result.
+/// result or the activation applied to it.
 static SmallVector<Operation *> kernelChain(Operation *op) {
   RotateOp rot;
   Value input;
@@ -85,14 +86,18 @@ static SmallVector<Operation *> kernelChain(Operation *op) {
   }
   arith::ExtFOp widen = input ? fusableWiden(input) : arith::ExtFOp();
   arith::TruncFOp narrow;
+  linalg::GenericOp activation;
   if (isa<QLinearOp, MixedLinearOp>(op))
     narrow = fusableNarrow(op->getResult(0));
+  if (isa<QLinearOp>(op))
+    activation = fusableActivation(op->getResult(0));
   arith::AddFOp residual;
   if (isa<LayerNormOp, RMSNormOp>(op))
     residual = fusableResidual(op);
   SmallVector<Operation *> chain;
-  for (Operation *o : {residual.getOperation(), widen.getOperation(),
-                       rot.getOperation(), op, narrow.getOperation()})
+  for (Operation *o :
+       {residual.getOperation(), widen.getOperation(), rot.getOperation(), op,
+        narrow.getOperation(), activation.getOperation()})
     if (o)
       chain.push_back(o);
   return chain;
@@ -169,6 +174,10 @@ gpu_lowering::outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
   unsigned next = 0;
   for (Operation *op : collectKernelOps(f, options)) {
     SmallVector<Operation *> chain = kernelChain(op);
+    // A fused activation does not read its init: make it the linear's
+    // result, so that the kernel function needs no buffer for it.
+    if (auto act = dyn_cast<linalg::GenericOp>(chain.back()))
+      act.getDpsInitsMutable()[0].set(op->getResult(0));
     SmallVector<Value> operands;
     for (Operation *o : chain)
       for (Value v : o->getOperands())

@@ -2,12 +2,12 @@
 //
 // convert-quant-xform-qlinear-to-gpu. A function whose body is `qlinear` /
 // per-token `dynamic_quantize` / LLM.int8() `mixed_linear` / `attention` /
-// `layer_norm` / `rms_norm` ops on its arguments (with the casts and rotations their kernels fuse) is checked
-// (KernelFunctionChecks.cpp) and converted by the patterns of
-// populateQuantXformToGPUPatterns() into a host function on device memrefs
-// (results become out-parameters) that launches one generated kernel per
-// op on one stream. In any other function (a whole model), each such op
-// that the kernels handle is outlined into a function of that kind, called
+// `layer_norm` / `rms_norm` ops on its arguments (with the casts and rotations
+// their kernels fuse) is checked (KernelFunctionChecks.cpp) and converted by
+// the patterns of populateQuantXformToGPUPatterns() into a host function on
+// device memrefs (results become out-parameters) that launches one generated
+// kernel per op on one stream. In any other function (a whole model), each such
+// op that the kernels handle is outlined into a function of that kind, called
 // through buffers (OutlineKernels.cpp); the rest is left for
 // convert-quant-xform-to-linalg.
 //
