@@ -54,3 +54,28 @@ func.func @reads_init(%x: tensor<64x32xf32>, %w: tensor<128x32xi8>, %sw: tensor<
   } -> tensor<64x128xf32>
   return %g : tensor<64x128xf32>
 }
+
+// -----
+
+// Canonicalization hoists the body's constants out of the generic: they
+// are cloned into the kernel with the body.
+// CHECK-LABEL: gpu.func @hoisted_gpu1_qlinear0(
+// CHECK: arith.constant 5.000000e-01 : f32
+// CHECK: math.tanh
+// CHECK-LABEL: func.func @hoisted(
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @hoisted(%x: tensor<64x32xf32>, %w: tensor<128x32xi8>, %sw: tensor<128xf32>) -> tensor<64x128xf32> {
+  %half = arith.constant 0.5 : f32
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<64x32xf32>) -> (tensor<64x32xi8>, tensor<64xf32>)
+  %u = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %init = tensor.empty() : tensor<64x128xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%u : tensor<64x128xf32>) outs(%init : tensor<64x128xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = math.tanh %a : f32
+    %r = arith.mulf %t, %half : f32
+    linalg.yield %r : f32
+  } -> tensor<64x128xf32>
+  return %g : tensor<64x128xf32>
+}

@@ -142,8 +142,17 @@ Value gpu_kernels::applyActivation(OpBuilder &b, Location loc,
   Block &body = cast<linalg::GenericOp>(activation).getRegion().front();
   IRMapping map;
   map.map(body.getArgument(0), v);
-  for (Operation &op : body.without_terminator())
+  // Scalar constants from outside the body (fusableActivation checks).
+  auto cloneConstants = [&](Operation *op) {
+    for (Value operand : op->getOperands())
+      if (!map.contains(operand) && operand.getParentBlock() != &body)
+        b.clone(*operand.getDefiningOp(), map);
+  };
+  for (Operation &op : body.without_terminator()) {
+    cloneConstants(&op);
     b.clone(op, map);
+  }
+  cloneConstants(body.getTerminator());
   return map.lookup(body.getTerminator()->getOperand(0));
 }
 

@@ -99,10 +99,20 @@ linalg::GenericOp gpu_lowering::fusableActivation(Value r) {
   Block &body = g.getRegion().front();
   if (!body.getArgument(1).use_empty())
     return {};
+  // Arith / math ops on values of the body or scalar constants from
+  // outside (canonicalization hoists them): the kernel clones both.
+  auto clonable = [&](Value v) {
+    if (v.getParentBlock() == &body)
+      return true;
+    auto cst = v.getDefiningOp<arith::ConstantOp>();
+    return cst && cst.getType().isIntOrIndexOrFloat();
+  };
   for (Operation &op : body.without_terminator())
     if (!isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) ||
-        op.getNumRegions() != 0)
+        op.getNumRegions() != 0 || !llvm::all_of(op.getOperands(), clonable))
       return {};
+  if (!clonable(body.getTerminator()->getOperand(0)))
+    return {};
   return g;
 }
 
