@@ -68,9 +68,23 @@ func.func @model(%x: tensor<4x8xf32>, %z: tensor<4x6xf32>) -> (tensor<4x8xf32>, 
 // reads both inputs; where the sum is used again (a pre-norm decoder's
 // residual stream), the kernel function returns it too and the kernel
 // writes it.
+// Each of the three passes reads x + r.
 // CHECK-LABEL: gpu.func @residual_gpu0_norm0(
-// CHECK-SAME: %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<8x64xf32>) kernel
-// CHECK: arith.addf %{{.*}} : vector<4xf32>
+// CHECK-SAME: %[[X:.*]]: memref<8x64xf32>, %[[R:.*]]: memref<8x64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<8x64xf32>) kernel
+// CHECK: scf.for
+// CHECK: %[[X1:.*]] = vector.load %[[X]]
+// CHECK-NEXT: %[[R1:.*]] = vector.load %[[R]]
+// CHECK-NEXT: arith.addf %[[X1]], %[[R1]] : vector<4xf32>
+// CHECK: gpu.shuffle
+// CHECK: scf.for
+// CHECK: %[[X2:.*]] = vector.load %[[X]]
+// CHECK-NEXT: %[[R2:.*]] = vector.load %[[R]]
+// CHECK-NEXT: arith.addf %[[X2]], %[[R2]] : vector<4xf32>
+// CHECK: math.rsqrt
+// CHECK: scf.for
+// CHECK: %[[X3:.*]] = vector.load %[[X]]
+// CHECK-NEXT: %[[R3:.*]] = vector.load %[[R]]
+// CHECK-NEXT: arith.addf %[[X3]], %[[R3]] : vector<4xf32>
 // CHECK-LABEL: gpu.func @residual_gpu1_norm0(
 // CHECK-SAME: %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<8x64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<8x64xf32>, %[[SUM:.*]]: memref<8x64xf32>) kernel
 // CHECK: vector.store %{{.*}}, %[[SUM]]

@@ -142,7 +142,7 @@ Value NormKernelBuilder::rowSum(function_ref<Value(Value)> term) {
       auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, inside,
                                     /*withElseRegion=*/true);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      Value v = vector::LoadOp::create(b, loc, f32x4, x, ValueRange{row, col});
+      Value v = loadInput(col);
       scf::YieldOp::create(b, loc,
                            ValueRange{arith::AddFOp::create(
                                b, loc, acc, horizontalSum(term(v)))});
