@@ -386,7 +386,7 @@ def _xform_aot() -> str:
 
 
 def compile_object(module, path: str, target: str = "cuda", name: str = "model",
-                   gpu_chip: str = "sm_90a") -> Tuple[str, str]:
+                   gpu_chip: str = "sm_90a", attention_kernel: bool = True) -> Tuple[str, str]:
     """Ahead-of-time artifact: an object file plus a C header (xform-aot).
 
     ``target='cuda'``: the whole model for the GPU (cubins embedded, made by
@@ -395,7 +395,8 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
     generated loop kernels for everything else; pointers are device memory
     (docs/STATUS.md says what is fast and what is merely correct).
     ``target='cpu'``: the CPU code for this machine. Returns (object path,
-    header path).
+    header path). ``attention_kernel=False`` runs attention as f32 loop
+    kernels instead of the flash attention kernel (whose products are f16).
     """
     if target not in ("cuda", "cpu"):
         raise QuantXformError(f"target must be 'cuda' or 'cpu', got {target!r}")
@@ -409,6 +410,8 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
                "--name", name, "-o", obj, "--header", header]
         if target == "cuda":
             cmd += ["--gpu-chip", gpu_chip]
+            if not attention_kernel:
+                cmd += ["--gpu-attention-kernel=false"]
         env = dict(os.environ)
         if target == "cuda" and not shutil.which("ptxas") and os.path.isdir("/usr/local/cuda/bin"):
             env["PATH"] = env.get("PATH", "") + os.pathsep + "/usr/local/cuda/bin"
@@ -430,7 +433,8 @@ def _cuda_runtime_library() -> str:
     raise QuantXformError("libqx_cuda_runtime.so not found (build it, or set QX_CUDA_RUNTIME)")
 
 
-def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "sm_90a"):
+def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "sm_90a",
+                 attention_kernel: bool = True):
     """Compiles ``module`` for the GPU into the artifact folder ``directory``
     and returns it loaded (``quant_xform.cuda.CudaModel``: call it on numpy
     arrays or torch CUDA tensors). The folder holds ``lib<name>.so`` (the
@@ -438,7 +442,7 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
     compiler, $CXX or c++), ``libqx_cuda_runtime.so``, ``<name>.json``
     (the signature), ``<name>.h`` and ``<name>.o``; copy it, with
     ``quant_xform/cuda.py`` if quant-xform is not installed there, to a
-    machine with an NVIDIA GPU."""
+    machine with an NVIDIA GPU. ``attention_kernel``: see compile_object."""
     from .cuda import CudaModel
     if not name.isidentifier():
         raise QuantXformError(f"name must be a C identifier, got {name!r}")
@@ -449,7 +453,7 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
         raise QuantXformError("the model returns nothing")
     os.makedirs(directory, exist_ok=True)
     obj, _ = compile_object(module, os.path.join(directory, name), target="cuda", name=name,
-                            gpu_chip=gpu_chip)
+                            gpu_chip=gpu_chip, attention_kernel=attention_kernel)
     runtime = _cuda_runtime_library()
     shutil.copyfile(runtime, os.path.join(directory, "libqx_cuda_runtime.so"))
     cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("clang++-22")

@@ -12,6 +12,13 @@
 // leaves it to the loop kernels, with a warning saying why.
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu 2>/dev/null | FileCheck %s
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics -o /dev/null
+// With attention-kernel=false, a whole model keeps its attention for the
+// f32 loop kernels of its linalg form:
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu="attention-kernel=false" 2>&1 | FileCheck %s --check-prefix=LOOPS
+// LOOPS-LABEL: func.func @model(
+// LOOPS-NOT: call
+// LOOPS: quant_xform.attention %{{.*}} : tensor<1x8x2x32xf32>, tensor<1x8x2x32xf32>
+// LOOPS: quant_xform.attention %{{.*}} : tensor<1x8x2x24xf32>, tensor<1x8x2x24xf32>
 
 // CHECK-LABEL: gpu.func @minilm_attention0(
 // CHECK-SAME: %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128xf32>, %{{.*}}: memref<2x128x12x32xf32>)

@@ -104,6 +104,11 @@ static cl::opt<int64_t>
                          "tensor<?xK> argument) are planned for: their "
                          "kernel and tile; any M runs"),
                 cl::init(1024));
+static cl::opt<bool> gpuAttentionKernel(
+    "gpu-attention-kernel",
+    cl::desc("quant_xform.attention on the flash attention kernel (f16 "
+             "products); false: f32 loop kernels"),
+    cl::init(true));
 static cl::opt<bool> gpuPersistent(
     "gpu-wgmma-persistent",
     cl::desc("Persistent wgmma blocks (one per SM) where the grid has more "
@@ -309,6 +314,7 @@ int main(int argc, char **argv) {
     options.wgmmaStages = gpuStages;
     options.wgmmaGroupM = gpuGroupM;
     options.plannedM = gpuPlannedM;
+    options.attentionKernel = gpuAttentionKernel;
     options.wgmmaPersistent = gpuPersistent;
     options.wgmmaTma = gpuTma;
     options.dependentLaunch = gpuDependentLaunch;

@@ -73,6 +73,8 @@ struct GPUPipelineOptions {
   int64_t wgmmaGroupM = 0;
   /// The rows that kernels of a run-time M are planned for.
   int64_t plannedM = 1024;
+  /// quant_xform.attention on the flash attention kernel (else loops).
+  bool attentionKernel = true;
   /// Persistent wgmma blocks where the grid has more than one wave.
   bool wgmmaPersistent = false;
   /// TMA loads (a producer warp, mbarriers) in the wgmma kernel.

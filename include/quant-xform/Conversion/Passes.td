@@ -231,6 +231,9 @@ def ConvertQuantXformQLinearToGPU
            "wgmma-persistent)">,
     Option<"wgmmaMinM", "wgmma-min-m", "int64_t", "1",
            "Smallest M that takes the wgmma kernel">,
+    Option<"attentionKernel", "attention-kernel", "bool", "true",
+           "Lower quant_xform.attention to the flash attention kernel (f16 "
+           "products); false: the f32 loop kernels of its linalg form">,
     Option<"plannedM", "planned-m", "int64_t", "1024",
            "Rows that the kernels of a run-time M (tensor<?xK>) are planned "
            "for (their kernel and tile; any M runs)">,

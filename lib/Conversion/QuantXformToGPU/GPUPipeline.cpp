@@ -73,6 +73,11 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       llvm::cl::desc("Rows that the kernels of a run-time M (tensor<?xK>) "
                      "are planned for (their kernel and tile)"),
       llvm::cl::init(1024)};
+  Option<bool> attentionKernel{
+      *this, "attention-kernel",
+      llvm::cl::desc("quant_xform.attention on the flash attention kernel "
+                     "(f16 products); false: f32 loop kernels"),
+      llvm::cl::init(true)};
   Option<bool> wgmmaPersistent{
       *this, "wgmma-persistent",
       llvm::cl::desc("Persistent wgmma blocks (one per SM) where the grid "
@@ -173,6 +178,7 @@ void mlir::quant_xform::buildGPUHostPipeline(
   kernelOptions.wgmmaStages = options.wgmmaStages;
   kernelOptions.wgmmaGroupM = options.wgmmaGroupM;
   kernelOptions.plannedM = options.plannedM;
+  kernelOptions.attentionKernel = options.attentionKernel;
   kernelOptions.wgmmaPersistent = options.wgmmaPersistent;
   kernelOptions.wgmmaTma = options.wgmmaTma;
   pm.addPass(createConvertQuantXformQLinearToGPU(kernelOptions));
@@ -255,6 +261,7 @@ void mlir::quant_xform::registerGPUPipeline() {
         options.wgmmaStages = cl.wgmmaStages;
         options.wgmmaGroupM = cl.wgmmaGroupM;
         options.plannedM = cl.plannedM;
+        options.attentionKernel = cl.attentionKernel;
         options.wgmmaPersistent = cl.wgmmaPersistent;
         options.wgmmaTma = cl.wgmmaTma;
         options.dependentLaunch = cl.dependentLaunch;

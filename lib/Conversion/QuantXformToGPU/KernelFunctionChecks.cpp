@@ -283,7 +283,8 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
     if (auto mixed = dyn_cast<MixedLinearOp>(op))
       return succeeded(checkFusedMixed(mixed, options, /*emit=*/false));
     if (auto att = dyn_cast<AttentionOp>(op))
-      return succeeded(checkAttention(att, /*emit=*/false));
+      return options.attentionKernel &&
+             succeeded(checkAttention(att, /*emit=*/false));
     if (isa<LayerNormOp, RMSNormOp>(op))
       return normKernelRefusal(&op).empty();
     if (auto add = dyn_cast<arith::AddFOp>(op))
@@ -357,6 +358,10 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
       continue; // checked with its norm
     if (auto g = dyn_cast<linalg::GenericOp>(op); g && isFusedActivation(g))
       continue; // checked with its qlinear
+    if (isa<AttentionOp>(op) && !options.attentionKernel)
+      return op.emitError() << "with attention-kernel=false, attention runs "
+                               "as loop kernels, which only a whole model "
+                               "(outline) can hold";
     if (isa<AttentionOp, LayerNormOp, RMSNormOp>(op)) {
       if (failed(checkRowKernelOp(&op)))
         return failure();

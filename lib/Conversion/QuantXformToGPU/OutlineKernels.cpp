@@ -44,6 +44,8 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
       if (succeeded(checkQuantize(dq, /*emit=*/false)))
         ops.push_back(op);
     } else if (auto att = dyn_cast<AttentionOp>(op)) {
+      if (!options.attentionKernel)
+        return; // loop kernels, as asked
       std::string why = attentionKernelRefusal(att);
       if (why.empty())
         ops.push_back(op);

@@ -117,6 +117,7 @@ struct ConvertQuantXformQLinearToGPU
     o.wgmmaOptions.tma = wgmmaTma;
     o.wgmmaOptions.minM = wgmmaMinM;
     o.plannedM = plannedM;
+    o.attentionKernel = attentionKernel;
     o.target = GPUTargetFacts::forChip(chip, smCount, maxSharedBytes);
     return o;
   }

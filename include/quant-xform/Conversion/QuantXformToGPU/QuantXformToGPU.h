@@ -59,6 +59,8 @@ struct QuantXformToGPUOptions {
   /// The rows that kernels of a run-time M (`tensor<?xK>`) are planned for:
   /// their kernel (wgmma or mma.sync) and tile; any M runs.
   int64_t plannedM = 1024;
+  /// Attention on the flash attention kernel (else loop kernels).
+  bool attentionKernel = true;
 };
 
 /// The host side of one kernel function under conversion, shared by its
