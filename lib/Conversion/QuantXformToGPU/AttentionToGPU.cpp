@@ -59,15 +59,12 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     SmallVector<Value> operands;
     for (Value v : op->getOperands())
       operands.push_back(state.bufferOf(v));
-    Value r = op.getResult();
-    if (!state.bufferFor.count(r))
-      state.bufferFor[r] =
-          state.allocScratch(rewriter, loc, memrefOf(r.getType()));
-    operands.push_back(state.bufferFor[r]);
+    Value out = state.resultBuffer(rewriter, loc, op.getResult());
+    operands.push_back(out);
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,
                                           gpu_kernels::attentionLaunch(shape),
                                           operands, state.token);
-    rewriter.replaceOp(op, state.bufferFor[r]);
+    rewriter.replaceOp(op, out);
     return success();
   }
 };

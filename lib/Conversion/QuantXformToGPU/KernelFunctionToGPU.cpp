@@ -36,6 +36,14 @@ Value GPULaunchState::allocScratch(OpBuilder &b, Location loc, MemRefType type,
   return alloc.getMemref();
 }
 
+Value GPULaunchState::resultBuffer(OpBuilder &b, Location loc, Value r,
+                                   ValueRange dynamicSizes) {
+  Value &buffer = bufferFor[r];
+  if (!buffer)
+    buffer = allocScratch(b, loc, memrefOf(r.getType()), dynamicSizes);
+  return buffer;
+}
+
 OpBuilder GPULaunchState::kernelBuilder() {
   return OpBuilder::atBlockEnd(&kernels.getBodyRegion().front());
 }

@@ -71,17 +71,14 @@ struct NormToGPU : public GPULaunchPattern<NormOp> {
       operands = {state.bufferOf(add.getLhs()), state.bufferOf(add.getRhs())};
     for (Value v : op->getOperands().drop_front(add ? 1 : 0))
       operands.push_back(state.bufferOf(v));
-    Value r = op.getResult();
-    if (!state.bufferFor.count(r))
-      state.bufferFor[r] =
-          state.allocScratch(rewriter, loc, memrefOf(r.getType()));
-    operands.push_back(state.bufferFor[r]);
+    Value out = state.resultBuffer(rewriter, loc, op.getResult());
+    operands.push_back(out);
     if (sum)
       operands.push_back(sum);
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,
                                           gpu_kernels::normLaunch(shape),
                                           operands, state.token);
-    rewriter.replaceOp(op, state.bufferFor[r]);
+    rewriter.replaceOp(op, out);
     return success();
   }
 };

@@ -64,13 +64,9 @@ struct DynamicQuantizeToGPU : public GPULaunchPattern<DynamicQuantizeOp> {
     gpu::GPUFuncOp kernel = gpu_kernels::buildQuantizeKernel(kb, loc, name, qs);
     SmallVector<Value> operands = {state.bufferOf(input)};
     Value rows = runtimeRows(rewriter, loc, operands[0], qs.dynamicM);
-    for (Value r : {dq.getResult(), dq.getScale()}) {
-      if (!state.bufferFor.count(r))
-        state.bufferFor[r] =
-            state.allocScratch(rewriter, loc, memrefOf(r.getType()),
-                               rows ? ValueRange{rows} : ValueRange{});
-      operands.push_back(state.bufferFor[r]);
-    }
+    for (Value r : {dq.getResult(), dq.getScale()})
+      operands.push_back(state.resultBuffer(
+          rewriter, loc, r, rows ? ValueRange{rows} : ValueRange{}));
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,
                                           gpu_kernels::quantizeLaunch(qs),
                                           operands, state.token, rows);

@@ -93,6 +93,10 @@ struct GPULaunchState {
   /// and freed at the exit; `dynamicSizes` are its dynamic dimensions.
   Value allocScratch(OpBuilder &b, Location loc, MemRefType type,
                      ValueRange dynamicSizes = {});
+  /// The buffer of the op result `r`: its out-parameter where returned,
+  /// else a scratch buffer allocated at `b` (kept for later readers).
+  Value resultBuffer(OpBuilder &b, Location loc, Value r,
+                     ValueRange dynamicSizes = {});
   /// A builder at the end of the kernel module.
   OpBuilder kernelBuilder();
 };
@@ -102,8 +106,8 @@ struct GPULaunchState {
 void populateQuantXformToGPUTypeConversions(TypeConverter &converter);
 
 /// What is legal once a kernel function is converted: no qlinear,
-/// dynamic_quantize, rotate, mixed_linear, attention or norm op, no tensor extf / truncf, a
-/// signature of memrefs without results, a return without operands.
+/// dynamic_quantize, rotate, mixed_linear, attention or norm op, no tensor extf
+/// / truncf, a signature of memrefs without results, a return without operands.
 void configureQuantXformToGPUTarget(ConversionTarget &target,
                                     const TypeConverter &converter);
 
