@@ -559,6 +559,80 @@ QX_EXPORT void _mlir_ciface_qxGpuConstantI32(MemRef1D *out,
   residentCopy(out, in, 4);
 }
 
+/// The weight table of a model compiled with weights as data
+/// (quant-xform-gpu-weights-as-data): [layout, n, address 0, bytes 0, ...,
+/// address n-1, bytes n-1], host memory filled by the caller from the
+/// model's weight file (quant_xform/cuda.py). Fills `out` with weight
+/// `index`'s device buffer after checking the table against what the
+/// compiled code expects; a null descriptor and an error otherwise.
+namespace {
+void weightFromTable(MemRef1D *out, const MemRef1D *table, int64_t index,
+                     int64_t elements, int64_t layout, size_t elementBytes,
+                     const char *type) {
+  std::lock_guard<std::mutex> lock(mutex);
+  *out = MemRef1D{nullptr, nullptr, 0, elements, 1};
+  const int64_t *t =
+      table && table->aligned
+          ? static_cast<const int64_t *>(table->aligned) + table->offset
+          : nullptr;
+  char text[256];
+  if (!t || table->size < 2) {
+    fail("the model reads its weights from a weight table and none was "
+         "passed (load the artifact with quant_xform.cuda.load, which "
+         "reads its weight file)");
+    return;
+  }
+  if (t[0] != layout) {
+    std::snprintf(text, sizeof(text),
+                  "the weight table is for weight layout %016llx, the "
+                  "compiled model has layout %016llx: the weight file does "
+                  "not belong to this model",
+                  static_cast<unsigned long long>(t[0]),
+                  static_cast<unsigned long long>(layout));
+    fail(text);
+    return;
+  }
+  int64_t n = t[1];
+  if (index < 0 || index >= n || table->size < 2 + 2 * n) {
+    std::snprintf(text, sizeof(text),
+                  "weight %lld is not in the weight table (it holds %lld)",
+                  static_cast<long long>(index), static_cast<long long>(n));
+    fail(text);
+    return;
+  }
+  int64_t address = t[2 + 2 * index], bytes = t[3 + 2 * index];
+  if (bytes != elements * static_cast<int64_t>(elementBytes) || !address) {
+    std::snprintf(text, sizeof(text),
+                  "weight %lld: the table holds %lld bytes at %s, the "
+                  "compiled model reads %lld %s elements",
+                  static_cast<long long>(index), static_cast<long long>(bytes),
+                  address ? "a device address" : "no address",
+                  static_cast<long long>(elements), type);
+    fail(text);
+    return;
+  }
+  out->allocated = out->aligned = reinterpret_cast<void *>(address);
+}
+} // namespace
+
+/// Weight `index` of the weight table (see weightFromTable), per element
+/// type.
+QX_EXPORT void _mlir_ciface_qxGpuWeightF32(MemRef1D *out, const MemRef1D *table,
+                                           int64_t index, int64_t elements,
+                                           int64_t layout) {
+  weightFromTable(out, table, index, elements, layout, 4, "f32");
+}
+QX_EXPORT void _mlir_ciface_qxGpuWeightI8(MemRef1D *out, const MemRef1D *table,
+                                          int64_t index, int64_t elements,
+                                          int64_t layout) {
+  weightFromTable(out, table, index, elements, layout, 1, "i8");
+}
+QX_EXPORT void _mlir_ciface_qxGpuWeightI32(MemRef1D *out, const MemRef1D *table,
+                                           int64_t index, int64_t elements,
+                                           int64_t layout) {
+  weightFromTable(out, table, index, elements, layout, 4, "i32");
+}
+
 /// Copies in the order of `stream` (after its queued work; a copy to
 /// pageable host memory returns when it is done), as upstream's wrappers.
 QX_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {

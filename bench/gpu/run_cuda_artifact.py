@@ -5,7 +5,10 @@ loads <here>/bert; the model runs on numpy arrays (one sequence, then a
 batch of two) and, when torch is installed, on torch CUDA tensors (the
 batch); every output is compared with the reference evaluator's
 (relative error ≤ 1e-5), then one sequence through torch is timed (CUDA
-events, median of 20 after warm-up). Exit 1 on a mismatch."""
+events, median of 20 after warm-up). The weights come from the artifact's
+weight file: a second model in the same process, loaded with another file
+of the same layout (the int8 weights negated), must give other outputs
+while the first still gives its own. Exit 1 on a mismatch."""
 import os
 import sys
 
@@ -18,6 +21,28 @@ import cuda  # noqa: E402  (quant_xform/cuda.py, standalone)
 
 def rel_err(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def other_weights(model, x, mask, expected):
+    """Loads the artifact again with its int8 weights negated (another file
+    of the same layout): its output must move, the first model's not."""
+    path = os.path.join(HERE, "bert", model.meta["weights"]["file"])
+    header = cuda.read_weights_header(path)
+    data = open(path, "rb").read()
+    arrays = []
+    for (name, dtype, shape), (b, e) in zip(header["tensors"], header["offsets"]):
+        a = np.frombuffer(data[b:e], dtype={"F32": np.float32, "I8": np.int8,
+                                            "I32": np.int32}[dtype]).reshape(shape)
+        arrays.append((name, -a if dtype == "I8" and len(shape) == 2 else a))
+    other = os.path.join("/tmp", "negated.weights.safetensors")
+    cuda.write_weights(other, arrays)
+    negated = cuda.load(os.path.join(HERE, "bert"), weights=other)
+    e_other = rel_err(negated(x[0], mask[0]), expected[0])
+    e_first = rel_err(model(x[0], mask[0]), expected[0])
+    print(f"weights as data: {len(arrays)} tensors, {len(data) / 1e6:.2f} MB file; with the "
+          f"int8 weights negated the output moves by {e_other:.3e}, the first model's by "
+          f"{e_first:.3e}")
+    return e_other > 1e-2 and e_first <= 1e-5
 
 
 def main():
@@ -59,6 +84,8 @@ def main():
             ts.append(s.elapsed_time(t))
         ts.sort()
         print(f"torch CUDA tensors: median {ts[len(ts) // 2]:.3f} ms per call")
+    if model.weight_layout is not None:
+        ok &= other_weights(model, x, mask, expected)
     try:
         model(x[0, :4], mask[0])
         ok = False

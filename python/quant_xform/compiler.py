@@ -386,7 +386,9 @@ def _xform_aot() -> str:
 
 
 def compile_object(module, path: str, target: str = "cuda", name: str = "model",
-                   gpu_chip: str = "sm_90a", attention_kernel: bool = True) -> Tuple[str, str]:
+                   gpu_chip: str = "sm_90a", attention_kernel: bool = True,
+                   weights_file: Optional[str] = None,
+                   weights_min_bytes: int = 4096) -> Tuple[str, str]:
     """Ahead-of-time artifact: an object file plus a C header (xform-aot).
 
     ``target='cuda'``: the whole model for the GPU (cubins embedded, made by
@@ -397,6 +399,10 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
     ``target='cpu'``: the CPU code for this machine. Returns (object path,
     header path). ``attention_kernel=False`` runs attention as f32 loop
     kernels instead of the flash attention kernel (whose products are f16).
+    ``weights_file`` (``target='cuda'``): weights as data — constants of at
+    least ``weights_min_bytes`` bytes go to this safetensors file instead of
+    the object, and the entry point takes the table of their device
+    buffers as its last argument (``quant_xform.cuda`` fills it).
     """
     if target not in ("cuda", "cpu"):
         raise QuantXformError(f"target must be 'cuda' or 'cpu', got {target!r}")
@@ -412,6 +418,15 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
             cmd += ["--gpu-chip", gpu_chip]
             if not attention_kernel:
                 cmd += ["--gpu-attention-kernel=false"]
+            if weights_file:
+                if weights_min_bytes < 0:
+                    raise QuantXformError(
+                        f"weights_min_bytes must be >= 0, got {weights_min_bytes}")
+                cmd += ["--gpu-weights-file", weights_file,
+                        f"--gpu-weights-min-bytes={weights_min_bytes}"]
+        elif weights_file:
+            raise QuantXformError("weights_file is for target='cuda' (the CPU JIT and "
+                                  "objects keep constants in memory)")
         env = dict(os.environ)
         if target == "cuda" and not shutil.which("ptxas") and os.path.isdir("/usr/local/cuda/bin"):
             env["PATH"] = env.get("PATH", "") + os.pathsep + "/usr/local/cuda/bin"
@@ -434,7 +449,8 @@ def _cuda_runtime_library() -> str:
 
 
 def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "sm_90a",
-                 attention_kernel: bool = True):
+                 attention_kernel: bool = True, weights_as_data: bool = True,
+                 weights_min_bytes: int = 4096):
     """Compiles ``module`` for the GPU into the artifact folder ``directory``
     and returns it loaded (``quant_xform.cuda.CudaModel``: call it on numpy
     arrays or torch CUDA tensors). The folder holds ``lib<name>.so`` (the
@@ -442,7 +458,13 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
     compiler, $CXX or c++), ``libqx_cuda_runtime.so``, ``<name>.json``
     (the signature), ``<name>.h`` and ``<name>.o``; copy it, with
     ``quant_xform/cuda.py`` if quant-xform is not installed there, to a
-    machine with an NVIDIA GPU. ``attention_kernel``: see compile_object."""
+    machine with an NVIDIA GPU. ``attention_kernel``: see compile_object.
+    ``weights_as_data`` (the default): the weights (constants of
+    ``weights_min_bytes`` bytes or more) go to ``<name>.weights.safetensors`` in the folder, not into the
+    library; loading the artifact reads that file onto the device, after
+    checking it against the layout in ``<name>.json`` (names, dtypes,
+    shapes) and its SHA-256. The library then holds code only, so a
+    model's size is bounded by device memory, not by the object file."""
     from .cuda import CudaModel
     if not name.isidentifier():
         raise QuantXformError(f"name must be a C identifier, got {name!r}")
@@ -452,8 +474,13 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
     if len(sig["result_shapes"]) < 1:
         raise QuantXformError("the model returns nothing")
     os.makedirs(directory, exist_ok=True)
+    weights = os.path.join(directory, f"{name}.weights.safetensors")
+    if os.path.exists(weights):
+        os.remove(weights)  # never pair a stale file with the new library
     obj, _ = compile_object(module, os.path.join(directory, name), target="cuda", name=name,
-                            gpu_chip=gpu_chip, attention_kernel=attention_kernel)
+                            gpu_chip=gpu_chip, attention_kernel=attention_kernel,
+                            weights_file=weights if weights_as_data else None,
+                            weights_min_bytes=weights_min_bytes)
     runtime = _cuda_runtime_library()
     shutil.copyfile(runtime, os.path.join(directory, "libqx_cuda_runtime.so"))
     cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("clang++-22")
@@ -466,6 +493,14 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
         raise QuantXformError(f"linking {lib} failed:\n{p.stderr.strip()}")
     os.replace(lib + ".tmp", lib)
     meta = dict(name=name, **sig)
+    if weights_as_data:
+        from .cuda import read_weights_header
+        manifest = read_weights_header(weights)
+        if manifest["tensors"]:
+            meta["weights"] = dict(file=os.path.basename(weights), layout=manifest["layout"],
+                                   sha256=manifest["sha256"], tensors=manifest["tensors"])
+        else:
+            os.remove(weights)
     with open(os.path.join(directory, f"{name}.json"), "w") as f:
         json.dump(meta, f, indent=1)
     return CudaModel(os.path.join(directory, name))

@@ -17,9 +17,19 @@ results are new torch CUDA tensors. Arguments with one more leading
 dimension (the same for all) are a batch: one call per item, results
 stacked. Errors (no GPU, no driver, a CUDA
 failure, wrong shapes) raise ``CudaError`` with the runtime's message.
+
+Weights as data: an artifact compiled with ``weights_as_data`` holds code
+only; its weights are in ``<name>.weights.safetensors`` beside it (int8
+weights, f32 scales and the other large constants, after the transforms).
+Loading checks that file against the layout in ``<name>.json`` (names,
+dtypes, shapes, in order) and against its own SHA-256, then copies it to
+device memory once; ``CudaModel(path, weights=other_file)`` takes another
+file of the same layout (e.g. written by ``write_weights``).
 """
 import ctypes
+import hashlib
 import json
+import mmap
 import os
 
 import numpy as np
@@ -31,6 +41,140 @@ class CudaError(RuntimeError):
 
 _DTYPES = {"f32": np.float32, "f64": np.float64, "i8": np.int8, "ui8": np.uint8,
            "i32": np.int32, "i64": np.int64}
+
+
+_SAFETENSORS = {"F32": (np.float32, "f32"), "I8": (np.int8, "i8"), "I32": (np.int32, "i32")}
+_WEIGHTS_FORMAT = "quant-xform-gpu-weights"
+
+
+def layout_fingerprint(tensors):
+    """The 64-bit FNV-1a of the weights' names, dtypes and shapes in order
+    (hex), as quant-xform-gpu-weights-as-data computes it: the layout that a
+    compiled model and its weight file share. ``tensors``: [name, dtype,
+    shape] rows with safetensors dtypes."""
+    h = 1469598103934665603
+    mask = (1 << 64) - 1
+
+    def mix(text):
+        nonlocal h
+        for c in text.encode() + b"\xff":
+            h = ((h ^ c) * 1099511628211) & mask
+
+    for name, dtype, shape in tensors:
+        mix(name)
+        mix(dtype)
+        for d in shape:
+            mix(str(d))
+    return f"{h:016x}"
+
+
+def _sha256(f, start, size):
+    digest = hashlib.sha256()
+    f.seek(start)
+    left = size
+    while left:
+        chunk = f.read(min(left, 1 << 24))
+        if not chunk:
+            break
+        digest.update(chunk)
+        left -= len(chunk)
+    return digest.hexdigest()
+
+
+def read_weights_header(path, verify=False):
+    """The layout of a weight file written by the GPU compiler (or
+    ``write_weights``): dict(layout, sha256, tensors=[[name, dtype, shape]],
+    offsets=[(begin, end)] in the file, data_start). Every length and offset
+    is checked against the file; ``verify`` also checks the data's SHA-256.
+    Raises CudaError naming the problem."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            raw = f.read(8)
+            if len(raw) != 8:
+                raise CudaError(f"'{path}': not a weight file (shorter than 8 bytes)")
+            n = int.from_bytes(raw, "little")
+            if n > min(size - 8, 1 << 28):
+                raise CudaError(f"'{path}': header length {n} runs past the end of the "
+                                f"file ({size} bytes): truncated or not a weight file")
+            try:
+                header = json.loads(f.read(n))
+            except ValueError as e:
+                raise CudaError(f"'{path}': the header is not JSON: {e}") from e
+            if not isinstance(header, dict):
+                raise CudaError(f"'{path}': the header is not a JSON object")
+            meta = header.get("__metadata__") or {}
+            if meta.get("format") != _WEIGHTS_FORMAT:
+                raise CudaError(f"'{path}': not a quant-xform GPU weight file (metadata format "
+                                f"{meta.get('format')!r}, expected {_WEIGHTS_FORMAT!r})")
+            order = [o for o in meta.get("order", "").split(",") if o]
+            data_start, data_size = 8 + n, size - 8 - n
+            tensors, offsets = [], []
+            for name in order:
+                entry = header.get(name)
+                if not isinstance(entry, dict):
+                    raise CudaError(f"'{path}': weight '{name}' is listed but not described")
+                dtype, shape, off = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+                if dtype not in _SAFETENSORS:
+                    raise CudaError(f"'{path}': weight '{name}' has dtype {dtype!r} "
+                                    f"(expected one of {sorted(_SAFETENSORS)})")
+                if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
+                        or not isinstance(off, list) or len(off) != 2
+                        or not all(isinstance(o, int) for o in off)):
+                    raise CudaError(f"'{path}': weight '{name}' has a malformed shape or offsets")
+                want = int(np.prod(shape, dtype=np.int64)) * np.dtype(_SAFETENSORS[dtype][0]).itemsize
+                if not 0 <= off[0] <= off[1] <= data_size or off[1] - off[0] != want:
+                    raise CudaError(f"'{path}': weight '{name}' ({dtype}{shape}) needs {want} bytes, "
+                                    f"its offsets {off} hold {off[1] - off[0]} of a {data_size}-byte "
+                                    f"data section: truncated or corrupt")
+                tensors.append([name, dtype, shape])
+                offsets.append((data_start + off[0], data_start + off[1]))
+            layout = layout_fingerprint(tensors)
+            if meta.get("layout") != layout:
+                raise CudaError(f"'{path}': the metadata says layout {meta.get('layout')!r}, "
+                                f"the tensors have layout {layout!r}: corrupt")
+            sha = meta.get("sha256", "")
+            if verify and _sha256(f, data_start, data_size) != sha:
+                raise CudaError(f"'{path}': the data's SHA-256 differs from the one in its header: "
+                                "the file is corrupt or was edited")
+    except OSError as e:
+        raise CudaError(f"cannot read weight file '{path}': {e}") from e
+    return dict(layout=layout, sha256=sha, tensors=tensors, offsets=offsets,
+                data_start=data_start)
+
+
+def write_weights(path, tensors):
+    """Writes a weight file of the compiler's format: ``tensors`` is a list
+    of (name, numpy array of float32, int8 or int32), in the order of the
+    model's layout (``CudaModel.weight_layout``). Returns the layout."""
+    rows, blobs, offset = [], [], 0
+    header = {}
+    for name, a in tensors:
+        a = np.ascontiguousarray(a)
+        dtype = {np.dtype(np.float32): "F32", np.dtype(np.int8): "I8",
+                 np.dtype(np.int32): "I32"}.get(a.dtype)
+        if dtype is None:
+            raise CudaError(f"weight '{name}': dtype {a.dtype} (expected float32, int8 or int32)")
+        rows.append([name, dtype, list(a.shape)])
+        header[name] = dict(dtype=dtype, shape=list(a.shape), data_offsets=[offset, offset + a.nbytes])
+        offset += a.nbytes
+        blobs.append(a)
+    digest = hashlib.sha256()
+    for a in blobs:
+        digest.update(memoryview(a).cast("B"))
+    layout = layout_fingerprint(rows)
+    header["__metadata__"] = dict(format=_WEIGHTS_FORMAT, layout=layout,
+                                  sha256=digest.hexdigest(), order=",".join(r[0] for r in rows))
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for a in blobs:
+            f.write(memoryview(a).cast("B"))
+    os.replace(tmp, path)
+    return layout
 
 
 def _descriptor(rank):
@@ -55,7 +199,7 @@ def _fill(desc, ptr, shape):
 class CudaModel:
     """A GPU artifact loaded for calls (see the module's documentation)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, weights: str = None):
         meta_path = path + ".json" if not os.path.isdir(path) else None
         if meta_path is None:
             metas = [f for f in os.listdir(path) if f.endswith(".json")]
@@ -90,6 +234,79 @@ class CudaModel:
         self._entry = getattr(self._lib, f"_mlir_ciface_{name}")
         self._entry.restype = None
         self._types = [_descriptor(len(s)) for s in self.arg_shapes + self.result_shapes]
+        self._device_weights = None
+        self._table = None
+        self.weight_layout = None
+        if "weights" in self.meta:
+            self._open_weights(folder, weights)
+        elif weights is not None:
+            raise CudaError(f"'{meta_path}': this artifact keeps its weights in the library; "
+                            "it takes no weight file")
+
+    def _open_weights(self, folder, weights):
+        """Checks the weight file against the artifact's layout (the data is
+        copied to the device at the first call)."""
+        spec = self.meta["weights"]
+        try:
+            self.weight_layout = [list(t) for t in spec["tensors"]]
+            layout = spec["layout"]
+            default = os.path.join(folder, spec["file"])
+        except (KeyError, TypeError) as e:
+            raise CudaError(f"the artifact's weights entry is malformed: {e}") from e
+        path = weights or default
+        if not os.path.exists(path):
+            raise CudaError(f"the weight file '{path}' is missing: the artifact's library holds "
+                            "code only (compile_cuda wrote the weights beside it)")
+        header = read_weights_header(path, verify=True)
+        if header["layout"] != layout:
+            got = {t[0]: t for t in header["tensors"]}
+            for want in self.weight_layout:
+                have = got.get(want[0])
+                if have is None:
+                    raise CudaError(f"'{path}' does not belong to this model: weight "
+                                    f"'{want[0]}' ({want[1]}{want[2]}) is missing")
+                if have != want:
+                    raise CudaError(f"'{path}' does not belong to this model: weight "
+                                    f"'{want[0]}' is {have[1]}{have[2]} there, the model "
+                                    f"reads {want[1]}{want[2]}")
+            raise CudaError(f"'{path}' does not belong to this model: its weights are in "
+                            f"another order or it has others (layout {header['layout']}, "
+                            f"the model's {layout})")
+        self._weights_path = path
+        self._weights_header = header
+
+    def _upload_weights(self):
+        """Copies the weight file to device memory once and fills the table."""
+        if self._table is not None:
+            return
+        rt = self._runtime
+        header = self._weights_header
+        align = 256
+        sizes = [e - b for b, e in header["offsets"]]
+        starts = np.cumsum([0] + [(n + align - 1) // align * align for n in sizes])
+        base = rt.qxGpuMalloc(max(int(starts[-1]), 1))
+        self._check("allocating device memory for the weights")
+        self._device_weights = base
+        with open(self._weights_path, "rb") as f, \
+                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            data = np.frombuffer(m, dtype=np.uint8)
+            for (b, e), start in zip(header["offsets"], starts):
+                if e > b and rt.qxGpuCopyToDevice(base + int(start), data[b:e].ctypes.data,
+                                                  e - b) != 0:
+                    self._check("copying the weights to the device")
+            del data
+        table = [int(header["layout"], 16), len(sizes)]
+        for n, start in zip(sizes, starts):
+            table += [base + int(start), n]
+        self._table = np.array([t - (1 << 64) if t >= 1 << 63 else t for t in table],
+                               dtype=np.int64)
+
+    def __del__(self):
+        if getattr(self, "_device_weights", None):
+            try:
+                self._runtime.qxGpuFree(self._device_weights)
+            except Exception:  # interpreter shutdown
+                pass
 
     def _check(self, what):
         err = self._runtime.qxGpuLastError()
@@ -102,6 +319,11 @@ class CudaModel:
         for t, ptr, shape in zip(self._types, pointers, self.arg_shapes + self.result_shapes):
             d = t()
             _fill(d, ptr, shape)
+            descs.append(d)
+        if self.weight_layout is not None:
+            self._upload_weights()
+            d = _descriptor(1)()
+            _fill(d, self._table.ctypes.data, self._table.shape)
             descs.append(d)
         self._entry(*[ctypes.byref(d) for d in descs])
         self._check("running the model")
@@ -181,6 +403,7 @@ class CudaModel:
                     rt.qxGpuFree(p)
 
 
-def load(path: str) -> CudaModel:
-    """Loads the GPU artifact at ``path`` (its folder, or ``<folder>/<name>``)."""
-    return CudaModel(path)
+def load(path: str, weights: str = None) -> CudaModel:
+    """Loads the GPU artifact at ``path`` (its folder, or ``<folder>/<name>``);
+    ``weights``: another weight file of the same layout."""
+    return CudaModel(path, weights)

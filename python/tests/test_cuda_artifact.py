@@ -19,14 +19,16 @@ pytestmark = pytest.mark.skipif(not HAVE_PTXAS, reason="needs ptxas (CUDA toolki
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("cuda") / "bert")
+    # The small model's weights are 1 KiB: all of them leave the library.
     model = qx.compile_cuda(qx.quantize(small_bert(), qx.RECIPES["naive"], progress=False),
-                            folder, name="bert")
+                            folder, name="bert", weights_min_bytes=256)
     return folder, model
 
 
 def test_artifact_folder(artifact):
     folder, model = artifact
-    for f in ("libbert.so", "libqx_cuda_runtime.so", "bert.json", "bert.h", "bert.o"):
+    for f in ("libbert.so", "libqx_cuda_runtime.so", "bert.json", "bert.h", "bert.o",
+              "bert.weights.safetensors"):
         assert os.path.getsize(os.path.join(folder, f)) > 0, f
     meta = json.load(open(os.path.join(folder, "bert.json")))
     assert meta["name"] == "bert"
@@ -66,3 +68,72 @@ def test_not_an_artifact(tmp_path):
 def test_bad_name(tmp_path):
     with pytest.raises(qx.QuantXformError, match="C identifier"):
         qx.compile_cuda(small_bert(), str(tmp_path / "x"), name="9lives")
+
+
+def test_weights_as_data(artifact, tmp_path):
+    """The library holds code; the int8 weights and scales are in the
+    weight file, whose layout the Python loader computes as the compiler
+    does (reading the header checks that)."""
+    folder, model = artifact
+    meta = json.load(open(os.path.join(folder, "bert.json")))
+    weights = os.path.join(folder, meta["weights"]["file"])
+    header = cuda.read_weights_header(weights, verify=True)
+    assert header["layout"] == meta["weights"]["layout"]
+    assert header["tensors"] == meta["weights"]["tensors"] == model.weight_layout
+    # Every linear of the 1-layer encoder: its 6 int8 weight matrices.
+    matrices = sorted(t[2] for t in header["tensors"] if t[1] == "I8" and len(t[2]) == 2)
+    assert matrices == [[32, 32]] * 4 + [[32, 64], [64, 32]], matrices
+    in_file = sum(e - b for b, e in header["offsets"])
+    # The same model with its weights in the library: larger by about them.
+    embedded = str(tmp_path / "embedded")
+    qx.compile_cuda(qx.quantize(small_bert(), qx.RECIPES["naive"], progress=False),
+                    embedded, name="bert", weights_as_data=False)
+    assert "weights" not in json.load(open(os.path.join(embedded, "bert.json")))
+    grown = (os.path.getsize(os.path.join(embedded, "libbert.so"))
+             - os.path.getsize(os.path.join(folder, "libbert.so")))
+    assert grown >= 0.9 * in_file, (grown, in_file)
+    with pytest.raises(cuda.CudaError, match="keeps its weights in the library"):
+        cuda.load(embedded, weights=weights)
+
+
+def test_weight_file_errors(artifact, tmp_path):
+    """A weight file that does not match the compiled model: missing,
+    truncated, corrupt, another layout — each a CudaError naming it."""
+    folder, model = artifact
+    meta = json.load(open(os.path.join(folder, "bert.json")))
+    weights = os.path.join(folder, meta["weights"]["file"])
+    data = open(weights, "rb").read()
+    with pytest.raises(cuda.CudaError, match="weight file '.*nowhere.safetensors' is missing"):
+        cuda.load(folder, weights=str(tmp_path / "nowhere.safetensors"))
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(data[:len(data) - 100])
+    with pytest.raises(cuda.CudaError, match="truncated or corrupt"):
+        cuda.load(folder, weights=str(cut))
+    flipped = bytearray(data)
+    flipped[-1] ^= 1
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(bytes(flipped))
+    with pytest.raises(cuda.CudaError, match="SHA-256 differs"):
+        cuda.load(folder, weights=str(bad))
+    (tmp_path / "junk.safetensors").write_bytes(b"\xff" * 64)
+    with pytest.raises(cuda.CudaError, match="runs past the end of the file"):
+        cuda.load(folder, weights=str(tmp_path / "junk.safetensors"))
+    # Same names, one shape changed.
+    header = cuda.read_weights_header(weights)
+    arrays = []
+    for (name, dtype, shape), (b, e) in zip(header["tensors"], header["offsets"]):
+        a = np.frombuffer(data[b:e], dtype={"F32": np.float32, "I8": np.int8,
+                                            "I32": np.int32}[dtype]).reshape(shape)
+        arrays.append((name, a))
+    first = arrays[0]
+    other = tmp_path / "other.safetensors"
+    cuda.write_weights(str(other), [(first[0], first[1][None])] + arrays[1:])
+    with pytest.raises(cuda.CudaError, match=f"weight '{first[0]}' is "):
+        cuda.load(folder, weights=str(other))
+    cuda.write_weights(str(other), arrays[1:])
+    with pytest.raises(cuda.CudaError, match=f"weight '{first[0]}' .* is missing"):
+        cuda.load(folder, weights=str(other))
+    # The same layout with other values (re-quantized weights): accepted.
+    same = tmp_path / "same.safetensors"
+    assert cuda.write_weights(str(same), [(n, -a) for n, a in arrays]) == header["layout"]
+    assert cuda.load(folder, weights=str(same)).weight_layout == model.weight_layout

@@ -15,6 +15,7 @@
 #include "quant-xform/InitAll/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/SymbolTable.h"
@@ -124,6 +125,17 @@ static cl::opt<bool> gpuDependentLaunch(
     cl::desc("Launch each kernel as a dependent of the kernel before it on "
              "the stream (it starts while that one finishes)"),
     cl::init(true));
+static cl::opt<std::string> gpuWeightsFile(
+    "gpu-weights-file",
+    cl::desc("Weights as data: write constants of at least "
+             "--gpu-weights-min-bytes bytes to this safetensors file; the "
+             "entry point then takes the table of their device buffers as "
+             "its last argument (default: weights stay in the object)"),
+    cl::init(""));
+static cl::opt<int64_t> gpuWeightsMinBytes(
+    "gpu-weights-min-bytes",
+    cl::desc("With --gpu-weights-file: smaller constants stay in the object"),
+    cl::init(4096));
 static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("OpenMP threads (> 1: link libomp)"),
                                 cl::init(1));
@@ -159,8 +171,9 @@ static bool hasRuntimeRows(RankedTensorType t) {
 /// Writes the header: descriptor structs, the C interface and a wrapper
 /// taking contiguous row-major buffers (and, where a tensor's first
 /// dimension is a run-time one, the rows `m` they all share, first).
-static std::string makeHeader(func::FuncOp fn, StringRef source) {
-  std::string name = fn.getSymName().str();
+static std::string makeHeader(StringRef entry, FunctionType fnType,
+                              StringRef source, bool weightTable) {
+  std::string name = entry.str();
   std::string guard = "QUANT_XFORM_AOT_" + llvm::StringRef(name).upper() + "_H";
   std::string out;
   llvm::raw_string_ostream os(out);
@@ -169,9 +182,9 @@ static std::string makeHeader(func::FuncOp fn, StringRef source) {
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   SmallVector<std::string> params, inits;
-  auto all = llvm::to_vector(fn.getArgumentTypes());
-  llvm::append_range(all, fn.getResultTypes());
-  unsigned numArgs = fn.getNumArguments();
+  auto all = llvm::to_vector(fnType.getInputs());
+  llvm::append_range(all, fnType.getResults());
+  unsigned numArgs = fnType.getNumInputs();
   if (llvm::any_of(all, [](Type t) {
         return hasRuntimeRows(cast<RankedTensorType>(t));
       }))
@@ -217,11 +230,27 @@ static std::string makeHeader(func::FuncOp fn, StringRef source) {
     }
     inits.push_back(init + "};");
   }
+  if (weightTable) {
+    // quant-xform-gpu-weights-as-data: the table of device weights last.
+    os << "/// Descriptor of the weight table: the layout, then each "
+          "weight's device address and bytes (quant_xform/cuda.py fills "
+          "it from the weight file).\n"
+       << "typedef struct { int64_t *allocated; int64_t *aligned; int64_t "
+          "offset; int64_t sizes[1]; int64_t strides[1]; } "
+       << name << "_weights;\n";
+    params.push_back("const int64_t *weights");
+    params.push_back("int64_t weightsLength");
+    inits.push_back("  " + name + "_weights dw = {(int64_t *)weights, " +
+                    "(int64_t *)weights, 0, {weightsLength}, {1}};");
+  }
   os << "\n/// The generated entry point (MLIR's C interface): arguments, then "
-        "results as caller-allocated out-parameters.\n"
+        "results as caller-allocated out-parameters"
+     << (weightTable ? ", then the weight table" : "") << ".\n"
      << "void _mlir_ciface_" << name << "(";
   for (auto [i, t] : llvm::enumerate(all))
     os << (i ? ", " : "") << name << "_memref_" << i << " *";
+  if (weightTable)
+    os << ", " << name << "_weights *";
   os << ");\n\n/// Runs @" << name
      << " on contiguous row-major buffers (results are written to the out "
         "buffers).\nstatic inline void qx_"
@@ -234,6 +263,8 @@ static std::string makeHeader(func::FuncOp fn, StringRef source) {
   os << "  _mlir_ciface_" << name << "(";
   for (size_t i = 0; i < all.size(); ++i)
     os << (i ? ", " : "") << "&d" << i;
+  if (weightTable)
+    os << ", &dw";
   os << ");\n}\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
   return out;
 }
@@ -253,6 +284,8 @@ int main(int argc, char **argv) {
   registerOpenMPDialectTranslation(registry);
   registerAllToLLVMIRTranslations(registry); // gpu.binary, NVVM
   MLIRContext ctx(registry);
+  // Errors name the problem and the location; a whole model is not printed.
+  ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
   std::string error;
@@ -302,7 +335,7 @@ int main(int argc, char **argv) {
                                                *module)))
     return fail("cannot rename @" + entry);
   fn.setSymName(name);
-  std::string header = makeHeader(fn, inputFile);
+  FunctionType entryType = fn.getFunctionType();
 
   PassManager pm(&ctx);
   if (target == "gpu") {
@@ -318,6 +351,8 @@ int main(int argc, char **argv) {
     options.wgmmaPersistent = gpuPersistent;
     options.wgmmaTma = gpuTma;
     options.dependentLaunch = gpuDependentLaunch;
+    options.weightsFile = gpuWeightsFile;
+    options.weightsMinBytes = gpuWeightsMinBytes;
     buildGPUPipeline(pm, options);
   } else {
     CPUPipelineOptions options;
@@ -329,6 +364,13 @@ int main(int argc, char **argv) {
   }
   if (failed(pm.run(*module)))
     return 1;
+  // Weights as data: the entry takes the weight table where any weight
+  // left the object.
+  bool weightTable =
+      llvm::any_of(module->getOps<LLVM::LLVMFuncOp>(), [](LLVM::LLVMFuncOp f) {
+        return f.getSymName().starts_with("_mlir_ciface_qxGpuWeight");
+      });
+  std::string header = makeHeader(name, entryType, inputFile, weightTable);
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

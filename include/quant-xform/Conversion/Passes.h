@@ -88,6 +88,11 @@ struct GPUPipelineOptions {
   /// The CUDA toolkit whose libdevice kernels link (empty: $CUDA_HOME,
   /// $CUDA_PATH, /usr/local/cuda).
   std::string cudaPath;
+  /// Weights as data (quant-xform-gpu-weights-as-data): the safetensors
+  /// file that constants of at least `weightsMinBytes` bytes go to (empty:
+  /// they stay in the object).
+  std::string weightsFile;
+  int64_t weightsMinBytes = 4096;
 };
 
 /// Adds the first part of the GPU lowering to `pm`: generated kernels for

@@ -338,6 +338,37 @@ def GPUHostBuffers : Pass<"quant-xform-gpu-host-buffers", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def GPUWeightsAsData : Pass<"quant-xform-gpu-weights-as-data", "ModuleOp"> {
+  let summary = "Write a GPU model's large constants to a weight file the "
+                "compiled code reads at run time";
+  let description = [{
+    Runs after `quant-xform-gpu-host-buffers`. With `file` set, every
+    constant global of f32, i8 or i32 of at least `min-bytes` bytes whose
+    device copy host code makes (`qxGpuConstant*`) is written, in order of
+    first use, to `file` in the safetensors format and dropped from the
+    module. The file's `__metadata__` holds `format`
+    (`quant-xform-gpu-weights`), `layout` (a 64-bit FNV-1a of the names,
+    dtypes and shapes, in hex), `sha256` (of the data section) and `order`
+    (the names, comma-separated: weight i is the i-th). Each entry function
+    that reads weights takes one more, last argument: the weight table, a
+    `memref<?xi64>` in host memory holding the layout and then, per
+    weight, its device address and size in bytes. Each read becomes a call
+    of `qxGpuWeightF32/I8/I32(table, index, elements, layout)`
+    (runtime/CudaRuntime.cpp), which checks the table against the compiled
+    layout and records an error (kernels then do not run) on a mismatch.
+    An empty `file`: nothing changes (the weights stay in the object).
+  }];
+  let options = [
+    Option<"file", "file", "std::string", "\"\"",
+           "The safetensors file to write (empty: keep weights in the code)">,
+    Option<"minBytes", "min-bytes", "int64_t", "4096",
+           "Smaller constants stay in the code">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def GPUTensorMaps : Pass<"quant-xform-gpu-tensor-maps", "ModuleOp"> {
   let summary = "Make the tensor maps of TMA kernel launches on the host";
   let description = [{

@@ -100,6 +100,16 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       llvm::cl::desc("CUDA toolkit with the libdevice that kernels link "
                      "(default: $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)"),
       llvm::cl::init("")};
+  Option<std::string> weightsFile{
+      *this, "weights-file",
+      llvm::cl::desc("Write constants of at least weights-min-bytes bytes to "
+                     "this safetensors file, read at run time (empty: keep "
+                     "them in the object)"),
+      llvm::cl::init("")};
+  Option<int64_t> weightsMinBytes{
+      *this, "weights-min-bytes",
+      llvm::cl::desc("Constants smaller than this stay in the object"),
+      llvm::cl::init(4096)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary contents: bin (cubin, needs ptxas) or isa "
@@ -203,7 +213,14 @@ void mlir::quant_xform::buildGPUHostPipeline(
           "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
           "no-min-max-bounds},"
           "gpu-map-parallel-loops,convert-parallel-loops-to-gpu),"
-          "quant-xform-gpu-host-buffers,"
+          "quant-xform-gpu-host-buffers",
+          pm, llvm::errs())))
+    llvm::report_fatal_error("quant-xform: invalid built-in GPU pipeline");
+  GPUWeightsAsDataOptions weights;
+  weights.file = options.weightsFile;
+  weights.minBytes = options.weightsMinBytes;
+  pm.addPass(createGPUWeightsAsData(weights));
+  if (failed(parsePassPipeline(
           "gpu-kernel-outlining,func.func(gpu-async-region),"
           // TMA launches: their tensor maps, made on the host after the
           // stream is threaded (a runtime call would otherwise wait).
@@ -265,6 +282,8 @@ void mlir::quant_xform::registerGPUPipeline() {
         options.wgmmaPersistent = cl.wgmmaPersistent;
         options.wgmmaTma = cl.wgmmaTma;
         options.dependentLaunch = cl.dependentLaunch;
+        options.weightsFile = cl.weightsFile;
+        options.weightsMinBytes = cl.weightsMinBytes;
         buildGPUPipeline(pm, options);
       });
 }
