@@ -182,6 +182,24 @@ class _LayerEmitter(_Emitter):
                            "d0, d1, d2, d3", ["parallel"] * 4, ["linalg.yield %a0 : f32"])
         return self.collapse(rep, [kvh, g, a, b], [self.nh, a, b], [[0, 1], [2], [3]])
 
+    def causal_gqa_attention(self, q3: str, k3: str, v3: str, S: int) -> str:
+        """One ``quant_xform.attention`` (causal, grouped-query heads read
+        in place) of q ``[S, heads, D]`` over k, v ``[S, KV, D]`` with the
+        additive ``%mask``: the GPU's flash kernel, linalg on the CPU;
+        the context as rows ``[S, heads·D]``."""
+        nh, kvh, dh = self.nh, self.kvh, self.dh
+        tq, tkv = _ty(1, S, nh, dh), _ty(1, S, kvh, dh)
+
+        def batch_of_one(x, n):
+            return self.expand(x, [S, n, dh], [1, S, n, dh], [[0, 1], [2], [3]])
+
+        m2 = self.expand("%mask", [S], [1, S], [[0, 1]])
+        ctx = self.op("ctx", f"quant_xform.attention {batch_of_one(q3, nh)}, "
+                             f"{batch_of_one(k3, kvh)}, {batch_of_one(v3, kvh)} "
+                             f"mask({m2} : {_ty(1, S)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
+                             f": f64, causal}} : {tq}, {tkv}")
+        return self.collapse(ctx, [1, S, nh, dh], [S, nh * dh], [[0, 1], [2, 3]])
+
     def proj(self, src: str, T: int, which: str, role: str, K: int) -> str:
         b = self.p + f"self_attn.{which}_proj.bias" if self.c.bias else None
         return self.linear(src, T, K, self.p + f"self_attn.{which}_proj.weight", b,
@@ -233,12 +251,9 @@ class _LayerEmitter(_Emitter):
         H, nh, kvh, dh = self.c.hidden, self.nh, self.kvh, self.dh
         x = self.stream_in(S)
         qr, kr, v3 = self.qkv(x, S, "%cos", "%sin")
-        qt = self.transpose(qr, [S, nh, dh], [1, 0, 2])           # [nh, S, D]
         k_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
         v_out = self.transpose(v3, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
-        kt = self.kv_to_heads(self.transpose(kr, [S, kvh, dh], [1, 2, 0]), dh, S)
-        vt = self.kv_to_heads(v_out, S, dh)
-        ctx = self.attend(qt, kt, vt, "%mask", S, nh, dh, causal=True)
+        ctx = self.causal_gqa_attention(qr, kr, v3, S)
         y = self.stream_out(self.rest(x, ctx, S), S)
         half = self.half
         vis = "private " if private else ""
