@@ -388,7 +388,7 @@ def _xform_aot() -> str:
 def compile_object(module, path: str, target: str = "cuda", name: str = "model",
                    gpu_chip: str = "sm_90a", attention_kernel: bool = True,
                    weights_file: Optional[str] = None,
-                   weights_min_bytes: int = 4096) -> Tuple[str, str]:
+                   weights_min_bytes: int = 4096, entry: str = "main") -> Tuple[str, str]:
     """Ahead-of-time artifact: an object file plus a C header (xform-aot).
 
     ``target='cuda'``: the whole model for the GPU (cubins embedded, made by
@@ -403,6 +403,7 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
     least ``weights_min_bytes`` bytes go to this safetensors file instead of
     the object, and the entry point takes the table of their device
     buffers as its last argument (``quant_xform.cuda`` fills it).
+    ``entry``: the function to export (the others are dropped).
     """
     if target not in ("cuda", "cpu"):
         raise QuantXformError(f"target must be 'cuda' or 'cpu', got {target!r}")
@@ -413,7 +414,7 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
         src = os.path.join(tmp, "module.mlirbc")
         module.save(src)
         cmd = [_xform_aot(), src, "--target", "gpu" if target == "cuda" else "cpu",
-               "--name", name, "-o", obj, "--header", header]
+               "--entry", entry, "--name", name, "-o", obj, "--header", header]
         if target == "cuda":
             cmd += ["--gpu-chip", gpu_chip]
             if not attention_kernel:
@@ -450,7 +451,7 @@ def _cuda_runtime_library() -> str:
 
 def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "sm_90a",
                  attention_kernel: bool = True, weights_as_data: bool = True,
-                 weights_min_bytes: int = 4096):
+                 weights_min_bytes: int = 4096, entry: str = "main"):
     """Compiles ``module`` for the GPU into the artifact folder ``directory``
     and returns it loaded (``quant_xform.cuda.CudaModel``: call it on numpy
     arrays or torch CUDA tensors). The folder holds ``lib<name>.so`` (the
@@ -464,13 +465,14 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
     library; loading the artifact reads that file onto the device, after
     checking it against the layout in ``<name>.json`` (names, dtypes,
     shapes) and its SHA-256. The library then holds code only, so a
-    model's size is bounded by device memory, not by the object file."""
+    model's size is bounded by device memory, not by the object file.
+    ``entry``: the function to compile (e.g. an LLM layer's ``prefill``)."""
     from .cuda import CudaModel
     if not name.isidentifier():
         raise QuantXformError(f"name must be a C identifier, got {name!r}")
     if isinstance(module, Model):
         module = module.module()
-    sig = module.signature()
+    sig = module.signature(entry)
     if len(sig["result_shapes"]) < 1:
         raise QuantXformError("the model returns nothing")
     os.makedirs(directory, exist_ok=True)
@@ -480,7 +482,7 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
     obj, _ = compile_object(module, os.path.join(directory, name), target="cuda", name=name,
                             gpu_chip=gpu_chip, attention_kernel=attention_kernel,
                             weights_file=weights if weights_as_data else None,
-                            weights_min_bytes=weights_min_bytes)
+                            weights_min_bytes=weights_min_bytes, entry=entry)
     runtime = _cuda_runtime_library()
     shutil.copyfile(runtime, os.path.join(directory, "libqx_cuda_runtime.so"))
     cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("clang++-22")
