@@ -173,15 +173,6 @@ class _LayerEmitter(_Emitter):
         out = self.insert(lo, out, shape, [0, 0, 0], hs)
         return self.insert(hi, out, shape, [0, 0, self.half], hs)
 
-    def kv_to_heads(self, x: str, a: int, b: int) -> str:
-        """[KV, a, b] → [heads, a, b]: each KV head repeated for its group."""
-        kvh, g = self.kvh, self.g
-        if g == 1:
-            return x
-        rep = self.generic([(x, [kvh, a, b])], ["d0, d2, d3"], [kvh, g, a, b],
-                           "d0, d1, d2, d3", ["parallel"] * 4, ["linalg.yield %a0 : f32"])
-        return self.collapse(rep, [kvh, g, a, b], [self.nh, a, b], [[0, 1], [2], [3]])
-
     def causal_gqa_attention(self, q3: str, k3: str, v3: str, S: int) -> str:
         """One ``quant_xform.attention`` (causal, grouped-query heads read
         in place) of q ``[S, heads, D]`` over k, v ``[S, KV, D]`` with the
@@ -248,7 +239,7 @@ class _LayerEmitter(_Emitter):
 
     # -- the two functions ---------------------------------------------------
     def prefill(self, S: int, name: str = "prefill", private: bool = False) -> str:
-        H, nh, kvh, dh = self.c.hidden, self.nh, self.kvh, self.dh
+        H, kvh, dh = self.c.hidden, self.kvh, self.dh
         x = self.stream_in(S)
         qr, kr, v3 = self.qkv(x, S, "%cos", "%sin")
         k_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]

@@ -20,9 +20,7 @@ lookup and pooling are numpy (``Model.embed``, ``mean_pool``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -338,65 +336,6 @@ class _Emitter:
                              f"mask({m2} : {_ty(B, S)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
                              f": f64{flags}}} : {t4}, {t4}")
         return self.op("ctx", f"tensor.collapse_shape {ctx} [[0, 1], [2, 3]] : {t4} into {rows}")
-
-    @staticmethod
-    def score_body(dh: int, causal: bool, rows_dim: int):
-        """The payload of the masked scores: s·scale + mask, and with
-        ``causal`` −1e9 where the key (iterator ``rows_dim`` + 1) is past
-        the query (iterator ``rows_dim``)."""
-        body = [f"      ^bb0(%a: f32, %m: f32, %o: f32):",
-                f"        %scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32",
-                f"        %t = arith.mulf %a, %scale : f32",
-                f"        %u = arith.addf %t, %m : f32"]
-        if not causal:
-            return body + [f"        linalg.yield %u : f32"]
-        return body + [f"        %i = linalg.index {rows_dim} : index",
-                       f"        %j = linalg.index {rows_dim + 1} : index",
-                       f"        %future = arith.cmpi ugt, %j, %i : index",
-                       f"        %neg = arith.constant {_f(MASK_NEG)} : f32",
-                       f"        %zero = arith.constant 0.0 : f32",
-                       f"        %c = arith.select %future, %neg, %zero : f32",
-                       f"        %r = arith.addf %u, %c : f32",
-                       f"        linalg.yield %r : f32"]
-
-    def masked_scores(self, sc: str, shape, mask: str, mask_shape, dh: int,
-                      causal: bool) -> str:
-        """The scores ``sc`` (``[heads, S, S]``, or ``[B, heads, S, S]``)
-        scaled and masked by ``mask`` (``[S]``, or ``[B, S]``: per key, and
-        per sequence when batched), causal if asked."""
-        d = [f"d{i}" for i in range(len(shape))]
-        every = ", ".join(d)
-        keys = ", ".join(([d[0]] if len(mask_shape) == 2 else []) + [d[-1]])
-        par = ", ".join(['"parallel"'] * len(shape))
-        init = self.op("s", f"tensor.empty() : {_ty(*shape)}")
-        masked = self.fresh("s")
-        self.lines.append(
-            f"    {masked} = linalg.generic {{indexing_maps = [affine_map<({every}) -> "
-            f"({every})>, affine_map<({every}) -> ({keys})>, affine_map<({every}) -> "
-            f"({every})>], iterator_types = [{par}]}} ins({sc}, {mask} : {_ty(*shape)}, "
-            f"{_ty(*mask_shape)}) outs({init} : {_ty(*shape)}) {{")
-        self.lines += self.score_body(dh, causal, rows_dim=len(shape) - 2)
-        self.lines.append(f"    }} -> {_ty(*shape)}")
-        return masked
-
-    def attend(self, qt: str, kt: str, vt: str, mask: str, S: int, nh: int, dh: int,
-               causal: bool) -> str:
-        """Scaled, masked softmax attention of heads already split
-        (q, v: [nh, S, dh]; k: [nh, dh, S]) → [S, nh·dh]."""
-        s0 = self.zeros([nh, S, S])
-        sc = self.op("s", f"linalg.batch_matmul ins({qt}, {kt} : {_ty(nh, S, dh)}, {_ty(nh, dh, S)}) "
-                          f"outs({s0} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
-        masked = self.masked_scores(sc, [nh, S, S], mask, [S], dh, causal)
-        pinit = self.op("p", f"tensor.empty() : {_ty(nh, S, S)}")
-        probs = self.op("p", f"linalg.softmax dimension(2) ins({masked} : {_ty(nh, S, S)}) "
-                             f"outs({pinit} : {_ty(nh, S, S)}) -> {_ty(nh, S, S)}")
-        c0 = self.zeros([nh, S, dh])
-        ctx = self.op("ctx", f"linalg.batch_matmul ins({probs}, {vt} : {_ty(nh, S, S)}, {_ty(nh, S, dh)}) "
-                             f"outs({c0} : {_ty(nh, S, dh)}) -> {_ty(nh, S, dh)}")
-        tinit = self.op("ctx", f"tensor.empty() : {_ty(S, nh, dh)}")
-        ctxt = self.op("ctx", f"linalg.transpose ins({ctx} : {_ty(nh, S, dh)}) outs({tinit} : {_ty(S, nh, dh)}) "
-                              f"permutation = [1, 0, 2]")
-        return self.op("ctx", f"tensor.collapse_shape {ctxt} [[0], [1, 2]] : {_ty(S, nh, dh)} into {_ty(S, nh * dh)}")
 
     def pointwise(self, x: str, shape, body) -> str:
         """One ``linalg.generic`` applying ``body`` (scalar ops on ``%a``
