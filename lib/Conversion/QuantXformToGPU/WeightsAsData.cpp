@@ -34,20 +34,14 @@ namespace {
 /// One weight leaving the module: its global and where it is read.
 struct ExternalWeight {
   memref::GlobalOp global;
-  std::string dtype; // safetensors: F32, I8, I32
+  std::string dtype; // safetensors: F32, I8, I32 (the copy's suffix)
   SmallVector<func::CallOp> copies;
 };
 
-/// The safetensors dtype of `element`, or empty when not handled.
-StringRef safetensorsDtype(Type element) {
-  if (element.isF32())
-    return "F32";
-  if (element.isInteger(8))
-    return "I8";
-  if (element.isInteger(32))
-    return "I32";
-  return StringRef();
-}
+/// The runtime's resident-copy functions (quant-xform-gpu-host-buffers),
+/// `qxGpuConstant<T>`: T (F32, I8, I32) is also the safetensors dtype and
+/// the suffix of the weight reader `qxGpuWeight<T>`.
+constexpr StringLiteral kConstantCopy = "qxGpuConstant";
 
 /// The bytes of a global's initial value in memory order (a splat
 /// repeated); empty when the value is no dense attribute.
@@ -74,7 +68,7 @@ std::string initialBytes(memref::GlobalOp global) {
 /// quant-xform-gpu-host-buffers: get_global → reinterpret_cast → cast)
 /// makes, or null.
 memref::GlobalOp copiedGlobal(func::CallOp call, SymbolTable &symbols) {
-  if (!call.getCallee().starts_with("qxGpuConstant") ||
+  if (!call.getCallee().starts_with(kConstantCopy) ||
       call.getNumOperands() != 1)
     return nullptr;
   auto cast = call.getOperand(0).getDefiningOp<memref::CastOp>();
@@ -128,10 +122,10 @@ struct GPUWeightsAsData
         if (!g || !g.getConstant())
           return;
         MemRefType type = g.getType();
-        StringRef dtype = safetensorsDtype(type.getElementType());
+        StringRef dtype = call.getCallee().drop_front(kConstantCopy.size());
         int64_t bytes =
             type.getNumElements() * type.getElementTypeBitWidth() / 8;
-        if (dtype.empty() || bytes < minBytes || !g.getInitialValue())
+        if (bytes < minBytes || !g.getInitialValue())
           return;
         ExternalWeight &w = weights[g];
         w.global = g;
@@ -225,8 +219,7 @@ struct GPUWeightsAsData
           continue;
         OpBuilder b(call);
         Location loc = call.getLoc();
-        Type element = w.global.getType().getElementType();
-        func::FuncOp decl = weightReader(element, symbols);
+        func::FuncOp decl = weightReader(w.dtype, w.global.getType(), symbols);
         auto i64 = [&](int64_t v) -> Value {
           return arith::ConstantIntOp::create(b, loc, v, 64);
         };
@@ -243,12 +236,12 @@ struct GPUWeightsAsData
   }
 
   /// `func.func private @qxGpuWeight<T>(memref<?xi64>, i64, i64, i64) ->
-  /// memref<?xT>` with a C interface (runtime/CudaRuntime.cpp).
-  func::FuncOp weightReader(Type element, SymbolTable &symbols) {
-    std::string name =
-        "qxGpuWeight" + std::string(element.isF32()        ? "F32"
-                                    : element.isInteger(8) ? "I8"
-                                                           : "I32");
+  /// memref<?xT>` with a C interface (runtime/CudaRuntime.cpp), for the
+  /// weights of `type` (T: `dtype`).
+  func::FuncOp weightReader(StringRef dtype, MemRefType type,
+                            SymbolTable &symbols) {
+    std::string name = ("qxGpuWeight" + dtype).str();
+    Type element = type.getElementType();
     if (auto existing = symbols.lookup<func::FuncOp>(name))
       return existing;
     ModuleOp module = getOperation();
