@@ -27,6 +27,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -338,6 +339,9 @@ int main(int argc, char **argv) {
   FunctionType entryType = fn.getFunctionType();
 
   PassManager pm(&ctx);
+  // The other functions were only there for the entry: drop them unless it
+  // calls them.
+  pm.addPass(createSymbolDCEPass());
   if (target == "gpu") {
     GPUPipelineOptions options;
     options.chip = gpuChip;
