@@ -1,24 +1,28 @@
 #!/usr/bin/env python3
-"""Decoder prefill on the GPU, layer by layer, with weights as data.
+"""Decoder prefill and decode on the GPU, layer by layer, weights as data.
 
 A LLaMA-family layer (``quant_xform.llm_ir``: RMSNorm, rotary q/k, causal
 grouped-query attention on the flash kernel, SwiGLU) is compiled once per
-shape, W8A8 (naive recipe), with ``compile_cuda(entry="prefill")``: the
-library holds code only, and each layer of a model is that library loaded
-with its own weight file (same layout). On the device the layers run one
-after the other on torch CUDA tensors, as a prefill of one sequence.
+shape and function, W8A8 (naive recipe), with
+``compile_cuda(entry="prefill")`` / ``entry="decode"``: the library holds
+code only, and each layer of a model is that library loaded with its own
+weight file (same layout). On the device the layers run one after the
+other on torch CUDA tensors: a prefill of one sequence, or one decode step
+of one sequence against its KV cache (the caller writes the step's k, v).
 
     build <dir>   (here, no GPU): SmolLM2-135M (real weights from its GGUF)
-                  at S = 256 (layers 0-3, with the reference evaluator's
-                  outputs on real tokens) and at S = 2048 (timing), and a
-                  LLaMA-2-7B-shaped layer (hidden 4096, 32 heads, FFN 11008;
-                  random weights) at S = 2048. The 7B weights are not
+                  at S = 256 (layers 0-3 and layer 0's decode step, with
+                  the reference evaluator's outputs on real tokens), at
+                  S = 2048 and its decode step (timing); a LLaMA-2-7B-shaped
+                  layer (hidden 4096, 32 heads, FFN 11008; random weights)
+                  at S = 2048 and its decode step. The 7B weights are not
                   carried: the device writes random files of the compiled
                   layout (``cuda.write_weights``).
     run <dir>     (on the GPU): checks SmolLM2's layers against the
                   evaluator, then times the 30-layer SmolLM2 and the 4-layer
-                  7B prefill of 1 x 2048 tokens against PyTorch bf16 (eager,
-                  SDPA) in the same process (bench/gpu/models.py's decoder).
+                  7B prefill of 1 x 2048 tokens and decode step at batch 1
+                  with 512 cached tokens against PyTorch bf16 (eager, SDPA)
+                  in the same process (bench/gpu/models.py's decoder).
 
     PYTHONPATH=build/python_packages python3 bench/gpu/llm_layers.py build .gpu-llm
 """
@@ -34,7 +38,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SEVEN_B = dict(hidden=4096, heads=32, kv_heads=32, intermediate=11008)
-CHECK_LEN, TIME_LEN, CHECK_LAYERS = 256, 2048, 4
+CHECK_LEN, TIME_LEN, CHECK_LAYERS, CACHED = 256, 2048, 4, 512
 
 
 def rel_err(a, b):
@@ -42,8 +46,15 @@ def rel_err(a, b):
 
 
 def quantized_layer(qx, module):
-    module.run_pipeline("symbol-privatize{exclude=prefill},symbol-dce")
+    module.run_pipeline("symbol-privatize{exclude=prefill,decode},symbol-dce")
     return qx.quantize(module, qx.RECIPES["naive"], progress=False)
+
+
+def compile_decode(qx, module, d):
+    """The decode step of `module` (one token against a cache of CACHED
+    positions) into `d`, with its own weight file."""
+    qx.compile_cuda(module, d, name="layer", entry="decode")
+    os.remove(os.path.join(d, "layer.o"))
 
 
 def build_smollm2(qx, out):
@@ -53,7 +64,7 @@ def build_smollm2(qx, out):
     meta = {}
     for S in (CHECK_LEN, TIME_LEN):
         llm = qx.LLM.from_gguf(smollm2_gguf(), tokenizer=S == CHECK_LEN, prefill_len=S,
-                               context=S)
+                               context=max(S, CACHED))
         c = llm.config
         cos, sin = rope_tables(np.arange(S), c.head_dim, c.rope_theta)
         layers = range(CHECK_LAYERS) if S == CHECK_LEN else range(1)
@@ -76,6 +87,17 @@ def build_smollm2(qx, out):
                 os.replace(os.path.join(tmp, "layer.weights.safetensors"),
                            os.path.join(d, f"layer{i}.weights.safetensors"))
                 shutil.rmtree(tmp)
+            if S == CHECK_LEN and i == 0:  # the decode step, on a random cache
+                compile_decode(qx, module, os.path.join(out, "smollm2_decode"))
+                rng = np.random.default_rng(3)
+                kv, dh = c.n_kv_heads, c.head_dim
+                dec_in = [x[S - 1:S], cos[S - 1:S], sin[S - 1:S],
+                          np.zeros((1, CACHED), np.float32),
+                          rng.standard_normal((1, kv, dh, CACHED)).astype(np.float32),
+                          rng.standard_normal((1, kv, CACHED, dh)).astype(np.float32)]
+                dec_out = module.evaluate(dec_in, function="decode")
+                np.savez(os.path.join(out, "smollm2_decode.npz"), *dec_in,
+                         *[np.asarray(o, np.float32) for o in dec_out])
             if S == CHECK_LEN:
                 y, k, v = module.evaluate([x, cos, sin, np.zeros(S, np.float32)],
                                           function="prefill")
@@ -84,6 +106,7 @@ def build_smollm2(qx, out):
             print(f"SmolLM2 layer {i} at S = {S}: {time.time() - t:.1f} s", flush=True)
         meta[f"smollm2_s{S}"] = dict(layers=c.layers, hidden=c.hidden, head_dim=c.head_dim,
                                      theta=c.rope_theta)
+    meta["smollm2_decode"] = meta[f"smollm2_s{TIME_LEN}"]
     return meta
 
 
@@ -98,18 +121,21 @@ def build_7b(qx, out):
     weights = {k: (0.02 * rng.standard_normal(s, dtype=np.float32)) if len(s) == 2
                else np.ones(s, np.float32) for k, s in expected_weights(c).items()
                if k.startswith("layers.0.")}
-    text = build_layer_ir(c, weights, 0, TIME_LEN, 1, 64)
+    text = build_layer_ir(c, weights, 0, TIME_LEN, 1, CACHED)
     del weights
     module = _core.Module.parse(text.encode(), "layer.mlir")
     del text
+    module = quantized_layer(qx, module)
     d = os.path.join(out, "7b_s2048")
-    qx.compile_cuda(quantized_layer(qx, module), d, name="layer", entry="prefill")
+    qx.compile_cuda(module, d, name="layer", entry="prefill")
+    compile_decode(qx, module, os.path.join(out, "7b_decode"))
     # Carried: the code and the layout; the device writes random weights.
-    for f in ("layer.o", "layer.weights.safetensors"):
-        os.remove(os.path.join(d, f))
+    for f in ("7b_s2048/layer.o", "7b_s2048/layer.weights.safetensors",
+              "7b_decode/layer.weights.safetensors"):
+        os.remove(os.path.join(out, f))
     print(f"7B-shaped layer at S = {TIME_LEN}: {time.time() - t:.1f} s", flush=True)
-    return {"7b_s2048": dict(layers=4, hidden=c.hidden, head_dim=c.head_dim,
-                             theta=c.rope_theta)}
+    shape = dict(layers=4, hidden=c.hidden, head_dim=c.head_dim, theta=c.rope_theta)
+    return {"7b_s2048": shape, "7b_decode": shape}
 
 
 def build(args):
@@ -147,14 +173,96 @@ def random_weights(cuda, layout, path, seed):
     cuda.write_weights(path, arrays)
 
 
-def layer_models(cuda, d, files):
-    return [cuda.load(os.path.join(d, "layer"), weights=f) for f in files]
+def check_smollm2(cuda, directory):
+    """SmolLM2's real layers against the evaluator: prefill of layers 0-3
+    (layer i = layer 0's code + layer i's file) and layer 0's decode step."""
+    ok = True
+    d = os.path.join(directory, f"smollm2_s{CHECK_LEN}")
+    x = np.load(os.path.join(directory, "smollm2_x.npy"))
+    cos = np.load(os.path.join(directory, "smollm2_cos.npy"))
+    sin = np.load(os.path.join(directory, "smollm2_sin.npy"))
+    mask = np.zeros(len(x), np.float32)
+    # f16 attention products and f32 sums in another order than the
+    # evaluator's flip int8 roundings (models.py, MiniLM): 2e-2.
+    for i in range(CHECK_LAYERS):
+        f = os.path.join(d, "layer.weights.safetensors" if i == 0
+                         else f"layer{i}.weights.safetensors")
+        y = cuda.load(os.path.join(d, "layer"), weights=f)(x, cos, sin, mask)[0]
+        ref = np.load(os.path.join(directory, f"smollm2_y{i}.npy"))
+        e = rel_err(y, ref)
+        ok &= e < 2e-2
+        print(f"SmolLM2 layer {i} prefill (real weights, {len(x)} GPL-3 tokens) vs the "
+              f"evaluator: relative error {e:.2e}", flush=True)
+        x = ref  # the next layer reads the reference input
+    z = np.load(os.path.join(directory, "smollm2_decode.npz"))
+    arrays = [z[f"arr_{i}"] for i in range(9)]
+    outs = cuda.load(os.path.join(directory, "smollm2_decode", "layer"))(*arrays[:6])
+    for what, o, r in zip(("y", "k", "v"), outs, arrays[6:]):
+        e = rel_err(o, r)
+        ok &= e < 2e-2
+        print(f"SmolLM2 layer 0 decode step ({CACHED} cached), {what} vs the evaluator: "
+              f"relative error {e:.2e}", flush=True)
+    return ok
 
 
-def prefill(layers, x, cos, sin, mask):
-    for m in layers:
-        x = m(x, cos, sin, mask)[0]
-    return x
+def layer_files(cuda, directory, name, layers):
+    """The weight files of `layers` layers: random ones of the layout for
+    the 7B shape, else the one real file for each layer."""
+    spec = json.load(open(os.path.join(directory, name, "layer.json")))
+    if not name.startswith("7b"):
+        return [os.path.join(directory, name, "layer.weights.safetensors")] * layers
+    files = []
+    for i in range(layers):
+        files.append(f"/tmp/{name}_layer{i}.safetensors")
+        random_weights(cuda, spec["weights"]["tensors"], files[-1], i)
+    return files
+
+
+def time_ours(torch, cuda, models, directory, name, c):
+    """Milliseconds of one prefill (1 x S) or decode step (batch 1, CACHED
+    cached positions) through all layers, on fresh random inputs."""
+    d = os.path.join(directory, name)
+    layers = [cuda.load(os.path.join(d, "layer"), weights=f)
+              for f in layer_files(cuda, directory, name, c["layers"])]
+    shapes = [tuple(s) for s in layers[0].arg_shapes]
+    g = torch.Generator(device="cuda").manual_seed(1)
+    x = torch.randn(shapes[0], device="cuda", generator=g)
+    rows = shapes[0][0]
+    pos = torch.arange(rows, device="cuda") + (CACHED if name.endswith("decode") else 0)
+    ang = pos[:, None] * c["theta"] ** (
+        -torch.arange(0, c["head_dim"], 2, device="cuda") / c["head_dim"])
+    cos, sin = torch.cos(ang).float().contiguous(), torch.sin(ang).float().contiguous()
+    mask = torch.zeros(shapes[3], device="cuda")
+    caches = [[torch.randn(s, device="cuda", generator=g) for s in shapes[4:]]
+              for _ in layers]
+
+    def forward():
+        y = x
+        for m, cache in zip(layers, caches):
+            y = m(y, cos, sin, mask, *cache)[0]
+        return y
+
+    ok = bool(torch.isfinite(forward()).all()) or name.startswith("7b")
+    ms = models.timed(torch, forward, reps=10)
+    print(f"ours W8A8 naive {name}: {c['layers']} layers, {shapes[0][0]} rows: {ms:.3f} ms",
+          flush=True)
+    return ms, ok
+
+
+def time_anchor(torch, models, key, decode):
+    """PyTorch bf16 eager (SDPA) of the same decoder, as bench/gpu/models.py."""
+    bf = torch.bfloat16
+    c = models.DECODERS[key]
+    with torch.inference_mode():
+        dec = models.torch_decoder(torch, c, bf)
+        kvh, dh = c["kv_heads"], c["hidden"] // c["heads"]
+        length, rows = (CACHED + 1, 1) if decode else (TIME_LEN, TIME_LEN)
+        cs = [(torch.randn(1, kvh, length, dh, device="cuda", dtype=bf),
+               torch.randn(1, kvh, length, dh, device="cuda", dtype=bf))
+              for _ in range(c["layers"])]
+        xs = torch.randn(1, rows, c["hidden"], device="cuda", dtype=bf)
+        return models.timed(torch, lambda: dec(xs, cs, CACHED if decode else 0),
+                            reps=20 if decode else 10)
 
 
 def run(args):
@@ -165,78 +273,28 @@ def run(args):
     with open(os.path.join(args.dir, "meta.json")) as f:
         meta = json.load(f)
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
-    ok, ours = True, {}
-    d = os.path.join(args.dir, f"smollm2_s{CHECK_LEN}")
-    if os.path.isdir(d):
-        # Real weights: layer i of SmolLM2 = layer 0's code + layer i's file.
-        x = np.load(os.path.join(args.dir, "smollm2_x.npy"))
-        cos = np.load(os.path.join(args.dir, "smollm2_cos.npy"))
-        sin = np.load(os.path.join(args.dir, "smollm2_sin.npy"))
-        mask = np.zeros(len(x), np.float32)
-        for i in range(CHECK_LAYERS):
-            f = os.path.join(d, "layer.weights.safetensors" if i == 0
-                             else f"layer{i}.weights.safetensors")
-            m = cuda.load(os.path.join(d, "layer"), weights=f)
-            y = m(x, cos, sin, mask)[0]
-            ref = np.load(os.path.join(args.dir, f"smollm2_y{i}.npy"))
-            e = rel_err(y, ref)
-            # f16 attention products and f32 sums in another order than the
-            # evaluator's flip int8 roundings (models.py, MiniLM).
-            ok &= e < 2e-2
-            print(f"SmolLM2 layer {i} (real weights, {len(x)} GPL-3 tokens) vs the evaluator: "
-                  f"relative error {e:.2e}", flush=True)
-            x = ref  # the next layer reads the reference input
-    timing = {}
-    for name in ("smollm2_s2048", "7b_s2048"):
+    ok = True
+    if os.path.isdir(os.path.join(args.dir, f"smollm2_s{CHECK_LEN}")):
+        ok &= check_smollm2(cuda, args.dir)
+    rows = []
+    for name in ("smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"):
         if name not in meta:
             continue
-        c = meta[name]
-        d = os.path.join(args.dir, name)
-        spec = json.load(open(os.path.join(d, "layer.json")))
-        if name.startswith("7b"):
-            files = []
-            for i in range(c["layers"]):
-                files.append(f"/tmp/7b_layer{i}.safetensors")
-                random_weights(cuda, spec["weights"]["tensors"], files[-1], i)
-        else:  # 30 layers: each loads its own device copy of one real file
-            files = [os.path.join(d, "layer.weights.safetensors")] * c["layers"]
-        layers = layer_models(cuda, d, files)
-        S = spec["arg_shapes"][0][0]
-        g = torch.Generator(device="cuda").manual_seed(1)
-        xs = torch.randn(S, c["hidden"], device="cuda", generator=g)
-        ang = torch.arange(S, device="cuda")[:, None] * c["theta"] ** (
-            -torch.arange(0, c["head_dim"], 2, device="cuda") / c["head_dim"])
-        cos_t, sin_t = torch.cos(ang).float().contiguous(), torch.sin(ang).float().contiguous()
-        mask_t = torch.zeros(S, device="cuda")
-        y = prefill(layers, xs, cos_t, sin_t, mask_t)
-        ok &= bool(torch.isfinite(y).all()) or name.startswith("7b")
-        timing[name] = models.timed(torch, lambda: prefill(layers, xs, cos_t, sin_t, mask_t),
-                                    reps=10)
-        print(f"ours W8A8 naive {name}: {c['layers']} layers x 1 x {S}: "
-              f"{timing[name]:.3f} ms", flush=True)
-        del layers
-    anchors = {}
-    bf = torch.bfloat16
-    with torch.inference_mode():
-        for name, key in (("smollm2_s2048", "smollm2"), ("7b_s2048", "7b")):
-            if name not in timing:
-                continue
-            c = models.DECODERS[key]
-            dec = models.torch_decoder(torch, c, bf)
-            kvh, dh = c["kv_heads"], c["hidden"] // c["heads"]
-            cs = [(torch.randn(1, kvh, 2048, dh, device="cuda", dtype=bf),
-                   torch.randn(1, kvh, 2048, dh, device="cuda", dtype=bf))
-                  for _ in range(c["layers"])]
-            xs = torch.randn(1, 2048, c["hidden"], device="cuda", dtype=bf)
-            anchors[name] = models.timed(torch, lambda: dec(xs, cs, 0), reps=10)
-            del dec, cs
-            torch.cuda.empty_cache()
-    print("\n| prefill 1 x 2048 | ours W8A8 naive ms | PyTorch bf16 eager ms | ratio |")
+        ours, fine = time_ours(torch, cuda, models, args.dir, name, meta[name])
+        ok &= fine
+        key = "7b" if name.startswith("7b") else "smollm2"
+        rows.append((name, ours, time_anchor(torch, models, key, name.endswith("decode"))))
+        torch.cuda.empty_cache()
+    print("\n| point | ours W8A8 naive ms | PyTorch bf16 eager ms | ratio |")
     print("|---|---:|---:|---:|")
-    for name, v in timing.items():
-        print(f"| {name} | {v:.3f} | {anchors[name]:.3f} | {anchors[name] / v:.3f} |")
-    if "7b_s2048" in timing:
-        print(f"\ngpu_prefill_7b_vs_torch_bf16={anchors['7b_s2048'] / timing['7b_s2048']:.3f}")
+    for name, ours, anchor in rows:
+        print(f"| {name} | {ours:.3f} | {anchor:.3f} | {anchor / ours:.3f} |")
+    print()
+    for name, ours, anchor in rows:
+        if name == "7b_s2048":
+            print(f"gpu_prefill_7b_vs_torch_bf16={anchor / ours:.3f}")
+        if name == "7b_decode":
+            print(f"gpu_decode_7b_b1_vs_torch_bf16={anchor / ours:.3f}")
     print("llm_layers: OK" if ok else "llm_layers: FAILED")
     return 0 if ok else 1
 
