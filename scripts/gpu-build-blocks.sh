@@ -68,7 +68,12 @@ cat > "$out/compare-blocks.sh" <<'CMP'
 # ≤ 4e-7). Models with attention: ≤ 2e-3, since the attention kernel
 # multiplies q·kᵀ and p·v on f16 tensor cores (q, k, v and the
 # probabilities rounded to 11 significant bits, 2⁻¹¹ = 4.9e-4 relative
-# each; f32 sums).
+# each; f32 sums): measured 1.6e-4 – 2.6e-4 (H100, 2026-12-06). W8A8
+# models with attention: ≤ 2e-2, since that 2e-4 perturbation of the
+# attention output flips the int8 roundings of the next per-token
+# quantizers wherever a value sits near a rounding boundary, one step
+# (1/127 of the row's largest value) each, and the flips add up over the
+# layers: measured 1.2e-3 – 1.05e-2, cosine ≥ 0.99994.
 set -e; here=$(cd "$(dirname "$0")" && pwd); res=${1:-.}; xr=${XFORM_RUN:-xform-run}
 CMP
 while IFS='|' read -r name src recipe; do
@@ -100,7 +105,10 @@ while IFS='|' read -r name src recipe; do
   inputs=""
   for ((i = 0; i < nargs; i++)); do inputs="$inputs --input \"\$res/$name.in$i.npy\""; done
   tol='${QX_MAX_REL_ERR:-1e-4}'
-  grep -q 'quant_xform.attention' "$out/$name.mlir" && tol='${QX_ATTENTION_MAX_REL_ERR:-2e-3}'
+  if grep -q 'quant_xform.attention' "$out/$name.mlir"; then
+    tol='${QX_ATTENTION_MAX_REL_ERR:-2e-3}'
+    grep -q 'quant_xform.qlinear' "$out/$name.mlir" && tol='${QX_W8A8_ATTENTION_MAX_REL_ERR:-2e-2}'
+  fi
   echo "\"\$xr\" --reference \"\$here/$name.mlir\"$inputs --no-print --compare-npy \"\$res/$name.y.npy\" --max-rel-err $tol" >> "$out/compare-blocks.sh"
   echo "compiled $name (${shapes} -> {$result}${recipe:+, $recipe})"
 done <<< "$variants"

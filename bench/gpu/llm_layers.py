@@ -265,36 +265,50 @@ def time_anchor(torch, models, key, decode):
                             reps=20 if decode else 10)
 
 
+def measure(torch, cuda, models, directory):
+    """The checks and timings of the artifacts in `directory`: (ok, rows of
+    (point, ours ms, PyTorch bf16 eager ms), ratio lines)."""
+    with open(os.path.join(directory, "meta.json")) as f:
+        meta = json.load(f)
+    ok = True
+    if os.path.isdir(os.path.join(directory, f"smollm2_s{CHECK_LEN}")):
+        ok &= check_smollm2(cuda, directory)
+    rows = []
+    for name in ("smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"):
+        if name not in meta:
+            continue
+        ours, fine = time_ours(torch, cuda, models, directory, name, meta[name])
+        ok &= fine
+        key = "7b" if name.startswith("7b") else "smollm2"
+        rows.append((name, ours, time_anchor(torch, models, key, name.endswith("decode"))))
+        torch.cuda.empty_cache()
+    lines = {}
+    for name, ours, anchor in rows:
+        if name == "7b_s2048":
+            lines["gpu_prefill_7b_vs_torch_bf16"] = f"{anchor / ours:.3f}"
+        if name == "7b_decode":
+            lines["gpu_decode_7b_b1_vs_torch_bf16"] = f"{anchor / ours:.3f}"
+    return ok, rows, lines
+
+
+def print_rows(rows):
+    print("\n| point | ours W8A8 naive ms | PyTorch bf16 eager ms | ratio |")
+    print("|---|---:|---:|---:|")
+    for name, ours, anchor in rows:
+        print(f"| {name} | {ours:.3f} | {anchor:.3f} | {anchor / ours:.3f} |")
+
+
 def run(args):
     import torch
     sys.path.insert(0, args.dir)
     import cuda  # quant_xform/cuda.py, standalone
     import models  # bench/gpu/models.py: timing and the PyTorch decoder
-    with open(os.path.join(args.dir, "meta.json")) as f:
-        meta = json.load(f)
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
-    ok = True
-    if os.path.isdir(os.path.join(args.dir, f"smollm2_s{CHECK_LEN}")):
-        ok &= check_smollm2(cuda, args.dir)
-    rows = []
-    for name in ("smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"):
-        if name not in meta:
-            continue
-        ours, fine = time_ours(torch, cuda, models, args.dir, name, meta[name])
-        ok &= fine
-        key = "7b" if name.startswith("7b") else "smollm2"
-        rows.append((name, ours, time_anchor(torch, models, key, name.endswith("decode"))))
-        torch.cuda.empty_cache()
-    print("\n| point | ours W8A8 naive ms | PyTorch bf16 eager ms | ratio |")
-    print("|---|---:|---:|---:|")
-    for name, ours, anchor in rows:
-        print(f"| {name} | {ours:.3f} | {anchor:.3f} | {anchor / ours:.3f} |")
+    ok, rows, lines = measure(torch, cuda, models, args.dir)
+    print_rows(rows)
     print()
-    for name, ours, anchor in rows:
-        if name == "7b_s2048":
-            print(f"gpu_prefill_7b_vs_torch_bf16={anchor / ours:.3f}")
-        if name == "7b_decode":
-            print(f"gpu_decode_7b_b1_vs_torch_bf16={anchor / ours:.3f}")
+    for k, v in lines.items():
+        print(f"{k}={v}")
     print("llm_layers: OK" if ok else "llm_layers: FAILED")
     return 0 if ok else 1
 

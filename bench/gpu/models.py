@@ -13,7 +13,9 @@ one call: the linears see B·S rows, the attention is batched over B ×
 heads), compiles each with ``quant_xform.compile_cuda`` into DIR/<recipe>,
 and writes the inputs (real sentences of bench/data/sentences.txt,
 embedded and padded) and each recipe's reference evaluator and CPU JIT
-outputs, with cuda.py and this file.
+outputs, with cuda.py and this file. ``--llm`` adds the decoders of
+bench/gpu/llm_layers.py in DIR/llm (SmolLM2's real layers, a 7B-shaped
+layer; weights as data, one library per function and shape).
 
 ``run`` checks each artifact against the reference evaluator (relative
 error on the real tokens; the CPU JIT's output is shown beside it) and
@@ -27,8 +29,10 @@ layers, hidden 576, 9 / 3 heads, FFN 1536) and of LLaMA-2-7B's (4 layers,
 hidden 4096, 32 heads, FFN 11008), bf16 eager: prefill 1 × 2048 and
 8 × 512, decode steps at batch 1, 16 and 64 against 512 cached positions.
 The anchors' weights are random (seeded; time does not depend on values).
-Last lines: the ratio lines (PyTorch time / ours; ``not-run`` and the
-reason where ours does not run that model yet).
+With DIR/llm, ours prefill (1 × 2048) and decode (batch 1, 512 cached)
+of both decoders, checked and timed by llm_layers.py. Last lines: the
+ratio lines (PyTorch time / ours; ``not-run`` and the reason where ours
+did not run).
 """
 import argparse
 import json
@@ -46,7 +50,7 @@ DECODERS = {
     "smollm2": dict(hidden=576, heads=9, kv_heads=3, intermediate=1536, layers=30),
     "7b": dict(hidden=4096, heads=32, kv_heads=32, intermediate=11008, layers=4),
 }
-NOT_YET = "not-run (decoders with rotary embeddings, GQA and a KV cache are not lowered to the GPU yet)"
+NOT_YET = "not-run (no decoder artifacts: build with --llm)"
 
 
 def rel_err(a, b):
@@ -111,6 +115,12 @@ def build(args):
     shutil.copyfile(os.path.join(ROOT, "python", "quant_xform", "cuda.py"),
                     os.path.join(args.dir, "cuda.py"))
     shutil.copyfile(os.path.abspath(__file__), os.path.join(args.dir, "models.py"))
+    if args.llm:  # the decoders, layer by layer (bench/gpu/llm_layers.py)
+        import llm_layers
+        llm_layers.build(argparse.Namespace(dir=os.path.join(args.dir, "llm"),
+                                            models="smollm2,7b"))
+        shutil.copyfile(os.path.join(HERE, "llm_layers.py"),
+                        os.path.join(args.dir, "llm_layers.py"))
     print(f"artifacts in {args.dir}: run `python3 {args.dir}/models.py run {args.dir}` on the GPU")
 
 
@@ -181,6 +191,16 @@ def run_attention(torch, cuda, directory, entries):
         print(f"| {e['name']} | {t_ours:.3f} | {t_sdpa:.3f} | {t_sdpa / t_ours:.2f} | {err:.1e} |",
               flush=True)
     return ok
+
+
+def pooled_cosine(y, ref, real, batch):
+    """The least cosine similarity, over the batch's sequences, between the
+    mean-pooled (over real tokens) rows of ``y`` and of ``ref``."""
+    y, ref = y.reshape(batch, -1, y.shape[-1]), ref.reshape(batch, -1, ref.shape[-1])
+    w = real.reshape(batch, -1, 1).astype(np.float64)
+    a, b = (y * w).sum(1) / w.sum(1), (ref * w).sum(1) / w.sum(1)
+    cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return float(cos.min())
 
 
 def timed(torch, fn, reps=20, warmup=3):
@@ -324,18 +344,25 @@ def run(args):
         real = mask == 0
         err = rel_err(y[real], evaluator[real])
         err_cpu = rel_err(y[real], expected[real]) if expected is not None else float("nan")
+        cos = pooled_cosine(y, evaluator, real, B)
         # Tolerance on the real tokens (what mean pooling reads) against the
         # evaluator: on MiniLM's W8A8 model, f32 sums in another order than
         # the evaluator's f64 ones flip int8 roundings of its large outlier
         # activations, and the flips add up over 6 layers: the CPU JIT is
-        # 1.7e-2 to 3.1e-2 from the evaluator per sequence (docs/PERF.md);
-        # a wrong kernel is off by O(1).
-        ok &= err < 5e-2
+        # 1.7e-2 to 3.1e-2 from the evaluator per sequence (docs/PERF.md).
+        # The flash attention's f16 products (2e-4 on its output) flip more
+        # of them: the naive recipe is 7.2e-2 away with them, 2.8e-2 with
+        # f32 loop-kernel attention (H100, 2026-12-06). Hence 1e-1 on the
+        # hidden states, and the sentence embeddings (mean-pooled, what the
+        # model is used for) within cosine 0.999 of the evaluator's; a
+        # wrong kernel is off by O(1).
+        ok &= err < 1e-1 and cos >= 0.999
         ours[r["recipe"]] = timed(torch, lambda: model(xt, mt))
         print(f"ours MiniLM W8A8 {r['recipe']}, {B} x {S} in one call: "
               f"{ours[r['recipe']]:.3f} ms; relative error on the real tokens vs the "
-              f"evaluator {err:.2e}, vs the CPU JIT {err_cpu:.2e}", flush=True)
-        if err >= 5e-2:  # where: the error of each sequence, and by position
+              f"evaluator {err:.2e}, vs the CPU JIT {err_cpu:.2e}; sentence embeddings' "
+              f"cosine to the evaluator's ≥ {cos:.6f}", flush=True)
+        if err >= 1e-1:  # where: the error of each sequence, and by position
             per_seq = [rel_err(y[i * S:(i + 1) * S], evaluator[i * S:(i + 1) * S])
                        for i in range(B)]
             rows = np.linalg.norm(y - evaluator, axis=1) / np.linalg.norm(evaluator, axis=1)
@@ -387,8 +414,17 @@ def run(args):
         print(f"| MiniLM W8A8 {k} | {v:.3f} | {anchors['minilm eager'] / v:.3f} | "
               f"{anchors['minilm compile'] / v:.3f} |")
     print()
-    print(f"gpu_prefill_7b_vs_torch_bf16={NOT_YET}")
-    print(f"gpu_decode_7b_b1_vs_torch_bf16={NOT_YET}")
+    lines = {}
+    if os.path.exists(os.path.join(args.dir, "llm", "meta.json")):
+        # The decoders: bench/gpu/llm_layers.py (layer by layer, weights as data).
+        import llm_layers
+        fine, rows, lines = llm_layers.measure(torch, cuda, sys.modules[__name__],
+                                               os.path.join(args.dir, "llm"))
+        ok &= fine
+        llm_layers.print_rows(rows)
+        print()
+    for key in ("gpu_prefill_7b_vs_torch_bf16", "gpu_decode_7b_b1_vs_torch_bf16"):
+        print(f"{key}={lines.get(key, NOT_YET)}")
     print(f"gpu_minilm_vs_torch_bf16={anchors['minilm eager'] / best:.3f}" if best
           else "gpu_minilm_vs_torch_bf16=not-run (no artifact)")
     if not ok:
@@ -407,6 +443,8 @@ def main():
     b.add_argument("--f32-attention", action="store_true",
                    help="also build each recipe with f32 loop-kernel attention (a diagnostic "
                         "of the flash kernel's f16 error; not in the ratio line)")
+    b.add_argument("--llm", action="store_true",
+                   help="also the decoders (SmolLM2, 7B-shaped) of bench/gpu/llm_layers.py")
     b.add_argument("--keep-references", action="store_true",
                    help="keep the reference outputs already in DIR (the same model and recipes)")
     r = sub.add_parser("run", help="on the GPU: check, time, and time PyTorch")

@@ -4,7 +4,7 @@ Python, without quant-xform installed: cuda.py (copied next to this file)
 loads <here>/bert; the model runs on numpy arrays (one sequence, then a
 batch of two) and, when torch is installed, on torch CUDA tensors (the
 batch); every output is compared with the reference evaluator's
-(relative error ≤ 1e-5), then one sequence through torch is timed (CUDA
+(relative error ≤ TOLERANCE), then one sequence through torch is timed (CUDA
 events, median of 20 after warm-up). The weights come from the artifact's
 weight file: a second model in the same process, loaded with another file
 of the same layout (the int8 weights negated), must give other outputs
@@ -17,6 +17,12 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cuda  # noqa: E402  (quant_xform/cuda.py, standalone)
+
+
+# A W8A8 model with attention: the flash kernel's f16 products (2e-4 on
+# the attention output) flip int8 roundings of the next quantizers
+# (scripts/gpu-build-blocks.sh: 1.2e-3 - 1.05e-2 measured on the blocks).
+TOLERANCE = 2e-2
 
 
 def rel_err(a, b):
@@ -42,7 +48,7 @@ def other_weights(model, x, mask, expected):
     print(f"weights as data: {len(arrays)} tensors, {len(data) / 1e6:.2f} MB file; with the "
           f"int8 weights negated the output moves by {e_other:.3e}, the first model's by "
           f"{e_first:.3e}")
-    return e_other > 1e-2 and e_first <= 1e-5
+    return e_other > 5 * TOLERANCE and e_first <= TOLERANCE
 
 
 def main():
@@ -54,11 +60,11 @@ def main():
     y = model(x[0], mask[0])
     e = rel_err(y, expected[0])
     print(f"numpy in/out: relative error {e:.3e}")
-    ok &= e <= 1e-5
+    ok &= e <= TOLERANCE
     y = model(x, mask)
     e = rel_err(y, expected)
     print(f"numpy batch of {len(x)}: relative error {e:.3e}, result shape {list(y.shape)}")
-    ok &= e <= 1e-5 and y.shape == expected.shape
+    ok &= e <= TOLERANCE and y.shape == expected.shape
     try:
         import torch
     except ImportError:
@@ -69,7 +75,7 @@ def main():
         yt = model(xt, mt)
         e = rel_err(yt.cpu().numpy(), expected)
         print(f"torch CUDA tensors (batch): relative error {e:.3e}, result on {yt.device}")
-        ok &= e <= 1e-5
+        ok &= e <= TOLERANCE
         xt, mt = xt[0].contiguous(), mt[0].contiguous()
         for _ in range(3):
             model(xt, mt)

@@ -388,7 +388,7 @@ def _xform_aot() -> str:
 def compile_object(module, path: str, target: str = "cuda", name: str = "model",
                    gpu_chip: str = "sm_90a", attention_kernel: bool = True,
                    weights_file: Optional[str] = None,
-                   weights_min_bytes: int = 4096, entry: str = "main") -> Tuple[str, str]:
+                   weights_min_bytes: int = 0, entry: str = "main") -> Tuple[str, str]:
     """Ahead-of-time artifact: an object file plus a C header (xform-aot).
 
     ``target='cuda'``: the whole model for the GPU (cubins embedded, made by
@@ -451,7 +451,7 @@ def _cuda_runtime_library() -> str:
 
 def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "sm_90a",
                  attention_kernel: bool = True, weights_as_data: bool = True,
-                 weights_min_bytes: int = 4096, entry: str = "main"):
+                 weights_min_bytes: int = 0, entry: str = "main"):
     """Compiles ``module`` for the GPU into the artifact folder ``directory``
     and returns it loaded (``quant_xform.cuda.CudaModel``: call it on numpy
     arrays or torch CUDA tensors). The folder holds ``lib<name>.so`` (the

@@ -136,7 +136,7 @@ static cl::opt<std::string> gpuWeightsFile(
 static cl::opt<int64_t> gpuWeightsMinBytes(
     "gpu-weights-min-bytes",
     cl::desc("With --gpu-weights-file: smaller constants stay in the object"),
-    cl::init(4096));
+    cl::init(0));
 static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("OpenMP threads (> 1: link libomp)"),
                                 cl::init(1));

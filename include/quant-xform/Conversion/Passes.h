@@ -92,7 +92,7 @@ struct GPUPipelineOptions {
   /// file that constants of at least `weightsMinBytes` bytes go to (empty:
   /// they stay in the object).
   std::string weightsFile;
-  int64_t weightsMinBytes = 4096;
+  int64_t weightsMinBytes = 0;
 };
 
 /// Adds the first part of the GPU lowering to `pm`: generated kernels for

@@ -343,8 +343,9 @@ def GPUWeightsAsData : Pass<"quant-xform-gpu-weights-as-data", "ModuleOp"> {
                 "compiled code reads at run time";
   let description = [{
     Runs after `quant-xform-gpu-host-buffers`. With `file` set, every
-    constant global of f32, i8 or i32 of at least `min-bytes` bytes whose
-    device copy host code makes (`qxGpuConstant*`) is written, in order of
+    constant global of f32, i8 or i32 of at least `min-bytes` bytes (0:
+    all of them, so that one compiled layer can read another layer's file)
+    whose device copy host code makes (`qxGpuConstant*`) is written, in order of
     first use, to `file` in the safetensors format and dropped from the
     module. The file's `__metadata__` holds `format`
     (`quant-xform-gpu-weights`), `layout` (a 64-bit FNV-1a of the names,
@@ -361,7 +362,7 @@ def GPUWeightsAsData : Pass<"quant-xform-gpu-weights-as-data", "ModuleOp"> {
   let options = [
     Option<"file", "file", "std::string", "\"\"",
            "The safetensors file to write (empty: keep weights in the code)">,
-    Option<"minBytes", "min-bytes", "int64_t", "4096",
+    Option<"minBytes", "min-bytes", "int64_t", "0",
            "Smaller constants stay in the code">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",

@@ -109,7 +109,7 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
   Option<int64_t> weightsMinBytes{
       *this, "weights-min-bytes",
       llvm::cl::desc("Constants smaller than this stay in the object"),
-      llvm::cl::init(4096)};
+      llvm::cl::init(0)};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("gpu.binary contents: bin (cubin, needs ptxas) or isa "
