@@ -354,9 +354,10 @@ def run(args):
         # of them: the naive recipe is 7.2e-2 away with them, 2.8e-2 with
         # f32 loop-kernel attention (H100, 2026-12-06). Hence 1e-1 on the
         # hidden states, and the sentence embeddings (mean-pooled, what the
-        # model is used for) within cosine 0.999 of the evaluator's; a
-        # wrong kernel is off by O(1).
-        ok &= err < 1e-1 and cos >= 0.999
+        # model is used for) within cosine 0.99 of the evaluator's: the
+        # naive recipe's are ≥ 0.9955 on the GPU and ≥ 0.9970 on the CPU
+        # JIT (its error 3.7e-2). A wrong kernel is off by O(1).
+        ok &= err < 1e-1 and cos >= 0.99
         ours[r["recipe"]] = timed(torch, lambda: model(xt, mt))
         print(f"ours MiniLM W8A8 {r['recipe']}, {B} x {S} in one call: "
               f"{ours[r['recipe']]:.3f} ms; relative error on the real tokens vs the "
