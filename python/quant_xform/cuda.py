@@ -11,9 +11,11 @@ sits next to it) and ``<name>.json`` (the entry point's signature).
     y = model(x, mask)                           # numpy in, numpy out
     y = model(x_cuda, mask_cuda)                 # torch CUDA tensors in and out
 
-numpy arguments are copied to the device and results back; torch CUDA
-tensors (contiguous float32 of the declared shapes) are used in place and
-results are new torch CUDA tensors. Arguments with one more leading
+numpy arguments are copied to the device and results back (the call
+waits); torch CUDA tensors (contiguous, of the declared dtypes and shapes)
+are used in place, results are new torch CUDA tensors, and the work is
+queued on PyTorch's current stream as a torch op's is (the call returns
+before the kernels finish). Arguments with one more leading
 dimension (the same for all) are a batch: one call per item, results
 stacked. Errors (no GPU, no driver, a CUDA
 failure, wrong shapes) raise ``CudaError`` with the runtime's message.
@@ -231,11 +233,13 @@ class CudaModel:
         rt.qxGpuFree.argtypes = [ctypes.c_void_p]
         rt.qxGpuCopyToDevice.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
         rt.qxGpuCopyToHost.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        rt.qxGpuSetStream.argtypes = [ctypes.c_void_p]
         self._entry = getattr(self._lib, f"_mlir_ciface_{name}")
         self._entry.restype = None
         self._types = [_descriptor(len(s)) for s in self.arg_shapes + self.result_shapes]
         self._device_weights = None
         self._table = None
+        self._weights_header = None
         self.weight_layout = None
         if "weights" in self.meta:
             self._open_weights(folder, weights)
@@ -369,8 +373,24 @@ class CudaModel:
                 raise CudaError(f"argument {i}: expected a contiguous {dt} CUDA tensor")
         outs = [torch.empty(s, dtype=names[dt], device=args[0].device)
                 for s, dt in zip(self.result_shapes, self.result_dtypes)]
-        torch.cuda.synchronize()  # the generated code runs on its own stream
-        self._run([a.data_ptr() for a in args] + [o.data_ptr() for o in outs])
+        if self._weights_header is not None:
+            self._upload_weights()  # synchronous copies, before the queued work
+        # As a torch op: the work is queued on PyTorch's current stream
+        # (after what produced the inputs) and the call returns at once;
+        # errors found on the host raise here, those of the queued kernels
+        # at the next synchronization.
+        # QX_GPU_SYNC=1: each call on a stream of its own, waited for (errors
+        # of the kernels then raise at the call that caused them).
+        if os.environ.get("QX_GPU_SYNC") == "1":
+            torch.cuda.synchronize()
+            self._run([a.data_ptr() for a in args] + [o.data_ptr() for o in outs])
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        stream = torch.cuda.current_stream(args[0].device).cuda_stream
+        self._runtime.qxGpuSetStream(ctypes.c_void_p(stream))
+        try:
+            self._run([a.data_ptr() for a in args] + [o.data_ptr() for o in outs])
+        finally:
+            self._runtime.qxGpuSetSynchronous()
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def _call_numpy(self, args):
