@@ -239,7 +239,6 @@ class CudaModel:
         self._types = [_descriptor(len(s)) for s in self.arg_shapes + self.result_shapes]
         self._device_weights = None
         self._table = None
-        self._weights_header = None
         self.weight_layout = None
         if "weights" in self.meta:
             self._open_weights(folder, weights)
@@ -373,8 +372,6 @@ class CudaModel:
                 raise CudaError(f"argument {i}: expected a contiguous {dt} CUDA tensor")
         outs = [torch.empty(s, dtype=names[dt], device=args[0].device)
                 for s, dt in zip(self.result_shapes, self.result_dtypes)]
-        if self._weights_header is not None:
-            self._upload_weights()  # synchronous copies, before the queued work
         # As a torch op: the work is queued on PyTorch's current stream
         # (after what produced the inputs) and the call returns at once;
         # errors found on the host raise here, those of the queued kernels
