@@ -218,7 +218,7 @@ def layer_files(cuda, directory, name, layers):
     return files
 
 
-def time_ours(torch, cuda, models, directory, name, c):
+def time_ours(torch, cuda, models, directory, name, c, profile=False):
     """Milliseconds of one prefill (1 x S) or decode step (batch 1, CACHED
     cached positions) through all layers, on fresh random inputs."""
     d = os.path.join(directory, name)
@@ -244,6 +244,8 @@ def time_ours(torch, cuda, models, directory, name, c):
 
     ok = bool(torch.isfinite(forward()).all()) or name.startswith("7b")
     ms = models.timed(torch, forward, reps=10)
+    if profile:  # the kernels' GPU time against the call's
+        models.profile(torch, forward)
     print(f"ours W8A8 naive {name}: {c['layers']} layers, {shapes[0][0]} rows: {ms:.3f} ms",
           flush=True)
     return ms, ok
@@ -265,7 +267,7 @@ def time_anchor(torch, models, key, decode):
                             reps=20 if decode else 10)
 
 
-def measure(torch, cuda, models, directory):
+def measure(torch, cuda, models, directory, profile=False):
     """The checks and timings of the artifacts in `directory`: (ok, rows of
     (point, ours ms, PyTorch bf16 eager ms), ratio lines)."""
     with open(os.path.join(directory, "meta.json")) as f:
@@ -277,7 +279,7 @@ def measure(torch, cuda, models, directory):
     for name in ("smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"):
         if name not in meta:
             continue
-        ours, fine = time_ours(torch, cuda, models, directory, name, meta[name])
+        ours, fine = time_ours(torch, cuda, models, directory, name, meta[name], profile)
         ok &= fine
         key = "7b" if name.startswith("7b") else "smollm2"
         rows.append((name, ours, time_anchor(torch, models, key, name.endswith("decode"))))
@@ -304,7 +306,7 @@ def run(args):
     import cuda  # quant_xform/cuda.py, standalone
     import models  # bench/gpu/models.py: timing and the PyTorch decoder
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
-    ok, rows, lines = measure(torch, cuda, models, args.dir)
+    ok, rows, lines = measure(torch, cuda, models, args.dir, args.profile)
     print_rows(rows)
     print()
     for k, v in lines.items():
@@ -322,6 +324,7 @@ def main():
     b.add_argument("--models", default="smollm2,7b")
     r = sub.add_parser("run")
     r.add_argument("dir")
+    r.add_argument("--profile", action="store_true", help="our kernels by GPU time")
     args = p.parse_args()
     return build(args) if args.cmd == "build" else run(args)
 
