@@ -139,3 +139,43 @@ def test_weight_file_errors(artifact, tmp_path):
     same = tmp_path / "same.safetensors"
     assert cuda.write_weights(str(same), [(n, -a) for n, a in arrays]) == header["layout"]
     assert cuda.load(folder, weights=str(same)).weight_layout == model.weight_layout
+
+
+def test_runtime_checks_the_weight_table(artifact):
+    """The runtime's qxGpuWeight<T> (what the compiled code calls for each
+    weight) checks the table it is given, on the host, before any kernel:
+    no table, another layout, an index past the table, a size that differs
+    from what the code reads. Each records an error and returns no buffer."""
+    folder, _ = artifact
+    import ctypes
+    rt = ctypes.CDLL(os.path.join(folder, "libqx_cuda_runtime.so"))
+    rt.qxGpuLastError.restype = ctypes.c_char_p
+    rt.qxGpuClearError()  # e.g. an earlier test's missing driver
+    desc = cuda._descriptor(1)
+
+    def read(table, index, elements, layout, fn="_mlir_ciface_qxGpuWeightI8"):
+        out, t = desc(), desc()
+        if table is not None:
+            cuda._fill(t, table.ctypes.data, table.shape)
+        f = getattr(rt, fn)
+        f.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                      ctypes.c_int64]
+        f(ctypes.byref(out), ctypes.byref(t) if table is not None else None, index,
+          elements, layout)
+        err = rt.qxGpuLastError()
+        rt.qxGpuClearError()
+        return out.aligned, (err or b"").decode()
+
+    table = np.array([77, 2, 0x1000, 64, 0x2000, 16], np.int64)
+    assert read(table, 0, 64, 77) == (0x1000, "")
+    assert read(table, 1, 4, 77, "_mlir_ciface_qxGpuWeightF32") == (0x2000, "")
+    ptr, err = read(None, 0, 64, 77)
+    assert ptr is None and "none was passed" in err
+    ptr, err = read(table, 0, 64, 78)
+    assert ptr is None and "weight layout 000000000000004d" in err and "does not belong" in err
+    ptr, err = read(table, 2, 64, 77)
+    assert ptr is None and "weight 2 is not in the weight table (it holds 2)" in err
+    ptr, err = read(table, 0, 65, 77)
+    assert ptr is None and "the table holds 64 bytes" in err and "reads 65 i8 elements" in err
+    ptr, err = read(table, 1, 16, 77, "_mlir_ciface_qxGpuWeightF32")
+    assert ptr is None and "reads 16 f32 elements" in err
