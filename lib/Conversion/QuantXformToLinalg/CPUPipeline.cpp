@@ -11,6 +11,7 @@
 #include "quant-xform/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -31,14 +32,20 @@ namespace {
 
 /// Marks every public function with `llvm.emit_c_interface`, and its tensor
 /// arguments `bufferization.writable = false`: callers' input buffers are
-/// read-only (the C header declares them const).
+/// read-only (the C header declares them const). A tensor returned more
+/// than once is copied for each repeat (`bufferization.alloc_tensor
+/// copy(...)`): each result is its own out-parameter, and upstream's
+/// buffer-results-to-out-params crashes on a buffer returned twice.
 struct EmitCInterface
     : public PassWrapper<EmitCInterface, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCInterface)
   StringRef getArgument() const final { return "quant-xform-emit-c-interface"; }
   StringRef getDescription() const final {
     return "Give every function a C interface (_mlir_ciface_<name>) with "
-           "read-only tensor arguments";
+           "read-only tensor arguments and distinct results";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<bufferization::BufferizationDialect>();
   }
   void runOnOperation() override {
     getOperation().walk([&](func::FuncOp f) {
@@ -52,7 +59,20 @@ struct EmitCInterface
         if (isa<TensorType>(f.getArgumentTypes()[i]))
           f.setArgAttr(i, "bufferization.writable",
                        BoolAttr::get(&getContext(), false));
+      f.walk(copyRepeatedResults);
     });
+  }
+
+  static void copyRepeatedResults(func::ReturnOp ret) {
+    llvm::SmallPtrSet<Value, 8> seen;
+    OpBuilder b(ret);
+    for (OpOperand &result : ret->getOpOperands()) {
+      auto type = dyn_cast<RankedTensorType>(result.get().getType());
+      if (!type || seen.insert(result.get()).second)
+        continue;
+      result.set(bufferization::AllocTensorOp::create(
+          b, ret.getLoc(), type, ValueRange{}, result.get()));
+    }
   }
 };
 
