@@ -26,22 +26,35 @@ using namespace mlir::quant_xform::lowering;
 
 namespace {
 
-/// y = x ⊙ v (v: [K]) for rows.
-static Value scaleColumns(OpBuilder &b, Location loc, Rows x, Value v) {
+/// One elementwise generic over rows `x` ([M, K]) and per-channel vectors
+/// `channels` ([K] each): `body` gets x[i][j] and then each channel's [j],
+/// and returns y[i][j].
+static Value
+channelwise(OpBuilder &b, Location loc, Rows x, ValueRange channels,
+            function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
   MLIRContext *ctx = b.getContext();
   AffineExpr i, j;
   bindDims(ctx, i, j);
+  AffineMap row = AffineMap::get(2, 0, {i, j}, ctx);
+  SmallVector<Value> ins = {x.value};
+  llvm::append_range(ins, channels);
+  SmallVector<AffineMap> maps(channels.size() + 2,
+                              AffineMap::get(2, 0, {j}, ctx));
+  maps.front() = maps.back() = row;
   Type ft = cast<RankedTensorType>(x.value.getType()).getElementType();
-  return generic(b, loc, {x.value, v}, {empty(b, loc, {x.m, x.k}, ft)},
-                 {AffineMap::get(2, 0, {i, j}, ctx),
-                  AffineMap::get(2, 0, {j}, ctx),
-                  AffineMap::get(2, 0, {i, j}, ctx)},
-                 2, {},
-                 [](OpBuilder &nb, Location nl, ValueRange a) {
-                   return SmallVector<Value>{
-                       arith::MulFOp::create(nb, nl, a[0], a[1])};
+  return generic(b, loc, ins, {empty(b, loc, {x.m, x.k}, ft)}, maps, 2, {},
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   return SmallVector<Value>{body(nb, nl, a)};
                  })
       .front();
+}
+
+/// y = x ⊙ v (v: [K]) for rows.
+static Value scaleColumns(OpBuilder &b, Location loc, Rows x, Value v) {
+  return channelwise(b, loc, x, {v},
+                     [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                       return arith::MulFOp::create(nb, nl, a[0], a[1]);
+                     });
 }
 
 /// Radix of the first Hadamard stages, done as one small matmul.
@@ -231,41 +244,27 @@ struct LowerRotate : LowerOp<RotateOp> {
 struct LowerSmooth : LowerOp<SmoothOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(SmoothOp op, OpBuilder &b) const override {
-    Location loc = op.getLoc();
     FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
       return failure();
-    Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
-    MLIRContext *ctx = b.getContext();
-    AffineExpr i, j;
-    bindDims(ctx, i, j);
-    SmallVector<Value> ins = {x->value, op.getScales()};
-    SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {i, j}, ctx),
-                                   AffineMap::get(2, 0, {j}, ctx)};
-    if (op.getShift()) {
-      ins.push_back(op.getShift());
-      maps.push_back(AffineMap::get(2, 0, {j}, ctx));
-    }
-    maps.push_back(AffineMap::get(2, 0, {i, j}, ctx));
+    SmallVector<Value> channels = {op.getScales()};
+    if (op.getShift())
+      channels.push_back(op.getShift());
     bool inverse = op.getInverse();
     bool shift = op.getShift() != nullptr;
-    Value y =
-        generic(b, loc, ins, {empty(b, loc, {x->m, x->k}, ft)}, maps, 2, {},
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value v = a[0];
-                  if (inverse) {
-                    v = arith::MulFOp::create(nb, nl, v, a[1]);
-                    if (shift)
-                      v = arith::AddFOp::create(nb, nl, v, a[2]);
-                  } else {
-                    if (shift)
-                      v = arith::SubFOp::create(nb, nl, v, a[2]);
-                    v = arith::DivFOp::create(nb, nl, v, a[1]);
-                  }
-                  return SmallVector<Value>{v};
-                })
-            .front();
-    return expandFromRows(b, loc, y, x->originalShape, x->k);
+    Value y = channelwise(
+        b, op.getLoc(), *x, channels,
+        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value v = a[0];
+          if (inverse) {
+            v = arith::MulFOp::create(nb, nl, v, a[1]);
+            return shift ? arith::AddFOp::create(nb, nl, v, a[2]) : v;
+          }
+          if (shift)
+            v = arith::SubFOp::create(nb, nl, v, a[2]);
+          return arith::DivFOp::create(nb, nl, v, a[1]);
+        });
+    return expandFromRows(b, op.getLoc(), y, x->originalShape, x->k);
   }
 };
 
@@ -274,35 +273,24 @@ struct LowerSmooth : LowerOp<SmoothOp> {
 struct LowerBatchNorm : LowerOp<BatchNormOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(BatchNormOp op, OpBuilder &b) const override {
-    Location loc = op.getLoc();
     FailureOr<Rows> x = rowsOf(op, b, op.getInput());
     if (failed(x))
       return failure();
     Type ft = cast<RankedTensorType>(x->value.getType()).getElementType();
-    MLIRContext *ctx = b.getContext();
-    AffineExpr i, j;
-    bindDims(ctx, i, j);
-    AffineMap row = AffineMap::get(2, 0, {i, j}, ctx);
-    AffineMap channel = AffineMap::get(2, 0, {j}, ctx);
     double eps = op.getEpsilon().convertToDouble();
-    Value y =
-        generic(
-            b, loc,
-            {x->value, op.getMean(), op.getVariance(), op.getGamma(),
-             op.getBeta()},
-            {empty(b, loc, {x->m, x->k}, ft)},
-            {row, channel, channel, channel, channel, row}, 2, {},
-            [&](OpBuilder &nb, Location nl, ValueRange a) {
-              Value centered = arith::SubFOp::create(nb, nl, a[0], a[1]);
-              Value var =
-                  arith::AddFOp::create(nb, nl, a[2], scalar(nb, nl, ft, eps));
-              Value inv = math::RsqrtOp::create(nb, nl, var);
-              Value scale = arith::MulFOp::create(nb, nl, a[3], inv);
-              Value v = arith::MulFOp::create(nb, nl, centered, scale);
-              return SmallVector<Value>{arith::AddFOp::create(nb, nl, v, a[4])};
-            })
-            .front();
-    return expandFromRows(b, loc, y, x->originalShape, x->k);
+    Value y = channelwise(
+        b, op.getLoc(), *x,
+        {op.getMean(), op.getVariance(), op.getGamma(), op.getBeta()},
+        [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+          Value centered = arith::SubFOp::create(nb, nl, a[0], a[1]);
+          Value var =
+              arith::AddFOp::create(nb, nl, a[2], scalar(nb, nl, ft, eps));
+          Value inv = math::RsqrtOp::create(nb, nl, var);
+          Value scale = arith::MulFOp::create(nb, nl, a[3], inv);
+          Value v = arith::MulFOp::create(nb, nl, centered, scale);
+          return arith::AddFOp::create(nb, nl, v, a[4]);
+        });
+    return expandFromRows(b, op.getLoc(), y, x->originalShape, x->k);
   }
 };
 
