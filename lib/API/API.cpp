@@ -1,6 +1,7 @@
 //===- API.cpp - the C++ facade behind the Python package -----------------===//
 
 #include "quant-xform/API/API.h"
+#include "BindWeights.h"
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
@@ -247,15 +248,31 @@ qapi::CompiledCPU::~CompiledCPU() = default;
 std::unique_ptr<Module> Module::parse(const std::string &source,
                                       const std::string &name,
                                       std::string &error) {
+  return parse(source, name, {}, error);
+}
+
+std::unique_ptr<Module>
+Module::parse(const std::string &source, const std::string &name,
+              const std::map<std::string, ArrayView> &weights,
+              std::string &error) {
   auto impl = std::make_unique<Impl>();
   impl->ctx = makeContext();
   DiagnosticCollector diags(impl->ctx.get());
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(source, name), llvm::SMLoc());
-  ParserConfig config(impl->ctx.get());
+  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBuffer(source, name),
+                               llvm::SMLoc());
+  // Verified once the weights are bound: verifiers read constant values.
+  ParserConfig config(impl->ctx.get(), /*verifyAfterParse=*/false);
   impl->module = parseSourceFile<ModuleOp>(sourceMgr, config);
   if (!impl->module) {
+    error = diags.message("cannot parse '" + name + "'");
+    return nullptr;
+  }
+  if (!bindWeights(*impl->module, weights, error)) {
+    error = "'" + name + "': " + error;
+    return nullptr;
+  }
+  if (failed(mlir::verify(*impl->module))) {
     error = diags.message("cannot parse '" + name + "'");
     return nullptr;
   }

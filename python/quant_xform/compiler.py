@@ -87,8 +87,9 @@ class Model:
 
     def module(self) -> _core.Module:
         """The float model as a compiler module."""
-        text = build_ir(self.config, self.weights, self.seq_len, batch=self.batch)
-        return _core.Module.parse(text.encode(), "model.mlir")
+        blobs: Dict[str, np.ndarray] = {}
+        text = build_ir(self.config, self.weights, self.seq_len, batch=self.batch, blobs=blobs)
+        return _core.Module.parse(text.encode(), "model.mlir", blobs)
 
     # -- inputs ----------------------------------------------------------------
     def embed(self, input_ids, attention_mask=None, token_type_ids=None

@@ -44,17 +44,18 @@ def _progress(enabled: bool, message: str) -> None:
 
 def build_head_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], rows: Sequence[int],
                   elide_weights: bool = False, head_weight: Optional[str] = None,
-                  rotation: Optional[np.ndarray] = None) -> str:
+                  rotation: Optional[np.ndarray] = None,
+                  blobs: Optional[Dict[str, np.ndarray]] = None) -> str:
     """Final norm + LM head: ``prefill(h: [R, H], w: [V, H]) -> [R, V]`` for
     the first row count, ``decode`` for the second. The head weight ``w`` (the
     token embedding when tied) is an argument, or with ``head_weight`` (its
     name in ``weights``) a constant: ``prefill(h) -> [R, V]``. With
     ``rotation`` (``llm_ir.residual_rotation``), ``h`` is the rotated
-    residual stream."""
+    residual stream. ``blobs``: as ``llm_ir.build_layer_ir``'s."""
     H, V = config.hidden, config.vocab
     funcs = []
     for name, R in zip(("prefill", "decode"), rows):
-        e = _Emitter(weights, elide_weights)
+        e = _Emitter(weights, elide_weights, blobs)
         h = "%h" if rotation is None else rotate_op(e, "%h", R, rotation, True)
         if config.norm == "rms":
             n = e.rms_norm(h, R, H, "norm.weight", config.eps)
@@ -168,23 +169,27 @@ class LLM:
 
     # -- IR --------------------------------------------------------------------
     def layer_ir(self, layer: int, elide_weights: bool = True,
-                 calibration: bool = False, rotation: Optional[np.ndarray] = None) -> str:
+                 calibration: bool = False, rotation: Optional[np.ndarray] = None,
+                 blobs: Optional[Dict[str, np.ndarray]] = None) -> str:
         """Decoder layer ``layer`` as MLIR text (``prefill``, ``decode`` and,
         with ``calibration``, the private calibration ``main``; with
         ``rotation`` (``llm_ir.residual_rotation``), on the rotated residual
-        stream)."""
+        stream; with ``blobs``, weights as ``dense_resource`` keys into it)."""
         if not 0 <= layer < self.config.layers:
             raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
         return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
                               self.decode_batch, self.cache_len,
                               self.calibration_len if calibration else 0, elide_weights,
-                              rotation)
+                              rotation, blobs)
 
     def layer_module(self, layer: int, calibration: bool = False,
                      rotation: Optional[np.ndarray] = None) -> _core.Module:
+        """Decoder layer ``layer`` as a compiler module (weights handed to the
+        parser as arrays, not hex text)."""
+        blobs: Dict[str, np.ndarray] = {}
         text = self.layer_ir(layer, elide_weights=False, calibration=calibration,
-                             rotation=rotation)
-        return _core.Module.parse(text.encode(), f"layer{layer}.mlir")
+                             rotation=rotation, blobs=blobs)
+        return _core.Module.parse(text.encode(), f"layer{layer}.mlir", blobs)
 
     def head_module(self, constant_weight: bool = False,
                     rotation: Optional[np.ndarray] = None) -> _core.Module:
@@ -193,9 +198,10 @@ class LLM:
         name = None
         if constant_weight:
             name = "lm_head.weight" if "lm_head.weight" in self.weights else "embed_tokens.weight"
+        blobs: Dict[str, np.ndarray] = {}
         text = build_head_ir(self.config, self.weights, (self.prefill_len, self.decode_batch),
-                             head_weight=name, rotation=rotation)
-        return _core.Module.parse(text.encode(), "head.mlir")
+                             head_weight=name, rotation=rotation, blobs=blobs)
+        return _core.Module.parse(text.encode(), "head.mlir", blobs)
 
     def rotation_matrix(self, rotation: np.ndarray) -> np.ndarray:
         """``Q`` of a residual rotation (``x' = x·Q``) as

@@ -98,8 +98,9 @@ class _LayerEmitter(_Emitter):
     """One decoder layer's functions (see the module docstring)."""
 
     def __init__(self, config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
-                 elide_weights: bool, rotation: Optional[np.ndarray] = None):
-        super().__init__(weights, elide_weights)
+                 elide_weights: bool, rotation: Optional[np.ndarray] = None,
+                 blobs: Optional[Dict[str, np.ndarray]] = None):
+        super().__init__(weights, elide_weights, blobs)
         self.rotation = rotation
         self.c = config
         self.i = layer
@@ -324,14 +325,17 @@ class _LayerEmitter(_Emitter):
 def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
                    prefill_len: int, decode_batch: int, context: int,
                    calibration_len: int = 0, elide_weights: bool = False,
-                   rotation: Optional[np.ndarray] = None) -> str:
+                   rotation: Optional[np.ndarray] = None,
+                   blobs: Optional[Dict[str, np.ndarray]] = None) -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
     cache) and, with ``calibration_len``, the private calibration ``main``;
     with ``rotation`` (``residual_rotation``), on the rotated residual
-    stream."""
+    stream. With ``blobs`` (a dict), weights are ``dense_resource<key>``
+    constants whose arrays ``blobs`` receives (``Module.parse(text,
+    weights=blobs)``)."""
     def emitter():
-        return _LayerEmitter(config, weights, layer, elide_weights, rotation)
+        return _LayerEmitter(config, weights, layer, elide_weights, rotation, blobs)
     funcs = emitter().prefill(prefill_len) + emitter().decode(decode_batch, context)
     if calibration_len:
         funcs += emitter().prefill(calibration_len, "main", private=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -257,10 +258,12 @@ def _f(v: float) -> str:
 class _Emitter:
     """Builds the text of one function, with hex-encoded weight constants."""
 
-    def __init__(self, weights: Dict[str, np.ndarray], elide_weights: bool):
+    def __init__(self, weights: Dict[str, np.ndarray], elide_weights: bool,
+                 blobs: Optional[Dict[str, np.ndarray]] = None):
         self.lines = []
         self.weights = weights
         self.elide = elide_weights
+        self.blobs = blobs
         self.counter = 0
         self.consts: Dict[str, str] = {}
 
@@ -282,10 +285,31 @@ class _Emitter:
         """The f32 constant ``name`` holding ``w`` (emitted once per function)."""
         if name in self.consts:
             return self.consts[name]
-        body = "dense<0.0>" if self.elide else f'dense<"0x{w.astype("<f4").tobytes().hex().upper()}">'
+        if self.elide:
+            body = "dense<0.0>"
+        elif self.blobs is not None:
+            body = f"dense_resource<{self._blob_key(name, w)}>"
+        else:
+            body = f'dense<"0x{w.astype("<f4").tobytes().hex().upper()}">'
         v = self.op("w", f"arith.constant {body} : {_ty(*w.shape)}  // {name}")
         self.consts[name] = v
         return v
+
+    def _blob_key(self, name: str, w: np.ndarray) -> str:
+        """The key of ``w`` in ``blobs`` (``Module.parse``'s ``weights``):
+        ``name`` made an identifier, with a suffix where another array
+        already holds it; functions sharing ``blobs`` share equal arrays."""
+        w = np.ascontiguousarray(w, dtype=np.float32)
+        base = "w_" + re.sub(r"[^A-Za-z0-9_.]", "_", name)
+        key, n = base, 0
+        while key in self.blobs:
+            old = self.blobs[key]
+            if old.shape == w.shape and (old is w or np.array_equal(old, w)):
+                return key
+            n += 1
+            key = f"{base}_{n}"
+        self.blobs[key] = w
+        return key
 
     def linear(self, x: str, S: int, K: int, wname: str, bname: Optional[str],
                layer: str, role: str) -> str:
@@ -380,7 +404,8 @@ class _Emitter:
 
 
 def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
-             elide_weights: bool = False, batch: int = 1) -> str:
+             elide_weights: bool = False, batch: int = 1,
+             blobs: Optional[Dict[str, np.ndarray]] = None) -> str:
     """The model as MLIR text: ``main(x: [S, H], mask: [S]) -> [S, H]``;
     with ``batch`` B > 1, B sequences in one call as rows: ``main(x:
     [B·S, H], mask: [B·S]) -> [B·S, H]`` (the linears see B·S rows, the
@@ -388,7 +413,9 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
 
     ``weights`` must come from ``normalize_weights``. With
     ``elide_weights``, constants are printed as zeros (for reading the
-    structure only).
+    structure only); with ``blobs`` (a dict), they are
+    ``dense_resource<key>`` constants and ``blobs`` receives the arrays, for
+    ``Module.parse(text, weights=blobs)`` (no hex text).
     """
     _validate_config(config)
     if not isinstance(seq_len, int) or seq_len <= 0:
@@ -403,7 +430,7 @@ def build_ir(config, weights: Dict[str, np.ndarray], seq_len: int,
     B, T, H, F = batch, seq_len, config.hidden, config.intermediate
     S = B * T  # rows of every linear, norm and activation
     nh, dh = config.heads, config.hidden // config.heads
-    e = _Emitter(weights, elide_weights)
+    e = _Emitter(weights, elide_weights, blobs)
     x, mask = "%x", "%mask"
 
     def attention(q, k, v, causal):

@@ -202,19 +202,29 @@ NB_MODULE(_core, m) {
   nb::class_<Module>(m, "Module", "An MLIR module with its own context.")
       .def_static(
           "parse",
-          [](nb::bytes source, const std::string &name) {
+          [](nb::bytes source, const std::string &name,
+             const std::map<std::string, AnyArray> &weights) {
             std::string error;
             std::unique_ptr<Module> mod;
             std::string text(source.c_str(), source.size());
+            std::map<std::string, ArrayView> bound;
+            size_t index = 0;
+            for (const auto &[key, array] : weights)
+              bound.emplace(key, view(array, index++));
             {
               nb::gil_scoped_release release;
-              mod = Module::parse(text, name, error);
+              mod = Module::parse(text, name, bound, error);
             }
             check(mod != nullptr, error);
             return mod;
           },
           nb::arg("source"), nb::arg("name") = "<string>",
-          "Parses MLIR text or bytecode (bytes).")
+          nb::arg("weights") = std::map<std::string, AnyArray>(),
+          "Parses MLIR text or bytecode (bytes). `weights` maps keys to "
+          "arrays: each `dense_resource<key>` constant in the text becomes a "
+          "dense constant holding that array (element type and count "
+          "checked; every array must be used), so that large weights need "
+          "not travel as hex text.")
       .def_static(
           "load",
           [](const std::string &path) {

@@ -132,6 +132,43 @@ def test_bad_ir_and_pipelines():
         qx.quantize(small_bert(), qx.RECIPES["naive"], calibration=(np.zeros((1, 16, 32)),))
 
 
+RESOURCE_LINEAR = b"""func.func @main(%x: tensor<2x3xf32>) -> tensor<2x4xf32> {
+  %w = arith.constant dense_resource<w_a> : tensor<4x3xf32>
+  %y = quant_xform.linear %x, %w : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}"""
+
+
+def test_parse_with_weights_as_arrays():
+    """Weights handed to the parser as arrays give the module that hex text
+    gives, and every mismatch names the weight."""
+    w = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    bound = qx.Module.parse(RESOURCE_LINEAR, "t", {"w_a": w})
+    hex_text = RESOURCE_LINEAR.replace(
+        b"dense_resource<w_a>", f'dense<"0x{w.tobytes().hex().upper()}">'.encode())
+    spelled = qx.Module.parse(hex_text, "t")
+    assert bound.print(0) == spelled.print(0)
+    # The evaluator sums in double and rounds once.
+    want = (x.astype(np.float64) @ w.T.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(bound.evaluate([x])[0], want)
+    with pytest.raises(qx.QuantXformError, match="weight 'w_a' has 9 elements, the IR declares 12"):
+        qx.Module.parse(RESOURCE_LINEAR, "t", {"w_a": w[:3]})
+    with pytest.raises(qx.QuantXformError, match="weight 'w_a' is f64, the IR declares f32"):
+        qx.Module.parse(RESOURCE_LINEAR, "t", {"w_a": w.astype(np.float64)})
+    with pytest.raises(qx.QuantXformError, match="weight 'w_b' is not used by the IR"):
+        qx.Module.parse(RESOURCE_LINEAR, "t", {"w_a": w, "w_b": w})
+    with pytest.raises(qx.QuantXformError, match=r"dense_resource<w_a> has no data"):
+        qx.Module.parse(RESOURCE_LINEAR, "t", {"w_other": w})
+    with pytest.raises(qx.QuantXformError, match="not C-contiguous"):
+        qx.Module.parse(RESOURCE_LINEAR, "t", {"w_a": np.asfortranarray(w)})
+    # The verifiers see the bound values: a NaN weight is refused at parse.
+    nan = w.copy()
+    nan[1, 2] = np.nan
+    with pytest.raises(qx.QuantXformError, match="cannot parse"):
+        qx.Module.parse(RESOURCE_LINEAR, "t", {"w_a": nan})
+
+
 def test_torch_tensors_through_dlpack():
     torch = pytest.importorskip("torch")
     model = small_bert()

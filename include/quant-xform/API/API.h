@@ -86,6 +86,12 @@ public:
   /// Parses MLIR text or bytecode.
   static std::unique_ptr<Module>
   parse(const std::string &source, const std::string &name, std::string &error);
+  /// Parses MLIR text whose constants `dense_resource<key>` take their values
+  /// from `weights` (by key), then verifies it: large weights travel as
+  /// arrays instead of hex text.
+  static std::unique_ptr<Module>
+  parse(const std::string &source, const std::string &name,
+        const std::map<std::string, ArrayView> &weights, std::string &error);
   /// Reads a file of MLIR text or bytecode.
   static std::unique_ptr<Module> load(const std::string &path,
                                       std::string &error);
