@@ -17,6 +17,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -71,10 +72,15 @@ Matrix Matrix::permutation(ArrayRef<int64_t> perm) {
 }
 
 Matrix Matrix::transpose() const {
+  // 32 × 32 tiles: both sides stay in the cache (a row-by-row copy of a large
+  // matrix misses on every write).
+  constexpr int64_t kTile = 32;
   Matrix t(numCols, numRows);
-  for (int64_t r = 0; r < numRows; ++r)
-    for (int64_t c = 0; c < numCols; ++c)
-      t(c, r) = (*this)(r, c);
+  for (int64_t r0 = 0; r0 < numRows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < numCols; c0 += kTile)
+      for (int64_t r = r0, re = std::min(r0 + kTile, numRows); r < re; ++r)
+        for (int64_t c = c0, ce = std::min(c0 + kTile, numCols); c < ce; ++c)
+          t(c, r) = (*this)(r, c);
   return t;
 }
 
