@@ -3,13 +3,16 @@
 //
 // Shared between the evaluator's files: the per-call environment, scalar
 // semantics of arith/math ops (ArithMathEval.cpp) and the quant_xform op
-// semantics (QuantXformEval.cpp).
+// semantics (QuantXformEval.cpp: dispatch and float ops; QuantizeEval.cpp:
+// quantizers and quantized linears; ObserveEval.cpp: calibration
+// statistics).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QUANT_XFORM_LIB_REFERENCE_EVALUATORIMPL_H
 #define QUANT_XFORM_LIB_REFERENCE_EVALUATORIMPL_H
 
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Reference/Evaluator.h"
 
 #include "mlir/IR/Operation.h"
@@ -39,6 +42,24 @@ inline void setScalar(Tensor &t, int64_t flat, Scalar s) {
   else
     t.setInt(flat, s.i);
 }
+
+/// A view of a tensor `[..., K]` as `rows × K`.
+struct Rows {
+  int64_t rows, k;
+};
+inline Rows asRows(const Tensor &t) {
+  int64_t k = t.rank() == 0 ? 1 : t.shape().back();
+  return {k == 0 ? 0 : t.numElements() / k, k};
+}
+
+/// Calls `fn(index)` for every multi-index of `shape` in row-major order
+/// (Evaluator.cpp).
+void forEachIndex(ArrayRef<int64_t> shape,
+                  function_ref<void(ArrayRef<int64_t>)> fn);
+
+/// Rejects non-positive or NaN run-time scales with a diagnostic at `op`
+/// naming `what` (QuantizeEval.cpp).
+LogicalResult checkScales(Operation *op, const Tensor &scale, StringRef what);
 
 /// The dtype of a value's type (its element type for shaped types); emits
 /// an error at `op` when the evaluator does not model it.
@@ -84,6 +105,28 @@ public:
   Evaluator &parent;
 
 private:
+  /// The tensor bound to an optional operand, or null.
+  const Tensor *opt(Value v) const { return v ? &lookup(v) : nullptr; }
+  /// The dtype of `op`'s result `i`.
+  FailureOr<DType> resultDType(Operation *op, unsigned i) {
+    return valueDType(op, op->getResult(i));
+  }
+
+  // One quant_xform op each (QuantXformEval.cpp, QuantizeEval.cpp,
+  // ObserveEval.cpp).
+  LogicalResult evalLinear(LinearOp l);
+  LogicalResult evalBatchNorm(BatchNormOp bn);
+  LogicalResult evalRotate(RotateOp rot);
+  LogicalResult evalAffineOp(AffineOp aff);
+  LogicalResult evalSmooth(SmoothOp sm);
+  LogicalResult evalQuantize(QuantizeOp qop);
+  LogicalResult evalDynamicQuantize(DynamicQuantizeOp dq);
+  LogicalResult evalDequantize(DequantizeOp dq);
+  LogicalResult evalFakeQuant(FakeQuantOp fq);
+  LogicalResult evalQLinear(QLinearOp ql);
+  LogicalResult evalMixedLinear(MixedLinearOp ml);
+  LogicalResult evalObserve(ObserveOp obs);
+
   LogicalResult evalConstant(Operation *op);
   LogicalResult evalElementwise(Operation *op);
   LogicalResult evalTensorOp(Operation *op, bool &handled);
