@@ -36,6 +36,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace {
@@ -378,6 +379,24 @@ std::unordered_multimap<size_t, CUdeviceptr> poolFree;
 std::unordered_map<CUstream, std::vector<CUdeviceptr>> poolPending;
 size_t poolCached = 0;
 
+/// Scratch for captured CUDA graphs. A graph replays its kernels with the
+/// pointers they had at capture: the blocks its calls used must not go to
+/// other work afterwards. While `holding`, every block handed out is noted
+/// in `holdTaken` (reuse inside the capture, in stream order, stays allowed);
+/// qxGpuEndHoldScratch takes them out of the pool as one held set, which
+/// qxGpuReleaseScratch gives back once the graph is gone.
+bool holding = false;
+std::unordered_set<CUdeviceptr> holdTaken;
+std::unordered_map<int64_t, std::vector<CUdeviceptr>> heldSets;
+std::unordered_set<CUdeviceptr> heldBlocks;
+int64_t nextHeldSet = 1;
+
+/// Notes `p`, handed out by the pool, for the current hold.
+void noteTaken(CUdeviceptr p) {
+  if (holding)
+    holdTaken.insert(p);
+}
+
 /// Makes the blocks freed on `stream` available to every stream.
 void releasePending(CUstream stream) {
   auto pending = poolPending.find(stream);
@@ -463,6 +482,7 @@ QX_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
     CUdeviceptr p = cached->second;
     poolFree.erase(cached);
     poolCached -= size_t(bytes);
+    noteTaken(p);
     return reinterpret_cast<void *>(p);
   }
   auto pending = poolPending.find(static_cast<CUstream>(stream));
@@ -473,11 +493,14 @@ QX_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
         p = pending->second.back();
         pending->second.pop_back();
         poolCached -= size_t(bytes);
+        noteTaken(reused);
         return reinterpret_cast<void *>(reused);
       }
   CUdeviceptr p = 0;
-  if (call("cuMemAlloc", &Driver::cuMemAlloc, &p, size_t(bytes)))
+  if (call("cuMemAlloc", &Driver::cuMemAlloc, &p, size_t(bytes))) {
     poolSizes[p] = size_t(bytes);
+    noteTaken(p);
+  }
   return reinterpret_cast<void *>(p);
 }
 
@@ -488,7 +511,15 @@ QX_EXPORT void mgpuMemFree(void *ptr, void *stream) {
   if (!ptr)
     return;
   auto p = reinterpret_cast<CUdeviceptr>(ptr);
+  if (heldBlocks.count(p))
+    return; // a captured graph's: it stays with the graph
   auto known = poolSizes.find(p);
+  if (holding && holdTaken.count(p) && known != poolSizes.end()) {
+    // Inside the capture: reusable in stream order, never dropped.
+    poolCached += known->second;
+    poolPending[static_cast<CUstream>(stream)].push_back(p);
+    return;
+  }
   if (known != poolSizes.end() && poolCached + known->second <= kPoolBytes) {
     poolCached += known->second;
     if (stream)
@@ -772,6 +803,65 @@ QX_EXPORT int qxGpuSynchronize() {
   while (!poolPending.empty())
     releasePending(poolPending.begin()->first);
   return 0;
+}
+
+/// Starts noting the scratch blocks of generated calls, for a CUDA graph
+/// about to be captured (see `holding`). Returns 0, or 1 when a hold is
+/// already open.
+QX_EXPORT int qxGpuHoldScratch() {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (holding)
+    return 1;
+  holding = true;
+  holdTaken.clear();
+  return 0;
+}
+
+/// Ends the hold: the blocks noted since qxGpuHoldScratch leave the pool
+/// and belong to the returned set (0 when no hold was open).
+QX_EXPORT int64_t qxGpuEndHoldScratch() {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!holding)
+    return 0;
+  holding = false;
+  auto isTaken = [](CUdeviceptr p) { return holdTaken.count(p) != 0; };
+  for (auto it = poolFree.begin(); it != poolFree.end();)
+    if (isTaken(it->second)) {
+      poolCached -= it->first;
+      it = poolFree.erase(it);
+    } else {
+      ++it;
+    }
+  for (auto &[stream, blocks] : poolPending)
+    for (size_t i = 0; i < blocks.size();)
+      if (isTaken(blocks[i])) {
+        poolCached -= poolSizes[blocks[i]];
+        blocks[i] = blocks.back();
+        blocks.pop_back();
+      } else {
+        ++i;
+      }
+  int64_t id = nextHeldSet++;
+  std::vector<CUdeviceptr> &set = heldSets[id];
+  set.assign(holdTaken.begin(), holdTaken.end());
+  heldBlocks.insert(set.begin(), set.end());
+  holdTaken.clear();
+  return id;
+}
+
+/// Gives a held set back to the pool, once its graph will not run again
+/// (its work finished: call after a synchronize).
+QX_EXPORT void qxGpuReleaseScratch(int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto set = heldSets.find(id);
+  if (set == heldSets.end())
+    return;
+  for (CUdeviceptr p : set->second) {
+    heldBlocks.erase(p);
+    poolFree.emplace(poolSizes[p], p);
+    poolCached += poolSizes[p];
+  }
+  heldSets.erase(set);
 }
 
 /// Makes generated functions called on this thread asynchronous: they

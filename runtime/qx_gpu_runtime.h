@@ -34,6 +34,15 @@ int qxGpuCopyToDevice(void *dst, const void *src, size_t bytes);
 int qxGpuCopyToHost(void *dst, const void *src, size_t bytes);
 /// Waits for all work on the device; 0 on success.
 int qxGpuSynchronize(void);
+/// CUDA graphs: a captured graph replays its kernels on the scratch blocks
+/// they had at capture. Open a hold before the capture (1: one is already
+/// open), end it after: the blocks used meanwhile leave the pool as one set
+/// (its id; 0 without a hold), which goes back with qxGpuReleaseScratch once
+/// the graph will not run again. Warm the calls up before the capture, so
+/// that no device memory is allocated while capturing.
+int qxGpuHoldScratch(void);
+int64_t qxGpuEndHoldScratch(void);
+void qxGpuReleaseScratch(int64_t id);
 /// Makes generated functions called on this thread asynchronous: they queue
 /// their work on `stream` (a CUstream; null: the legacy default stream) and
 /// return without waiting; results are ready once the stream's work is

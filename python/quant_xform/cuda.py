@@ -27,6 +27,13 @@ Loading checks that file against the layout in ``<name>.json`` (names,
 dtypes, shapes, in order) and against its own SHA-256, then copies it to
 device memory once; ``CudaModel(path, weights=other_file)`` takes another
 file of the same layout (e.g. written by ``write_weights``).
+
+CUDA graphs: ``capture(fn)`` records the calls that ``fn`` makes on torch
+tensors (any number of models, e.g. every layer of a decode step) as one
+CUDA graph; ``CapturedCall.replay()`` then runs them all with one launch
+from the host, on the tensors they had at capture (copy new inputs into
+them first). The scratch memory of the captured calls stays with the graph
+until ``close()``.
 """
 import ctypes
 import hashlib
@@ -40,6 +47,10 @@ import numpy as np
 class CudaError(RuntimeError):
     """A model could not be loaded or run on the GPU."""
 
+
+# The runtimes loaded (one per artifact folder), by path: a capture holds
+# the scratch blocks of each.
+_RUNTIMES = {}
 
 _DTYPES = {"f32": np.float32, "f64": np.float64, "i8": np.int8, "ui8": np.uint8,
            "i32": np.int32, "i64": np.int64}
@@ -221,7 +232,9 @@ class CudaModel:
         folder = os.path.dirname(os.path.abspath(meta_path))
         lib_path = os.path.join(folder, f"lib{name}.so")
         try:
-            self._runtime = ctypes.CDLL(os.path.join(folder, "libqx_cuda_runtime.so"))
+            runtime_path = os.path.join(folder, "libqx_cuda_runtime.so")
+            self._runtime = ctypes.CDLL(runtime_path)
+            _RUNTIMES[runtime_path] = self._runtime
             self._lib = ctypes.CDLL(lib_path)
         except OSError as e:
             raise CudaError(f"cannot load '{lib_path}': {e}") from e
@@ -418,6 +431,82 @@ class CudaModel:
             for p in buffers:
                 if p:
                     rt.qxGpuFree(p)
+
+
+class CapturedCall:
+    """Calls of GPU models recorded as one CUDA graph (see ``capture``)."""
+
+    def __init__(self, graph, result, held):
+        self.graph = graph
+        #: What the captured function returned: the graph's output tensors,
+        #: rewritten by every replay.
+        self.result = result
+        self._held = held
+
+    def replay(self):
+        """Queues the recorded calls on PyTorch's current stream; returns
+        ``result``."""
+        if self.graph is None:
+            raise CudaError("this captured call was closed")
+        self.graph.replay()
+        return self.result
+
+    def close(self):
+        """Waits for the replays and gives the graph's scratch memory back."""
+        if self.graph is None:
+            return
+        import torch
+        torch.cuda.synchronize()
+        for rt, held in self._held:
+            rt.qxGpuReleaseScratch(ctypes.c_int64(held))
+        self.graph = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the process frees it all
+            pass
+
+
+def capture(fn, warmup: int = 2) -> CapturedCall:
+    """Records the GPU model calls that ``fn()`` makes on torch CUDA tensors
+    as one CUDA graph (``torch.cuda.CUDAGraph``), after ``warmup`` ordinary
+    runs of ``fn`` (they load the kernels, copy the weights and size the
+    scratch memory, none of which a capture may do). Replays reuse the
+    tensors ``fn`` read and wrote at capture."""
+    if warmup < 1:
+        raise CudaError("capture needs at least one warm-up run")
+    import torch
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    runtimes = list(_RUNTIMES.values())
+    for rt in runtimes:  # the warm-up's scratch, free for the capture stream
+        if rt.qxGpuSynchronize() != 0:
+            raise CudaError(f"before the capture: {rt.qxGpuLastError().decode()}")
+    graph = torch.cuda.CUDAGraph()
+    for rt in runtimes:
+        rt.qxGpuHoldScratch()
+    held, captured = [], False
+    try:
+        with torch.cuda.graph(graph):
+            result = fn()
+        captured = True
+    finally:
+        for rt in runtimes:
+            rt.qxGpuEndHoldScratch.restype = ctypes.c_int64
+            held.append((rt, rt.qxGpuEndHoldScratch()))
+            if not captured:
+                rt.qxGpuReleaseScratch(ctypes.c_int64(held[-1][1]))
+    for rt in runtimes:
+        err = rt.qxGpuLastError()
+        if err:
+            rt.qxGpuClearError()
+            raise CudaError(f"capturing the calls: {err.decode()}")
+    return CapturedCall(graph, result, held)
 
 
 def load(path: str, weights: str = None) -> CudaModel:

@@ -179,3 +179,27 @@ def test_runtime_checks_the_weight_table(artifact):
     assert ptr is None and "the table holds 64 bytes" in err and "reads 65 i8 elements" in err
     ptr, err = read(table, 1, 16, 77, "_mlir_ciface_qxGpuWeightF32")
     assert ptr is None and "reads 16 f32 elements" in err
+
+
+def test_runtime_scratch_holds_for_graphs(artifact):
+    """The bookkeeping of qxGpuHoldScratch / qxGpuEndHoldScratch /
+    qxGpuReleaseScratch (what cuda.capture calls around a CUDA graph
+    capture), without a GPU: one hold at a time, each ended hold a new set,
+    releases of unknown sets ignored. The blocks themselves are checked on
+    the device (bench/gpu/llm_layers.py: a replay equals the eager call)."""
+    folder, _ = artifact
+    import ctypes
+    rt = ctypes.CDLL(os.path.join(folder, "libqx_cuda_runtime.so"))
+    rt.qxGpuEndHoldScratch.restype = ctypes.c_int64
+    assert rt.qxGpuEndHoldScratch() == 0  # no hold open
+    assert rt.qxGpuHoldScratch() == 0
+    assert rt.qxGpuHoldScratch() == 1  # already open
+    first = rt.qxGpuEndHoldScratch()
+    assert first > 0 and rt.qxGpuEndHoldScratch() == 0
+    assert rt.qxGpuHoldScratch() == 0
+    second = rt.qxGpuEndHoldScratch()
+    assert second > first
+    for held in (first, second, first, 12345):
+        rt.qxGpuReleaseScratch(ctypes.c_int64(held))
+    with pytest.raises(cuda.CudaError, match="at least one warm-up"):
+        cuda.capture(lambda: None, warmup=0)
