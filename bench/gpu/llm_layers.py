@@ -39,6 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SEVEN_B = dict(hidden=4096, heads=32, kv_heads=32, intermediate=11008)
 CHECK_LEN, TIME_LEN, CHECK_LAYERS, CACHED = 256, 2048, 4, 512
+DECODE_BATCHES = (16, 64)  # decode steps of B sequences besides batch 1
+ENTRIES = ["prefill", "decode"] + [f"decode_b{B}" for B in DECODE_BATCHES]
 
 
 def rel_err(a, b):
@@ -46,15 +48,50 @@ def rel_err(a, b):
 
 
 def quantized_layer(qx, module):
-    module.run_pipeline("symbol-privatize{exclude=prefill,decode},symbol-dce")
+    module.run_pipeline(f"symbol-privatize{{exclude={','.join(ENTRIES)}}},symbol-dce")
     return qx.quantize(module, qx.RECIPES["naive"], progress=False)
 
 
-def compile_decode(qx, module, d):
-    """The decode step of `module` (one token against a cache of CACHED
-    positions) into `d`, with its own weight file."""
-    qx.compile_cuda(module, d, name="layer", entry="decode")
+def compile_decode(qx, module, d, entry="decode", keep_weights=True):
+    """The decode step `entry` of `module` (a token per sequence against a
+    cache of CACHED positions) into `d`, with its own weight file unless
+    not `keep_weights` (then the layout must be batch 1's: the device
+    loads batch 1's file)."""
+    qx.compile_cuda(module, d, name="layer", entry=entry)
     os.remove(os.path.join(d, "layer.o"))
+    if not keep_weights:
+        os.remove(os.path.join(d, "layer.weights.safetensors"))
+
+
+def compile_decode_batches(qx, module, out, prefix):
+    """`prefix`_decode_b<B> for each of DECODE_BATCHES; their weight layout
+    must be batch 1's (`prefix`_decode), whose file they load."""
+    layout = json.load(open(os.path.join(out, f"{prefix}_decode", "layer.json")))
+    for B in DECODE_BATCHES:
+        d = os.path.join(out, f"{prefix}_decode_b{B}")
+        compile_decode(qx, module, d, f"decode_b{B}", keep_weights=False)
+        mine = json.load(open(os.path.join(d, "layer.json")))
+        if mine["weights"]["layout"] != layout["weights"]["layout"]:
+            sys.exit(f"{d}: the weight layout differs from batch 1's")
+
+
+def build_smollm2_batches(qx, out):
+    """SmolLM2's decode steps at DECODE_BATCHES (layer 0's code; timed with
+    its weight file)."""
+    sys.path.insert(0, os.path.join(ROOT, "bench", "llm"))
+    from llamacpp_anchor import smollm2_gguf
+    from quant_xform import _core
+    from quant_xform.llm_ir import build_layer_ir
+    t = time.time()
+    llm = qx.LLM.from_gguf(smollm2_gguf(), tokenizer=False, prefill_len=16, context=CACHED)
+    blobs = {}
+    text = build_layer_ir(llm.config, llm.weights, 0, 16, 1, llm.cache_len, blobs=blobs,
+                          decode_batches=DECODE_BATCHES)
+    module = quantized_layer(qx, _core.Module.parse(text.encode(), "layer.mlir", blobs))
+    compile_decode_batches(qx, module, out, "smollm2")
+    print(f"SmolLM2 decode steps at batches {DECODE_BATCHES}: {time.time() - t:.1f} s",
+          flush=True)
+    return {f"smollm2_decode_b{B}": None for B in DECODE_BATCHES}
 
 
 def build_smollm2(qx, out):
@@ -121,21 +158,26 @@ def build_7b(qx, out):
     weights = {k: (0.02 * rng.standard_normal(s, dtype=np.float32)) if len(s) == 2
                else np.ones(s, np.float32) for k, s in expected_weights(c).items()
                if k.startswith("layers.0.")}
-    text = build_layer_ir(c, weights, 0, TIME_LEN, 1, CACHED)
+    blobs = {}
+    text = build_layer_ir(c, weights, 0, TIME_LEN, 1, CACHED, blobs=blobs,
+                          decode_batches=DECODE_BATCHES)
     del weights
-    module = _core.Module.parse(text.encode(), "layer.mlir")
-    del text
+    module = _core.Module.parse(text.encode(), "layer.mlir", blobs)
+    del text, blobs
     module = quantized_layer(qx, module)
     d = os.path.join(out, "7b_s2048")
     qx.compile_cuda(module, d, name="layer", entry="prefill")
     compile_decode(qx, module, os.path.join(out, "7b_decode"))
+    compile_decode_batches(qx, module, out, "7b")
     # Carried: the code and the layout; the device writes random weights.
     for f in ("7b_s2048/layer.o", "7b_s2048/layer.weights.safetensors",
               "7b_decode/layer.weights.safetensors"):
         os.remove(os.path.join(out, f))
     print(f"7B-shaped layer at S = {TIME_LEN}: {time.time() - t:.1f} s", flush=True)
     shape = dict(layers=4, hidden=c.hidden, head_dim=c.head_dim, theta=c.rope_theta)
-    return {"7b_s2048": shape, "7b_decode": shape}
+    meta = {"7b_s2048": shape, "7b_decode": shape}
+    meta.update({f"7b_decode_b{B}": shape for B in DECODE_BATCHES})
+    return meta
 
 
 def build(args):
@@ -145,6 +187,8 @@ def build(args):
     meta = {}
     if "smollm2" in args.models:
         meta.update(build_smollm2(qx, args.dir))
+        batches = build_smollm2_batches(qx, args.dir)
+        meta.update({k: meta["smollm2_decode"] for k in batches})
     if "7b" in args.models:
         meta.update(build_7b(qx, args.dir))
     with open(os.path.join(args.dir, "meta.json"), "w") as f:
@@ -210,11 +254,16 @@ def layer_files(cuda, directory, name, layers):
     the 7B shape, else the one real file for each layer."""
     spec = json.load(open(os.path.join(directory, name, "layer.json")))
     if not name.startswith("7b"):
-        return [os.path.join(directory, name, "layer.weights.safetensors")] * layers
+        own = os.path.join(directory, name, "layer.weights.safetensors")
+        if not os.path.exists(own):  # a batched decode step: batch 1's file
+            own = os.path.join(directory, name.split("_decode")[0] + "_decode",
+                               "layer.weights.safetensors")
+        return [own] * layers
     files = []
-    for i in range(layers):
-        files.append(f"/tmp/{name}_layer{i}.safetensors")
-        random_weights(cuda, spec["weights"]["tensors"], files[-1], i)
+    for i in range(layers):  # one set per layout (the decode steps share theirs)
+        files.append(f"/tmp/7b_{spec['weights']['layout']}_layer{i}.safetensors")
+        if not os.path.exists(files[-1]):
+            random_weights(cuda, spec["weights"]["tensors"], files[-1], i)
     return files
 
 
@@ -228,7 +277,10 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
     g = torch.Generator(device="cuda").manual_seed(1)
     x = torch.randn(shapes[0], device="cuda", generator=g)
     rows = shapes[0][0]
-    pos = torch.arange(rows, device="cuda") + (CACHED if name.endswith("decode") else 0)
+    decode = "_decode" in name
+    # A prefill's positions 0..S-1; a decode step's sequences all at CACHED.
+    pos = torch.full((rows,), CACHED, device="cuda") if decode else torch.arange(
+        rows, device="cuda")
     ang = pos[:, None] * c["theta"] ** (
         -torch.arange(0, c["head_dim"], 2, device="cuda") / c["head_dim"])
     cos, sin = torch.cos(ang).float().contiguous(), torch.sin(ang).float().contiguous()
@@ -242,27 +294,67 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
             y = m(y, cos, sin, mask, *cache)[0]
         return y
 
-    ok = bool(torch.isfinite(forward()).all()) or name.startswith("7b")
+    eager = forward()
+    ok = bool(torch.isfinite(eager).all()) or name.startswith("7b")
     ms = models.timed(torch, forward, reps=10)
     if profile:  # the kernels' GPU time against the call's
         models.profile(torch, forward)
     print(f"ours W8A8 naive {name}: {c['layers']} layers, {shapes[0][0]} rows: {ms:.3f} ms",
           flush=True)
-    return ms, ok
+    if not decode:
+        return ms, None, ok
+    # The decode step of all layers as one CUDA graph (quant_xform.cuda.capture);
+    # a replay must give the eager call's result.
+    graph = cuda.capture(forward)
+    same = bool(torch.equal(graph.replay(), eager))
+    graph_ms = models.timed(torch, graph.replay, reps=20)
+    graph.close()
+    print(f"ours W8A8 naive {name}, one CUDA graph: {graph_ms:.3f} ms (replay equals the "
+          f"eager call: {same})", flush=True)
+    return ms, graph_ms, ok and same
 
 
-def time_anchor(torch, models, key, decode):
-    """PyTorch bf16 eager (SDPA) of the same decoder, as bench/gpu/models.py."""
+def time_anchor_graph(torch, models, key, batch=1):
+    """PyTorch bf16 eager's decode step captured as one CUDA graph (what a
+    serving stack does; not the issue's anchor), or None where it fails."""
+    bf = torch.bfloat16
+    c = models.DECODERS[key]
+    try:
+        with torch.inference_mode():
+            dec = models.torch_decoder(torch, c, bf)
+            kvh, dh = c["kv_heads"], c["hidden"] // c["heads"]
+            cs = [(torch.randn(batch, kvh, CACHED + 1, dh, device="cuda", dtype=bf),
+                   torch.randn(batch, kvh, CACHED + 1, dh, device="cuda", dtype=bf))
+                  for _ in range(c["layers"])]
+            xs = torch.randn(batch, 1, c["hidden"], device="cuda", dtype=bf)
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(2):
+                    dec(xs, cs, CACHED)
+            torch.cuda.current_stream().wait_stream(side)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                dec(xs, cs, CACHED)
+            return models.timed(torch, g.replay, reps=20)
+    except Exception as e:  # noqa: BLE001 - reported, the row stays empty
+        print(f"PyTorch {key} decode as a CUDA graph failed: {e}", flush=True)
+        return None
+
+
+def time_anchor(torch, models, key, decode, batch=1):
+    """PyTorch bf16 eager (SDPA) of the same decoder, as bench/gpu/models.py;
+    a decode step of `batch` sequences."""
     bf = torch.bfloat16
     c = models.DECODERS[key]
     with torch.inference_mode():
         dec = models.torch_decoder(torch, c, bf)
         kvh, dh = c["kv_heads"], c["hidden"] // c["heads"]
         length, rows = (CACHED + 1, 1) if decode else (TIME_LEN, TIME_LEN)
-        cs = [(torch.randn(1, kvh, length, dh, device="cuda", dtype=bf),
-               torch.randn(1, kvh, length, dh, device="cuda", dtype=bf))
+        cs = [(torch.randn(batch, kvh, length, dh, device="cuda", dtype=bf),
+               torch.randn(batch, kvh, length, dh, device="cuda", dtype=bf))
               for _ in range(c["layers"])]
-        xs = torch.randn(1, rows, c["hidden"], device="cuda", dtype=bf)
+        xs = torch.randn(batch, rows, c["hidden"], device="cuda", dtype=bf)
         return models.timed(torch, lambda: dec(xs, cs, CACHED if decode else 0),
                             reps=20 if decode else 10)
 
@@ -276,28 +368,41 @@ def measure(torch, cuda, models, directory, profile=False):
     if os.path.isdir(os.path.join(directory, f"smollm2_s{CHECK_LEN}")):
         ok &= check_smollm2(cuda, directory)
     rows = []
-    for name in ("smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"):
+    names = ["smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"]
+    names += [f"{m}_decode_b{B}" for m in ("smollm2", "7b") for B in DECODE_BATCHES]
+    for name in names:
         if name not in meta:
             continue
-        ours, fine = time_ours(torch, cuda, models, directory, name, meta[name], profile)
+        ours, graph, fine = time_ours(torch, cuda, models, directory, name, meta[name],
+                                      profile)
         ok &= fine
         key = "7b" if name.startswith("7b") else "smollm2"
-        rows.append((name, ours, time_anchor(torch, models, key, name.endswith("decode"))))
+        decode = "_decode" in name
+        batch = int(name.split("_b")[-1]) if "_decode_b" in name else 1
+        anchor = time_anchor(torch, models, key, decode, batch)
+        rows.append((name, ours, anchor))
+        if graph is not None:
+            rows.append((name + " (both as CUDA graphs)", graph,
+                         time_anchor_graph(torch, models, key, batch)))
+            rows.append((name + " (ours as a CUDA graph, PyTorch eager)", graph, anchor))
         torch.cuda.empty_cache()
     lines = {}
     for name, ours, anchor in rows:
         if name == "7b_s2048":
             lines["gpu_prefill_7b_vs_torch_bf16"] = f"{anchor / ours:.3f}"
-        if name == "7b_decode":
+        if name == "7b_decode (ours as a CUDA graph, PyTorch eager)":
             lines["gpu_decode_7b_b1_vs_torch_bf16"] = f"{anchor / ours:.3f}"
     return ok, rows, lines
 
 
 def print_rows(rows):
-    print("\n| point | ours W8A8 naive ms | PyTorch bf16 eager ms | ratio |")
+    print("\n| point | ours W8A8 naive ms | PyTorch bf16 ms (eager unless named) | ratio |")
     print("|---|---:|---:|---:|")
     for name, ours, anchor in rows:
-        print(f"| {name} | {ours:.3f} | {anchor:.3f} | {anchor / ours:.3f} |")
+        if anchor is None:
+            print(f"| {name} | {ours:.3f} | failed | — |")
+        else:
+            print(f"| {name} | {ours:.3f} | {anchor:.3f} | {anchor / ours:.3f} |")
 
 
 def run(args):

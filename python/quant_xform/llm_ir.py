@@ -49,7 +49,7 @@ other models.
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -256,7 +256,7 @@ class _LayerEmitter(_Emitter):
                f"{_ty(kvh, S, dh)}\n  }}\n")
         return head + "\n".join(self.lines) + ret
 
-    def decode(self, B: int, C: int) -> str:
+    def decode(self, B: int, C: int, name: str = "decode") -> str:
         H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh
         x = self.stream_in(B)
         qr, kr, v3 = self.qkv(x, B, "%cos", "%sin")
@@ -314,7 +314,7 @@ class _LayerEmitter(_Emitter):
         ctx2 = self.collapse(ctx, [B, kvh, g, dh], [B, H], [[0], [1, 2, 3]])
         y = self.stream_out(self.rest(x, ctx2, B), B)
         half = self.half
-        head = (f"  func.func @decode(%x: {_ty(B, H)}, %cos: {_ty(B, half)}, "
+        head = (f"  func.func @{name}(%x: {_ty(B, H)}, %cos: {_ty(B, half)}, "
                 f"%sin: {_ty(B, half)}, %mask: {_ty(B, C)}, "
                 f"%k_cache: {_ty(B, kvh, dh, C)}, %v_cache: {_ty(B, kvh, C, dh)}) -> ({_ty(B, H)}, {_ty(B, kvh, dh)}, {_ty(B, kvh, dh)}) {{\n")
         ret = (f"\n    return {y}, {kr}, {v3} : {_ty(B, H)}, {_ty(B, kvh, dh)}, "
@@ -326,17 +326,21 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
                    prefill_len: int, decode_batch: int, context: int,
                    calibration_len: int = 0, elide_weights: bool = False,
                    rotation: Optional[np.ndarray] = None,
-                   blobs: Optional[Dict[str, np.ndarray]] = None) -> str:
+                   blobs: Optional[Dict[str, np.ndarray]] = None,
+                   decode_batches: Sequence[int] = ()) -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
     cache) and, with ``calibration_len``, the private calibration ``main``;
     with ``rotation`` (``residual_rotation``), on the rotated residual
     stream. With ``blobs`` (a dict), weights are ``dense_resource<key>``
     constants whose arrays ``blobs`` receives (``Module.parse(text,
-    weights=blobs)``)."""
+    weights=blobs)``). Each of ``decode_batches`` adds a decode step
+    ``decode_b<B>`` for B sequences."""
     def emitter():
         return _LayerEmitter(config, weights, layer, elide_weights, rotation, blobs)
     funcs = emitter().prefill(prefill_len) + emitter().decode(decode_batch, context)
+    for B in decode_batches:
+        funcs += emitter().decode(B, context, f"decode_b{B}")
     if calibration_len:
         funcs += emitter().prefill(calibration_len, "main", private=True)
     return (f"// decoder layer {layer} of {config.layers}: hidden {config.hidden}, "
