@@ -15,14 +15,19 @@ of one sequence against its KV cache (the caller writes the step's k, v).
                   the reference evaluator's outputs on real tokens), at
                   S = 2048 and its decode step (timing); a LLaMA-2-7B-shaped
                   layer (hidden 4096, 32 heads, FFN 11008; random weights)
-                  at S = 2048 and its decode step. The 7B weights are not
-                  carried: the device writes random files of the compiled
-                  layout (``cuda.write_weights``).
+                  at S = 2048 and its decode step; for both, decode steps
+                  of 16 and 64 sequences (``decode_b<B>``, loaded with batch
+                  1's weight file). The 7B weights are not carried: the
+                  device writes random files of the compiled layout
+                  (``cuda.write_weights``).
     run <dir>     (on the GPU): checks SmolLM2's layers against the
                   evaluator, then times the 30-layer SmolLM2 and the 4-layer
-                  7B prefill of 1 x 2048 tokens and decode step at batch 1
-                  with 512 cached tokens against PyTorch bf16 (eager, SDPA)
-                  in the same process (bench/gpu/models.py's decoder).
+                  7B prefill of 1 x 2048 tokens and decode steps at batch 1,
+                  16 and 64 with 512 cached tokens against PyTorch bf16
+                  (eager, SDPA) in the same process (bench/gpu/models.py's
+                  decoder); each decode step also as one CUDA graph
+                  (``quant_xform.cuda.capture``; its replay must equal the
+                  eager call), beside PyTorch's step as a CUDA graph.
 
     PYTHONPATH=build/python_packages python3 bench/gpu/llm_layers.py build .gpu-llm
 """
