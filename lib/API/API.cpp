@@ -191,6 +191,10 @@ static std::shared_ptr<MLIRContext> makeContext() {
   auto ctx =
       std::make_shared<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
   ctx->loadAllAvailableDialects();
+  // Errors raised in Python name the problem and the location; the failing
+  // op with all its attributes (weights' statistics, search records) would
+  // bury that.
+  ctx->printOpOnDiagnostic(false);
   return ctx;
 }
 

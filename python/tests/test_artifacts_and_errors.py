@@ -128,6 +128,12 @@ def test_bad_ir_and_pipelines():
         module.run_pipeline("no-such-pass")
     with pytest.raises(qx.QuantXformError, match="smooth"):
         qx.quantize(small_bert(), qx.Recipe(smooth_alpha=2.0), progress=False)
+    # A pass's error names the problem and the place, without the op.
+    with pytest.raises(qx.QuantXformError) as failed:
+        qx.quantize(small_bert(), qx.Recipe(weight_granularity="per_group", group_size=24),
+                    progress=False)
+    assert "group size 24 does not divide K = 32" in str(failed.value)
+    assert "see current operation" not in str(failed.value)
     with pytest.raises(qx.QuantXformError, match="calibration has 1 arrays"):
         qx.quantize(small_bert(), qx.RECIPES["naive"], calibration=(np.zeros((1, 16, 32)),))
 
