@@ -364,19 +364,20 @@ def time_anchor(torch, models, key, decode, batch=1):
                             reps=20 if decode else 10)
 
 
-def measure(torch, cuda, models, directory, profile=False):
+def measure(torch, cuda, models, directory, profile=False, only=""):
     """The checks and timings of the artifacts in `directory`: (ok, rows of
-    (point, ours ms, PyTorch bf16 eager ms), ratio lines)."""
+    (point, ours ms, PyTorch bf16 eager ms), ratio lines); with `only`, the
+    points whose names contain it (and no evaluator check)."""
     with open(os.path.join(directory, "meta.json")) as f:
         meta = json.load(f)
     ok = True
-    if os.path.isdir(os.path.join(directory, f"smollm2_s{CHECK_LEN}")):
+    if not only and os.path.isdir(os.path.join(directory, f"smollm2_s{CHECK_LEN}")):
         ok &= check_smollm2(cuda, directory)
     rows = []
     names = ["smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"]
     names += [f"{m}_decode_b{B}" for m in ("smollm2", "7b") for B in DECODE_BATCHES]
     for name in names:
-        if name not in meta:
+        if name not in meta or only not in name:
             continue
         ours, graph, fine = time_ours(torch, cuda, models, directory, name, meta[name],
                                       profile)
@@ -416,7 +417,7 @@ def run(args):
     import cuda  # quant_xform/cuda.py, standalone
     import models  # bench/gpu/models.py: timing and the PyTorch decoder
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
-    ok, rows, lines = measure(torch, cuda, models, args.dir, args.profile)
+    ok, rows, lines = measure(torch, cuda, models, args.dir, args.profile, args.only)
     print_rows(rows)
     print()
     for k, v in lines.items():
@@ -435,6 +436,8 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("dir")
     r.add_argument("--profile", action="store_true", help="our kernels by GPU time")
+    r.add_argument("--only", default="", help="time only the points whose names contain this "
+                   "(e.g. decode), without the evaluator check")
     args = p.parse_args()
     return build(args) if args.cmd == "build" else run(args)
 
