@@ -488,8 +488,14 @@ def capture(fn, warmup: int = 2) -> CapturedCall:
         if rt.qxGpuSynchronize() != 0:
             raise CudaError(f"before the capture: {rt.qxGpuLastError().decode()}")
     graph = torch.cuda.CUDAGraph()
+    holding = []
     for rt in runtimes:
-        rt.qxGpuHoldScratch()
+        if rt.qxGpuHoldScratch() != 0:
+            for other in holding:  # undo: no capture happens
+                other.qxGpuEndHoldScratch.restype = ctypes.c_int64
+                other.qxGpuReleaseScratch(ctypes.c_int64(other.qxGpuEndHoldScratch()))
+            raise CudaError("another capture is in progress")
+        holding.append(rt)
     held, captured = [], False
     try:
         with torch.cuda.graph(graph):
