@@ -319,37 +319,11 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
     return ms, graph_ms, ok and same
 
 
-def time_anchor_graph(torch, models, key, batch=1):
-    """PyTorch bf16 eager's decode step captured as one CUDA graph (what a
-    serving stack does; not the issue's anchor), or None where it fails."""
-    bf = torch.bfloat16
-    c = models.DECODERS[key]
-    try:
-        with torch.inference_mode():
-            dec = models.torch_decoder(torch, c, bf)
-            kvh, dh = c["kv_heads"], c["hidden"] // c["heads"]
-            cs = [(torch.randn(batch, kvh, CACHED + 1, dh, device="cuda", dtype=bf),
-                   torch.randn(batch, kvh, CACHED + 1, dh, device="cuda", dtype=bf))
-                  for _ in range(c["layers"])]
-            xs = torch.randn(batch, 1, c["hidden"], device="cuda", dtype=bf)
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                for _ in range(2):
-                    dec(xs, cs, CACHED)
-            torch.cuda.current_stream().wait_stream(side)
-            g = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(g):
-                dec(xs, cs, CACHED)
-            return models.timed(torch, g.replay, reps=20)
-    except Exception as e:  # noqa: BLE001 - reported, the row stays empty
-        print(f"PyTorch {key} decode as a CUDA graph failed: {e}", flush=True)
-        return None
-
-
-def time_anchor(torch, models, key, decode, batch=1):
+def time_anchor(torch, models, key, decode, batch=1, graph=False):
     """PyTorch bf16 eager (SDPA) of the same decoder, as bench/gpu/models.py;
-    a decode step of `batch` sequences."""
+    a decode step of `batch` sequences. With `graph`, the step captured as
+    one CUDA graph (what a serving stack does; not the issue's anchor), or
+    None where the capture fails."""
     bf = torch.bfloat16
     c = models.DECODERS[key]
     with torch.inference_mode():
@@ -360,8 +334,26 @@ def time_anchor(torch, models, key, decode, batch=1):
                torch.randn(batch, kvh, length, dh, device="cuda", dtype=bf))
               for _ in range(c["layers"])]
         xs = torch.randn(batch, rows, c["hidden"], device="cuda", dtype=bf)
-        return models.timed(torch, lambda: dec(xs, cs, CACHED if decode else 0),
-                            reps=20 if decode else 10)
+
+        def step():
+            return dec(xs, cs, CACHED if decode else 0)
+
+        if not graph:
+            return models.timed(torch, step, reps=20 if decode else 10)
+        try:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(2):
+                    step()
+            torch.cuda.current_stream().wait_stream(side)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                step()
+            return models.timed(torch, g.replay, reps=20)
+        except Exception as e:  # noqa: BLE001 - reported, the row stays empty
+            print(f"PyTorch {key} decode as a CUDA graph failed: {e}", flush=True)
+            return None
 
 
 def measure(torch, cuda, models, directory, profile=False, only=""):
@@ -389,7 +381,7 @@ def measure(torch, cuda, models, directory, profile=False, only=""):
         rows.append((name, ours, anchor))
         if graph is not None:
             rows.append((name + " (both as CUDA graphs)", graph,
-                         time_anchor_graph(torch, models, key, batch)))
+                         time_anchor(torch, models, key, True, batch, graph=True)))
             rows.append((name + " (ours as a CUDA graph, PyTorch eager)", graph, anchor))
         torch.cuda.empty_cache()
     lines = {}

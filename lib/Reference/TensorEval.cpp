@@ -50,6 +50,21 @@ static SmallVector<int64_t> resultShape(Value v, int64_t numElements) {
   return shape;
 }
 
+/// The index operands of tensor.extract / tensor.insert, checked against
+/// `shape` (an error at `op` names the first one out of bounds).
+static FailureOr<SmallVector<int64_t>> resolveIndices(EvaluatorImpl &ev,
+                                                      Operation *op,
+                                                      ValueRange indices,
+                                                      ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> idx;
+  for (Value i : indices)
+    idx.push_back(ev.lookup(i).getInt(0));
+  for (auto [i, d] : llvm::zip_equal(idx, shape))
+    if (i < 0 || i >= d)
+      return op->emitOpError() << "index " << i << " out of bounds";
+  return idx;
+}
+
 /// tensor.extract_slice: a strided window (rank-reducing slices drop unit
 /// dimensions).
 static LogicalResult evalExtractSlice(EvaluatorImpl &ev,
@@ -159,26 +174,22 @@ LogicalResult EvaluatorImpl::evalTensorOp(Operation *op, bool &handled) {
       })
       .Case([&](tensor::ExtractOp e) -> LogicalResult {
         const Tensor &src = lookup(e.getTensor());
-        SmallVector<int64_t> idx;
-        for (Value i : e.getIndices())
-          idx.push_back(lookup(i).getInt(0));
-        for (auto [i, d] : llvm::zip_equal(idx, src.shape()))
-          if (i < 0 || i >= d)
-            return op->emitOpError() << "index " << i << " out of bounds";
+        FailureOr<SmallVector<int64_t>> idx =
+            resolveIndices(*this, op, e.getIndices(), src.shape());
+        if (failed(idx))
+          return failure();
         Tensor out({}, src.dtype());
-        setScalar(out, 0, scalarAt(src, src.flatIndex(idx)));
+        setScalar(out, 0, scalarAt(src, src.flatIndex(*idx)));
         bind(e, std::move(out));
         return success();
       })
       .Case([&](tensor::InsertOp ins) -> LogicalResult {
         Tensor dest = lookup(ins.getDest());
-        SmallVector<int64_t> idx;
-        for (Value i : ins.getIndices())
-          idx.push_back(lookup(i).getInt(0));
-        for (auto [i, d] : llvm::zip_equal(idx, dest.shape()))
-          if (i < 0 || i >= d)
-            return op->emitOpError() << "index " << i << " out of bounds";
-        setScalar(dest, dest.flatIndex(idx),
+        FailureOr<SmallVector<int64_t>> idx =
+            resolveIndices(*this, op, ins.getIndices(), dest.shape());
+        if (failed(idx))
+          return failure();
+        setScalar(dest, dest.flatIndex(*idx),
                   scalarAt(lookup(ins.getScalar()), 0));
         bind(ins, std::move(dest));
         return success();

@@ -247,6 +247,8 @@ class CudaModel:
         rt.qxGpuCopyToDevice.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
         rt.qxGpuCopyToHost.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
         rt.qxGpuSetStream.argtypes = [ctypes.c_void_p]
+        rt.qxGpuEndHoldScratch.restype = ctypes.c_int64
+        rt.qxGpuReleaseScratch.argtypes = [ctypes.c_int64]
         self._entry = getattr(self._lib, f"_mlir_ciface_{name}")
         self._entry.restype = None
         self._types = [_descriptor(len(s)) for s in self.arg_shapes + self.result_shapes]
@@ -458,7 +460,7 @@ class CapturedCall:
         import torch
         torch.cuda.synchronize()
         for rt, held in self._held:
-            rt.qxGpuReleaseScratch(ctypes.c_int64(held))
+            rt.qxGpuReleaseScratch(held)
         self.graph = None
 
     def __del__(self):
@@ -492,8 +494,7 @@ def capture(fn, warmup: int = 2) -> CapturedCall:
     for rt in runtimes:
         if rt.qxGpuHoldScratch() != 0:
             for other in holding:  # undo: no capture happens
-                other.qxGpuEndHoldScratch.restype = ctypes.c_int64
-                other.qxGpuReleaseScratch(ctypes.c_int64(other.qxGpuEndHoldScratch()))
+                other.qxGpuReleaseScratch(other.qxGpuEndHoldScratch())
             raise CudaError("another capture is in progress")
         holding.append(rt)
     held, captured = [], False
@@ -503,10 +504,9 @@ def capture(fn, warmup: int = 2) -> CapturedCall:
         captured = True
     finally:
         for rt in runtimes:
-            rt.qxGpuEndHoldScratch.restype = ctypes.c_int64
             held.append((rt, rt.qxGpuEndHoldScratch()))
             if not captured:
-                rt.qxGpuReleaseScratch(ctypes.c_int64(held[-1][1]))
+                rt.qxGpuReleaseScratch(held[-1][1])
     for rt in runtimes:
         err = rt.qxGpuLastError()
         if err:
