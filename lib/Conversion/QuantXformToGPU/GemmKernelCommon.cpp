@@ -60,9 +60,12 @@ Value gpu_kernels::emitLaunch(OpBuilder &b, Location loc, gpu::GPUFuncOp kernel,
                      ? Value(arith::ConstantIntOp::create(
                            b, loc, b.getI32Type(), launch.sharedBytes))
                      : Value();
+  // Named first: the order of function arguments' evaluation is unspecified,
+  // and the IR must not depend on the host compiler.
+  gpu::KernelDim3 blocks{grid[0], grid[1], c(launch.gridZ)};
+  gpu::KernelDim3 threads{c(launch.threads), c(1), c(1)};
   auto op = gpu::LaunchFuncOp::create(
-      b, loc, kernel, gpu::KernelDim3{grid[0], grid[1], c(launch.gridZ)},
-      gpu::KernelDim3{c(launch.threads), c(1), c(1)}, shared, operands,
+      b, loc, kernel, blocks, threads, shared, operands,
       token ? gpu::AsyncTokenType::get(b.getContext()) : Type(),
       token ? ValueRange{token} : ValueRange{});
   return token ? op.getAsyncToken() : Value();

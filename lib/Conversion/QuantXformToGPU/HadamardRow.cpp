@@ -203,10 +203,10 @@ void HadamardRowBuilder::butterflies(OpBuilder &ib,
 }
 
 Value HadamardRowBuilder::swizzle(OpBuilder &ib, Value p) {
-  Value bits = arith::AndIOp::create(
-      ib, loc, arith::ShRUIOp::create(ib, loc, p, c(ib, 6)), c(ib, 7));
-  return arith::XOrIOp::create(ib, loc, p,
-                               arith::ShLIOp::create(ib, loc, bits, c(ib, 2)));
+  Value shifted = arith::ShRUIOp::create(ib, loc, p, c(ib, 6));
+  Value bits = arith::AndIOp::create(ib, loc, shifted, c(ib, 7));
+  Value offset = arith::ShLIOp::create(ib, loc, bits, c(ib, 2));
+  return arith::XOrIOp::create(ib, loc, p, offset);
 }
 
 Value HadamardRowBuilder::place(OpBuilder &ib, Value swizzledBase,
@@ -387,12 +387,12 @@ void HadamardRowBuilder::sharedPhases(SmallVector<RowGroup> &rotated) {
     auto setType = VectorType::get({setSize}, f32);
     for (int64_t round = 0; round * threads < sets; ++round) {
       auto [sigma, valid] = item(round, sets);
-      Value setBase = arith::AddIOp::create(
-          b, loc,
-          arith::AndIOp::create(b, loc, sigma, c(b, (int64_t(1) << c0) - 1)),
-          arith::ShLIOp::create(b, loc,
-                                arith::ShRUIOp::create(b, loc, sigma, c(b, c0)),
-                                c(b, c0 + phase.second)));
+      Value low =
+          arith::AndIOp::create(b, loc, sigma, c(b, (int64_t(1) << c0) - 1));
+      Value high = arith::ShRUIOp::create(b, loc, sigma, c(b, c0));
+      Value highPlaced =
+          arith::ShLIOp::create(b, loc, high, c(b, c0 + phase.second));
+      Value setBase = arith::AddIOp::create(b, loc, low, highPlaced);
       SmallVector<Value> results = guarded(
           valid, last ? TypeRange{setType} : TypeRange{}, [&](OpBuilder &ib) {
             return rotateSet(ib, setBase, c0, setSize, last);

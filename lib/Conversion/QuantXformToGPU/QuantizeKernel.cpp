@@ -499,12 +499,12 @@ void QuantizeKernelBuilder::quantizeStore(OpBuilder &qb,
                             llvm::MaybeAlign(std::min<int64_t>(n, 16)));
     return;
   }
-  for (int64_t i = 0; i < n; ++i)
-    memref::StoreOp::create(
-        qb, loc, vector::ExtractOp::create(qb, loc, bytes, i), q,
-        ValueRange{row, arith::AddIOp::create(qb, loc, group.column,
-                                              arith::ConstantIndexOp::create(
-                                                  qb, loc, i * group.stride))});
+  for (int64_t i = 0; i < n; ++i) {
+    Value byte = vector::ExtractOp::create(qb, loc, bytes, i);
+    Value offset = arith::ConstantIndexOp::create(qb, loc, i * group.stride);
+    Value column = arith::AddIOp::create(qb, loc, group.column, offset);
+    memref::StoreOp::create(qb, loc, byte, q, ValueRange{row, column});
+  }
 }
 
 void QuantizeKernelBuilder::quantizeRow(bool fast) {
