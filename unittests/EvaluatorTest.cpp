@@ -3,6 +3,8 @@
 #include "TestUtils.h"
 
 #include <cmath>
+#include <random>
+#include <string>
 
 using namespace mlir::quant_xform::reference;
 using qxtest::evaluate;
@@ -23,6 +25,53 @@ TEST(EvaluatorTest, LinearMatchesHandComputation) {
   EXPECT_DOUBLE_EQ(r[0].getFloat(0), 1.5);
   EXPECT_DOUBLE_EQ(r[0].getFloat(1), 2.0);
   EXPECT_DOUBLE_EQ(r[0].getFloat(2), 2.0);
+}
+
+/// The linear's sums are the evaluator's definition: b[o] + x[r, 0]·w[o, 0] +
+/// x[r, 1]·w[o, 1] + … in double, in this order, whatever the shape (its
+/// vectorized tiles and their scalar edges alike), bit for bit. So is a
+/// dense rotation's x·Q.
+TEST(EvaluatorTest, LinearSumsInInputOrderAtEveryShape) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  auto random = [&](std::vector<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    std::vector<double> v(n);
+    for (double &x : v)
+      x = dist(rng);
+    return Tensor::fromFloats(shape, v, DType::F64);
+  };
+  for (int64_t rows : {1, 3, 4, 9})
+    for (int64_t k : {1, 7, 33})
+      for (int64_t n : {1, 5, 8, 17}) {
+        std::string x = "tensor<" + std::to_string(rows) + "x" +
+                        std::to_string(k) + "xf64>";
+        std::string w =
+            "tensor<" + std::to_string(n) + "x" + std::to_string(k) + "xf64>";
+        std::string b = "tensor<" + std::to_string(n) + "xf64>";
+        std::string y = "tensor<" + std::to_string(rows) + "x" +
+                        std::to_string(n) + "xf64>";
+        std::string ir =
+            "func.func @main(%x: " + x + ", %w: " + w + ", %b: " + b + ") -> " +
+            y + " {\n" + "  %y = quant_xform.linear %x, %w, %b : (" + x + ", " +
+            w + ", " + b + ") -> " + y + "\n" + "  return %y : " + y + "\n}";
+        Tensor tx = random({rows, k}), tw = random({n, k}), tb = random({n});
+        auto r = evaluate(ir, {tx, tw, tb});
+        ASSERT_EQ(r.size(), 1u) << ir;
+        for (int64_t row = 0; row < rows; ++row)
+          for (int64_t o = 0; o < n; ++o) {
+            double acc = tb.getFloat(o);
+            for (int64_t i = 0; i < k; ++i) {
+              double product =
+                  tx.getFloat(row * k + i) * tw.getFloat(o * k + i);
+              acc = acc + product;
+            }
+            ASSERT_EQ(r[0].getFloat(row * n + o), acc)
+                << rows << "x" << k << "x" << n << " at " << row << ", " << o;
+          }
+      }
 }
 
 TEST(EvaluatorTest, HadamardRowsAndSigns) {
