@@ -128,6 +128,20 @@ Matrix Matrix::matmul(const Matrix &rhs) const {
   return out;
 }
 
+Matrix Matrix::matmulTransposed(const Matrix &rhs) const {
+  assert(numCols == rhs.numCols && "matmulTransposed shape mismatch");
+  Matrix result(numRows, rhs.numRows);
+  Eigen::Map<RowMajor> res(result.values.data(), numRows, rhs.numRows);
+  if (int64_t b = blockDiagonalSize(rhs); b < rhs.numRows) {
+    for (int64_t k = 0; k < rhs.numRows; k += b)
+      res.middleCols(k, b) = asEigen(*this).middleCols(k, b) *
+                             asEigen(rhs).block(k, k, b, b).transpose();
+    return result;
+  }
+  res = asEigen(*this) * asEigen(rhs).transpose();
+  return result;
+}
+
 double Matrix::maxAbsDiff(const Matrix &rhs) const {
   assert(numRows == rhs.numRows && numCols == rhs.numCols);
   double err = 0.0;

@@ -63,6 +63,8 @@ public:
   Matrix transpose() const;
   /// The matrix product `this · rhs`.
   Matrix matmul(const Matrix &rhs) const;
+  /// The matrix product `this · rhsᵀ`, without forming the transpose.
+  Matrix matmulTransposed(const Matrix &rhs) const;
   /// max_ij |this - rhs|.
   double maxAbsDiff(const Matrix &rhs) const;
   /// True when every entry is finite.

@@ -58,10 +58,12 @@ struct FoldInputTransform : OpRewritePattern<LinearOp> {
     FailureOr<Matrix> c = transform.getAppliedOffset();
     if (failed(b) || failed(m) || failed(c))
       return rewriter.notifyMatchFailure(op, "transform not known");
-    Matrix newW = w->matmul(m->transpose());
-    Matrix cw = c->matmul(w->transpose());
-    for (int64_t j = 0; j < b->cols(); ++j)
-      (*b)(0, j) += cw(0, j);
+    Matrix newW = w->matmulTransposed(*m);
+    if (llvm::any_of(c->data(), [](double v) { return v != 0.0; })) {
+      Matrix cw = c->matmulTransposed(*w); // c·Wᵀ
+      for (int64_t j = 0; j < b->cols(); ++j)
+        (*b)(0, j) += cw(0, j);
+    }
     return updateLinear(rewriter, op, transform.getTransformInput(), newW, *b);
   }
 };
