@@ -2,10 +2,9 @@
 
 #include "quant-xform/Target/CPU/CPUJit.h"
 #include "quant-xform/Target/CPU/ConstantsAsData.h"
+#include "quant-xform/Target/CPU/JitEngine.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -39,19 +38,14 @@ static LogicalResult collectTypes(func::FuncOp fn, TypeRange types,
   return success();
 }
 
-namespace {
-/// A JIT engine and the constants its code reads as external symbols.
-struct EngineWithConstants {
-  ConstantData constants;
-  std::unique_ptr<ExecutionEngine> engine;
-};
-} // namespace
-
 /// Constants of at least this many bytes are kept out of the LLVM module.
-static constexpr size_t kMinExternalConstantBytes = 4096;
+/// Small enough that every per-layer weight, scale and norm vector leaves:
+/// then the layers of a decoder lower to the same LLVM IR and JitEngine
+/// compiles it once (docs/DECISIONS.md).
+static constexpr size_t kMinExternalConstantBytes = 64;
 
 /// Lowers a clone of `module` with the CPU pipeline and JIT-compiles it.
-static FailureOr<std::shared_ptr<ExecutionEngine>>
+static FailureOr<std::shared_ptr<JitEngine>>
 buildEngine(ModuleOp module, const CPUPipelineOptions &options) {
   OwningOpRef<ModuleOp> lowered(cast<ModuleOp>(module->clone()));
   MLIRContext *ctx = module.getContext();
@@ -76,33 +70,16 @@ buildEngine(ModuleOp module, const CPUPipelineOptions &options) {
   registerLLVMDialectTranslation(registry);
   registerOpenMPDialectTranslation(registry);
   ctx->appendDialectRegistry(registry);
-  // The options hold a function_ref: keep the transformer alive.
-  std::function<llvm::Error(llvm::Module *)> optimize =
-      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                /*targetMachine=*/nullptr);
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = optimize;
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  // Weights stay data: large constants leave the LLVM module (see
+  // Weights stay data: constants leave the LLVM module (see
   // ConstantsAsData.h) and the JIT resolves their symbols to our buffers.
-  auto holder = std::make_shared<EngineWithConstants>();
-  holder->constants =
+  ConstantData constants =
       externalizeLargeConstants(*lowered, kMinExternalConstantBytes);
-  auto engine = ExecutionEngine::create(*lowered, engineOptions);
+  auto engine = JitEngine::create(*lowered, std::move(constants));
   if (!engine) {
     std::string message = llvm::toString(engine.takeError());
     return module.emitError() << "JIT compilation failed: " << message;
   }
-  holder->engine = std::move(*engine);
-  holder->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap symbols;
-    for (const ConstantData::Entry &e : holder->constants.entries)
-      symbols[interner(e.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(e.data),
-                                     llvm::JITSymbolFlags::Exported};
-    return symbols;
-  });
-  // The engine's owner keeps the constants alive with it.
-  return std::shared_ptr<ExecutionEngine>(holder, holder->engine.get());
+  return std::shared_ptr<JitEngine>(std::move(*engine));
 }
 
 FailureOr<std::unique_ptr<CompiledFunction>>
@@ -131,8 +108,7 @@ CompiledFunction::compileAll(ModuleOp module, ArrayRef<std::string> functions,
       return failure();
     out.push_back(std::move(compiled));
   }
-  FailureOr<std::shared_ptr<ExecutionEngine>> engine =
-      buildEngine(module, options);
+  FailureOr<std::shared_ptr<JitEngine>> engine = buildEngine(module, options);
   if (failed(engine))
     return failure();
   for (std::unique_ptr<CompiledFunction> &compiled : out) {

@@ -2,8 +2,9 @@
 //-*-===//
 //
 // Lowers a quant_xform module with the CPU pipeline, JIT-compiles it with
-// MLIR's ExecutionEngine, and runs a function on reference Tensors (inputs
-// converted to the function's element types, results read back).
+// JitEngine (ORC, machine code shared by equal modules), and runs a function on
+// reference Tensors (inputs converted to the function's element types, results
+// read back).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,11 +18,9 @@
 
 #include <memory>
 
-namespace mlir {
-class ExecutionEngine;
-} // namespace mlir
-
 namespace mlir::quant_xform::cpu {
+
+class JitEngine;
 
 /// A function compiled for the CPU, ready to run.
 class CompiledFunction {
@@ -58,7 +57,7 @@ public:
 
 private:
   CompiledFunction() = default;
-  std::shared_ptr<ExecutionEngine> engine;
+  std::shared_ptr<JitEngine> engine;
   /// The packed wrapper of `_mlir_ciface_<name>`, looked up once.
   void (*entry)(void **) = nullptr;
   std::string name;
