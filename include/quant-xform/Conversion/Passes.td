@@ -25,8 +25,12 @@ def ConvertQuantXformToLinalg
     `linalg.softmax` is decomposed into generics (no upstream pass lowers it
     to loops). Finally, unsigned integer tensors (asymmetric uint8) become
     signless ones with the same bits everywhere, function signatures
-    included: upstream bufferization and LLVM lowering handle only signless
-    integers.
+    included, by a dialect conversion with a TypeConverter: upstream
+    bufferization and LLVM lowering handle only signless integers. The three
+    steps are pattern sets of their own
+    (`Conversion/QuantXformToLinalg/QuantXformToLinalg.h`:
+    `populateQuantXformToLinalgPatterns`, `populateDecomposeSoftmaxPatterns`,
+    `populateSignlessIntegerPatterns`).
 
     int8 GEMMs (`qlinear`): with `int8-kernel=loops` (the default) a
     `linalg.generic` contraction. With `vector`, `avx512-vnni` or `auto`,

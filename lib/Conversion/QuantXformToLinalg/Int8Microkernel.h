@@ -17,19 +17,14 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/QuantXformToLinalg.h"
 
 #include <cstdint>
 #include <vector>
 
 namespace mlir::quant_xform::lowering {
 
-/// How the CPU lowering computes int8 GEMMs.
-enum class Int8Kernel {
-  Loops,      ///< one `linalg.generic` contraction (portable, slow)
-  Vector,     ///< packed, register-blocked, plain vector ops (any target)
-  Avx512Vnni, ///< packed, register-blocked, `vpdpbusd` (AVX-512 VNNI)
-  Amx,        ///< packed, AMX tiles, `tdpbssd` (AMX-INT8; VNNI below M = 16)
-};
+using quant_xform::Int8Kernel;
 
 /// True when this CPU has AMX-INT8 and the OS lets this process use the
 /// tile data (asked for once, through Linux arch_prctl, on the first call).

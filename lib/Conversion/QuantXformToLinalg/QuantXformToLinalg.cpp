@@ -13,6 +13,7 @@
 #include "LinalgBuilders.h"
 #include "ToLinalgPatterns.h"
 #include "quant-xform/Conversion/QuantXformToLinalg/AttentionToLinalg.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/QuantXformToLinalg.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Support/Matrix.h"
 
@@ -22,6 +23,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "llvm/ADT/bit.h"
 
 #include <cmath>
@@ -502,56 +504,6 @@ struct LowerObserve : OpConversionPattern<ObserveOp> {
   }
 };
 
-/// `type` with unsigned integer elements made signless (same width).
-static Type eraseSignedness(Type type) {
-  auto shaped = dyn_cast<RankedTensorType>(type);
-  Type elem = shaped ? shaped.getElementType() : type;
-  auto intType = dyn_cast<IntegerType>(elem);
-  if (!intType || intType.isSignless())
-    return type;
-  Type signless = IntegerType::get(type.getContext(), intType.getWidth());
-  return shaped ? Type(shaped.clone(signless)) : signless;
-}
-
-/// Rewrites unsigned integer tensors to signless ones with the same bits
-/// (function signatures, block arguments, results, constants), and drops the
-/// tensor.bitcast ops that become no-ops. Upstream bufferization and the
-/// LLVM conversions only handle signless integers; the bits are unchanged.
-static void eraseUnsignedTypes(ModuleOp module) {
-  module.walk([&](func::FuncOp f) {
-    SmallVector<Type> in, out;
-    for (Type t : f.getArgumentTypes())
-      in.push_back(eraseSignedness(t));
-    for (Type t : f.getResultTypes())
-      out.push_back(eraseSignedness(t));
-    f.setType(FunctionType::get(f.getContext(), in, out));
-    for (BlockArgument arg : f.getArguments())
-      arg.setType(eraseSignedness(arg.getType()));
-  });
-  module.walk([&](Operation *op) {
-    for (OpResult r : op->getResults())
-      r.setType(eraseSignedness(r.getType()));
-    for (Region &region : op->getRegions())
-      for (Block &block : region)
-        for (BlockArgument arg : block.getArguments())
-          arg.setType(eraseSignedness(arg.getType()));
-    if (auto c = dyn_cast<arith::ConstantOp>(op))
-      if (auto dense = dyn_cast<DenseIntElementsAttr>(c.getValue()))
-        if (!dense.getElementType().isSignlessInteger())
-          c.setValueAttr(
-              dense.bitcast(eraseSignedness(dense.getElementType())));
-  });
-  SmallVector<tensor::BitcastOp> casts;
-  module.walk([&](tensor::BitcastOp op) {
-    if (op.getSource().getType() == op.getType())
-      casts.push_back(op);
-  });
-  for (tensor::BitcastOp op : casts) {
-    op.getResult().replaceAllUsesWith(op.getSource());
-    op.erase();
-  }
-}
-
 /// `type` with f32 elements when it is a tensor of bf16 / f16, else null.
 static Type widenedType(Type type) {
   auto t = dyn_cast<RankedTensorType>(type);
@@ -605,6 +557,31 @@ static void widenHalfFloatOps(Operation *root) {
   }
 }
 
+/// Decomposes every `linalg.softmax` under `root`; an error at one that
+/// does not decompose.
+static LogicalResult decomposeSoftmaxes(Operation *root) {
+  RewritePatternSet patterns(root->getContext());
+  populateDecomposeSoftmaxPatterns(patterns);
+  walkAndApplyPatterns(root, std::move(patterns));
+  WalkResult left = root->walk([](linalg::SoftmaxOp op) {
+    op.emitError() << "cannot decompose linalg.softmax";
+    return WalkResult::interrupt();
+  });
+  return failure(left.wasInterrupted());
+}
+
+/// Retypes unsigned integer tensors under `root` as signless ones.
+static LogicalResult makeIntegersSignless(Operation *root) {
+  MLIRContext *ctx = root->getContext();
+  TypeConverter converter;
+  populateSignlessIntegerTypeConversions(converter);
+  ConversionTarget target(*ctx);
+  configureSignlessIntegerTarget(target, converter);
+  RewritePatternSet patterns(ctx);
+  populateSignlessIntegerPatterns(converter, patterns);
+  return applyPartialConversion(root, target, std::move(patterns));
+}
+
 struct ConvertQuantXformToLinalg
     : public quant_xform::impl::ConvertQuantXformToLinalgBase<
           ConvertQuantXformToLinalg> {
@@ -630,32 +607,49 @@ struct ConvertQuantXformToLinalg
       return signalPassFailure();
     }
     widenHalfFloatOps(getOperation());
-    patterns.add<LowerQLinear, LowerMixedLinear>(ctx, *kernel);
-    populateTransformsToLinalgPatterns(patterns, cacheBlockedRotations);
-    patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,
-                 LowerDequantize, LowerObserve>(ctx);
-    populateAttentionToLinalgPatterns(patterns);
+    populateQuantXformToLinalgPatterns(patterns, *kernel,
+                                       cacheBlockedRotations);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();
-    // linalg.softmax (an aggregated op) is not lowered to loops upstream by
-    // any pass: decompose it into generics here.
-    SmallVector<linalg::SoftmaxOp> softmaxes;
-    getOperation().walk([&](linalg::SoftmaxOp op) { softmaxes.push_back(op); });
-    for (linalg::SoftmaxOp op : softmaxes) {
-      OpBuilder b(op);
-      FailureOr<SmallVector<Value>> parts =
-          cast<linalg::AggregatedOpInterface>(op.getOperation())
-              .decomposeOperation(b);
-      if (failed(parts)) {
-        op.emitError() << "cannot decompose linalg.softmax";
-        return signalPassFailure();
-      }
-      op->replaceAllUsesWith(*parts);
-      op->erase();
-    }
-    eraseUnsignedTypes(getOperation());
+    if (failed(decomposeSoftmaxes(getOperation())) ||
+        failed(makeIntegersSignless(getOperation())))
+      return signalPassFailure();
   }
 };
 
 } // namespace
+
+namespace {
+/// `linalg.softmax` as the generics of its decomposition.
+struct DecomposeSoftmax : OpRewritePattern<linalg::SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::SoftmaxOp op,
+                                PatternRewriter &rewriter) const override {
+    rewriter.setInsertionPoint(op);
+    FailureOr<SmallVector<Value>> parts =
+        cast<linalg::AggregatedOpInterface>(op.getOperation())
+            .decomposeOperation(rewriter);
+    if (failed(parts))
+      return rewriter.notifyMatchFailure(op, "cannot decompose");
+    rewriter.replaceOp(op, *parts);
+    return success();
+  }
+};
+} // namespace
+
+void mlir::quant_xform::populateQuantXformToLinalgPatterns(
+    RewritePatternSet &patterns, Int8Kernel kernel,
+    bool cacheBlockedRotations) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<LowerQLinear, LowerMixedLinear>(ctx, kernel);
+  lowering::populateTransformsToLinalgPatterns(patterns, cacheBlockedRotations);
+  patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,
+               LowerDequantize, LowerObserve>(ctx);
+  populateAttentionToLinalgPatterns(patterns);
+}
+
+void mlir::quant_xform::populateDecomposeSoftmaxPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DecomposeSoftmax>(patterns.getContext());
+}
