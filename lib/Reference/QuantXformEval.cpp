@@ -9,6 +9,7 @@
 #include "EvaluatorImpl.h"
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
+#include "quant-xform/Support/Matrix.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -310,21 +311,12 @@ LogicalResult EvaluatorImpl::evalRotate(RotateOp rot) {
   case RotationKind::Dense:
     q = lookup(rot.getMatrix()).floats();
     break;
-  case RotationKind::Hadamard: {
+  case RotationKind::Hadamard:
     // Q = diag(signs)·H, H block-diagonal with blocks of B = K & −K:
-    // H[i][j] = (−1)^popcount(i & j & (B−1)) / sqrt(B) in a block.
-    int64_t block = k & -k;
-    double norm = 1.0 / std::sqrt(static_cast<double>(block));
-    for (int64_t i = 0; i < k; ++i) {
-      double sign = rot.getSigns() ? (*rot.getSigns())[i] : 1;
-      for (int64_t j = i - i % block; j < i - i % block + block; ++j) {
-        int bits =
-            __builtin_popcountll(static_cast<uint64_t>(i & j & (block - 1)));
-        q[i * k + j] = sign * ((bits & 1) ? -norm : norm);
-      }
-    }
+    // H[i][j] = (−1)^popcount(i & j & (B−1)) / sqrt(B) in a block (the
+    // definition in Support, which the lowerings' factors come from too).
+    q = Matrix::hadamard(k, rot.getSigns().value_or(ArrayRef<int8_t>())).data();
     break;
-  }
   case RotationKind::Permutation:
     // y[j] = x[perm[j]]  ⇔  Q[perm[j]][j] = 1.
     for (auto [j, p] : llvm::enumerate(*rot.getPerm()))

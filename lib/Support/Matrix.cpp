@@ -62,6 +62,14 @@ Matrix Matrix::hadamard(int64_t n, ArrayRef<int8_t> signs) {
   return m;
 }
 
+std::vector<double> Matrix::hadamardFactors(int64_t n, ArrayRef<int8_t> signs) {
+  double norm = 1.0 / std::sqrt(static_cast<double>(hadamardBlock(n)));
+  std::vector<double> factors(n, norm);
+  for (size_t j = 0; j < signs.size() && j < factors.size(); ++j)
+    factors[j] *= signs[j];
+  return factors;
+}
+
 Matrix Matrix::permutation(ArrayRef<int64_t> perm) {
   int64_t n = perm.size();
   Matrix m(n, n);

@@ -48,6 +48,14 @@ public:
   /// The Hadamard block size for `n` features: the largest power of two
   /// dividing `n` (`n` itself when it is a power of two).
   static int64_t hadamardBlock(int64_t n) { return n & -n; }
+  /// The per-feature factors of a fast (butterfly) Hadamard of `n`
+  /// features: `signs[j] / sqrt(hadamardBlock(n))` (`signs` all 1 when
+  /// empty). Unnormalized butterflies followed by these factors give
+  /// `x·Qᵀ`; these factors followed by the butterflies give `x·Q`. The CPU
+  /// and GPU lowerings take them from here, the evaluator the dense matrix
+  /// above: `quant_xform.rotate hadamard` is defined once.
+  static std::vector<double> hadamardFactors(int64_t n,
+                                             llvm::ArrayRef<int8_t> signs);
   /// The permutation matrix `P` with `(x·P)[j] = x[perm[j]]`.
   static Matrix permutation(llvm::ArrayRef<int64_t> perm);
 

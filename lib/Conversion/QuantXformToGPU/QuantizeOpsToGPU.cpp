@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelLowering.h"
+#include "quant-xform/Support/Matrix.h"
 
 #include <cmath>
 
@@ -36,11 +37,10 @@ gpu_kernels::QuantizeShape quantizeShape(DynamicQuantizeOp dq) {
   Value input = dq.getInput();
   if (RotateOp rot = fusableRotate(dq)) {
     input = rot.getInput();
-    qs.hadamardBlock = qs.k & -qs.k;
-    double norm = 1.0 / std::sqrt(double(qs.hadamardBlock));
-    std::optional<ArrayRef<int8_t>> signs = rot.getSigns();
-    for (int64_t j = 0; j < qs.k; ++j)
-      qs.hadamardScale.push_back(float(signs ? norm * (*signs)[j] : norm));
+    qs.hadamardBlock = Matrix::hadamardBlock(qs.k);
+    for (double factor : Matrix::hadamardFactors(
+             qs.k, rot.getSigns().value_or(ArrayRef<int8_t>())))
+      qs.hadamardScale.push_back(float(factor));
   }
   qs.inputType = kernelElementType(input);
   return qs;

@@ -208,10 +208,8 @@ struct LowerRotate : LowerOp<RotateOp> {
     case RotationKind::Hadamard: {
       // x·Q with Q = diag(signs)·H/√B; x·Qᵀ = (x·H/√B)⊙signs (B = K & −K,
       // the block size).
-      std::vector<double> diag(x->k, 1.0 / std::sqrt(double(x->k & -x->k)));
-      if (std::optional<ArrayRef<int8_t>> signs = op.getSigns())
-        for (int64_t j = 0; j < x->k; ++j)
-          diag[j] *= (*signs)[j];
+      std::vector<double> diag = Matrix::hadamardFactors(
+          x->k, op.getSigns().value_or(ArrayRef<int8_t>()));
       Value d = denseConstant(b, loc, RankedTensorType::get({x->k}, ft), diag);
       y = hadamardRows(b, loc, *x, d, op.getInverse(), cacheBlocked);
       break;
