@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformCPUToLLVM/Passes.h"
 #include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -14,7 +14,7 @@
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_CONVERTQUANTXFORMCPUTOLLVM
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformCPUToLLVM/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

@@ -16,7 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h"
 
 #include "GemmKernels.h"
 
@@ -27,7 +27,7 @@
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_GPUDEPENDENTLAUNCH
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h"
 
 #include "mlir/Analysis/AliasAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,7 +28,7 @@
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_GPUPREPAREHOSTLOOPS
 #define GEN_PASS_DEF_GPUHOSTBUFFERS
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../QuantXformToLinalg/LinalgBuilders.h"
 #include "GemmKernels.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/LinalgBuilders.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

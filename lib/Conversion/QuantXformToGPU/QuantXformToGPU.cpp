@@ -14,14 +14,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelLowering.h"
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_CONVERTQUANTXFORMQLINEARTOGPU
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

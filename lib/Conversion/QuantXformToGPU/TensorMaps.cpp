@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h"
 
 #include "GemmKernels.h"
 
@@ -28,7 +28,7 @@
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_GPUTENSORMAPS
 #define GEN_PASS_DEF_GPUTENSORMAPARGS
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

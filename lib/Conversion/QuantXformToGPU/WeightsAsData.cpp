@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h"
 #include "quant-xform/Frontend/Safetensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -23,7 +23,7 @@
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_GPUWEIGHTSASDATA
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

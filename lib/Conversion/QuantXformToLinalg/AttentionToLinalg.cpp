@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant-xform/Conversion/QuantXformToLinalg/AttentionToLinalg.h"
-#include "LinalgBuilders.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/LinalgBuilders.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -8,7 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformCPUToLLVM/Passes.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

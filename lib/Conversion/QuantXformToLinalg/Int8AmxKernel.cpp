@@ -26,7 +26,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Int8Microkernel.h"
-#include "LinalgBuilders.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/LinalgBuilders.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

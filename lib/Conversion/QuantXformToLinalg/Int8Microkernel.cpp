@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Int8Microkernel.h"
-#include "LinalgBuilders.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"

@@ -1,6 +1,6 @@
 //===- LinalgBuilders.cpp - small builders for the linalg lowering -------===//
 
-#include "LinalgBuilders.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/LinalgBuilders.h"
 
 #include "quant-xform/Support/Matrix.h"
 
@@ -216,16 +216,17 @@ std::pair<Value, Value> lowering::dynamicScales(OpBuilder &b, Location loc,
   SmallVector<Value> range;
   for (bool isMax : {false, true})
     range.push_back(
-        generic(b, loc, {x.value}, {isMax ? hi0 : lo0},
-                {AffineMap::get(2, 0, {i, j}, ctx), out}, 2, reduced,
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value v =
-                      isMax ? arith::MaxNumFOp::create(nb, nl, a[1], a[0])
-                                  .getResult()
-                            : arith::MinNumFOp::create(nb, nl, a[1], a[0])
-                                  .getResult();
-                  return SmallVector<Value>{v};
-                })
+        generic(
+            b, loc, {x.value}, {isMax ? hi0 : lo0},
+            {AffineMap::get(2, 0, {i, j}, ctx), out}, 2, reduced,
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value v =
+                  isMax
+                      ? arith::MaxNumFOp::create(nb, nl, a[1], a[0]).getResult()
+                      : arith::MinNumFOp::create(nb, nl, a[1], a[0])
+                            .getResult();
+              return SmallVector<Value>{v};
+            })
             .front());
   // Elementwise over the scales: one loop per row, none per tensor.
   unsigned loops = perTensor ? 0 : 1;

@@ -7,12 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/Passes.h"
 
 #include "Int8Microkernel.h"
-#include "LinalgBuilders.h"
 #include "ToLinalgPatterns.h"
 #include "quant-xform/Conversion/QuantXformToLinalg/AttentionToLinalg.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/LinalgBuilders.h"
 #include "quant-xform/Conversion/QuantXformToLinalg/QuantXformToLinalg.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
 #include "quant-xform/Support/Matrix.h"
@@ -30,7 +30,7 @@
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_CONVERTQUANTXFORMTOLINALG
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformToLinalg/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

@@ -9,7 +9,7 @@
 #ifndef QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOLINALG_TOLINALGPATTERNS_H
 #define QUANT_XFORM_LIB_CONVERSION_QUANTXFORMTOLINALG_TOLINALGPATTERNS_H
 
-#include "LinalgBuilders.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/LinalgBuilders.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 

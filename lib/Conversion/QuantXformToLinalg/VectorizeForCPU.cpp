@@ -24,7 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -47,7 +47,7 @@
 
 namespace mlir::quant_xform {
 #define GEN_PASS_DEF_VECTORIZEFORCPU
-#include "quant-xform/Conversion/Passes.h.inc"
+#include "quant-xform/Conversion/QuantXformToLinalg/Passes.h.inc"
 } // namespace mlir::quant_xform
 
 using namespace mlir;

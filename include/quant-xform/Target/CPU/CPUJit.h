@@ -11,7 +11,7 @@
 #ifndef QUANT_XFORM_TARGET_CPU_CPUJIT_H
 #define QUANT_XFORM_TARGET_CPU_CPUJIT_H
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/Passes.h"
 #include "quant-xform/Reference/Tensor.h"
 
 #include "mlir/IR/BuiltinOps.h"

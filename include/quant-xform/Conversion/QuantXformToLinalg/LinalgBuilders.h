@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_XFORM_LIB_CONVERSION_LINALGBUILDERS_H
-#define QUANT_XFORM_LIB_CONVERSION_LINALGBUILDERS_H
+#ifndef QUANT_XFORM_CONVERSION_QUANTXFORMTOLINALG_LINALGBUILDERS_H
+#define QUANT_XFORM_CONVERSION_QUANTXFORMTOLINALG_LINALGBUILDERS_H
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrs.h"
 
