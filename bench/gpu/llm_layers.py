@@ -311,6 +311,7 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
     # The decode step of all layers as one CUDA graph (quant_xform.cuda.capture);
     # a replay must give the eager call's result.
     graph = cuda.capture(forward)
+    graph.result.zero_()  # a replay must write it again (an empty graph would not)
     same = bool(torch.equal(graph.replay(), eager))
     graph_ms = models.timed(torch, graph.replay, reps=20)
     graph.close()

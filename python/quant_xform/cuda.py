@@ -48,9 +48,23 @@ class CudaError(RuntimeError):
     """A model could not be loaded or run on the GPU."""
 
 
-# The runtimes loaded (one per artifact folder), by path: a capture holds
-# the scratch blocks of each.
+# The runtime loaded, by path (one per process, see _load_runtime): a
+# capture holds its scratch blocks.
 _RUNTIMES = {}
+
+
+def _load_runtime(path: str):
+    """The process's CUDA runtime library. The dynamic loader binds every
+    generated library to the first `libqx_cuda_runtime.so` loaded (it
+    matches DT_NEEDED by soname), so a second folder's copy, loaded by its
+    own path, would be a runtime no model calls: its stream and scratch
+    settings would reach no kernel. Every model therefore talks to the
+    first one."""
+    if _RUNTIMES:
+        return next(iter(_RUNTIMES.values()))
+    runtime = ctypes.CDLL(path)
+    _RUNTIMES[path] = runtime
+    return runtime
 
 _DTYPES = {"f32": np.float32, "f64": np.float64, "i8": np.int8, "ui8": np.uint8,
            "i32": np.int32, "i64": np.int64}
@@ -232,9 +246,7 @@ class CudaModel:
         folder = os.path.dirname(os.path.abspath(meta_path))
         lib_path = os.path.join(folder, f"lib{name}.so")
         try:
-            runtime_path = os.path.join(folder, "libqx_cuda_runtime.so")
-            self._runtime = ctypes.CDLL(runtime_path)
-            _RUNTIMES[runtime_path] = self._runtime
+            self._runtime = _load_runtime(os.path.join(folder, "libqx_cuda_runtime.so"))
             self._lib = ctypes.CDLL(lib_path)
         except OSError as e:
             raise CudaError(f"cannot load '{lib_path}': {e}") from e
@@ -499,7 +511,10 @@ def capture(fn, warmup: int = 2) -> CapturedCall:
         holding.append(rt)
     held, captured = [], False
     try:
-        with torch.cuda.graph(graph):
+        # Relaxed: a scratch block the warm-up did not leave in the pool is
+        # allocated (cuMemAlloc) during the capture; it is held with the
+        # graph like the others.
+        with torch.cuda.graph(graph, capture_error_mode="relaxed"):
             result = fn()
         captured = True
     finally:
