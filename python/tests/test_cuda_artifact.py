@@ -203,3 +203,15 @@ def test_runtime_scratch_holds_for_graphs(artifact):
         rt.qxGpuReleaseScratch(ctypes.c_int64(held))
     with pytest.raises(cuda.CudaError, match="at least one warm-up"):
         cuda.capture(lambda: None, warmup=0)
+
+
+def test_models_of_two_folders_share_one_runtime(artifact, tmp_path):
+    # The loader binds every generated library to the first runtime loaded
+    # (by soname): a model from another folder must talk to that one too,
+    # or its stream and capture settings would reach no kernel.
+    folder, _ = artifact
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    a, b = cuda.load(folder), cuda.load(str(copy))
+    assert a._runtime is b._runtime
+    assert len(cuda._RUNTIMES) == 1
