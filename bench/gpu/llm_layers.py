@@ -8,7 +8,9 @@ shape and function, W8A8 (naive recipe), with
 code only, and each layer of a model is that library loaded with its own
 weight file (same layout). On the device the layers run one after the
 other on torch CUDA tensors: a prefill of one sequence, or one decode step
-of one sequence against its KV cache (the caller writes the step's k, v).
+of one sequence against its KV cache: one flash attention over the cache
+and, in its last slot, the step's own k and v (``decode_attention="op"``;
+the caller copies them to their position).
 
     build <dir>   (here, no GPU): SmolLM2-135M (real weights from its GGUF)
                   at S = 256 (layers 0-3 and layer 0's decode step, with
@@ -91,7 +93,7 @@ def build_smollm2_batches(qx, out):
     llm = qx.LLM.from_gguf(smollm2_gguf(), tokenizer=False, prefill_len=16, context=CACHED)
     blobs = {}
     text = build_layer_ir(llm.config, llm.weights, 0, 16, 1, llm.cache_len, blobs=blobs,
-                          decode_batches=DECODE_BATCHES)
+                          decode_batches=DECODE_BATCHES, decode_attention="op")
     module = quantized_layer(qx, _core.Module.parse(text.encode(), "layer.mlir", blobs))
     compile_decode_batches(qx, module, out, "smollm2")
     print(f"SmolLM2 decode steps at batches {DECODE_BATCHES}: {time.time() - t:.1f} s",
@@ -118,7 +120,7 @@ def build_smollm2(qx, out):
             np.save(os.path.join(out, "smollm2_sin.npy"), sin)
         for i in layers:
             t = time.time()
-            module = quantized_layer(qx, llm.layer_module(i))
+            module = quantized_layer(qx, llm.layer_module(i, decode_attention="op"))
             d = os.path.join(out, f"smollm2_s{S}")
             if i == 0:
                 qx.compile_cuda(module, d, name="layer", entry="prefill")
@@ -135,8 +137,8 @@ def build_smollm2(qx, out):
                 kv, dh = c.n_kv_heads, c.head_dim
                 dec_in = [x[S - 1:S], cos[S - 1:S], sin[S - 1:S],
                           np.zeros((1, CACHED), np.float32),
-                          rng.standard_normal((1, kv, dh, CACHED)).astype(np.float32),
-                          rng.standard_normal((1, kv, CACHED, dh)).astype(np.float32)]
+                          rng.standard_normal((1, CACHED + 1, kv, dh)).astype(np.float32),
+                          rng.standard_normal((1, CACHED + 1, kv, dh)).astype(np.float32)]
                 dec_out = module.evaluate(dec_in, function="decode")
                 np.savez(os.path.join(out, "smollm2_decode.npz"), *dec_in,
                          *[np.asarray(o, np.float32) for o in dec_out])
@@ -165,7 +167,7 @@ def build_7b(qx, out):
                if k.startswith("layers.0.")}
     blobs = {}
     text = build_layer_ir(c, weights, 0, TIME_LEN, 1, CACHED, blobs=blobs,
-                          decode_batches=DECODE_BATCHES)
+                          decode_batches=DECODE_BATCHES, decode_attention="op")
     del weights
     module = _core.Module.parse(text.encode(), "layer.mlir", blobs)
     del text, blobs

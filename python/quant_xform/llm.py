@@ -170,25 +170,29 @@ class LLM:
     # -- IR --------------------------------------------------------------------
     def layer_ir(self, layer: int, elide_weights: bool = True,
                  calibration: bool = False, rotation: Optional[np.ndarray] = None,
-                 blobs: Optional[Dict[str, np.ndarray]] = None) -> str:
+                 blobs: Optional[Dict[str, np.ndarray]] = None,
+                 decode_attention: str = "matmul") -> str:
         """Decoder layer ``layer`` as MLIR text (``prefill``, ``decode`` and,
         with ``calibration``, the private calibration ``main``; with
         ``rotation`` (``llm_ir.residual_rotation``), on the rotated residual
-        stream; with ``blobs``, weights as ``dense_resource`` keys into it)."""
+        stream; with ``blobs``, weights as ``dense_resource`` keys into it;
+        ``decode_attention="op"``: the GPU's decode step and cache layout,
+        ``llm_ir.build_layer_ir``)."""
         if not 0 <= layer < self.config.layers:
             raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
         return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
                               self.decode_batch, self.cache_len,
                               self.calibration_len if calibration else 0, elide_weights,
-                              rotation, blobs)
+                              rotation, blobs, decode_attention=decode_attention)
 
     def layer_module(self, layer: int, calibration: bool = False,
-                     rotation: Optional[np.ndarray] = None) -> _core.Module:
+                     rotation: Optional[np.ndarray] = None,
+                     decode_attention: str = "matmul") -> _core.Module:
         """Decoder layer ``layer`` as a compiler module (weights handed to the
         parser as arrays, not hex text)."""
         blobs: Dict[str, np.ndarray] = {}
         text = self.layer_ir(layer, elide_weights=False, calibration=calibration,
-                             rotation=rotation, blobs=blobs)
+                             rotation=rotation, blobs=blobs, decode_attention=decode_attention)
         return _core.Module.parse(text.encode(), f"layer{layer}.mlir", blobs)
 
     def head_module(self, constant_weight: bool = False,

@@ -157,22 +157,20 @@ class _LayerEmitter(_Emitter):
 
     # -- the layer's parts ---------------------------------------------------
     def rope(self, x3: str, T: int, n: int, cos: str, sin: str) -> str:
-        """Rotates each head's halves: [x1·c − x2·s, x2·c + x1·s] over [T, n, D]."""
-        shape, hs = [T, n, self.dh], [T, n, self.half]
-        x1 = self.slice(x3, shape, [0, 0, 0], hs)
-        x2 = self.slice(x3, shape, [0, 0, self.half], hs)
-        maps = ["d0, d1, d2", "d0, d1, d2", "d0, d2", "d0, d2"]
-        ins = [(x1, hs), (x2, hs), (cos, [T, self.half]), (sin, [T, self.half])]
-        par = ["parallel"] * 3
-        lo = self.generic(ins, maps, hs, "d0, d1, d2", par,
-                          ["%p = arith.mulf %a0, %a2 : f32", "%q = arith.mulf %a1, %a3 : f32",
-                           "%r = arith.subf %p, %q : f32", "linalg.yield %r : f32"])
-        hi = self.generic(ins, maps, hs, "d0, d1, d2", par,
-                          ["%p = arith.mulf %a1, %a2 : f32", "%q = arith.mulf %a0, %a3 : f32",
-                           "%r = arith.addf %p, %q : f32", "linalg.yield %r : f32"])
-        out = self.op("t", f"tensor.empty() : {_ty(*shape)}")
-        out = self.insert(lo, out, shape, [0, 0, 0], hs)
-        return self.insert(hi, out, shape, [0, 0, self.half], hs)
+        """Rotates each head's halves: [x1·c − x2·s, x2·c + x1·s] over
+        [T, n, D], as one elementwise op over [T, n, 2, D/2] (one kernel)."""
+        shape, split = [T, n, self.dh], [T, n, 2, self.half]
+        x4 = self.expand(x3, shape, split, [[0], [1], [2, 3]])
+        maps = ["d0, d1, 0, d3", "d0, d1, 1, d3", "d0, d3", "d0, d3"]
+        ins = [(x4, split), (x4, split), (cos, [T, self.half]), (sin, [T, self.half])]
+        y = self.generic(ins, maps, split, "d0, d1, d2, d3", ["parallel"] * 4,
+                         ["%p = arith.mulf %a0, %a2 : f32", "%q = arith.mulf %a1, %a3 : f32",
+                          "%lo = arith.subf %p, %q : f32", "%r = arith.mulf %a1, %a2 : f32",
+                          "%s = arith.mulf %a0, %a3 : f32", "%hi = arith.addf %r, %s : f32",
+                          "%i = linalg.index 2 : index", "%c0 = arith.constant 0 : index",
+                          "%first = arith.cmpi eq, %i, %c0 : index",
+                          "%y = arith.select %first, %lo, %hi : f32", "linalg.yield %y : f32"])
+        return self.collapse(y, split, shape, [[0], [1], [2, 3]])
 
     def causal_gqa_attention(self, q3: str, k3: str, v3: str, S: int) -> str:
         """One ``quant_xform.attention`` (causal, grouped-query heads read
@@ -256,10 +254,21 @@ class _LayerEmitter(_Emitter):
                f"{_ty(kvh, S, dh)}\n  }}\n")
         return head + "\n".join(self.lines) + ret
 
-    def decode(self, B: int, C: int, name: str = "decode") -> str:
+    def decode(self, B: int, C: int, name: str = "decode", attention: str = "matmul") -> str:
+        """One token per sequence of ``B`` against a ``C``-position cache.
+        ``attention="matmul"``: batch matmuls over the key cache stored
+        transposed, ``[B, KV, D, C]``, and the value cache ``[B, KV, C, D]``
+        (the CPU's register-blocked kernels). ``attention="op"``: one
+        ``quant_xform.attention`` over caches ``[B, C + 1, KV, D]`` whose
+        last slot the step fills with its own k and v (the GPU's flash
+        kernel; the caller's cache buffers are written there)."""
+        if attention not in ("matmul", "op"):
+            raise ValueError(f"decode attention: 'matmul' or 'op', not {attention!r}")
         H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh
         x = self.stream_in(B)
         qr, kr, v3 = self.qkv(x, B, "%cos", "%sin")
+        if attention == "op":
+            return self.decode_with_attention_op(B, C, name, x, qr, kr, v3)
         q4 = self.expand(self.collapse(qr, [B, nh, dh], [B, nh * dh], [[0], [1, 2]]),
                          [B, nh * dh], [B, kvh, g, dh], [[0], [1, 2, 3]])
         scale = f"%scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32"
@@ -322,12 +331,47 @@ class _LayerEmitter(_Emitter):
         return head + "\n".join(self.lines) + ret
 
 
+    def decode_with_attention_op(self, B: int, C: int, name: str, x: str, qr: str,
+                                 kr: str, v3: str) -> str:
+        """The decode step's attention as one ``quant_xform.attention``: the
+        ``g`` query heads of a KV head are its query rows (``[B, g, KV, D]``),
+        the keys are the cache's ``C`` positions and, in slot ``C``, the
+        step's own k and v, inserted into the cache arguments."""
+        H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh
+        q4 = self.expand(self.collapse(qr, [B, nh, dh], [B, nh * dh], [[0], [1, 2]]),
+                         [B, nh * dh], [B, kvh, g, dh], [[0], [1, 2, 3]])
+        rows = self.transpose(q4, [B, kvh, g, dh], [0, 2, 1, 3])           # [B, g, KV, D]
+        T, one = C + 1, [B, 1, kvh, dh]
+        cache = [B, T, kvh, dh]
+        k_all = self.insert(self.expand(kr, [B, kvh, dh], one, [[0, 1], [2], [3]]),
+                            "%k_cache", cache, [0, C, 0, 0], one)
+        v_all = self.insert(self.expand(v3, [B, kvh, dh], one, [[0, 1], [2], [3]]),
+                            "%v_cache", cache, [0, C, 0, 0], one)
+        mask = self.insert("%mask", self.zeros([B, T]), [B, T], [0, 0], [B, C])
+        ctx = self.op("ctx", f"quant_xform.attention {rows}, {k_all}, {v_all} "
+                             f"mask({mask} : {_ty(B, T)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
+                             f": f64}} : {_ty(B, g, kvh, dh)}, {_ty(*cache)}")
+        ctx = self.transpose(ctx, [B, g, kvh, dh], [0, 2, 1, 3])           # [B, KV, g, D]
+        ctx2 = self.collapse(ctx, [B, kvh, g, dh], [B, H], [[0], [1, 2, 3]])
+        y = self.stream_out(self.rest(x, ctx2, B), B)
+        half = self.half
+        writable = "{bufferization.writable = true}"  # slot C is filled in place
+        head = (f"  func.func @{name}(%x: {_ty(B, H)}, %cos: {_ty(B, half)}, "
+                f"%sin: {_ty(B, half)}, %mask: {_ty(B, C)}, %k_cache: {_ty(*cache)} {writable}, "
+                f"%v_cache: {_ty(*cache)} {writable}) -> ({_ty(B, H)}, {_ty(B, kvh, dh)}, "
+                f"{_ty(B, kvh, dh)}) {{\n")
+        ret = (f"\n    return {y}, {kr}, {v3} : {_ty(B, H)}, {_ty(B, kvh, dh)}, "
+               f"{_ty(B, kvh, dh)}\n  }}\n")
+        return head + "\n".join(self.lines) + ret
+
+
 def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer: int,
                    prefill_len: int, decode_batch: int, context: int,
                    calibration_len: int = 0, elide_weights: bool = False,
                    rotation: Optional[np.ndarray] = None,
                    blobs: Optional[Dict[str, np.ndarray]] = None,
-                   decode_batches: Sequence[int] = ()) -> str:
+                   decode_batches: Sequence[int] = (),
+                   decode_attention: str = "matmul") -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
     cache) and, with ``calibration_len``, the private calibration ``main``;
@@ -335,12 +379,15 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
     stream. With ``blobs`` (a dict), weights are ``dense_resource<key>``
     constants whose arrays ``blobs`` receives (``Module.parse(text,
     weights=blobs)``). Each of ``decode_batches`` adds a decode step
-    ``decode_b<B>`` for B sequences."""
+    ``decode_b<B>`` for B sequences. ``decode_attention`` chooses the decode
+    steps' attention and cache layout (``_LayerEmitter.decode``): "matmul"
+    for the CPU, "op" for the GPU."""
     def emitter():
         return _LayerEmitter(config, weights, layer, elide_weights, rotation, blobs)
-    funcs = emitter().prefill(prefill_len) + emitter().decode(decode_batch, context)
+    funcs = emitter().prefill(prefill_len) + emitter().decode(decode_batch, context,
+                                                               attention=decode_attention)
     for B in decode_batches:
-        funcs += emitter().decode(B, context, f"decode_b{B}")
+        funcs += emitter().decode(B, context, f"decode_b{B}", decode_attention)
     if calibration_len:
         funcs += emitter().prefill(calibration_len, "main", private=True)
     return (f"// decoder layer {layer} of {config.layers}: hidden {config.hidden}, "

@@ -181,3 +181,40 @@ def test_quarot_recipe_w8a8():
     steps = [model.prefill(TOKENS[:2], cache)] + [model.decode([t], cache)[0]
                                                   for t in TOKENS[2:]]
     assert rel_err(np.stack(steps), ref[1:]) < 0.05
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_decode_attention_op_equals_matmuls(batch):
+    """The GPU's decode step (one quant_xform.attention over caches
+    [B, C + 1, KV, D] whose last slot the step fills) computes what the
+    CPU's batch matmuls over the transposed key cache do, in the evaluator
+    and in the CPU JIT, masked positions included."""
+    from quant_xform import _core
+    from quant_xform.llm_ir import build_layer_ir, rope_tables
+    llm = tiny_llm()
+    c, C, B = llm.config, 16, batch
+    rng = np.random.default_rng(5)
+    kv, dh = c.n_kv_heads, c.head_dim
+    x = rng.standard_normal((B, c.hidden)).astype(np.float32)
+    cos, sin = rope_tables([11] * B, dh, c.rope_theta)
+    mask = np.zeros((B, C), np.float32)
+    mask[:, 11:] = -np.inf
+    k_t = rng.standard_normal((B, kv, dh, C)).astype(np.float32)
+    v = rng.standard_normal((B, kv, C, dh)).astype(np.float32)
+    k_op = np.concatenate([k_t.transpose(0, 3, 1, 2), np.full((B, 1, kv, dh), 7.0, np.float32)], 1)
+    v_op = np.concatenate([v.transpose(0, 2, 1, 3), np.full((B, 1, kv, dh), 7.0, np.float32)], 1)
+
+    def module(attention):
+        text = build_layer_ir(c, llm.weights, 0, 4, B, C, decode_attention=attention)
+        return _core.Module.parse(text.encode(), f"{attention}.mlir")
+
+    want = module("matmul").evaluate([x, cos, sin, mask, k_t, v], "decode")
+    op = module("op")
+    got = op.evaluate([x, cos, sin, mask, k_op.copy(), v_op.copy()], "decode")
+    for g, w in zip(got, want):
+        assert rel_err(np.asarray(g), np.asarray(w)) < 1e-5
+    jit = op.compile_cpu_functions(["decode"], 1)[0]
+    for g, w in zip(jit.run([x, cos, sin, mask, k_op.copy(), v_op.copy()]), want):
+        assert rel_err(np.asarray(g), np.asarray(w)) < 1e-5
+    with pytest.raises(ValueError, match="'matmul' or 'op'"):
+        build_layer_ir(c, llm.weights, 0, 4, B, C, decode_attention="flash")

@@ -172,8 +172,10 @@ static bool hasRuntimeRows(RankedTensorType t) {
 /// Writes the header: descriptor structs, the C interface and a wrapper
 /// taking contiguous row-major buffers (and, where a tensor's first
 /// dimension is a run-time one, the rows `m` they all share, first).
+/// Arguments are const but those of `writableArgs`.
 static std::string makeHeader(StringRef entry, FunctionType fnType,
-                              StringRef source, bool weightTable) {
+                              ArrayRef<bool> writableArgs, StringRef source,
+                              bool weightTable) {
   std::string name = entry.str();
   std::string guard = "QUANT_XFORM_AOT_" + llvm::StringRef(name).upper() + "_H";
   std::string out;
@@ -205,7 +207,8 @@ static std::string makeHeader(StringRef entry, FunctionType fnType,
     bool isArg = i < numArgs;
     std::string var =
         isArg ? "in" + std::to_string(i) : "out" + std::to_string(i - numArgs);
-    params.push_back((isArg ? "const " : "") + ct + " *" + var);
+    params.push_back((isArg && !writableArgs[i] ? "const " : "") + ct + " *" +
+                     var);
     std::string init = "  " + sname + " d" + std::to_string(i) + " = {(" + ct +
                        " *)" + var + ", (" + ct + " *)" + var + ", 0";
     // Only the first dimension may be a run-time one (`m`): the strides
@@ -337,6 +340,13 @@ int main(int argc, char **argv) {
     return fail("cannot rename @" + entry);
   fn.setSymName(name);
   FunctionType entryType = fn.getFunctionType();
+  // Arguments the IR marks writable (a KV cache whose slot a step fills in
+  // place) are written by the function: not const in the header.
+  SmallVector<bool> writableArgs;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    auto writable = fn.getArgAttrOfType<BoolAttr>(i, "bufferization.writable");
+    writableArgs.push_back(writable && writable.getValue());
+  }
 
   PassManager pm(&ctx);
   // The other functions were only there for the entry: drop them unless it
@@ -374,7 +384,7 @@ int main(int argc, char **argv) {
       llvm::any_of(module->getOps<LLVM::LLVMFuncOp>(), [](LLVM::LLVMFuncOp f) {
         return f.getSymName().starts_with("_mlir_ciface_qxGpuWeight");
       });
-  std::string header = makeHeader(name, entryType, inputFile, weightTable);
+  std::string header = makeHeader(name, entryType, writableArgs, inputFile, weightTable);
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

@@ -33,7 +33,9 @@ namespace {
 
 /// Marks every public function with `llvm.emit_c_interface`, and its tensor
 /// arguments `bufferization.writable = false`: callers' input buffers are
-/// read-only (the C header declares them const). A tensor returned more
+/// read-only (the C header declares them const), unless the IR marks an
+/// argument writable itself (a KV cache whose slot the step fills in
+/// place). A tensor returned more
 /// than once is copied for each repeat (`bufferization.alloc_tensor
 /// copy(...)`): each result is its own out-parameter, and upstream's
 /// buffer-results-to-out-params crashes on a buffer returned twice.
@@ -57,7 +59,8 @@ struct EmitCInterface
       if (f.isExternal())
         return;
       for (unsigned i = 0; i < f.getNumArguments(); ++i)
-        if (isa<TensorType>(f.getArgumentTypes()[i]))
+        if (isa<TensorType>(f.getArgumentTypes()[i]) &&
+            !f.getArgAttr(i, "bufferization.writable"))
           f.setArgAttr(i, "bufferization.writable",
                        BoolAttr::get(&getContext(), false));
       f.walk(copyRepeatedResults);
