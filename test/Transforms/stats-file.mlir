@@ -65,6 +65,16 @@
 // RUN: %python -c "import json,struct,sys; b=open(sys.argv[1],'rb').read(); print(sorted(json.loads(b[8:8+struct.unpack('<Q',b[:8])[0]])))" %t.unnamed.stats | FileCheck %s --check-prefix=KEYS
 // KEYS: '#1/absmax'
 // KEYS-SAME: 'attn.q/absmax'
-// RUN: sed 's/"attn.k"/"attn.q"/' %S/Inputs/two-readers.mlir > %t.dup.mlir
-// RUN: not xform-opt %t.dup.mlir -quant-xform-calibrate -quant-xform-export-stats="file=%t.dup.stats" 2>&1 | FileCheck %s --check-prefix=DUP
-// DUP: error: two linears are named 'attn.q'; a statistics file needs unique layer names
+// RUN: xform-opt %s -quant-xform-calibrate -quant-xform-export-stats="file=%t.dup.stats" -verify-diagnostics
+
+// Two readers of one norm, both named 'attn.q'.
+func.func @main(%x: tensor<4x8xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %g = arith.constant dense<[1.5, 0.5, 2.0, 1.0, 0.75, 1.25, 3.0, 0.9]> : tensor<8xf32>
+  %w1 = arith.constant dense<0.5> : tensor<4x8xf32>
+  %w2 = arith.constant dense<-0.25> : tensor<4x8xf32>
+  %h = quant_xform.rms_norm %x, %g : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %q = quant_xform.linear %h, %w1 {quant_xform.layer = "attn.q", quant_xform.role = "attn_in"} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
+  // expected-error @+1 {{two linears are named 'attn.q'; a statistics file needs unique layer names}}
+  %k = quant_xform.linear %h, %w2 {quant_xform.layer = "attn.q", quant_xform.role = "attn_in"} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
+  return %q, %k : tensor<4x4xf32>, tensor<4x4xf32>
+}
