@@ -9,16 +9,24 @@
 // RUN: xform-run --reference %s --entry cancel_hadamard --seed 5 --no-print --max-rel-err 1e-6 --compare %t.mlir
 // RUN: xform-run --reference %s --entry identity_smooth --seed 6 --no-print --max-rel-err 1e-6 --compare %t.mlir
 // RUN: FileCheck %s < %t.mlir
-// CHECK-NOT: quant_xform.affine
-// CHECK-COUNT-3: quant_xform.{{rotate|smooth}}
-// CHECK-NOT: quant_xform.{{rotate|smooth}}
+//
+// Three transforms are left in all (one each in the three compose_
+// functions), and no quant_xform.affine.
 
+// CHECK-LABEL: func.func @compose_permutations
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
+// CHECK: quant_xform.rotate permutation
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
 func.func @compose_permutations(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
   %0 = quant_xform.rotate permutation %x perm [1, 2, 3, 0] : (tensor<2x4xf32>) -> tensor<2x4xf32>
   %1 = quant_xform.rotate permutation %0 perm [1, 3, 2, 0] inverse : (tensor<2x4xf32>) -> tensor<2x4xf32>
   return %1 : tensor<2x4xf32>
 }
 
+// CHECK-LABEL: func.func @compose_dense
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
+// CHECK: quant_xform.rotate dense
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
 func.func @compose_dense(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %q = arith.constant dense<[[0.6, 0.8], [-0.8, 0.6]]> : tensor<2x2xf32>
   %0 = quant_xform.rotate permutation %x perm [1, 0] : (tensor<3x2xf32>) -> tensor<3x2xf32>
@@ -26,6 +34,10 @@ func.func @compose_dense(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   return %1 : tensor<3x2xf32>
 }
 
+// CHECK-LABEL: func.func @compose_smooths
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
+// CHECK: quant_xform.smooth
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
 func.func @compose_smooths(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %s1 = arith.constant dense<[2.0, 0.5]> : tensor<2xf32>
   %d1 = arith.constant dense<[1.0, -0.25]> : tensor<2xf32>
@@ -35,6 +47,8 @@ func.func @compose_smooths(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   return %1 : tensor<3x2xf32>
 }
 
+// CHECK-LABEL: func.func @cancel_affine
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
 func.func @cancel_affine(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %a = arith.constant dense<[[2.0, 0.5], [0.25, 1.5]]> : tensor<2x2xf32>
   %d = arith.constant dense<[0.5, -1.0]> : tensor<2xf32>
@@ -43,12 +57,16 @@ func.func @cancel_affine(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   return %1 : tensor<3x2xf32>
 }
 
+// CHECK-LABEL: func.func @cancel_hadamard
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
 func.func @cancel_hadamard(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
   %0 = quant_xform.rotate hadamard %x signs [1, -1, 1, 1] : (tensor<3x4xf32>) -> tensor<3x4xf32>
   %1 = quant_xform.rotate hadamard %0 signs [1, -1, 1, 1] inverse : (tensor<3x4xf32>) -> tensor<3x4xf32>
   return %1 : tensor<3x4xf32>
 }
 
+// CHECK-LABEL: func.func @identity_smooth
+// CHECK-NOT: quant_xform.{{rotate|smooth|affine}}
 func.func @identity_smooth(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %one = arith.constant dense<1.0> : tensor<2xf32>
   %0 = quant_xform.smooth %x by %one : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
