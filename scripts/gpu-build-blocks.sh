@@ -40,6 +40,7 @@ attention-bert|test/Target/GPU/Inputs/attention-bert.mlir|as-is
 attention-ragged|test/Target/GPU/Inputs/attention-ragged.mlir|as-is
 attention-gqa-causal|test/Target/GPU/Inputs/attention-gqa-causal.mlir|as-is
 attention-cache|test/Target/GPU/Inputs/attention-cache.mlir|as-is
+attention-decode|test/Target/GPU/Inputs/attention-decode.mlir|as-is
 attention-d16|test/Target/GPU/Inputs/attention-d16.mlir|as-is
 norm-ragged|test/Target/GPU/Inputs/norm-ragged.mlir|as-is
 norm-wide|test/Target/GPU/Inputs/norm-wide.mlir|as-is"}

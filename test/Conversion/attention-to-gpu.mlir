@@ -68,6 +68,47 @@ func.func @gqa(%q: tensor<1x16x9x64xf32>, %k: tensor<1x100x3x64xf32>, %v: tensor
 
 // -----
 
+// A decode step (flash-decoding): 3 query rows (the query heads of a KV
+// head) on each of 3 KV heads against 513 cached keys is a grid of 3 blocks
+// on 132 SMs, so the 9 key tiles split 9 ways: block x = query block · 9 +
+// split walks tile `split`, storing its unnormalized rows and their
+// (maximum, sum) into scratch; a second kernel (one thread per element of
+// a row) combines them with weights e^(m_i − M). A row with no visible key
+// so far counts its maximum as 0 in the exponentials.
+// CHECK-LABEL: gpu.func @decode_attention0(
+// CHECK-SAME: %{{.*}}: memref<1x513xf32>, %{{.*}}: memref<9x1x3x3x64xf32>, %{{.*}}: memref<9x1x3x3x2xf32>)
+// CHECK: %[[QB:.*]] = arith.divui %block_id_x, %c9
+// CHECK: %[[SPLIT:.*]] = arith.remui %block_id_x, %c9
+// CHECK: %[[BEGIN:.*]] = arith.muli %[[SPLIT]], %c1
+// CHECK: %[[NEXT:.*]] = arith.addi %[[BEGIN]], %c1
+// CHECK: %[[END:.*]] = arith.minsi %[[NEXT]], %c9
+// CHECK: scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step
+// CHECK: arith.cmpf oeq, %{{.*}}, %cst
+// CHECK: arith.select
+// CHECK: math.exp
+// CHECK: scf.yield
+// CHECK: vector.store %{{.*}}, %{{.*}}[%[[SPLIT]], %block_id_z, %{{.*}}, %block_id_y, %{{.*}}] : memref<9x1x3x3x64xf32>, vector<2xf32>
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[SPLIT]], %block_id_z, %{{.*}}, %block_id_y, %c0{{.*}}] : memref<9x1x3x3x2xf32>
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[SPLIT]], %block_id_z, %{{.*}}, %block_id_y, %c1{{.*}}] : memref<9x1x3x3x2xf32>
+// CHECK-LABEL: gpu.func @decode_attention0_combine(
+// CHECK-SAME: %{{.*}}: memref<9x1x3x3x64xf32>, %{{.*}}: memref<9x1x3x3x2xf32>, %{{.*}}: memref<1x3x3x64xf32>) kernel
+// CHECK: scf.for
+// CHECK: arith.maximumf
+// CHECK: scf.for
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK-LABEL: func.func @decode(
+// CHECK: gpu.alloc async {{.*}} () : memref<9x1x3x3x64xf32>
+// CHECK: gpu.alloc async {{.*}} () : memref<9x1x3x3x2xf32>
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@decode_attention0 blocks in (%c9, %c3, %c1{{.*}}) threads in (%c128,
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@decode_attention0_combine blocks in (%c3{{.*}}, %c3{{.*}}, %c1{{.*}}) threads in (%c64,
+func.func @decode(%q: tensor<1x3x3x64xf32>, %k: tensor<1x513x3x64xf32>, %v: tensor<1x513x3x64xf32>, %m: tensor<1x513xf32>) -> tensor<1x3x3x64xf32> {
+  %y = quant_xform.attention %q, %k, %v mask(%m : tensor<1x513xf32>) {scale = 0.125 : f64} : tensor<1x3x3x64xf32>, tensor<1x513x3x64xf32>
+  return %y : tensor<1x3x3x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func private @model_gpu0(
 // CHECK-SAME: %[[A:.*]]: memref<1x8x2x32xf32>, %[[Y:.*]]: memref<1x8x2x32xf32>)
 // CHECK: gpu.launch_func @qx_gpu_kernels::@model_gpu0_attention0 {{.*}} args(%[[A]] : memref<1x8x2x32xf32>, %[[A]] : memref<1x8x2x32xf32>, %[[A]] : memref<1x8x2x32xf32>, %[[Y]] : memref<1x8x2x32xf32>)

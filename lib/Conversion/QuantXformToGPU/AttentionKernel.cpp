@@ -11,7 +11,15 @@
 // in the accumulator layout that is also the A operand's, by v into f32
 // output accumulators. A causal block stops at its last visible key tile.
 // Rows past the end read the last row and are not stored; keys past the
-// end are −∞.
+// end are −∞. A row whose keys so far are all −∞ keeps a zero sum and
+// output (its maximum counts as 0 in the exponentials, as in
+// FlashAttention).
+//
+// Where the grid would leave most SMs idle (a decode step: a few query rows
+// per head against a long cache), the keys are split as in
+// flash-decoding: block (split, rows, head, sequence) walks its split's
+// tiles and stores its unnormalized output and its rows' maximum and sum;
+// a second kernel combines the splits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,9 +58,51 @@ AttentionShape gpu_kernels::attentionShape(AttentionOp op) {
           bool(op.getMask())};
 }
 
+namespace {
+int64_t keyTiles(const AttentionShape &s) {
+  return (s.keys + kAttentionKeyTile - 1) / kAttentionKeyTile;
+}
+int64_t queryBlocks(const AttentionShape &s) {
+  return (s.queries + kAttentionBlockRows - 1) / kAttentionBlockRows;
+}
+} // namespace
+
+int64_t gpu_kernels::chooseAttentionSplits(const AttentionShape &s,
+                                           int64_t smCount) {
+  int64_t blocks = queryBlocks(s) * s.heads * s.batch;
+  // A split costs a second launch: worth it for a few blocks over many
+  // keys (4 tiles or more), as a decode step's.
+  if (s.causal || smCount <= 0 || 2 * blocks > smCount || keyTiles(s) < 4)
+    return 1;
+  int64_t wanted = std::max<int64_t>(1, smCount / blocks);
+  int64_t perSplit = (keyTiles(s) + wanted - 1) / wanted;
+  return (keyTiles(s) + perSplit - 1) / perSplit;
+}
+
+int64_t gpu_kernels::attentionTilesPerSplit(const AttentionShape &s) {
+  return (keyTiles(s) + s.splits - 1) / s.splits;
+}
+
 LaunchShape gpu_kernels::attentionLaunch(const AttentionShape &s) {
-  LaunchShape l{(s.queries + kAttentionBlockRows - 1) / kAttentionBlockRows,
-                s.heads, kThreads, 0};
+  LaunchShape l{queryBlocks(s) * s.splits, s.heads, kThreads, 0};
+  l.gridZ = s.batch;
+  return l;
+}
+
+MemRefType gpu_kernels::attentionPartsType(OpBuilder &b,
+                                           const AttentionShape &s) {
+  return MemRefType::get({s.splits, s.batch, s.queries, s.heads, s.headDim},
+                         b.getF32Type());
+}
+
+MemRefType gpu_kernels::attentionStatsType(OpBuilder &b,
+                                           const AttentionShape &s) {
+  return MemRefType::get({s.splits, s.batch, s.queries, s.heads, 2},
+                         b.getF32Type());
+}
+
+LaunchShape gpu_kernels::attentionCombineLaunch(const AttentionShape &s) {
+  LaunchShape l{s.queries, s.heads, s.headDim, 0};
   l.gridZ = s.batch;
   return l;
 }
@@ -101,7 +151,13 @@ private:
   Value maskedScore(Value acc, Value tile, int64_t j, int64_t r, int64_t cc);
   /// The maximum (or sum) over the quad of lanes that share a row.
   Value quadReduce(Value v, bool max);
-  /// Divides by the row sums and stores the rows inside the output.
+  /// `m`, or 0 where it is −∞ (a row with no visible key yet).
+  Value finiteMax(Value m);
+  /// Stores row `r`'s unnormalized output of this split, and its maximum
+  /// and (quad-reduced) `sum` from the first lane of its quad.
+  void storeSplit(scf::ForOp loop, int64_t r, Value sum);
+  /// Divides by the row sums and stores the rows inside the output; with
+  /// splits, stores the unnormalized rows and their maximum and sum.
   void epilogue(scf::ForOp loop);
 
   OpBuilder &b;
@@ -111,8 +167,9 @@ private:
   int64_t dTiles, dSteps;
 
   gpu::GPUFuncOp fn;
-  Value q, k, v, mask, out, kS, vS;
+  Value q, k, v, mask, out, stats, kS, vS;
   Value tid, group, inGroup, head, kvHead, batch, row[2], rowClamped[2];
+  Value queryBlock, split;
   SmallVector<Value> qA;
 };
 
@@ -123,7 +180,12 @@ gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
   SmallVector<Type> args = {qType, kType, kType};
   if (s.mask)
     args.push_back(MemRefType::get({s.batch, s.keys}, f32));
-  args.push_back(qType);
+  if (s.splits > 1) {
+    args.push_back(attentionPartsType(b, s));
+    args.push_back(attentionStatsType(b, s));
+  } else {
+    args.push_back(qType);
+  }
   auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Type kTile = MemRefType::get({kAttentionKeyTile, s.headDim + kPad}, f16,
                                MemRefLayoutAttrInterface(), shared);
@@ -143,10 +205,16 @@ void AttentionKernelBuilder::emitSetup() {
   group = arith::DivUIOp::create(b, loc, lane, c(4));
   inGroup = arith::RemUIOp::create(b, loc, lane, c(4));
   Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  queryBlock = block;
+  split = c(0);
+  if (s.splits > 1) {
+    queryBlock = arith::DivUIOp::create(b, loc, block, c(s.splits));
+    split = arith::RemUIOp::create(b, loc, block, c(s.splits));
+  }
   head = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
   kvHead = arith::DivUIOp::create(b, loc, head, c(s.heads / s.kvHeads));
-  row[0] = add(add(mul(block, kAttentionBlockRows), mul(warp, 16)), group);
+  row[0] = add(add(mul(queryBlock, kAttentionBlockRows), mul(warp, 16)), group);
   row[1] = add(row[0], 8);
   for (int r = 0; r < 2; ++r)
     rowClamped[r] = minTo(row[r], s.queries - 1);
@@ -207,6 +275,13 @@ Value AttentionKernelBuilder::quadReduce(Value x, bool max) {
             : Value(arith::AddFOp::create(b, loc, x, other));
   }
   return x;
+}
+
+Value AttentionKernelBuilder::finiteMax(Value m) {
+  Value isInf = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OEQ, m,
+      cf(-std::numeric_limits<double>::infinity()));
+  return arith::SelectOp::create(b, loc, isInf, cf(0.0), m);
 }
 
 Value AttentionKernelBuilder::maskedScore(Value acc, Value tile, int64_t j,
@@ -270,11 +345,12 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
       }
     Value m = arith::MaximumFOp::create(b, loc, carried[r],
                                         quadReduce(tileMax, /*max=*/true));
+    Value mExp = finiteMax(m);
     alpha[r] = math::ExpOp::create(
-        b, loc, arith::SubFOp::create(b, loc, carried[r], m));
+        b, loc, arith::SubFOp::create(b, loc, carried[r], mExp));
     Value sum = cf(0.0);
     for (Value &x : score[r]) {
-      x = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, m));
+      x = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, mExp));
       sum = arith::AddFOp::create(b, loc, sum, x);
     }
     next[r] = m;
@@ -319,8 +395,13 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
 }
 
 scf::ForOp AttentionKernelBuilder::keyLoop() {
-  int64_t tiles = (s.keys + kAttentionKeyTile - 1) / kAttentionKeyTile;
-  Value end = c(tiles);
+  int64_t tiles = keyTiles(s);
+  Value begin = c(0), end = c(tiles);
+  if (s.splits > 1) {
+    int64_t perSplit = attentionTilesPerSplit(s);
+    begin = mul(split, perSplit);
+    end = minTo(add(begin, perSplit), tiles);
+  }
   if (s.causal) {
     // The block's last row sees keys up to row + T − S.
     Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
@@ -336,7 +417,7 @@ scf::ForOp AttentionKernelBuilder::keyLoop() {
   SmallVector<Value> init = {negInf, negInf, cf(0.0), cf(0.0)};
   Value zeroAcc = zero(VectorType::get({2, 2}, f32));
   init.append(dTiles, zeroAcc);
-  auto loop = scf::ForOp::create(b, loc, c(0), end, c(1), init);
+  auto loop = scf::ForOp::create(b, loc, begin, end, c(1), init);
   OpBuilder::InsertionGuard inLoop(b);
   b.setInsertionPointToStart(loop.getBody());
   keyLoopStep(loop.getInductionVar(), loop.getRegionIterArgs());
@@ -347,12 +428,16 @@ void AttentionKernelBuilder::epilogue(scf::ForOp loop) {
   Value col = mul(inGroup, 2);
   for (int64_t r = 0; r < 2; ++r) {
     Value sum = quadReduce(loop.getResult(2 + r), /*max=*/false);
-    Value inv = arith::DivFOp::create(b, loc, cf(1.0), sum);
     Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                          row[r], c(s.queries));
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
+    if (s.splits > 1) {
+      storeSplit(loop, r, sum);
+      continue;
+    }
+    Value inv = arith::DivFOp::create(b, loc, cf(1.0), sum);
     Value invPair =
         vector::BroadcastOp::create(b, loc, VectorType::get({2}, f32), inv);
     for (int64_t jd = 0; jd < dTiles; ++jd) {
@@ -365,6 +450,27 @@ void AttentionKernelBuilder::epilogue(scf::ForOp loop) {
   }
 }
 
+void AttentionKernelBuilder::storeSplit(scf::ForOp loop, int64_t r,
+                                        Value sum) {
+  Value col = mul(inGroup, 2);
+  for (int64_t jd = 0; jd < dTiles; ++jd) {
+    Value pair = vector::ExtractOp::create(b, loc, loop.getResult(4 + jd),
+                                           ArrayRef<int64_t>{r});
+    vector::StoreOp::create(
+        b, loc, pair, out,
+        ValueRange{split, batch, row[r], head, add(col, 8 * jd)});
+  }
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                      inGroup, c(0));
+  auto ifFirst = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifFirst.thenBlock());
+  memref::StoreOp::create(b, loc, loop.getResult(r), stats,
+                          ValueRange{split, batch, row[r], head, c(0)});
+  memref::StoreOp::create(b, loc, sum, stats,
+                          ValueRange{split, batch, row[r], head, c(1)});
+}
+
 gpu::GPUFuncOp AttentionKernelBuilder::build(StringRef name) {
   fn = createFunc(name);
   OpBuilder::InsertionGuard guard(b);
@@ -375,6 +481,7 @@ gpu::GPUFuncOp AttentionKernelBuilder::build(StringRef name) {
   v = fn.getArgument(arg++);
   mask = s.mask ? fn.getArgument(arg++) : Value();
   out = fn.getArgument(arg++);
+  stats = s.splits > 1 ? fn.getArgument(arg++) : Value();
   kS = fn.getWorkgroupAttributions()[0];
   vS = fn.getWorkgroupAttributions()[1];
   emitSetup();

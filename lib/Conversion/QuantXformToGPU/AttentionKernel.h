@@ -21,6 +21,10 @@ struct AttentionShape {
   int64_t batch, queries, heads, headDim, keys, kvHeads;
   double scale;
   bool causal, mask;
+  /// Parts the keys are split into (flash-decoding): each block walks one
+  /// part and writes its unnormalized output with its row maximum and sum;
+  /// a second kernel combines the parts. 1: one pass, one kernel.
+  int64_t splits = 1;
 };
 
 /// Query rows of one block (4 warps of 16 rows) and keys of one step.
@@ -32,12 +36,31 @@ constexpr int64_t kAttentionMaxHeadDim = 128;
 
 /// The shape of the attention `op` (static shapes, checked by the caller).
 AttentionShape attentionShape(AttentionOp op);
-/// Grid (query blocks × heads × batch) and block of the kernel.
+/// The key splits for `s` on a GPU of `smCount` SMs: more than one where
+/// the grid of query blocks × heads × batch fills less than half of the
+/// SMs and the keys span 4 tiles or more (a decode step against a cache);
+/// never for a causal attention.
+int64_t chooseAttentionSplits(const AttentionShape &s, int64_t smCount);
+/// Key tiles of one split.
+int64_t attentionTilesPerSplit(const AttentionShape &s);
+/// Grid ((query blocks · splits) × heads × batch) and block of the kernel.
 LaunchShape attentionLaunch(const AttentionShape &s);
-/// Builds the kernel `gpu.func @name (q, k, v, [mask], out)` at `b`'s
-/// insertion point (inside a gpu.module).
+/// Builds the kernel at `b`'s insertion point (inside a gpu.module):
+/// `gpu.func @name (q, k, v, [mask], out)`, or with splits
+/// `(q, k, v, [mask], parts [splits, B, S, H, D], stats [splits, B, S, H,
+/// 2])`: each split's unnormalized output and its rows' (maximum, sum).
 gpu::GPUFuncOp buildAttentionKernel(OpBuilder &b, Location loc, StringRef name,
                                     const AttentionShape &s);
+/// The types of the split kernel's parts and stats buffers.
+MemRefType attentionPartsType(OpBuilder &b, const AttentionShape &s);
+MemRefType attentionStatsType(OpBuilder &b, const AttentionShape &s);
+/// Builds the kernel combining the splits, `gpu.func @name (parts, stats,
+/// out)`: out = Σ_i e^(m_i − M)·O_i / Σ_i e^(m_i − M)·l_i per row.
+gpu::GPUFuncOp buildAttentionCombineKernel(OpBuilder &b, Location loc,
+                                           StringRef name,
+                                           const AttentionShape &s);
+/// Grid (queries × heads × batch) and block (D threads) of the combine.
+LaunchShape attentionCombineLaunch(const AttentionShape &s);
 
 } // namespace mlir::quant_xform::gpu_kernels
 

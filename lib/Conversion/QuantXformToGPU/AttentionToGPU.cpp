@@ -3,8 +3,11 @@
 // The pattern of convert-quant-xform-qlinear-to-gpu for attention: an
 // `attention` of static shape whose head size the kernel takes (a multiple
 // of 16 up to 128) becomes one launch of the flash attention kernel
-// (AttentionKernel.cpp) writing its out-parameter or a scratch buffer.
-// Other attentions stay for convert-quant-xform-to-linalg (loop kernels).
+// (AttentionKernel.cpp) writing its out-parameter or a scratch buffer, or,
+// where its grid would leave most SMs idle (a decode step), two launches:
+// the kernel over splits of the keys, into scratch, and their combination
+// (AttentionCombineKernel.cpp). Other attentions stay for
+// convert-quant-xform-to-linalg (loop kernels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,17 +43,27 @@ LogicalResult gpu_lowering::checkAttention(AttentionOp op, bool emit) {
   return failure();
 }
 
+int64_t gpu_lowering::attentionSplits(AttentionOp op,
+                                      const QuantXformToGPUOptions &options) {
+  return gpu_kernels::chooseAttentionSplits(gpu_kernels::attentionShape(op),
+                                            options.target.smCount);
+}
+
 namespace {
 
-/// `attention` → a launch of its flash attention kernel.
+/// `attention` → a launch of its flash attention kernel (with split keys:
+/// the kernel into scratch, then the combine).
 struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
-  using GPULaunchPattern::GPULaunchPattern;
+  AttentionToGPU(const TypeConverter &converter, MLIRContext *ctx,
+                 GPULaunchState &state, const QuantXformToGPUOptions &options)
+      : GPULaunchPattern(converter, ctx, state), options(options) {}
 
   LogicalResult
   matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     gpu_kernels::AttentionShape shape = gpu_kernels::attentionShape(op);
+    shape.splits = attentionSplits(op, options);
     OpBuilder kb = state.kernelBuilder();
     std::string name = state.functionName + "_attention" +
                        std::to_string(state.nextAttention++);
@@ -60,19 +73,37 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     for (Value v : op->getOperands())
       operands.push_back(state.bufferOf(v));
     Value out = state.resultBuffer(rewriter, loc, op.getResult());
-    operands.push_back(out);
+    if (shape.splits == 1) {
+      operands.push_back(out);
+    } else {
+      operands.push_back(state.allocScratch(
+          rewriter, loc, gpu_kernels::attentionPartsType(rewriter, shape)));
+      operands.push_back(state.allocScratch(
+          rewriter, loc, gpu_kernels::attentionStatsType(rewriter, shape)));
+    }
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,
                                           gpu_kernels::attentionLaunch(shape),
                                           operands, state.token);
+    if (shape.splits > 1) {
+      gpu::GPUFuncOp combine = gpu_kernels::buildAttentionCombineKernel(
+          kb, loc, name + "_combine", shape);
+      state.token = gpu_kernels::emitLaunch(
+          rewriter, loc, combine, gpu_kernels::attentionCombineLaunch(shape),
+          {operands[operands.size() - 2], operands.back(), out}, state.token);
+    }
     rewriter.replaceOp(op, out);
     return success();
   }
+
+private:
+  const QuantXformToGPUOptions &options;
 };
 
 } // namespace
 
-void gpu_lowering::populateAttentionOpPatterns(const TypeConverter &converter,
-                                               RewritePatternSet &patterns,
-                                               GPULaunchState &state) {
-  patterns.add<AttentionToGPU>(converter, patterns.getContext(), state);
+void gpu_lowering::populateAttentionOpPatterns(
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    const QuantXformToGPUOptions &options, GPULaunchState &state) {
+  patterns.add<AttentionToGPU>(converter, patterns.getContext(), state,
+                               options);
 }

@@ -76,8 +76,10 @@ void quant_xform::configureQuantXformToGPUTarget(
 namespace {
 
 /// Whether `f` can launch synchronously: it needs no scratch buffers or
-/// copies (every result is returned once, no mixed_linear).
-bool canLaunchSynchronously(func::FuncOp f) {
+/// copies (every result is returned once, no mixed_linear, no attention
+/// with split keys).
+bool canLaunchSynchronously(func::FuncOp f,
+                            const QuantXformToGPUOptions &options) {
   Block &body = f.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   llvm::SmallPtrSet<Value, 4> returned(ret.getOperands().begin(),
@@ -86,6 +88,8 @@ bool canLaunchSynchronously(func::FuncOp f) {
          llvm::all_of(body, [&](Operation &op) {
            if (isa<MixedLinearOp>(op))
              return false; // scratch for its quantized input
+           if (auto attention = dyn_cast<AttentionOp>(op))
+             return attentionSplits(attention, options) == 1;
            return !isa<DynamicQuantizeOp>(op) ||
                   (returned.contains(op.getResult(0)) &&
                    returned.contains(op.getResult(1)));
@@ -187,7 +191,7 @@ void quant_xform::populateQuantXformToGPUPatterns(
       converter, patterns.getContext(), state);
   populateQuantizeOpPatterns(converter, patterns, state);
   populateLinearOpPatterns(converter, patterns, options, state);
-  populateAttentionOpPatterns(converter, patterns, state);
+  populateAttentionOpPatterns(converter, patterns, options, state);
   populateNormOpPatterns(converter, patterns, state);
 }
 
@@ -205,7 +209,7 @@ LogicalResult gpu_lowering::convertKernelFunction(
   GPULaunchState state;
   state.kernels = kernels;
   state.functionName = f.getName().str();
-  state.synchronous = synchronous && canLaunchSynchronously(f);
+  state.synchronous = synchronous && canLaunchSynchronously(f, options);
   TypeConverter converter;
   populateQuantXformToGPUTypeConversions(converter);
   ConversionTarget target(*ctx);

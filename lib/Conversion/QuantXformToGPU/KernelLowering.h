@@ -127,9 +127,13 @@ void populateLinearOpPatterns(const TypeConverter &converter,
                               const QuantXformToGPUOptions &options,
                               GPULaunchState &state);
 
+/// The key splits of `op`'s flash kernel on the options' GPU (1: one
+/// kernel; more: a second kernel and scratch buffers).
+int64_t attentionSplits(AttentionOp op, const QuantXformToGPUOptions &options);
 /// The pattern of attention (its flash kernel).
 void populateAttentionOpPatterns(const TypeConverter &converter,
                                  RewritePatternSet &patterns,
+                                 const QuantXformToGPUOptions &options,
                                  GPULaunchState &state);
 
 /// The patterns of layer_norm and rms_norm (the norm kernel).
