@@ -1,12 +1,12 @@
 // The GPU lowering of quant_xform.attention: one launch of the generated
 // flash attention kernel per op, a block of 4 warps per 64 query rows of
 // one (sequence, head): grid ⌈S/64⌉ × heads × batch, 128 threads. The
-// kernel keeps k ([key, d]) and v (transposed, [d, key]) tiles of 64 keys
-// in shared memory as f16, rows padded by 8 halves; per key tile it
-// multiplies q·kᵀ (8 n-tiles × D/16 k-steps of mma.sync m16n8k16 f16 with
-// f32 accumulators), reduces the row maximum and (after the loop) the row
-// sum over the quad of lanes with two xor shuffles each, and p·v (D/8
-// n-tiles × 4 k-steps). A causal kernel stops at the block's last visible
+// kernel keeps k and v tiles of 64 keys ([key, d]) in shared memory as
+// f16, rows padded by 8 halves; per key tile it multiplies q·kᵀ (8 n-tiles
+// × D/16 k-steps of mma.sync m16n8k16 f16 with f32 accumulators), reduces
+// the row maximum and (after the loop) the row sum over the quad of lanes
+// with two xor shuffles each, and p·v (D/8 n-tiles × 4 k-steps, the B
+// fragments of two n-tiles from one ldmatrix.x4.trans). A causal kernel stops at the block's last visible
 // key tile; grouped-query heads read head / (H / G). In a whole model the
 // op is outlined like a linear; a head size the kernel does not take
 // leaves it to the loop kernels, with a warning saying why.
@@ -22,7 +22,7 @@
 
 // CHECK-LABEL: gpu.func @minilm_attention0(
 // CHECK-SAME: %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128xf32>, %{{.*}}: memref<2x128x12x32xf32>)
-// CHECK-SAME: workgroup(%{{.*}} : memref<64x40xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<32x72xf16, #gpu.address_space<workgroup>>) kernel
+// CHECK-SAME: workgroup(%{{.*}} : memref<64x40xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x40xf16, #gpu.address_space<workgroup>>) kernel
 // CHECK: arith.divui %block_id_y, %c1
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step
 // CHECK: gpu.barrier
@@ -31,7 +31,10 @@
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
 // CHECK: math.exp
-// CHECK-COUNT-16: nvgpu.mma.sync
+// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<64x40xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK-COUNT-2: nvgpu.mma.sync
+// CHECK: nvgpu.ldmatrix
+// CHECK-COUNT-14: nvgpu.mma.sync
 // CHECK-NOT: nvgpu.mma.sync
 // CHECK: scf.yield
 // CHECK: gpu.shuffle  xor

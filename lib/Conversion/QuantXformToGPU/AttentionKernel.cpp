@@ -3,13 +3,15 @@
 // The kernel of `quant_xform.attention`, in the manner of FlashAttention-2:
 // a block of 4 warps takes 64 query rows of one (sequence, head), each warp
 // 16 of them, and walks the keys in tiles of 64. Per tile the block copies
-// k (as [key, d]) and v (transposed, [d, key]) into shared memory as f16;
+// k and v (as [key, d], rows padded by 8 halves: conflict-free 8-byte
+// stores) into shared memory as f16;
 // each warp computes its scores with `nvgpu.mma.sync` m16n8k16 (q in
 // registers as f16 A fragments, loaded once), scales and masks them, keeps
 // a running row maximum and sum (online softmax: the quad of lanes sharing
 // a row reduce with shuffles) and multiplies the probabilities, which sit
 // in the accumulator layout that is also the A operand's, by v into f32
-// output accumulators. A causal block stops at its last visible key tile.
+// output accumulators (v's B fragments through `ldmatrix.trans`, four 8 × 8
+// matrices a load). A causal block stops at its last visible key tile.
 // Rows past the end read the last row and are not stored; keys past the
 // end are −∞. A row whose keys so far are all −∞ keeps a zero sum and
 // output (its maximum counts as 0 in the exponentials, as in
@@ -170,6 +172,7 @@ private:
   Value q, k, v, mask, out, stats, kS, vS;
   Value tid, group, inGroup, head, kvHead, batch, row[2], rowClamped[2];
   Value queryBlock, split;
+  Value ldKey, ldD; // this lane's row of v's ldmatrix.x4 (key, d offsets)
   SmallVector<Value> qA;
 };
 
@@ -189,7 +192,7 @@ gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
   auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Type kTile = MemRefType::get({kAttentionKeyTile, s.headDim + kPad}, f16,
                                MemRefLayoutAttrInterface(), shared);
-  Type vTile = MemRefType::get({s.headDim, kAttentionKeyTile + kPad}, f16,
+  Type vTile = MemRefType::get({kAttentionKeyTile, s.headDim + kPad}, f16,
                                MemRefLayoutAttrInterface(), shared);
   auto f =
       gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}),
@@ -204,6 +207,12 @@ void AttentionKernelBuilder::emitSetup() {
   Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
   group = arith::DivUIOp::create(b, loc, lane, c(4));
   inGroup = arith::RemUIOp::create(b, loc, lane, c(4));
+  // ldmatrix.x4: lane l gives row l % 8 of matrix l / 8; matrix m holds
+  // keys + 8·(m % 2) and d + 8·(m / 2).
+  Value matrix = arith::DivUIOp::create(b, loc, lane, c(8));
+  ldKey = add(arith::RemUIOp::create(b, loc, lane, c(8)),
+              mul(arith::RemUIOp::create(b, loc, matrix, c(2)), 8));
+  ldD = mul(arith::DivUIOp::create(b, loc, matrix, c(2)), 8);
   Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   queryBlock = block;
   split = c(0);
@@ -240,7 +249,7 @@ void AttentionKernelBuilder::loadQuery() {
 }
 
 void AttentionKernelBuilder::copyKeyTile(Value tile) {
-  // 64 keys × D, four f32 per thread and step: k as [key, d], v as [d, key].
+  // 64 keys × D, four f32 per thread and step: k and v as [key, d].
   int64_t quads = s.headDim / 4;
   auto f32x4 = VectorType::get({4}, f32);
   auto f16x4 = VectorType::get({4}, f16);
@@ -256,11 +265,8 @@ void AttentionKernelBuilder::copyKeyTile(Value tile) {
                             kS, ValueRange{keyInTile, d});
     Value vx = vector::LoadOp::create(b, loc, f32x4, v,
                                       ValueRange{batch, key, kvHead, d});
-    Value vh = arith::TruncFOp::create(b, loc, f16x4, vx);
-    for (int64_t e = 0; e < 4; ++e)
-      memref::StoreOp::create(
-          b, loc, vector::ExtractOp::create(b, loc, vh, ArrayRef<int64_t>{e}),
-          vS, ValueRange{add(d, e), keyInTile});
+    vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, f16x4, vx),
+                            vS, ValueRange{keyInTile, d});
   }
 }
 
@@ -375,21 +381,31 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
   }
   Value rescale = vector::FromElementsOp::create(
       b, loc, accType, ValueRange{alpha[0], alpha[0], alpha[1], alpha[1]});
-  for (int64_t jd = 0; jd < dTiles; ++jd) {
-    Value o = arith::MulFOp::create(b, loc, carried[4 + jd], rescale);
-    Value dRow = add(group, 8 * jd);
+  // Two n-tiles of 8 d at a time: one ldmatrix.x4.trans gives the B
+  // fragments (keys 16kk…+15) of both.
+  auto fragsType = VectorType::get({4, 2}, f16);
+  for (int64_t jp = 0; jp < dTiles / 2; ++jp) {
+    Value o[2];
+    for (int64_t h = 0; h < 2; ++h)
+      o[h] = arith::MulFOp::create(b, loc, carried[4 + 2 * jp + h], rescale);
     for (int64_t kk = 0; kk < kAttentionKeyTile / 16; ++kk) {
-      Value bf = zero(bType);
-      for (int64_t p = 0; p < 2; ++p) {
-        Value part =
-            vector::LoadOp::create(b, loc, VectorType::get({2}, f16), vS,
-                                   ValueRange{dRow, add(col, 16 * kk + 8 * p)});
-        bf = vector::InsertOp::create(b, loc, part, bf, ArrayRef<int64_t>{p});
+      Value frags = nvgpu::LdMatrixOp::create(
+          b, loc, fragsType, vS,
+          ValueRange{add(ldKey, 16 * kk), add(ldD, 16 * jp)},
+          /*transpose=*/true, /*numTiles=*/4);
+      for (int64_t h = 0; h < 2; ++h) {
+        Value bf = zero(bType);
+        for (int64_t p = 0; p < 2; ++p)
+          bf = vector::InsertOp::create(
+              b, loc,
+              vector::ExtractOp::create(b, loc, frags,
+                                        ArrayRef<int64_t>{2 * h + p}),
+              bf, ArrayRef<int64_t>{p});
+        o[h] = nvgpu::MmaSyncOp::create(b, loc, pA[kk], bf, o[h],
+                                        ArrayRef<int64_t>{16, 8, 16});
       }
-      o = nvgpu::MmaSyncOp::create(b, loc, pA[kk], bf, o,
-                                   ArrayRef<int64_t>{16, 8, 16});
     }
-    next.push_back(o);
+    next.append({o[0], o[1]});
   }
   scf::YieldOp::create(b, loc, next);
 }
