@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 #include "quant-xform/InitAll/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -298,7 +299,7 @@ int main(int argc, char **argv) {
     return fail(error);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
-  if (!module)
+  if (!module || failed(quant_xform::checkTransformMatrices(*module)))
     return 1;
   auto fn = module->lookupSymbol<func::FuncOp>(entry);
   if (!fn)

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 #include "quant-xform/InitAll/InitAll.h"
 #include "quant-xform/Reference/Evaluator.h"
 #include "quant-xform/Reference/Metrics.h"
@@ -109,7 +110,8 @@ static int fail(const Twine &msg) {
   return 1;
 }
 
-/// Parses and verifies a module, reporting diagnostics on stderr.
+/// Parses and verifies a module and checks its constant transform matrices,
+/// reporting diagnostics on stderr.
 static OwningOpRef<ModuleOp> loadModule(MLIRContext &ctx, StringRef path) {
   std::string error;
   llvm::SourceMgr sourceMgr;
@@ -119,7 +121,11 @@ static OwningOpRef<ModuleOp> loadModule(MLIRContext &ctx, StringRef path) {
     return nullptr;
   }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  return parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+  // The value claims of constant transform matrices (not the verifier's).
+  if (module && failed(quant_xform::checkTransformMatrices(*module)))
+    return nullptr;
+  return module;
 }
 
 /// The function to run: --entry, or the module's only function.

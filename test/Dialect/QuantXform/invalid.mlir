@@ -116,15 +116,6 @@ func.func @norm_result(%x: tensor<4x8xf32>, %g: tensor<8xf32>) -> tensor<4x8xf16
 
 // -----
 
-func.func @rotate_not_orthogonal(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
-  %q = arith.constant dense<[[1.0, 0.1], [0.0, 1.0]]> : tensor<2x2xf32>
-  // expected-error @+1 {{rotation matrix is not orthogonal: max |QQᵀ - I| = 1.000000e-01 > tolerance 1.000000e-04}}
-  %0 = quant_xform.rotate dense %x by %q : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
-  return %0 : tensor<2x2xf32>
-}
-
-// -----
-
 func.func @rotate_matrix_shape(%x: tensor<2x4xf32>, %q: tensor<3x3xf32>) -> tensor<2x4xf32> {
   // expected-error @+1 {{rotation matrix shape [3, 3] does not match the input features (expected [4, 4])}}
   %0 = quant_xform.rotate dense %x by %q : (tensor<2x4xf32>, tensor<3x3xf32>) -> tensor<2x4xf32>
@@ -233,24 +224,6 @@ func.func @rotate_result_type(%x: tensor<2x2xf32>) -> tensor<2x3xf32> {
   // expected-error @+1 {{result type 'tensor<2x3xf32>' must equal the input type 'tensor<2x2xf32>'}}
   %0 = quant_xform.rotate permutation %x perm [1, 0] : (tensor<2x2xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
-}
-
-// -----
-
-func.func @affine_singular(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
-  %a = arith.constant dense<[[1.0, 2.0], [2.0, 4.0]]> : tensor<2x2xf32>
-  // expected-error @+1 {{affine matrix is not invertible by the documented test: row 0 is not strictly diagonally dominant (|a_00| = 1.000000e+00 <= sum of |off-diagonal| = 2.000000e+00) and the estimated condition number INF exceeds max_condition = 1.000000e+06}}
-  %0 = quant_xform.affine %x by %a : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
-  return %0 : tensor<2x2xf32>
-}
-
-// -----
-
-func.func @affine_ill_conditioned(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
-  %a = arith.constant dense<[[1.0, 1.0], [1.0, 1.001]]> : tensor<2x2xf32>
-  // expected-error @+1 {{exceeds max_condition = 1.000000e+02}}
-  %0 = quant_xform.affine %x by %a {max_condition = 100.0 : f64} : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
-  return %0 : tensor<2x2xf32>
 }
 
 // -----
@@ -683,15 +656,6 @@ func.func @fake_quant_type(%x: tensor<4x8xf32>) -> tensor<4x8xf16> {
   // expected-error @+1 {{result type 'tensor<4x8xf16>' must equal the input type 'tensor<4x8xf32>'}}
   %0 = quant_xform.fake_quant %x scheme<per_tensor> : (tensor<4x8xf32>) -> tensor<4x8xf16>
   return %0 : tensor<4x8xf16>
-}
-
-// -----
-
-func.func @rotate_large_not_orthogonal(%x: tensor<1x512xf32>) -> tensor<1x512xf32> {
-  %q = arith.constant dense<0.0625> : tensor<512x512xf32>
-  // expected-error @+1 {{rotation matrix is not orthogonal: max |Qᵀ(Q·v) - v|}}
-  %0 = quant_xform.rotate dense %x by %q : (tensor<1x512xf32>, tensor<512x512xf32>) -> tensor<1x512xf32>
-  return %0 : tensor<1x512xf32>
 }
 
 // -----

@@ -1,8 +1,10 @@
 //===- QuantXformOps.cpp - quant_xform op verifiers -----------------------===//
 //
-// Verifiers: every claim an op makes (shapes, element types, orthogonal
-// rotations, invertible affines, positive scales, accumulator range) is
-// checked here, with the numbers in the message. Folds live in
+// Verifiers: every claim an op makes (shapes, element types, positive
+// scales, accumulator range) is checked here, with the numbers in the
+// message. The O(K³) claims on constant matrices (orthogonal rotations,
+// invertible affines) are `verifyConstantMatrix`, which
+// quant-xform-check-transform-matrices runs. Folds live in
 // QuantXformFolds.cpp, interface methods in QuantXformInterfaces.cpp.
 //
 //===----------------------------------------------------------------------===//
@@ -171,6 +173,21 @@ LogicalResult BatchNormOp::verify() {
 // RotateOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult RotateOp::verifyConstantMatrix() {
+  if (getKind() != RotationKind::Dense || !getMatrix())
+    return success();
+  std::optional<Matrix> m = getConstantMatrix(getMatrix());
+  if (!m)
+    return success();
+  double tol = getTolerance().convertToDouble();
+  OrthogonalityReport report = checkOrthogonal(*m);
+  if (report.maxError <= tol)
+    return success();
+  return emitOpError() << "rotation matrix is not orthogonal: max |"
+                       << (report.probed ? "Qᵀ(Q·v) - v" : "QQᵀ - I")
+                       << "| = " << report.maxError << " > tolerance " << tol;
+}
+
 LogicalResult RotateOp::verify() {
   FailureOr<int64_t> k = getFeatureSize(*this, getInput());
   if (failed(k) || failed(verifySameType(*this, getInput(), getResult())))
@@ -195,14 +212,6 @@ LogicalResult RotateOp::verify() {
       return emitOpError() << "rotation matrix shape " << formatShape(q)
                            << " does not match the input features (expected ["
                            << *k << ", " << *k << "])";
-    if (std::optional<Matrix> m = getConstantMatrix(getMatrix())) {
-      OrthogonalityReport report = checkOrthogonal(*m);
-      if (!(report.maxError <= tol))
-        return emitOpError()
-               << "rotation matrix is not orthogonal: max |"
-               << (report.probed ? "Qᵀ(Q·v) - v" : "QQᵀ - I")
-               << "| = " << report.maxError << " > tolerance " << tol;
-    }
     return success();
   }
   case RotationKind::Hadamard: {
@@ -265,11 +274,14 @@ LogicalResult AffineOp::verify() {
     if (failed(verifyFeatureVector(*this, shift, *k, "shift")) ||
         failed(verifyConstantValues(*this, shift, "shift", false)))
       return failure();
+  return verifyConstantValues(*this, getMatrix(), "affine matrix", false);
+}
+
+LogicalResult AffineOp::verifyConstantMatrix() {
   std::optional<Matrix> m = getConstantMatrix(getMatrix());
-  if (!m)
+  if (!m || !m->allFinite()) // a non-finite one fails the verifier
     return success();
-  if (!m->allFinite())
-    return verifyConstantValues(*this, getMatrix(), "affine matrix", false);
+  double bound = getMaxCondition().convertToDouble();
   InvertibilityReport report = checkInvertible(*m);
   if (report.diagonallyDominant || report.condition <= bound)
     return success();

@@ -190,6 +190,8 @@ static void addTransform(OpPassManager &pm, const std::string &kind,
 static void buildW8A8Pipeline(OpPassManager &pm,
                               const W8A8PipelineOptions &options) {
   double alpha = options.smoothAlpha >= 0.0 ? options.smoothAlpha : 0.5;
+  // The input's constant transform matrices hold what their ops claim.
+  pm.addPass(createCheckTransformMatrices());
   // Batch norms first: calibration then sees the linears' folded inputs.
   pm.addPass(createFoldBatchNorms());
   if (options.residualRotation) {

@@ -127,9 +127,11 @@ def QuantXform_RotateOp : QuantXform_Op<"rotate", [Pure,
     `y = x·Q` (or `y = x·Qᵀ = x·Q⁻¹` with `inverse`), for an orthogonal
     `Q: [K, K]` given as
 
-    - `dense`: a matrix operand (e.g. PCA eigenvectors). When the operand is a
-      constant the verifier checks `max |Q·Qᵀ − I| ≤ tolerance` (exactly for
-      `K ≤ 256`, otherwise through 8 seeded random probes `|Qᵀ(Q·v) − v|`);
+    - `dense`: a matrix operand (e.g. PCA eigenvectors). A `Q` that is not
+      orthogonal makes the op undefined; where the operand is a constant,
+      `quant-xform-check-transform-matrices` (which the pipelines run first)
+      checks `max |Q·Qᵀ − I| ≤ tolerance` (exactly for `K ≤ 256`, otherwise
+      through 8 seeded random probes `|Qᵀ(Q·v) − v|`);
     - `hadamard`: the normalized Sylvester Hadamard matrix
       `H[i, j] = (−1)^popcount(i & j) / sqrt(K)` when `K` is a power of
       two; for any other even `K`, block-diagonal with blocks of
@@ -161,6 +163,12 @@ def QuantXform_RotateOp : QuantXform_Op<"rotate", [Pure,
     $kind $input (`by` $matrix^)? (`perm` $perm^)? (`signs` $signs^)?
     (`inverse` $inverse^)? attr-dict `:` functional-type(operands, results)
   }];
+  let extraClassDeclaration = [{
+    /// Checks that a constant dense matrix is orthogonal within `tolerance`
+    /// (an error on the op naming the error otherwise); O(K³), so not part
+    /// of the verifier.
+    ::mlir::LogicalResult verifyConstantMatrix();
+  }];
   let hasVerifier = 1;
   let hasFolder = 1;
   let hasCanonicalizer = 1;
@@ -176,10 +184,12 @@ def QuantXform_AffineOp : QuantXform_Op<"affine", [Pure,
     `W' = W·Aᵀ` (and `b' = b + δ·Wᵀ` for the shift), so a linear layer after
     the pair computes the same function.
 
-    When `A` is a constant the verifier checks that it is invertible: it must
-    be strictly diagonally dominant (`|a_ii| > Σ_{j≠i} |a_ij|` for every row,
-    which implies invertibility by the Levy–Desplanques theorem) or, failing
-    that, have an estimated 1-norm condition number `≤ max_condition`.
+    A singular `A` makes the op undefined. Where `A` is a constant,
+    `quant-xform-check-transform-matrices` (which the pipelines run first)
+    checks that it is invertible: it must be strictly diagonally dominant
+    (`|a_ii| > Σ_{j≠i} |a_ij|` for every row, which implies invertibility by
+    the Levy–Desplanques theorem) or, failing that, have an estimated
+    1-norm condition number `≤ max_condition`.
 
     ```mlir
     %y = quant_xform.affine %x by %a shift %d
@@ -193,6 +203,12 @@ def QuantXform_AffineOp : QuantXform_Op<"affine", [Pure,
   let assemblyFormat = [{
     $input `by` $matrix (`shift` $shift^)? (`inverse` $inverse^)? attr-dict
     `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// Checks that a constant matrix is invertible by the documented test
+    /// (an error on the op naming the numbers otherwise); O(K³), so not
+    /// part of the verifier.
+    ::mlir::LogicalResult verifyConstantMatrix();
   }];
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -30,6 +30,11 @@ void populateFoldTransformsIntoLinearsPatterns(RewritePatternSet &patterns);
 /// patterns).
 void populateSinkRotationsPatterns(RewritePatternSet &patterns);
 
+/// Runs `verifyConstantMatrix` on every rotate and affine op under `root`
+/// (orthogonal / invertible constant matrices); fails after reporting each
+/// op that does not hold (quant-xform-check-transform-matrices).
+LogicalResult checkTransformMatrices(Operation *root);
+
 /// Registers the `quant-xform-w8a8` named pipeline (float model → W8A8 IR).
 void registerW8A8Pipeline();
 

@@ -464,6 +464,21 @@ def ExportQuantTypes : Pass<"quant-xform-export-quant-types", "ModuleOp"> {
   let dependentDialects = ["::mlir::quant::QuantDialect"];
 }
 
+def CheckTransformMatrices
+    : Pass<"quant-xform-check-transform-matrices", "ModuleOp"> {
+  let summary = "Check the constant matrices of rotate and affine ops";
+  let description = [{
+    The value-dependent claims of the transform ops, which cost O(K³) and
+    change as constants propagate, so the verifier leaves them here: a
+    constant dense `rotate` matrix is orthogonal within its `tolerance`, a
+    constant `affine` matrix is invertible (strictly diagonally dominant or
+    of estimated condition number ≤ `max_condition`). Each op that fails
+    gets an error naming the numbers; the pass then fails. The W8A8
+    pipeline, the CPU and GPU lowerings and `xform-run` run it first;
+    folding passes check the ops they fold.
+  }];
+}
+
 def MarkOnlineTransforms
     : Pass<"quant-xform-mark-online-transforms", "ModuleOp"> {
   let summary = "Mark the transforms left after folding as online";
