@@ -26,6 +26,12 @@ def pipeline_options(help_text, name):
         options = []
         for opt_line in help_text[i + 1:]:
             o = re.match(r"^ {8}--(\S+?)(=<(\w+)>)?\s+-\s+(.*)$", opt_line)
+            value = re.match(r"^ {4}=(\S+)\s+-\s+(.*)$", opt_line)
+            if value and options:  # one value of an enum option
+                name, kind, meaning = options[-1]
+                kind = value.group(1) if kind == "value" else f"{kind} \\| {value.group(1)}"
+                options[-1] = (name, kind, meaning)
+                continue
             if not o:
                 break
             options.append((o.group(1), o.group(3) or "bool",

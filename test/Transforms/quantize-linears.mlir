@@ -23,7 +23,7 @@
 // NUM: model
 // NUM-NEXT: int8.mlir{{ +0 +[0-9.e+-]+ +[0-9]\.[0-9]+e-0[3-9] +[3-9][0-9]\.[0-9]+}}
 
-// BADOPT: activation-granularity must be per_token or per_tensor, got 'per_row'
+// BADOPT: for the --activation-granularity option: Cannot find option named 'per_row'!
 
 func.func @main(%x: tensor<2x8xf32>) -> tensor<2x3xf32> {
   %w = arith.constant dense<[[0.5, -1.0, 0.25, 2.0, -0.75, 0.1, 0.3, -0.2],

@@ -30,7 +30,7 @@
 // NUM: split.mlir 0 {{[0-9.e+-]+}} {{[0-9.e+-]+}} {{[3-9][0-9]\.[0-9]+}}
 
 // ERR-MISMATCH: error: linear 'attn.q' was calibrated with outlier threshold 6.000000e+00, not 4.000000e+00
-// ERR-MODE: error: quant-xform-split-outliers: mode must be static or dynamic, got 'sometimes'
+// ERR-MODE: for the --mode option: Cannot find option named 'sometimes'!
 // ERR-THRESHOLD: error: quant-xform-split-outliers: threshold must be a finite value > 0
 // ERR-FRACTION: error: quant-xform-split-outliers: min-token-fraction must be in [0, 1], got 2
 

@@ -35,34 +35,17 @@ struct QuantizeLinears
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::optional<Granularity> actGran =
-        symbolizeGranularity(activationGranularity);
-    if (!actGran || (*actGran != Granularity::PerToken &&
-                     *actGran != Granularity::PerTensor)) {
-      module.emitError() << "quant-xform-quantize-linears: "
-                            "activation-granularity must be per_token or "
-                            "per_tensor, got '"
-                         << activationGranularity << "'";
-      return signalPassFailure();
-    }
-    std::optional<Granularity> weightGran =
-        symbolizeGranularity(weightGranularity);
-    if (!weightGran || (*weightGran != Granularity::PerChannel &&
-                        *weightGran != Granularity::PerGroup)) {
-      module.emitError() << "quant-xform-quantize-linears: "
-                            "weight-granularity must be per_channel or "
-                            "per_group, got '"
-                         << weightGranularity << "'";
-      return signalPassFailure();
-    }
-    if (*weightGran == Granularity::PerGroup && groupSize <= 0) {
+    // The options' values are checked by their parsers (clEnumValN).
+    Granularity actGran = activationGranularity;
+    Granularity weightGran = weightGranularity;
+    if (weightGran == Granularity::PerGroup && groupSize <= 0) {
       module.emitError() << "quant-xform-quantize-linears: group-size must "
                             "be > 0, got "
                          << groupSize.getValue();
       return signalPassFailure();
     }
 
-    if (staticActivations && *actGran != Granularity::PerTensor) {
+    if (staticActivations && actGran != Granularity::PerTensor) {
       module.emitError() << "quant-xform-quantize-linears: "
                             "static-activations needs "
                             "activation-granularity=per_tensor";
@@ -101,7 +84,7 @@ struct QuantizeLinears
         linears.push_back(op);
     });
     for (LinearOp op : linears)
-      if (failed(rewrite(op, *actGran, *weightGran)))
+      if (failed(rewrite(op, actGran, weightGran)))
         return signalPassFailure();
   }
 

@@ -43,9 +43,9 @@ struct SplitOutliers
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (mode != "static" && mode != "dynamic") {
-      module.emitError() << kPass << ": mode must be static or dynamic, got '"
-                         << mode << "'";
+    // The option's parser takes static or dynamic only; None comes from C++.
+    if (mode == OutlierSplit::None) {
+      module.emitError() << kPass << ": mode must be static or dynamic";
       return signalPassFailure();
     }
     if (!(threshold > 0.0) || !std::isfinite(threshold)) {
@@ -85,7 +85,7 @@ struct SplitOutliers
     if (walk.wasInterrupted())
       return signalPassFailure();
 
-    if (mode == "dynamic") {
+    if (mode == OutlierSplit::Dynamic) {
       for (LinearOp op : linears)
         if (failed(rewrite(op, {})))
           return signalPassFailure();

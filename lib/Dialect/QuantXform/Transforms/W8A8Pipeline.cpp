@@ -82,19 +82,25 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       *this, "keep-rows",
       llvm::cl::desc("Calibration rows kept per activation for the searches"),
       llvm::cl::init(512)};
-  Option<std::string> outliers{
-      *this, "outliers",
-      llvm::cl::desc("LLM.int8() outlier split: none, static (columns from "
-                     "calibration) or dynamic (run-time threshold)"),
-      llvm::cl::init("none")};
+  Option<OutlierSplit> outliers{
+      *this, "outliers", llvm::cl::desc("LLM.int8() outlier split"),
+      llvm::cl::init(OutlierSplit::None),
+      llvm::cl::values(
+          clEnumValN(OutlierSplit::None, "none", "no split"),
+          clEnumValN(OutlierSplit::Static, "static",
+                     "columns from calibration"),
+          clEnumValN(OutlierSplit::Dynamic, "dynamic", "run-time threshold"))};
   Option<double> outlierThreshold{
       *this, "outlier-threshold",
       llvm::cl::desc("Outlier magnitude (LLM.int8(): 6.0)"),
       llvm::cl::init(6.0)};
-  Option<std::string> activationGranularity{
-      *this, "activation-granularity",
-      llvm::cl::desc("per_token (dynamic) or per_tensor"),
-      llvm::cl::init("per_token")};
+  Option<Granularity> activationGranularity{
+      *this, "activation-granularity", llvm::cl::desc("Activation scales"),
+      llvm::cl::init(Granularity::PerToken),
+      llvm::cl::values(clEnumValN(Granularity::PerToken, "per_token",
+                                  "one scale per row (dynamic)"),
+                       clEnumValN(Granularity::PerTensor, "per_tensor",
+                                  "one scale for the tensor"))};
   Option<bool> staticActivations{
       *this, "static-activations",
       llvm::cl::desc("Per-tensor activation scales from calibration"),
@@ -111,9 +117,13 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       *this, "asymmetric",
       llvm::cl::desc("Asymmetric uint8 activations with a zero point"),
       llvm::cl::init(false)};
-  Option<std::string> weightGranularity{
-      *this, "weight-granularity", llvm::cl::desc("per_channel or per_group"),
-      llvm::cl::init("per_channel")};
+  Option<Granularity> weightGranularity{
+      *this, "weight-granularity", llvm::cl::desc("Weight scales"),
+      llvm::cl::init(Granularity::PerChannel),
+      llvm::cl::values(clEnumValN(Granularity::PerChannel, "per_channel",
+                                  "one scale per output channel"),
+                       clEnumValN(Granularity::PerGroup, "per_group",
+                                  "one scale per group-size inputs"))};
   Option<int64_t> groupSize{*this, "group-size",
                             llvm::cl::desc("Group size for per_group"),
                             llvm::cl::init(128)};
@@ -218,8 +228,9 @@ static void buildW8A8Pipeline(OpPassManager &pm,
                  rotationRoles.empty() ? roles : rotationRoles);
   }
   pm.addPass(createMarkOnlineTransforms());
-  bool split = options.outliers != "none";
-  if ((split && options.outliers != "dynamic") || options.staticActivations)
+  bool split = options.outliers != OutlierSplit::None;
+  if ((split && options.outliers != OutlierSplit::Dynamic) ||
+      options.staticActivations)
     addCalibration(pm, options); // Statistics of the transformed inputs.
   if (split) {
     SplitOutliersOptions outliers;

@@ -10,9 +10,14 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrs.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformDialect.h"
 
 namespace mlir::quant_xform {
+
+/// The LLM.int8() outlier split of quant-xform-split-outliers and the
+/// `outliers` option of quant-xform-w8a8 (none: no split).
+enum class OutlierSplit { None, Static, Dynamic };
 
 #define GEN_PASS_DECL
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"

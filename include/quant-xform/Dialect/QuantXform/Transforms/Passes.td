@@ -42,12 +42,23 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let options = [
-    Option<"activationGranularity", "activation-granularity", "std::string",
-           /*default=*/"\"per_token\"",
-           "Dynamic activation scales: per_token or per_tensor">,
-    Option<"weightGranularity", "weight-granularity", "std::string",
-           /*default=*/"\"per_channel\"",
-           "Weight scales: per_channel or per_group">,
+    Option<"activationGranularity", "activation-granularity",
+           "::mlir::quant_xform::Granularity",
+           /*default=*/"::mlir::quant_xform::Granularity::PerToken",
+           "Activation scales: per_token or per_tensor", [{::llvm::cl::values(
+             clEnumValN(::mlir::quant_xform::Granularity::PerToken,
+                        "per_token", "one scale per row (dynamic)"),
+             clEnumValN(::mlir::quant_xform::Granularity::PerTensor,
+                        "per_tensor", "one scale for the tensor"))}]>,
+    Option<"weightGranularity", "weight-granularity",
+           "::mlir::quant_xform::Granularity",
+           /*default=*/"::mlir::quant_xform::Granularity::PerChannel",
+           "Weight scales: per_channel or per_group", [{::llvm::cl::values(
+             clEnumValN(::mlir::quant_xform::Granularity::PerChannel,
+                        "per_channel", "one scale per output channel"),
+             clEnumValN(::mlir::quant_xform::Granularity::PerGroup,
+                        "per_group", "one scale per group-size inputs of a "
+                        "channel"))}]>,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
            "Group size along K for per_group weights (must divide K)">,
     Option<"staticActivations", "static-activations", "bool",
@@ -513,8 +524,13 @@ def SplitOutliers : Pass<"quant-xform-split-outliers", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let options = [
-    Option<"mode", "mode", "std::string", /*default=*/"\"static\"",
-           "static (columns from calibration) or dynamic (run-time)">,
+    Option<"mode", "mode", "::mlir::quant_xform::OutlierSplit",
+           /*default=*/"::mlir::quant_xform::OutlierSplit::Static",
+           "static (columns from calibration) or dynamic (run-time)", [{::llvm::cl::values(
+             clEnumValN(::mlir::quant_xform::OutlierSplit::Static, "static",
+                        "columns from calibration"),
+             clEnumValN(::mlir::quant_xform::OutlierSplit::Dynamic, "dynamic",
+                        "a run-time threshold"))}]>,
     Option<"threshold", "threshold", "double", /*default=*/"6.0",
            "Outlier magnitude">,
     Option<"minTokenFraction", "min-token-fraction", "double",
