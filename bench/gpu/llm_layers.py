@@ -248,9 +248,14 @@ def check_smollm2(cuda, directory):
     z = np.load(os.path.join(directory, "smollm2_decode.npz"))
     arrays = [z[f"arr_{i}"] for i in range(9)]
     outs = cuda.load(os.path.join(directory, "smollm2_decode", "layer"))(*arrays[:6])
+    # k and v do not pass through attention: f32 sums only. y does: the flash
+    # kernel's f16 products (2.2e-4 on the attention output alone,
+    # test/Target/GPU's attention-decode) flip int8 roundings of o_proj's
+    # per-token quantizer; on layer 0 against this random cache, 3.1e-2
+    # (H100, 2026-12-07): 5e-2.
     for what, o, r in zip(("y", "k", "v"), outs, arrays[6:]):
         e = rel_err(o, r)
-        ok &= e < 2e-2
+        ok &= e < (5e-2 if what == "y" else 1e-5)
         print(f"SmolLM2 layer 0 decode step ({CACHED} cached), {what} vs the evaluator: "
               f"relative error {e:.2e}", flush=True)
     return ok
