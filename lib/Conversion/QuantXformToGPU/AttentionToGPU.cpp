@@ -73,13 +73,15 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     for (Value v : op->getOperands())
       operands.push_back(state.bufferOf(v));
     Value out = state.resultBuffer(rewriter, loc, op.getResult());
+    Value parts, stats;
     if (shape.splits == 1) {
       operands.push_back(out);
     } else {
-      operands.push_back(state.allocScratch(
-          rewriter, loc, gpu_kernels::attentionPartsType(rewriter, shape)));
-      operands.push_back(state.allocScratch(
-          rewriter, loc, gpu_kernels::attentionStatsType(rewriter, shape)));
+      parts = state.allocScratch(
+          rewriter, loc, gpu_kernels::attentionPartsType(rewriter, shape));
+      stats = state.allocScratch(
+          rewriter, loc, gpu_kernels::attentionStatsType(rewriter, shape));
+      operands.append({parts, stats});
     }
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,
                                           gpu_kernels::attentionLaunch(shape),
@@ -89,7 +91,7 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
           kb, loc, name + "_combine", shape);
       state.token = gpu_kernels::emitLaunch(
           rewriter, loc, combine, gpu_kernels::attentionCombineLaunch(shape),
-          {operands[operands.size() - 2], operands.back(), out}, state.token);
+          {parts, stats, out}, state.token);
     }
     rewriter.replaceOp(op, out);
     return success();
