@@ -1,15 +1,23 @@
 // The GPU lowering of quant_xform.attention: one launch of the generated
 // flash attention kernel per op, a block of 4 warps per 64 query rows of
 // one (sequence, head): grid ⌈S/64⌉ × heads × batch, 128 threads. The
-// kernel keeps k and v tiles of 64 keys ([key, d]) in shared memory as
-// f16, rows padded by 8 halves; per key tile it multiplies q·kᵀ (8 n-tiles
-// × D/16 k-steps of mma.sync m16n8k16 f16 with f32 accumulators), reduces
-// the row maximum and (after the loop) the row sum over the quad of lanes
-// with two xor shuffles each, and p·v (D/8 n-tiles × 4 k-steps, the B
-// fragments of two n-tiles from one ldmatrix.x4.trans). A causal kernel stops at the block's last visible
-// key tile; grouped-query heads read head / (H / G). In a whole model the
-// op is outlined like a linear; a head size the kernel does not take
-// leaves it to the loop kernels, with a warning saying why.
+// kernel keeps k and v tiles of 64 keys ([key, d]) in dynamic shared
+// memory as f16, two stages of each, rows padded by 8 halves; per key tile
+// it multiplies q·kᵀ (8 n-tiles × D/16 k-steps of mma.sync m16n8k16 f16
+// with f32 accumulators, k's B fragments of two k-steps from one
+// ldmatrix.x4), reduces the row maximum and (after the loop) the row sum
+// over the quad of lanes with two xor shuffles each, exponentiates with
+// exp2 (scores scaled by log₂ e), and p·v (D/8 n-tiles × 4 k-steps, the B
+// fragments of two n-tiles from one ldmatrix.x4.trans). With more than one
+// block of query rows (a prefill) a first kernel rounds k and v to f16
+// scratch and the attention copies the next tile with cp.async while it
+// computes on this one. The keys walk in two loops: the tiles that hold no
+// hidden key, then those that may (past the end, or causal past a row's
+// position), the only ones that compare. A causal kernel stops at the
+// block's last visible key tile; grouped-query heads read head / (H / G).
+// In a whole model the op is outlined like a linear; a head size the
+// kernel does not take leaves it to the loop kernels, with a warning
+// saying why.
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu 2>/dev/null | FileCheck %s
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu -verify-diagnostics -o /dev/null
 // With attention-kernel=false, a whole model keeps its attention for the
@@ -21,27 +29,45 @@
 // LOOPS: quant_xform.attention %{{.*}} : tensor<1x8x2x24xf32>, tensor<1x8x2x24xf32>
 
 // CHECK-LABEL: gpu.func @minilm_attention0(
-// CHECK-SAME: %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128xf32>, %{{.*}}: memref<2x128x12x32xf32>)
-// CHECK-SAME: workgroup(%{{.*}} : memref<64x40xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x40xf16, #gpu.address_space<workgroup>>) kernel
+// CHECK-SAME: %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf16>, %{{.*}}: memref<2x128x12x32xf16>, %{{.*}}: memref<2x128xf32>, %{{.*}}: memref<2x128x12x32xf32>) kernel
 // CHECK: arith.divui %block_id_y, %c1
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step
-// CHECK: gpu.barrier
-// CHECK: gpu.barrier
-// CHECK-COUNT-16: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK: %[[SMEM:.*]] = gpu.dynamic_shared_memory
+// CHECK: %[[KS:.*]] = memref.view %[[SMEM]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x64x40xf16, #gpu.address_space<workgroup>>
+// CHECK: %[[VS:.*]] = memref.view %[[SMEM]][%c10240][] : {{.*}} to memref<2x64x40xf16, #gpu.address_space<workgroup>>
+// The first tile into stage 0: 64 keys × 4 chunks of 8 halves, 2 a thread.
+// CHECK-COUNT-2: nvgpu.device_async_copy %{{.*}}, %[[KS]][%c0{{.*}}, %{{.*}}, %{{.*}}], 8 {bypassL1}
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: %[[OPEN:.*]]:8 = scf.for %{{.*}} = %c0{{.*}} to %[[SPLIT:.*]] step
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.if
+// CHECK-COUNT-2: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvgpu.ldmatrix %[[KS]][{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<2x64x40xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK-COUNT-2: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
-// CHECK: math.exp
-// CHECK: nvgpu.ldmatrix %{{.*}} {numTiles = 4 : i32, transpose = true} : memref<64x40xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: math.exp2
+// CHECK: nvgpu.ldmatrix %[[VS]][{{.*}}] {numTiles = 4 : i32, transpose = true} : memref<2x64x40xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK-COUNT-2: nvgpu.mma.sync
 // CHECK: nvgpu.ldmatrix
 // CHECK-COUNT-14: nvgpu.mma.sync
 // CHECK-NOT: nvgpu.mma.sync
 // CHECK: scf.yield
+// CHECK: scf.for %{{.*}} = %[[SPLIT]] to %c2{{.*}} iter_args(%{{.*}} = %[[OPEN]]#0,
+// CHECK: arith.cmpi sge
+// CHECK: scf.yield
 // CHECK: gpu.shuffle  xor
 // CHECK: scf.if
 // CHECK: vector.store
+// The half copy: four elements a thread, rounded to f16.
+// CHECK-LABEL: gpu.func @minilm_attention0_keys(
+// CHECK-SAME: %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf32>, %{{.*}}: memref<2x128x12x32xf16>, %{{.*}}: memref<2x128x12x32xf16>) kernel
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<98304xf32>, vector<4xf32>
+// CHECK: arith.truncf %{{.*}} : vector<4xf32> to vector<4xf16>
 // CHECK-LABEL: func.func @minilm(
-// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@minilm_attention0 blocks in (%c2, %c12, %c2{{.*}}) threads in (%c128,
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@minilm_attention0_keys blocks in (%c96, %c1, %c1{{.*}}) threads in (%c256,
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@minilm_attention0 blocks in (%c2, %c12, %c2{{.*}}) threads in (%c128, {{.*}} dynamic_shared_memory_size %c20480_i32
 func.func @minilm(%q: tensor<2x128x12x32xf32>, %k: tensor<2x128x12x32xf32>, %v: tensor<2x128x12x32xf32>, %m: tensor<2x128xf32>) -> tensor<2x128x12x32xf32> {
   %y = quant_xform.attention %q, %k, %v mask(%m : tensor<2x128xf32>) {scale = 0.17677669529663687 : f64} : tensor<2x128x12x32xf32>, tensor<2x128x12x32xf32>
   return %y : tensor<2x128x12x32xf32>
@@ -50,20 +76,33 @@ func.func @minilm(%q: tensor<2x128x12x32xf32>, %k: tensor<2x128x12x32xf32>, %v: 
 // -----
 
 // Causal, 9 query heads on 3 key/value heads, 16 queries after 84 cached
-// keys: the loop ends at min(⌈(last row + 84 + 1) / 64⌉, 2).
+// keys: the loop ends at min(⌈(last row + 84 + 1) / 64⌉, 2); one block of
+// query rows, so k and v stay f32 (copied through registers). Tile 0 is
+// inside the keys and visible to row 0 (⌊(0 + 84 + 1) / 64⌋ = 1): the
+// first loop takes it without comparisons.
 // CHECK-LABEL: gpu.func @gqa_attention0(
-// CHECK-SAME: workgroup(%{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x72xf16, #gpu.address_space<workgroup>>) kernel
+// CHECK-SAME: %{{.*}}: memref<1x16x9x64xf32>, %{{.*}}: memref<1x100x3x64xf32>, %{{.*}}: memref<1x100x3x64xf32>, %{{.*}}: memref<1x16x9x64xf32>) kernel
 // CHECK: arith.divui %block_id_y, %c3
 // CHECK: %[[LAST:.*]] = arith.divui %{{.*}}, %c64
 // CHECK: %[[NEEDED:.*]] = arith.addi %[[LAST]], %c1
 // CHECK: %[[END:.*]] = arith.minsi %[[NEEDED]], %c2
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[END]] step
+// CHECK: %[[VISIBLE:.*]] = arith.floordivsi %{{.*}}, %c64
+// CHECK: %[[UNCHECKED:.*]] = arith.minsi %c1{{.*}}, %[[VISIBLE]]
+// CHECK: %[[UPTO:.*]] = arith.minsi %[[UNCHECKED]], %[[END]]
+// CHECK: %[[SPLIT:.*]] = arith.maxsi %c0{{.*}}, %[[UPTO]]
+// CHECK: vector.load {{.*}} : memref<1x100x3x64xf32>, vector<4xf32>
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %[[SPLIT]] step
+// CHECK-NOT: nvvm.cp.async
+// CHECK-NOT: arith.cmpi sgt
+// CHECK-COUNT-32: nvgpu.mma.sync
+// CHECK: scf.yield
+// CHECK: scf.for %{{.*}} = %[[SPLIT]] to %[[END]] step
 // CHECK-COUNT-32: nvgpu.mma.sync
 // CHECK: arith.cmpi sgt
 // CHECK-COUNT-32: nvgpu.mma.sync
 // CHECK-NOT: nvgpu.mma.sync
 // CHECK-LABEL: func.func @gqa(
-// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@gqa_attention0 blocks in (%c1, %c9, %c1{{.*}}) threads in (%c128,
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@gqa_attention0 blocks in (%c1, %c9, %c1{{.*}}) threads in (%c128, {{.*}} dynamic_shared_memory_size %c36864_i32
 func.func @gqa(%q: tensor<1x16x9x64xf32>, %k: tensor<1x100x3x64xf32>, %v: tensor<1x100x3x64xf32>) -> tensor<1x16x9x64xf32> {
   %y = quant_xform.attention %q, %k, %v {scale = 0.125 : f64, causal} : tensor<1x16x9x64xf32>, tensor<1x100x3x64xf32>
   return %y : tensor<1x16x9x64xf32>
@@ -76,7 +115,7 @@ func.func @gqa(%q: tensor<1x16x9x64xf32>, %k: tensor<1x100x3x64xf32>, %v: tensor
 // on 132 SMs, so the 9 key tiles split 9 ways: block x = query block · 9 +
 // split walks tile `split`, storing its unnormalized rows and their
 // (maximum, sum) into scratch; a second kernel (one thread per element of
-// a row) combines them with weights e^(m_i − M). A row with no visible key
+// a row) combines them with weights 2^(m_i − M). A row with no visible key
 // so far counts its maximum as 0 in the exponentials.
 // CHECK-LABEL: gpu.func @decode_attention0(
 // CHECK-SAME: %{{.*}}: memref<1x513xf32>, %{{.*}}: memref<9x1x3x3x64xf32>, %{{.*}}: memref<9x1x3x3x2xf32>)
@@ -85,10 +124,15 @@ func.func @gqa(%q: tensor<1x16x9x64xf32>, %k: tensor<1x100x3x64xf32>, %v: tensor
 // CHECK: %[[BEGIN:.*]] = arith.muli %[[SPLIT]], %c1
 // CHECK: %[[NEXT:.*]] = arith.addi %[[BEGIN]], %c1
 // CHECK: %[[END:.*]] = arith.minsi %[[NEXT]], %c9
-// CHECK: scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step
+// CHECK: %[[UPTO:.*]] = arith.minsi %c8{{.*}}, %[[END]]
+// CHECK: %[[CHECKED:.*]] = arith.maxsi %[[BEGIN]], %[[UPTO]]
+// CHECK: scf.for %{{.*}} = %[[BEGIN]] to %[[CHECKED]] step
 // CHECK: arith.cmpf oeq, %{{.*}}, %cst
 // CHECK: arith.select
-// CHECK: math.exp
+// CHECK: math.exp2
+// CHECK: scf.yield
+// CHECK: scf.for %{{.*}} = %[[CHECKED]] to %[[END]] step
+// CHECK: arith.cmpi sge
 // CHECK: scf.yield
 // CHECK: vector.store %{{.*}}, %{{.*}}[%[[SPLIT]], %block_id_z, %{{.*}}, %block_id_y, %{{.*}}] : memref<9x1x3x3x64xf32>, vector<2xf32>
 // CHECK: memref.store %{{.*}}, %{{.*}}[%[[SPLIT]], %block_id_z, %{{.*}}, %block_id_y, %c0{{.*}}] : memref<9x1x3x3x2xf32>
@@ -98,7 +142,7 @@ func.func @gqa(%q: tensor<1x16x9x64xf32>, %k: tensor<1x100x3x64xf32>, %v: tensor
 // CHECK: scf.for
 // CHECK: arith.maximumf
 // CHECK: scf.for
-// CHECK: math.exp
+// CHECK: math.exp2
 // CHECK: arith.divf
 // CHECK-LABEL: func.func @decode(
 // CHECK: gpu.alloc async {{.*}} () : memref<9x1x3x3x64xf32>
@@ -126,3 +170,22 @@ func.func @model(%x: tensor<1x8x2x32xf32>, %z: tensor<1x8x2x24xf32>) -> (tensor<
   return %y, %w : tensor<1x8x2x32xf32>, tensor<1x8x2x24xf32>
 }
 
+
+// -----
+
+// A prefill inside a whole model: its outlined function runs without a
+// stream of its own (gpu-async-region chains it later), so the f16 copies
+// of k and v are synchronous allocations, freed at its return.
+// CHECK-LABEL: func.func private @prefill_gpu0(
+// CHECK: %[[KH:.*]] = gpu.alloc () : memref<1x128x2x32xf16>
+// CHECK: %[[VH:.*]] = gpu.alloc () : memref<1x128x2x32xf16>
+// CHECK: gpu.launch_func @qx_gpu_kernels::@prefill_gpu0_attention0_keys {{.*}} args(%{{.*}} : memref<1x128x2x32xf32>, %{{.*}} : memref<1x128x2x32xf32>, %[[KH]] : memref<1x128x2x32xf16>, %[[VH]] : memref<1x128x2x32xf16>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@prefill_gpu0_attention0 {{.*}} dynamic_shared_memory_size %c20480_i32 args(%{{.*}} : memref<1x128x2x32xf32>, %[[KH]] : memref<1x128x2x32xf16>, %[[VH]] : memref<1x128x2x32xf16>,
+// CHECK: gpu.dealloc %[[KH]]
+// CHECK: gpu.dealloc %[[VH]]
+// CHECK-NEXT: return
+func.func @prefill(%x: tensor<1x128x2x32xf32>) -> tensor<1x128x2x32xf32> {
+  %a = arith.addf %x, %x : tensor<1x128x2x32xf32>
+  %y = quant_xform.attention %a, %a, %a {scale = 0.125 : f64, causal} : tensor<1x128x2x32xf32>, tensor<1x128x2x32xf32>
+  return %y : tensor<1x128x2x32xf32>
+}

@@ -2,16 +2,21 @@
 //
 // The kernel of `quant_xform.attention`, in the manner of FlashAttention-2:
 // a block of 4 warps takes 64 query rows of one (sequence, head), each warp
-// 16 of them, and walks the keys in tiles of 64. Per tile the block copies
-// k and v (as [key, d], rows padded by 8 halves: conflict-free 8-byte
-// stores) into shared memory as f16;
-// each warp computes its scores with `nvgpu.mma.sync` m16n8k16 (q in
-// registers as f16 A fragments, loaded once), scales and masks them, keeps
-// a running row maximum and sum (online softmax: the quad of lanes sharing
-// a row reduce with shuffles) and multiplies the probabilities, which sit
-// in the accumulator layout that is also the A operand's, by v into f32
-// output accumulators (v's B fragments through `ldmatrix.trans`, four 8 × 8
-// matrices a load). A causal block stops at its last visible key tile.
+// 16 of them, and walks the keys in tiles of 64. The tiles of k and v (as
+// [key, d], rows padded by 8 halves against bank conflicts) sit in shared
+// memory as f16 in two stages: while the warps compute on one, the next is
+// copied into the other — with `cp.async` where k and v arrive in f16 (a
+// prefill: AttentionHalfCopyKernel.cpp rounds them first), else through
+// registers. Each warp computes its scores with `nvgpu.mma.sync` m16n8k16
+// (q in registers as f16 A fragments, loaded once; k's B fragments through
+// `ldmatrix`, two k-steps a load), scales them to units of log₂ e, masks
+// them, keeps a running row maximum and sum (online softmax with exp2:
+// the quad of lanes sharing a row reduce with shuffles) and multiplies the
+// probabilities, which sit in the accumulator layout that is also the A
+// operand's, by v into f32 output accumulators (v's B fragments through
+// `ldmatrix.trans`, four 8 × 8 matrices a load). A causal block stops at
+// its last visible key tile; only the tiles that hold a hidden key (past
+// the end or, causal, past a row's position) pay for the comparisons.
 // Rows past the end read the last row and are not stored; keys past the
 // end are −∞. A row whose keys so far are all −∞ keeps a zero sum and
 // output (its maximum counts as 0 in the exponentials, as in
@@ -28,6 +33,7 @@
 #include "AttentionKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -85,8 +91,16 @@ int64_t gpu_kernels::attentionTilesPerSplit(const AttentionShape &s) {
   return (keyTiles(s) + s.splits - 1) / s.splits;
 }
 
+namespace {
+/// One stage of k or v tiles in shared memory.
+int64_t stageBytes(const AttentionShape &s) {
+  return kAttentionKeyTile * (s.headDim + kPad) * 2;
+}
+} // namespace
+
 LaunchShape gpu_kernels::attentionLaunch(const AttentionShape &s) {
-  LaunchShape l{queryBlocks(s) * s.splits, s.heads, kThreads, 0};
+  LaunchShape l{queryBlocks(s) * s.splits, s.heads, kThreads,
+                4 * stageBytes(s)};
   l.gridZ = s.batch;
   return l;
 }
@@ -140,27 +154,37 @@ private:
   gpu::GPUFuncOp createFunc(StringRef name);
   /// The thread's lane, quad, rows, head and sequence.
   void emitSetup();
+  /// The two stages of k and v tiles: views of dynamic shared memory.
+  void emitSharedStages();
   /// The q A fragments (f16) of this warp's rows, one per 16 of D.
   void loadQuery();
   /// Two f32 of `mem` at `idx` (innermost last) as f16.
   Value loadHalf2(Value mem, ValueRange idx);
-  /// Copies key tile `tile` of k and v into shared memory (f16).
-  void copyKeyTile(Value tile);
-  /// The loop over key tiles; returns it (results: m0, m1, l0, l1, O…).
-  scf::ForOp keyLoop();
-  void keyLoopStep(Value tile, ValueRange carried);
+  /// Copies key tile `tile` of k and v into shared memory stage `stage`
+  /// (f16): started with cp.async (one group) or done through registers.
+  void copyKeyTile(Value tile, Value stage);
+  /// The tiles the block walks: [first, end), of which those from
+  /// `checkedFrom` on may hold hidden keys.
+  void emitTileRange();
+  /// The loop over key tiles [begin, end) from `init` (m0, m1, l0, l1,
+  /// O…); `checked`: its scores are compared against the hidden keys.
+  scf::ForOp keyLoop(Value begin, Value end, ValueRange init, bool checked);
+  void keyLoopStep(Value tile, ValueRange carried, bool checked);
+  /// The scores (8 n-tiles of 8 keys) of tile stage `stage`: q·kᵀ.
+  SmallVector<Value> tileScores(Value stage);
   /// The scaled, masked scores of n-tile `j` (row r, column c).
-  Value maskedScore(Value acc, Value tile, int64_t j, int64_t r, int64_t cc);
+  Value maskedScore(Value acc, Value tile, int64_t j, int64_t r, int64_t cc,
+                    bool checked);
   /// The maximum (or sum) over the quad of lanes that share a row.
   Value quadReduce(Value v, bool max);
   /// `m`, or 0 where it is −∞ (a row with no visible key yet).
   Value finiteMax(Value m);
   /// Stores row `r`'s unnormalized output of this split, and its maximum
   /// and (quad-reduced) `sum` from the first lane of its quad.
-  void storeSplit(scf::ForOp loop, int64_t r, Value sum);
+  void storeSplit(ValueRange results, int64_t r, Value sum);
   /// Divides by the row sums and stores the rows inside the output; with
   /// splits, stores the unnormalized rows and their maximum and sum.
-  void epilogue(scf::ForOp loop);
+  void epilogue(ValueRange results);
 
   OpBuilder &b;
   Location loc;
@@ -172,14 +196,17 @@ private:
   Value q, k, v, mask, out, stats, kS, vS;
   Value tid, group, inGroup, head, kvHead, batch, row[2], rowClamped[2];
   Value queryBlock, split;
+  Value firstTile, endTile, checkedFrom;
   Value ldKey, ldD; // this lane's row of v's ldmatrix.x4 (key, d offsets)
+  Value ldKeyK, ldDK, ldDK2; // of k's ldmatrix.x4 (d of .x2: ldDK2)
   SmallVector<Value> qA;
 };
 
 gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
   MLIRContext *ctx = b.getContext();
   auto qType = MemRefType::get({s.batch, s.queries, s.heads, s.headDim}, f32);
-  auto kType = MemRefType::get({s.batch, s.keys, s.kvHeads, s.headDim}, f32);
+  auto kType = MemRefType::get({s.batch, s.keys, s.kvHeads, s.headDim},
+                               s.halfKeys ? f16 : f32);
   SmallVector<Type> args = {qType, kType, kType};
   if (s.mask)
     args.push_back(MemRefType::get({s.batch, s.keys}, f32));
@@ -189,14 +216,8 @@ gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
   } else {
     args.push_back(qType);
   }
-  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  Type kTile = MemRefType::get({kAttentionKeyTile, s.headDim + kPad}, f16,
-                               MemRefLayoutAttrInterface(), shared);
-  Type vTile = MemRefType::get({kAttentionKeyTile, s.headDim + kPad}, f16,
-                               MemRefLayoutAttrInterface(), shared);
   auto f =
-      gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}),
-                             TypeRange{kTile, vTile}, TypeRange{});
+      gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   f->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   return f;
 }
@@ -213,6 +234,11 @@ void AttentionKernelBuilder::emitSetup() {
   ldKey = add(arith::RemUIOp::create(b, loc, lane, c(8)),
               mul(arith::RemUIOp::create(b, loc, matrix, c(2)), 8));
   ldD = mul(arith::DivUIOp::create(b, loc, matrix, c(2)), 8);
+  // k's: matrix m holds keys + 0…7 and d + 8·m (two k-steps); of .x2,
+  // d + 8·(m % 2).
+  ldKeyK = arith::RemUIOp::create(b, loc, lane, c(8));
+  ldDK = mul(matrix, 8);
+  ldDK2 = mul(arith::RemUIOp::create(b, loc, matrix, c(2)), 8);
   Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   queryBlock = block;
   split = c(0);
@@ -227,6 +253,19 @@ void AttentionKernelBuilder::emitSetup() {
   row[1] = add(row[0], 8);
   for (int r = 0; r < 2; ++r)
     rowClamped[r] = minTo(row[r], s.queries - 1);
+}
+
+void AttentionKernelBuilder::emitSharedStages() {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto bytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                               MemRefLayoutAttrInterface(), workgroup);
+  auto stages = MemRefType::get({2, kAttentionKeyTile, s.headDim + kPad}, f16,
+                                MemRefLayoutAttrInterface(), workgroup);
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(b, loc, bytes);
+  kS = memref::ViewOp::create(b, loc, stages, dynamic, c(0), ValueRange{});
+  vS = memref::ViewOp::create(b, loc, stages, dynamic, c(2 * stageBytes(s)),
+                              ValueRange{});
 }
 
 Value AttentionKernelBuilder::loadHalf2(Value mem, ValueRange idx) {
@@ -248,25 +287,43 @@ void AttentionKernelBuilder::loadQuery() {
   }
 }
 
-void AttentionKernelBuilder::copyKeyTile(Value tile) {
+void AttentionKernelBuilder::copyKeyTile(Value tile, Value stage) {
+  Value first = mul(tile, kAttentionKeyTile);
+  if (s.halfKeys) {
+    // 16 bytes (8 halves) a copy, past L1; keys past the end read the
+    // last key (hidden later).
+    auto token = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    int64_t chunks = s.headDim / 8;
+    for (int64_t step = 0; step < kAttentionKeyTile * chunks / kThreads;
+         ++step) {
+      Value idx = add(tid, step * kThreads);
+      Value keyInTile = arith::DivUIOp::create(b, loc, idx, c(chunks));
+      Value d = mul(arith::RemUIOp::create(b, loc, idx, c(chunks)), 8);
+      Value key = minTo(add(first, keyInTile), s.keys - 1);
+      for (auto [from, to] : {std::pair(k, kS), std::pair(v, vS)})
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, token, to, ValueRange{stage, keyInTile, d}, from,
+            ValueRange{batch, key, kvHead, d}, b.getIndexAttr(8), Value(),
+            b.getUnitAttr());
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    return;
+  }
   // 64 keys × D, four f32 per thread and step: k and v as [key, d].
   int64_t quads = s.headDim / 4;
   auto f32x4 = VectorType::get({4}, f32);
   auto f16x4 = VectorType::get({4}, f16);
-  Value first = mul(tile, kAttentionKeyTile);
   for (int64_t step = 0; step < kAttentionKeyTile * quads / kThreads; ++step) {
     Value idx = add(tid, step * kThreads);
     Value keyInTile = arith::DivUIOp::create(b, loc, idx, c(quads));
     Value d = mul(arith::RemUIOp::create(b, loc, idx, c(quads)), 4);
     Value key = minTo(add(first, keyInTile), s.keys - 1);
-    Value kx = vector::LoadOp::create(b, loc, f32x4, k,
-                                      ValueRange{batch, key, kvHead, d});
-    vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, f16x4, kx),
-                            kS, ValueRange{keyInTile, d});
-    Value vx = vector::LoadOp::create(b, loc, f32x4, v,
-                                      ValueRange{batch, key, kvHead, d});
-    vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, f16x4, vx),
-                            vS, ValueRange{keyInTile, d});
+    for (auto [from, to] : {std::pair(k, kS), std::pair(v, vS)}) {
+      Value x = vector::LoadOp::create(b, loc, f32x4, from,
+                                       ValueRange{batch, key, kvHead, d});
+      vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, f16x4, x),
+                              to, ValueRange{stage, keyInTile, d});
+    }
   }
 }
 
@@ -284,23 +341,28 @@ Value AttentionKernelBuilder::quadReduce(Value x, bool max) {
 }
 
 Value AttentionKernelBuilder::finiteMax(Value m) {
-  Value isInf = arith::CmpFOp::create(
-      b, loc, arith::CmpFPredicate::OEQ, m,
-      cf(-std::numeric_limits<double>::infinity()));
+  Value isInf =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m,
+                            cf(-std::numeric_limits<double>::infinity()));
   return arith::SelectOp::create(b, loc, isInf, cf(0.0), m);
 }
 
 Value AttentionKernelBuilder::maskedScore(Value acc, Value tile, int64_t j,
-                                          int64_t r, int64_t cc) {
+                                          int64_t r, int64_t cc, bool checked) {
+  // In units of log₂ e: softmax(x) = 2^(x·log₂ e − max) / Σ.
+  const double log2e = 1.4426950408889634;
   Value x = vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{r, cc});
-  x = arith::MulFOp::create(b, loc, x, cf(s.scale));
+  x = arith::MulFOp::create(b, loc, x, cf(s.scale * log2e));
   Value key =
       add(add(mul(tile, kAttentionKeyTile), mul(inGroup, 2)), 8 * j + cc);
   if (s.mask) {
     Value m = memref::LoadOp::create(b, loc, mask,
                                      ValueRange{batch, minTo(key, s.keys - 1)});
-    x = arith::AddFOp::create(b, loc, x, m);
+    x = arith::AddFOp::create(b, loc, x,
+                              arith::MulFOp::create(b, loc, m, cf(log2e)));
   }
+  if (!checked)
+    return x;
   Value hidden =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, key, c(s.keys));
   if (s.causal) {
@@ -313,31 +375,59 @@ Value AttentionKernelBuilder::maskedScore(Value acc, Value tile, int64_t j,
       b, loc, hidden, cf(-std::numeric_limits<double>::infinity()), x);
 }
 
-void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
-  gpu::BarrierOp::create(b, loc); // the previous tile is read
-  copyKeyTile(tile);
-  gpu::BarrierOp::create(b, loc);
+SmallVector<Value> AttentionKernelBuilder::tileScores(Value stage) {
+  // 8 n-tiles of 8 keys; B[d][key] = k[key][d] from [key, d]: one
+  // ldmatrix.x4 gives the B fragments of two k-steps (.x2 for a last odd
+  // one).
   auto accType = VectorType::get({2, 2}, f32);
-  auto bType = VectorType::get({2, 2}, f16);
-  Value col = mul(inGroup, 2);
-  // Scores: 8 n-tiles of 8 keys; B[d][key] = k[key][d] from [key, d].
   SmallVector<Value> sc;
   for (int64_t j = 0; j < kAttentionKeyTile / 8; ++j) {
     Value acc = zero(accType);
-    Value keyRow = add(group, 8 * j);
-    for (int64_t ks = 0; ks < dSteps; ++ks) {
-      Value bf = zero(bType);
-      for (int64_t p = 0; p < 2; ++p) {
-        Value part = vector::LoadOp::create(
-            b, loc, VectorType::get({2}, f16), kS,
-            ValueRange{keyRow, add(col, 16 * ks + 8 * p)});
-        bf = vector::InsertOp::create(b, loc, part, bf, ArrayRef<int64_t>{p});
+    Value key = add(ldKeyK, 8 * j);
+    for (int64_t ks = 0; ks < dSteps; ks += 2) {
+      int64_t steps = std::min<int64_t>(2, dSteps - ks);
+      Value frags = nvgpu::LdMatrixOp::create(
+          b, loc, VectorType::get({2 * steps, 2}, f16), kS,
+          ValueRange{stage, key, add(steps == 2 ? ldDK : ldDK2, 16 * ks)},
+          /*transpose=*/false, /*numTiles=*/2 * steps);
+      for (int64_t h = 0; h < steps; ++h) {
+        Value bf = zero(VectorType::get({2, 2}, f16));
+        for (int64_t p = 0; p < 2; ++p)
+          bf = vector::InsertOp::create(
+              b, loc,
+              vector::ExtractOp::create(b, loc, frags,
+                                        ArrayRef<int64_t>{2 * h + p}),
+              bf, ArrayRef<int64_t>{p});
+        acc = nvgpu::MmaSyncOp::create(b, loc, qA[ks + h], bf, acc,
+                                       ArrayRef<int64_t>{16, 8, 16});
       }
-      acc = nvgpu::MmaSyncOp::create(b, loc, qA[ks], bf, acc,
-                                     ArrayRef<int64_t>{16, 8, 16});
     }
     sc.push_back(acc);
   }
+  return sc;
+}
+
+void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried,
+                                         bool checked) {
+  // Tile `tile` is in stage (tile − first) mod 2; once every warp is past
+  // the previous tile, the next one goes into the other stage.
+  Value stage = arith::RemUIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, tile, firstTile), c(2));
+  if (s.halfKeys)
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+  gpu::BarrierOp::create(b, loc);
+  {
+    Value next = add(tile, 1);
+    Value more =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, next, endTile);
+    auto ifMore = scf::IfOp::create(b, loc, more, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifMore.thenBlock());
+    copyKeyTile(next, arith::SubIOp::create(b, loc, c(1), stage));
+  }
+  auto accType = VectorType::get({2, 2}, f32);
+  auto bType = VectorType::get({2, 2}, f16);
+  SmallVector<Value> sc = tileScores(stage);
   // Online softmax per row r: the new maximum, the rescale of the old
   // sum and output, the probabilities.
   SmallVector<Value> score[2], next(4);
@@ -346,17 +436,17 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
     Value tileMax = cf(-std::numeric_limits<double>::infinity());
     for (int64_t j = 0; j < kAttentionKeyTile / 8; ++j)
       for (int64_t cc = 0; cc < 2; ++cc) {
-        score[r].push_back(maskedScore(sc[j], tile, j, r, cc));
+        score[r].push_back(maskedScore(sc[j], tile, j, r, cc, checked));
         tileMax = arith::MaximumFOp::create(b, loc, tileMax, score[r].back());
       }
     Value m = arith::MaximumFOp::create(b, loc, carried[r],
                                         quadReduce(tileMax, /*max=*/true));
     Value mExp = finiteMax(m);
-    alpha[r] = math::ExpOp::create(
+    alpha[r] = math::Exp2Op::create(
         b, loc, arith::SubFOp::create(b, loc, carried[r], mExp));
     Value sum = cf(0.0);
     for (Value &x : score[r]) {
-      x = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, mExp));
+      x = math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, x, mExp));
       sum = arith::AddFOp::create(b, loc, sum, x);
     }
     next[r] = m;
@@ -391,7 +481,7 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
     for (int64_t kk = 0; kk < kAttentionKeyTile / 16; ++kk) {
       Value frags = nvgpu::LdMatrixOp::create(
           b, loc, fragsType, vS,
-          ValueRange{add(ldKey, 16 * kk), add(ldD, 16 * jp)},
+          ValueRange{stage, add(ldKey, 16 * kk), add(ldD, 16 * jp)},
           /*transpose=*/true, /*numTiles=*/4);
       for (int64_t h = 0; h < 2; ++h) {
         Value bf = zero(bType);
@@ -410,54 +500,61 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried) {
   scf::YieldOp::create(b, loc, next);
 }
 
-scf::ForOp AttentionKernelBuilder::keyLoop() {
+void AttentionKernelBuilder::emitTileRange() {
   int64_t tiles = keyTiles(s);
-  Value begin = c(0), end = c(tiles);
+  firstTile = c(0);
+  endTile = c(tiles);
   if (s.splits > 1) {
     int64_t perSplit = attentionTilesPerSplit(s);
-    begin = mul(split, perSplit);
-    end = minTo(add(begin, perSplit), tiles);
+    firstTile = mul(split, perSplit);
+    endTile = minTo(add(firstTile, perSplit), tiles);
   }
+  // Tiles wholly inside the keys, and (causal) wholly visible to the
+  // block's first row, which sees keys up to row + T − S.
+  Value unchecked = c(s.keys / kAttentionKeyTile);
   if (s.causal) {
-    // The block's last row sees keys up to row + T − S.
-    Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value firstRow = mul(queryBlock, kAttentionBlockRows);
     Value lastRow =
-        minTo(add(mul(block, kAttentionBlockRows), kAttentionBlockRows - 1),
-              s.queries - 1);
+        minTo(add(firstRow, kAttentionBlockRows - 1), s.queries - 1);
     Value lastKey = add(lastRow, s.keys - s.queries);
     Value needed =
         add(arith::DivUIOp::create(b, loc, lastKey, c(kAttentionKeyTile)), 1);
-    end = minTo(needed, tiles);
+    endTile = minTo(needed, tiles);
+    Value visible = arith::FloorDivSIOp::create(
+        b, loc, add(firstRow, s.keys - s.queries + 1), c(kAttentionKeyTile));
+    unchecked = arith::MinSIOp::create(b, loc, unchecked, visible);
   }
-  Value negInf = cf(-std::numeric_limits<double>::infinity());
-  SmallVector<Value> init = {negInf, negInf, cf(0.0), cf(0.0)};
-  Value zeroAcc = zero(VectorType::get({2, 2}, f32));
-  init.append(dTiles, zeroAcc);
+  checkedFrom = arith::MaxSIOp::create(
+      b, loc, firstTile, arith::MinSIOp::create(b, loc, unchecked, endTile));
+}
+
+scf::ForOp AttentionKernelBuilder::keyLoop(Value begin, Value end,
+                                           ValueRange init, bool checked) {
   auto loop = scf::ForOp::create(b, loc, begin, end, c(1), init);
   OpBuilder::InsertionGuard inLoop(b);
   b.setInsertionPointToStart(loop.getBody());
-  keyLoopStep(loop.getInductionVar(), loop.getRegionIterArgs());
+  keyLoopStep(loop.getInductionVar(), loop.getRegionIterArgs(), checked);
   return loop;
 }
 
-void AttentionKernelBuilder::epilogue(scf::ForOp loop) {
+void AttentionKernelBuilder::epilogue(ValueRange results) {
   Value col = mul(inGroup, 2);
   for (int64_t r = 0; r < 2; ++r) {
-    Value sum = quadReduce(loop.getResult(2 + r), /*max=*/false);
+    Value sum = quadReduce(results[2 + r], /*max=*/false);
     Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
                                          row[r], c(s.queries));
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     if (s.splits > 1) {
-      storeSplit(loop, r, sum);
+      storeSplit(results, r, sum);
       continue;
     }
     Value inv = arith::DivFOp::create(b, loc, cf(1.0), sum);
     Value invPair =
         vector::BroadcastOp::create(b, loc, VectorType::get({2}, f32), inv);
     for (int64_t jd = 0; jd < dTiles; ++jd) {
-      Value pair = vector::ExtractOp::create(b, loc, loop.getResult(4 + jd),
+      Value pair = vector::ExtractOp::create(b, loc, results[4 + jd],
                                              ArrayRef<int64_t>{r});
       vector::StoreOp::create(
           b, loc, arith::MulFOp::create(b, loc, pair, invPair), out,
@@ -466,22 +563,22 @@ void AttentionKernelBuilder::epilogue(scf::ForOp loop) {
   }
 }
 
-void AttentionKernelBuilder::storeSplit(scf::ForOp loop, int64_t r,
+void AttentionKernelBuilder::storeSplit(ValueRange results, int64_t r,
                                         Value sum) {
   Value col = mul(inGroup, 2);
   for (int64_t jd = 0; jd < dTiles; ++jd) {
-    Value pair = vector::ExtractOp::create(b, loc, loop.getResult(4 + jd),
+    Value pair = vector::ExtractOp::create(b, loc, results[4 + jd],
                                            ArrayRef<int64_t>{r});
     vector::StoreOp::create(
         b, loc, pair, out,
         ValueRange{split, batch, row[r], head, add(col, 8 * jd)});
   }
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                      inGroup, c(0));
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, inGroup, c(0));
   auto ifFirst = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifFirst.thenBlock());
-  memref::StoreOp::create(b, loc, loop.getResult(r), stats,
+  memref::StoreOp::create(b, loc, results[r], stats,
                           ValueRange{split, batch, row[r], head, c(0)});
   memref::StoreOp::create(b, loc, sum, stats,
                           ValueRange{split, batch, row[r], head, c(1)});
@@ -498,11 +595,18 @@ gpu::GPUFuncOp AttentionKernelBuilder::build(StringRef name) {
   mask = s.mask ? fn.getArgument(arg++) : Value();
   out = fn.getArgument(arg++);
   stats = s.splits > 1 ? fn.getArgument(arg++) : Value();
-  kS = fn.getWorkgroupAttributions()[0];
-  vS = fn.getWorkgroupAttributions()[1];
   emitSetup();
+  emitSharedStages();
   loadQuery();
-  epilogue(keyLoop());
+  emitTileRange();
+  Value negInf = cf(-std::numeric_limits<double>::infinity());
+  SmallVector<Value> init = {negInf, negInf, cf(0.0), cf(0.0)};
+  init.append(dTiles, zero(VectorType::get({2, 2}, f32)));
+  copyKeyTile(firstTile, c(0));
+  scf::ForOp open = keyLoop(firstTile, checkedFrom, init, /*checked=*/false);
+  scf::ForOp tail =
+      keyLoop(checkedFrom, endTile, open.getResults(), /*checked=*/true);
+  epilogue(tail.getResults());
   gpu::ReturnOp::create(b, loc);
   return fn;
 }

@@ -25,6 +25,10 @@ struct AttentionShape {
   /// part and writes its unnormalized output with its row maximum and sum;
   /// a second kernel combines the parts. 1: one pass, one kernel.
   int64_t splits = 1;
+  /// k and v arrive in f16 (copied from f32 by the half-copy kernel first),
+  /// so that the kernel loads each key tile with `cp.async` while it
+  /// computes on the one before.
+  bool halfKeys = false;
 };
 
 /// Query rows of one block (4 warps of 16 rows) and keys of one step.
@@ -41,14 +45,30 @@ AttentionShape attentionShape(AttentionOp op);
 /// SMs and the keys span 4 tiles or more (a decode step against a cache);
 /// never for a causal attention.
 int64_t chooseAttentionSplits(const AttentionShape &s, int64_t smCount);
+/// Whether `s` copies k and v to f16 first (AttentionShape::halfKeys):
+/// where each key tile is read by more than one block of query rows (a
+/// prefill), never with splits (a decode step: the copy would read the
+/// whole cache once more).
+bool attentionWantsHalfKeys(const AttentionShape &s);
+/// The type of the f16 copies of k and v.
+MemRefType attentionHalfKeysType(OpBuilder &b, const AttentionShape &s);
+/// Builds `gpu.func @name (k, v, kHalf, vHalf)`: k and v (f32, `type`'s
+/// shape) rounded to f16, four elements a thread.
+gpu::GPUFuncOp buildHalfCopyKernel(OpBuilder &b, Location loc, StringRef name,
+                                   MemRefType type);
+/// Grid and block of the half-copy kernel of `type`.
+LaunchShape halfCopyLaunch(MemRefType type);
 /// Key tiles of one split.
 int64_t attentionTilesPerSplit(const AttentionShape &s);
-/// Grid ((query blocks · splits) × heads × batch) and block of the kernel.
+/// Grid ((query blocks · splits) × heads × batch), block and dynamic shared
+/// memory (two stages of k and v tiles) of the kernel.
 LaunchShape attentionLaunch(const AttentionShape &s);
 /// Builds the kernel at `b`'s insertion point (inside a gpu.module):
 /// `gpu.func @name (q, k, v, [mask], out)`, or with splits
 /// `(q, k, v, [mask], parts [splits, B, S, H, D], stats [splits, B, S, H,
-/// 2])`: each split's unnormalized output and its rows' (maximum, sum).
+/// 2])`: each split's unnormalized output and its rows' (maximum, sum);
+/// the maximum is of the scores times log₂ e (the kernel exponentiates
+/// with exp2).
 gpu::GPUFuncOp buildAttentionKernel(OpBuilder &b, Location loc, StringRef name,
                                     const AttentionShape &s);
 /// The types of the split kernel's parts and stats buffers.

@@ -3,8 +3,11 @@
 // The pattern of convert-quant-xform-qlinear-to-gpu for attention: an
 // `attention` of static shape whose head size the kernel takes (a multiple
 // of 16 up to 128) becomes one launch of the flash attention kernel
-// (AttentionKernel.cpp) writing its out-parameter or a scratch buffer, or,
-// where its grid would leave most SMs idle (a decode step), two launches:
+// (AttentionKernel.cpp) writing its out-parameter or a scratch buffer; in a
+// prefill, after a launch rounding k and v to f16 scratch
+// (AttentionHalfCopyKernel.cpp), which the attention then loads ahead of
+// use with cp.async. Where its grid would leave most SMs idle (a decode
+// step), two launches:
 // the kernel over splits of the keys, into scratch, and their combination
 // (AttentionCombineKernel.cpp). Other attentions stay for
 // convert-quant-xform-to-linalg (loop kernels).
@@ -64,6 +67,7 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     Location loc = op.getLoc();
     gpu_kernels::AttentionShape shape = gpu_kernels::attentionShape(op);
     shape.splits = attentionSplits(op, options);
+    shape.halfKeys = gpu_kernels::attentionWantsHalfKeys(shape);
     OpBuilder kb = state.kernelBuilder();
     std::string name = state.functionName + "_attention" +
                        std::to_string(state.nextAttention++);
@@ -72,6 +76,8 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     SmallVector<Value> operands;
     for (Value v : op->getOperands())
       operands.push_back(state.bufferOf(v));
+    if (shape.halfKeys)
+      roundKeysToHalf(rewriter, loc, kb, name, shape, operands);
     Value out = state.resultBuffer(rewriter, loc, op.getResult());
     Value parts, stats;
     if (shape.splits == 1) {
@@ -98,6 +104,26 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
   }
 
 private:
+  /// Launches the half-copy of k and v (operands 1 and 2) into f16
+  /// scratch, which replaces them in `operands`.
+  void roundKeysToHalf(ConversionPatternRewriter &rewriter, Location loc,
+                       OpBuilder &kb, StringRef name,
+                       const gpu_kernels::AttentionShape &shape,
+                       SmallVector<Value> &operands) const {
+    auto type = cast<MemRefType>(operands[1].getType());
+    MemRefType halfType = gpu_kernels::attentionHalfKeysType(rewriter, shape);
+    Value kHalf = state.allocScratch(rewriter, loc, halfType);
+    Value vHalf = state.allocScratch(rewriter, loc, halfType);
+    gpu::GPUFuncOp copy = gpu_kernels::buildHalfCopyKernel(
+        kb, loc, (name + "_keys").str(),
+        MemRefType::get(type.getShape(), type.getElementType()));
+    state.token = gpu_kernels::emitLaunch(
+        rewriter, loc, copy, gpu_kernels::halfCopyLaunch(halfType),
+        {operands[1], operands[2], kHalf, vHalf}, state.token);
+    operands[1] = kHalf;
+    operands[2] = vHalf;
+  }
+
   const QuantXformToGPUOptions &options;
 };
 

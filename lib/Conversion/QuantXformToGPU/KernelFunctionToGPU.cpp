@@ -28,8 +28,11 @@ Value GPULaunchState::bufferOf(Value v) const {
 
 Value GPULaunchState::allocScratch(OpBuilder &b, Location loc, MemRefType type,
                                    ValueRange dynamicSizes) {
+  // Without a stream (a function run synchronously, chained later by
+  // gpu-async-region), a synchronous allocation.
+  Type tokenType = token ? gpu::AsyncTokenType::get(b.getContext()) : Type();
   auto alloc = gpu::AllocOp::create(
-      b, loc, type, gpu::AsyncTokenType::get(b.getContext()), ValueRange{token},
+      b, loc, type, tokenType, token ? ValueRange{token} : ValueRange{},
       dynamicSizes, ValueRange{});
   token = alloc.getAsyncToken();
   scratch.push_back(alloc.getMemref());
@@ -162,17 +165,21 @@ struct KernelFunctionReturn : public GPULaunchPattern<func::ReturnOp> {
   matchAndRewrite(func::ReturnOp ret, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = ret.getLoc();
-    auto tokenType = gpu::AsyncTokenType::get(ret.getContext());
     Value &token = state.token;
+    // On the function's stream, or synchronous where it has none.
+    Type tokenType =
+        token ? gpu::AsyncTokenType::get(ret.getContext()) : Type();
     for (auto [v, out] : llvm::zip(ret.getOperands(), state.outs))
       if (state.bufferFor.lookup(v) != out)
-        token =
-            gpu::MemcpyOp::create(rewriter, loc, tokenType, ValueRange{token},
-                                  out, state.bufferFor.lookup(v))
-                .getAsyncToken();
+        token = gpu::MemcpyOp::create(
+                    rewriter, loc, tokenType,
+                    token ? ValueRange{token} : ValueRange{}, out,
+                    state.bufferFor.lookup(v))
+                    .getAsyncToken();
     for (Value buffer : state.scratch)
       token = gpu::DeallocOp::create(rewriter, loc, tokenType,
-                                     ValueRange{token}, buffer)
+                                     token ? ValueRange{token} : ValueRange{},
+                                     buffer)
                   .getAsyncToken();
     // Results are in the out-parameters: synchronize and return nothing.
     if (token)
