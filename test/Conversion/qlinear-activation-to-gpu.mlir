@@ -79,3 +79,70 @@ func.func @hoisted(%x: tensor<64x32xf32>, %w: tensor<128x32xi8>, %sw: tensor<128
   } -> tensor<64x128xf32>
   return %g : tensor<64x128xf32>
 }
+
+// -----
+
+// SwiGLU: silu(gate) · up, a generic of both linears' results. It is fused
+// into the epilogue of the later linear (up): that kernel takes gate's
+// result as one more operand ([M, N] f32, before y) and reads it at each
+// value's place; gate's kernel stores its result plainly, and no loop
+// kernel is left.
+// CHECK-LABEL: gpu.func @swiglu_gpu2_qlinear0(
+// CHECK-SAME: %{{.*}}: memref<64x32xi8>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<128x32xi8>, %{{.*}}: memref<128xf32>, %[[GATE:.*]]: memref<64x128xf32>, %{{.*}}: memref<64x128xf32>) kernel
+// CHECK: memref.load %[[GATE]]
+// CHECK: math.exp
+// CHECK: arith.mulf
+// CHECK-LABEL: func.func private @swiglu_gpu1(
+// CHECK-SAME: %{{.*}}: memref<128x32xi8>, %{{.*}}: memref<128xf32>, %{{.*}}: memref<64x128xf32>)
+// CHECK-LABEL: func.func private @swiglu_gpu2(
+// CHECK-SAME: %{{.*}}: memref<64x32xi8>, %{{.*}}: memref<64xf32>, %{{.*}}: memref<128x32xi8>, %{{.*}}: memref<128xf32>, %[[G:.*]]: memref<64x128xf32>, %[[Y:.*]]: memref<64x128xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@swiglu_gpu2_qlinear0 {{.*}} %[[G]] : memref<64x128xf32>, %[[Y]] : memref<64x128xf32>)
+// CHECK-LABEL: func.func @swiglu(
+// CHECK: call @swiglu_gpu1(
+// CHECK: call @swiglu_gpu2(
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @swiglu(%x: tensor<64x32xf32>, %wg: tensor<128x32xi8>, %sg: tensor<128xf32>, %wu: tensor<128x32xi8>, %su: tensor<128xf32>) -> tensor<64x128xf32> {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<64x32xf32>) -> (tensor<64x32xi8>, tensor<64xf32>)
+  %gate = quant_xform.qlinear %q scale %s, %wg scale %sg : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %up = quant_xform.qlinear %q scale %s, %wu scale %su : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %init = tensor.empty() : tensor<64x128xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%gate, %up : tensor<64x128xf32>, tensor<64x128xf32>) outs(%init : tensor<64x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %a : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %sig = arith.divf %a, %d : f32
+    %r = arith.mulf %sig, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<64x128xf32>
+  return %g : tensor<64x128xf32>
+}
+
+// -----
+
+// The residual add behind a layer's last linear: the GEMM's epilogue adds
+// the residual (one more operand, read at each value's place) and stores
+// the sum; no loop kernel is left. The add in front of a norm stays the
+// norm kernel's (its residual).
+// CHECK-LABEL: gpu.func @residual_gpu1_qlinear0(
+// CHECK-SAME: %{{.*}}: memref<128xf32>, %[[R:.*]]: memref<64x128xf32>, %{{.*}}: memref<64x128xf32>) kernel
+// CHECK: %[[X:.*]] = memref.load %[[R]]
+// CHECK: arith.addf %{{.*}}, %[[X]] : f32
+// CHECK-LABEL: func.func @residual(
+// CHECK: call @residual_gpu0(
+// CHECK: call @residual_gpu1(
+// CHECK: call @residual_gpu2(
+// CHECK-NOT: arith.addf
+// CHECK: return
+func.func @residual(%x: tensor<64x32xf32>, %r: tensor<64x128xf32>, %w: tensor<128x32xi8>, %sw: tensor<128xf32>, %g: tensor<128xf32>) -> (tensor<64x128xf32>, tensor<64x128xf32>) {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<64x32xf32>) -> (tensor<64x32xi8>, tensor<64xf32>)
+  %u = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %y = arith.addf %r, %u : tensor<64x128xf32>
+  %v = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %z = arith.addf %y, %v : tensor<64x128xf32>
+  %n = quant_xform.rms_norm %z, %g {epsilon = 1.0e-05 : f64} : (tensor<64x128xf32>, tensor<128xf32>) -> tensor<64x128xf32>
+  return %y, %n : tensor<64x128xf32>, tensor<64x128xf32>
+}

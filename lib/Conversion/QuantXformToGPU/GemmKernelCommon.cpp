@@ -33,8 +33,14 @@ SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
     args.push_back(MemRefType::get({m, s.outliers}, f32));
     args.push_back(MemRefType::get({s.n, s.outliers}, f32));
   }
+  if (s.activationOperand)
+    args.push_back(MemRefType::get({m, s.n}, f32));
   args.push_back(MemRefType::get({m, s.n}, s.outType ? s.outType : f32));
   return args;
+}
+
+unsigned gpu_kernels::activationOperandArgument(const GemmShape &s) {
+  return 4 + (s.bias ? 1 : 0) + (s.outliers ? 2 : 0);
 }
 
 Value gpu_kernels::kernelRows(OpBuilder &b, Location loc, gpu::GPUFuncOp fn,
@@ -139,12 +145,17 @@ static Type outputElementType(gpu::GPUFuncOp fn) {
 }
 
 Value gpu_kernels::applyActivation(OpBuilder &b, Location loc,
-                                   Operation *activation, Value v) {
+                                   Operation *activation, Value v, Value other,
+                                   unsigned linearInput) {
   if (!activation)
     return v;
+  if (isa<arith::AddFOp>(activation)) // f32 addition commutes exactly
+    return arith::AddFOp::create(b, loc, v, other);
   Block &body = cast<linalg::GenericOp>(activation).getRegion().front();
   IRMapping map;
-  map.map(body.getArgument(0), v);
+  map.map(body.getArgument(linearInput), v);
+  if (other)
+    map.map(body.getArgument(1 - linearInput), other);
   // Scalar constants from outside the body (fusableActivation checks).
   auto cloneConstants = [&](Operation *op) {
     for (Value operand : op->getOperands())
@@ -159,11 +170,32 @@ Value gpu_kernels::applyActivation(OpBuilder &b, Location loc,
   return map.lookup(body.getTerminator()->getOperand(0));
 }
 
+/// The activation operand's value at `at` (GemmShape::activationOperand),
+/// or null.
+static Value loadActivationOperand(KernelSite k, OutputIndex at) {
+  if (!k.s.activationOperand)
+    return Value();
+  return memref::LoadOp::create(
+      k.b, k.loc, k.fn.getArgument(activationOperandArgument(k.s)),
+      ValueRange{at.row, at.col});
+}
+
 void gpu_kernels::storeValuePair(KernelSite k, OutputIndex at, Value v0,
                                  Value v1, Value dest) {
   OpBuilder &b = k.b;
-  v0 = applyActivation(b, k.loc, k.s.activation, v0);
-  v1 = applyActivation(b, k.loc, k.s.activation, v1);
+  assert(!(dest && k.s.activationOperand) &&
+         "a staged tile's index is not the activation operand's");
+  Value o0, o1;
+  if (k.s.activationOperand) {
+    Value pair = vector::LoadOp::create(
+        b, k.loc, VectorType::get({2}, b.getF32Type()),
+        k.fn.getArgument(activationOperandArgument(k.s)),
+        ValueRange{at.row, at.col}, /*nontemporal=*/false, llvm::MaybeAlign(8));
+    o0 = vector::ExtractOp::create(b, k.loc, pair, ArrayRef<int64_t>{0});
+    o1 = vector::ExtractOp::create(b, k.loc, pair, ArrayRef<int64_t>{1});
+  }
+  v0 = applyActivation(b, k.loc, k.s.activation, v0, o0, k.s.activationInput);
+  v1 = applyActivation(b, k.loc, k.s.activation, v1, o1, k.s.activationInput);
   Value pair = vector::FromElementsOp::create(
       b, k.loc, VectorType::get({2}, b.getF32Type()), ValueRange{v0, v1});
   Type out = outputElementType(k.fn);
@@ -181,7 +213,8 @@ void gpu_kernels::storeValue(KernelSite k, OutputIndex at, Value v,
   OpBuilder::InsertionGuard guard(k.b);
   if (checked)
     enterIfInRange(k, at.row, at.col);
-  v = applyActivation(k.b, k.loc, k.s.activation, v);
+  v = applyActivation(k.b, k.loc, k.s.activation, v,
+                      loadActivationOperand(k, at), k.s.activationInput);
   Type out = outputElementType(k.fn);
   if (!out.isF32())
     v = arith::TruncFOp::create(k.b, k.loc, out, v);

@@ -40,7 +40,15 @@ struct GemmShape {
   /// arith / math ops: an activation such as GELU) applied to each value
   /// in the epilogue before its store; null for none.
   Operation *activation = nullptr;
+  /// The activation's input that is the linear's value (0 or 1), and
+  /// whether it has a second one: an [M, N] f32 operand of the kernel
+  /// (after the outlier operands, before y) read at each value's place.
+  unsigned activationInput = 0;
+  bool activationOperand = false;
 };
+
+/// The kernel argument of GemmShape::activationOperand.
+unsigned activationOperandArgument(const GemmShape &s);
 
 /// The memref dimension of M for a kernel planned for `m` rows: `m`, or
 /// dynamic with `dynamicM`.
@@ -121,9 +129,10 @@ Value dequantizeValue(OpBuilder &b, Location loc, Value acc,
                       const EpilogueRow &rowValues,
                       const EpilogueColumn &colValues);
 
-/// `activation`'s body (GemmShape::activation) applied to `v`, or `v`.
+/// `activation`'s body (GemmShape::activation) applied to `v` (and to
+/// `other`, its second input's value, where it has one), or `v`.
 Value applyActivation(OpBuilder &b, Location loc, Operation *activation,
-                      Value v);
+                      Value v, Value other = Value(), unsigned linearInput = 0);
 
 /// Stores the f32 `v` to y[at] (rounded to y's element type); with
 /// `checked`, only where row < M and col < N.
@@ -132,7 +141,8 @@ void storeValue(KernelSite k, OutputIndex at, Value v, bool checked);
 /// Stores the f32 pair (v0, v1) to y[row, col], y[row, col + 1] (rounded to
 /// y's element type) in one store of two elements: no masking (both in
 /// range), col even and N even. With `dest`, to that 2-D memref of y's
-/// element type instead (a staging buffer in shared memory).
+/// element type instead (a staging buffer in shared memory; not with an
+/// activation operand, which is read at `at`).
 void storeValuePair(KernelSite k, OutputIndex at, Value v0, Value v1,
                     Value dest = Value());
 

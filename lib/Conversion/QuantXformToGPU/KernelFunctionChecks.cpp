@@ -82,22 +82,62 @@ arith::TruncFOp gpu_lowering::fusableNarrow(Value r) {
   return trunc;
 }
 
-linalg::GenericOp gpu_lowering::fusableActivation(Value r) {
+SmallVector<Value> gpu_lowering::activationInputs(Operation *act) {
+  if (auto g = dyn_cast<linalg::GenericOp>(act))
+    return g.getDpsInputs();
+  return SmallVector<Value>(act->getOperands());
+}
+
+/// Whether the second input `other` of an activation of the linear result
+/// `r` can be read by the linear's kernel: r's type, and there before r's
+/// linear (whose kernel function's call reads it).
+static bool isEpilogueOperand(Value other, Value r) {
+  Operation *linear = r.getDefiningOp();
+  Operation *def = other.getDefiningOp();
+  if (other == r || other.getType() != r.getType() || !linear)
+    return false;
+  if (!def)
+    return cast<BlockArgument>(other).getOwner() == linear->getBlock();
+  return def->getBlock() == linear->getBlock() && def->isBeforeInBlock(linear);
+}
+
+/// Whether the tensor add `add` of `r` is the residual add of a norm that
+/// its kernel fuses.
+static bool isNormResidual(arith::AddFOp add) {
+  return llvm::any_of(add->getUsers(), [&](Operation *user) {
+    return isa<LayerNormOp, RMSNormOp>(user) && fusableResidual(user) == add;
+  });
+}
+
+Operation *gpu_lowering::fusableActivation(Value r) {
   if (r.use_empty() ||
       !cast<RankedTensorType>(r.getType()).getElementType().isF32())
     return {};
-  auto g = dyn_cast<linalg::GenericOp>(*r.getUsers().begin());
-  if (!g || llvm::any_of(r.getUsers(), [&](Operation *u) { return u != g; }))
+  Operation *user = *r.getUsers().begin();
+  if (llvm::any_of(r.getUsers(), [&](Operation *u) { return u != user; }))
     return {};
-  if (g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
-      g.getDpsInputs()[0] != r || g->getNumResults() != 1 ||
-      g->getResult(0).getType() != r.getType() ||
+  if (auto add = dyn_cast<arith::AddFOp>(user)) {
+    Value other = add.getLhs() == r ? add.getRhs() : add.getLhs();
+    if (add.getType() != r.getType() || !isEpilogueOperand(other, r) ||
+        isNormResidual(add))
+      return {};
+    return add;
+  }
+  auto g = dyn_cast<linalg::GenericOp>(user);
+  if (!g)
+    return {};
+  unsigned inputs = g.getNumDpsInputs();
+  if (inputs < 1 || inputs > 2 || g.getNumDpsInits() != 1 ||
+      g->getNumResults() != 1 || g->getResult(0).getType() != r.getType() ||
       g.getNumReductionLoops() != 0 ||
       !llvm::all_of(g.getIndexingMapsArray(),
                     [](AffineMap m) { return m.isIdentity(); }))
     return {};
+  if (inputs == 2 &&
+      !isEpilogueOperand(g.getDpsInputs()[g.getDpsInputs()[0] == r ? 1 : 0], r))
+    return {};
   Block &body = g.getRegion().front();
-  if (!body.getArgument(1).use_empty())
+  if (!body.getArgument(inputs).use_empty())
     return {};
   // Arith / math ops on values of the body or scalar constants from
   // outside (canonicalization hoists them): the kernel clones both.
@@ -237,8 +277,9 @@ LogicalResult gpu_lowering::checkFusedMixed(
 }
 
 /// Checks an attention or norm op of a kernel function: its kernel takes
-/// it and its operands are the function's arguments.
-static LogicalResult checkRowKernelOp(Operation *op) {
+/// it and its operands are the function's arguments (an error unless not
+/// `emit`).
+static LogicalResult checkRowKernelOp(Operation *op, bool emit = true) {
   if (auto att = dyn_cast<AttentionOp>(op)) {
     if (failed(checkAttention(att)))
       return failure();
@@ -250,27 +291,27 @@ static LogicalResult checkRowKernelOp(Operation *op) {
   auto isArgument = [](Value v) { return isa<BlockArgument>(v); };
   if (!llvm::all_of(op->getOperands().drop_front(residual ? 1 : 0),
                     isArgument) ||
-      (residual && !llvm::all_of(residual->getOperands(), isArgument)))
+      (residual && !llvm::all_of(residual->getOperands(), isArgument))) {
+    if (!emit)
+      return failure();
     return op->emitError() << "the GPU lowering needs every operand of this "
                               "op (and of a residual add in front of a norm) "
                               "to be a function argument";
+  }
   return success();
 }
 
-/// Whether `g` is the activation of a qlinear that its kernel fuses.
-static bool isFusedActivation(linalg::GenericOp g) {
-  if (g.getNumDpsInputs() != 1)
-    return false;
-  auto q = g.getDpsInputs()[0].getDefiningOp<QLinearOp>();
-  return q && fusableActivation(q.getResult()) == g;
+Value gpu_lowering::fusedLinearResult(Operation *act) {
+  for (Value in : activationInputs(act))
+    if (auto q = in.getDefiningOp<QLinearOp>())
+      if (fusableActivation(q.getResult()) == act)
+        return in;
+  return Value();
 }
 
-/// Whether `add` is the residual add in front of a norm that its kernel
-/// fuses.
-static bool isFusedResidual(arith::AddFOp add) {
-  return llvm::any_of(add->getUsers(), [&](Operation *user) {
-    return isa<LayerNormOp, RMSNormOp>(user) && fusableResidual(user) == add;
-  });
+/// Whether `act` is the activation of a qlinear that its kernel fuses.
+static bool isFusedActivation(Operation *act) {
+  return bool(fusedLinearResult(act));
 }
 
 /// Whether every op of `f` is a qlinear or dynamic_quantize (the shape
@@ -286,9 +327,10 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
       return options.attentionKernel &&
              succeeded(checkAttention(att, /*emit=*/false));
     if (isa<LayerNormOp, RMSNormOp>(op))
-      return normKernelRefusal(&op).empty();
+      return normKernelRefusal(&op).empty() &&
+             succeeded(checkRowKernelOp(&op, /*emit=*/false));
     if (auto add = dyn_cast<arith::AddFOp>(op))
-      return isFusedResidual(add);
+      return isNormResidual(add) || isFusedActivation(add);
     if (auto g = dyn_cast<linalg::GenericOp>(op))
       return isFusedActivation(g);
     if (auto ext = dyn_cast<arith::ExtFOp>(op))
@@ -354,9 +396,9 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
                                  "argument (or its arith.extf)";
       continue;
     }
-    if (auto add = dyn_cast<arith::AddFOp>(op); add && isFusedResidual(add))
+    if (auto add = dyn_cast<arith::AddFOp>(op); add && isNormResidual(add))
       continue; // checked with its norm
-    if (auto g = dyn_cast<linalg::GenericOp>(op); g && isFusedActivation(g))
+    if (isa<linalg::GenericOp, arith::AddFOp>(op) && isFusedActivation(&op))
       continue; // checked with its qlinear
     if (isa<AttentionOp>(op) && !options.attentionKernel)
       return op.emitError() << "with attention-kernel=false, attention runs "

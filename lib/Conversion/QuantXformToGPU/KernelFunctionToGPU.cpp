@@ -31,9 +31,9 @@ Value GPULaunchState::allocScratch(OpBuilder &b, Location loc, MemRefType type,
   // Without a stream (a function run synchronously, chained later by
   // gpu-async-region), a synchronous allocation.
   Type tokenType = token ? gpu::AsyncTokenType::get(b.getContext()) : Type();
-  auto alloc = gpu::AllocOp::create(
-      b, loc, type, tokenType, token ? ValueRange{token} : ValueRange{},
-      dynamicSizes, ValueRange{});
+  auto alloc = gpu::AllocOp::create(b, loc, type, tokenType,
+                                    token ? ValueRange{token} : ValueRange{},
+                                    dynamicSizes, ValueRange{});
   token = alloc.getAsyncToken();
   scratch.push_back(alloc.getMemref());
   return alloc.getMemref();
@@ -122,8 +122,8 @@ struct KernelFunctionSignature : public GPULaunchPattern<func::FuncOp> {
     SmallVector<Value> arguments(body.getArguments());
     SmallVector<Value> returned(ret.getOperands());
     SmallVector<arith::TruncFOp> narrows(body.getOps<arith::TruncFOp>());
-    SmallVector<linalg::GenericOp> activations(
-        body.getOps<linalg::GenericOp>());
+    SmallVector<std::pair<Value, Operation *>> activations(
+        state.fusedActivation.begin(), state.fusedActivation.end());
     Block *entry = rewriter.applySignatureConversion(&body, signature);
     rewriter.modifyOpInPlace(f, [&] {
       f.setType(
@@ -141,9 +141,9 @@ struct KernelFunctionSignature : public GPULaunchPattern<func::FuncOp> {
       if (Value out = state.bufferFor.lookup(trunc.getResult()))
         state.bufferFor[trunc.getIn()] = out;
     // A linear's fused activation: the kernel stores its result.
-    for (linalg::GenericOp act : activations)
+    for (auto [linear, act] : activations)
       if (Value out = state.bufferFor.lookup(act->getResult(0)))
-        state.bufferFor[act.getDpsInputs()[0]] = out;
+        state.bufferFor[linear] = out;
     if (!state.synchronous) {
       rewriter.setInsertionPointToStart(entry);
       state.token = gpu::WaitOp::create(
@@ -171,10 +171,9 @@ struct KernelFunctionReturn : public GPULaunchPattern<func::ReturnOp> {
         token ? gpu::AsyncTokenType::get(ret.getContext()) : Type();
     for (auto [v, out] : llvm::zip(ret.getOperands(), state.outs))
       if (state.bufferFor.lookup(v) != out)
-        token = gpu::MemcpyOp::create(
-                    rewriter, loc, tokenType,
-                    token ? ValueRange{token} : ValueRange{}, out,
-                    state.bufferFor.lookup(v))
+        token = gpu::MemcpyOp::create(rewriter, loc, tokenType,
+                                      token ? ValueRange{token} : ValueRange{},
+                                      out, state.bufferFor.lookup(v))
                     .getAsyncToken();
     for (Value buffer : state.scratch)
       token = gpu::DeallocOp::create(rewriter, loc, tokenType,
@@ -217,6 +216,10 @@ LogicalResult gpu_lowering::convertKernelFunction(
   state.kernels = kernels;
   state.functionName = f.getName().str();
   state.synchronous = synchronous && canLaunchSynchronously(f, options);
+  f.walk([&](QLinearOp q) {
+    if (Operation *act = fusableActivation(q.getResult()))
+      state.fusedActivation[q.getResult()] = act;
+  });
   TypeConverter converter;
   populateQuantXformToGPUTypeConversions(converter);
   ConversionTarget target(*ctx);

@@ -38,11 +38,21 @@ Type kernelElementType(Value v);
 /// The only user of the f32 linear result `r` when it is an `arith.truncf`
 /// to bf16 / f16, which the GEMM epilogue fuses into its stores, or null.
 arith::TruncFOp fusableNarrow(Value r);
-/// The elementwise `linalg.generic` (one f32 input, identity maps, a body
-/// of arith / math ops that does not read its init) that is the only user
-/// of the f32 linear result `r`, which the GEMM epilogue applies before
-/// its stores (an activation such as GELU), or null.
-linalg::GenericOp fusableActivation(Value r);
+/// The elementwise op that is the only user of the f32 linear result `r`,
+/// which the GEMM epilogue applies before its stores, or null: a
+/// `linalg.generic` (identity maps, a body of arith / math ops that does
+/// not read its init) such as GELU with `r` its one input, or such a
+/// generic or a tensor `arith.addf` of `r` and one other tensor of `r`'s
+/// type defined before `r`'s linear, which the epilogue reads (SwiGLU's
+/// silu(gate)·up on the up linear; the residual add behind a layer's last
+/// linear, unless a norm's kernel takes that add).
+Operation *fusableActivation(Value r);
+/// The operands of the fused activation `act` (its generic's inputs, or
+/// the add's operands).
+SmallVector<Value> activationInputs(Operation *act);
+/// The input of the fused activation `act` that is its linear's result
+/// (the qlinear whose fusableActivation is `act`), or null.
+Value fusedLinearResult(Operation *act);
 /// The online Hadamard rotation that `dq` quantizes and that the quantize
 /// kernel can do in front (`rotate hadamard`, not inverse, used only by
 /// `dq`, K ≤ kMaxResidentK), or null.

@@ -145,7 +145,17 @@ struct QLinearToGPU : public GPULaunchPattern<QLinearOp> {
     Location loc = q.getLoc();
     LinearKernelPlan plan = planQLinear(q, options);
     plan.shape.outType = elementTypeOf(out);
-    plan.shape.activation = fusableActivation(q.getResult());
+    Value activationOperand;
+    if (Operation *act = state.fusedActivation.lookup(q.getResult())) {
+      SmallVector<Value> inputs = activationInputs(act);
+      plan.shape.activation = act;
+      plan.shape.activationInput = inputs[0] == q.getResult() ? 0 : 1;
+      if (inputs.size() == 2) {
+        plan.shape.activationOperand = true;
+        activationOperand =
+            state.bufferOf(inputs[1 - plan.shape.activationInput]);
+      }
+    }
     OpBuilder kb = state.kernelBuilder();
     std::string name =
         state.functionName + "_qlinear" + std::to_string(state.nextGemm++);
@@ -156,6 +166,8 @@ struct QLinearToGPU : public GPULaunchPattern<QLinearOp> {
     SmallVector<Value> operands;
     for (Value v : q->getOperands())
       operands.push_back(state.bufferOf(v));
+    if (activationOperand)
+      operands.push_back(activationOperand);
     if (plan.wgmma && plan.tile.tma)
       appendTensorMapPlaceholders(rewriter, loc, operands);
     operands.push_back(out);
@@ -253,17 +265,24 @@ struct FusedNarrowToGPU : public GPULaunchPattern<arith::TruncFOp> {
   }
 };
 
-/// The activation behind a linear: done by its GEMM's epilogue.
-struct FusedActivationToGPU : public GPULaunchPattern<linalg::GenericOp> {
-  using GPULaunchPattern::GPULaunchPattern;
+/// The activation behind a linear (a generic, or a tensor add): done by its
+/// GEMM's epilogue.
+template <typename ActivationOp>
+struct FusedActivationToGPU : public GPULaunchPattern<ActivationOp> {
+  using GPULaunchPattern<ActivationOp>::GPULaunchPattern;
 
   LogicalResult
-  matchAndRewrite(linalg::GenericOp g, OpAdaptor adaptor,
+  matchAndRewrite(ActivationOp act, typename ActivationOp::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!g.hasPureTensorSemantics())
+    GPULaunchState &state = this->state;
+    Value linear;
+    for (auto [result, fused] : state.fusedActivation)
+      if (fused == act.getOperation())
+        linear = result;
+    if (!linear)
       return failure();
-    Value out = state.bufferFor.lookup(g->getResult(0));
-    rewriter.replaceOp(g, out ? out : state.bufferOf(g.getDpsInputs()[0]));
+    Value out = state.bufferFor.lookup(act->getResult(0));
+    rewriter.replaceOp(act, out ? out : state.bufferOf(linear));
     return success();
   }
 };
@@ -275,6 +294,7 @@ void gpu_lowering::populateLinearOpPatterns(
     const QuantXformToGPUOptions &options, GPULaunchState &state) {
   patterns.add<QLinearToGPU, MixedLinearToGPU>(converter, patterns.getContext(),
                                                state, options);
-  patterns.add<FusedNarrowToGPU, FusedActivationToGPU>(
+  patterns.add<FusedNarrowToGPU, FusedActivationToGPU<linalg::GenericOp>,
+               FusedActivationToGPU<arith::AddFOp>>(
       converter, patterns.getContext(), state);
 }

@@ -88,7 +88,7 @@ static SmallVector<Operation *> kernelChain(Operation *op) {
   }
   arith::ExtFOp widen = input ? fusableWiden(input) : arith::ExtFOp();
   arith::TruncFOp narrow;
-  linalg::GenericOp activation;
+  Operation *activation = nullptr;
   if (isa<QLinearOp, MixedLinearOp>(op))
     narrow = fusableNarrow(op->getResult(0));
   if (isa<QLinearOp>(op))
@@ -99,7 +99,7 @@ static SmallVector<Operation *> kernelChain(Operation *op) {
   SmallVector<Operation *> chain;
   for (Operation *o :
        {residual.getOperation(), widen.getOperation(), rot.getOperation(), op,
-        narrow.getOperation(), activation.getOperation()})
+        narrow.getOperation(), activation})
     if (o)
       chain.push_back(o);
   return chain;

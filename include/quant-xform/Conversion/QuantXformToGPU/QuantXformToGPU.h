@@ -84,6 +84,9 @@ struct GPULaunchState {
   SmallVector<Value> outs;
   /// Scratch buffers, freed before the return.
   SmallVector<Value> scratch;
+  /// The activation fused into the GEMM of each linear result, found
+  /// before the conversion changes the operands it is judged by.
+  DenseMap<Value, Operation *> fusedActivation;
   /// Counters naming the quantize, GEMM, attention and norm kernels.
   unsigned nextQuantize = 0, nextGemm = 0, nextAttention = 0, nextNorm = 0;
 
