@@ -2,7 +2,7 @@
 
 #include "quant-xform/Calibration/RangeChoosers.h"
 
-#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/ErrorHandling.h"
 
 #include <cmath>
 #include <limits>
@@ -10,15 +10,21 @@
 
 using namespace mlir::quant_xform::calibration;
 
-std::optional<RangeMethod>
-mlir::quant_xform::calibration::parseRangeMethod(llvm::StringRef name) {
-  return llvm::StringSwitch<std::optional<RangeMethod>>(name)
-      .Case("minmax", RangeMethod::MinMax)
-      .Case("percentile", RangeMethod::Percentile)
-      .Case("mse", RangeMethod::Mse)
-      .Case("kl", RangeMethod::Kl)
-      .Case("ema", RangeMethod::Ema)
-      .Default(std::nullopt);
+llvm::StringRef
+mlir::quant_xform::calibration::rangeMethodName(RangeMethod method) {
+  switch (method) {
+  case RangeMethod::MinMax:
+    return "minmax";
+  case RangeMethod::Percentile:
+    return "percentile";
+  case RangeMethod::Mse:
+    return "mse";
+  case RangeMethod::Kl:
+    return "kl";
+  case RangeMethod::Ema:
+    return "ema";
+  }
+  llvm_unreachable("a range method");
 }
 
 int64_t Histogram::total() const {

@@ -18,7 +18,7 @@
 // KL: %[[S:.*]] = arith.constant dense<{{[0-9.e+-]+}}> : tensor<f32>
 // KL: quant_xform.quantize %{{.*}}, %[[S]] scheme<per_tensor>
 
-// ERR-NAME: error: quant-xform-quantize-linears: range must be minmax, percentile, mse, kl or ema, got 'entropy'
+// ERR-NAME: for the --range option: Cannot find option named 'entropy'!
 // ERR-ASYM: error: quant-xform-quantize-linears: range=mse needs static-activations and a symmetric scheme
 // ERR-PCT: error: quant-xform-quantize-linears: percentile must be in (0, 100], got 0
 

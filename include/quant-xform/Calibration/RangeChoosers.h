@@ -34,8 +34,9 @@ namespace mlir::quant_xform::calibration {
 /// How to choose the clipping threshold.
 enum class RangeMethod { MinMax, Percentile, Mse, Kl, Ema };
 
-/// Parses "minmax", "percentile", "mse", "kl" or "ema".
-std::optional<RangeMethod> parseRangeMethod(llvm::StringRef name);
+/// The option value of `method`: "minmax", "percentile", "mse", "kl" or
+/// "ema".
+llvm::StringRef rangeMethodName(RangeMethod method);
 
 /// A histogram of |x|: `counts[i]` values fell in
 /// [i·max/B, (i+1)·max/B) (the last bin includes max).

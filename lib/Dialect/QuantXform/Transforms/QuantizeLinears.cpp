@@ -51,18 +51,11 @@ struct QuantizeLinears
                             "activation-granularity=per_tensor";
       return signalPassFailure();
     }
-    std::optional<calibration::RangeMethod> method =
-        calibration::parseRangeMethod(range);
-    if (!method) {
-      module.emitError() << "quant-xform-quantize-linears: range must be "
-                            "minmax, percentile, mse, kl or ema, got '"
-                         << range << "'";
-      return signalPassFailure();
-    }
-    rangeMethod = *method;
+    rangeMethod = range;
     if (rangeMethod != calibration::RangeMethod::MinMax &&
         (!staticActivations || asymmetric)) {
-      module.emitError() << "quant-xform-quantize-linears: range=" << range
+      module.emitError() << "quant-xform-quantize-linears: range="
+                         << calibration::rangeMethodName(range)
                          << " needs static-activations and a symmetric "
                             "scheme";
       return signalPassFailure();
@@ -117,11 +110,11 @@ struct QuantizeLinears
       auto hist = dict.getAs<DenseIntElementsAttr>("histogram");
       auto histMax = dict.getAs<FloatAttr>("histogram_max");
       if (!hist || !histMax)
-        return op.emitError()
-               << "linear '" << getLayerName(op)
-               << "' has no calibration histogram for range=" << range
-               << "; run quant-xform-calibrate with "
-                  "histogram=true";
+        return op.emitError() << "linear '" << getLayerName(op)
+                              << "' has no calibration histogram for range="
+                              << calibration::rangeMethodName(rangeMethod)
+                              << "; run quant-xform-calibrate with "
+                                 "histogram=true";
       calibration::Histogram h;
       for (APInt v : hist.getValues<APInt>())
         h.counts.push_back(v.getSExtValue());

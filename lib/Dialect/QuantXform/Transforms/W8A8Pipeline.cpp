@@ -105,11 +105,20 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       *this, "static-activations",
       llvm::cl::desc("Per-tensor activation scales from calibration"),
       llvm::cl::init(false)};
-  Option<std::string> range{
-      *this, "range",
-      llvm::cl::desc("Static range chooser: minmax, percentile, mse, kl or "
-                     "ema"),
-      llvm::cl::init("minmax")};
+  Option<calibration::RangeMethod> range{
+      *this, "range", llvm::cl::desc("Static range chooser"),
+      llvm::cl::init(calibration::RangeMethod::MinMax),
+      llvm::cl::values(
+          clEnumValN(calibration::RangeMethod::MinMax, "minmax",
+                     "the calibrated minimum and maximum"),
+          clEnumValN(calibration::RangeMethod::Percentile, "percentile",
+                     "a percentile of |x| (calibration histograms)"),
+          clEnumValN(calibration::RangeMethod::Mse, "mse",
+                     "the clip of least quantization error"),
+          clEnumValN(calibration::RangeMethod::Kl, "kl",
+                     "the clip of least KL divergence"),
+          clEnumValN(calibration::RangeMethod::Ema, "ema",
+                     "the exponential moving average of the ranges"))};
   Option<double> percentile{*this, "percentile",
                             llvm::cl::desc("Percentile for range=percentile"),
                             llvm::cl::init(99.99)};
@@ -165,8 +174,9 @@ static void addCalibration(OpPassManager &pm,
   calibrate.seed = options.seed;
   calibrate.outlierThreshold = options.outlierThreshold;
   calibrate.secondMoment = options.rotation == "pca";
-  calibrate.histogram = options.range != "minmax" && options.range != "ema";
-  calibrate.ema = options.range == "ema";
+  calibrate.histogram = options.range != calibration::RangeMethod::MinMax &&
+                        options.range != calibration::RangeMethod::Ema;
+  calibrate.ema = options.range == calibration::RangeMethod::Ema;
   calibrate.keepRows = forSearch ? options.keepRows.getValue() : 0;
   calibrate.rowMask = options.calibrationRowMask;
   calibrate.rowMaskAdditive = options.calibrationRowMaskAdditive;

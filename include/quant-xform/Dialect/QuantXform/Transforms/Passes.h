@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "quant-xform/Calibration/RangeChoosers.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrs.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformDialect.h"
 

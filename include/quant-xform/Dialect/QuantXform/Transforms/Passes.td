@@ -67,9 +67,25 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
            "(min/max range) instead of run-time ones">,
     Option<"asymmetric", "asymmetric", "bool", /*default=*/"false",
            "Asymmetric uint8 activations with a zero point">,
-    Option<"range", "range", "std::string", /*default=*/"\"minmax\"",
-           "Static range chooser: minmax, percentile, mse or kl (the last "
-           "three need calibration histograms and are symmetric)">,
+    Option<"range", "range", "::mlir::quant_xform::calibration::RangeMethod",
+           /*default=*/"::mlir::quant_xform::calibration::RangeMethod::MinMax",
+           "Static range chooser (all but minmax need static-activations "
+           "and a symmetric scheme)", [{::llvm::cl::values(
+             clEnumValN(::mlir::quant_xform::calibration::RangeMethod::MinMax,
+                        "minmax", "the calibrated minimum and maximum"),
+             clEnumValN(
+                 ::mlir::quant_xform::calibration::RangeMethod::Percentile,
+                 "percentile", "a percentile of |x| (calibration "
+                 "histograms)"),
+             clEnumValN(::mlir::quant_xform::calibration::RangeMethod::Mse,
+                        "mse", "the clip of least quantization error "
+                        "(calibration histograms)"),
+             clEnumValN(::mlir::quant_xform::calibration::RangeMethod::Kl,
+                        "kl", "the clip of least KL divergence (calibration "
+                        "histograms)"),
+             clEnumValN(::mlir::quant_xform::calibration::RangeMethod::Ema,
+                        "ema", "the exponential moving average of the "
+                        "calibrated ranges (calibrate ema=true)"))}]>,
     Option<"percentile", "percentile", "double", /*default=*/"99.99",
            "Percentile in (0, 100] for range=percentile">,
     Option<"layers", "layers", "std::string", /*default=*/"\"\"",
