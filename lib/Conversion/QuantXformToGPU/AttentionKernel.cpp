@@ -170,6 +170,8 @@ private:
   /// O…); `checked`: its scores are compared against the hidden keys.
   scf::ForOp keyLoop(Value begin, Value end, ValueRange init, bool checked);
   void keyLoopStep(Value tile, ValueRange carried, bool checked);
+  /// B fragment `h` (matrices 2h and 2h + 1) of an ldmatrix result.
+  Value bFragment(Value frags, int64_t h);
   /// The scores (8 n-tiles of 8 keys) of tile stage `stage`: q·kᵀ.
   SmallVector<Value> tileScores(Value stage);
   /// The scaled, masked scores of n-tile `j` (row r, column c).
@@ -375,6 +377,16 @@ Value AttentionKernelBuilder::maskedScore(Value acc, Value tile, int64_t j,
       b, loc, hidden, cf(-std::numeric_limits<double>::infinity()), x);
 }
 
+Value AttentionKernelBuilder::bFragment(Value frags, int64_t h) {
+  Value bf = zero(VectorType::get({2, 2}, f16));
+  for (int64_t p = 0; p < 2; ++p)
+    bf = vector::InsertOp::create(
+        b, loc,
+        vector::ExtractOp::create(b, loc, frags, ArrayRef<int64_t>{2 * h + p}),
+        bf, ArrayRef<int64_t>{p});
+  return bf;
+}
+
 SmallVector<Value> AttentionKernelBuilder::tileScores(Value stage) {
   // 8 n-tiles of 8 keys; B[d][key] = k[key][d] from [key, d]: one
   // ldmatrix.x4 gives the B fragments of two k-steps (.x2 for a last odd
@@ -391,15 +403,8 @@ SmallVector<Value> AttentionKernelBuilder::tileScores(Value stage) {
           ValueRange{stage, key, add(steps == 2 ? ldDK : ldDK2, 16 * ks)},
           /*transpose=*/false, /*numTiles=*/2 * steps);
       for (int64_t h = 0; h < steps; ++h) {
-        Value bf = zero(VectorType::get({2, 2}, f16));
-        for (int64_t p = 0; p < 2; ++p)
-          bf = vector::InsertOp::create(
-              b, loc,
-              vector::ExtractOp::create(b, loc, frags,
-                                        ArrayRef<int64_t>{2 * h + p}),
-              bf, ArrayRef<int64_t>{p});
-        acc = nvgpu::MmaSyncOp::create(b, loc, qA[ks + h], bf, acc,
-                                       ArrayRef<int64_t>{16, 8, 16});
+        acc = nvgpu::MmaSyncOp::create(b, loc, qA[ks + h], bFragment(frags, h),
+                                       acc, ArrayRef<int64_t>{16, 8, 16});
       }
     }
     sc.push_back(acc);
@@ -484,15 +489,8 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried,
           ValueRange{stage, add(ldKey, 16 * kk), add(ldD, 16 * jp)},
           /*transpose=*/true, /*numTiles=*/4);
       for (int64_t h = 0; h < 2; ++h) {
-        Value bf = zero(bType);
-        for (int64_t p = 0; p < 2; ++p)
-          bf = vector::InsertOp::create(
-              b, loc,
-              vector::ExtractOp::create(b, loc, frags,
-                                        ArrayRef<int64_t>{2 * h + p}),
-              bf, ArrayRef<int64_t>{p});
-        o[h] = nvgpu::MmaSyncOp::create(b, loc, pA[kk], bf, o[h],
-                                        ArrayRef<int64_t>{16, 8, 16});
+        o[h] = nvgpu::MmaSyncOp::create(b, loc, pA[kk], bFragment(frags, h),
+                                        o[h], ArrayRef<int64_t>{16, 8, 16});
       }
     }
     next.append({o[0], o[1]});
