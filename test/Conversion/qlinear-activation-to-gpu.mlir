@@ -146,3 +146,26 @@ func.func @residual(%x: tensor<64x32xf32>, %r: tensor<64x128xf32>, %w: tensor<12
   %n = quant_xform.rms_norm %z, %g {epsilon = 1.0e-05 : f64} : (tensor<64x128xf32>, tensor<128xf32>) -> tensor<64x128xf32>
   return %y, %n : tensor<64x128xf32>, tensor<64x128xf32>
 }
+
+// -----
+
+// The same inside a kernel function (no outlining): gate's result is not
+// returned, but up's epilogue reads it, so it is kept in a scratch buffer
+// on the function's stream instead of being dropped as unused.
+// CHECK-LABEL: func.func @swiglu_kernel_function(
+// CHECK: %[[GATE:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<64x128xf32>
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@swiglu_kernel_function_qlinear0 {{.*}} %[[GATE]] : memref<64x128xf32>)
+// CHECK: gpu.launch_func async [%{{.*}}] @qx_gpu_kernels::@swiglu_kernel_function_qlinear1 {{.*}} %[[GATE]] : memref<64x128xf32>, %{{.*}} : memref<64x128xf32>)
+// CHECK: gpu.dealloc async [%{{.*}}] %[[GATE]]
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @swiglu_kernel_function(%x: tensor<64x32xf32>, %wg: tensor<128x32xi8>, %sg: tensor<128xf32>, %wu: tensor<128x32xi8>, %su: tensor<128xf32>) -> tensor<64x128xf32> {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<64x32xf32>) -> (tensor<64x32xi8>, tensor<64xf32>)
+  %gate = quant_xform.qlinear %q scale %s, %wg scale %sg : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %up = quant_xform.qlinear %q scale %s, %wu scale %su : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%gate, %up : tensor<64x128xf32>, tensor<64x128xf32>) outs(%up : tensor<64x128xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  } -> tensor<64x128xf32>
+  return %g : tensor<64x128xf32>
+}

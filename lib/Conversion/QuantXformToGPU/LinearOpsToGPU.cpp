@@ -135,14 +135,16 @@ struct QLinearToGPU : public GPULaunchPattern<QLinearOp> {
   LogicalResult
   matchAndRewrite(QLinearOp q, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    Location loc = q.getLoc();
     Value out = state.bufferFor.lookup(q.getResult());
+    if (!out && readByFusedActivation(q.getResult())) // kept in scratch
+      out = state.resultBuffer(rewriter, loc, q.getResult());
     if (!out) { // a qlinear result that is not returned is unused
       if (arith::TruncFOp narrow = fusableNarrow(q.getResult()))
         rewriter.eraseOp(narrow);
       rewriter.eraseOp(q);
       return success();
     }
-    Location loc = q.getLoc();
     LinearKernelPlan plan = planQLinear(q, options);
     plan.shape.outType = elementTypeOf(out);
     Value activationOperand;
@@ -179,6 +181,15 @@ struct QLinearToGPU : public GPULaunchPattern<QLinearOp> {
   }
 
 private:
+  /// Whether `r` is the second operand of another linear's fused
+  /// activation (SwiGLU's gate, read by up's epilogue).
+  bool readByFusedActivation(Value r) const {
+    return llvm::any_of(state.fusedActivation, [&](auto &entry) {
+      return entry.first != r &&
+             llvm::is_contained(activationInputs(entry.second), r);
+    });
+  }
+
   const QuantXformToGPUOptions &options;
 };
 
