@@ -431,7 +431,6 @@ void AttentionKernelBuilder::keyLoopStep(Value tile, ValueRange carried,
     copyKeyTile(next, arith::SubIOp::create(b, loc, c(1), stage));
   }
   auto accType = VectorType::get({2, 2}, f32);
-  auto bType = VectorType::get({2, 2}, f16);
   SmallVector<Value> sc = tileScores(stage);
   // Online softmax per row r: the new maximum, the rescale of the old
   // sum and output, the probabilities.
