@@ -234,6 +234,24 @@ static Tensor attention(const Tensor &q, const Tensor &k, const Tensor &v,
   return y;
 }
 
+/// The rotary embedding (RotaryOp's description), in f32 as the kernels:
+/// x [T, H, D], cos and sin [T, D/2].
+static Tensor rotary(const Tensor &x, const Tensor &cos, const Tensor &sin) {
+  int64_t t = x.shape()[0], h = x.shape()[1], d = x.shape()[2], half = d / 2;
+  Tensor y(x.shape(), x.dtype());
+  for (int64_t ti = 0; ti < t; ++ti)
+    for (int64_t hi = 0; hi < h; ++hi)
+      for (int64_t i = 0; i < half; ++i) {
+        const int64_t lo = (ti * h + hi) * d + i;
+        float x1 = x.getFloat(lo), x2 = x.getFloat(lo + half);
+        float c = cos.getFloat(ti * half + i), s = sin.getFloat(ti * half + i);
+        float p = x1 * c, q = x2 * s, r = x2 * c, u = x1 * s;
+        y.setFloat(lo, p - q);
+        y.setFloat(lo + half, r + u);
+      }
+  return y;
+}
+
 /// Normalizes rows: layer norm (centered) or RMS norm, then γ and β.
 static Tensor normalize(const Tensor &x, const Tensor &gamma,
                         const Tensor *beta, double eps, bool center) {
@@ -401,6 +419,11 @@ LogicalResult EvaluatorImpl::evalQuantXformOp(Operation *op, bool &handled) {
         bind(a, attention(lookup(a.getQuery()), lookup(a.getKey()),
                           lookup(a.getValue()), opt(a.getMask()),
                           a.getScale().convertToDouble(), a.getCausal()));
+        return success();
+      })
+      .Case([&](RotaryOp r) -> LogicalResult {
+        bind(r, rotary(lookup(r.getInput()), lookup(r.getCos()),
+                       lookup(r.getSin())));
         return success();
       })
       .Case([&](MixedLinearOp ml) { return evalMixedLinear(ml); })

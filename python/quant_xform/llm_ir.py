@@ -12,7 +12,8 @@ lowering keeps one copy of each):
 
   ``mask`` is additive over key positions (0 for tokens, -1e9 for padding);
   causality is built in. ``k`` (rotated) and ``v`` are what the caller
-  stores in its KV cache.
+  stores in its KV cache; for the GPU (``decode_attention="op"``) they are
+  ``[S, KV, D]``, the layout of its decode caches.
 
 * ``decode`` — one new token for each of ``B`` sequences against a cache of
   ``C`` positions that the caller owns::
@@ -157,20 +158,11 @@ class _LayerEmitter(_Emitter):
 
     # -- the layer's parts ---------------------------------------------------
     def rope(self, x3: str, T: int, n: int, cos: str, sin: str) -> str:
-        """Rotates each head's halves: [x1·c − x2·s, x2·c + x1·s] over
-        [T, n, D], as one elementwise op over [T, n, 2, D/2] (one kernel)."""
-        shape, split = [T, n, self.dh], [T, n, 2, self.half]
-        x4 = self.expand(x3, shape, split, [[0], [1], [2, 3]])
-        maps = ["d0, d1, 0, d3", "d0, d1, 1, d3", "d0, d3", "d0, d3"]
-        ins = [(x4, split), (x4, split), (cos, [T, self.half]), (sin, [T, self.half])]
-        y = self.generic(ins, maps, split, "d0, d1, d2, d3", ["parallel"] * 4,
-                         ["%p = arith.mulf %a0, %a2 : f32", "%q = arith.mulf %a1, %a3 : f32",
-                          "%lo = arith.subf %p, %q : f32", "%r = arith.mulf %a1, %a2 : f32",
-                          "%s = arith.mulf %a0, %a3 : f32", "%hi = arith.addf %r, %s : f32",
-                          "%i = linalg.index 2 : index", "%c0 = arith.constant 0 : index",
-                          "%first = arith.cmpi eq, %i, %c0 : index",
-                          "%y = arith.select %first, %lo, %hi : f32", "linalg.yield %y : f32"])
-        return self.collapse(y, split, shape, [[0], [1], [2, 3]])
+        """Rotates each head's halves, [x1·c − x2·s, x2·c + x1·s] over
+        [T, n, D]: one ``quant_xform.rotary`` (on the GPU applied by the
+        attention kernel as it loads q and k)."""
+        return self.op("r", f"quant_xform.rotary {x3}, {cos}, {sin} : "
+                            f"{_ty(T, n, self.dh)}, {_ty(T, self.half)}")
 
     def causal_gqa_attention(self, q3: str, k3: str, v3: str, S: int) -> str:
         """One ``quant_xform.attention`` (causal, grouped-query heads read
@@ -237,21 +229,30 @@ class _LayerEmitter(_Emitter):
         return rotate_op(self, y, T, self.rotation, False)
 
     # -- the two functions ---------------------------------------------------
-    def prefill(self, S: int, name: str = "prefill", private: bool = False) -> str:
+    def prefill(self, S: int, name: str = "prefill", private: bool = False,
+                tokens_first: bool = False) -> str:
+        """``tokens_first``: k and v returned as ``[S, KV, D]``, the GPU's
+        cache layout (``decode(attention="op")``), as the projections and
+        the rotary op leave them: no transpose, and the attention kernel
+        that rotates k also writes it (emitted after the attention)."""
         H, kvh, dh = self.c.hidden, self.kvh, self.dh
         x = self.stream_in(S)
         qr, kr, v3 = self.qkv(x, S, "%cos", "%sin")
-        k_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
-        v_out = self.transpose(v3, [S, kvh, dh], [1, 0, 2])       # [KV, S, D]
+        if not tokens_first:
+            kr_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])   # [KV, S, D]
+            v_out = self.transpose(v3, [S, kvh, dh], [1, 0, 2])    # [KV, S, D]
         ctx = self.causal_gqa_attention(qr, kr, v3, S)
         y = self.stream_out(self.rest(x, ctx, S), S)
+        if tokens_first:
+            kr_out, v_out = kr, v3
+        cache = _ty(S, kvh, dh) if tokens_first else _ty(kvh, S, dh)
         half = self.half
         vis = "private " if private else ""
         head = (f"  func.func {vis}@{name}(%x: {_ty(S, H)}, %cos: {_ty(S, half)}, "
                 f"%sin: {_ty(S, half)}, %mask: {_ty(S)}) -> ({_ty(S, H)}, "
-                f"{_ty(kvh, S, dh)}, {_ty(kvh, S, dh)}) {{\n")
-        ret = (f"\n    return {y}, {k_out}, {v_out} : {_ty(S, H)}, {_ty(kvh, S, dh)}, "
-               f"{_ty(kvh, S, dh)}\n  }}\n")
+                f"{cache}, {cache}) {{\n")
+        ret = (f"\n    return {y}, {kr_out}, {v_out} : {_ty(S, H)}, {cache}, "
+               f"{cache}\n  }}\n")
         return head + "\n".join(self.lines) + ret
 
     def decode(self, B: int, C: int, name: str = "decode", attention: str = "matmul") -> str:
@@ -384,8 +385,9 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
     for the CPU, "op" for the GPU."""
     def emitter():
         return _LayerEmitter(config, weights, layer, elide_weights, rotation, blobs)
-    funcs = emitter().prefill(prefill_len) + emitter().decode(decode_batch, context,
-                                                               attention=decode_attention)
+    gpu = decode_attention == "op"
+    funcs = (emitter().prefill(prefill_len, tokens_first=gpu)
+             + emitter().decode(decode_batch, context, attention=decode_attention))
     for B in decode_batches:
         funcs += emitter().decode(B, context, f"decode_b{B}", decode_attention)
     if calibration_len:

@@ -5,7 +5,8 @@
 // heads transposed to [B·H, ·, ·] (grouped-query heads gathered by a
 // generic), `linalg.batch_matmul` for q·kᵀ, one generic for the scale,
 // the mask and the causal −∞, `linalg.softmax` over the keys, a second
-// batch matmul with v, and the transpose back to [B, S, H, D].
+// batch matmul with v, and the transpose back to [B, S, H, D]. And
+// `quant_xform.rotary` as one elementwise generic over [T, H, 2, D/2].
 //
 //===----------------------------------------------------------------------===//
 
@@ -178,9 +179,63 @@ struct LowerAttention : OpConversionPattern<AttentionOp> {
   }
 };
 
+/// `quant_xform.rotary` of x [T, H, D] → one generic over x expanded to
+/// [T, H, 2, D/2]: each output half reads both halves and the token's
+/// cos / sin, in RotaryOp's order of products and sums.
+struct LowerRotary : OpConversionPattern<RotaryOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RotaryOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getInput().getType();
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Location loc = op.getLoc();
+    ArrayRef<int64_t> x = type.getShape();
+    SmallVector<int64_t> split = {x[0], x[1], 2, x[2] / 2};
+    SmallVector<ReassociationIndices> groups = {{0}, {1}, {2, 3}};
+    auto splitType = RankedTensorType::get(split, type.getElementType());
+    Value x4 = tensor::ExpandShapeOp::create(rewriter, loc, splitType,
+                                             adaptor.getInput(), groups);
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr d0, d1, d2, d3;
+    bindDims(ctx, d0, d1, d2, d3);
+    auto map = [&](ArrayRef<AffineExpr> e) {
+      return AffineMap::get(4, 0, e, ctx);
+    };
+    AffineExpr zero = getAffineConstantExpr(0, ctx);
+    AffineExpr one = getAffineConstantExpr(1, ctx);
+    SmallVector<AffineMap> maps = {map({d0, d1, zero, d3}),
+                                   map({d0, d1, one, d3}), map({d0, d3}),
+                                   map({d0, d3}), map({d0, d1, d2, d3})};
+    Value y4 =
+        generic(rewriter, loc, {x4, x4, adaptor.getCos(), adaptor.getSin()},
+                {empty(rewriter, loc, split, type.getElementType())}, maps, 4,
+                {},
+                [](OpBuilder &b, Location l, ValueRange a) {
+                  Value lo = arith::SubFOp::create(
+                      b, l, arith::MulFOp::create(b, l, a[0], a[2]),
+                      arith::MulFOp::create(b, l, a[1], a[3]));
+                  Value hi = arith::AddFOp::create(
+                      b, l, arith::MulFOp::create(b, l, a[1], a[2]),
+                      arith::MulFOp::create(b, l, a[0], a[3]));
+                  Value first = arith::CmpIOp::create(
+                      b, l, arith::CmpIPredicate::eq,
+                      linalg::IndexOp::create(b, l, 2),
+                      arith::ConstantIndexOp::create(b, l, 0));
+                  return SmallVector<Value>{
+                      arith::SelectOp::create(b, l, first, lo, hi)};
+                })
+            .front();
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, type, y4, groups);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::quant_xform::populateAttentionToLinalgPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<LowerAttention>(patterns.getContext());
+  patterns.add<LowerAttention, LowerRotary>(patterns.getContext());
 }

@@ -907,3 +907,35 @@ func.func @attention_f16(%q: tensor<2x5x4x8xf16>) -> tensor<2x5x4x8xf16> {
   %0 = quant_xform.attention %q, %q, %q {scale = 0.125 : f64} : tensor<2x5x4x8xf16>, tensor<2x5x4x8xf16>
   return %0 : tensor<2x5x4x8xf16>
 }
+
+// -----
+
+func.func @rotary_odd_head(%x: tensor<5x4x7xf32>, %c: tensor<5x3xf32>) -> tensor<5x4x7xf32> {
+  // expected-error @+1 {{head size 7 must be even (its two halves are rotated)}}
+  %0 = quant_xform.rotary %x, %c, %c : tensor<5x4x7xf32>, tensor<5x3xf32>
+  return %0 : tensor<5x4x7xf32>
+}
+
+// -----
+
+func.func @rotary_table_shape(%x: tensor<5x4x8xf32>, %c: tensor<5x8xf32>) -> tensor<5x4x8xf32> {
+  // expected-error @+1 {{cos / sin shape [5, 8] must be [tokens, head size / 2] = [5, 4]}}
+  %0 = quant_xform.rotary %x, %c, %c : tensor<5x4x8xf32>, tensor<5x8xf32>
+  return %0 : tensor<5x4x8xf32>
+}
+
+// -----
+
+func.func @rotary_table_tokens(%x: tensor<5x4x8xf32>, %c: tensor<6x4xf32>) -> tensor<5x4x8xf32> {
+  // expected-error @+1 {{cos / sin shape [6, 4] must be [tokens, head size / 2] = [5, 4]}}
+  %0 = quant_xform.rotary %x, %c, %c : tensor<5x4x8xf32>, tensor<6x4xf32>
+  return %0 : tensor<5x4x8xf32>
+}
+
+// -----
+
+func.func @rotary_rank(%x: tensor<5x32xf32>, %c: tensor<5x16xf32>) -> tensor<5x32xf32> {
+  // expected-error @+1 {{must be 3D tensor of 32-bit float values}}
+  %0 = "quant_xform.rotary"(%x, %c, %c) : (tensor<5x32xf32>, tensor<5x16xf32>, tensor<5x16xf32>) -> tensor<5x32xf32>
+  return %0 : tensor<5x32xf32>
+}

@@ -111,6 +111,13 @@ func.func @scheme_attr() attributes {attr = #quant_xform.scheme<per_group 128, b
   return
 }
 
+// CHECK-LABEL: func.func @rotary
+func.func @rotary(%x: tensor<5x4x8xf32>, %c: tensor<5x4xf32>, %s: tensor<5x4xf32>) -> tensor<5x4x8xf32> {
+  // CHECK: quant_xform.rotary %{{.*}}, %{{.*}}, %{{.*}} : tensor<5x4x8xf32>, tensor<5x4xf32>
+  %0 = quant_xform.rotary %x, %c, %s : tensor<5x4x8xf32>, tensor<5x4xf32>
+  return %0 : tensor<5x4x8xf32>
+}
+
 // CHECK-LABEL: func.func @attention
 func.func @attention(%q: tensor<2x5x4x8xf32>, %k: tensor<2x7x2x8xf32>, %v: tensor<2x7x2x8xf32>, %m: tensor<2x7xf32>) -> (tensor<2x5x4x8xf32>, tensor<2x5x4x8xf32>) {
   // CHECK: quant_xform.attention %{{.*}}, %{{.*}}, %{{.*}} mask(%{{.*}} : tensor<2x7xf32>) {scale = 0.353553{{[0-9]*}} : f64} : tensor<2x5x4x8xf32>, tensor<2x7x2x8xf32>

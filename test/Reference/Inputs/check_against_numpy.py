@@ -63,6 +63,16 @@ def main():
         acc = q.astype(np.int64) @ qw.astype(np.int64).T  # exact integers
         y = s.astype(np.float64)[:, None] * sw.astype(np.float64)[None, :] * acc + b
         expected = [q, s, acc.astype(np.int32), y]
+    elif case == "rotary":
+        # Real angles (rope_tables' formula, base 1e4) for positions 3..8.
+        x = rng.standard_normal((6, 3, 8)).astype(np.float32)
+        theta = 1e4 ** (-np.arange(4) * 2.0 / 8)
+        angles = np.arange(3, 9)[:, None] * theta[None, :]
+        cos, sin = np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+        inputs = [x, cos, sin]
+        x1, x2 = x[..., :4].astype(np.float64), x[..., 4:].astype(np.float64)
+        c, s = cos.astype(np.float64)[:, None, :], sin.astype(np.float64)[:, None, :]
+        expected = [np.concatenate([x1 * c - x2 * s, x2 * c + x1 * s], -1)]
     else:
         raise SystemExit(f"unknown case {case}")
 

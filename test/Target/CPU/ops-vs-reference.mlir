@@ -22,6 +22,7 @@
 // RUN: xform-run --target=cpu %s --entry mixed_linear --seed 13 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry attention_mask --seed 16 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry attention_gqa_causal_cache --seed 17 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu %s --entry rotary --seed 18 --no-print --compare-reference --exact-ints --max-rel-err 0 | FileCheck %s --check-prefix=CHECK
 // CHECK: reference 0
 
 func.func @linear_ragged(%x: tensor<1x7xf32>) -> tensor<1x5xf32> {
@@ -151,4 +152,11 @@ func.func @attention_mask(%q: tensor<2x5x2x3xf32>, %k: tensor<2x5x2x3xf32>, %v: 
 func.func @attention_gqa_causal_cache(%q: tensor<2x3x4x4xf32>, %k: tensor<2x7x2x4xf32>, %v: tensor<2x7x2x4xf32>) -> tensor<2x3x4x4xf32> {
   %y = quant_xform.attention %q, %k, %v {scale = 0.5 : f64, causal} : tensor<2x3x4x4xf32>, tensor<2x7x2x4xf32>
   return %y : tensor<2x3x4x4xf32>
+}
+
+// The rotary embedding: f32 products and sums in the evaluator's order,
+// so bit-exact (max-rel-err 0).
+func.func @rotary(%x: tensor<7x3x6xf32>, %c: tensor<7x3xf32>, %s: tensor<7x3xf32>) -> tensor<7x3x6xf32> {
+  %y = quant_xform.rotary %x, %c, %s : tensor<7x3x6xf32>, tensor<7x3xf32>
+  return %y : tensor<7x3x6xf32>
 }

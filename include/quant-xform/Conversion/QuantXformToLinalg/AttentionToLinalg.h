@@ -14,8 +14,8 @@
 
 namespace mlir::quant_xform {
 
-/// Adds the pattern that rewrites `quant_xform.attention` (static shapes)
-/// into linalg on tensors.
+/// Adds the patterns that rewrite `quant_xform.attention` and
+/// `quant_xform.rotary` (static shapes) into linalg on tensors.
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::quant_xform

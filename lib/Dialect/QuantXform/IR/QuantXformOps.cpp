@@ -526,3 +526,21 @@ LogicalResult AttentionOp::verify() {
                          << k[1] << ") as queries (" << q[1] << ")";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// RotaryOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RotaryOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput()), c = shapeOf(getCos());
+  if (!ShapedType::isDynamic(x[2]) && x[2] % 2 != 0)
+    return emitOpError() << "head size " << x[2]
+                         << " must be even (its two halves are rotated)";
+  SmallVector<int64_t> expected = {
+      x[0], ShapedType::isDynamic(x[2]) ? ShapedType::kDynamic : x[2] / 2};
+  if (!shapesCompatible(c, expected))
+    return emitOpError() << "cos / sin shape " << formatShape(c)
+                         << " must be [tokens, head size / 2] = "
+                         << formatShape(expected);
+  return success();
+}

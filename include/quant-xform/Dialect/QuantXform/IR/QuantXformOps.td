@@ -469,4 +469,35 @@ def QuantXform_AttentionOp : QuantXform_Op<"attention", [Pure,
   let hasVerifier = 1;
 }
 
+def QuantXform_RotaryOp : QuantXform_Op<"rotary", [Pure,
+    AllTypesMatch<["input", "result"]>, AllTypesMatch<["cos", "sin"]>]> {
+  let summary = "Rotary position embedding of [T, heads, D] rows";
+  let description = [{
+    For `x: [T, H, D]` (`D` even, `h = D / 2`) and tables
+    `cos, sin: [T, h]` of each token's angles (`cos[t, i] = cos(p_t·θ_i)`):
+
+    `y[t, n, i] = x[t, n, i]·cos[t, i] − x[t, n, i + h]·sin[t, i]`,
+    `y[t, n, i + h] = x[t, n, i + h]·cos[t, i] + x[t, n, i]·sin[t, i]`
+    for `i < h`: each head's halves rotated by the token's angles (the
+    "rotate half" layout of Hugging Face's LLaMA; GGUF files are read into
+    it). Products and sums are f32, in this order (the reference evaluator,
+    the CPU loops and the GPU kernels round alike).
+
+    On the GPU the attention kernel applies it as it loads the query and
+    keys that the rotary ops feed.
+
+    ```mlir
+    %y = quant_xform.rotary %x, %cos, %sin
+        : tensor<16x4x64xf32>, tensor<16x32xf32>
+    ```
+  }];
+  let arguments = (ins 3DTensorOf<[F32]>:$input, 2DTensorOf<[F32]>:$cos,
+                       2DTensorOf<[F32]>:$sin);
+  let results = (outs 3DTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $cos `,` $sin attr-dict `:` type($input) `,` type($cos)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // QUANT_XFORM_OPS_TD
