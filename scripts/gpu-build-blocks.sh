@@ -42,6 +42,7 @@ attention-gqa-causal|test/Target/GPU/Inputs/attention-gqa-causal.mlir|as-is
 attention-cache|test/Target/GPU/Inputs/attention-cache.mlir|as-is
 attention-decode|test/Target/GPU/Inputs/attention-decode.mlir|as-is
 attention-d16|test/Target/GPU/Inputs/attention-d16.mlir|as-is
+attention-rotary|test/Target/GPU/Inputs/attention-rotary.mlir|as-is
 norm-ragged|test/Target/GPU/Inputs/norm-ragged.mlir|as-is
 norm-wide|test/Target/GPU/Inputs/norm-wide.mlir|as-is"}
 if [ "${QX_GPU_MODELS:-1}" != 0 ] && [ -z "${QX_GPU_BLOCKS:-}" ]; then

@@ -189,3 +189,79 @@ func.func @prefill(%x: tensor<1x128x2x32xf32>) -> tensor<1x128x2x32xf32> {
   %y = quant_xform.attention %a, %a, %a {scale = 0.125 : f64, causal} : tensor<1x128x2x32xf32>, tensor<1x128x2x32xf32>
   return %y : tensor<1x128x2x32xf32>
 }
+
+// -----
+
+// A prefill with rotary embeddings (as quant_xform.llm_ir emits it for the
+// GPU): the rotary ops of q and k join the attention's kernel function and
+// launch nothing of their own. The half-copy kernel rotates k (its cos and
+// sin after v), stores the rotated f32 k into the function's second result
+// (the KV cache, a view of it as [1, 128, 2, 32]) and rounds it to f16;
+// the attention takes q unrotated with its cos and sin after k and v.
+// CHECK-LABEL: gpu.func @rope_gpu0_attention0(
+// CHECK-SAME: %{{.*}}: memref<1x128x4x32xf32>, %{{.*}}: memref<1x128x2x32xf16>, %{{.*}}: memref<1x128x2x32xf16>, %[[QCOS:.*]]: memref<128x16xf32>, %[[QSIN:.*]]: memref<128x16xf32>, %{{.*}}: memref<1x128x4x32xf32>) kernel
+// The first pair of the low half (d = 2t) with its partner d + 16:
+// CHECK: %[[D:.*]] = arith.addi %{{.*}}, %c0
+// CHECK: %[[P:.*]] = arith.addi %[[D]], %c16
+// CHECK: vector.load %[[QCOS]]
+// CHECK: vector.load %[[QSIN]]
+// CHECK: arith.subf %{{.*}} : vector<2xf32>
+// CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xf16>
+// CHECK-LABEL: gpu.func @rope_gpu0_attention0_keys(
+// CHECK-SAME: %[[K:.*]]: memref<1x128x2x32xf32>, %{{.*}}: memref<1x128x2x32xf32>, %[[COS:.*]]: memref<128x16xf32>, %[[SIN:.*]]: memref<128x16xf32>, %{{.*}}: memref<1x128x2x32xf16>, %{{.*}}: memref<1x128x2x32xf16>, %[[KR:.*]]: memref<1x128x2x32xf32>) kernel
+// CHECK: %[[TOKEN:.*]] = arith.divui %{{.*}}, %c64
+// CHECK: %[[LOW:.*]] = arith.cmpi ult, %{{.*}}, %c16
+// CHECK: vector.load %[[COS]][%[[TOKEN]], %{{.*}}] {{.*}} : memref<128x16xf32>, vector<4xf32>
+// CHECK: vector.load %[[SIN]][%[[TOKEN]], %{{.*}}] {{.*}} : memref<128x16xf32>, vector<4xf32>
+// CHECK: %[[DIFF:.*]] = arith.subf
+// CHECK: %[[SUM:.*]] = arith.addf
+// CHECK: %[[ROT:.*]] = arith.select %[[LOW]], %[[DIFF]], %[[SUM]] : vector<4xf32>
+// CHECK: vector.store %[[ROT]], %{{.*}} {{.*}} : memref<8192xf32>, vector<4xf32>
+// CHECK: arith.truncf %[[ROT]] : vector<4xf32> to vector<4xf16>
+// CHECK-LABEL: func.func private @rope_gpu0(
+// CHECK-SAME: %[[XQ:.*]]: memref<128x4x32xf32>, %[[C:.*]]: memref<128x16xf32>, %[[S:.*]]: memref<128x16xf32>, %[[XK:.*]]: memref<128x2x32xf32>, %[[V:.*]]: memref<1x128x2x32xf32>, %[[Y:.*]]: memref<1x128x4x32xf32>, %[[KOUT:.*]]: memref<128x2x32xf32>)
+// CHECK: %[[Q4:.*]] = memref.expand_shape %[[XQ]] {{\[\[}}0, 1], [2], [3]]
+// CHECK: %[[K4:.*]] = memref.expand_shape %[[XK]] {{\[\[}}0, 1], [2], [3]]
+// CHECK: %[[KOUT4:.*]] = memref.expand_shape %[[KOUT]] {{\[\[}}0, 1], [2], [3]]
+// CHECK: gpu.launch_func @qx_gpu_kernels::@rope_gpu0_attention0_keys {{.*}} args(%[[K4]] : memref<1x128x2x32xf32>, %[[V]] : memref<1x128x2x32xf32>, %[[C]] : memref<128x16xf32>, %[[S]] : memref<128x16xf32>, %{{.*}} : memref<1x128x2x32xf16>, %{{.*}} : memref<1x128x2x32xf16>, %[[KOUT4]] : memref<1x128x2x32xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@rope_gpu0_attention0 {{.*}} args(%[[Q4]] : memref<1x128x4x32xf32>, %{{.*}} : memref<1x128x2x32xf16>, %{{.*}} : memref<1x128x2x32xf16>, %[[C]] : memref<128x16xf32>, %[[S]] : memref<128x16xf32>, %[[Y]] : memref<1x128x4x32xf32>)
+// CHECK-NOT: gpu.memcpy
+// CHECK-LABEL: func.func @rope(
+// CHECK-NOT: quant_xform.rotary
+// CHECK: call @rope_gpu0(
+// CHECK-NOT: quant_xform.rotary
+// CHECK: return %{{.*}}, %{{.*}} : tensor<1x128x4x32xf32>, tensor<128x2x32xf32>
+func.func @rope(%x: tensor<128x128xf32>, %cos: tensor<128x16xf32>, %sin: tensor<128x16xf32>, %vin: tensor<1x128x2x32xf32>) -> (tensor<1x128x4x32xf32>, tensor<128x2x32xf32>) {
+  %a = arith.addf %x, %x : tensor<128x128xf32>
+  %q = tensor.expand_shape %a [[0], [1, 2]] output_shape [128, 4, 32] : tensor<128x128xf32> into tensor<128x4x32xf32>
+  %k0 = tensor.extract_slice %a[0, 0] [128, 64] [1, 1] : tensor<128x128xf32> to tensor<128x64xf32>
+  %k = tensor.expand_shape %k0 [[0], [1, 2]] output_shape [128, 2, 32] : tensor<128x64xf32> into tensor<128x2x32xf32>
+  %qr = quant_xform.rotary %q, %cos, %sin : tensor<128x4x32xf32>, tensor<128x16xf32>
+  %kr = quant_xform.rotary %k, %cos, %sin : tensor<128x2x32xf32>, tensor<128x16xf32>
+  %q4 = tensor.expand_shape %qr [[0, 1], [2], [3]] output_shape [1, 128, 4, 32] : tensor<128x4x32xf32> into tensor<1x128x4x32xf32>
+  %k4 = tensor.expand_shape %kr [[0, 1], [2], [3]] output_shape [1, 128, 2, 32] : tensor<128x2x32xf32> into tensor<1x128x2x32xf32>
+  %y = quant_xform.attention %q4, %k4, %vin {scale = 0.125 : f64, causal} : tensor<1x128x4x32xf32>, tensor<1x128x2x32xf32>
+  return %y, %kr : tensor<1x128x4x32xf32>, tensor<128x2x32xf32>
+}
+
+// -----
+
+// k's rotary result read before the attention (here by an add): the
+// half-copy cannot be its only writer, so k's rotary stays (loop kernels
+// later) while q's joins the attention.
+// CHECK-LABEL: func.func private @rope_early_gpu0(
+// CHECK-SAME: %{{.*}}: memref<128x4x32xf32>, %{{.*}}: memref<128x16xf32>, %{{.*}}: memref<128x16xf32>, %{{.*}}: memref<1x128x2x32xf32>, %{{.*}}: memref<1x128x2x32xf32>, %{{.*}}: memref<1x128x4x32xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@rope_early_gpu0_attention0_keys {{.*}} args(%{{.*}} : memref<1x128x2x32xf32>, %{{.*}} : memref<1x128x2x32xf32>, %{{.*}} : memref<1x128x2x32xf16>, %{{.*}} : memref<1x128x2x32xf16>)
+// CHECK-LABEL: func.func @rope_early(
+// CHECK: %[[KR:.*]] = quant_xform.rotary
+// CHECK-NOT: quant_xform.rotary
+// CHECK: call @rope_early_gpu0(
+func.func @rope_early(%q: tensor<128x4x32xf32>, %k: tensor<128x2x32xf32>, %cos: tensor<128x16xf32>, %sin: tensor<128x16xf32>, %vin: tensor<1x128x2x32xf32>) -> (tensor<1x128x4x32xf32>, tensor<128x2x32xf32>) {
+  %qr = quant_xform.rotary %q, %cos, %sin : tensor<128x4x32xf32>, tensor<128x16xf32>
+  %kr = quant_xform.rotary %k, %cos, %sin : tensor<128x2x32xf32>, tensor<128x16xf32>
+  %kk = arith.addf %kr, %kr : tensor<128x2x32xf32>
+  %q4 = tensor.expand_shape %qr [[0, 1], [2], [3]] output_shape [1, 128, 4, 32] : tensor<128x4x32xf32> into tensor<1x128x4x32xf32>
+  %k4 = tensor.expand_shape %kr [[0, 1], [2], [3]] output_shape [1, 128, 2, 32] : tensor<128x2x32xf32> into tensor<1x128x2x32xf32>
+  %y = quant_xform.attention %q4, %k4, %vin {scale = 0.125 : f64, causal} : tensor<1x128x4x32xf32>, tensor<1x128x2x32xf32>
+  return %y, %kk : tensor<1x128x4x32xf32>, tensor<128x2x32xf32>
+}

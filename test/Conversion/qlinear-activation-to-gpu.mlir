@@ -123,6 +123,42 @@ func.func @swiglu(%x: tensor<64x32xf32>, %wg: tensor<128x32xi8>, %sg: tensor<128
 
 // -----
 
+// SwiGLU as quant_xform.llm_ir emits it: silu on gate's result (one-input,
+// fused into gate's epilogue), then a tensor arith.mulf by up's result,
+// fused into up's epilogue (reading gate's result); no loop kernel left.
+// CHECK-LABEL: gpu.func @swiglu_mul_gpu1_qlinear0(
+// CHECK: math.exp
+// CHECK-LABEL: gpu.func @swiglu_mul_gpu2_qlinear0(
+// CHECK-SAME: %[[GATE:[^:]*]]: memref<64x128xf32>, %{{.*}}: memref<64x128xf32>) kernel
+// CHECK: %[[G:.*]] = memref.load %[[GATE]]
+// CHECK: arith.mulf %{{.*}}, %[[G]] : f32
+// CHECK-LABEL: func.func @swiglu_mul(
+// CHECK: call @swiglu_mul_gpu1(
+// CHECK: call @swiglu_mul_gpu2(
+// CHECK-NOT: arith.mulf
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @swiglu_mul(%x: tensor<64x32xf32>, %wg: tensor<128x32xi8>, %sg: tensor<128xf32>, %wu: tensor<128x32xi8>, %su: tensor<128xf32>) -> tensor<64x128xf32> {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<64x32xf32>) -> (tensor<64x32xi8>, tensor<64xf32>)
+  %gate = quant_xform.qlinear %q scale %s, %wg scale %sg : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %up = quant_xform.qlinear %q scale %s, %wu scale %su : (tensor<64x32xi8>, tensor<64xf32>, tensor<128x32xi8>, tensor<128xf32>) -> tensor<64x128xf32>
+  %init = tensor.empty() : tensor<64x128xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%gate : tensor<64x128xf32>) outs(%init : tensor<64x128xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %a : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %sig = arith.divf %a, %d : f32
+    linalg.yield %sig : f32
+  } -> tensor<64x128xf32>
+  %y = arith.mulf %g, %up : tensor<64x128xf32>
+  return %y : tensor<64x128xf32>
+}
+
+// -----
+
 // The residual add behind a layer's last linear: the GEMM's epilogue adds
 // the residual (one more operand, read at each value's place) and stores
 // the sum; no loop kernel is left. The add in front of a norm stays the

@@ -148,3 +148,27 @@ func.func @casts(%x: tensor<4x8xbf16>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>)
   %z = arith.addf %xf, %xf : tensor<4x8xf32>
   return %yb, %z : tensor<4x16xbf16>, tensor<4x8xf32>
 }
+
+// -----
+
+// A result returned reshaped (a projection's [S, KV·D] returned as the
+// KV cache's [S, KV, D], and read by others as rows): its buffer is
+// allocated in the returned type and the kernel function writes it through
+// a collapsed view, so that bufferization returns the allocation itself
+// (buffer-results-to-out-params then writes the out-parameter in place,
+// no copy); the other reader gets the rows back by a collapse.
+// CHECK-LABEL: func.func @cache(
+// CHECK: %[[A:.*]] = memref.alloc() : memref<4x2x8xf32>
+// CHECK: %[[V:.*]] = memref.collapse_shape %[[A]] {{\[\[}}0], [1, 2]] : memref<4x2x8xf32> into memref<4x16xf32>
+// CHECK: call @cache_gpu1(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[V]])
+// CHECK: %[[T:.*]] = bufferization.to_tensor %[[A]] restrict writable : memref<4x2x8xf32> to tensor<4x2x8xf32>
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %[[T]] {{\[\[}}0], [1, 2]] : tensor<4x2x8xf32> into tensor<4x16xf32>
+// CHECK: %[[D:.*]] = arith.addf %[[ROWS]], %[[ROWS]]
+// CHECK: return %[[D]], %[[T]] : tensor<4x16xf32>, tensor<4x2x8xf32>
+func.func @cache(%x: tensor<4x8xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x2x8xf32>) {
+  %q, %s = quant_xform.dynamic_quantize %x scheme<per_token> : (tensor<4x8xf32>) -> (tensor<4x8xi8>, tensor<4xf32>)
+  %v = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  %v3 = tensor.expand_shape %v [[0], [1, 2]] output_shape [4, 2, 8] : tensor<4x16xf32> into tensor<4x2x8xf32>
+  %d = arith.addf %v, %v : tensor<4x16xf32>
+  return %d, %v3 : tensor<4x16xf32>, tensor<4x2x8xf32>
+}

@@ -6,7 +6,11 @@
 // shared memory with `cp.async`, a tile ahead of its use, instead of
 // loading, rounding and storing them through registers between barriers.
 // The rounding is the one the attention kernel applied itself before, so
-// the results are unchanged.
+// the results are unchanged. Where k arrives before its rotary embedding
+// (a `quant_xform.rotary` that only this attention and the function's
+// results read), the kernel rotates it first and, where it is returned
+// (the KV cache), stores the rotated f32 k too: the rotary op costs no
+// kernel of its own.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,15 +46,59 @@ LaunchShape gpu_kernels::halfCopyLaunch(MemRefType type) {
           0};
 }
 
+MemRefType gpu_kernels::rotaryTableType(OpBuilder &b, int64_t rows,
+                                        int64_t headDim) {
+  return MemRefType::get({rows, headDim / 2}, b.getF32Type());
+}
+
+namespace {
+/// The rotated k of the four elements at flat index `first` of k ([B, T, G,
+/// D] with D = `headDim`): each with its partner in the other half and the
+/// token's cos / sin, in RotaryOp's order.
+Value rotateFour(OpBuilder &b, Location loc, Value k, Value cos, Value sin,
+                 Value first, Value x, int64_t rowSize, int64_t headDim) {
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  auto f32x4 = VectorType::get({kCopyWidth}, b.getF32Type());
+  int64_t half = headDim / 2;
+  Value token = arith::DivUIOp::create(b, loc, first, c(rowSize));
+  Value d = arith::RemUIOp::create(b, loc, first, c(headDim));
+  Value low =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, d, c(half));
+  Value i = arith::RemUIOp::create(b, loc, d, c(half));
+  Value partner = arith::SelectOp::create(
+      b, loc, low, arith::AddIOp::create(b, loc, first, c(half)),
+      arith::SubIOp::create(b, loc, first, c(half)));
+  auto load = [&](Value mem, ValueRange idx) -> Value {
+    return vector::LoadOp::create(b, loc, f32x4, mem, idx,
+                                  /*nontemporal=*/false, llvm::MaybeAlign(16));
+  };
+  Value xp = load(k, {partner});
+  Value cs = load(cos, {token, i}), sn = load(sin, {token, i});
+  Value xc = arith::MulFOp::create(b, loc, x, cs);
+  Value ps = arith::MulFOp::create(b, loc, xp, sn);
+  return arith::SelectOp::create(b, loc, low,
+                                 arith::SubFOp::create(b, loc, xc, ps),
+                                 arith::AddFOp::create(b, loc, xc, ps));
+}
+} // namespace
+
 gpu::GPUFuncOp gpu_kernels::buildHalfCopyKernel(OpBuilder &b, Location loc,
-                                                StringRef name,
-                                                MemRefType type) {
+                                                StringRef name, MemRefType type,
+                                                HalfCopyRotary rotary) {
   MLIRContext *ctx = b.getContext();
   Type f16 = b.getF16Type(), f32 = b.getF32Type();
   auto halfType = MemRefType::get(type.getShape(), f16);
-  auto fn = gpu::GPUFuncOp::create(
-      b, loc, name,
-      FunctionType::get(ctx, {type, type, halfType, halfType}, {}));
+  ArrayRef<int64_t> shape = type.getShape(); // [B, T, G, D]
+  bool rotate = rotary != HalfCopyRotary::None;
+  bool store = rotary == HalfCopyRotary::RotateAndStore;
+  SmallVector<Type> args = {type, type};
+  if (rotate)
+    args.append(2, rotaryTableType(b, shape[0] * shape[1], shape[3]));
+  args.append({halfType, halfType});
+  if (store)
+    args.push_back(type);
+  auto fn =
+      gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&fn.getBody().front());
@@ -67,20 +115,31 @@ gpu::GPUFuncOp gpu_kernels::buildHalfCopyKernel(OpBuilder &b, Location loc,
   auto ifInside = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifInside.thenBlock());
   // The shape's innermost dimension (the head size) is a multiple of 16:
-  // four elements never cross a row, and each group is 16-byte aligned.
+  // four elements never cross a row (or a half of it), and each group is
+  // 16-byte aligned.
   SmallVector<ReassociationIndices> all(1);
   for (int64_t i = 0; i < type.getRank(); ++i)
     all[0].push_back(i);
+  auto flat = [&](Value m) {
+    return memref::CollapseShapeOp::create(b, loc, m, all);
+  };
   auto f32x4 = VectorType::get({kCopyWidth}, f32);
   auto f16x4 = VectorType::get({kCopyWidth}, f16);
+  unsigned halves = rotate ? 4 : 2;
   for (unsigned which = 0; which < 2; ++which) {
-    Value from =
-        memref::CollapseShapeOp::create(b, loc, fn.getArgument(which), all);
-    Value to =
-        memref::CollapseShapeOp::create(b, loc, fn.getArgument(2 + which), all);
+    Value from = flat(fn.getArgument(which));
+    Value to = flat(fn.getArgument(halves + which));
     Value x =
         vector::LoadOp::create(b, loc, f32x4, from, ValueRange{first},
                                /*nontemporal=*/false, llvm::MaybeAlign(16));
+    if (rotate && which == 0) {
+      x = rotateFour(b, loc, from, fn.getArgument(2), fn.getArgument(3), first,
+                     x, shape[2] * shape[3], shape[3]);
+      if (store)
+        vector::StoreOp::create(b, loc, x, flat(fn.getArgument(halves + 2)),
+                                ValueRange{first}, /*nontemporal=*/false,
+                                llvm::MaybeAlign(16));
+    }
     vector::StoreOp::create(b, loc, arith::TruncFOp::create(b, loc, f16x4, x),
                             to, ValueRange{first}, /*nontemporal=*/false,
                             llvm::MaybeAlign(8));

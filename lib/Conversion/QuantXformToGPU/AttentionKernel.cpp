@@ -20,7 +20,9 @@
 // Rows past the end read the last row and are not stored; keys past the
 // end are −∞. A row whose keys so far are all −∞ keeps a zero sum and
 // output (its maximum counts as 0 in the exponentials, as in
-// FlashAttention).
+// FlashAttention). A q that arrives before its rotary embedding is rotated
+// as the fragments are loaded (each pair with its partner half and the
+// token's cos / sin, in f32, then rounded).
 //
 // Where the grid would leave most SMs idle (a decode step: a few query rows
 // per head against a long cache), the keys are split as in
@@ -158,6 +160,9 @@ private:
   void emitSharedStages();
   /// The q A fragments (f16) of this warp's rows, one per 16 of D.
   void loadQuery();
+  /// Two f32 of q at row `r`, `d` (and d + 1) as f16, rotated by the
+  /// token's angles with the rotary embedding.
+  Value loadRotatedQueryPair(int64_t r, Value d, int64_t dStatic);
   /// Two f32 of `mem` at `idx` (innermost last) as f16.
   Value loadHalf2(Value mem, ValueRange idx);
   /// Copies key tile `tile` of k and v into shared memory stage `stage`
@@ -195,7 +200,7 @@ private:
   int64_t dTiles, dSteps;
 
   gpu::GPUFuncOp fn;
-  Value q, k, v, mask, out, stats, kS, vS;
+  Value q, k, v, mask, cosQ, sinQ, out, stats, kS, vS;
   Value tid, group, inGroup, head, kvHead, batch, row[2], rowClamped[2];
   Value queryBlock, split;
   Value firstTile, endTile, checkedFrom;
@@ -212,6 +217,8 @@ gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
   SmallVector<Type> args = {qType, kType, kType};
   if (s.mask)
     args.push_back(MemRefType::get({s.batch, s.keys}, f32));
+  if (s.rotaryQuery)
+    args.append(2, rotaryTableType(b, s.batch * s.queries, s.headDim));
   if (s.splits > 1) {
     args.push_back(attentionPartsType(b, s));
     args.push_back(attentionStatsType(b, s));
@@ -282,11 +289,37 @@ void AttentionKernelBuilder::loadQuery() {
     Value a = zero(VectorType::get({4, 2}, f16));
     for (int64_t p = 0; p < 4; ++p) {
       Value d = add(col, 16 * ks + 8 * (p / 2));
-      Value part = loadHalf2(q, {batch, rowClamped[p % 2], head, d});
+      Value part = s.rotaryQuery
+                       ? loadRotatedQueryPair(p % 2, d, 16 * ks + 8 * (p / 2))
+                       : loadHalf2(q, {batch, rowClamped[p % 2], head, d});
       a = vector::InsertOp::create(b, loc, part, a, ArrayRef<int64_t>{p});
     }
     qA.push_back(a);
   }
+}
+
+Value AttentionKernelBuilder::loadRotatedQueryPair(int64_t r, Value d,
+                                                   int64_t dStatic) {
+  // The pair lies in one half (d even, the half a multiple of 8); which
+  // one is known here: dStatic is d without the lane's 0…6.
+  int64_t half = s.headDim / 2;
+  bool low = dStatic < half;
+  auto pair = VectorType::get({2}, f32);
+  Value partner = add(d, low ? half : -half);
+  Value i = low ? d : add(d, -half);
+  Value token = add(mul(batch, s.queries), rowClamped[r]);
+  auto load = [&](Value mem, ValueRange idx) -> Value {
+    return vector::LoadOp::create(b, loc, pair, mem, idx);
+  };
+  Value x = load(q, {batch, rowClamped[r], head, d});
+  Value xp = load(q, {batch, rowClamped[r], head, partner});
+  Value cs = load(cosQ, {token, i}), sn = load(sinQ, {token, i});
+  // low: x1·c − x2·s; high: x2·c + x1·s (RotaryOp's order).
+  Value xc = arith::MulFOp::create(b, loc, x, cs);
+  Value ps = arith::MulFOp::create(b, loc, xp, sn);
+  Value y = low ? Value(arith::SubFOp::create(b, loc, xc, ps))
+                : Value(arith::AddFOp::create(b, loc, xc, ps));
+  return arith::TruncFOp::create(b, loc, VectorType::get({2}, f16), y);
 }
 
 void AttentionKernelBuilder::copyKeyTile(Value tile, Value stage) {
@@ -590,6 +623,10 @@ gpu::GPUFuncOp AttentionKernelBuilder::build(StringRef name) {
   k = fn.getArgument(arg++);
   v = fn.getArgument(arg++);
   mask = s.mask ? fn.getArgument(arg++) : Value();
+  if (s.rotaryQuery) {
+    cosQ = fn.getArgument(arg++);
+    sinQ = fn.getArgument(arg++);
+  }
   out = fn.getArgument(arg++);
   stats = s.splits > 1 ? fn.getArgument(arg++) : Value();
   emitSetup();

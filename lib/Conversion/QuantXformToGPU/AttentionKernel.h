@@ -29,6 +29,11 @@ struct AttentionShape {
   /// so that the kernel loads each key tile with `cp.async` while it
   /// computes on the one before.
   bool halfKeys = false;
+  /// q arrives before its rotary embedding (`quant_xform.rotary` of q as
+  /// [batch · queries, heads, headDim] rows): the kernel takes cos and sin
+  /// [batch · queries, headDim / 2] after the mask and rotates q as it
+  /// loads it.
+  bool rotaryQuery = false;
 };
 
 /// Query rows of one block (4 warps of 16 rows) and keys of one step.
@@ -52,10 +57,27 @@ int64_t chooseAttentionSplits(const AttentionShape &s, int64_t smCount);
 bool attentionWantsHalfKeys(const AttentionShape &s);
 /// The type of the f16 copies of k and v.
 MemRefType attentionHalfKeysType(OpBuilder &b, const AttentionShape &s);
-/// Builds `gpu.func @name (k, v, kHalf, vHalf)`: k and v (f32, `type`'s
-/// shape) rounded to f16, four elements a thread.
-gpu::GPUFuncOp buildHalfCopyKernel(OpBuilder &b, Location loc, StringRef name,
-                                   MemRefType type);
+/// What the half-copy kernel does to k besides rounding it.
+enum class HalfCopyRotary {
+  /// k is copied as it is.
+  None,
+  /// k arrives before its rotary embedding: the kernel takes cos and sin
+  /// [batch · keys, headDim / 2] after v and rotates k (f32, RotaryOp's
+  /// order) before rounding it.
+  Rotate,
+  /// As Rotate, and the rotated f32 k is also stored into a last argument
+  /// of k's shape (the rotary op's result, which the function returns).
+  RotateAndStore,
+};
+/// Builds `gpu.func @name (k, v, [cos, sin], kHalf, vHalf, [kRotated])`: k
+/// and v (f32, `type`'s shape [batch, keys, kvHeads, headDim]) rounded to
+/// f16, four elements a thread.
+gpu::GPUFuncOp
+buildHalfCopyKernel(OpBuilder &b, Location loc, StringRef name, MemRefType type,
+                    HalfCopyRotary rotary = HalfCopyRotary::None);
+/// The cos / sin tables of a rotary embedding of `rows` tokens of head size
+/// `headDim`.
+MemRefType rotaryTableType(OpBuilder &b, int64_t rows, int64_t headDim);
 /// Grid and block of the half-copy kernel of `type`.
 LaunchShape halfCopyLaunch(MemRefType type);
 /// Key tiles of one split.
@@ -64,11 +86,11 @@ int64_t attentionTilesPerSplit(const AttentionShape &s);
 /// memory (two stages of k and v tiles) of the kernel.
 LaunchShape attentionLaunch(const AttentionShape &s);
 /// Builds the kernel at `b`'s insertion point (inside a gpu.module):
-/// `gpu.func @name (q, k, v, [mask], out)`, or with splits
-/// `(q, k, v, [mask], parts [splits, B, S, H, D], stats [splits, B, S, H,
-/// 2])`: each split's unnormalized output and its rows' (maximum, sum);
-/// the maximum is of the scores times log₂ e (the kernel exponentiates
-/// with exp2).
+/// `gpu.func @name (q, k, v, [mask], [cos, sin], out)`, or with splits
+/// `(q, k, v, [mask], [cos, sin], parts [splits, B, S, H, D], stats
+/// [splits, B, S, H, 2])`: each split's unnormalized output and its rows'
+/// (maximum, sum); the maximum is of the scores times log₂ e (the kernel
+/// exponentiates with exp2).
 gpu::GPUFuncOp buildAttentionKernel(OpBuilder &b, Location loc, StringRef name,
                                     const AttentionShape &s);
 /// The types of the split kernel's parts and stats buffers.

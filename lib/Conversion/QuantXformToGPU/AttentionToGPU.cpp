@@ -12,10 +12,19 @@
 // (AttentionCombineKernel.cpp). Other attentions stay for
 // convert-quant-xform-to-linalg (loop kernels).
 //
+// The rotary embeddings of q and (in a prefill) k are applied by those
+// kernels as they load them: a `quant_xform.rotary` fused so becomes no
+// kernel (its result's buffer is its input's, which the attention reads
+// rotating); a rotated k that the function returns is stored by the
+// half-copy kernel. Tensor reshapes become views of their source's buffer.
+//
 //===----------------------------------------------------------------------===//
 
 #include "AttentionKernel.h"
 #include "KernelLowering.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -52,6 +61,46 @@ int64_t gpu_lowering::attentionSplits(AttentionOp op,
                                             options.target.smCount);
 }
 
+/// The rotary op of [B·S, H, D] rows that `v` ([B, S, H, D]) expands, when
+/// that expand is `v`'s only definition and use, or null.
+static RotaryOp rotaryBehind(Value v) {
+  auto expand = v.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand || !expand->hasOneUse())
+    return {};
+  auto rot = expand.getSrc().getDefiningOp<RotaryOp>();
+  SmallVector<ReassociationIndices> rows = {{0, 1}, {2}, {3}};
+  if (!rot || expand.getReassociationIndices() != rows ||
+      !rot.getInput().getType().hasStaticShape() ||
+      !rot.getCos().getType().hasStaticShape())
+    return {};
+  return rot;
+}
+
+AttentionRotaries
+gpu_lowering::fusableRotaries(AttentionOp op,
+                              const QuantXformToGPUOptions &options) {
+  AttentionRotaries fused;
+  if (!attentionKernelRefusal(op).empty())
+    return fused;
+  if (RotaryOp rot = rotaryBehind(op.getQuery()); rot && rot->hasOneUse())
+    fused.query = rot;
+  gpu_kernels::AttentionShape shape = gpu_kernels::attentionShape(op);
+  shape.splits = attentionSplits(op, options);
+  RotaryOp rot = rotaryBehind(op.getKey());
+  if (!rot || rot == fused.query || op.getKey() == op.getValue() ||
+      !gpu_kernels::attentionWantsHalfKeys(shape))
+    return fused;
+  // Its other readers (the KV cache returned) see the result the half-copy
+  // stores, so they must come after the attention.
+  Operation *expand = op.getKey().getDefiningOp();
+  if (llvm::all_of(rot->getUsers(), [&](Operation *user) {
+        return user == expand || (user->getBlock() == op->getBlock() &&
+                                  op->isBeforeInBlock(user));
+      }))
+    fused.keys = rot;
+  return fused;
+}
+
 namespace {
 
 /// `attention` → a launch of its flash attention kernel (with split keys:
@@ -71,13 +120,19 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     OpBuilder kb = state.kernelBuilder();
     std::string name = state.functionName + "_attention" +
                        std::to_string(state.nextAttention++);
-    gpu::GPUFuncOp kernel =
-        gpu_kernels::buildAttentionKernel(kb, loc, name, shape);
+    auto [rotQ, rotK] = rotariesOf(op);
+    shape.rotaryQuery = bool(rotQ);
     SmallVector<Value> operands;
     for (Value v : op->getOperands())
       operands.push_back(state.bufferOf(v));
+    if (rotQ) {
+      operands.push_back(state.bufferOf(rotQ.getCos()));
+      operands.push_back(state.bufferOf(rotQ.getSin()));
+    }
+    gpu::GPUFuncOp kernel =
+        gpu_kernels::buildAttentionKernel(kb, loc, name, shape);
     if (shape.halfKeys)
-      roundKeysToHalf(rewriter, loc, kb, name, shape, operands);
+      roundKeysToHalf(rewriter, loc, kb, name, shape, rotK, operands);
     Value out = state.resultBuffer(rewriter, loc, op.getResult());
     Value parts, stats;
     if (shape.splits == 1) {
@@ -104,22 +159,48 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
   }
 
 private:
+  /// The rotary ops fused into `op` (found before the conversion).
+  std::pair<RotaryOp, RotaryOp> rotariesOf(AttentionOp op) const {
+    auto [q, k] = state.fusedRotaries.lookup(op);
+    return {dyn_cast_or_null<RotaryOp>(q), dyn_cast_or_null<RotaryOp>(k)};
+  }
+
   /// Launches the half-copy of k and v (operands 1 and 2) into f16
-  /// scratch, which replaces them in `operands`.
+  /// scratch, which replaces them in `operands`; with `rotK`, rotating k
+  /// first (and storing it into the rotary result's buffer where it has
+  /// one: returned).
   void roundKeysToHalf(ConversionPatternRewriter &rewriter, Location loc,
                        OpBuilder &kb, StringRef name,
-                       const gpu_kernels::AttentionShape &shape,
+                       const gpu_kernels::AttentionShape &shape, RotaryOp rotK,
                        SmallVector<Value> &operands) const {
     auto type = cast<MemRefType>(operands[1].getType());
     MemRefType halfType = gpu_kernels::attentionHalfKeysType(rewriter, shape);
     Value kHalf = state.allocScratch(rewriter, loc, halfType);
     Value vHalf = state.allocScratch(rewriter, loc, halfType);
+    SmallVector<Value> args = {operands[1], operands[2]};
+    auto rotary = gpu_kernels::HalfCopyRotary::None;
+    Value stored;
+    if (rotK) {
+      rotary = gpu_kernels::HalfCopyRotary::Rotate;
+      args.append(
+          {state.bufferOf(rotK.getCos()), state.bufferOf(rotK.getSin())});
+      if (Value result = state.bufferFor.lookup(rotK.getResult())) {
+        rotary = gpu_kernels::HalfCopyRotary::RotateAndStore;
+        stored = memref::ExpandShapeOp::create(
+            rewriter, loc,
+            MemRefType::get(type.getShape(), type.getElementType()), result,
+            ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+      }
+    }
+    args.append({kHalf, vHalf});
+    if (stored)
+      args.push_back(stored);
     gpu::GPUFuncOp copy = gpu_kernels::buildHalfCopyKernel(
         kb, loc, (name + "_keys").str(),
-        MemRefType::get(type.getShape(), type.getElementType()));
-    state.token = gpu_kernels::emitLaunch(
-        rewriter, loc, copy, gpu_kernels::halfCopyLaunch(halfType),
-        {operands[1], operands[2], kHalf, vHalf}, state.token);
+        MemRefType::get(type.getShape(), type.getElementType()), rotary);
+    state.token = gpu_kernels::emitLaunch(rewriter, loc, copy,
+                                          gpu_kernels::halfCopyLaunch(halfType),
+                                          args, state.token);
     operands[1] = kHalf;
     operands[2] = vHalf;
   }
@@ -127,11 +208,58 @@ private:
   const QuantXformToGPUOptions &options;
 };
 
+/// A `rotary` that an attention's kernels apply: no kernel; its result
+/// stands for its input's buffer, which the attention reads (through a
+/// reshape) and rotates.
+struct FusedRotaryToGPU : public GPULaunchPattern<RotaryOp> {
+  using GPULaunchPattern::GPULaunchPattern;
+
+  LogicalResult
+  matchAndRewrite(RotaryOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    bool fused = llvm::any_of(state.fusedRotaries, [&](auto &entry) {
+      return entry.second.first == op || entry.second.second == op;
+    });
+    if (!fused)
+      return op.emitError() << "a rotary embedding runs in a GPU kernel only "
+                               "where an attention kernel applies it to the "
+                               "q or k it loads";
+    rewriter.replaceOp(op, adaptor.getInput());
+    return success();
+  }
+};
+
+/// A tensor reshape → the same reshape of its source's buffer (a view),
+/// which becomes the result's buffer.
+template <typename TensorReshape, typename MemRefReshape>
+struct ReshapeToGPU : public GPULaunchPattern<TensorReshape> {
+  using GPULaunchPattern<TensorReshape>::GPULaunchPattern;
+  using OpAdaptor = typename TensorReshape::Adaptor;
+
+  LogicalResult
+  matchAndRewrite(TensorReshape op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "needs a static shape");
+    Value view =
+        MemRefReshape::create(rewriter, op.getLoc(), memrefOf(type),
+                              adaptor.getSrc(), op.getReassociationIndices());
+    this->state.bufferFor[op.getResult()] = view;
+    rewriter.replaceOp(op, view);
+    return success();
+  }
+};
+
 } // namespace
 
 void gpu_lowering::populateAttentionOpPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns,
     const QuantXformToGPUOptions &options, GPULaunchState &state) {
-  patterns.add<AttentionToGPU>(converter, patterns.getContext(), state,
-                               options);
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<AttentionToGPU>(converter, ctx, state, options);
+  patterns.add<FusedRotaryToGPU,
+               ReshapeToGPU<tensor::ExpandShapeOp, memref::ExpandShapeOp>,
+               ReshapeToGPU<tensor::CollapseShapeOp, memref::CollapseShapeOp>>(
+      converter, ctx, state);
 }

@@ -149,8 +149,11 @@ Value gpu_kernels::applyActivation(OpBuilder &b, Location loc,
                                    unsigned linearInput) {
   if (!activation)
     return v;
-  if (isa<arith::AddFOp>(activation)) // f32 addition commutes exactly
+  // f32 addition and multiplication commute exactly.
+  if (isa<arith::AddFOp>(activation))
     return arith::AddFOp::create(b, loc, v, other);
+  if (isa<arith::MulFOp>(activation))
+    return arith::MulFOp::create(b, loc, v, other);
   Block &body = cast<linalg::GenericOp>(activation).getRegion().front();
   IRMapping map;
   map.map(body.getArgument(linearInput), v);

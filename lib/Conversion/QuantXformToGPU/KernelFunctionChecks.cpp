@@ -116,12 +116,14 @@ Operation *gpu_lowering::fusableActivation(Value r) {
   Operation *user = *r.getUsers().begin();
   if (llvm::any_of(r.getUsers(), [&](Operation *u) { return u != user; }))
     return {};
-  if (auto add = dyn_cast<arith::AddFOp>(user)) {
-    Value other = add.getLhs() == r ? add.getRhs() : add.getLhs();
-    if (add.getType() != r.getType() || !isEpilogueOperand(other, r) ||
-        isNormResidual(add))
+  if (isa<arith::AddFOp, arith::MulFOp>(user)) {
+    Value lhs = user->getOperand(0), rhs = user->getOperand(1);
+    Value other = lhs == r ? rhs : lhs;
+    auto add = dyn_cast<arith::AddFOp>(user);
+    if (user->getResult(0).getType() != r.getType() ||
+        !isEpilogueOperand(other, r) || (add && isNormResidual(add)))
       return {};
-    return add;
+    return user;
   }
   auto g = dyn_cast<linalg::GenericOp>(user);
   if (!g)
@@ -331,8 +333,8 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
              succeeded(checkRowKernelOp(&op, /*emit=*/false));
     if (auto add = dyn_cast<arith::AddFOp>(op))
       return isNormResidual(add) || isFusedActivation(add);
-    if (auto g = dyn_cast<linalg::GenericOp>(op))
-      return isFusedActivation(g);
+    if (isa<linalg::GenericOp, arith::MulFOp>(op))
+      return isFusedActivation(&op);
     if (auto ext = dyn_cast<arith::ExtFOp>(op))
       return bool(fusableWiden(ext));
     if (auto trunc = dyn_cast<arith::TruncFOp>(op))
@@ -398,7 +400,8 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     }
     if (auto add = dyn_cast<arith::AddFOp>(op); add && isNormResidual(add))
       continue; // checked with its norm
-    if (isa<linalg::GenericOp, arith::AddFOp>(op) && isFusedActivation(&op))
+    if (isa<linalg::GenericOp, arith::AddFOp, arith::MulFOp>(op) &&
+        isFusedActivation(&op))
       continue; // checked with its qlinear
     if (isa<AttentionOp>(op) && !options.attentionKernel)
       return op.emitError() << "with attention-kernel=false, attention runs "
@@ -442,7 +445,7 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
         !v.getDefiningOp<MixedLinearOp>() &&
         !v.getDefiningOp<arith::TruncFOp>() &&
         !isa_and_nonnull<AttentionOp, LayerNormOp, RMSNormOp, arith::AddFOp,
-                         linalg::GenericOp>(v.getDefiningOp()))
+                         arith::MulFOp, linalg::GenericOp>(v.getDefiningOp()))
       return ret.emitError() << "the GPU lowering needs every result to "
                                 "be a qlinear, dynamic_quantize, "
                                 "mixed_linear, attention or norm result (or "

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -63,8 +64,10 @@ void quant_xform::configureQuantXformToGPUTarget(
   target.addLegalDialect<arith::ArithDialect, gpu::GPUDialect,
                          LLVM::LLVMDialect, memref::MemRefDialect>();
   target.addIllegalOp<QLinearOp, DynamicQuantizeOp, RotateOp, MixedLinearOp,
-                      AttentionOp, LayerNormOp, RMSNormOp>();
-  target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp, arith::AddFOp>(
+                      AttentionOp, RotaryOp, LayerNormOp, RMSNormOp>();
+  target.addIllegalOp<tensor::ExpandShapeOp, tensor::CollapseShapeOp>();
+  target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp, arith::AddFOp,
+                               arith::MulFOp>(
       [](Operation *op) { return !isa<TensorType>(op->getResultTypes()[0]); });
   target.addDynamicallyLegalOp<linalg::GenericOp>(
       [](linalg::GenericOp g) { return !g.hasPureTensorSemantics(); });
@@ -219,6 +222,11 @@ LogicalResult gpu_lowering::convertKernelFunction(
   f.walk([&](QLinearOp q) {
     if (Operation *act = fusableActivation(q.getResult()))
       state.fusedActivation[q.getResult()] = act;
+  });
+  f.walk([&](AttentionOp att) {
+    AttentionRotaries fused = fusableRotaries(att, options);
+    if (fused.query || fused.keys)
+      state.fusedRotaries[att] = {fused.query, fused.keys};
   });
   TypeConverter converter;
   populateQuantXformToGPUTypeConversions(converter);

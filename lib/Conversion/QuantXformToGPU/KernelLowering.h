@@ -42,10 +42,12 @@ arith::TruncFOp fusableNarrow(Value r);
 /// which the GEMM epilogue applies before its stores, or null: a
 /// `linalg.generic` (identity maps, a body of arith / math ops that does
 /// not read its init) such as GELU with `r` its one input, or such a
-/// generic or a tensor `arith.addf` of `r` and one other tensor of `r`'s
-/// type defined before `r`'s linear, which the epilogue reads (SwiGLU's
-/// silu(gate)·up on the up linear; the residual add behind a layer's last
-/// linear, unless a norm's kernel takes that add).
+/// generic or a tensor `arith.addf` / `arith.mulf` of `r` and one other
+/// tensor of `r`'s type defined before `r`'s linear, which the epilogue
+/// reads (SwiGLU's silu(gate)·up on the up linear, as one generic or as a
+/// product with gate's result, whose silu gate's epilogue applied; the
+/// residual add behind a layer's last linear, unless a norm's kernel takes
+/// that add).
 Operation *fusableActivation(Value r);
 /// The operands of the fused activation `act` (its generic's inputs, or
 /// the add's operands).
@@ -137,10 +139,24 @@ void populateLinearOpPatterns(const TypeConverter &converter,
                               const QuantXformToGPUOptions &options,
                               GPULaunchState &state);
 
+/// The rotary embeddings that `op`'s kernels apply as they load q and k.
+struct AttentionRotaries {
+  /// q's: the rotary op of [B·S, H, D] rows that q expands, read by
+  /// nothing else.
+  RotaryOp query;
+  /// k's, in a prefill (the half-copy kernel rotates k and stores the f32
+  /// result where the function returns it): the rotary op that k expands,
+  /// whose other users come after `op` in its block.
+  RotaryOp keys;
+};
+/// The rotary ops that `op`'s kernels take on the options' GPU.
+AttentionRotaries fusableRotaries(AttentionOp op,
+                                  const QuantXformToGPUOptions &options);
 /// The key splits of `op`'s flash kernel on the options' GPU (1: one
 /// kernel; more: a second kernel and scratch buffers).
 int64_t attentionSplits(AttentionOp op, const QuantXformToGPUOptions &options);
-/// The pattern of attention (its flash kernel).
+/// The patterns of attention (its flash kernel), of the rotary ops fused
+/// into it and of tensor reshapes (views of their source's buffer).
 void populateAttentionOpPatterns(const TypeConverter &converter,
                                  RewritePatternSet &patterns,
                                  const QuantXformToGPUOptions &options,

@@ -306,6 +306,7 @@ void gpu_lowering::populateLinearOpPatterns(
   patterns.add<QLinearToGPU, MixedLinearToGPU>(converter, patterns.getContext(),
                                                state, options);
   patterns.add<FusedNarrowToGPU, FusedActivationToGPU<linalg::GenericOp>,
-               FusedActivationToGPU<arith::AddFOp>>(
+               FusedActivationToGPU<arith::AddFOp>,
+               FusedActivationToGPU<arith::MulFOp>>(
       converter, patterns.getContext(), state);
 }

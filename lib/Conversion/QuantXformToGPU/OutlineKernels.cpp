@@ -5,10 +5,13 @@
 // kernels handle, with the casts and the rotation its kernel fuses, is
 // outlined into a private function `@<name>_gpu<i>` of that op alone,
 // converted at once (with synchronous launches where it can), and called
-// through buffers:
+// through buffers (an attention with the rotary ops its kernels apply):
 // `bufferization.to_buffer` of each operand, a `memref.alloc` per result,
 // the call, `bufferization.to_tensor` of each result. One-shot
-// bufferization then sees ordinary tensor code.
+// bufferization then sees ordinary tensor code. A result that the function
+// returns reshaped (a projection's [S, KV·D] as [S, KV, D]) is allocated in
+// the returned type and written through a view, so that it is written in
+// place rather than copied into the out-parameter.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +21,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
@@ -73,11 +77,28 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
   return ops;
 }
 
+/// The ops of an attention's kernel function: the rotary ops its kernels
+/// apply to q and k and the expands from their rows, then `att`.
+static SmallVector<Operation *>
+attentionChain(AttentionOp att, const QuantXformToGPUOptions &options) {
+  AttentionRotaries fused = fusableRotaries(att, options);
+  SmallVector<Operation *> chain;
+  for (auto [rot, operand] : {std::pair(fused.query, att.getQuery()),
+                              std::pair(fused.keys, att.getKey())})
+    if (rot)
+      chain.append({rot, operand.getDefiningOp()});
+  chain.push_back(att);
+  return chain;
+}
+
 /// The ops of `op`'s kernel function: in front, the residual add of a
 /// norm, the online Hadamard rotation of a quantize and a widening of its
 /// (or a mixed_linear's) input; `op`; behind, the narrowing of a linear's
-/// result or the activation applied to it.
-static SmallVector<Operation *> kernelChain(Operation *op) {
+/// result or the activation applied to it. An attention's: attentionChain.
+static SmallVector<Operation *>
+kernelChain(Operation *op, const QuantXformToGPUOptions &options) {
+  if (auto att = dyn_cast<AttentionOp>(op))
+    return attentionChain(att, options);
   RotateOp rot;
   Value input;
   if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
@@ -106,14 +127,16 @@ static SmallVector<Operation *> kernelChain(Operation *op) {
 }
 
 /// The values that `chain`'s kernel function returns: the last op's
-/// results, and a fused residual sum that is also used outside the chain.
+/// results, and a fused residual sum or rotated k that is also used
+/// outside the chain.
 static SmallVector<Value> chainResults(ArrayRef<Operation *> chain) {
   SmallVector<Value> results(chain.back()->getResults());
-  if (auto add = dyn_cast<arith::AddFOp>(chain.front()))
-    if (llvm::any_of(add->getUsers(), [&](Operation *user) {
+  for (Operation *o : chain.drop_back())
+    if (isa<arith::AddFOp, RotaryOp>(o) &&
+        llvm::any_of(o->getUsers(), [&](Operation *user) {
           return !llvm::is_contained(chain, user);
         }))
-      results.push_back(add.getResult());
+      results.push_back(o->getResult(0));
   return results;
 }
 
@@ -144,6 +167,29 @@ createKernelFunction(func::FuncOp f, Operation *op, StringRef name,
   return kernelFn;
 }
 
+/// A static tensor reshape of `r` whose result the function returns, or
+/// null.
+static Operation *returnedReshape(Value r) {
+  for (Operation *user : r.getUsers())
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(user) &&
+        cast<RankedTensorType>(user->getResult(0).getType()).hasStaticShape() &&
+        llvm::any_of(user->getUsers(),
+                     [](Operation *u) { return isa<func::ReturnOp>(u); }))
+      return user;
+  return nullptr;
+}
+
+/// `x` reshaped back by the inverse of `reshape` (of `r`'s type), at `b`.
+template <typename Collapse, typename Expand>
+static Value inverseReshape(OpBuilder &b, Location loc, Operation *reshape,
+                            Value x, Type rType) {
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(reshape))
+    return Collapse::create(b, loc, x, expand.getReassociationIndices());
+  return Expand::create(
+      b, loc, rType, x,
+      cast<tensor::CollapseShapeOp>(reshape).getReassociationIndices());
+}
+
 /// Replaces `chain` by a call of `kernelFn` on buffers of `operands`.
 static void replaceByCall(Operation *op, ArrayRef<Operation *> chain,
                           ArrayRef<Value> operands, ArrayRef<Value> results,
@@ -154,15 +200,41 @@ static void replaceByCall(Operation *op, ArrayRef<Operation *> chain,
   for (Value v : operands)
     args.push_back(bufferization::ToBufferOp::create(
         b, loc, memrefOf(v.getType()), v, /*read_only=*/true));
-  SmallVector<Value> outs;
+  // A result the function returns reshaped (a projection's [S, KV·D] as
+  // [S, KV, D], say) is allocated in the returned type and written through
+  // a view: buffer-results-to-out-params then writes it in place.
+  SmallVector<Value> allocs;
+  SmallVector<Operation *> reshapes;
   for (Value r : results) {
-    outs.push_back(memref::AllocOp::create(b, loc, memrefOf(r.getType())));
-    args.push_back(outs.back());
+    Operation *reshape = returnedReshape(r);
+    Type type = reshape ? reshape->getResult(0).getType() : r.getType();
+    Value alloc = memref::AllocOp::create(b, loc, memrefOf(type));
+    args.push_back(
+        reshape
+            ? inverseReshape<memref::CollapseShapeOp, memref::ExpandShapeOp>(
+                  b, loc, reshape, alloc, memrefOf(r.getType()))
+            : alloc);
+    allocs.push_back(alloc);
+    reshapes.push_back(reshape);
   }
   func::CallOp::create(b, loc, kernelFn, args);
-  for (auto [result, out] : llvm::zip(results, outs))
-    Value(result).replaceAllUsesWith(bufferization::ToTensorOp::create(
-        b, loc, result.getType(), out, /*restrict=*/true, /*writable=*/true));
+  for (auto [result, alloc, reshape] : llvm::zip(results, allocs, reshapes)) {
+    Value r = result;
+    Value tensor = bufferization::ToTensorOp::create(
+        b, loc, reshape ? reshape->getResult(0).getType() : r.getType(), alloc,
+        /*restrict=*/true, /*writable=*/true);
+    if (!reshape) {
+      r.replaceAllUsesWith(tensor);
+      continue;
+    }
+    reshape->getResult(0).replaceAllUsesWith(tensor);
+    if (!r.hasOneUse()) // others read it back through the inverse reshape
+      r.replaceUsesWithIf(
+          inverseReshape<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(
+              b, loc, reshape, tensor, r.getType()),
+          [&](OpOperand &use) { return use.getOwner() != reshape; });
+    reshape->erase();
+  }
   // Erase the chain from its end; a widening may still feed others.
   for (Operation *o : llvm::reverse(chain))
     if (o->use_empty())
@@ -175,7 +247,7 @@ gpu_lowering::outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
                              const QuantXformToGPUOptions &options) {
   unsigned next = 0;
   for (Operation *op : collectKernelOps(f, options)) {
-    SmallVector<Operation *> chain = kernelChain(op);
+    SmallVector<Operation *> chain = kernelChain(op, options);
     // A fused activation does not read its init: make it the linear's
     // result, so that the kernel function needs no buffer for it.
     if (auto act = dyn_cast<linalg::GenericOp>(chain.back()))

@@ -87,6 +87,10 @@ struct GPULaunchState {
   /// The activation fused into the GEMM of each linear result, found
   /// before the conversion changes the operands it is judged by.
   DenseMap<Value, Operation *> fusedActivation;
+  /// The rotary embeddings (`quant_xform.rotary`) that each attention's
+  /// kernels apply to q and to k as they load them (either may be null),
+  /// found before the conversion.
+  DenseMap<Operation *, std::pair<Operation *, Operation *>> fusedRotaries;
   /// Counters naming the quantize, GEMM, attention and norm kernels.
   unsigned nextQuantize = 0, nextGemm = 0, nextAttention = 0, nextNorm = 0;
 
@@ -109,8 +113,9 @@ struct GPULaunchState {
 void populateQuantXformToGPUTypeConversions(TypeConverter &converter);
 
 /// What is legal once a kernel function is converted: no qlinear,
-/// dynamic_quantize, rotate, mixed_linear, attention or norm op, no tensor extf
-/// / truncf, a signature of memrefs without results, a return without operands.
+/// dynamic_quantize, rotate, mixed_linear, attention, rotary or norm op, no
+/// tensor extf / truncf / reshape, a signature of memrefs without results, a
+/// return without operands.
 void configureQuantXformToGPUTarget(ConversionTarget &target,
                                     const TypeConverter &converter);
 
