@@ -6,6 +6,7 @@
 // A generic that reads its init, or a result with other users, is not
 // fused.
 // RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu | FileCheck %s
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu="wgmma=true" | FileCheck %s --check-prefix=WGMMA
 
 // CHECK-LABEL: gpu.func @mlp_gpu1_qlinear0(
 // CHECK: math.erf
@@ -132,6 +133,16 @@ func.func @swiglu(%x: tensor<64x32xf32>, %wg: tensor<128x32xi8>, %sg: tensor<128
 // CHECK-SAME: %[[GATE:[^:]*]]: memref<64x128xf32>, %{{.*}}: memref<64x128xf32>) kernel
 // CHECK: %[[G:.*]] = memref.load %[[GATE]]
 // CHECK: arith.mulf %{{.*}}, %[[G]] : f32
+// In the wgmma kernel's epilogue, the second tensor's pairs are loaded
+// ahead, eight column groups at a time (here the tile's four: 2 rows
+// each), before the first store, which could alias them and would
+// otherwise keep each load behind the store in front of it.
+// WGMMA-LABEL: gpu.func @swiglu_mul_gpu2_qlinear0(
+// WGMMA-SAME: %[[GATE:[^:]*]]: memref<64x128xf32>, {{.*}}tensor_map{{.*}}tensor_map{{.*}}, %[[Y:[^:]*]]: memref<64x128xf32>) kernel
+// WGMMA: nvvm.wgmma.mma_async
+// WGMMA-COUNT-8: vector.load %[[GATE]]
+// WGMMA-NOT: vector.load %[[GATE]]
+// WGMMA: vector.store %{{.*}}, %[[Y]]
 // CHECK-LABEL: func.func @swiglu_mul(
 // CHECK: call @swiglu_mul_gpu1(
 // CHECK: call @swiglu_mul_gpu2(

@@ -183,17 +183,21 @@ static Value loadActivationOperand(KernelSite k, OutputIndex at) {
       ValueRange{at.row, at.col});
 }
 
+Value gpu_kernels::loadActivationOperandPair(KernelSite k, OutputIndex at) {
+  return vector::LoadOp::create(
+      k.b, k.loc, VectorType::get({2}, k.b.getF32Type()),
+      k.fn.getArgument(activationOperandArgument(k.s)),
+      ValueRange{at.row, at.col}, /*nontemporal=*/false, llvm::MaybeAlign(8));
+}
+
 void gpu_kernels::storeValuePair(KernelSite k, OutputIndex at, Value v0,
-                                 Value v1, Value dest) {
+                                 Value v1, Value dest, Value operandPair) {
   OpBuilder &b = k.b;
   assert(!(dest && k.s.activationOperand) &&
          "a staged tile's index is not the activation operand's");
   Value o0, o1;
   if (k.s.activationOperand) {
-    Value pair = vector::LoadOp::create(
-        b, k.loc, VectorType::get({2}, b.getF32Type()),
-        k.fn.getArgument(activationOperandArgument(k.s)),
-        ValueRange{at.row, at.col}, /*nontemporal=*/false, llvm::MaybeAlign(8));
+    Value pair = operandPair ? operandPair : loadActivationOperandPair(k, at);
     o0 = vector::ExtractOp::create(b, k.loc, pair, ArrayRef<int64_t>{0});
     o1 = vector::ExtractOp::create(b, k.loc, pair, ArrayRef<int64_t>{1});
   }

@@ -143,8 +143,13 @@ void storeValue(KernelSite k, OutputIndex at, Value v, bool checked);
 /// range), col even and N even. With `dest`, to that 2-D memref of y's
 /// element type instead (a staging buffer in shared memory; not with an
 /// activation operand, which is read at `at`).
+/// `operandPair`: the activation operand's two values at `at`, loaded
+/// ahead by loadActivationOperandPair (else loaded here).
 void storeValuePair(KernelSite k, OutputIndex at, Value v0, Value v1,
-                    Value dest = Value());
+                    Value dest = Value(), Value operandPair = Value());
+/// The activation operand's two values at `at` (a vector<2xf32>; `at` in
+/// range, col even), for a store of a pair.
+Value loadActivationOperandPair(KernelSite k, OutputIndex at);
 
 /// Stores `sx·(sw·float(acc)) + bias` (the evaluator's order) to y[at];
 /// with `checked`, only where row < M and col < N.

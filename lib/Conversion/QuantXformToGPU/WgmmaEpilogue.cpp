@@ -167,7 +167,8 @@ void WgmmaKernelBuilder::addOutliers(const FragmentPlace &place,
 }
 
 void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
-                                         const EpilogueInputs &in, int64_t j) {
+                                         const EpilogueInputs &in, int64_t j,
+                                         ArrayRef<Value> operandPairs) {
   // Register 4j + 2r + cc: row rows[r], column col0 + 8j + cc.
   Value values[2][2], cols[2], localCols[2];
   for (int64_t cc = 0; cc < 2; ++cc) {
@@ -197,7 +198,8 @@ void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
     }
     if (!checked) {
       storeValuePair(site(), {place.rows[r], cols[0]}, values[r][0],
-                     values[r][1]);
+                     values[r][1], Value(),
+                     operandPairs.empty() ? Value() : operandPairs[r]);
       continue;
     }
     for (int64_t cc = 0; cc < 2; ++cc)
@@ -210,8 +212,25 @@ void WgmmaKernelBuilder::emitFragments(const FragmentPlace &place) {
   // One group of 8 columns at a time (a thread's 2 rows × 2 columns: few
   // live registers next to the accumulators).
   EpilogueInputs in = loadEpilogueInputs(place);
-  for (int64_t j = 0; j < t.tileN / 8; ++j)
-    emitColumnGroup(place, in, j);
+  // A second tensor read by the activation (SwiGLU's gate): the pairs of
+  // kOperandGroups groups are loaded together ahead of their stores, whose
+  // possible aliasing would otherwise keep each load behind the store
+  // before it (one memory latency per pair).
+  constexpr int64_t kOperandGroups = 8;
+  bool ahead = s.activationOperand && !place.staging && !checked;
+  int64_t groups = t.tileN / 8, batch = ahead ? kOperandGroups : 1;
+  for (int64_t j0 = 0; j0 < groups; j0 += batch) {
+    int64_t n = std::min(batch, groups - j0);
+    SmallVector<SmallVector<Value, 2>> pairs(n);
+    for (int64_t j = 0; ahead && j < n; ++j)
+      for (int64_t r = 0; r < 2; ++r)
+        pairs[j].push_back(loadActivationOperandPair(
+            site(),
+            {place.rows[r],
+             add(place.colBlock, add(place.localCol0, c(8 * (j0 + j))))}));
+    for (int64_t j = 0; j < n; ++j)
+      emitColumnGroup(place, in, j0 + j, pairs[j]);
+  }
 }
 
 //===----------------------------------------------------------------------===//

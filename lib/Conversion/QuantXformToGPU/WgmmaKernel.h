@@ -177,9 +177,11 @@ private:
   void emitFragments(const FragmentPlace &place);
   /// The loads before the column groups.
   EpilogueInputs loadEpilogueInputs(const FragmentPlace &place);
-  /// One group of 8 columns: dequantize, outliers, store.
+  /// One group of 8 columns: dequantize, outliers, store; `operandPairs`:
+  /// the activation operand's pairs of its two rows, loaded ahead (or
+  /// empty).
   void emitColumnGroup(const FragmentPlace &place, const EpilogueInputs &in,
-                       int64_t j);
+                       int64_t j, ArrayRef<Value> operandPairs);
   /// Adds the outlier products to `values` (2 rows × 2 columns).
   void addOutliers(const FragmentPlace &place, const EpilogueInputs &in,
                    ArrayRef<Value> cols, ArrayRef<Value> localCols,
