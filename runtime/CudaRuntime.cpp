@@ -368,10 +368,13 @@ QX_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 /// allocation of the same size (cuMemAlloc and cuMemFree cost tens of
 /// microseconds and synchronize): at once for allocations on the same
 /// stream (stream order makes that safe), for any stream once the freeing
-/// stream has been synchronized. Up to kPoolBytes are cached. Guarded by
-/// `mutex`.
+/// stream has been synchronized. Up to kPoolBytes are cached; a block that
+/// would exceed that evicts idle cached blocks of other sizes first (a
+/// process that runs several models keeps the blocks of the one running
+/// now: with a full cache of an earlier model's blocks, every free and
+/// allocation of the next one would synchronize). Guarded by `mutex`.
 namespace {
-constexpr size_t kPoolBytes = size_t(1) << 30;
+constexpr size_t kPoolBytes = size_t(4) << 30;
 std::vector<CUstream> idleStreams;
 std::unordered_map<CUdeviceptr, size_t> poolSizes; // live + cached blocks
 std::unordered_multimap<size_t, CUdeviceptr> poolFree;
@@ -395,6 +398,24 @@ int64_t nextHeldSet = 1;
 void noteTaken(CUdeviceptr p) {
   if (holding)
     holdTaken.insert(p);
+}
+
+/// Frees idle cached blocks (synchronized, not noted by an open hold) until
+/// `bytes` more fit under kPoolBytes; whether they then fit.
+bool evictCached(size_t bytes) {
+  for (auto it = poolFree.begin();
+       it != poolFree.end() && poolCached + bytes > kPoolBytes;) {
+    if (holding && holdTaken.count(it->second)) {
+      ++it;
+      continue;
+    }
+    CUdeviceptr p = it->second;
+    poolCached -= it->first;
+    poolSizes.erase(p);
+    it = poolFree.erase(it);
+    call("cuMemFree", &Driver::cuMemFree, p);
+  }
+  return poolCached + bytes <= kPoolBytes;
 }
 
 /// Makes the blocks freed on `stream` available to every stream.
@@ -520,7 +541,8 @@ QX_EXPORT void mgpuMemFree(void *ptr, void *stream) {
     poolPending[static_cast<CUstream>(stream)].push_back(p);
     return;
   }
-  if (known != poolSizes.end() && poolCached + known->second <= kPoolBytes) {
+  if (known != poolSizes.end() && (poolCached + known->second <= kPoolBytes ||
+                                   evictCached(known->second))) {
     poolCached += known->second;
     if (stream)
       poolPending[static_cast<CUstream>(stream)].push_back(p);
