@@ -19,12 +19,14 @@ the caller copies them to their position).
                   layer (hidden 4096, 32 heads, FFN 11008; random weights)
                   at S = 2048 and its decode step; for both, decode steps
                   of 16 and 64 sequences (``decode_b<B>``, loaded with batch
-                  1's weight file). The 7B weights are not carried: the
+                  1's weight file) and a prefill of 8 sequences of 512
+                  tokens as 4096 rows (``prefill_b8s512``, loaded with the
+                  1 x 2048 prefill's file). The 7B weights are not carried: the
                   device writes random files of the compiled layout
                   (``cuda.write_weights``).
     run <dir>     (on the GPU): checks SmolLM2's layers against the
                   evaluator, then times the 30-layer SmolLM2 and the 4-layer
-                  7B prefill of 1 x 2048 tokens and decode steps at batch 1,
+                  7B prefill of 1 x 2048 and 8 x 512 tokens and decode steps at batch 1,
                   16 and 64 with 512 cached tokens against PyTorch bf16
                   (eager, SDPA) in the same process (bench/gpu/models.py's
                   decoder); each decode step also as one CUDA graph
@@ -47,7 +49,9 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SEVEN_B = dict(hidden=4096, heads=32, kv_heads=32, intermediate=11008)
 CHECK_LEN, TIME_LEN, CHECK_LAYERS, CACHED = 256, 2048, 4, 512
 DECODE_BATCHES = (16, 64)  # decode steps of B sequences besides batch 1
-ENTRIES = ["prefill", "decode"] + [f"decode_b{B}" for B in DECODE_BATCHES]
+PREFILL_BATCHES = ((8, 512),)  # prefills of B sequences of S tokens besides 1 x 2048
+ENTRIES = (["prefill", "decode"] + [f"decode_b{B}" for B in DECODE_BATCHES]
+           + [f"prefill_b{B}s{S}" for B, S in PREFILL_BATCHES])
 
 
 def rel_err(a, b):
@@ -82,6 +86,21 @@ def compile_decode_batches(qx, module, out, prefix):
             sys.exit(f"{d}: the weight layout differs from batch 1's")
 
 
+def compile_prefill_batches(qx, module, out, prefix, reference):
+    """`prefix`_b<B>s<S> for each of PREFILL_BATCHES (code only: they load
+    the weight file of `reference`, a prefill, whose layout they must
+    have)."""
+    layout = json.load(open(os.path.join(out, reference, "layer.json")))
+    for B, S in PREFILL_BATCHES:
+        d = os.path.join(out, f"{prefix}_b{B}s{S}")
+        qx.compile_cuda(module, d, name="layer", entry=f"prefill_b{B}s{S}")
+        for f in ("layer.o", "layer.weights.safetensors"):
+            os.remove(os.path.join(d, f))
+        mine = json.load(open(os.path.join(d, "layer.json")))
+        if mine["weights"]["layout"] != layout["weights"]["layout"]:
+            sys.exit(f"{d}: the weight layout differs from {reference}'s")
+
+
 def build_smollm2_batches(qx, out):
     """SmolLM2's decode steps at DECODE_BATCHES (layer 0's code; timed with
     its weight file)."""
@@ -93,12 +112,15 @@ def build_smollm2_batches(qx, out):
     llm = qx.LLM.from_gguf(smollm2_gguf(), tokenizer=False, prefill_len=16, context=CACHED)
     blobs = {}
     text = build_layer_ir(llm.config, llm.weights, 0, 16, 1, llm.cache_len, blobs=blobs,
-                          decode_batches=DECODE_BATCHES, decode_attention="op")
+                          decode_batches=DECODE_BATCHES, decode_attention="op",
+                          prefill_batches=PREFILL_BATCHES)
     module = quantized_layer(qx, _core.Module.parse(text.encode(), "layer.mlir", blobs))
     compile_decode_batches(qx, module, out, "smollm2")
+    compile_prefill_batches(qx, module, out, "smollm2", f"smollm2_s{TIME_LEN}")
     print(f"SmolLM2 decode steps at batches {DECODE_BATCHES}: {time.time() - t:.1f} s",
           flush=True)
-    return {f"smollm2_decode_b{B}": None for B in DECODE_BATCHES}
+    return {f"smollm2_decode_b{B}": None for B in DECODE_BATCHES} | {
+        f"smollm2_b{B}s{S}": None for B, S in PREFILL_BATCHES}
 
 
 def build_smollm2(qx, out):
@@ -170,7 +192,8 @@ def build_7b(qx, out):
                if k.startswith("layers.0.")}
     blobs = {}
     text = build_layer_ir(c, weights, 0, TIME_LEN, 1, CACHED, blobs=blobs,
-                          decode_batches=DECODE_BATCHES, decode_attention="op")
+                          decode_batches=DECODE_BATCHES, decode_attention="op",
+                          prefill_batches=PREFILL_BATCHES)
     del weights
     module = _core.Module.parse(text.encode(), "layer.mlir", blobs)
     del text, blobs
@@ -179,6 +202,7 @@ def build_7b(qx, out):
     qx.compile_cuda(module, d, name="layer", entry="prefill")
     compile_decode(qx, module, os.path.join(out, "7b_decode"))
     compile_decode_batches(qx, module, out, "7b")
+    compile_prefill_batches(qx, module, out, "7b", "7b_s2048")
     # Carried: the code and the layout; the device writes random weights.
     for f in ("7b_s2048/layer.o", "7b_s2048/layer.weights.safetensors",
               "7b_decode/layer.weights.safetensors"):
@@ -187,6 +211,7 @@ def build_7b(qx, out):
     shape = dict(layers=4, hidden=c.hidden, head_dim=c.head_dim, theta=c.rope_theta)
     meta = {"7b_s2048": shape, "7b_decode": shape}
     meta.update({f"7b_decode_b{B}": shape for B in DECODE_BATCHES})
+    meta.update({f"7b_b{B}s{S}": shape for B, S in PREFILL_BATCHES})
     return meta
 
 
@@ -285,9 +310,10 @@ def layer_files(cuda, directory, name, layers):
     spec = json.load(open(os.path.join(directory, name, "layer.json")))
     if not name.startswith("7b"):
         own = os.path.join(directory, name, "layer.weights.safetensors")
-        if not os.path.exists(own):  # a batched decode step: batch 1's file
-            own = os.path.join(directory, name.split("_decode")[0] + "_decode",
-                               "layer.weights.safetensors")
+        if not os.path.exists(own):  # a batched step or prefill: batch 1's file
+            one = (name.split("_decode")[0] + "_decode" if "_decode" in name
+                   else f"{name.split('_b')[0]}_s{TIME_LEN}")
+            own = os.path.join(directory, one, "layer.weights.safetensors")
         return [own] * layers
     files = []
     for i in range(layers):  # one set per layout (the decode steps share theirs)
@@ -298,8 +324,9 @@ def layer_files(cuda, directory, name, layers):
 
 
 def time_ours(torch, cuda, models, directory, name, c, profile=False):
-    """Milliseconds of one prefill (1 x S) or decode step (batch 1, CACHED
-    cached positions) through all layers, on fresh random inputs."""
+    """Milliseconds of one prefill (1 x S, or B x S as B·S rows) or decode
+    step (CACHED cached positions) through all layers, on fresh random
+    inputs."""
     d = os.path.join(directory, name)
     layers = [cuda.load(os.path.join(d, "layer"), weights=f)
               for f in layer_files(cuda, directory, name, c["layers"])]
@@ -308,9 +335,10 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
     x = torch.randn(shapes[0], device="cuda", generator=g)
     rows = shapes[0][0]
     decode = "_decode" in name
-    # A prefill's positions 0..S-1; a decode step's sequences all at CACHED.
+    # A prefill's positions 0..S-1 in each sequence (its mask is [S] or
+    # [B, S]); a decode step's sequences all at CACHED.
     pos = torch.full((rows,), CACHED, device="cuda") if decode else torch.arange(
-        rows, device="cuda")
+        rows, device="cuda") % shapes[3][-1]
     ang = pos[:, None] * c["theta"] ** (
         -torch.arange(0, c["head_dim"], 2, device="cuda") / c["head_dim"])
     cos, sin = torch.cos(ang).float().contiguous(), torch.sin(ang).float().contiguous()
@@ -345,9 +373,10 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
     return ms, graph_ms, ok and same
 
 
-def time_anchor(torch, models, key, decode, batch=1, graph=False):
+def time_anchor(torch, models, key, decode, batch=1, graph=False, tokens=TIME_LEN):
     """PyTorch bf16 eager (SDPA) of the same decoder, as bench/gpu/models.py;
-    a decode step of `batch` sequences. With `graph`, the step captured as
+    a decode step of `batch` sequences, or a prefill of `batch` sequences of
+    `tokens` tokens. With `graph`, the step captured as
     one CUDA graph (what a serving stack does; not the issue's anchor), or
     None where the capture fails."""
     bf = torch.bfloat16
@@ -355,7 +384,7 @@ def time_anchor(torch, models, key, decode, batch=1, graph=False):
     with torch.inference_mode():
         dec = models.torch_decoder(torch, c, bf)
         kvh, dh = c["kv_heads"], c["hidden"] // c["heads"]
-        length, rows = (CACHED + 1, 1) if decode else (TIME_LEN, TIME_LEN)
+        length, rows = (CACHED + 1, 1) if decode else (tokens, tokens)
         cs = [(torch.randn(batch, kvh, length, dh, device="cuda", dtype=bf),
                torch.randn(batch, kvh, length, dh, device="cuda", dtype=bf))
               for _ in range(c["layers"])]
@@ -394,6 +423,7 @@ def measure(torch, cuda, models, directory, profile=False, only=""):
     rows = []
     names = ["smollm2_s2048", "7b_s2048", "smollm2_decode", "7b_decode"]
     names += [f"{m}_decode_b{B}" for m in ("smollm2", "7b") for B in DECODE_BATCHES]
+    names += [f"{m}_b{B}s{S}" for m in ("smollm2", "7b") for B, S in PREFILL_BATCHES]
     for name in names:
         if name not in meta or only not in name:
             continue
@@ -402,8 +432,12 @@ def measure(torch, cuda, models, directory, profile=False, only=""):
         ok &= fine
         key = "7b" if name.startswith("7b") else "smollm2"
         decode = "_decode" in name
-        batch = int(name.split("_b")[-1]) if "_decode_b" in name else 1
-        anchor = time_anchor(torch, models, key, decode, batch)
+        batch, tokens = 1, TIME_LEN
+        if "_decode_b" in name:
+            batch = int(name.split("_b")[-1])
+        elif "_b" in name:  # a batched prefill, <model>_b<B>s<S>
+            batch, tokens = map(int, name.split("_b")[-1].split("s"))
+        anchor = time_anchor(torch, models, key, decode, batch, tokens=tokens)
         rows.append((name, ours, anchor))
         if graph is not None:
             rows.append((name + " (both as CUDA graphs)", graph,

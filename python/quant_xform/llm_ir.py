@@ -164,23 +164,24 @@ class _LayerEmitter(_Emitter):
         return self.op("r", f"quant_xform.rotary {x3}, {cos}, {sin} : "
                             f"{_ty(T, n, self.dh)}, {_ty(T, self.half)}")
 
-    def causal_gqa_attention(self, q3: str, k3: str, v3: str, S: int) -> str:
+    def causal_gqa_attention(self, q3: str, k3: str, v3: str, S: int, B: int = 1) -> str:
         """One ``quant_xform.attention`` (causal, grouped-query heads read
-        in place) of q ``[S, heads, D]`` over k, v ``[S, KV, D]`` with the
-        additive ``%mask``: the GPU's flash kernel, linalg on the CPU;
-        the context as rows ``[S, heads·D]``."""
+        in place) of q ``[B·S, heads, D]`` over k, v ``[B·S, KV, D]`` (``B``
+        sequences of ``S`` tokens) with the additive ``%mask`` (``[S]`` for
+        one sequence, else ``[B, S]``): the GPU's flash kernel, linalg on the
+        CPU; the context as rows ``[B·S, heads·D]``."""
         nh, kvh, dh = self.nh, self.kvh, self.dh
-        tq, tkv = _ty(1, S, nh, dh), _ty(1, S, kvh, dh)
+        tq, tkv = _ty(B, S, nh, dh), _ty(B, S, kvh, dh)
 
-        def batch_of_one(x, n):
-            return self.expand(x, [S, n, dh], [1, S, n, dh], [[0, 1], [2], [3]])
+        def sequences(x, n):
+            return self.expand(x, [B * S, n, dh], [B, S, n, dh], [[0, 1], [2], [3]])
 
-        m2 = self.expand("%mask", [S], [1, S], [[0, 1]])
-        ctx = self.op("ctx", f"quant_xform.attention {batch_of_one(q3, nh)}, "
-                             f"{batch_of_one(k3, kvh)}, {batch_of_one(v3, kvh)} "
-                             f"mask({m2} : {_ty(1, S)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
+        m2 = self.expand("%mask", [S], [1, S], [[0, 1]]) if B == 1 else "%mask"
+        ctx = self.op("ctx", f"quant_xform.attention {sequences(q3, nh)}, "
+                             f"{sequences(k3, kvh)}, {sequences(v3, kvh)} "
+                             f"mask({m2} : {_ty(B, S)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
                              f": f64, causal}} : {tq}, {tkv}")
-        return self.collapse(ctx, [1, S, nh, dh], [S, nh * dh], [[0, 1], [2, 3]])
+        return self.collapse(ctx, [B, S, nh, dh], [B * S, nh * dh], [[0, 1], [2, 3]])
 
     def proj(self, src: str, T: int, which: str, role: str, K: int) -> str:
         b = self.p + f"self_attn.{which}_proj.bias" if self.c.bias else None
@@ -230,28 +231,34 @@ class _LayerEmitter(_Emitter):
 
     # -- the two functions ---------------------------------------------------
     def prefill(self, S: int, name: str = "prefill", private: bool = False,
-                tokens_first: bool = False) -> str:
+                tokens_first: bool = False, batch: int = 1) -> str:
         """``tokens_first``: k and v returned as ``[S, KV, D]``, the GPU's
         cache layout (``decode(attention="op")``), as the projections and
         the rotary op leave them: no transpose, and the attention kernel
-        that rotates k also writes it (emitted after the attention)."""
-        H, kvh, dh = self.c.hidden, self.kvh, self.dh
-        x = self.stream_in(S)
-        qr, kr, v3 = self.qkv(x, S, "%cos", "%sin")
+        that rotates k also writes it (emitted after the attention).
+        ``batch`` > 1 (with ``tokens_first``): ``batch`` sequences of ``S``
+        tokens as ``batch·S`` rows, the tables of each row's position, a
+        mask ``[batch, S]``, k and v as ``[batch·S, KV, D]``."""
+        if batch > 1 and not tokens_first:
+            raise ValueError("a batched prefill returns its cache tokens first")
+        H, kvh, dh, T = self.c.hidden, self.kvh, self.dh, batch * S
+        x = self.stream_in(T)
+        qr, kr, v3 = self.qkv(x, T, "%cos", "%sin")
         if not tokens_first:
             kr_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])   # [KV, S, D]
             v_out = self.transpose(v3, [S, kvh, dh], [1, 0, 2])    # [KV, S, D]
-        ctx = self.causal_gqa_attention(qr, kr, v3, S)
-        y = self.stream_out(self.rest(x, ctx, S), S)
+        ctx = self.causal_gqa_attention(qr, kr, v3, S, batch)
+        y = self.stream_out(self.rest(x, ctx, T), T)
         if tokens_first:
             kr_out, v_out = kr, v3
-        cache = _ty(S, kvh, dh) if tokens_first else _ty(kvh, S, dh)
+        cache = _ty(T, kvh, dh) if tokens_first else _ty(kvh, S, dh)
         half = self.half
+        mask = _ty(S) if batch == 1 else _ty(batch, S)
         vis = "private " if private else ""
-        head = (f"  func.func {vis}@{name}(%x: {_ty(S, H)}, %cos: {_ty(S, half)}, "
-                f"%sin: {_ty(S, half)}, %mask: {_ty(S)}) -> ({_ty(S, H)}, "
+        head = (f"  func.func {vis}@{name}(%x: {_ty(T, H)}, %cos: {_ty(T, half)}, "
+                f"%sin: {_ty(T, half)}, %mask: {mask}) -> ({_ty(T, H)}, "
                 f"{cache}, {cache}) {{\n")
-        ret = (f"\n    return {y}, {kr_out}, {v_out} : {_ty(S, H)}, {cache}, "
+        ret = (f"\n    return {y}, {kr_out}, {v_out} : {_ty(T, H)}, {cache}, "
                f"{cache}\n  }}\n")
         return head + "\n".join(self.lines) + ret
 
@@ -372,7 +379,8 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
                    rotation: Optional[np.ndarray] = None,
                    blobs: Optional[Dict[str, np.ndarray]] = None,
                    decode_batches: Sequence[int] = (),
-                   decode_attention: str = "matmul") -> str:
+                   decode_attention: str = "matmul",
+                   prefill_batches: Sequence[Tuple[int, int]] = ()) -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
     cache) and, with ``calibration_len``, the private calibration ``main``;
@@ -382,7 +390,9 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
     weights=blobs)``). Each of ``decode_batches`` adds a decode step
     ``decode_b<B>`` for B sequences. ``decode_attention`` chooses the decode
     steps' attention and cache layout (``_LayerEmitter.decode``): "matmul"
-    for the CPU, "op" for the GPU."""
+    for the CPU, "op" for the GPU. Each ``(B, S)`` of ``prefill_batches``
+    (with "op") adds ``prefill_b<B>s<S>``, a prefill of B sequences of S
+    tokens as B·S rows."""
     def emitter():
         return _LayerEmitter(config, weights, layer, elide_weights, rotation, blobs)
     gpu = decode_attention == "op"
@@ -390,6 +400,8 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
              + emitter().decode(decode_batch, context, attention=decode_attention))
     for B in decode_batches:
         funcs += emitter().decode(B, context, f"decode_b{B}", decode_attention)
+    for B, S in prefill_batches:
+        funcs += emitter().prefill(S, f"prefill_b{B}s{S}", tokens_first=gpu, batch=B)
     if calibration_len:
         funcs += emitter().prefill(calibration_len, "main", private=True)
     return (f"// decoder layer {layer} of {config.layers}: hidden {config.hidden}, "

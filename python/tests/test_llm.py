@@ -218,3 +218,31 @@ def test_decode_attention_op_equals_matmuls(batch):
         assert rel_err(np.asarray(g), np.asarray(w)) < 1e-5
     with pytest.raises(ValueError, match="'matmul' or 'op'"):
         build_layer_ir(c, llm.weights, 0, 4, B, C, decode_attention="flash")
+
+
+def test_batched_prefill_equals_one_sequence_at_a_time():
+    """``prefill_b<B>s<S>`` (the GPU's batched prefill: B sequences as B·S
+    rows, a [B, S] mask) computes, in the evaluator, what ``prefill`` does
+    for each sequence alone: y, and k and v in the GPU's [tokens, KV, D]
+    layout; a padded key of the second sequence stays hidden."""
+    from quant_xform import _core
+    from quant_xform.llm_ir import build_layer_ir, rope_tables
+    llm = tiny_llm()
+    c, B, S = llm.config, 2, 4
+    text = build_layer_ir(c, llm.weights, 0, S, 1, 8, decode_attention="op",
+                          prefill_batches=[(B, S)])
+    module = _core.Module.parse(text.encode(), "batched.mlir")
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((B * S, c.hidden)).astype(np.float32)
+    cos, sin = rope_tables(np.arange(S), c.head_dim, c.rope_theta)
+    mask = np.zeros((B, S), np.float32)
+    mask[1, 3] = -1e9
+    got = module.evaluate([x, np.tile(cos, (B, 1)), np.tile(sin, (B, 1)), mask],
+                          f"prefill_b{B}s{S}")
+    for b in range(B):
+        rows = slice(b * S, (b + 1) * S)
+        want = module.evaluate([x[rows], cos, sin, mask[b]], "prefill")
+        for g, w in zip(got, want):
+            assert rel_err(np.asarray(g)[rows], np.asarray(w)) < 1e-6
+    with pytest.raises(ValueError, match="tokens first"):
+        build_layer_ir(c, llm.weights, 0, S, 1, 8, prefill_batches=[(B, S)])
