@@ -112,3 +112,40 @@ func.func @residual(%x: tensor<8x64xf32>, %a: tensor<8x64xf32>, %o: tensor<8x64x
   %r = arith.addf %s2, %n2 : tensor<8x64xf32>
   return %r : tensor<8x64xf32>
 }
+
+// -----
+
+// A per-token dynamic_quantize that is a norm's only user is done by the
+// norm kernel: after the sum of squares, one more pass takes the row's
+// maximum |y| (5 xor shuffles of maxnumf), the first lane stores the
+// scale (computed in f64 as the quantize kernel does), and the last pass
+// stores y's int8 values, four a lane (the reciprocal path or, for
+// extreme scales, a division). No quantize kernel is left; the residual
+// sum is still written where it is returned. (In a whole model: the mulf
+// stays for the loop kernels.)
+// CHECK-LABEL: gpu.func @norm_quantize_gpu0_norm0(
+// CHECK-SAME: %{{.*}}: memref<8x256xf32>, %{{.*}}: memref<8x256xf32>, %{{.*}}: memref<256xf32>, %[[Q:.*]]: memref<8x256xi8>, %[[S:.*]]: memref<8xf32>, %[[SUM:.*]]: memref<8x256xf32>) kernel
+// CHECK-COUNT-5: gpu.shuffle  xor %{{.*}} : f32
+// CHECK: arith.maxnumf
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: arith.extf %{{.*}} : f32 to f64
+// CHECK: memref.store %{{.*}}, %[[S]][%{{.*}}] : memref<8xf32>
+// CHECK: scf.if
+// CHECK: vector.store %{{.*}}, %[[SUM]]
+// CHECK: llvm.intr.fma
+// CHECK: vector.store %{{.*}}, %[[Q]][%{{.*}}] {alignment = 4 : i64} : memref<8x256xi8>, vector<4xi8>
+// CHECK: } else {
+// CHECK: arith.divf %{{.*}} : vector<4xf32>
+// CHECK: vector.store %{{.*}}, %[[Q]]
+// CHECK-LABEL: func.func @norm_quantize(
+// CHECK: call @norm_quantize_gpu0(
+// CHECK-NOT: quantize
+// CHECK: call @norm_quantize_gpu1(
+func.func @norm_quantize(%x: tensor<8x256xf32>, %r: tensor<8x256xf32>, %g: tensor<256xf32>, %w: tensor<64x256xi8>, %sw: tensor<64xf32>) -> (tensor<8x64xf32>, tensor<8x256xf32>) {
+  %xx = arith.mulf %x, %x : tensor<8x256xf32>
+  %h = arith.addf %xx, %r : tensor<8x256xf32>
+  %n = quant_xform.rms_norm %h, %g {epsilon = 1.0e-05 : f64} : (tensor<8x256xf32>, tensor<256xf32>) -> tensor<8x256xf32>
+  %q, %s = quant_xform.dynamic_quantize %n scheme<per_token> : (tensor<8x256xf32>) -> (tensor<8x256xi8>, tensor<8xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<8x256xi8>, tensor<8xf32>, tensor<64x256xi8>, tensor<64xf32>) -> tensor<8x64xf32>
+  return %y, %h : tensor<8x64xf32>, tensor<8x256xf32>
+}

@@ -223,6 +223,11 @@ LogicalResult gpu_lowering::convertKernelFunction(
     if (Operation *act = fusableActivation(q.getResult()))
       state.fusedActivation[q.getResult()] = act;
   });
+  f.walk([&](Operation *op) {
+    if (isa<LayerNormOp, RMSNormOp>(op) && normKernelRefusal(op).empty())
+      if (DynamicQuantizeOp dq = fusableNormQuantize(op))
+        state.fusedNormQuantize[op] = dq;
+  });
   f.walk([&](AttentionOp att) {
     AttentionRotaries fused = fusableRotaries(att, options);
     if (fused.query || fused.keys)

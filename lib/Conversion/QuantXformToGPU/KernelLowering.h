@@ -84,6 +84,10 @@ LogicalResult checkAttention(AttentionOp op, bool emit = true);
 /// its other users after the norm) that the norm kernel fuses in front of
 /// the layer_norm / rms_norm `norm`, or null.
 arith::AddFOp fusableResidual(Operation *norm);
+/// The per-token dynamic_quantize that is the only user of the layer_norm
+/// / rms_norm `norm`'s result and that the norm kernel does behind it (the
+/// quantize kernel's checks), or null.
+DynamicQuantizeOp fusableNormQuantize(Operation *norm);
 /// What the norm kernel needs and the layer_norm / rms_norm `op` lacks
 /// (empty when it takes `op`).
 std::string normKernelRefusal(Operation *op);

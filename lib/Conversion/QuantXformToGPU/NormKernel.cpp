@@ -9,14 +9,22 @@
 // + β. The row stays in L1 between passes. K must be a multiple of 4
 // (a ragged last chunk is masked per piece). A residual add in front
 // (x + r) is recomputed by each pass from both inputs, and written once
-// (by the last pass) where the sum is used elsewhere.
+// (by the last pass) where the sum is used elsewhere. With a per-token
+// quantize fused behind, y is not written: one more pass takes the row's
+// maximum |y| (reduced over the warp), the scale follows as the quantize
+// kernel computes it (QuantizeMath.h), and the last pass stores y's int8
+// values, four a lane: the same bits as the quantize kernel after the
+// norm kernel.
 //
 //===----------------------------------------------------------------------===//
 
 #include "NormKernel.h"
+#include "QuantizeMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -58,6 +66,14 @@ private:
   /// Runs `body(column)` for each of this lane's pieces inside the row.
   void forEachPiece(function_ref<void(Value)> body);
   Value warpSum(Value x);
+  /// The NaN-ignoring maximum of `v` over the warp.
+  Value warpMax(Value v);
+  /// The NaN-ignoring maximum of |y| over the row (warp-reduced).
+  Value rowAbsMax();
+  /// y = γ⊙(v − μ)·inv + β at `col` for the inputs `v`.
+  Value normalized(Value col, Value v);
+  /// The last pass: y (and the sum) stored, or y quantized and stored.
+  void storePass();
   Value horizontalSum(Value x4);
   /// The 4 inputs at `col` of the row: x, or x + r.
   Value loadInput(Value col);
@@ -67,7 +83,8 @@ private:
   const NormShape &s;
   Type f32;
   VectorType f32x4;
-  Value x, residual, gamma, beta, y, sum, row, lane;
+  Value x, residual, gamma, beta, y, q, scale, sum, row, lane;
+  Value mean4, inv4;
 };
 
 Value NormKernelBuilder::loadInput(Value col) {
@@ -123,6 +140,112 @@ Value NormKernelBuilder::warpSum(Value v) {
   return v;
 }
 
+Value NormKernelBuilder::warpMax(Value v) {
+  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 32);
+  for (int64_t offset : {16, 8, 4, 2, 1}) {
+    Value o = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
+    Value other =
+        gpu::ShuffleOp::create(b, loc, v, o, width, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    v = arith::MaxNumFOp::create(b, loc, v, other);
+  }
+  return v;
+}
+
+Value NormKernelBuilder::normalized(Value col, Value v) {
+  Value g = vector::LoadOp::create(b, loc, f32x4, gamma, ValueRange{col});
+  Value d = arith::SubFOp::create(b, loc, v, mean4);
+  Value t = arith::MulFOp::create(b, loc, d, inv4);
+  if (!beta)
+    return arith::MulFOp::create(b, loc, g, t);
+  // One fma, explicitly: ptxas would choose per pass whether to contract
+  // γ·t + β, and the passes of a fused quantize must agree on y.
+  return LLVM::FMAOp::create(
+      b, loc, g, t,
+      vector::LoadOp::create(b, loc, f32x4, beta, ValueRange{col}));
+}
+
+Value NormKernelBuilder::rowAbsMax() {
+  // |y| as maxnum(y, −y) (no libdevice call), its maximum NaN-ignoring;
+  // pieces past K count as 0.
+  int64_t chunks = (s.k + kChunk - 1) / kChunk;
+  auto loop =
+      scf::ForOp::create(b, loc, c(0), c(chunks), c(1), ValueRange{cf(0.0)});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value col = column(loop.getInductionVar());
+    Value acc = loop.getRegionIterArgs()[0];
+    auto pieceMax = [&]() -> Value {
+      Value out = normalized(col, loadInput(col));
+      Value abs = arith::MaxNumFOp::create(b, loc, out,
+                                           arith::NegFOp::create(b, loc, out));
+      Value m = acc;
+      for (int64_t e = 0; e < 4; ++e)
+        m = arith::MaxNumFOp::create(
+            b, loc, m,
+            vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{e}));
+      return m;
+    };
+    Value next;
+    if (s.k % kChunk == 0) {
+      next = pieceMax();
+    } else {
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, inside,
+                                    /*withElseRegion=*/true);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      scf::YieldOp::create(b, loc, ValueRange{pieceMax()});
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, ValueRange{acc});
+      b.setInsertionPointAfter(ifOp);
+      next = ifOp.getResult(0);
+    }
+    scf::YieldOp::create(b, loc, ValueRange{next});
+  }
+  return warpMax(loop.getResult(0));
+}
+
+void NormKernelBuilder::storePass() {
+  auto storeSum = [&](Value col, Value v) {
+    if (sum)
+      vector::StoreOp::create(b, loc, v, sum, ValueRange{row, col});
+  };
+  if (!s.quantize) {
+    forEachPiece([&](Value col) {
+      Value v = loadInput(col);
+      storeSum(col, v);
+      vector::StoreOp::create(b, loc, normalized(col, v), y,
+                              ValueRange{row, col});
+    });
+    return;
+  }
+  RowQuantizer rq = rowQuantizer(b, loc, rowAbsMax(), s.clip, s.qmin, s.qmax);
+  Value firstLane =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c(0));
+  auto ifFirst = scf::IfOp::create(b, loc, firstLane, /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    memref::StoreOp::create(b, loc, rq.scale, scale, ValueRange{row});
+  }
+  // The quotient by the reciprocal where the scale allows (QuantizeMath.h).
+  auto ifFast = scf::IfOp::create(b, loc, rq.fast, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  for (bool fast : {true, false}) {
+    b.setInsertionPointToStart(fast ? ifFast.thenBlock() : ifFast.elseBlock());
+    forEachPiece([&](Value col) {
+      Value v = loadInput(col);
+      storeSum(col, v);
+      Value bytes = sumsToInt8(
+          b, loc, quantizedSums(b, loc, normalized(col, v), rq, fast));
+      vector::StoreOp::create(b, loc, bytes, q, ValueRange{row, col},
+                              /*nontemporal=*/false, llvm::MaybeAlign(4));
+    });
+  }
+}
+
 Value NormKernelBuilder::rowSum(function_ref<Value(Value)> term) {
   int64_t chunks = (s.k + kChunk - 1) / kChunk;
   auto loop =
@@ -166,7 +289,12 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   args.push_back(vec);
   if (s.beta)
     args.push_back(vec);
-  args.push_back(rows);
+  if (s.quantize) {
+    args.push_back(MemRefType::get({s.rows, s.k}, b.getI8Type()));
+    args.push_back(MemRefType::get({s.rows}, f32));
+  } else {
+    args.push_back(rows);
+  }
   if (s.writeSum)
     args.push_back(rows);
   auto fn =
@@ -179,7 +307,12 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   residual = s.residual ? fn.getArgument(arg++) : Value();
   gamma = fn.getArgument(arg++);
   beta = s.beta ? fn.getArgument(arg++) : Value();
-  y = fn.getArgument(arg++);
+  if (s.quantize) {
+    q = fn.getArgument(arg++);
+    scale = fn.getArgument(arg++);
+  } else {
+    y = fn.getArgument(arg++);
+  }
   sum = s.writeSum ? fn.getArgument(arg++) : Value();
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   lane = arith::RemUIOp::create(b, loc, tid, c(32));
@@ -192,7 +325,7 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   auto ifRow = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifRow.thenBlock());
   Value invK = cf(1.0 / double(s.k));
-  Value mean4 = vector::BroadcastOp::create(b, loc, f32x4, cf(0.0));
+  mean4 = vector::BroadcastOp::create(b, loc, f32x4, cf(0.0));
   if (s.center) {
     Value mean =
         arith::MulFOp::create(b, loc, rowSum([](Value v) { return v; }), invK);
@@ -205,21 +338,8 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   Value var = arith::MulFOp::create(b, loc, sq, invK);
   Value inv = math::RsqrtOp::create(
       b, loc, arith::AddFOp::create(b, loc, var, cf(s.epsilon)));
-  Value inv4 = vector::BroadcastOp::create(b, loc, f32x4, inv);
-  forEachPiece([&](Value col) {
-    Value v = loadInput(col);
-    if (sum)
-      vector::StoreOp::create(b, loc, v, sum, ValueRange{row, col});
-    Value g = vector::LoadOp::create(b, loc, f32x4, gamma, ValueRange{col});
-    Value d = arith::SubFOp::create(b, loc, v, mean4);
-    Value out = arith::MulFOp::create(b, loc, g,
-                                      arith::MulFOp::create(b, loc, d, inv4));
-    if (beta)
-      out = arith::AddFOp::create(
-          b, loc, out,
-          vector::LoadOp::create(b, loc, f32x4, beta, ValueRange{col}));
-    vector::StoreOp::create(b, loc, out, y, ValueRange{row, col});
-  });
+  inv4 = vector::BroadcastOp::create(b, loc, f32x4, inv);
+  storePass();
   b.setInsertionPointAfter(ifRow);
   gpu::ReturnOp::create(b, loc);
   return fn;

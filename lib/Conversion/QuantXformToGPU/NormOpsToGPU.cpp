@@ -5,8 +5,10 @@
 // of 4) becomes one launch of the norm kernel (NormKernel.cpp), a warp per
 // row, writing its out-parameter or a scratch buffer; an `arith.addf` in
 // front of it (a residual add) is fused into its loads, and the sum is
-// written too where it is returned. Other norms stay for
-// convert-quant-xform-to-linalg (loop kernels).
+// written too where it is returned; a per-token dynamic_quantize that is
+// the norm's only user is done by the same kernel, which then writes the
+// int8 values and scales instead of the normalized rows. Other norms stay
+// for convert-quant-xform-to-linalg (loop kernels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +44,18 @@ arith::AddFOp gpu_lowering::fusableResidual(Operation *norm) {
   return add;
 }
 
+DynamicQuantizeOp gpu_lowering::fusableNormQuantize(Operation *norm) {
+  Value y = norm->getResult(0);
+  if (!y.hasOneUse())
+    return {};
+  auto dq = dyn_cast<DynamicQuantizeOp>(*y.getUsers().begin());
+  if (!dq || dq.getInput() != y || dq->getBlock() != norm->getBlock() ||
+      failed(checkQuantize(dq, /*emit=*/false)) ||
+      !cast<RankedTensorType>(y.getType()).hasStaticShape())
+    return {};
+  return dq;
+}
+
 namespace {
 
 /// `layer_norm` / `rms_norm` → a launch of the norm kernel.
@@ -62,6 +76,15 @@ struct NormToGPU : public GPULaunchPattern<NormOp> {
     Value sum = add ? state.bufferFor.lookup(add.getResult()) : Value();
     shape.residual = bool(add);
     shape.writeSum = bool(sum);
+    auto dq = dyn_cast_or_null<DynamicQuantizeOp>(
+        state.fusedNormQuantize.lookup(op.getOperation()));
+    if (dq) {
+      QuantSchemeAttr scheme = dq.getScheme();
+      shape.quantize = true;
+      shape.clip = scheme.getClipRatio();
+      shape.qmin = scheme.getQMin();
+      shape.qmax = scheme.getQMax();
+    }
     OpBuilder kb = state.kernelBuilder();
     std::string name =
         state.functionName + "_norm" + std::to_string(state.nextNorm++);
@@ -71,8 +94,16 @@ struct NormToGPU : public GPULaunchPattern<NormOp> {
       operands = {state.bufferOf(add.getLhs()), state.bufferOf(add.getRhs())};
     for (Value v : op->getOperands().drop_front(add ? 1 : 0))
       operands.push_back(state.bufferOf(v));
-    Value out = state.resultBuffer(rewriter, loc, op.getResult());
-    operands.push_back(out);
+    // The normalized rows, or with the quantize the int8 values and scales
+    // (the norm's result then stands for its input, read by nothing).
+    Value out = dq ? operands.front()
+                   : state.resultBuffer(rewriter, loc, op.getResult());
+    if (dq) {
+      operands.push_back(state.resultBuffer(rewriter, loc, dq.getResult()));
+      operands.push_back(state.resultBuffer(rewriter, loc, dq.getScale()));
+    } else {
+      operands.push_back(out);
+    }
     if (sum)
       operands.push_back(sum);
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,

@@ -45,8 +45,12 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
       if (succeeded(checkFusedMixed(mixed, options, /*emit=*/false)))
         ops.push_back(op); // the others run as loop kernels
     } else if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
-      if (succeeded(checkQuantize(dq, /*emit=*/false)))
-        ops.push_back(op);
+      Operation *norm = dq.getInput().getDefiningOp();
+      bool inNorm = isa_and_nonnull<LayerNormOp, RMSNormOp>(norm) &&
+                    normKernelRefusal(norm).empty() &&
+                    fusableNormQuantize(norm) == dq;
+      if (!inNorm && succeeded(checkQuantize(dq, /*emit=*/false)))
+        ops.push_back(op); // (one a norm's kernel does goes with the norm)
     } else if (auto att = dyn_cast<AttentionOp>(op)) {
       if (!options.attentionKernel)
         return; // loop kernels, as asked
@@ -93,8 +97,9 @@ attentionChain(AttentionOp att, const QuantXformToGPUOptions &options) {
 
 /// The ops of `op`'s kernel function: in front, the residual add of a
 /// norm, the online Hadamard rotation of a quantize and a widening of its
-/// (or a mixed_linear's) input; `op`; behind, the narrowing of a linear's
-/// result or the activation applied to it. An attention's: attentionChain.
+/// (or a mixed_linear's) input; `op`; behind, the per-token quantize of a
+/// norm's result, the narrowing of a linear's result or the activation
+/// applied to it. An attention's: attentionChain.
 static SmallVector<Operation *>
 kernelChain(Operation *op, const QuantXformToGPUOptions &options) {
   if (auto att = dyn_cast<AttentionOp>(op))
@@ -115,12 +120,15 @@ kernelChain(Operation *op, const QuantXformToGPUOptions &options) {
   if (isa<QLinearOp>(op))
     activation = fusableActivation(op->getResult(0));
   arith::AddFOp residual;
-  if (isa<LayerNormOp, RMSNormOp>(op))
+  DynamicQuantizeOp quantize;
+  if (isa<LayerNormOp, RMSNormOp>(op)) {
     residual = fusableResidual(op);
+    quantize = fusableNormQuantize(op);
+  }
   SmallVector<Operation *> chain;
   for (Operation *o :
        {residual.getOperation(), widen.getOperation(), rot.getOperation(), op,
-        narrow.getOperation(), activation})
+        quantize.getOperation(), narrow.getOperation(), activation})
     if (o)
       chain.push_back(o);
   return chain;

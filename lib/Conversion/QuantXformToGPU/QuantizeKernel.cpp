@@ -37,6 +37,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "HadamardRow.h"
+#include "QuantizeMath.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -58,9 +59,6 @@ constexpr int64_t kThreads = 256;
 constexpr int64_t kGroup = 4; // floats per load (f32, or with a rotation)
 /// Most values a thread keeps in registers (K ≤ 16·1024 at 256 threads).
 constexpr int64_t kMaxResidentValues = 64;
-/// Scales s in [2^-kFastScaleExp, 2^kFastScaleExp] take the division
-/// without a division per value (see quantizeStore).
-constexpr int kFastScaleExp = 90;
 
 } // namespace
 
@@ -116,7 +114,6 @@ public:
 private:
   Value c(int64_t v);
   Value cf(double v);
-  Value f64Constant(APFloat v);
 
   /// The keep mask, the outlier columns and the Hadamard sign words as
   /// private globals next to the kernel.
@@ -153,7 +150,7 @@ private:
   MLIRContext *ctx;
   StringRef name;
   const QuantizeShape &s;
-  Type f32, f64, i8, inType;
+  Type f32, i8, inType;
   int64_t threads, warps, width, outliers, groups;
   bool resident;
   std::string keepName, columnsName, signsName;
@@ -167,10 +164,8 @@ private:
   Value tid, row, lane, warp, first, keep;
   /// Resident rows: this thread's values (zeros where not `valid`).
   SmallVector<RowGroup> values;
-  /// The scale s, −s, 1/s and whether the row maximum is finite.
-  Value sv, negSv, recipSv, finite;
-  /// The quantize's constants: qmin, qmax, 0 and 1.5·2²³.
-  Value lo, hi, zero, magic;
+  /// The row's scale and its quantizer (QuantizeMath.h).
+  RowQuantizer quantizer;
 };
 
 } // namespace
@@ -180,7 +175,6 @@ QuantizeKernelBuilder::QuantizeKernelBuilder(OpBuilder &b, Location loc,
                                              const QuantizeShape &s)
     : b(b), loc(loc), ctx(b.getContext()), name(name), s(s) {
   f32 = b.getF32Type();
-  f64 = b.getF64Type();
   i8 = b.getI8Type();
   inType = s.inputType ? s.inputType : f32;
   threads = quantizeThreads(s);
@@ -221,10 +215,6 @@ Value QuantizeKernelBuilder::c(int64_t v) {
 Value QuantizeKernelBuilder::cf(double v) {
   return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
                                         APFloat(float(v)));
-}
-
-Value QuantizeKernelBuilder::f64Constant(APFloat v) {
-  return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64), v);
 }
 
 void QuantizeKernelBuilder::createGlobals() {
@@ -437,62 +427,34 @@ Value QuantizeKernelBuilder::rowAbsMax(Value m) {
 
 void QuantizeKernelBuilder::computeScale(Value absmax) {
   // s = f32(f64(absmax) · clip / qmax), 1 for a zero or non-finite max.
-  Value wide = arith::ExtFOp::create(b, loc, f64, absmax);
-  wide = arith::MulFOp::create(b, loc, wide, f64Constant(APFloat(s.clip)));
-  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                         wide, f64Constant(APFloat(0.0)));
-  finite = arith::CmpFOp::create( // wide ≥ 0 and never NaN
-      b, loc, arith::CmpFPredicate::OLT, wide,
-      f64Constant(APFloat::getInf(APFloat::IEEEdouble())));
-  Value s64 =
-      arith::DivFOp::create(b, loc, wide, f64Constant(APFloat(double(s.qmax))));
-  sv = arith::SelectOp::create(
-      b, loc, arith::AndIOp::create(b, loc, positive, finite),
-      arith::TruncFOp::create(b, loc, f32, s64), cf(1.0));
+  quantizer = rowQuantizer(b, loc, absmax, s.clip, s.qmin, s.qmax);
   Value zeroThread =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c(0));
   auto ifZero = scf::IfOp::create(b, loc, zeroThread, /*withElse=*/false);
   OpBuilder::InsertionGuard inIf(b);
   b.setInsertionPointToStart(&ifZero.getThenRegion().front());
-  memref::StoreOp::create(b, loc, sv, scale, ValueRange{row});
+  memref::StoreOp::create(b, loc, quantizer.scale, scale, ValueRange{row});
 }
 
 void QuantizeKernelBuilder::quantizeStore(OpBuilder &qb,
                                           const StoreGroup &group, bool fast) {
-  Value v = group.values;
-  auto type = cast<VectorType>(v.getType());
-  const int64_t n = type.getNumElements();
-  auto splat = [&](Value scalar) -> Value {
-    return vector::BroadcastOp::create(qb, loc, type, scalar);
-  };
-  Value r;
-  if (fast) {
-    Value recip = splat(recipSv), negS = splat(negSv);
-    r = arith::MulFOp::create(qb, loc, v, recip);
-    for (int step = 0; step < 2; ++step) {
-      Value residual = LLVM::FMAOp::create(qb, loc, negS, r, v);
-      r = LLVM::FMAOp::create(qb, loc, residual, recip, r);
-    }
-  } else {
-    r = arith::DivFOp::create(qb, loc, v, splat(sv));
-  }
-  Value isNan = arith::CmpFOp::create(qb, loc, arith::CmpFPredicate::UNO, r, r);
-  r = arith::SelectOp::create(qb, loc, isNan, splat(zero), r);
-  r = arith::MinNumFOp::create(
-      qb, loc, arith::MaxNumFOp::create(qb, loc, r, splat(lo)), splat(hi));
-  r = arith::AddFOp::create(qb, loc, r, splat(magic));
-  auto ints = VectorType::get({n}, b.getI32Type());
+  Value r = quantizedSums(qb, loc, group.values, quantizer, fast);
+  int64_t n = cast<VectorType>(r.getType()).getNumElements();
   // The low byte of the sum's bits; for bytes stored one by one as the
   // integer q = sum − 1.5·2²³ (exact) instead: ptxas stores a byte of a
   // register that holds a float as a saturating float-to-u8 conversion
   // (F2IP.U8.F32), which turns every sum into 255.
-  Value whole = group.stride == 1
-                    ? Value(arith::BitcastOp::create(qb, loc, ints, r))
-                    : Value(arith::FPToSIOp::create(
-                          qb, loc, ints,
-                          arith::SubFOp::create(qb, loc, r, splat(magic))));
   Value bytes =
-      arith::TruncIOp::create(qb, loc, VectorType::get({n}, i8), whole);
+      group.stride == 1
+          ? sumsToInt8(qb, loc, r)
+          : Value(arith::TruncIOp::create(
+                qb, loc, VectorType::get({n}, i8),
+                arith::FPToSIOp::create(
+                    qb, loc, VectorType::get({n}, b.getI32Type()),
+                    arith::SubFOp::create(
+                        qb, loc, r,
+                        vector::BroadcastOp::create(qb, loc, r.getType(),
+                                                    roundingMagic(qb, loc))))));
   if (group.stride == 1) {
     vector::StoreOp::create(qb, loc, bytes, q, ValueRange{row, group.column},
                             /*nontemporal=*/false,
@@ -546,20 +508,7 @@ void QuantizeKernelBuilder::quantizeAndStore() {
   // default IEEE mode: the sum's bits are 0x4B400000 + q, so their low byte
   // is q as an int8 (no float-to-int conversion, a quarter-rate
   // instruction).
-  negSv = arith::NegFOp::create(b, loc, sv);
-  recipSv = arith::DivFOp::create(b, loc, cf(1.0), sv);
-  lo = cf(double(s.qmin));
-  hi = cf(double(s.qmax));
-  zero = cf(0.0);
-  magic = cf(12582912.0);
-  auto inRange = [&](arith::CmpFPredicate p, int exp) {
-    return arith::CmpFOp::create(b, loc, p, sv, cf(std::ldexp(1.0, exp)));
-  };
-  Value fast = arith::AndIOp::create(
-      b, loc, finite,
-      arith::AndIOp::create(b, loc,
-                            inRange(arith::CmpFPredicate::OGE, -kFastScaleExp),
-                            inRange(arith::CmpFPredicate::OLE, kFastScaleExp)));
+  Value fast = quantizer.fast;
   auto ifFast = scf::IfOp::create(b, loc, fast, /*withElse=*/true);
   OpBuilder::InsertionGuard inIf(b);
   b.setInsertionPointToStart(&ifFast.getThenRegion().front());

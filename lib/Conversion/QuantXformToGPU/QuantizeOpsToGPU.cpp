@@ -54,6 +54,13 @@ struct DynamicQuantizeToGPU : public GPULaunchPattern<DynamicQuantizeOp> {
   LogicalResult
   matchAndRewrite(DynamicQuantizeOp dq, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    // Done by the norm kernel in front (its results' buffers are set).
+    if (llvm::any_of(state.fusedNormQuantize,
+                     [&](auto &entry) { return entry.second == dq; })) {
+      rewriter.replaceOp(dq, {state.bufferFor.lookup(dq.getResult()),
+                              state.bufferFor.lookup(dq.getScale())});
+      return success();
+    }
     Location loc = dq.getLoc();
     gpu_kernels::QuantizeShape qs = quantizeShape(dq);
     RotateOp rot = fusableRotate(dq);

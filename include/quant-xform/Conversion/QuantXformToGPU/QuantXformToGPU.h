@@ -91,6 +91,8 @@ struct GPULaunchState {
   /// kernels apply to q and to k as they load them (either may be null),
   /// found before the conversion.
   DenseMap<Operation *, std::pair<Operation *, Operation *>> fusedRotaries;
+  /// The dynamic_quantize that each norm's kernel does behind it.
+  DenseMap<Operation *, Operation *> fusedNormQuantize;
   /// Counters naming the quantize, GEMM, attention and norm kernels.
   unsigned nextQuantize = 0, nextGemm = 0, nextAttention = 0, nextNorm = 0;
 
