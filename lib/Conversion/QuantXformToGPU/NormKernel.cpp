@@ -65,9 +65,11 @@ private:
   Value column(Value chunk);
   /// Runs `body(column)` for each of this lane's pieces inside the row.
   void forEachPiece(function_ref<void(Value)> body);
-  Value warpSum(Value x);
-  /// The NaN-ignoring maximum of `v` over the warp.
-  Value warpMax(Value v);
+  /// Folds `step(column, acc)` over this lane's pieces inside the row,
+  /// from 0.
+  Value laneFold(function_ref<Value(Value col, Value acc)> step);
+  /// The sum (or NaN-ignoring maximum) of `v` over the warp.
+  Value warpReduce(Value v, bool max);
   /// The NaN-ignoring maximum of |y| over the row (warp-reduced).
   Value rowAbsMax();
   /// y = γ⊙(v − μ)·inv + β at `col` for the inputs `v`.
@@ -128,26 +130,15 @@ Value NormKernelBuilder::horizontalSum(Value x4) {
   return sum;
 }
 
-Value NormKernelBuilder::warpSum(Value v) {
+Value NormKernelBuilder::warpReduce(Value v, bool max) {
   Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 32);
   for (int64_t offset : {16, 8, 4, 2, 1}) {
     Value o = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
     Value other =
         gpu::ShuffleOp::create(b, loc, v, o, width, gpu::ShuffleMode::XOR)
             .getShuffleResult();
-    v = arith::AddFOp::create(b, loc, v, other);
-  }
-  return v;
-}
-
-Value NormKernelBuilder::warpMax(Value v) {
-  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 32);
-  for (int64_t offset : {16, 8, 4, 2, 1}) {
-    Value o = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
-    Value other =
-        gpu::ShuffleOp::create(b, loc, v, o, width, gpu::ShuffleMode::XOR)
-            .getShuffleResult();
-    v = arith::MaxNumFOp::create(b, loc, v, other);
+    v = max ? Value(arith::MaxNumFOp::create(b, loc, v, other))
+            : Value(arith::AddFOp::create(b, loc, v, other));
   }
   return v;
 }
@@ -166,45 +157,19 @@ Value NormKernelBuilder::normalized(Value col, Value v) {
 }
 
 Value NormKernelBuilder::rowAbsMax() {
-  // |y| as maxnum(y, −y) (no libdevice call), its maximum NaN-ignoring;
-  // pieces past K count as 0.
-  int64_t chunks = (s.k + kChunk - 1) / kChunk;
-  auto loop =
-      scf::ForOp::create(b, loc, c(0), c(chunks), c(1), ValueRange{cf(0.0)});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value col = column(loop.getInductionVar());
-    Value acc = loop.getRegionIterArgs()[0];
-    auto pieceMax = [&]() -> Value {
-      Value out = normalized(col, loadInput(col));
-      Value abs = arith::MaxNumFOp::create(b, loc, out,
-                                           arith::NegFOp::create(b, loc, out));
-      Value m = acc;
-      for (int64_t e = 0; e < 4; ++e)
-        m = arith::MaxNumFOp::create(
-            b, loc, m,
-            vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{e}));
-      return m;
-    };
-    Value next;
-    if (s.k % kChunk == 0) {
-      next = pieceMax();
-    } else {
-      Value inside =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
-      auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, inside,
-                                    /*withElseRegion=*/true);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      scf::YieldOp::create(b, loc, ValueRange{pieceMax()});
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(b, loc, ValueRange{acc});
-      b.setInsertionPointAfter(ifOp);
-      next = ifOp.getResult(0);
-    }
-    scf::YieldOp::create(b, loc, ValueRange{next});
-  }
-  return warpMax(loop.getResult(0));
+  // |y| as maxnum(y, −y) (no libdevice call), its maximum NaN-ignoring.
+  return warpReduce(
+      laneFold([&](Value col, Value acc) -> Value {
+        Value out = normalized(col, loadInput(col));
+        Value abs = arith::MaxNumFOp::create(
+            b, loc, out, arith::NegFOp::create(b, loc, out));
+        for (int64_t e = 0; e < 4; ++e)
+          acc = arith::MaxNumFOp::create(
+              b, loc, acc,
+              vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{e}));
+        return acc;
+      }),
+      /*max=*/true);
 }
 
 void NormKernelBuilder::storePass() {
@@ -246,37 +211,40 @@ void NormKernelBuilder::storePass() {
   }
 }
 
-Value NormKernelBuilder::rowSum(function_ref<Value(Value)> term) {
+Value NormKernelBuilder::laneFold(
+    function_ref<Value(Value col, Value acc)> step) {
   int64_t chunks = (s.k + kChunk - 1) / kChunk;
   auto loop =
       scf::ForOp::create(b, loc, c(0), c(chunks), c(1), ValueRange{cf(0.0)});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value col = column(loop.getInductionVar());
-    Value acc = loop.getRegionIterArgs()[0];
-    Value next;
-    if (s.k % kChunk == 0) {
-      next = arith::AddFOp::create(b, loc, acc,
-                                   horizontalSum(term(loadInput(col))));
-    } else {
-      Value inside =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
-      auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, inside,
-                                    /*withElseRegion=*/true);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      Value v = loadInput(col);
-      scf::YieldOp::create(b, loc,
-                           ValueRange{arith::AddFOp::create(
-                               b, loc, acc, horizontalSum(term(v)))});
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(b, loc, ValueRange{acc});
-      b.setInsertionPointAfter(ifOp);
-      next = ifOp.getResult(0);
-    }
-    scf::YieldOp::create(b, loc, ValueRange{next});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value col = column(loop.getInductionVar());
+  Value acc = loop.getRegionIterArgs()[0];
+  Value next;
+  if (s.k % kChunk == 0) {
+    next = step(col, acc);
+  } else {
+    Value inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, inside,
+                                  /*withElseRegion=*/true);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, ValueRange{step(col, acc)});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, ValueRange{acc});
+    b.setInsertionPointAfter(ifOp);
+    next = ifOp.getResult(0);
   }
-  return warpSum(loop.getResult(0));
+  scf::YieldOp::create(b, loc, ValueRange{next});
+  return loop.getResult(0);
+}
+
+Value NormKernelBuilder::rowSum(function_ref<Value(Value)> term) {
+  return warpReduce(laneFold([&](Value col, Value acc) -> Value {
+                      return arith::AddFOp::create(
+                          b, loc, acc, horizontalSum(term(loadInput(col))));
+                    }),
+                    /*max=*/false);
 }
 
 gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
