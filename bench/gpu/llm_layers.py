@@ -373,6 +373,47 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
     return ms, graph_ms, ok and same
 
 
+def check_out_of_memory(torch, cuda, directory, name="7b_s2048"):
+    """Issue 28's bad input, on the device: a prefill that cannot get its
+    scratch because the caller holds all but 256 MB of device memory (room for the
+    results, not for the scratch) raises
+    CudaError naming the failure; once the memory is free, the same call
+    gives the result that a model loaded afresh gives (nothing kept or
+    corrupted by the failed call)."""
+    d = os.path.join(directory, name)
+    f = layer_files(cuda, directory, name, 1)[0]
+    c = json.load(open(os.path.join(directory, "meta.json")))[name]
+    m = cuda.load(os.path.join(d, "layer"), weights=f)
+    shapes = [tuple(s) for s in m.arg_shapes]
+    x = torch.randn(shapes[0], device="cuda")
+    pos = torch.arange(shapes[0][0], device="cuda") % shapes[3][-1]
+    ang = pos[:, None] * c["theta"] ** (
+        -torch.arange(0, c["head_dim"], 2, device="cuda") / c["head_dim"])
+    cos, sin = torch.cos(ang).float().contiguous(), torch.sin(ang).float().contiguous()
+    mask = torch.zeros(shapes[3], device="cuda")
+    m._upload_weights()  # the weights in place before the memory is taken
+    torch.cuda.synchronize()
+    free, _ = torch.cuda.mem_get_info()
+    hog = torch.empty(free - 256 * 2**20, dtype=torch.uint8, device="cuda")
+    try:
+        m(x, cos, sin, mask)
+        torch.cuda.synchronize()
+        error = None
+    except cuda.CudaError as e:
+        error = str(e)
+    del hog
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    after = m(x, cos, sin, mask)[0].clone()
+    fresh = cuda.load(os.path.join(d, "layer"), weights=f)(x, cos, sin, mask)[0]
+    torch.cuda.synchronize()
+    same = bool(torch.equal(after, fresh))
+    print(f"out of device memory ({name}, 256 MB left): "
+          f"{'CudaError: ' + error if error else 'no error raised'}; after freeing the "
+          f"memory the call equals a fresh model's: {same}", flush=True)
+    return bool(error) and "out of memory" in error.lower() and same
+
+
 def time_anchor(torch, models, key, decode, batch=1, graph=False, tokens=TIME_LEN):
     """PyTorch bf16 eager (SDPA) of the same decoder, as bench/gpu/models.py;
     a decode step of `batch` sequences, or a prefill of `batch` sequences of
@@ -469,6 +510,10 @@ def run(args):
     import cuda  # quant_xform/cuda.py, standalone
     import models  # bench/gpu/models.py: timing and the PyTorch decoder
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
+    if args.oom:
+        ok = check_out_of_memory(torch, cuda, args.dir)
+        print("llm_layers: OK" if ok else "llm_layers: FAILED")
+        return 0 if ok else 1
     ok, rows, lines = measure(torch, cuda, models, args.dir, args.profile, args.only)
     print_rows(rows)
     print()
@@ -488,6 +533,8 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("dir")
     r.add_argument("--profile", action="store_true", help="our kernels by GPU time")
+    r.add_argument("--oom", action="store_true",
+                   help="only the out-of-memory check (check_out_of_memory)")
     r.add_argument("--only", default="", help="time only the points whose names contain this "
                    "(e.g. decode), without the evaluator check")
     args = p.parse_args()
