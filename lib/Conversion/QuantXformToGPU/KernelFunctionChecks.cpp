@@ -391,11 +391,8 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
       if (failed(checkQuantize(dq)))
         return failure();
-      Operation *norm = dq.getInput().getDefiningOp();
-      bool byNorm = isa_and_nonnull<LayerNormOp, RMSNormOp>(norm) &&
-                    fusableNormQuantize(norm) == dq;
       if (!isa<BlockArgument>(widenedSource(dq.getInput())) &&
-          !fusableRotate(dq) && !byNorm)
+          !fusableRotate(dq) && !quantizedByNorm(dq))
         return dq.emitError() << "the GPU lowering needs the "
                                  "dynamic_quantize input to be a function "
                                  "argument (or its arith.extf)";

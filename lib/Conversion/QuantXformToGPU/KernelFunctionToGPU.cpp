@@ -224,7 +224,7 @@ LogicalResult gpu_lowering::convertKernelFunction(
       state.fusedActivation[q.getResult()] = act;
   });
   f.walk([&](Operation *op) {
-    if (isa<LayerNormOp, RMSNormOp>(op) && normKernelRefusal(op).empty())
+    if (isa<LayerNormOp, RMSNormOp>(op))
       if (DynamicQuantizeOp dq = fusableNormQuantize(op))
         state.fusedNormQuantize[op] = dq;
   });

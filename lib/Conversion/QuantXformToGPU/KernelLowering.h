@@ -85,9 +85,11 @@ LogicalResult checkAttention(AttentionOp op, bool emit = true);
 /// the layer_norm / rms_norm `norm`, or null.
 arith::AddFOp fusableResidual(Operation *norm);
 /// The per-token dynamic_quantize that is the only user of the layer_norm
-/// / rms_norm `norm`'s result and that the norm kernel does behind it (the
-/// quantize kernel's checks), or null.
+/// / rms_norm `norm`'s result and that the norm kernel (taking `norm`) does
+/// behind it (the quantize kernel's checks), or null.
 DynamicQuantizeOp fusableNormQuantize(Operation *norm);
+/// Whether `dq` is done by the kernel of the norm in front of it.
+bool quantizedByNorm(DynamicQuantizeOp dq);
 /// What the norm kernel needs and the layer_norm / rms_norm `op` lacks
 /// (empty when it takes `op`).
 std::string normKernelRefusal(Operation *op);

@@ -46,7 +46,7 @@ arith::AddFOp gpu_lowering::fusableResidual(Operation *norm) {
 
 DynamicQuantizeOp gpu_lowering::fusableNormQuantize(Operation *norm) {
   Value y = norm->getResult(0);
-  if (!y.hasOneUse())
+  if (!y.hasOneUse() || !normKernelRefusal(norm).empty())
     return {};
   auto dq = dyn_cast<DynamicQuantizeOp>(*y.getUsers().begin());
   if (!dq || dq.getInput() != y || dq->getBlock() != norm->getBlock() ||
@@ -54,6 +54,12 @@ DynamicQuantizeOp gpu_lowering::fusableNormQuantize(Operation *norm) {
       !cast<RankedTensorType>(y.getType()).hasStaticShape())
     return {};
   return dq;
+}
+
+bool gpu_lowering::quantizedByNorm(DynamicQuantizeOp dq) {
+  Operation *norm = dq.getInput().getDefiningOp();
+  return isa_and_nonnull<LayerNormOp, RMSNormOp>(norm) &&
+         fusableNormQuantize(norm) == dq;
 }
 
 namespace {

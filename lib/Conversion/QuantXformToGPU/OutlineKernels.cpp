@@ -45,11 +45,7 @@ collectKernelOps(func::FuncOp f, const QuantXformToGPUOptions &options) {
       if (succeeded(checkFusedMixed(mixed, options, /*emit=*/false)))
         ops.push_back(op); // the others run as loop kernels
     } else if (auto dq = dyn_cast<DynamicQuantizeOp>(op)) {
-      Operation *norm = dq.getInput().getDefiningOp();
-      bool inNorm = isa_and_nonnull<LayerNormOp, RMSNormOp>(norm) &&
-                    normKernelRefusal(norm).empty() &&
-                    fusableNormQuantize(norm) == dq;
-      if (!inNorm && succeeded(checkQuantize(dq, /*emit=*/false)))
+      if (!quantizedByNorm(dq) && succeeded(checkQuantize(dq, /*emit=*/false)))
         ops.push_back(op); // (one a norm's kernel does goes with the norm)
     } else if (auto att = dyn_cast<AttentionOp>(op)) {
       if (!options.attentionKernel)
