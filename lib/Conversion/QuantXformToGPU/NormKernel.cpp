@@ -1,20 +1,22 @@
-//===- NormKernel.cpp - LayerNorm / RMSNorm, a warp per row ---------------===//
+//===- NormKernel.cpp - LayerNorm / RMSNorm, a row in registers -----------===//
 //
 // The kernel of `quant_xform.layer_norm` and `rms_norm` on x [rows, K] in
-// f32: each warp takes one row and reads it in 16-byte pieces (lane l
-// reads elements 4l … 4l + 3 of each 128-element chunk, so a warp's loads
-// are one contiguous 512 bytes), in three passes as the evaluator computes
-// it: the sum (LayerNorm only; μ = sum / K), the sum of (x − μ)², each
-// reduced over the warp by xor shuffles, then y = γ⊙(x − μ)·rsqrt(var + ε)
-// + β. The row stays in L1 between passes. K must be a multiple of 4
-// (a ragged last chunk is masked per piece). A residual add in front
-// (x + r) is recomputed by each pass from both inputs, and written once
-// (by the last pass) where the sum is used elsewhere. With a per-token
-// quantize fused behind, y is not written: one more pass takes the row's
-// maximum |y| (reduced over the warp), the scale follows as the quantize
-// kernel computes it (QuantizeMath.h), and the last pass stores y's int8
-// values, four a lane: the same bits as the quantize kernel after the
-// norm kernel.
+// f32. One to eight warps take a row (NormLayout) and read it once, in
+// 16-byte pieces held in registers: piece p of warp w covers the
+// 128-element chunk p · W + w, lane l its elements 4l … 4l + 3, so a
+// warp's load is one contiguous 512 bytes. Pieces past K (K not a
+// multiple of 128 · W · pieces) load a valid address and count as zeros.
+// From the registers, as the evaluator computes it: the sum (LayerNorm
+// only; μ = sum / K), the sum of (x − μ)², each summed over the lane's
+// pieces, over the warp by xor shuffles and over the row's warps through
+// shared memory (in warp order, so every thread holds the same total),
+// then y = γ⊙(x − μ)·rsqrt(var + ε) + β. A residual add in front (x + r)
+// is loaded from both inputs and, where the sum is used elsewhere,
+// written. With a per-token quantize fused behind, y is not written: the
+// row's maximum |y| is reduced the same way, the scale follows as the
+// quantize kernel computes it (QuantizeMath.h), and y's int8 values are
+// stored, four a lane: the same bits as the quantize kernel after this
+// kernel's y.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,21 +35,40 @@ using namespace mlir::quant_xform;
 using namespace mlir::quant_xform::gpu_kernels;
 
 namespace {
-constexpr int64_t kChunk = 128; // elements a warp reads per step
+constexpr int64_t kChunk = 128; // elements a warp reads per piece
+constexpr int64_t kMaxWarpsPerRow = 8;
+constexpr int64_t kPiecesPerLane = 4; // the target before warps run out
+/// Shared-memory slots of the cross-warp sums: mean, squares, maximum.
+enum ReductionSlot { kMeanSlot, kSquaresSlot, kMaxSlot, kSlots };
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 } // namespace
 
+NormLayout gpu_kernels::normLayout(const NormShape &s) {
+  int64_t chunks = ceilDiv(s.k, kChunk);
+  int64_t warps = std::min(kMaxWarpsPerRow, ceilDiv(chunks, kPiecesPerLane));
+  return {warps, warps == 1 ? 4 : 1, ceilDiv(chunks, warps)};
+}
+
 LaunchShape gpu_kernels::normLaunch(const NormShape &s) {
-  return {(s.rows + kNormRowsPerBlock - 1) / kNormRowsPerBlock, 1,
-          32 * kNormRowsPerBlock, 0};
+  NormLayout l = normLayout(s);
+  return {ceilDiv(s.rows, l.rowsPerBlock), 1,
+          32 * l.warpsPerRow * l.rowsPerBlock, 0};
 }
 
 namespace {
 
-/// Builds the norm kernel of one shape; the methods are its passes.
+/// One of a lane's pieces of the row: its column (clamped inside the row
+/// where the piece lies past K), whether it lies inside (null: always), and
+/// the inputs there (x or x + r; zeros past K).
+struct RowPiece {
+  Value col, inside, v;
+};
+
+/// Builds the norm kernel of one shape; the methods are its phases.
 class NormKernelBuilder {
 public:
   NormKernelBuilder(OpBuilder &b, Location loc, const NormShape &s)
-      : b(b), loc(loc), s(s), f32(b.getF32Type()),
+      : b(b), loc(loc), s(s), layout(normLayout(s)), f32(b.getF32Type()),
         f32x4(VectorType::get({4}, b.getF32Type())) {}
 
   gpu::GPUFuncOp build(StringRef name);
@@ -58,196 +79,38 @@ private:
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
   }
 
-  /// Σ over the row of `term(x4)` (a vector<4xf32> per piece; zeros for
-  /// pieces past K), summed over the warp.
-  Value rowSum(function_ref<Value(Value)> term);
-  /// The column of this lane's piece at chunk `chunk`.
-  Value column(Value chunk);
-  /// Runs `body(column)` for each of this lane's pieces inside the row.
-  void forEachPiece(function_ref<void(Value)> body);
-  /// Folds `step(column, acc)` over this lane's pieces inside the row,
-  /// from 0.
-  Value laneFold(function_ref<Value(Value col, Value acc)> step);
-  /// The sum (or NaN-ignoring maximum) of `v` over the warp.
+  gpu::GPUFuncOp createFunction(StringRef name);
+  /// tid, lane, the row and this warp's place in it.
+  void emitSetup();
+  /// Loads this lane's pieces of the row (and writes the residual sum).
+  void loadRow();
+  /// Σ (or the NaN-ignoring maximum, `max`) over the row of `term(i)`, a
+  /// scalar for piece i (zero past K): all threads of the row get it.
+  Value rowReduce(function_ref<Value(unsigned)> term, bool max,
+                  ReductionSlot slot);
   Value warpReduce(Value v, bool max);
-  /// The NaN-ignoring maximum of |y| over the row (warp-reduced).
-  Value rowAbsMax();
-  /// y = γ⊙(v − μ)·inv + β at `col` for the inputs `v`.
-  Value normalized(Value col, Value v);
-  /// The last pass: y (and the sum) stored, or y quantized and stored.
-  void storePass();
   Value horizontalSum(Value x4);
-  /// The 4 inputs at `col` of the row: x, or x + r.
-  Value loadInput(Value col);
+  /// y = γ⊙(v − μ)·inv + β of a piece.
+  Value normalized(const RowPiece &p);
+  /// Stores `value` at the piece's place of `dest` where it lies inside.
+  void storePiece(const RowPiece &p, Value value, Value dest,
+                  llvm::MaybeAlign align = {});
+  /// The last phase: y stored, or y quantized and stored.
+  void storeRow();
 
   OpBuilder &b;
   Location loc;
   const NormShape &s;
+  NormLayout layout;
   Type f32;
   VectorType f32x4;
-  Value x, residual, gamma, beta, y, q, scale, sum, row, lane;
-  Value mean4, inv4;
+  Value x, residual, gamma, beta, y, q, scale, sum, partial;
+  Value lane, warpInRow, row, mean4, inv4;
+  SmallVector<RowPiece> pieces;
+  SmallVector<Value> outputs; // y of each piece
 };
 
-Value NormKernelBuilder::loadInput(Value col) {
-  Value v = vector::LoadOp::create(b, loc, f32x4, x, ValueRange{row, col});
-  if (!residual)
-    return v;
-  Value r =
-      vector::LoadOp::create(b, loc, f32x4, residual, ValueRange{row, col});
-  return arith::AddFOp::create(b, loc, v, r);
-}
-
-Value NormKernelBuilder::column(Value chunk) {
-  return arith::AddIOp::create(b, loc,
-                               arith::MulIOp::create(b, loc, chunk, c(kChunk)),
-                               arith::MulIOp::create(b, loc, lane, c(4)));
-}
-
-void NormKernelBuilder::forEachPiece(function_ref<void(Value)> body) {
-  int64_t chunks = (s.k + kChunk - 1) / kChunk;
-  auto loop = scf::ForOp::create(b, loc, c(0), c(chunks), c(1));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(loop.getBody());
-  Value col = column(loop.getInductionVar());
-  if (s.k % kChunk == 0) {
-    body(col);
-    return;
-  }
-  Value inside =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
-  auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
-  b.setInsertionPointToStart(ifOp.thenBlock());
-  body(col);
-}
-
-Value NormKernelBuilder::horizontalSum(Value x4) {
-  Value sum = vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{0});
-  for (int64_t e = 1; e < 4; ++e)
-    sum = arith::AddFOp::create(
-        b, loc, sum,
-        vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{e}));
-  return sum;
-}
-
-Value NormKernelBuilder::warpReduce(Value v, bool max) {
-  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 32);
-  for (int64_t offset : {16, 8, 4, 2, 1}) {
-    Value o = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
-    Value other =
-        gpu::ShuffleOp::create(b, loc, v, o, width, gpu::ShuffleMode::XOR)
-            .getShuffleResult();
-    v = max ? Value(arith::MaxNumFOp::create(b, loc, v, other))
-            : Value(arith::AddFOp::create(b, loc, v, other));
-  }
-  return v;
-}
-
-Value NormKernelBuilder::normalized(Value col, Value v) {
-  Value g = vector::LoadOp::create(b, loc, f32x4, gamma, ValueRange{col});
-  Value d = arith::SubFOp::create(b, loc, v, mean4);
-  Value t = arith::MulFOp::create(b, loc, d, inv4);
-  if (!beta)
-    return arith::MulFOp::create(b, loc, g, t);
-  // One fma, explicitly: ptxas would choose per pass whether to contract
-  // γ·t + β, and the passes of a fused quantize must agree on y.
-  return LLVM::FMAOp::create(
-      b, loc, g, t,
-      vector::LoadOp::create(b, loc, f32x4, beta, ValueRange{col}));
-}
-
-Value NormKernelBuilder::rowAbsMax() {
-  // |y| as maxnum(y, −y) (no libdevice call), its maximum NaN-ignoring.
-  return warpReduce(
-      laneFold([&](Value col, Value acc) -> Value {
-        Value out = normalized(col, loadInput(col));
-        Value abs = arith::MaxNumFOp::create(
-            b, loc, out, arith::NegFOp::create(b, loc, out));
-        for (int64_t e = 0; e < 4; ++e)
-          acc = arith::MaxNumFOp::create(
-              b, loc, acc,
-              vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{e}));
-        return acc;
-      }),
-      /*max=*/true);
-}
-
-void NormKernelBuilder::storePass() {
-  auto storeSum = [&](Value col, Value v) {
-    if (sum)
-      vector::StoreOp::create(b, loc, v, sum, ValueRange{row, col});
-  };
-  if (!s.quantize) {
-    forEachPiece([&](Value col) {
-      Value v = loadInput(col);
-      storeSum(col, v);
-      vector::StoreOp::create(b, loc, normalized(col, v), y,
-                              ValueRange{row, col});
-    });
-    return;
-  }
-  RowQuantizer rq = rowQuantizer(b, loc, rowAbsMax(), s.clip, s.qmin, s.qmax);
-  Value firstLane =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c(0));
-  auto ifFirst = scf::IfOp::create(b, loc, firstLane, /*withElse=*/false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifFirst.thenBlock());
-    memref::StoreOp::create(b, loc, rq.scale, scale, ValueRange{row});
-  }
-  // The quotient by the reciprocal where the scale allows (QuantizeMath.h).
-  auto ifFast = scf::IfOp::create(b, loc, rq.fast, /*withElse=*/true);
-  OpBuilder::InsertionGuard guard(b);
-  for (bool fast : {true, false}) {
-    b.setInsertionPointToStart(fast ? ifFast.thenBlock() : ifFast.elseBlock());
-    forEachPiece([&](Value col) {
-      Value v = loadInput(col);
-      storeSum(col, v);
-      Value bytes = sumsToInt8(
-          b, loc, quantizedSums(b, loc, normalized(col, v), rq, fast));
-      vector::StoreOp::create(b, loc, bytes, q, ValueRange{row, col},
-                              /*nontemporal=*/false, llvm::MaybeAlign(4));
-    });
-  }
-}
-
-Value NormKernelBuilder::laneFold(
-    function_ref<Value(Value col, Value acc)> step) {
-  int64_t chunks = (s.k + kChunk - 1) / kChunk;
-  auto loop =
-      scf::ForOp::create(b, loc, c(0), c(chunks), c(1), ValueRange{cf(0.0)});
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(loop.getBody());
-  Value col = column(loop.getInductionVar());
-  Value acc = loop.getRegionIterArgs()[0];
-  Value next;
-  if (s.k % kChunk == 0) {
-    next = step(col, acc);
-  } else {
-    Value inside =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32}, inside,
-                                  /*withElseRegion=*/true);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, ValueRange{step(col, acc)});
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, ValueRange{acc});
-    b.setInsertionPointAfter(ifOp);
-    next = ifOp.getResult(0);
-  }
-  scf::YieldOp::create(b, loc, ValueRange{next});
-  return loop.getResult(0);
-}
-
-Value NormKernelBuilder::rowSum(function_ref<Value(Value)> term) {
-  return warpReduce(laneFold([&](Value col, Value acc) -> Value {
-                      return arith::AddFOp::create(
-                          b, loc, acc, horizontalSum(term(loadInput(col))));
-                    }),
-                    /*max=*/false);
-}
-
-gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
+gpu::GPUFuncOp NormKernelBuilder::createFunction(StringRef name) {
   MLIRContext *ctx = b.getContext();
   auto rows = MemRefType::get({s.rows, s.k}, f32);
   auto vec = MemRefType::get({s.k}, f32);
@@ -268,8 +131,9 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   auto fn =
       gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
   fn->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), UnitAttr::get(ctx));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&fn.getBody().front());
+  LaunchShape launch = normLaunch(s);
+  fn->setAttr(fn.getKnownBlockSizeAttrName(),
+              b.getDenseI32ArrayAttr({int32_t(launch.threads), 1, 1}));
   unsigned arg = 0;
   x = fn.getArgument(arg++);
   residual = s.residual ? fn.getArgument(arg++) : Value();
@@ -282,33 +146,226 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
     y = fn.getArgument(arg++);
   }
   sum = s.writeSum ? fn.getArgument(arg++) : Value();
+  if (layout.warpsPerRow > 1) {
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    partial = fn.addWorkgroupAttribution(
+        MemRefType::get({kSlots * layout.warpsPerRow}, f32,
+                        MemRefLayoutAttrInterface{}, workgroup),
+        loc);
+  }
+  return fn;
+}
+
+void NormKernelBuilder::emitSetup() {
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   lane = arith::RemUIOp::create(b, loc, tid, c(32));
   Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
   Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  // Several warps a row: one row a block; one warp a row: 4 rows a block.
+  warpInRow = layout.warpsPerRow > 1 ? warp : c(0);
+  Value rowInBlock = layout.warpsPerRow > 1 ? c(0) : warp;
   row = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, block, c(kNormRowsPerBlock)), warp);
-  Value inside =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row, c(s.rows));
-  auto ifRow = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
-  b.setInsertionPointToStart(ifRow.thenBlock());
+      b, loc, arith::MulIOp::create(b, loc, block, c(layout.rowsPerBlock)),
+      rowInBlock);
+}
+
+void NormKernelBuilder::loadRow() {
+  int64_t w = layout.warpsPerRow;
+  bool ragged = s.k != kChunk * w * layout.pieces;
+  Value zeros = vector::BroadcastOp::create(b, loc, f32x4, cf(0.0));
+  Value laneCol = arith::MulIOp::create(b, loc, lane, c(4));
+  for (int64_t p = 0; p < layout.pieces; ++p) {
+    Value chunk = arith::AddIOp::create(b, loc, warpInRow, c(p * w));
+    Value col = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, chunk, c(kChunk)), laneCol);
+    RowPiece piece{col, Value(), Value()};
+    if (ragged) {
+      piece.inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, col, c(s.k));
+      piece.col = arith::MinSIOp::create(b, loc, col, c(s.k - 4));
+    }
+    Value v =
+        vector::LoadOp::create(b, loc, f32x4, x, ValueRange{row, piece.col});
+    if (residual)
+      v = arith::AddFOp::create(
+          b, loc, v,
+          vector::LoadOp::create(b, loc, f32x4, residual,
+                                 ValueRange{row, piece.col}));
+    piece.v =
+        piece.inside
+            ? Value(arith::SelectOp::create(b, loc, piece.inside, v, zeros))
+            : v;
+    pieces.push_back(piece);
+  }
+  if (sum)
+    for (const RowPiece &p : pieces)
+      storePiece(p, p.v, sum);
+}
+
+Value NormKernelBuilder::horizontalSum(Value x4) {
+  Value total = vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{0});
+  for (int64_t e = 1; e < 4; ++e)
+    total = arith::AddFOp::create(
+        b, loc, total,
+        vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{e}));
+  return total;
+}
+
+Value NormKernelBuilder::warpReduce(Value v, bool max) {
+  Value width = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 32);
+  for (int64_t offset : {16, 8, 4, 2, 1}) {
+    Value o = arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
+    Value other =
+        gpu::ShuffleOp::create(b, loc, v, o, width, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    v = max ? Value(arith::MaxNumFOp::create(b, loc, v, other))
+            : Value(arith::AddFOp::create(b, loc, v, other));
+  }
+  return v;
+}
+
+Value NormKernelBuilder::rowReduce(function_ref<Value(unsigned)> term, bool max,
+                                   ReductionSlot slot) {
+  auto combine = [&](Value a, Value other) -> Value {
+    return max ? Value(arith::MaxNumFOp::create(b, loc, a, other))
+               : Value(arith::AddFOp::create(b, loc, a, other));
+  };
+  Value acc;
+  for (auto [i, p] : llvm::enumerate(pieces)) {
+    Value t = term(i);
+    if (p.inside) // zero past K: neutral for sums and for maxima of |y|
+      t = arith::SelectOp::create(b, loc, p.inside, t, cf(0.0));
+    acc = acc ? combine(acc, t) : t;
+  }
+  acc = warpReduce(acc, max);
+  int64_t w = layout.warpsPerRow;
+  if (w == 1)
+    return acc;
+  // Lane 0 of each warp leaves its total; every thread combines them in
+  // warp order. One slot per reduction: no barrier before the next one.
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c(0));
+  auto ifFirst = scf::IfOp::create(b, loc, first, /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    Value at = arith::AddIOp::create(b, loc, warpInRow, c(slot * w));
+    memref::StoreOp::create(b, loc, acc, partial, ValueRange{at});
+  }
+  gpu::BarrierOp::create(b, loc);
+  Value total;
+  for (int64_t i = 0; i < w; ++i) {
+    Value t =
+        memref::LoadOp::create(b, loc, partial, ValueRange{c(slot * w + i)});
+    total = total ? combine(total, t) : t;
+  }
+  return total;
+}
+
+Value NormKernelBuilder::normalized(const RowPiece &p) {
+  Value g = vector::LoadOp::create(b, loc, f32x4, gamma, ValueRange{p.col});
+  Value d = arith::SubFOp::create(b, loc, p.v, mean4);
+  Value t = arith::MulFOp::create(b, loc, d, inv4);
+  if (!beta)
+    return arith::MulFOp::create(b, loc, g, t);
+  // One fma, explicitly: ptxas would otherwise choose whether to contract
+  // γ·t + β, and the unfused quantize must see the same y.
+  return LLVM::FMAOp::create(
+      b, loc, g, t,
+      vector::LoadOp::create(b, loc, f32x4, beta, ValueRange{p.col}));
+}
+
+void NormKernelBuilder::storePiece(const RowPiece &p, Value value, Value dest,
+                                   llvm::MaybeAlign align) {
+  OpBuilder::InsertionGuard guard(b);
+  if (p.inside) {
+    auto ifInside = scf::IfOp::create(b, loc, p.inside, /*withElse=*/false);
+    b.setInsertionPointToStart(ifInside.thenBlock());
+  }
+  vector::StoreOp::create(b, loc, value, dest, ValueRange{row, p.col},
+                          /*nontemporal=*/false, align);
+}
+
+void NormKernelBuilder::storeRow() {
+  for (const RowPiece &p : pieces)
+    outputs.push_back(normalized(p));
+  if (!s.quantize) {
+    for (auto [p, out] : llvm::zip(pieces, outputs))
+      storePiece(p, out, y);
+    return;
+  }
+  // |y| as maxnum(y, −y) (no libdevice call), its maximum NaN-ignoring.
+  Value absmax = rowReduce(
+      [&](unsigned i) -> Value {
+        Value out = outputs[i];
+        Value abs = arith::MaxNumFOp::create(
+            b, loc, out, arith::NegFOp::create(b, loc, out));
+        Value m = vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{0});
+        for (int64_t e = 1; e < 4; ++e)
+          m = arith::MaxNumFOp::create(
+              b, loc, m,
+              vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{e}));
+        return m;
+      },
+      /*max=*/true, kMaxSlot);
+  RowQuantizer rq = rowQuantizer(b, loc, absmax, s.clip, s.qmin, s.qmax);
+  Value firstThread = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::AddIOp::create(b, loc, lane, warpInRow), c(0));
+  auto ifFirst = scf::IfOp::create(b, loc, firstThread, /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    memref::StoreOp::create(b, loc, rq.scale, scale, ValueRange{row});
+  }
+  // The quotient by the reciprocal where the scale allows (QuantizeMath.h).
+  auto ifFast = scf::IfOp::create(b, loc, rq.fast, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  for (bool fast : {true, false}) {
+    b.setInsertionPointToStart(fast ? ifFast.thenBlock() : ifFast.elseBlock());
+    for (auto [p, out] : llvm::zip(pieces, outputs))
+      storePiece(p, sumsToInt8(b, loc, quantizedSums(b, loc, out, rq, fast)), q,
+                 llvm::MaybeAlign(4));
+  }
+}
+
+gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
+  gpu::GPUFuncOp fn = createFunction(name);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getBody().front());
+  emitSetup();
+  // Several warps a row: the grid has exactly one block a row, and every
+  // thread must reach the barriers. One warp a row: the last block's
+  // extra warps skip.
+  if (layout.warpsPerRow == 1) {
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                                         c(s.rows));
+    auto ifRow = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(ifRow.thenBlock());
+  }
+  loadRow();
   Value invK = cf(1.0 / double(s.k));
   mean4 = vector::BroadcastOp::create(b, loc, f32x4, cf(0.0));
   if (s.center) {
-    Value mean =
-        arith::MulFOp::create(b, loc, rowSum([](Value v) { return v; }), invK);
-    mean4 = vector::BroadcastOp::create(b, loc, f32x4, mean);
+    Value total =
+        rowReduce([&](unsigned i) { return horizontalSum(pieces[i].v); },
+                  /*max=*/false, kMeanSlot);
+    mean4 = vector::BroadcastOp::create(
+        b, loc, f32x4, arith::MulFOp::create(b, loc, total, invK));
   }
-  Value sq = rowSum([&](Value v) {
-    Value d = arith::SubFOp::create(b, loc, v, mean4);
-    return Value(arith::MulFOp::create(b, loc, d, d));
-  });
-  Value var = arith::MulFOp::create(b, loc, sq, invK);
+  Value squares = rowReduce(
+      [&](unsigned i) {
+        Value d = arith::SubFOp::create(b, loc, pieces[i].v, mean4);
+        return horizontalSum(arith::MulFOp::create(b, loc, d, d));
+      },
+      /*max=*/false, kSquaresSlot);
+  Value var = arith::MulFOp::create(b, loc, squares, invK);
   Value inv = math::RsqrtOp::create(
       b, loc, arith::AddFOp::create(b, loc, var, cf(s.epsilon)));
   inv4 = vector::BroadcastOp::create(b, loc, f32x4, inv);
-  storePass();
-  b.setInsertionPointAfter(ifRow);
+  storeRow();
+  b.setInsertionPointToEnd(&fn.getBody().front());
   gpu::ReturnOp::create(b, loc);
   return fn;
 }

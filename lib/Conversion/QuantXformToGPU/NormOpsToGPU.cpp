@@ -2,13 +2,13 @@
 //
 // The patterns of convert-quant-xform-qlinear-to-gpu for the norms: a
 // `layer_norm` or `rms_norm` of a static f32 [M, K] tensor (K a multiple
-// of 4) becomes one launch of the norm kernel (NormKernel.cpp), a warp per
-// row, writing its out-parameter or a scratch buffer; an `arith.addf` in
-// front of it (a residual add) is fused into its loads, and the sum is
-// written too where it is returned; a per-token dynamic_quantize that is
-// the norm's only user is done by the same kernel, which then writes the
-// int8 values and scales instead of the normalized rows. Other norms stay
-// for convert-quant-xform-to-linalg (loop kernels).
+// of 4, at most 32768) becomes one launch of the norm kernel
+// (NormKernel.cpp), one to eight warps a row, writing its out-parameter or a
+// scratch buffer; an `arith.addf` in front of it (a residual add) is fused into
+// its loads, and the sum is written too where it is returned; a per-token
+// dynamic_quantize that is the norm's only user is done by the same kernel,
+// which then writes the int8 values and scales instead of the normalized rows.
+// Other norms stay for convert-quant-xform-to-linalg (loop kernels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +25,9 @@ std::string gpu_lowering::normKernelRefusal(Operation *op) {
     return "a static [M, K] input";
   if (x.getDimSize(1) % 4 != 0 || x.getNumElements() == 0)
     return "K a multiple of 4 (got " + std::to_string(x.getDimSize(1)) + ")";
+  if (x.getDimSize(1) > gpu_kernels::kMaxNormK)
+    return "K at most " + std::to_string(gpu_kernels::kMaxNormK) + " (got " +
+           std::to_string(x.getDimSize(1)) + ")";
   for (Value v : op->getOperands())
     if (!cast<RankedTensorType>(v.getType()).getElementType().isF32())
       return "f32 operands";
