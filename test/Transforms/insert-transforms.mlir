@@ -78,7 +78,7 @@
 // PERM-LABEL: func.func @main
 // PERM: quant_xform.rotate permutation %{{.*}} perm [6, {{.*}}] {quant_xform.pinned}
 
-// ERR-KIND: error: quant-xform-insert-transforms: unknown kind 'spin'
+// ERR-KIND: for the --kind option: Cannot find option named 'spin'!
 // ERR-ALPHA: error: quant-xform-insert-transforms: alpha must be in [0, 1], got 1.5
 // ERR-STATS: error: linear 'attn.q' has no calibration statistics; run quant-xform-calibrate first
 // ERR-PCA: error: linear 'attn.q' has no second-moment statistics

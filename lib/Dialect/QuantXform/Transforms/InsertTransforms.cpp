@@ -37,30 +37,16 @@ using namespace mlir::quant_xform;
 
 namespace {
 
-/// The transform kinds the pass can insert.
-enum class Kind {
-  Hadamard,
-  RandomOrthogonal,
-  Permutation,
-  Dense,
-  Pca,
-  Affine,
-  Smooth,
-  LearnedAffine,
-  Auto
-};
+using Kind = TransformKind;
 
-static std::optional<Kind> parseKind(StringRef name) {
+/// A kind of `candidates` (kind=auto): smooth, hadamard, pca or
+/// learned-affine.
+static std::optional<Kind> parseCandidate(StringRef name) {
   return llvm::StringSwitch<std::optional<Kind>>(name)
       .Case("hadamard", Kind::Hadamard)
-      .Case("random-orthogonal", Kind::RandomOrthogonal)
-      .Case("permutation", Kind::Permutation)
-      .Case("dense", Kind::Dense)
       .Case("pca", Kind::Pca)
-      .Case("affine", Kind::Affine)
       .Case("smooth", Kind::Smooth)
       .Case("learned-affine", Kind::LearnedAffine)
-      .Case("auto", Kind::Auto)
       .Default(std::nullopt);
 }
 
@@ -82,21 +68,14 @@ struct InsertTransforms
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::optional<Kind> parsed = parseKind(kind);
-    if (!parsed) {
-      module.emitError() << kPass << ": unknown kind '" << kind
-                         << "' (expected hadamard, random-orthogonal, "
-                            "permutation, dense, pca, affine, smooth, "
-                            "learned-affine or auto)";
-      return signalPassFailure();
-    }
+    Kind parsed = kind;
     if (failed(checkSearchOptions(module)))
       return signalPassFailure();
     if (!(alpha >= 0.0 && alpha <= 1.0)) {
       module.emitError() << kPass << ": alpha must be in [0, 1], got " << alpha;
       return signalPassFailure();
     }
-    if ((*parsed == Kind::Dense || *parsed == Kind::Affine) &&
+    if ((parsed == Kind::Dense || parsed == Kind::Affine) &&
         failed(loadMatrix(module)))
       return signalPassFailure();
     FailureOr<LayerSelector> selector =
@@ -123,11 +102,11 @@ struct InsertTransforms
     int64_t done = 0;
     for (auto &[input, readers] : groups) {
       LogicalResult result = success();
-      if (*parsed == Kind::LearnedAffine || *parsed == Kind::Auto ||
-          (*parsed == Kind::Smooth && alphaSearch))
-        result = searchAndInsert(*parsed, input, readers);
-      else if (succeeded(result = insertPair(*parsed, input, readers, {})))
-        result = recordFixed(kind, readers);
+      if (parsed == Kind::LearnedAffine || parsed == Kind::Auto ||
+          (parsed == Kind::Smooth && alphaSearch))
+        result = searchAndInsert(parsed, input, readers);
+      else if (succeeded(result = insertPair(parsed, input, readers, {})))
+        result = recordFixed(stringifyTransformKind(kind), readers);
       if (failed(result))
         return signalPassFailure();
       if (progress)
@@ -178,10 +157,8 @@ struct InsertTransforms
     if (names.empty())
       names = {"smooth", "hadamard"};
     for (const std::string &name : names) {
-      std::optional<Kind> c = parseKind(name);
-      if (!c || !llvm::is_contained({Kind::Smooth, Kind::Hadamard, Kind::Pca,
-                                     Kind::LearnedAffine},
-                                    *c))
+      std::optional<Kind> c = parseCandidate(name);
+      if (!c)
         return module.emitError()
                << kPass << ": candidates must be smooth, hadamard, pca or "
                << "learned-affine, got '" << name << "'";
@@ -394,16 +371,16 @@ struct InsertTransforms
     LinearOp first = readers.front();
     auto inverse = first.getInput().getDefiningOp<TransformOpInterface>();
     auto forward =
-        inverse ? inverse.getTransformInput().getDefiningOp<TransformOpInterface>()
-                : TransformOpInterface();
+        inverse
+            ? inverse.getTransformInput().getDefiningOp<TransformOpInterface>()
+            : TransformOpInterface();
     std::optional<LinearStats> stats = getLinearStats(first);
     if (forward && stats && stats->sampledRows) {
       FailureOr<Matrix> m = forward.getAppliedMatrix();
       FailureOr<Matrix> mInv = inverse.getAppliedMatrix();
       FailureOr<Matrix> c = forward.getAppliedOffset();
-      bool linear = succeeded(c) && llvm::all_of(c->data(), [](double v) {
-                      return v == 0.0;
-                    });
+      bool linear = succeeded(c) &&
+                    llvm::all_of(c->data(), [](double v) { return v == 0.0; });
       std::vector<Matrix> weights;
       calibration::ActivationSamples data;
       data.rows = &*stats->sampledRows;
@@ -418,8 +395,8 @@ struct InsertTransforms
         llvm::Expected<calibration::TransformError> after =
             calibration::measureTransform(data, *m, mInv->transpose());
         if (before && after) {
-          entries.push_back(b.getNamedAttr(
-              "sqnr_before", b.getF64FloatAttr(before->sqnrDb)));
+          entries.push_back(
+              b.getNamedAttr("sqnr_before", b.getF64FloatAttr(before->sqnrDb)));
           entries.push_back(
               b.getNamedAttr("sqnr_after", b.getF64FloatAttr(after->sqnrDb)));
         }
@@ -448,9 +425,10 @@ struct InsertTransforms
     if (!earlierKind || earlierKind.getValue() == "none")
       return record;
     NamedAttrList merged(record);
-    merged.set("transform",
-               b.getStringAttr(earlierKind.getValue() + "+" +
-                               record.getAs<StringAttr>("transform").getValue()));
+    merged.set(
+        "transform",
+        b.getStringAttr(earlierKind.getValue() + "+" +
+                        record.getAs<StringAttr>("transform").getValue()));
     if (Attribute before = earlier.get("sqnr_before"))
       if (record.get("sqnr_after"))
         merged.set("sqnr_before", before);
@@ -463,7 +441,8 @@ struct InsertTransforms
   LogicalResult loadMatrix(ModuleOp module) {
     if (matrixFile.empty())
       return module.emitError()
-             << kPass << ": kind=" << kind << " needs matrix-file=<.npy>";
+             << kPass << ": kind=" << stringifyTransformKind(kind)
+             << " needs matrix-file=<.npy>";
     llvm::Expected<reference::Tensor> t = reference::readNpy(matrixFile);
     if (!t)
       return module.emitError()
@@ -685,3 +664,27 @@ struct InsertTransforms
 };
 
 } // namespace
+
+StringRef mlir::quant_xform::stringifyTransformKind(TransformKind kind) {
+  switch (kind) {
+  case TransformKind::Hadamard:
+    return "hadamard";
+  case TransformKind::RandomOrthogonal:
+    return "random-orthogonal";
+  case TransformKind::Permutation:
+    return "permutation";
+  case TransformKind::Dense:
+    return "dense";
+  case TransformKind::Pca:
+    return "pca";
+  case TransformKind::Affine:
+    return "affine";
+  case TransformKind::Smooth:
+    return "smooth";
+  case TransformKind::LearnedAffine:
+    return "learned-affine";
+  case TransformKind::Auto:
+    return "auto";
+  }
+  llvm_unreachable("unknown transform kind");
+}

@@ -19,13 +19,37 @@ using namespace mlir::quant_xform;
 
 namespace {
 
+/// The `rotation` option of `quant-xform-w8a8`: none, or one of the
+/// rotations of quant-xform-insert-transforms.
+enum class Rotation { None, Hadamard, RandomOrthogonal, Pca };
+
+/// The insert-transforms kind of a rotation other than none.
+TransformKind rotationKind(Rotation rotation) {
+  switch (rotation) {
+  case Rotation::Hadamard:
+    return TransformKind::Hadamard;
+  case Rotation::RandomOrthogonal:
+    return TransformKind::RandomOrthogonal;
+  case Rotation::Pca:
+  case Rotation::None:
+    break;
+  }
+  return TransformKind::Pca;
+}
+
 /// Options of `quant-xform-w8a8`.
 struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
-  Option<std::string> rotation{
-      *this, "rotation",
-      llvm::cl::desc("Rotation in front of every linear: none, hadamard, "
-                     "random-orthogonal or pca"),
-      llvm::cl::init("none")};
+  Option<Rotation> rotation{
+      *this, "rotation", llvm::cl::desc("Rotation in front of every linear"),
+      llvm::cl::init(Rotation::None),
+      llvm::cl::values(
+          clEnumValN(Rotation::None, "none", "no rotation"),
+          clEnumValN(Rotation::Hadamard, "hadamard",
+                     "a randomized Hadamard rotation"),
+          clEnumValN(Rotation::RandomOrthogonal, "random-orthogonal",
+                     "a Haar-random orthogonal rotation"),
+          clEnumValN(Rotation::Pca, "pca",
+                     "the activation's principal axes (calibrated)"))};
   Option<bool> residualRotation{
       *this, "residual-rotation",
       llvm::cl::desc("The functions read and write a rotated residual "
@@ -173,7 +197,7 @@ static void addCalibration(OpPassManager &pm,
   calibrate.progress = options.progress;
   calibrate.seed = options.seed;
   calibrate.outlierThreshold = options.outlierThreshold;
-  calibrate.secondMoment = options.rotation == "pca";
+  calibrate.secondMoment = options.rotation == Rotation::Pca;
   calibrate.histogram = options.range != calibration::RangeMethod::MinMax &&
                         options.range != calibration::RangeMethod::Ema;
   calibrate.ema = options.range == calibration::RangeMethod::Ema;
@@ -188,8 +212,8 @@ static void addCalibration(OpPassManager &pm,
 }
 
 /// Inserts transforms of `kind` in front of every linear and folds them.
-static void addTransform(OpPassManager &pm, const std::string &kind,
-                         double alpha, const W8A8PipelineOptions &options,
+static void addTransform(OpPassManager &pm, TransformKind kind, double alpha,
+                         const W8A8PipelineOptions &options,
                          ArrayRef<std::string> roles) {
   InsertTransformsOptions insert;
   insert.kind = kind;
@@ -221,20 +245,19 @@ static void buildW8A8Pipeline(OpPassManager &pm,
   ArrayRef<std::string> roles = options.transformRoles;
   if (!options.autoCandidates.empty()) {
     addCalibration(pm, options, /*forSearch=*/true);
-    addTransform(pm, "auto", alpha, options, roles);
+    addTransform(pm, TransformKind::Auto, alpha, options, roles);
   } else if (options.affine) {
     addCalibration(pm, options, /*forSearch=*/true);
-    addTransform(pm, "learned-affine", alpha, options, roles);
+    addTransform(pm, TransformKind::LearnedAffine, alpha, options, roles);
   } else if (options.smoothAlpha >= 0.0 || options.smoothSearch) {
     addCalibration(pm, options, options.smoothSearch || options.measure);
-    addTransform(pm, "smooth", alpha, options, roles);
+    addTransform(pm, TransformKind::Smooth, alpha, options, roles);
   }
-  if (options.rotation != "none" && options.autoCandidates.empty()) {
-    if (options.rotation == "pca" || options.measure)
+  if (options.rotation != Rotation::None && options.autoCandidates.empty()) {
+    if (options.rotation == Rotation::Pca || options.measure)
       addCalibration(pm, options, options.measure);
-    // An unknown kind is reported by quant-xform-insert-transforms.
     ArrayRef<std::string> rotationRoles = options.rotationRoles;
-    addTransform(pm, options.rotation, 0.5, options,
+    addTransform(pm, rotationKind(options.rotation), 0.5, options,
                  rotationRoles.empty() ? roles : rotationRoles);
   }
   pm.addPass(createMarkOnlineTransforms());

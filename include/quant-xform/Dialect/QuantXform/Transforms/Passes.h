@@ -20,6 +20,23 @@ namespace mlir::quant_xform {
 /// `outliers` option of quant-xform-w8a8 (none: no split).
 enum class OutlierSplit { None, Static, Dynamic };
 
+/// The transforms of quant-xform-insert-transforms (its `kind` option).
+enum class TransformKind {
+  Hadamard,
+  RandomOrthogonal,
+  Permutation,
+  Dense,
+  Pca,
+  Affine,
+  Smooth,
+  LearnedAffine,
+  Auto
+};
+
+/// The spelling of `kind` in the pass option and in `quant_xform.search`
+/// ("hadamard", "random-orthogonal", ...).
+StringRef stringifyTransformKind(TransformKind kind);
+
 #define GEN_PASS_DECL
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h.inc"
 

@@ -313,9 +313,32 @@ def InsertTransforms : Pass<"quant-xform-insert-transforms", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let options = [
-    Option<"kind", "kind", "std::string", /*default=*/"\"hadamard\"",
-           "hadamard, random-orthogonal, permutation, dense, pca, affine, "
-           "smooth, learned-affine or auto">,
+    Option<"kind", "kind", "::mlir::quant_xform::TransformKind",
+           /*default=*/"::mlir::quant_xform::TransformKind::Hadamard",
+           "The transform: hadamard, random-orthogonal, permutation, dense, "
+           "pca, affine, smooth, learned-affine or auto",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::quant_xform::TransformKind::Hadamard,
+                        "hadamard", "a randomized Hadamard rotation"),
+             clEnumValN(::mlir::quant_xform::TransformKind::RandomOrthogonal,
+                        "random-orthogonal", "a Haar-random orthogonal "
+                        "rotation"),
+             clEnumValN(::mlir::quant_xform::TransformKind::Permutation,
+                        "permutation", "a random permutation"),
+             clEnumValN(::mlir::quant_xform::TransformKind::Dense, "dense",
+                        "the orthogonal matrix of matrix-file"),
+             clEnumValN(::mlir::quant_xform::TransformKind::Pca, "pca",
+                        "the activation's principal axes (calibration "
+                        "second moments)"),
+             clEnumValN(::mlir::quant_xform::TransformKind::Affine, "affine",
+                        "the invertible matrix of matrix-file"),
+             clEnumValN(::mlir::quant_xform::TransformKind::Smooth, "smooth",
+                        "SmoothQuant scales (alpha, or alpha-search)"),
+             clEnumValN(::mlir::quant_xform::TransformKind::LearnedAffine,
+                        "learned-affine", "AffineQuant: an affine matrix "
+                        "learned per activation"),
+             clEnumValN(::mlir::quant_xform::TransformKind::Auto, "auto",
+                        "the best of candidates per activation, or none"))}]>,
     Option<"seed", "seed", "uint64_t", /*default=*/"0",
            "Seed of randomized transforms">,
     Option<"alpha", "alpha", "double", /*default=*/"0.5",
