@@ -625,7 +625,14 @@ std::vector<std::unique_ptr<CompiledCPU>> qapi::Module::compileCPUFunctions(
   DiagnosticCollector diags(impl->ctx.get());
   mlir::quant_xform::CPUPipelineOptions options;
   options.threads = threads;
-  options.int8Kernel = int8Kernel;
+  std::optional<mlir::quant_xform::Int8KernelChoice> kernel =
+      mlir::quant_xform::parseInt8KernelChoice(int8Kernel);
+  if (!kernel) {
+    error = "invalid int8 kernel '" + int8Kernel +
+            "' (expected loops, vector, avx512-vnni, amx or auto)";
+    return {};
+  }
+  options.int8Kernel = *kernel;
   auto compiled = mlir::quant_xform::cpu::CompiledFunction::compileAll(
       *impl->module, functions, options);
   if (failed(compiled)) {

@@ -225,3 +225,11 @@ def test_cuda_object_of_a_whole_model(tmp_path):
     assert "qx_model" in text and "_mlir_ciface_model" in text
     with pytest.raises(qx.QuantXformError, match="target must be"):
         qx.compile_object(small_bert(), str(tmp_path / "x"), target="tpu")
+
+
+def test_unknown_int8_kernel_raises():
+    module = qx.Module.parse(b"func.func @main(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {\n"
+                             b"  return %x : tensor<2x4xf32>\n}\n")
+    with pytest.raises(qx.QuantXformError, match="invalid int8 kernel 'sse' \\(expected loops"):
+        module.compile_cpu("main", 1, "sse")
+    assert module.compile_cpu("main", 1, "vector") is not None

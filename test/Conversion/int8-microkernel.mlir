@@ -37,7 +37,7 @@
 // VNNI-NOT: scf.forall
 // VNNI: linalg.generic
 
-// BAD: invalid int8-kernel 'sse' (expected loops, vector, avx512-vnni, amx or auto)
+// BAD: for the --int8-kernel option: Cannot find option named 'sse'!
 
 func.func @constant_weight(%q: tensor<3x6xi8>, %s: tensor<3xf32>, %sw: tensor<20xf32>) -> tensor<3x20xf32> {
   %w = arith.constant dense<3> : tensor<20x6xi8>

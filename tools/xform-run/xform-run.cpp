@@ -51,11 +51,18 @@ static cl::opt<int64_t> threads("cpu-threads",
                                 cl::desc("CPU threads (OpenMP) for "
                                          "--target=cpu"),
                                 cl::init(1));
-static cl::opt<std::string> int8Kernel(
+static cl::opt<Int8KernelChoice> int8Kernel(
     "cpu-int8-kernel",
-    cl::desc("int8 GEMM code for --target=cpu: auto (AMX, else VNNI, when "
-             "the host has it), amx, avx512-vnni, vector or loops"),
-    cl::init("auto"));
+    cl::desc("int8 GEMM code for --target=cpu (auto: AMX, else VNNI, when "
+             "the host has it)"),
+    cl::init(Int8KernelChoice::Auto),
+    cl::values(
+        clEnumValN(Int8KernelChoice::Auto, "auto", "the host's best"),
+        clEnumValN(Int8KernelChoice::Amx, "amx", "AMX tiles"),
+        clEnumValN(Int8KernelChoice::Avx512Vnni, "avx512-vnni", "AVX-512 VNNI"),
+        clEnumValN(Int8KernelChoice::Vector, "vector", "plain vector code"),
+        clEnumValN(Int8KernelChoice::Loops, "loops",
+                   "one linalg contraction")));
 static cl::opt<bool> compareReference(
     "compare-reference",
     cl::desc("With --target=cpu: compare the results with the reference "
@@ -150,10 +157,6 @@ int main(int argc, char **argv) {
                 "--target=cpu");
   if (threads < 1 || threads > 1024)
     return fail("--cpu-threads must be in [1, 1024]");
-  if (!llvm::is_contained({"auto", "amx", "avx512-vnni", "vector", "loops"},
-                          int8Kernel.getValue()))
-    return fail("--cpu-int8-kernel must be auto, amx, avx512-vnni, vector or "
-                "loops");
   bool onCpu = target == "cpu";
   if (!onCpu && (compareReference || timeIterations > 0))
     return fail("--compare-reference and --time need --target=cpu");

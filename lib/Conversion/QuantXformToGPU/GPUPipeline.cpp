@@ -197,7 +197,7 @@ void mlir::quant_xform::buildGPUHostPipeline(
   // dimension, blocks of 256 threads over it), buffers go to device memory
   // and the GPU ops of a function onto one stream.
   ConvertQuantXformToLinalgOptions lowering;
-  lowering.int8Kernel = "loops";
+  lowering.int8Kernel = Int8KernelChoice::Loops;
   pm.addPass(createConvertQuantXformToLinalg(lowering));
   pm.addPass(createEmitCInterfacePass());
   if (failed(parsePassPipeline(

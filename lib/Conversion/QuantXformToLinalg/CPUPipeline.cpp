@@ -145,11 +145,21 @@ struct CPUPipelineCLOptions : public PassPipelineOptions<CPUPipelineCLOptions> {
       *this, "threads",
       llvm::cl::desc("OpenMP threads for the outer parallel loops (1: none)"),
       llvm::cl::init(1)};
-  Option<std::string> int8Kernel{
+  Option<Int8KernelChoice> int8Kernel{
       *this, "int8-kernel",
-      llvm::cl::desc("int8 GEMM code: loops, vector, avx512-vnni, amx or "
-                     "auto (AMX, else VNNI, when the host CPU has it)"),
-      llvm::cl::init("auto")};
+      llvm::cl::desc("int8 GEMM code (auto: AMX, else VNNI, when the host CPU "
+                     "has it)"),
+      llvm::cl::init(Int8KernelChoice::Auto),
+      llvm::cl::values(
+          clEnumValN(Int8KernelChoice::Loops, "loops",
+                     "one linalg contraction (portable, slow)"),
+          clEnumValN(Int8KernelChoice::Vector, "vector",
+                     "packed, register-blocked vector code"),
+          clEnumValN(Int8KernelChoice::Avx512Vnni, "avx512-vnni",
+                     "packed, vpdpbusd (AVX-512 VNNI)"),
+          clEnumValN(Int8KernelChoice::Amx, "amx",
+                     "packed, AMX tiles (AMX-INT8)"),
+          clEnumValN(Int8KernelChoice::Auto, "auto", "the host's best"))};
   Option<bool> allowAmx{*this, "allow-amx",
                         llvm::cl::desc("Let auto pick AMX (code run by this "
                                        "process)"),

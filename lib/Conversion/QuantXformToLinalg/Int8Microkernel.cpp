@@ -23,31 +23,45 @@
 #include "llvm/Support/MathExtras.h"
 #include "llvm/TargetParser/Host.h"
 
+#include "llvm/ADT/StringSwitch.h"
+
 #include <cstring>
 
 using namespace mlir;
 using namespace mlir::quant_xform::lowering;
 
+std::optional<mlir::quant_xform::Int8KernelChoice>
+mlir::quant_xform::parseInt8KernelChoice(StringRef name) {
+  return llvm::StringSwitch<std::optional<Int8KernelChoice>>(name)
+      .Case("loops", Int8KernelChoice::Loops)
+      .Case("vector", Int8KernelChoice::Vector)
+      .Case("avx512-vnni", Int8KernelChoice::Avx512Vnni)
+      .Case("amx", Int8KernelChoice::Amx)
+      .Case("auto", Int8KernelChoice::Auto)
+      .Default(std::nullopt);
+}
+
 FailureOr<Int8Kernel>
-mlir::quant_xform::lowering::parseInt8Kernel(StringRef name, bool allowAmx) {
-  if (name == "amx") {
+mlir::quant_xform::resolveInt8Kernel(Int8KernelChoice choice, bool allowAmx) {
+  switch (choice) {
+  case Int8KernelChoice::Loops:
+    return Int8Kernel::Loops;
+  case Int8KernelChoice::Vector:
+    return Int8Kernel::Vector;
+  case Int8KernelChoice::Avx512Vnni:
+    return Int8Kernel::Avx512Vnni;
+  case Int8KernelChoice::Amx:
     if (!amxUsable())
       return failure();
     return Int8Kernel::Amx;
+  case Int8KernelChoice::Auto:
+    break;
   }
-  if (name == "auto" && allowAmx && amxUsable())
+  if (allowAmx && amxUsable())
     return Int8Kernel::Amx;
-  if (name == "loops")
-    return Int8Kernel::Loops;
-  if (name == "vector")
-    return Int8Kernel::Vector;
-  if (name == "avx512-vnni")
-    return Int8Kernel::Avx512Vnni;
-  if (name == "auto")
-    return llvm::sys::getHostCPUFeatures().lookup("avx512vnni")
-               ? Int8Kernel::Avx512Vnni
-               : Int8Kernel::Vector;
-  return failure();
+  return llvm::sys::getHostCPUFeatures().lookup("avx512vnni")
+             ? Int8Kernel::Avx512Vnni
+             : Int8Kernel::Vector;
 }
 
 namespace {

@@ -30,11 +30,6 @@ using quant_xform::Int8Kernel;
 /// tile data (asked for once, through Linux arch_prctl, on the first call).
 bool amxUsable();
 
-/// Parses `loops`, `vector`, `avx512-vnni`, `amx` or `auto` (the host: AMX
-/// when `allowAmx` and amxUsable(), else VNNI when the CPU has it, else
-/// `vector`). Fails on anything else, and on `amx` where AMX is not usable.
-FailureOr<Int8Kernel> parseInt8Kernel(StringRef name, bool allowAmx = true);
-
 /// Register blocking: `rows` × 16·`vectors` i32 accumulators.
 struct MicrokernelShape {
   int64_t rows = 8;

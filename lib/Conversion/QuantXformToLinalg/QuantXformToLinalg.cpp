@@ -594,16 +594,11 @@ struct ConvertQuantXformToLinalg
                            math::MathDialect, tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    FailureOr<Int8Kernel> kernel = parseInt8Kernel(int8Kernel, allowAmx);
+    FailureOr<Int8Kernel> kernel = resolveInt8Kernel(int8Kernel, allowAmx);
     if (failed(kernel)) {
-      if (int8Kernel == "amx")
-        getOperation().emitError()
-            << "int8-kernel=amx needs a CPU with AMX-INT8 and the OS's "
-               "permission to use its tiles";
-      else
-        getOperation().emitError()
-            << "invalid int8-kernel '" << int8Kernel
-            << "' (expected loops, vector, avx512-vnni, amx or auto)";
+      getOperation().emitError()
+          << "int8-kernel=amx needs a CPU with AMX-INT8 and the OS's "
+             "permission to use its tiles";
       return signalPassFailure();
     }
     widenHalfFloatOps(getOperation());

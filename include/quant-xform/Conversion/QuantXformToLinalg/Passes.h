@@ -21,6 +21,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/QuantXformToLinalg.h"
 #include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
 
 namespace mlir::quant_xform {
@@ -42,7 +43,7 @@ struct CPUPipelineOptions {
   /// int8 GEMM code (`convert-quant-xform-to-linalg{int8-kernel}`): `auto`
   /// picks the AMX kernel when the host has AMX-INT8 (and `allowAmx`), else
   /// the VNNI microkernel when the host CPU has AVX-512 VNNI.
-  std::string int8Kernel = "auto";
+  Int8KernelChoice int8Kernel = Int8KernelChoice::Auto;
   /// Whether `auto` may pick AMX: true for the JIT (its process asks the OS
   /// for the tiles), false for objects that other processes load.
   bool allowAmx = true;

@@ -55,9 +55,20 @@ def ConvertQuantXformToLinalg
     affine whose matrix is not a constant) is an error naming it.
   }];
   let options = [
-    Option<"int8Kernel", "int8-kernel", "std::string", "\"loops\"",
+    Option<"int8Kernel", "int8-kernel", "::mlir::quant_xform::Int8KernelChoice",
+           "::mlir::quant_xform::Int8KernelChoice::Loops",
            "int8 GEMM code: loops, vector, avx512-vnni, amx or auto (the "
-           "host)">,
+           "host)", [{::llvm::cl::values(
+             clEnumValN(::mlir::quant_xform::Int8KernelChoice::Loops, "loops",
+                        "one linalg contraction (portable, slow)"),
+             clEnumValN(::mlir::quant_xform::Int8KernelChoice::Vector,
+                        "vector", "packed, register-blocked vector code"),
+             clEnumValN(::mlir::quant_xform::Int8KernelChoice::Avx512Vnni,
+                        "avx512-vnni", "packed, vpdpbusd (AVX-512 VNNI)"),
+             clEnumValN(::mlir::quant_xform::Int8KernelChoice::Amx, "amx",
+                        "packed, AMX tiles (AMX-INT8)"),
+             clEnumValN(::mlir::quant_xform::Int8KernelChoice::Auto, "auto",
+                        "the host's best"))}]>,
     Option<"allowAmx", "allow-amx", "bool", "true",
            "Let `auto` pick AMX (false for code that other processes run: "
            "they must have asked the OS for AMX first)">,

@@ -23,6 +23,20 @@ enum class Int8Kernel {
   Amx,        ///< packed, AMX tiles, `tdpbssd` (AMX-INT8; VNNI below M = 16)
 };
 
+/// The `int8-kernel` option: one of the kernels, or `auto` (the host's
+/// best: AMX where usable and allowed, else VNNI where the CPU has it,
+/// else vector).
+enum class Int8KernelChoice { Loops, Vector, Avx512Vnni, Amx, Auto };
+
+/// The choice spelled `name` (loops, vector, avx512-vnni, amx, auto), or
+/// none.
+std::optional<Int8KernelChoice> parseInt8KernelChoice(StringRef name);
+
+/// The kernel of `choice` on this host (`allowAmx`: whether `auto` may pick
+/// AMX); fails for `amx` where the CPU or the OS does not allow AMX.
+FailureOr<Int8Kernel> resolveInt8Kernel(Int8KernelChoice choice,
+                                        bool allowAmx = true);
+
 /// The conversion patterns of every quant_xform op to linalg on tensors,
 /// int8 GEMMs as `kernel`; `cacheBlockedRotations` blocks the Hadamard
 /// butterflies by row. Half-float ops must have been widened first
