@@ -68,14 +68,14 @@ struct InsertTransforms
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    Kind parsed = kind;
+    Kind chosen = kind; // the option's value
     if (failed(checkSearchOptions(module)))
       return signalPassFailure();
     if (!(alpha >= 0.0 && alpha <= 1.0)) {
       module.emitError() << kPass << ": alpha must be in [0, 1], got " << alpha;
       return signalPassFailure();
     }
-    if ((parsed == Kind::Dense || parsed == Kind::Affine) &&
+    if ((chosen == Kind::Dense || chosen == Kind::Affine) &&
         failed(loadMatrix(module)))
       return signalPassFailure();
     FailureOr<LayerSelector> selector =
@@ -102,10 +102,10 @@ struct InsertTransforms
     int64_t done = 0;
     for (auto &[input, readers] : groups) {
       LogicalResult result = success();
-      if (parsed == Kind::LearnedAffine || parsed == Kind::Auto ||
-          (parsed == Kind::Smooth && alphaSearch))
-        result = searchAndInsert(parsed, input, readers);
-      else if (succeeded(result = insertPair(parsed, input, readers, {})))
+      if (chosen == Kind::LearnedAffine || chosen == Kind::Auto ||
+          (chosen == Kind::Smooth && alphaSearch))
+        result = searchAndInsert(chosen, input, readers);
+      else if (succeeded(result = insertPair(chosen, input, readers, {})))
         result = recordFixed(stringifyTransformKind(kind), readers);
       if (failed(result))
         return signalPassFailure();
