@@ -89,7 +89,10 @@ private:
   Value rowReduce(function_ref<Value(unsigned)> term, bool max,
                   ReductionSlot slot);
   Value warpReduce(Value v, bool max);
-  Value horizontalSum(Value x4);
+  /// a + b, or the NaN-ignoring maximum of a and b (`max`).
+  Value combine(Value a, Value other, bool max);
+  /// The sum (or maximum) of the 4 elements of `x4`, in order.
+  Value horizontal(Value x4, bool max);
   /// y = γ⊙(v − μ)·inv + β of a piece.
   Value normalized(const RowPiece &p);
   /// Stores `value` at the piece's place of `dest` where it lies inside.
@@ -203,12 +206,17 @@ void NormKernelBuilder::loadRow() {
       storePiece(p, p.v, sum);
 }
 
-Value NormKernelBuilder::horizontalSum(Value x4) {
+Value NormKernelBuilder::combine(Value a, Value other, bool max) {
+  return max ? Value(arith::MaxNumFOp::create(b, loc, a, other))
+             : Value(arith::AddFOp::create(b, loc, a, other));
+}
+
+Value NormKernelBuilder::horizontal(Value x4, bool max) {
   Value total = vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{0});
   for (int64_t e = 1; e < 4; ++e)
-    total = arith::AddFOp::create(
-        b, loc, total,
-        vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{e}));
+    total = combine(total,
+                    vector::ExtractOp::create(b, loc, x4, ArrayRef<int64_t>{e}),
+                    max);
   return total;
 }
 
@@ -219,24 +227,19 @@ Value NormKernelBuilder::warpReduce(Value v, bool max) {
     Value other =
         gpu::ShuffleOp::create(b, loc, v, o, width, gpu::ShuffleMode::XOR)
             .getShuffleResult();
-    v = max ? Value(arith::MaxNumFOp::create(b, loc, v, other))
-            : Value(arith::AddFOp::create(b, loc, v, other));
+    v = combine(v, other, max);
   }
   return v;
 }
 
 Value NormKernelBuilder::rowReduce(function_ref<Value(unsigned)> term, bool max,
                                    ReductionSlot slot) {
-  auto combine = [&](Value a, Value other) -> Value {
-    return max ? Value(arith::MaxNumFOp::create(b, loc, a, other))
-               : Value(arith::AddFOp::create(b, loc, a, other));
-  };
   Value acc;
   for (auto [i, p] : llvm::enumerate(pieces)) {
     Value t = term(i);
     if (p.inside) // zero past K: neutral for sums and for maxima of |y|
       t = arith::SelectOp::create(b, loc, p.inside, t, cf(0.0));
-    acc = acc ? combine(acc, t) : t;
+    acc = acc ? combine(acc, t, max) : t;
   }
   acc = warpReduce(acc, max);
   int64_t w = layout.warpsPerRow;
@@ -258,7 +261,7 @@ Value NormKernelBuilder::rowReduce(function_ref<Value(unsigned)> term, bool max,
   for (int64_t i = 0; i < w; ++i) {
     Value t =
         memref::LoadOp::create(b, loc, partial, ValueRange{c(slot * w + i)});
-    total = total ? combine(total, t) : t;
+    total = total ? combine(total, t, max) : t;
   }
   return total;
 }
@@ -299,14 +302,9 @@ void NormKernelBuilder::storeRow() {
   Value absmax = rowReduce(
       [&](unsigned i) -> Value {
         Value out = outputs[i];
-        Value abs = arith::MaxNumFOp::create(
-            b, loc, out, arith::NegFOp::create(b, loc, out));
-        Value m = vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{0});
-        for (int64_t e = 1; e < 4; ++e)
-          m = arith::MaxNumFOp::create(
-              b, loc, m,
-              vector::ExtractOp::create(b, loc, abs, ArrayRef<int64_t>{e}));
-        return m;
+        return horizontal(arith::MaxNumFOp::create(
+                              b, loc, out, arith::NegFOp::create(b, loc, out)),
+                          /*max=*/true);
       },
       /*max=*/true, kMaxSlot);
   RowQuantizer rq = rowQuantizer(b, loc, absmax, s.clip, s.qmin, s.qmax);
@@ -348,16 +346,16 @@ gpu::GPUFuncOp NormKernelBuilder::build(StringRef name) {
   Value invK = cf(1.0 / double(s.k));
   mean4 = vector::BroadcastOp::create(b, loc, f32x4, cf(0.0));
   if (s.center) {
-    Value total =
-        rowReduce([&](unsigned i) { return horizontalSum(pieces[i].v); },
-                  /*max=*/false, kMeanSlot);
+    Value total = rowReduce(
+        [&](unsigned i) { return horizontal(pieces[i].v, /*max=*/false); },
+        /*max=*/false, kMeanSlot);
     mean4 = vector::BroadcastOp::create(
         b, loc, f32x4, arith::MulFOp::create(b, loc, total, invK));
   }
   Value squares = rowReduce(
       [&](unsigned i) {
         Value d = arith::SubFOp::create(b, loc, pieces[i].v, mean4);
-        return horizontalSum(arith::MulFOp::create(b, loc, d, d));
+        return horizontal(arith::MulFOp::create(b, loc, d, d), /*max=*/false);
       },
       /*max=*/false, kSquaresSlot);
   Value var = arith::MulFOp::create(b, loc, squares, invK);
