@@ -59,6 +59,8 @@ ROWS = [
     ("+ QuaRot (residual stream rotated, online Hadamard before o/down)", "quarot"),
     ("+ SmoothQuant + QuaRot", "smooth+quarot"),
     ("+ SmoothQuant + QuaRot, Haar-random residual rotation", "smooth+quarot-orthogonal"),
+    ("per-group scales (32) on activations and weights", "group32"),
+    ("+ SmoothQuant + QuaRot, per-group scales (32)", "smooth+quarot+group32"),
     ("+ AffineQuant", "affine"),
     ("+ outlier split (LLM.int8() criteria)", "outliers"),
     ("+ per-layer choice (smooth / Hadamard / affine)", "auto"),

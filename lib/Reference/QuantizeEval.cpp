@@ -220,7 +220,8 @@ LogicalResult EvaluatorImpl::evalFakeQuant(FakeQuantOp fq) {
 LogicalResult EvaluatorImpl::evalQLinear(QLinearOp ql) {
   Operation *op = ql.getOperation();
   // y[m, n] = sx[m]·Σ_g sw[n, g]·Σ_{k∈g} (qx[m, k] − zx[m])·qw[n, k] +
-  // b[n]
+  // b[n], or with per-group input scales
+  // Σ_g (sx[m, g]·sw[n, g])·Σ_{k∈g} (qx[m, k] − zx[m, g])·qw[n, k] + b[n]
   const Tensor &qx = lookup(ql.getInput()), &sx = lookup(ql.getInputScale());
   const Tensor &qw = lookup(ql.getWeight()), &sw = lookup(ql.getWeightScale());
   const Tensor *zx = opt(ql.getInputZeroPoint());
@@ -233,25 +234,35 @@ LogicalResult EvaluatorImpl::evalQLinear(QLinearOp ql) {
     return failure();
   Rows r = asRows(qx);
   int64_t n = qw.shape()[0];
-  int64_t groups = sw.rank() == 2 ? sw.shape()[1] : 1;
+  // Per-group input scales have the rank of the input; with per-group
+  // weight scales the verifier has checked that the groups agree.
+  bool groupedInput = sx.rank() != 0 && sx.rank() == qx.rank();
+  int64_t groups = groupedInput     ? sx.shape().back()
+                   : sw.rank() == 2 ? sw.shape()[1]
+                                    : 1;
   int64_t g = r.k / groups;
+  auto inputAt = [&](const Tensor &t, int64_t m, int64_t grp) {
+    return t.rank() == 0 ? 0 : groupedInput ? m * groups + grp : m;
+  };
   SmallVector<int64_t> shape(qx.shape());
   shape.back() = n;
   Tensor y(shape, *rt);
   for (int64_t m = 0; m < r.rows; ++m) {
-    int64_t z = zx ? zx->getInt(zx->rank() == 0 ? 0 : m) : 0;
-    double sxm = sx.getFloat(sx.rank() == 0 ? 0 : m);
     for (int64_t o = 0; o < n; ++o) {
       double acc = 0.0;
       for (int64_t grp = 0; grp < groups; ++grp) {
+        int64_t z = zx ? zx->getInt(inputAt(*zx, m, grp)) : 0;
         int64_t dot = 0; // exact integer accumulation
         for (int64_t i = grp * g; i < (grp + 1) * g; ++i)
           dot += (qx.getInt(m * r.k + i) - z) * qw.getInt(o * r.k + i);
         double swv = sw.rank() == 0   ? sw.getFloat(0)
                      : sw.rank() == 1 ? sw.getFloat(o)
                                       : sw.getFloat(o * groups + grp);
+        if (groupedInput) // (sx·sw)·dot, a product of the group's scales
+          swv *= sx.getFloat(inputAt(sx, m, grp));
         acc += swv * static_cast<double>(dot);
       }
+      double sxm = groupedInput ? 1.0 : sx.getFloat(inputAt(sx, m, 0));
       y.setFloat(m * n + o, sxm * acc + (b ? b->getFloat(o) : 0.0));
     }
   }

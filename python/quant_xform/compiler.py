@@ -235,6 +235,16 @@ RECIPES: Dict[str, Recipe] = {
                      rotation_roles=("attn_out", "mlp_down")),
     "smooth+quarot": Recipe(residual_rotation="hadamard", smooth_alpha=0.5, rotation="hadamard",
                             rotation_roles=("attn_out", "mlp_down")),
+    # Per-group scales on both sides (one per 32 inputs, as llama.cpp's Q8_0
+    # dot products): each group of a row is quantized on its own, so one
+    # outlier channel coarsens 31 neighbours instead of the whole row.
+    "group32": Recipe(activation_granularity="per_group", weight_granularity="per_group",
+                      group_size=32),
+    "smooth+quarot+group32": Recipe(residual_rotation="hadamard", smooth_alpha=0.5,
+                                    rotation="hadamard",
+                                    rotation_roles=("attn_out", "mlp_down"),
+                                    activation_granularity="per_group",
+                                    weight_granularity="per_group", group_size=32),
     # The same with a Haar-random orthogonal residual rotation (mixes every
     # channel, where the Hadamard of a width like 576 is block-diagonal).
     "smooth+quarot-orthogonal": Recipe(residual_rotation="random-orthogonal", smooth_alpha=0.5,

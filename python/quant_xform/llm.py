@@ -316,15 +316,18 @@ class LLM:
             return _CompiledLayer(module, pre, dec)
 
         def head():
-            # With a recipe the head is W8A8 too (per-token activations,
-            # per-channel int8 weights, as llama.cpp's Q8_0 stores it);
-            # it needs no calibration.
+            # With a recipe the head is W8A8 too, with the recipe's scale
+            # granularity (per-token activations and per-channel weights,
+            # or per-group ones) and no transforms: it needs no calibration.
             if recipe is None or not quantize_head:
                 # A rotation stays online here: the head's weight is an argument.
                 module = self.head_module(rotation=rotation)
                 return module.compile_cpu_functions(["prefill", "decode"], threads)
             head_recipe = _naive_recipe()
             head_recipe.residual_rotation = recipe.residual_rotation
+            head_recipe.activation_granularity = recipe.activation_granularity
+            head_recipe.weight_granularity = recipe.weight_granularity
+            head_recipe.group_size = recipe.group_size
             module = quantize(self.head_module(constant_weight=True, rotation=rotation),
                               head_recipe, progress=False)
             return module.compile_cpu_functions(["prefill", "decode"], threads)

@@ -183,6 +183,31 @@ def test_quarot_recipe_w8a8():
     assert rel_err(np.stack(steps), ref[1:]) < 0.05
 
 
+def test_group32_recipe_matches_evaluator():
+    """Per-group scales (32 inputs) on activations and weights, with
+    SmoothQuant and QuaRot: every linear of prefill and decode quantizes its
+    input group by group, the packed CPU kernel agrees with the evaluator
+    (per-group sums in f32 against its doubles), and the model stays close to
+    float."""
+    llm = tiny_llm()
+    windows = [TOKENS[:4], [9, 8, 7, 6], [1, 2, 3, 4]]
+    model = llm.compile(qx.RECIPES["smooth+quarot+group32"], calibration=windows,
+                        progress=False)
+    text = str(model.layers[0].module)
+    # Four quantizes a function (q/k/v share one, gate/up one), prefill and decode.
+    assert text.count("scheme<per_group 32>") == 8 and "scheme<per_token>" not in text
+    args = llm.prefill_inputs(TOKENS, model.embedding)
+    got = model.layers[1].prefill.run(args)[0]
+    want = model.layers[1].module.evaluate(args, "prefill")[0]
+    assert rel_err(got, want) < 1e-5
+    ref = reference_logits(llm.config, llm.weights, TOKENS)
+    assert rel_err(model.logits(TOKENS), ref) < 0.05
+    cache = model.new_cache()
+    steps = [model.prefill(TOKENS[:2], cache)] + [model.decode([t], cache)[0]
+                                                  for t in TOKENS[2:]]
+    assert rel_err(np.stack(steps), ref[1:]) < 0.05
+
+
 @pytest.mark.parametrize("batch", [1, 3])
 def test_decode_attention_op_equals_matmuls(batch):
     """The GPU's decode step (one quant_xform.attention over caches

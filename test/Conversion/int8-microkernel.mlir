@@ -37,6 +37,25 @@
 // VNNI-NOT: scf.forall
 // VNNI: linalg.generic
 
+// Per-group input scales (2 groups of 4 k): the compensation is per group
+// (−128·4·3 = −1536), sw [N, G] is transposed to [G, N], and the k loop runs
+// inside a loop over groups that carries one f32 sum per accumulator, at
+// most 4 rows a block.
+// VNNI-LABEL: func.func @grouped_scales
+// VNNI: arith.constant dense<{{\[\[}}-1536, {{.*}}]]> : tensor<2x48xi32>
+// VNNI: linalg.transpose ins(%{{.*}} : tensor<20x2xf32>) outs(%{{.*}} : tensor<2x20xf32>) permutation = [1, 0]
+// VNNI: scf.forall
+// VNNI: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// VNNI: scf.for {{.*}} -> (vector<16xi32>,
+// VNNI-COUNT-9: qx_cpu.dot_u8s8
+// VNNI: vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}]{{.*}} : tensor<2x48xi32>, vector<16xi32>
+// VNNI: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<3x2xf32>
+// VNNI: arith.sitofp
+// VNNI: arith.mulf
+// VNNI: arith.mulf
+// VNNI: arith.addf
+// VNNI: tensor.parallel_insert_slice
+
 // BAD: for the --int8-kernel option: Cannot find option named 'sse'!
 
 func.func @constant_weight(%q: tensor<3x6xi8>, %s: tensor<3xf32>, %sw: tensor<20xf32>) -> tensor<3x20xf32> {
@@ -47,5 +66,11 @@ func.func @constant_weight(%q: tensor<3x6xi8>, %s: tensor<3xf32>, %sw: tensor<20
 
 func.func @weight_argument(%q: tensor<3x6xi8>, %s: tensor<3xf32>, %w: tensor<20x6xi8>, %sw: tensor<20xf32>) -> tensor<3x20xf32> {
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<3x6xi8>, tensor<3xf32>, tensor<20x6xi8>, tensor<20xf32>) -> tensor<3x20xf32>
+  return %y : tensor<3x20xf32>
+}
+
+func.func @grouped_scales(%q: tensor<3x8xi8>, %s: tensor<3x2xf32>, %sw: tensor<20x2xf32>) -> tensor<3x20xf32> {
+  %w = arith.constant dense<3> : tensor<20x8xi8>
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<3x8xi8>, tensor<3x2xf32>, tensor<20x8xi8>, tensor<20x2xf32>) -> tensor<3x20xf32>
   return %y : tensor<3x20xf32>
 }

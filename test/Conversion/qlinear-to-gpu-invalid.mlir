@@ -146,3 +146,11 @@ func.func @norm_ragged(%x: tensor<4x6xf32>, %g: tensor<6xf32>) -> tensor<4x6xf32
   %y = quant_xform.rms_norm %x, %g : (tensor<4x6xf32>, tensor<6xf32>) -> tensor<4x6xf32>
   return %y : tensor<4x6xf32>
 }
+
+// -----
+
+func.func @grouped_input_scales(%q: tensor<4x8xi8>, %s: tensor<4x2xf32>, %w: tensor<8x8xi8>, %sw: tensor<8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{per_group activation scales are not lowered to the GPU yet}}
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4x2xf32>, tensor<8x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}

@@ -216,6 +216,9 @@ LogicalResult gpu_lowering::checkQLinear(QLinearOp q, bool emit) {
   if (sw.getRank() > 1)
     return fail("per_group weight scales are not lowered to the GPU yet");
   auto x = cast<RankedTensorType>(q.getInput().getType());
+  if (cast<RankedTensorType>(q.getInputScale().getType()).getRank() ==
+      x.getRank())
+    return fail("per_group activation scales are not lowered to the GPU yet");
   auto y = cast<RankedTensorType>(q.getType());
   if (!isRowMatrix(x) ||
       !cast<RankedTensorType>(q.getWeight().getType()).hasStaticShape() ||

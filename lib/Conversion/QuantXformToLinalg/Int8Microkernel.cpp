@@ -117,69 +117,109 @@ Value mlir::quant_xform::lowering::scalarAt(OpBuilder &b, Location loc, Value t,
   return tensor::ExtractOp::create(b, loc, t, ValueRange{i});
 }
 
-Value mlir::quant_xform::lowering::buildPackedInt8Linear(
-    OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
-    DenseElementsAttr weight, Value sx, Value sw, Value bias, Int8Kernel kernel,
-    MicrokernelShape shape) {
-  // AMX tiles have 16 rows: fewer rows stay on the VNNI kernel.
-  if (kernel == Int8Kernel::Amx && m >= 16)
-    return buildAmxInt8Linear(b, loc, qx, m, k, weight, sx, sw, bias);
-  if (kernel == Int8Kernel::Amx)
-    kernel = Int8Kernel::Avx512Vnni;
-  MLIRContext *ctx = b.getContext();
-  int64_t n = cast<RankedTensorType>(weight.getType()).getDimSize(0);
-  // Fewer rows than the block: a shorter block (no wasted dot products).
-  const int64_t vecs = shape.vectors, rows = std::min(shape.rows, m);
-  const int64_t panelWidth = kLanes * vecs;
-  const int64_t panels = llvm::divideCeil(n, panelWidth),
-                blocks = llvm::divideCeil(m, rows);
-  const int64_t steps = llvm::divideCeil(k, kDepth), kPadded = steps * kDepth;
-  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+namespace {
 
+/// The packed VNNI GEMM of one linear, built phase by phase: the compile-
+/// time packing of the weight, the u8 shift of the activation, the tile
+/// loop over (column panel, row block), the k loop of `dot4` steps, and the
+/// dequant epilogue. With per-group scales (`groups` > 1) the k loop runs
+/// group by group and each group's i32 sums are scaled and added in f32.
+class PackedInt8Gemm {
+public:
+  PackedInt8Gemm(OpBuilder &b, Location loc, const PackedInt8Operands &ops,
+                 Int8Kernel kernel, MicrokernelShape shape)
+      : b(b), loc(loc), ops(ops), kernel(kernel),
+        n(cast<RankedTensorType>(ops.weight.getType()).getDimSize(0)),
+        vecs(shape.vectors), rows(std::min(shape.rows, ops.m)),
+        panelWidth(kLanes * shape.vectors),
+        panels(llvm::divideCeil(n, panelWidth)),
+        blocks(llvm::divideCeil(ops.m, rows)),
+        steps(llvm::divideCeil(ops.k, kDepth)),
+        stepsPerGroup(steps / ops.groups) {}
+
+  /// The [M, N] f32 result.
+  Value build();
+
+private:
+  void packWeight();
+  Value shiftActivation();
+  /// i32 sums of steps [lo, hi) for every row and vector of the tile.
+  ValueRange accumulate(Value lo, Value hi);
+  /// Per-column vectors of the tile: `t` [N] (or [] broadcast), or row `g`
+  /// of `t` [G, N].
+  Value columnVector(Value t, Value col, Value g = Value());
+  /// sx·(sw·float(acc + comp)) + bias for one scale per row and column.
+  SmallVector<Value> scaleWhole(ValueRange accs);
+  /// Σ_g (sx[m, g]·sw[n, g])·float(acc_g + comp_g), starting from the bias.
+  SmallVector<Value> scaleByGroup();
+  Value storeTile(Value tile, ArrayRef<Value> ys, OpFoldResult tileRows);
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  OpBuilder &b;
+  Location loc;
+  const PackedInt8Operands &ops;
+  Int8Kernel kernel;
+  const int64_t n, vecs, rows, panelWidth, panels, blocks, steps, stepsPerGroup;
+  Value wp, comp, au, swByGroup;
+  // Inside the tile loop.
+  Value panel, n0;
+  SmallVector<Value> rowIndex;
+  bool fullRows = false, fullCols = false;
+};
+
+} // namespace
+
+void PackedInt8Gemm::packWeight() {
   // Compile time: pack w[n, k] as [panel][k / 4][column in panel][k % 4]
-  // (zero padded) and compensate the u8 shift: Σ (a + 128)·w − 128·Σ w.
-  std::vector<int8_t> w = int8WeightValues(weight);
+  // (zero padded) and compensate the u8 shift per group:
+  // Σ (a + 128)·w − 128·Σ w.
+  int64_t k = ops.k, groups = ops.groups, groupK = k / groups;
+  std::vector<int8_t> w = int8WeightValues(ops.weight);
   std::vector<int8_t> packed(panels * steps * panelWidth * kDepth, 0);
-  std::vector<int32_t> compensation(panels * panelWidth, 0);
+  std::vector<int32_t> compensation(groups * panels * panelWidth, 0);
   for (int64_t c = 0; c < n; ++c) {
-    int64_t panel = c / panelWidth, j = c % panelWidth;
-    int32_t sum = 0;
+    int64_t p = c / panelWidth, j = c % panelWidth;
     for (int64_t kk = 0; kk < k; ++kk) {
       int8_t v = w[c * k + kk];
-      packed[((panel * steps + kk / kDepth) * panelWidth + j) * kDepth +
+      packed[((p * steps + kk / kDepth) * panelWidth + j) * kDepth +
              kk % kDepth] = v;
-      sum += v;
+      compensation[(kk / groupK) * panels * panelWidth + c] -= 128 * v;
     }
-    compensation[c] = -128 * sum;
   }
-  auto packedType =
-      RankedTensorType::get({panels, steps, panelWidth * kDepth}, i8);
-  Value wp = arith::ConstantOp::create(
+  auto packedType = RankedTensorType::get({panels, steps, panelWidth * kDepth},
+                                          b.getI8Type());
+  wp = arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::getFromRawBuffer(
           packedType, ArrayRef<char>(reinterpret_cast<char *>(packed.data()),
                                      packed.size())));
-  Value comp = arith::ConstantOp::create(
+  SmallVector<int64_t> compShape = {panels * panelWidth};
+  if (groups > 1)
+    compShape.insert(compShape.begin(), groups);
+  comp = arith::ConstantOp::create(
       b, loc,
-      DenseElementsAttr::get(RankedTensorType::get({panels * panelWidth}, i32),
+      DenseElementsAttr::get(RankedTensorType::get(compShape, b.getI32Type()),
                              ArrayRef<int32_t>(compensation)));
+}
 
+Value PackedInt8Gemm::shiftActivation() {
   // Run time, O(M·K): a + 128 as u8 (xor of the sign bit), K padded to a
   // multiple of 4 with zeros (read as a gather: no copy into a slice).
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  int64_t m = ops.m, k = ops.k, kPadded = steps * kDepth;
+  Type i8 = b.getI8Type();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, b.getContext());
   auto shift = [&](OpBuilder &nb, Location nl, Value v) -> Value {
     Value bit = arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(i8, -128));
     return arith::XOrIOp::create(nb, nl, v, bit);
   };
-  Value au;
-  if (kPadded == k) {
-    au = generic(b, loc, {qx}, {empty(b, loc, {m, k}, i8)}, {id, id}, 2, {},
-                 [&](OpBuilder &nb, Location nl, ValueRange a) {
-                   return SmallVector<Value>{shift(nb, nl, a[0])};
-                 })
-             .front();
-  } else {
-    au = generic(
+  if (kPadded == k)
+    return generic(b, loc, {ops.qx}, {empty(b, loc, {m, k}, i8)}, {id, id}, 2,
+                   {},
+                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                     return SmallVector<Value>{shift(nb, nl, a[0])};
+                   })
+        .front();
+  return generic(
              b, loc, {}, {empty(b, loc, {m, kPadded}, i8)}, {id}, 2, {},
              [&](OpBuilder &nb, Location nl, ValueRange) {
                Value row = linalg::IndexOp::create(nb, nl, 0);
@@ -188,64 +228,26 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
                Value inside = arith::CmpIOp::create(
                    nb, nl, arith::CmpIPredicate::sle, col, last);
                Value v = tensor::ExtractOp::create(
-                   nb, nl, qx,
+                   nb, nl, ops.qx,
                    ValueRange{row, arith::MinSIOp::create(nb, nl, col, last)});
                Value zero =
                    arith::ConstantOp::create(nb, nl, nb.getIntegerAttr(i8, 0));
                return SmallVector<Value>{arith::SelectOp::create(
                    nb, nl, inside, shift(nb, nl, v), zero)};
              })
-             .front();
-  }
+      .front();
+}
 
-  // Tiles: (column panel, row block); row blocks inner so that one
-  // thread's panels stay in its cache while it sweeps the rows.
-  Value init = empty(b, loc, {m, n}, f32);
-  auto forall = scf::ForallOp::create(
-      b, loc,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(panels), b.getIndexAttr(blocks)},
-      ValueRange{init}, std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(forall.getTerminator());
-  auto index = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  Value panel = forall.getInductionVar(0), block = forall.getInductionVar(1);
-  Value out = forall.getRegionOutArgs()[0];
-  Value m0 = arith::MulIOp::create(b, loc, block, index(rows));
-  Value n0 = arith::MulIOp::create(b, loc, panel, index(panelWidth));
-  bool fullRows = m % rows == 0, fullCols = n % panelWidth == 0;
-  OpFoldResult tileRows = b.getIndexAttr(rows),
-               tileCols = b.getIndexAttr(panelWidth);
-  if (!fullRows)
-    tileRows = OpFoldResult(arith::MinSIOp::create(
-        b, loc, index(rows), arith::SubIOp::create(b, loc, index(m), m0)));
-  if (!fullCols)
-    tileCols = OpFoldResult(
-        arith::MinSIOp::create(b, loc, index(panelWidth),
-                               arith::SubIOp::create(b, loc, index(n), n0)));
-  SmallVector<OpFoldResult> tileOffsets = {m0, n0},
-                            tileSizes = {tileRows, tileCols},
-                            unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
-  Value tile =
-      tensor::ExtractSliceOp::create(b, loc, out, tileOffsets, tileSizes, unit);
-  // Rows past M (last block) read row M − 1 and are never stored.
-  SmallVector<Value> rowIndex;
-  for (int64_t i = 0; i < rows; ++i) {
-    Value r = arith::AddIOp::create(b, loc, m0, index(i));
-    if (!fullRows)
-      r = arith::MinSIOp::create(b, loc, r, index(m - 1));
-    rowIndex.push_back(r);
-  }
-
-  auto accType = VectorType::get({kLanes}, i32);
+ValueRange PackedInt8Gemm::accumulate(Value lo, Value hi) {
+  Type i8 = b.getI8Type();
+  auto accType = VectorType::get({kLanes}, b.getI32Type());
   auto bytesType = VectorType::get({kLanes * kDepth}, i8);
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, cast<TypedAttr>(b.getZeroAttr(accType)));
   Value zeroByte = arith::ConstantOp::create(b, loc, b.getIntegerAttr(i8, 0));
   SmallVector<Value> inits(rows * vecs, zeroAcc);
   auto kLoop = scf::ForOp::create(
-      b, loc, index(0), index(steps), index(1), inits,
+      b, loc, lo, hi, index(1), inits,
       [&](OpBuilder &lb, Location ll, Value step, ValueRange accs) {
         SmallVector<Value> ws;
         for (int64_t v = 0; v < vecs; ++v)
@@ -264,8 +266,8 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
               ValueRange{rowIndex[i], kOffset}, zeroByte, ArrayRef<bool>{true});
           Value word = vector::ExtractOp::create(
               lb, ll,
-              vector::BitCastOp::create(lb, ll, VectorType::get({1}, i32),
-                                        four),
+              vector::BitCastOp::create(
+                  lb, ll, VectorType::get({1}, b.getI32Type()), four),
               ArrayRef<int64_t>{0});
           Value a = vector::BitCastOp::create(
               lb, ll, bytesType,
@@ -275,48 +277,119 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
         }
         scf::YieldOp::create(lb, ll, next);
       });
+  return kLoop.getResults();
+}
 
-  // Epilogue: y = sx·(sw·float(acc + comp)) + bias, the evaluator's order.
-  auto floatType = VectorType::get({kLanes}, f32);
-  Value zeroFloat = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-  auto columnVector = [&](Value t, Value col, bool padded) -> Value {
-    if (cast<RankedTensorType>(t.getType()).getRank() == 0)
-      return vector::BroadcastOp::create(b, loc, floatType,
-                                         scalarAt(b, loc, t, Value()));
-    return vector::TransferReadOp::create(b, loc, floatType, t, ValueRange{col},
-                                          zeroFloat, ArrayRef<bool>{padded});
-  };
-  SmallVector<Value> comps, sws, biases;
+Value PackedInt8Gemm::columnVector(Value t, Value col, Value g) {
+  auto floatType = VectorType::get({kLanes}, b.getF32Type());
+  auto type = cast<RankedTensorType>(t.getType());
+  if (type.getRank() == 0)
+    return vector::BroadcastOp::create(b, loc, floatType,
+                                       scalarAt(b, loc, t, Value()));
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+  SmallVector<Value> at = {col};
+  if (type.getRank() == 2)
+    at.insert(at.begin(), g);
+  return vector::TransferReadOp::create(b, loc, floatType, t, at, zero,
+                                        ArrayRef<bool>{fullCols});
+}
+
+SmallVector<Value> PackedInt8Gemm::scaleWhole(ValueRange accs) {
+  // y = sx·(sw·float(acc + comp)) + bias, the evaluator's order.
+  auto accType = VectorType::get({kLanes}, b.getI32Type());
+  auto floatType = VectorType::get({kLanes}, b.getF32Type());
+  Value zeroInt = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  SmallVector<Value> comps, sws, biases, ys;
   for (int64_t v = 0; v < vecs; ++v) {
     Value col = arith::AddIOp::create(b, loc, n0, index(v * kLanes));
     comps.push_back(vector::TransferReadOp::create(
-        b, loc, accType, comp, ValueRange{col},
-        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)),
-        ArrayRef<bool>{true}));
-    sws.push_back(columnVector(sw, col, fullCols));
-    if (bias)
-      biases.push_back(columnVector(bias, col, fullCols));
+        b, loc, accType, comp, ValueRange{col}, zeroInt, ArrayRef<bool>{true}));
+    sws.push_back(columnVector(ops.sw, col));
+    if (ops.bias)
+      biases.push_back(columnVector(ops.bias, col));
   }
   for (int64_t i = 0; i < rows; ++i) {
-    Value sxi = vector::BroadcastOp::create(b, loc, floatType,
-                                            scalarAt(b, loc, sx, rowIndex[i]));
+    Value sxi = vector::BroadcastOp::create(
+        b, loc, floatType, scalarAt(b, loc, ops.sx, rowIndex[i]));
+    for (int64_t v = 0; v < vecs; ++v) {
+      Value dot = arith::AddIOp::create(b, loc, accs[i * vecs + v], comps[v]);
+      Value y = arith::SIToFPOp::create(b, loc, floatType, dot);
+      y = arith::MulFOp::create(b, loc, sws[v], y);
+      y = arith::MulFOp::create(b, loc, sxi, y);
+      if (ops.bias)
+        y = arith::AddFOp::create(b, loc, y, biases[v]);
+      ys.push_back(y);
+    }
+  }
+  return ys;
+}
+
+SmallVector<Value> PackedInt8Gemm::scaleByGroup() {
+  // The loop linalg lowering's order: start from the bias, then per group
+  // y += (sx·sw)·float(acc + comp).
+  auto accType = VectorType::get({kLanes}, b.getI32Type());
+  auto floatType = VectorType::get({kLanes}, b.getF32Type());
+  SmallVector<Value> inits;
+  for (int64_t v = 0; v < vecs; ++v) {
+    Value col = arith::AddIOp::create(b, loc, n0, index(v * kLanes));
+    inits.push_back(
+        ops.bias ? columnVector(ops.bias, col)
+                 : arith::ConstantOp::create(
+                       b, loc, cast<TypedAttr>(b.getZeroAttr(floatType))));
+  }
+  SmallVector<Value> rowInits;
+  for (int64_t i = 0; i < rows; ++i)
+    rowInits.append(inits);
+  Value sw = swByGroup ? swByGroup : ops.sw;
+  auto groupLoop = scf::ForOp::create(
+      b, loc, index(0), index(ops.groups), index(1), rowInits,
+      [&](OpBuilder &body, Location, Value g, ValueRange ys) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(body.getInsertionBlock(), body.getInsertionPoint());
+        Value lo = arith::MulIOp::create(b, loc, g, index(stepsPerGroup));
+        Value hi = arith::AddIOp::create(b, loc, lo, index(stepsPerGroup));
+        ValueRange accs = accumulate(lo, hi);
+        Value zeroInt =
+            arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+        SmallVector<Value> comps, sws, next;
+        for (int64_t v = 0; v < vecs; ++v) {
+          Value col = arith::AddIOp::create(b, loc, n0, index(v * kLanes));
+          comps.push_back(vector::TransferReadOp::create(
+              b, loc, accType, comp, ValueRange{g, col}, zeroInt,
+              ArrayRef<bool>{true}));
+          sws.push_back(columnVector(sw, col, g));
+        }
+        for (int64_t i = 0; i < rows; ++i) {
+          Value sxi = vector::BroadcastOp::create(
+              b, loc, floatType,
+              tensor::ExtractOp::create(b, loc, ops.sx,
+                                        ValueRange{rowIndex[i], g}));
+          for (int64_t v = 0; v < vecs; ++v) {
+            Value dot =
+                arith::AddIOp::create(b, loc, accs[i * vecs + v], comps[v]);
+            Value d = arith::SIToFPOp::create(b, loc, floatType, dot);
+            Value scale = arith::MulFOp::create(b, loc, sxi, sws[v]);
+            Value p = arith::MulFOp::create(b, loc, scale, d);
+            next.push_back(arith::AddFOp::create(b, loc, ys[i * vecs + v], p));
+          }
+        }
+        scf::YieldOp::create(b, loc, next);
+      });
+  return SmallVector<Value>(groupLoop.getResults());
+}
+
+Value PackedInt8Gemm::storeTile(Value tile, ArrayRef<Value> ys,
+                                OpFoldResult tileRows) {
+  for (int64_t i = 0; i < rows; ++i) {
     auto storeRow = [&](OpBuilder &rb, Location rl, Value into) -> Value {
-      for (int64_t v = 0; v < vecs; ++v) {
-        Value dot = arith::AddIOp::create(rb, rl, kLoop.getResult(i * vecs + v),
-                                          comps[v]);
-        Value y = arith::SIToFPOp::create(rb, rl, floatType, dot);
-        y = arith::MulFOp::create(rb, rl, sws[v], y);
-        y = arith::MulFOp::create(rb, rl, sxi, y);
-        if (bias)
-          y = arith::AddFOp::create(rb, rl, y, biases[v]);
+      for (int64_t v = 0; v < vecs; ++v)
         into =
             vector::TransferWriteOp::create(
-                rb, rl, y, into,
+                rb, rl, ys[i * vecs + v], into,
                 ValueRange{arith::ConstantIndexOp::create(rb, rl, i),
                            arith::ConstantIndexOp::create(rb, rl, v * kLanes)},
                 ArrayRef<bool>{fullCols})
                 .getResult();
-      }
       return into;
     };
     if (fullRows || i == 0) {
@@ -336,8 +409,82 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
         });
     tile = ifOp.getResult(0);
   }
+  return tile;
+}
+
+Value PackedInt8Gemm::build() {
+  int64_t m = ops.m;
+  packWeight();
+  au = shiftActivation();
+  if (ops.groups > 1 &&
+      cast<RankedTensorType>(ops.sw.getType()).getRank() == 2) {
+    // sw [N, G] → [G, N]: one group's scales are contiguous columns.
+    Value init = empty(b, loc, {ops.groups, n}, b.getF32Type());
+    swByGroup = linalg::TransposeOp::create(b, loc, ops.sw, init,
+                                            ArrayRef<int64_t>{1, 0})
+                    .getResult()
+                    .front();
+  }
+  // Tiles: (column panel, row block); row blocks inner so that one
+  // thread's panels stay in its cache while it sweeps the rows.
+  Value init = empty(b, loc, {m, n}, b.getF32Type());
+  auto forall = scf::ForallOp::create(
+      b, loc,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(panels), b.getIndexAttr(blocks)},
+      ValueRange{init}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  panel = forall.getInductionVar(0);
+  Value block = forall.getInductionVar(1);
+  Value out = forall.getRegionOutArgs()[0];
+  Value m0 = arith::MulIOp::create(b, loc, block, index(rows));
+  n0 = arith::MulIOp::create(b, loc, panel, index(panelWidth));
+  fullRows = m % rows == 0;
+  fullCols = n % panelWidth == 0;
+  OpFoldResult tileRows = b.getIndexAttr(rows),
+               tileCols = b.getIndexAttr(panelWidth);
+  if (!fullRows)
+    tileRows = OpFoldResult(arith::MinSIOp::create(
+        b, loc, index(rows), arith::SubIOp::create(b, loc, index(m), m0)));
+  if (!fullCols)
+    tileCols = OpFoldResult(
+        arith::MinSIOp::create(b, loc, index(panelWidth),
+                               arith::SubIOp::create(b, loc, index(n), n0)));
+  SmallVector<OpFoldResult> tileOffsets = {m0, n0},
+                            tileSizes = {tileRows, tileCols},
+                            unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
+  Value tile =
+      tensor::ExtractSliceOp::create(b, loc, out, tileOffsets, tileSizes, unit);
+  // Rows past M (last block) read row M − 1 and are never stored.
+  for (int64_t i = 0; i < rows; ++i) {
+    Value r = arith::AddIOp::create(b, loc, m0, index(i));
+    if (!fullRows)
+      r = arith::MinSIOp::create(b, loc, r, index(m - 1));
+    rowIndex.push_back(r);
+  }
+  SmallVector<Value> ys = ops.groups > 1
+                              ? scaleByGroup()
+                              : scaleWhole(accumulate(index(0), index(steps)));
+  tile = storeTile(tile, ys, tileRows);
   b.setInsertionPointToEnd(forall.getTerminator().getBody());
   tensor::ParallelInsertSliceOp::create(b, loc, tile, out, tileOffsets,
                                         tileSizes, unit);
   return forall.getResult(0);
+}
+
+Value mlir::quant_xform::lowering::buildPackedInt8Linear(
+    OpBuilder &b, Location loc, const PackedInt8Operands &ops,
+    Int8Kernel kernel, MicrokernelShape shape) {
+  // AMX tiles have 16 rows: fewer rows stay on the VNNI kernel, and so do
+  // per-group scales.
+  if (kernel == Int8Kernel::Amx && ops.m >= 16 && ops.groups == 1)
+    return buildAmxInt8Linear(b, loc, ops.qx, ops.m, ops.k, ops.weight, ops.sx,
+                              ops.sw, ops.bias);
+  if (kernel == Int8Kernel::Amx)
+    kernel = Int8Kernel::Avx512Vnni;
+  // Per-group sums keep an f32 accumulator beside each i32 one: a smaller
+  // block fits the 32 vector registers.
+  if (ops.groups > 1)
+    shape = {std::min<int64_t>(shape.rows, 4), shape.vectors};
+  return PackedInt8Gemm(b, loc, ops, kernel, shape).build();
 }

@@ -36,14 +36,25 @@ struct MicrokernelShape {
   int64_t vectors = 3;
 };
 
-/// y[m, n] = sx[m]·(sw[n]·Σ_k qx[m, k]·w[n, k]) + bias[n] in f32, for
-/// `qx`: [M, K] signless i8 (signed values), `weight`: a constant [N, K]
-/// int8 tensor, `sx`: [M] or [] f32, `sw`: [N] or [] f32, `bias`: [N] f32 or
-/// null. The arithmetic is the evaluator's (exact i32 dot, then the f32
-/// products in the same order). `kernel` must not be `Loops`.
-Value buildPackedInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
-                            int64_t k, DenseElementsAttr weight, Value sx,
-                            Value sw, Value bias, Int8Kernel kernel,
+/// The operands of a packed int8 linear: `qx`: [M, K] signless i8 (signed
+/// values), `weight`: a constant [N, K] int8 tensor, `sx`: [M] or [] f32
+/// (or [M, G] per group), `sw`: [N] or [] f32 (or [N, G]), `bias`: [N] f32
+/// or null; `groups` > 1 for per-group scales (K/G a multiple of 4).
+struct PackedInt8Operands {
+  Value qx;
+  int64_t m = 0, k = 0;
+  DenseElementsAttr weight;
+  Value sx, sw, bias;
+  int64_t groups = 1;
+};
+
+/// y[m, n] = sx[m]·(sw[n]·Σ_k qx[m, k]·w[n, k]) + bias[n] in f32, or with
+/// per-group scales bias[n] + Σ_g (sx[m, g]·sw[n, g])·Σ_{k∈g} qx·w. The
+/// arithmetic is the evaluator's (exact i32 dots, then f32 products in its
+/// order; per-group sums in f32 where it sums in double). `kernel` must not
+/// be `Loops`.
+Value buildPackedInt8Linear(OpBuilder &b, Location loc,
+                            const PackedInt8Operands &ops, Int8Kernel kernel,
                             MicrokernelShape shape = {});
 
 /// A constant int8 weight's values in row-major order (shared by the VNNI

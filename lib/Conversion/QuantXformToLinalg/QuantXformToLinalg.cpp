@@ -138,8 +138,11 @@ static Value intGemm(OpBuilder &b, Location loc, Value qx, bool qxUnsigned,
     Value p = arith::MulIOp::create(nb, nl, xv, wv);
     return SmallVector<Value>{arith::AddIOp::create(nb, nl, a[next], p)};
   };
-  auto zMap = [&](unsigned loops, AffineExpr row) {
+  // zx: [] (per tensor), [M] (per token) or [M, G] (per group).
+  auto zMap = [&](unsigned loops, AffineExpr row, AffineExpr group = {}) {
     auto zt = cast<RankedTensorType>(zx.getType());
+    if (zt.getRank() == 2)
+      return AffineMap::get(loops, 0, {row, group}, ctx);
     return zt.getRank() == 0 ? AffineMap::get(loops, 0, {}, ctx)
                              : AffineMap::get(loops, 0, {row}, ctx);
   };
@@ -173,7 +176,7 @@ static Value intGemm(OpBuilder &b, Location loc, Value qx, bool qxUnsigned,
                                  AffineMap::get(4, 0, {ni, gi, ki}, ctx)};
   if (zx) {
     ins.push_back(zx);
-    maps.push_back(zMap(4, mi));
+    maps.push_back(zMap(4, mi, gi));
   }
   maps.push_back(AffineMap::get(4, 0, {mi, ni, gi}, ctx));
   return generic(b, loc, ins, {acc}, maps, 4, {3}, body).front();
@@ -238,6 +241,34 @@ static Value dequantEpilogue(OpBuilder &b, Location loc, Value acc, Value sx,
       .front();
 }
 
+/// y[m, n] = Σ_g (sx[m, g]·sw[n, g])·acc[m, n, g] + b[n] for per-group
+/// input scales `sx`: [M, G] (`sw` may be [N, G], [N] or []).
+static Value groupedDequantEpilogue(OpBuilder &b, Location loc, Value acc,
+                                    Value sx, Value sw, Value bias, int64_t m,
+                                    int64_t n, Type ft) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr mi, ni, gi;
+  bindDims(ctx, mi, ni, gi);
+  int64_t swRank = cast<RankedTensorType>(sw.getType()).getRank();
+  AffineMap swMap = swRank == 2   ? AffineMap::get(3, 0, {ni, gi}, ctx)
+                    : swRank == 1 ? AffineMap::get(3, 0, {ni}, ctx)
+                                  : AffineMap::get(3, 0, {}, ctx);
+  Value init = biasInit(b, loc, bias, m, n, ft);
+  return generic(b, loc, {acc, sx, sw}, {init},
+                 {AffineMap::get(3, 0, {mi, ni, gi}, ctx),
+                  AffineMap::get(3, 0, {mi, gi}, ctx), swMap,
+                  AffineMap::get(3, 0, {mi, ni}, ctx)},
+                 3, {2},
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value d = arith::SIToFPOp::create(nb, nl, ft, a[0]);
+                   Value s = arith::MulFOp::create(nb, nl, a[1], a[2]);
+                   Value p = arith::MulFOp::create(nb, nl, s, d);
+                   return SmallVector<Value>{
+                       arith::AddFOp::create(nb, nl, a[3], p)};
+                 })
+      .front();
+}
+
 /// The constant int8 weight when the packed microkernel can take a GEMM:
 /// a kernel other than `loops`, a constant 8-bit `weight`, and f32 for
 /// every value in `floats` (null entries are skipped).
@@ -262,11 +293,13 @@ struct LowerQLinear : LowerOp<QLinearOp> {
   Int8Kernel kernel;
 
   /// The packed microkernel applies to symmetric s8 activations, per-row or
-  /// per-tensor weight scales, a constant int8 weight and f32 throughout.
+  /// per-tensor weight scales (or groups of a multiple of 4 inputs with
+  /// per-group input scales), a constant int8 weight and f32 throughout.
   DenseElementsAttr packableWeight(QLinearOp op, IntegerType qxElem,
-                                   int64_t groups) const {
-    if (groups != 1 || qxElem.isUnsigned() || qxElem.getWidth() != 8 ||
-        op.getInputZeroPoint())
+                                   int64_t groups, int64_t k,
+                                   bool groupedInput) const {
+    if ((groups != 1 && (!groupedInput || (k / groups) % 4 != 0)) ||
+        qxElem.isUnsigned() || qxElem.getWidth() != 8 || op.getInputZeroPoint())
       return {};
     return packableInt8Weight(kernel, op.getWeight(),
                               {op.getResult(), op.getInputScale(),
@@ -285,21 +318,48 @@ struct LowerQLinear : LowerOp<QLinearOp> {
     auto wType = cast<RankedTensorType>(qw.getType());
     int64_t n = wType.getDimSize(0);
     auto swType = cast<RankedTensorType>(op.getWeightScale().getType());
-    int64_t groups = swType.getRank() == 2 ? swType.getDimSize(1) : 1;
-    Value sx = collapseToVector(b, loc, op.getInputScale());
-    Value zx =
-        op.getInputZeroPoint()
-            ? signless(b, loc, collapseToVector(b, loc, op.getInputZeroPoint()))
-            : Value();
-    if (DenseElementsAttr w = packableWeight(op, qxElem, groups)) {
-      Value y =
-          buildPackedInt8Linear(b, loc, qx, x->m, x->k, w, sx,
-                                op.getWeightScale(), op.getBias(), kernel);
+    auto sxType = cast<RankedTensorType>(op.getInputScale().getType());
+    // Per-group input scales: [..., G] with the input's rank, read as [M, G]
+    // (one group is per token).
+    int64_t inputGroups = sxType.getRank() == x->originalShape.size()
+                              ? sxType.getShape().back()
+                              : 1;
+    int64_t groups = inputGroups > 1         ? inputGroups
+                     : swType.getRank() == 2 ? swType.getDimSize(1)
+                                             : 1;
+    auto inputScaleRows = [&](Value v) -> Value {
+      if (inputGroups > 1)
+        return collapseToRows(b, loc, v)->value;
+      return collapseToVector(b, loc, v);
+    };
+    Value sx = inputScaleRows(op.getInputScale());
+    Value zx = op.getInputZeroPoint()
+                   ? signless(b, loc, inputScaleRows(op.getInputZeroPoint()))
+                   : Value();
+    Type ft = cast<RankedTensorType>(op.getType()).getElementType();
+    if (inputGroups > 1) {
+      if (DenseElementsAttr w =
+              packableWeight(op, qxElem, groups, x->k, true)) {
+        PackedInt8Operands packed{
+            qx, x->m, x->k, w, sx, op.getWeightScale(), op.getBias(), groups};
+        return expandFromRows(b, loc,
+                              buildPackedInt8Linear(b, loc, packed, kernel),
+                              x->originalShape, n);
+      }
+      Value acc = intGemm(b, loc, qx, qxElem.isUnsigned(), zx, qw, x->m, n,
+                          x->k, groups);
+      Value y = groupedDequantEpilogue(b, loc, acc, sx, op.getWeightScale(),
+                                       op.getBias(), x->m, n, ft);
+      return expandFromRows(b, loc, y, x->originalShape, n);
+    }
+    if (DenseElementsAttr w = packableWeight(op, qxElem, groups, x->k, false)) {
+      PackedInt8Operands packed{
+          qx, x->m, x->k, w, sx, op.getWeightScale(), op.getBias()};
+      Value y = buildPackedInt8Linear(b, loc, packed, kernel);
       return expandFromRows(b, loc, y, x->originalShape, n);
     }
     Value acc =
         intGemm(b, loc, qx, qxElem.isUnsigned(), zx, qw, x->m, n, x->k, groups);
-    Type ft = cast<RankedTensorType>(op.getType()).getElementType();
     Value y = dequantEpilogue(b, loc, acc, sx, op.getWeightScale(),
                               op.getBias(), x->m, n, groups, ft);
     return expandFromRows(b, loc, y, x->originalShape, n);
@@ -310,12 +370,35 @@ struct LowerQLinear : LowerOp<QLinearOp> {
 // Quantizers
 //===----------------------------------------------------------------------===//
 
-/// Rejects schemes the CPU lowering does not handle yet.
-static LogicalResult checkRowScheme(Operation *op, QuantSchemeAttr scheme) {
-  if (scheme.getGranularity() == Granularity::PerGroup)
-    return op->emitError() << "per_group activation scales are not lowered "
-                              "to the CPU yet";
-  return success();
+/// A per-group scheme quantizes each group of G inputs as a row: `[..., K]`
+/// is viewed as `[..., K/G, G]` (other schemes keep `x`).
+static Value splitGroups(OpBuilder &b, Location loc, Value x,
+                         QuantSchemeAttr scheme) {
+  auto type = cast<RankedTensorType>(x.getType());
+  if (scheme.getGranularity() != Granularity::PerGroup ||
+      !type.hasStaticShape())
+    return x;
+  int64_t g = scheme.getGroupSize(), rank = type.getRank();
+  SmallVector<int64_t> shape(type.getShape().drop_back());
+  shape.append({type.getShape().back() / g, g});
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    groups.push_back({i});
+  groups.push_back({rank - 1, rank});
+  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), x, groups);
+}
+
+/// The inverse of splitGroups: `[..., K/G, G]` back to `[..., K]`.
+static Value mergeGroups(OpBuilder &b, Location loc, Value y,
+                         QuantSchemeAttr scheme) {
+  if (scheme.getGranularity() != Granularity::PerGroup)
+    return y;
+  int64_t rank = cast<RankedTensorType>(y.getType()).getRank();
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0; i + 2 < rank; ++i)
+    groups.push_back({i});
+  groups.push_back({rank - 2, rank - 1});
+  return tensor::CollapseShapeOp::create(b, loc, y, groups);
 }
 
 struct LowerDynamicQuantize : OpConversionPattern<DynamicQuantizeOp> {
@@ -323,11 +406,10 @@ struct LowerDynamicQuantize : OpConversionPattern<DynamicQuantizeOp> {
   LogicalResult
   matchAndRewrite(DynamicQuantizeOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkRowScheme(op, op.getScheme())))
-      return failure();
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
-    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
+    FailureOr<Rows> x =
+        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
     if (failed(x))
       return failure();
     bool perTensor = op.getScheme().getGranularity() == Granularity::PerTensor;
@@ -336,7 +418,8 @@ struct LowerDynamicQuantize : OpConversionPattern<DynamicQuantizeOp> {
     auto qType = cast<RankedTensorType>(op.getResult().getType());
     Value q = quantizeRows(b, loc, *x, scales, zeroPoints, op.getScheme(),
                            cast<IntegerType>(qType.getElementType()));
-    q = expandFromRows(b, loc, q, x->originalShape, x->k);
+    q = mergeGroups(b, loc, expandFromRows(b, loc, q, x->originalShape, x->k),
+                    op.getScheme());
     auto sType = cast<RankedTensorType>(op.getScale().getType());
     SmallVector<Value> results = {q, reshapeTo(b, loc, scales, sType)};
     if (Value zp = op.getZeroPoint()) {
@@ -367,10 +450,9 @@ struct LowerDynamicQuantize : OpConversionPattern<DynamicQuantizeOp> {
 struct LowerQuantize : LowerOp<QuantizeOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(QuantizeOp op, OpBuilder &b) const override {
-    if (failed(checkRowScheme(op, op.getScheme())))
-      return failure();
     Location loc = op.getLoc();
-    FailureOr<Rows> x = rowsOf(op, b, op.getInput());
+    FailureOr<Rows> x =
+        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
     if (failed(x))
       return failure();
     Value scales = collapseToVector(b, loc, op.getScale());
@@ -380,17 +462,18 @@ struct LowerQuantize : LowerOp<QuantizeOp> {
     auto qType = cast<RankedTensorType>(op.getType());
     Value q = quantizeRows(b, loc, *x, scales, zp, op.getScheme(),
                            cast<IntegerType>(qType.getElementType()));
-    return expandFromRows(b, loc, q, x->originalShape, x->k);
+    return mergeGroups(b, loc,
+                       expandFromRows(b, loc, q, x->originalShape, x->k),
+                       op.getScheme());
   }
 };
 
 struct LowerDequantize : LowerOp<DequantizeOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(DequantizeOp op, OpBuilder &b) const override {
-    if (failed(checkRowScheme(op, op.getScheme())))
-      return failure();
     Location loc = op.getLoc();
-    FailureOr<Rows> q = rowsOf(op, b, op.getInput());
+    FailureOr<Rows> q =
+        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
     if (failed(q))
       return failure();
     bool isUnsigned =
@@ -432,7 +515,9 @@ struct LowerDequantize : LowerOp<DequantizeOp> {
               return SmallVector<Value>{arith::MulFOp::create(nb, nl, f, a[1])};
             })
             .front();
-    return expandFromRows(b, loc, y, q->originalShape, q->k);
+    return mergeGroups(b, loc,
+                       expandFromRows(b, loc, y, q->originalShape, q->k),
+                       op.getScheme());
   }
 };
 
@@ -478,8 +563,9 @@ struct LowerMixedLinear : LowerOp<MixedLinearOp> {
         quantizeRows(b, loc, inl, sx, Value(), scheme, b.getIntegerType(8));
     Value y;
     if (DenseElementsAttr w = packableWeight(op)) {
-      y = buildPackedInt8Linear(b, loc, qx, x->m, x->k, w, sx,
-                                op.getWeightScale(), op.getBias(), kernel);
+      PackedInt8Operands packed{
+          qx, x->m, x->k, w, sx, op.getWeightScale(), op.getBias()};
+      y = buildPackedInt8Linear(b, loc, packed, kernel);
     } else {
       Value acc = intGemm(b, loc, qx, false, Value(),
                           signless(b, loc, op.getWeight()), x->m, n, x->k, 1);

@@ -475,8 +475,24 @@ func.func @qlinear_overflow(%qx: tensor<1x140000xi8>, %sx: tensor<1xf32>, %qw: t
 // -----
 
 func.func @qlinear_input_scale(%qx: tensor<4x8xi8>, %sx: tensor<8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
-  // expected-error @+1 {{input scale shape [8] must be [] (per tensor) or [4] (per token)}}
+  // expected-error @+1 {{input scale shape [8] must be [] (per tensor), [4] (per token) or [4, K/G] (per group)}}
   %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<8xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_input_groups(%qx: tensor<4x8xi8>, %sx: tensor<4x3xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{input scale has 3 groups, which do not divide K = 8}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<4x3xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @qlinear_groups_differ(%qx: tensor<4x8xi8>, %sx: tensor<4x2xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16x4xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{input scale has 2 groups and weight scale 4; per-group scales of both must have the same groups}}
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<4x2xf32>, tensor<16x8xi8>, tensor<16x4xf32>) -> tensor<4x16xf32>
   return %0 : tensor<4x16xf32>
 }
 

@@ -89,6 +89,16 @@ func.func @qlinear(%qx: tensor<4x8xi8>, %sx: tensor<4xf32>, %ux: tensor<4x8xui8>
   return %0, %1 : tensor<4x16xf32>, tensor<4x16xf16>
 }
 
+// Per-group activation scales, with per-group or per-channel weight scales.
+// CHECK-LABEL: func.func @qlinear_grouped_input
+func.func @qlinear_grouped_input(%qx: tensor<4x8xi8>, %sx: tensor<4x2xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %sg: tensor<16x2xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  // CHECK: quant_xform.qlinear %{{.*}} scale %{{.*}}, %{{.*}} scale %{{.*}} : (tensor<4x8xi8>, tensor<4x2xf32>, tensor<16x8xi8>, tensor<16x2xf32>) -> tensor<4x16xf32>
+  %0 = quant_xform.qlinear %qx scale %sx, %qw scale %sg : (tensor<4x8xi8>, tensor<4x2xf32>, tensor<16x8xi8>, tensor<16x2xf32>) -> tensor<4x16xf32>
+  // CHECK: quant_xform.qlinear %{{.*}} scale %{{.*}}, %{{.*}} scale %{{.*}} : (tensor<4x8xi8>, tensor<4x2xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  %1 = quant_xform.qlinear %qx scale %sx, %qw scale %sw : (tensor<4x8xi8>, tensor<4x2xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
+  return %0, %1 : tensor<4x16xf32>, tensor<4x16xf32>
+}
+
 // CHECK-LABEL: func.func @mixed_linear
 func.func @mixed_linear(%x: tensor<4x8xf32>, %qw: tensor<16x8xi8>, %sw: tensor<16xf32>, %wo: tensor<16x2xf32>, %wall: tensor<16x8xf32>, %b: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
   // CHECK: quant_xform.mixed_linear %{{.*}}, %{{.*}} scale %{{.*}}, outliers %{{.*}} columns [1, 5], bias %{{.*}}

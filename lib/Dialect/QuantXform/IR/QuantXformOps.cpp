@@ -387,6 +387,22 @@ static LogicalResult verifyWeightScale(Operation *op, Value scale, int64_t n,
   return verifyConstantValues(op, scale, "weight scale", /*positive=*/true);
 }
 
+/// Per-group input scales: `groups` divide K, and per-group weight scales,
+/// if any, have the same groups.
+static LogicalResult verifyInputGroups(Operation *op, int64_t groups, int64_t k,
+                                       ArrayRef<int64_t> sw) {
+  if (ShapedType::isDynamic(groups) || ShapedType::isDynamic(k))
+    return success();
+  if (groups <= 0 || k % groups != 0)
+    return op->emitOpError() << "input scale has " << groups
+                             << " groups, which do not divide K = " << k;
+  if (sw.size() == 2 && !ShapedType::isDynamic(sw[1]) && sw[1] != groups)
+    return op->emitOpError()
+           << "input scale has " << groups << " groups and weight scale "
+           << sw[1] << "; per-group scales of both must have the same groups";
+  return success();
+}
+
 LogicalResult QLinearOp::verify() {
   FailureOr<int64_t> k = getFeatureSize(*this, getInput());
   if (failed(k))
@@ -396,10 +412,19 @@ LogicalResult QLinearOp::verify() {
     return failure();
   ArrayRef<int64_t> xShape = shapeOf(getInput());
   ArrayRef<int64_t> sx = shapeOf(getInputScale());
-  if (!sx.empty() && !shapesCompatible(sx, xShape.drop_back()))
+  bool perGroup = sx.size() == xShape.size() && !sx.empty() &&
+                  shapesCompatible(sx.drop_back(), xShape.drop_back());
+  if (!sx.empty() && !perGroup && !shapesCompatible(sx, xShape.drop_back())) {
+    std::string rows = formatShape(xShape.drop_back());
+    std::string grouped =
+        rows.size() > 2 ? rows.substr(0, rows.size() - 1) + ", K/G]" : "[K/G]";
     return emitOpError() << "input scale shape " << formatShape(sx)
-                         << " must be [] (per tensor) or "
-                         << formatShape(xShape.drop_back()) << " (per token)";
+                         << " must be [] (per tensor), " << rows
+                         << " (per token) or " << grouped << " (per group)";
+  }
+  if (perGroup && failed(verifyInputGroups(*this, sx.back(), *k,
+                                           shapeOf(getWeightScale()))))
+    return failure();
   if (failed(verifyConstantValues(*this, getInputScale(), "input scale", true)))
     return failure();
   int64_t maxX = maxMagnitude(elementTypeOf(getInput()));

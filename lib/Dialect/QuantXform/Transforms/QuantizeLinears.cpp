@@ -38,7 +38,9 @@ struct QuantizeLinears
     // The options' values are checked by their parsers (clEnumValN).
     Granularity actGran = activationGranularity;
     Granularity weightGran = weightGranularity;
-    if (weightGran == Granularity::PerGroup && groupSize <= 0) {
+    bool grouped =
+        weightGran == Granularity::PerGroup || actGran == Granularity::PerGroup;
+    if (grouped && groupSize <= 0) {
       module.emitError() << "quant-xform-quantize-linears: group-size must "
                             "be > 0, got "
                          << groupSize.getValue();
@@ -190,9 +192,11 @@ struct QuantizeLinears
     }
     int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
     int64_t group = weightGran == Granularity::PerGroup ? groupSize : 0;
-    if (group != 0 && k % group != 0)
+    int64_t actGroup = actGran == Granularity::PerGroup ? groupSize : 0;
+    if (int64_t g = std::max(group, actGroup); g != 0 && k % g != 0)
       return op.emitError()
-             << "group size " << group << " does not divide K = " << k;
+             << "group size " << g << " does not divide K = " << k
+             << " of linear '" << getLayerName(op) << "'";
 
     OpBuilder b(op);
     MLIRContext *ctx = op.getContext();
@@ -203,7 +207,7 @@ struct QuantizeLinears
     auto [qwConst, swConst] =
         buildQuantizedWeight(b, loc, *weight, n, k, group);
 
-    auto scheme = QuantSchemeAttr::get(ctx, actGran, 0, 8, !asymmetric,
+    auto scheme = QuantSchemeAttr::get(ctx, actGran, actGroup, 8, !asymmetric,
                                        llvm::APFloat(1.0));
     auto qxType = RankedTensorType::get(
         xType.getShape(),
@@ -254,8 +258,10 @@ struct QuantizeLinears
       qx = QuantizeOp::create(b, loc, qxType, input, sx, zp, scheme);
     } else {
       SmallVector<int64_t> sxShape;
-      if (actGran == Granularity::PerToken)
+      if (actGran != Granularity::PerTensor)
         sxShape.assign(xType.getShape().begin(), xType.getShape().end() - 1);
+      if (actGran == Granularity::PerGroup)
+        sxShape.push_back(k / actGroup);
       auto sxType = RankedTensorType::get(sxShape, f32);
       SmallVector<Type> types = {qxType, sxType};
       if (asymmetric)

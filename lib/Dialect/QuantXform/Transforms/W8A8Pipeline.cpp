@@ -123,6 +123,9 @@ struct W8A8PipelineOptions : public PassPipelineOptions<W8A8PipelineOptions> {
       llvm::cl::init(Granularity::PerToken),
       llvm::cl::values(clEnumValN(Granularity::PerToken, "per_token",
                                   "one scale per row (dynamic)"),
+                       clEnumValN(Granularity::PerGroup, "per_group",
+                                  "one scale per group-size inputs of a row "
+                                  "(dynamic)"),
                        clEnumValN(Granularity::PerTensor, "per_tensor",
                                   "one scale for the tensor"))};
   Option<bool> staticActivations{

@@ -350,6 +350,14 @@ def QuantXform_QLinearOp : QuantXform_Op<"qlinear", [Pure, AttrSizedOperandSegme
     `[N, K/G]` (per group of `G`). The optional activation zero point `zx`
     (asymmetric activations) has the shape of `sx`.
 
+    Per-group activation scales (`sx` of the shape of `qx` with `K/G` as
+    last dimension, as `dynamic_quantize` with `per_group G` gives) scale
+    each group's integer sum on its own:
+    `y[m, n] = Σ_g (sx[m, g] · sw[n, g]) · Σ_{k∈g} (qx[m, k] − zx[m, g])·qw[n, k] + b[n]`
+    (`sw[n, g]` read as `sw[n]` or `sw` for coarser weight scales). Both
+    per-group scales must then have the same groups. This is the arithmetic
+    of llama.cpp's Q8_0 dot products (groups of 32).
+
     The verifier rejects a `K` for which the int32 accumulator can overflow:
     `K · max|qx − zx| · max|qw| > 2^31 − 1` (for int8 operands `K ≤ 131071`,
     or `K ≤ 65793` with an unsigned zero-pointed activation).

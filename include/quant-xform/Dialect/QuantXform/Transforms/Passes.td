@@ -45,9 +45,13 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
     Option<"activationGranularity", "activation-granularity",
            "::mlir::quant_xform::Granularity",
            /*default=*/"::mlir::quant_xform::Granularity::PerToken",
-           "Activation scales: per_token or per_tensor", [{::llvm::cl::values(
+           "Activation scales: per_token, per_group or per_tensor",
+           [{::llvm::cl::values(
              clEnumValN(::mlir::quant_xform::Granularity::PerToken,
                         "per_token", "one scale per row (dynamic)"),
+             clEnumValN(::mlir::quant_xform::Granularity::PerGroup,
+                        "per_group", "one scale per group-size inputs of a "
+                        "row (dynamic)"),
              clEnumValN(::mlir::quant_xform::Granularity::PerTensor,
                         "per_tensor", "one scale for the tensor"))}]>,
     Option<"weightGranularity", "weight-granularity",
@@ -60,7 +64,8 @@ def QuantizeLinears : Pass<"quant-xform-quantize-linears", "ModuleOp"> {
                         "per_group", "one scale per group-size inputs of a "
                         "channel"))}]>,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
-           "Group size along K for per_group weights (must divide K)">,
+           "Group size along K for per_group weights and activations (must "
+           "divide K)">,
     Option<"staticActivations", "static-activations", "bool",
            /*default=*/"false",
            "Static per-tensor activation scales from quant_xform.stats "
