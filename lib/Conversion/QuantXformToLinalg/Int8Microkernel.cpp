@@ -19,6 +19,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 #include "quant-xform/Dialect/QuantXformCPU/IR/QuantXformCPU.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/TargetParser/Host.h"
@@ -412,18 +413,41 @@ Value PackedInt8Gemm::storeTile(Value tile, ArrayRef<Value> ys,
   return tile;
 }
 
+/// The transpose of a constant [R, C] f32 tensor as a new constant, or null
+/// when `t` is not a constant.
+static Value transposedConstant(OpBuilder &b, Location loc, Value t) {
+  DenseElementsAttr attr;
+  if (!matchPattern(t, m_Constant(&attr)))
+    return Value();
+  auto type = cast<RankedTensorType>(t.getType());
+  int64_t r = type.getDimSize(0), c = type.getDimSize(1);
+  SmallVector<float> values(attr.getValues<float>());
+  SmallVector<float> transposed(r * c);
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      transposed[j * r + i] = values[attr.isSplat() ? 0 : i * c + j];
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(RankedTensorType::get({c, r}, b.getF32Type()),
+                             ArrayRef<float>(transposed)));
+}
+
 Value PackedInt8Gemm::build() {
   int64_t m = ops.m;
   packWeight();
   au = shiftActivation();
   if (ops.groups > 1 &&
       cast<RankedTensorType>(ops.sw.getType()).getRank() == 2) {
-    // sw [N, G] → [G, N]: one group's scales are contiguous columns.
-    Value init = empty(b, loc, {ops.groups, n}, b.getF32Type());
-    swByGroup = linalg::TransposeOp::create(b, loc, ops.sw, init,
-                                            ArrayRef<int64_t>{1, 0})
-                    .getResult()
-                    .front();
+    // sw [N, G] → [G, N]: one group's scales are contiguous columns; at
+    // compile time for a constant sw (always, after quantize-linears).
+    swByGroup = transposedConstant(b, loc, ops.sw);
+    if (!swByGroup) {
+      Value init = empty(b, loc, {ops.groups, n}, b.getF32Type());
+      swByGroup = linalg::TransposeOp::create(b, loc, ops.sw, init,
+                                              ArrayRef<int64_t>{1, 0})
+                      .getResult()
+                      .front();
+    }
   }
   // Tiles: (column panel, row block); row blocks inner so that one
   // thread's panels stay in its cache while it sweeps the rows.
