@@ -63,10 +63,8 @@ Value lowering::biasInit(OpBuilder &b, Location loc, Value bias, int64_t m,
       .front();
 }
 
-namespace {
-
 /// A tensor of unsigned integers viewed as signless (arith works on those).
-static Value signless(OpBuilder &b, Location loc, Value v) {
+Value lowering::signless(OpBuilder &b, Location loc, Value v) {
   auto type = cast<RankedTensorType>(v.getType());
   auto elem = dyn_cast<IntegerType>(type.getElementType());
   if (!elem || elem.isSignless())
@@ -76,8 +74,8 @@ static Value signless(OpBuilder &b, Location loc, Value v) {
 }
 
 /// The reverse of `signless`: reinterpret as `type`.
-static Value reinterpret(OpBuilder &b, Location loc, Value v,
-                         RankedTensorType type) {
+Value lowering::reinterpret(OpBuilder &b, Location loc, Value v,
+                            RankedTensorType type) {
   if (v.getType() == type)
     return v;
   return tensor::BitcastOp::create(b, loc, type, v);
@@ -85,8 +83,8 @@ static Value reinterpret(OpBuilder &b, Location loc, Value v,
 
 /// Reshapes `[M]` (or `[]`) per-row values to `type` (the op's declared
 /// scale / zero-point type).
-static Value reshapeTo(OpBuilder &b, Location loc, Value v,
-                       RankedTensorType type) {
+Value lowering::reshapeTo(OpBuilder &b, Location loc, Value v,
+                          RankedTensorType type) {
   auto vt = cast<RankedTensorType>(v.getType());
   if (vt.getShape() == type.getShape())
     return v;
@@ -96,6 +94,8 @@ static Value reshapeTo(OpBuilder &b, Location loc, Value v,
   return tensor::ExpandShapeOp::create(b, loc, type.clone(vt.getElementType()),
                                        v, ArrayRef<ReassociationIndices>{all});
 }
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // Linear layers
@@ -321,9 +321,10 @@ struct LowerQLinear : LowerOp<QLinearOp> {
     auto sxType = cast<RankedTensorType>(op.getInputScale().getType());
     // Per-group input scales: [..., G] with the input's rank, read as [M, G]
     // (one group is per token).
-    int64_t inputGroups = sxType.getRank() == x->originalShape.size()
-                              ? sxType.getShape().back()
-                              : 1;
+    int64_t inputGroups =
+        sxType.getRank() == static_cast<int64_t>(x->originalShape.size())
+            ? sxType.getShape().back()
+            : 1;
     int64_t groups = inputGroups > 1         ? inputGroups
                      : swType.getRank() == 2 ? swType.getDimSize(1)
                                              : 1;
@@ -363,161 +364,6 @@ struct LowerQLinear : LowerOp<QLinearOp> {
     Value y = dequantEpilogue(b, loc, acc, sx, op.getWeightScale(),
                               op.getBias(), x->m, n, groups, ft);
     return expandFromRows(b, loc, y, x->originalShape, n);
-  }
-};
-
-//===----------------------------------------------------------------------===//
-// Quantizers
-//===----------------------------------------------------------------------===//
-
-/// A per-group scheme quantizes each group of G inputs as a row: `[..., K]`
-/// is viewed as `[..., K/G, G]` (other schemes keep `x`).
-static Value splitGroups(OpBuilder &b, Location loc, Value x,
-                         QuantSchemeAttr scheme) {
-  auto type = cast<RankedTensorType>(x.getType());
-  if (scheme.getGranularity() != Granularity::PerGroup ||
-      !type.hasStaticShape())
-    return x;
-  int64_t g = scheme.getGroupSize(), rank = type.getRank();
-  SmallVector<int64_t> shape(type.getShape().drop_back());
-  shape.append({type.getShape().back() / g, g});
-  SmallVector<ReassociationIndices> groups;
-  for (int64_t i = 0; i + 1 < rank; ++i)
-    groups.push_back({i});
-  groups.push_back({rank - 1, rank});
-  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), x, groups);
-}
-
-/// The inverse of splitGroups: `[..., K/G, G]` back to `[..., K]`.
-static Value mergeGroups(OpBuilder &b, Location loc, Value y,
-                         QuantSchemeAttr scheme) {
-  if (scheme.getGranularity() != Granularity::PerGroup)
-    return y;
-  int64_t rank = cast<RankedTensorType>(y.getType()).getRank();
-  SmallVector<ReassociationIndices> groups;
-  for (int64_t i = 0; i + 2 < rank; ++i)
-    groups.push_back({i});
-  groups.push_back({rank - 2, rank - 1});
-  return tensor::CollapseShapeOp::create(b, loc, y, groups);
-}
-
-struct LowerDynamicQuantize : OpConversionPattern<DynamicQuantizeOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(DynamicQuantizeOp op, OpAdaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
-    FailureOr<Rows> x =
-        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
-    if (failed(x))
-      return failure();
-    bool perTensor = op.getScheme().getGranularity() == Granularity::PerTensor;
-    auto [scales, zeroPoints] =
-        dynamicScales(b, loc, *x, op.getScheme(), perTensor);
-    auto qType = cast<RankedTensorType>(op.getResult().getType());
-    Value q = quantizeRows(b, loc, *x, scales, zeroPoints, op.getScheme(),
-                           cast<IntegerType>(qType.getElementType()));
-    q = mergeGroups(b, loc, expandFromRows(b, loc, q, x->originalShape, x->k),
-                    op.getScheme());
-    auto sType = cast<RankedTensorType>(op.getScale().getType());
-    SmallVector<Value> results = {q, reshapeTo(b, loc, scales, sType)};
-    if (Value zp = op.getZeroPoint()) {
-      auto zType = cast<RankedTensorType>(zp.getType());
-      auto bits = b.getIntegerType(
-          cast<IntegerType>(zType.getElementType()).getWidth());
-      auto zpShape = cast<RankedTensorType>(zeroPoints.getType());
-      unsigned loops = zpShape.getRank();
-      MLIRContext *ctx = b.getContext();
-      AffineMap id = AffineMap::getMultiDimIdentityMap(loops, ctx);
-      Value narrow = generic(b, loc, {zeroPoints},
-                             {empty(b, loc, zpShape.getShape(), bits)},
-                             {id, id}, loops, {},
-                             [&](OpBuilder &nb, Location nl, ValueRange a) {
-                               return SmallVector<Value>{
-                                   arith::TruncIOp::create(nb, nl, bits, a[0])};
-                             })
-                         .front();
-      narrow =
-          reinterpret(b, loc, narrow, zpShape.clone(zType.getElementType()));
-      results.push_back(reshapeTo(b, loc, narrow, zType));
-    }
-    rewriter.replaceOp(op, results);
-    return success();
-  }
-};
-
-struct LowerQuantize : LowerOp<QuantizeOp> {
-  using LowerOp::LowerOp;
-  FailureOr<Value> lower(QuantizeOp op, OpBuilder &b) const override {
-    Location loc = op.getLoc();
-    FailureOr<Rows> x =
-        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
-    if (failed(x))
-      return failure();
-    Value scales = collapseToVector(b, loc, op.getScale());
-    Value zp;
-    if (op.getZeroPoint())
-      zp = signless(b, loc, collapseToVector(b, loc, op.getZeroPoint()));
-    auto qType = cast<RankedTensorType>(op.getType());
-    Value q = quantizeRows(b, loc, *x, scales, zp, op.getScheme(),
-                           cast<IntegerType>(qType.getElementType()));
-    return mergeGroups(b, loc,
-                       expandFromRows(b, loc, q, x->originalShape, x->k),
-                       op.getScheme());
-  }
-};
-
-struct LowerDequantize : LowerOp<DequantizeOp> {
-  using LowerOp::LowerOp;
-  FailureOr<Value> lower(DequantizeOp op, OpBuilder &b) const override {
-    Location loc = op.getLoc();
-    FailureOr<Rows> q =
-        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
-    if (failed(q))
-      return failure();
-    bool isUnsigned =
-        cast<IntegerType>(
-            cast<RankedTensorType>(op.getInput().getType()).getElementType())
-            .isUnsigned();
-    Value qv = signless(b, loc, q->value);
-    Value s = collapseToVector(b, loc, op.getScale());
-    Value zp =
-        op.getZeroPoint()
-            ? signless(b, loc, collapseToVector(b, loc, op.getZeroPoint()))
-            : Value();
-    Type ft = cast<RankedTensorType>(op.getType()).getElementType();
-    MLIRContext *ctx = b.getContext();
-    AffineExpr i, j;
-    bindDims(ctx, i, j);
-    AffineMap sMap = cast<RankedTensorType>(s.getType()).getRank() == 0
-                         ? AffineMap::get(2, 0, {}, ctx)
-                         : AffineMap::get(2, 0, {i}, ctx);
-    SmallVector<Value> ins = {qv, s};
-    SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {i, j}, ctx), sMap};
-    if (zp) {
-      ins.push_back(zp);
-      maps.push_back(sMap);
-    }
-    maps.push_back(AffineMap::get(2, 0, {i, j}, ctx));
-    Type i32 = b.getI32Type();
-    Value y =
-        generic(
-            b, loc, ins, {empty(b, loc, {q->m, q->k}, ft)}, maps, 2, {},
-            [&](OpBuilder &nb, Location nl, ValueRange a) {
-              Value v = isUnsigned
-                            ? Value(arith::ExtUIOp::create(nb, nl, i32, a[0]))
-                            : Value(arith::ExtSIOp::create(nb, nl, i32, a[0]));
-              if (zp)
-                v = arith::SubIOp::create(
-                    nb, nl, v, arith::ExtUIOp::create(nb, nl, i32, a[2]));
-              Value f = arith::SIToFPOp::create(nb, nl, ft, v);
-              return SmallVector<Value>{arith::MulFOp::create(nb, nl, f, a[1])};
-            })
-            .front();
-    return mergeGroups(b, loc,
-                       expandFromRows(b, loc, y, q->originalShape, q->k),
-                       op.getScheme());
   }
 };
 
@@ -725,8 +571,8 @@ void mlir::quant_xform::populateQuantXformToLinalgPatterns(
   MLIRContext *ctx = patterns.getContext();
   patterns.add<LowerQLinear, LowerMixedLinear>(ctx, kernel);
   lowering::populateTransformsToLinalgPatterns(patterns, cacheBlockedRotations);
-  patterns.add<LowerLinear, LowerDynamicQuantize, LowerQuantize,
-               LowerDequantize, LowerObserve>(ctx);
+  lowering::populateQuantizersToLinalgPatterns(patterns);
+  patterns.add<LowerLinear, LowerObserve>(ctx);
   populateAttentionToLinalgPatterns(patterns);
 }
 

@@ -38,6 +38,20 @@ FailureOr<Rows> rowsOf(Operation *op, OpBuilder &b, Value x);
 Value biasInit(OpBuilder &b, Location loc, Value bias, int64_t m, int64_t n,
                Type elem);
 
+/// A tensor of unsigned integers viewed as signless (arith works on those).
+Value signless(OpBuilder &b, Location loc, Value v);
+
+/// The reverse of `signless`: reinterpret `v` as `type`.
+Value reinterpret(OpBuilder &b, Location loc, Value v, RankedTensorType type);
+
+/// Reshapes `[M]` (or `[]`) per-row values to `type` (the op's declared
+/// scale / zero-point type).
+Value reshapeTo(OpBuilder &b, Location loc, Value v, RankedTensorType type);
+
+/// The patterns of dynamic_quantize, quantize and dequantize
+/// (QuantizersToLinalg.cpp).
+void populateQuantizersToLinalgPatterns(RewritePatternSet &patterns);
+
 /// The patterns of the transforms (rotate, smooth, affine, batch_norm)
 /// and of the norms (TransformsToLinalg.cpp); `cacheBlockedRotations`
 /// blocks the Hadamard butterflies by row.
