@@ -44,7 +44,9 @@ attention-decode|test/Target/GPU/Inputs/attention-decode.mlir|as-is
 attention-d16|test/Target/GPU/Inputs/attention-d16.mlir|as-is
 attention-rotary|test/Target/GPU/Inputs/attention-rotary.mlir|as-is
 norm-ragged|test/Target/GPU/Inputs/norm-ragged.mlir|as-is
-norm-wide|test/Target/GPU/Inputs/norm-wide.mlir|as-is"}
+norm-wide|test/Target/GPU/Inputs/norm-wide.mlir|as-is
+gated-pair|test/Target/GPU/Inputs/gated-pair.mlir|as-is
+gated-pair-rows|test/Target/GPU/Inputs/gated-pair-rows.mlir|as-is"}
 if [ "${QX_GPU_MODELS:-1}" != 0 ] && [ -z "${QX_GPU_BLOCKS:-}" ]; then
   for m in bert decoder; do
     for r in float w8a8 smooth-hadamard; do

@@ -35,7 +35,8 @@ SmallVector<Type> gpu_kernels::kernelArgumentTypes(OpBuilder &b,
   }
   if (s.activationOperand)
     args.push_back(MemRefType::get({m, s.n}, f32));
-  args.push_back(MemRefType::get({m, s.n}, s.outType ? s.outType : f32));
+  args.push_back(MemRefType::get({m, s.gatedHalf ? s.n / 2 : s.n},
+                                 s.outType ? s.outType : f32));
   return args;
 }
 

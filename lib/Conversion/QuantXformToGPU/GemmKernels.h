@@ -45,6 +45,11 @@ struct GemmShape {
   /// (after the outlier operands, before y) read at each value's place.
   unsigned activationInput = 0;
   bool activationOperand = false;
+  /// A gated pair (GatedPairs.cpp): the weight rows come in blocks of
+  /// `gatedHalf` gate rows and then the `gatedHalf` up rows of the same
+  /// outputs (a tile N a multiple of 2·gatedHalf); the epilogue stores
+  /// activation(gate, up) into y [M, N / 2] (f32, whole tiles). 0: none.
+  int64_t gatedHalf = 0;
 };
 
 /// The kernel argument of GemmShape::activationOperand.

@@ -128,6 +128,8 @@ Operation *gpu_lowering::fusableActivation(Value r) {
   auto g = dyn_cast<linalg::GenericOp>(user);
   if (!g)
     return {};
+  if (gatedPairsHalf(g)) // checked when GatedPairs.cpp made it
+    return g;
   unsigned inputs = g.getNumDpsInputs();
   if (inputs < 1 || inputs > 2 || g.getNumDpsInits() != 1 ||
       g->getNumResults() != 1 || g->getResult(0).getType() != r.getType() ||

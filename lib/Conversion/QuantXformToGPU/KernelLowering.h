@@ -49,6 +49,19 @@ arith::TruncFOp fusableNarrow(Value r);
 /// residual add behind a layer's last linear, unless a norm's kernel takes
 /// that add).
 Operation *fusableActivation(Value r);
+/// The attribute that marks the generic of a gated pair (GatedPairs.cpp):
+/// the half H of the fused GEMM's tile.
+constexpr StringLiteral kGatedPairsAttr = "quant_xform.gated_pairs";
+/// The rows of one gate (or up) block of a gated pair's interleaved weight.
+constexpr int64_t kGatedHalf = 16;
+/// H of the gated-pair generic `act`, or 0 for any other op (or null).
+int64_t gatedPairsHalf(Operation *act);
+/// Rewrites each SwiGLU-shaped pair in `f` (two linears of one input, an
+/// activation on one, their product) that the wgmma kernel takes as one
+/// GEMM into one qlinear over both weights, interleaved, and a gated-pair
+/// generic its epilogue computes (GatedPairs.cpp).
+void fuseGatedPairs(func::FuncOp f, const QuantXformToGPUOptions &options);
+
 /// The operands of the fused activation `act` (its generic's inputs, or
 /// the add's operands).
 SmallVector<Value> activationInputs(Operation *act);

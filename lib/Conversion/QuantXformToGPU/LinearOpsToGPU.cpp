@@ -148,7 +148,14 @@ struct QLinearToGPU : public GPULaunchPattern<QLinearOp> {
     LinearKernelPlan plan = planQLinear(q, options);
     plan.shape.outType = elementTypeOf(out);
     Value activationOperand;
-    if (Operation *act = state.fusedActivation.lookup(q.getResult())) {
+    Operation *act = state.fusedActivation.lookup(q.getResult());
+    if (int64_t half = gatedPairsHalf(act)) {
+      // Both halves come from this GEMM's tile (GatedPairs.cpp chose H).
+      plan.shape.activation = act;
+      plan.shape.gatedHalf = half;
+      if (!plan.wgmma || plan.tile.tileN % (2 * half) != 0)
+        return q.emitError() << "internal: the gated pair's GEMM tile changed";
+    } else if (act) {
       SmallVector<Value> inputs = activationInputs(act);
       plan.shape.activation = act;
       plan.shape.activationInput = inputs[0] == q.getResult() ? 0 : 1;

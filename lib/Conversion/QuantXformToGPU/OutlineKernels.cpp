@@ -122,6 +122,11 @@ kernelChain(Operation *op, const QuantXformToGPUOptions &options) {
     quantize = fusableNormQuantize(op);
   }
   SmallVector<Operation *> chain;
+  // A gated pair's generic writes half the linear's columns: its init, an
+  // empty tensor, goes into the kernel function (no buffer for it).
+  if (gatedPairsHalf(activation))
+    chain.push_back(
+        cast<linalg::GenericOp>(activation).getDpsInits()[0].getDefiningOp());
   for (Operation *o :
        {residual.getOperation(), widen.getOperation(), rot.getOperation(), op,
         quantize.getOperation(), narrow.getOperation(), activation})
@@ -250,12 +255,14 @@ gpu_lowering::outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
                              SymbolTable &symbols,
                              const QuantXformToGPUOptions &options) {
   unsigned next = 0;
+  fuseGatedPairs(f, options);
   for (Operation *op : collectKernelOps(f, options)) {
     SmallVector<Operation *> chain = kernelChain(op, options);
     // A fused activation does not read its init: make it the linear's
     // result, so that the kernel function needs no buffer for it.
     if (auto act = dyn_cast<linalg::GenericOp>(chain.back()))
-      act.getDpsInitsMutable()[0].set(op->getResult(0));
+      if (!gatedPairsHalf(act))
+        act.getDpsInitsMutable()[0].set(op->getResult(0));
     SmallVector<Value> operands;
     for (Operation *o : chain)
       for (Value v : o->getOperands())

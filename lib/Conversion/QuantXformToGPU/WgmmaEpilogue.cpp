@@ -166,11 +166,12 @@ void WgmmaKernelBuilder::addOutliers(const FragmentPlace &place,
   }
 }
 
-void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
+void WgmmaKernelBuilder::dequantizeGroup(const FragmentPlace &place,
                                          const EpilogueInputs &in, int64_t j,
-                                         ArrayRef<Value> operandPairs) {
+                                         Value (&values)[2][2],
+                                         Value (&cols)[2],
+                                         Value (&localCols)[2]) {
   // Register 4j + 2r + cc: row rows[r], column col0 + 8j + cc.
-  Value values[2][2], cols[2], localCols[2];
   for (int64_t cc = 0; cc < 2; ++cc) {
     localCols[cc] = add(place.localCol0, c(8 * j + cc));
     cols[cc] = add(place.colBlock, localCols[cc]);
@@ -190,6 +191,13 @@ void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
     }
   }
   addOutliers(place, in, cols, localCols, values);
+}
+
+void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
+                                         const EpilogueInputs &in, int64_t j,
+                                         ArrayRef<Value> operandPairs) {
+  Value values[2][2], cols[2], localCols[2];
+  dequantizeGroup(place, in, j, values, cols, localCols);
   for (int64_t r = 0; r < 2; ++r) {
     if (place.staging) {
       storeValuePair(site(), {place.localRows[r], localCols[0]}, values[r][0],
@@ -208,10 +216,42 @@ void WgmmaKernelBuilder::emitColumnGroup(const FragmentPlace &place,
   }
 }
 
+void WgmmaKernelBuilder::emitGatedGroups(const FragmentPlace &place,
+                                         const EpilogueInputs &in) {
+  assert(!place.staging && !checked && !s.outliers && !s.activationOperand &&
+         t.tileN % (2 * s.gatedHalf) == 0 && s.gatedHalf % 8 == 0 &&
+         outType.isF32() && "a gated pair: whole f32 tiles of both halves");
+  // Output column (of y [M, N / 2]) of group g of block `pair`: the tile's
+  // first / 2, H a block before, 8 a group.
+  const int64_t half = s.gatedHalf / 8; // groups of 8 columns a half
+  Value outCol0 = add(div(place.colBlock, 2), place.localCol0);
+  for (int64_t g = 0; g < t.tileN / 16; ++g) {
+    int64_t pair = g / half, j = g % half;
+    Value gate[2][2], up[2][2], cols[2], localCols[2];
+    dequantizeGroup(place, in, 2 * half * pair + j, gate, cols, localCols);
+    dequantizeGroup(place, in, 2 * half * pair + half + j, up, cols, localCols);
+    for (int64_t r = 0; r < 2; ++r) {
+      Value v[2];
+      for (int64_t cc = 0; cc < 2; ++cc)
+        v[cc] = applyActivation(b, loc, s.activation, gate[r][cc], up[r][cc],
+                                /*activationInput=*/0);
+      Value pair = vector::FromElementsOp::create(
+          b, loc, VectorType::get({2}, b.getF32Type()), ValueRange{v[0], v[1]});
+      vector::StoreOp::create(b, loc, pair, fn.getArguments().back(),
+                              ValueRange{place.rows[r], add(outCol0, c(8 * g))},
+                              /*nontemporal=*/false, llvm::MaybeAlign(8));
+    }
+  }
+}
+
 void WgmmaKernelBuilder::emitFragments(const FragmentPlace &place) {
   // One group of 8 columns at a time (a thread's 2 rows × 2 columns: few
   // live registers next to the accumulators).
   EpilogueInputs in = loadEpilogueInputs(place);
+  if (s.gatedHalf) {
+    emitGatedGroups(place, in);
+    return;
+  }
   // A second tensor read by the activation (SwiGLU's gate): the pairs of
   // kOperandGroups groups are loaded together ahead of their stores, whose
   // possible aliasing would otherwise keep each load behind the store

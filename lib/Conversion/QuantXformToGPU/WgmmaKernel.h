@@ -182,6 +182,16 @@ private:
   /// empty).
   void emitColumnGroup(const FragmentPlace &place, const EpilogueInputs &in,
                        int64_t j, ArrayRef<Value> operandPairs);
+  /// The dequantized values (+ outliers) of group j: values[r][cc] at row
+  /// rows[r], column col0 + 8j + cc; the columns in `cols` / `localCols`.
+  void dequantizeGroup(const FragmentPlace &place, const EpilogueInputs &in,
+                       int64_t j, Value (&values)[2][2], Value (&cols)[2],
+                       Value (&localCols)[2]);
+  /// A gated pair's epilogue (GemmShape::gatedHalf = H): in each block of
+  /// 2H columns, group j with group j + H / 8 (the up half of the same
+  /// outputs), through the activation, stored at the block's output
+  /// columns.
+  void emitGatedGroups(const FragmentPlace &place, const EpilogueInputs &in);
   /// Adds the outlier products to `values` (2 rows × 2 columns).
   void addOutliers(const FragmentPlace &place, const EpilogueInputs &in,
                    ArrayRef<Value> cols, ArrayRef<Value> localCols,
