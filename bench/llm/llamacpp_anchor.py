@@ -119,11 +119,29 @@ def _lib():
     return _llama
 
 
+def amx_int8_cpu() -> bool:
+    """Whether this CPU has AMX-INT8 (Linux /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " amx_int8" in f.read()
+    except OSError:
+        return False
+
+
+#: llama.cpp's AMX matmul (an "extra buffer type" of its CPU backend)
+#: segfaults on the first Q8_0 batch of this model on AMX-INT8 Xeons
+#: (ggml-org/llama.cpp#20824, open): there the extra buffer types are off,
+#: what `llama-cli --no-repack` does, and llama.cpp computes with its
+#: AVX-512 kernels.
+EXTRA_BUFFER_TYPES = not amx_int8_cpu()
+
+
 def _load_model(model_path: str, vocab_only: bool = False):
     lib = _lib()
     mp = lib.llama_model_default_params()
     mp.n_gpu_layers = 0
     mp.vocab_only = vocab_only
+    mp.use_extra_bufts = EXTRA_BUFFER_TYPES
     model = lib.llama_model_load_from_file(os.fspath(model_path).encode(), mp)
     if not model:
         raise RuntimeError(f"llama.cpp could not load {model_path}")

@@ -319,6 +319,12 @@ def render(a, llm, scores, speeds, compile_s, recipes, nwin, cal):
     for label, (p, d) in speeds.items():
         lines.append(f"| {label} | {p:.1f} | {d:.1f} |")
     lines.append("")
+    if any(k.startswith("llama.cpp") for k in speeds):
+        import llamacpp_anchor as lc
+        if not lc.EXTRA_BUFFER_TYPES:
+            lines += ["llama.cpp ran without its extra buffer types (`--no-repack`): on this "
+                      "AMX-INT8 CPU its AMX matmul segfaults on the first Q8_0 batch "
+                      "(ggml-org/llama.cpp#20824), so it uses its AVX-512 kernels.", ""]
     return "\n".join(lines)
 
 
