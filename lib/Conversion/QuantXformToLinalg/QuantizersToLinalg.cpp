@@ -96,23 +96,40 @@ struct LowerDynamicQuantize : OpConversionPattern<DynamicQuantizeOp> {
   }
 };
 
+/// The rows of a quantize or dequantize input (groups of a per-group scheme
+/// as rows) with its scales and zero points as vectors over them.
+struct ScaledRows {
+  Rows x;
+  Value scales, zeroPoints;
+};
+
+template <typename Op>
+static FailureOr<ScaledRows> scaledRows(Op op, OpBuilder &b) {
+  Location loc = op.getLoc();
+  FailureOr<Rows> x =
+      rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
+  if (failed(x))
+    return failure();
+  ScaledRows r{*x, collapseToVector(b, loc, op.getScale()), Value()};
+  if (op.getZeroPoint())
+    r.zeroPoints =
+        signless(b, loc, collapseToVector(b, loc, op.getZeroPoint()));
+  return r;
+}
+
 struct LowerQuantize : LowerOp<QuantizeOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(QuantizeOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> x =
-        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
-    if (failed(x))
+    FailureOr<ScaledRows> r = scaledRows(op, b);
+    if (failed(r))
       return failure();
-    Value scales = collapseToVector(b, loc, op.getScale());
-    Value zp;
-    if (op.getZeroPoint())
-      zp = signless(b, loc, collapseToVector(b, loc, op.getZeroPoint()));
     auto qType = cast<RankedTensorType>(op.getType());
-    Value q = quantizeRows(b, loc, *x, scales, zp, op.getScheme(),
-                           cast<IntegerType>(qType.getElementType()));
+    Value q =
+        quantizeRows(b, loc, r->x, r->scales, r->zeroPoints, op.getScheme(),
+                     cast<IntegerType>(qType.getElementType()));
     return mergeGroups(b, loc,
-                       expandFromRows(b, loc, q, x->originalShape, x->k),
+                       expandFromRows(b, loc, q, r->x.originalShape, r->x.k),
                        op.getScheme());
   }
 };
@@ -121,20 +138,16 @@ struct LowerDequantize : LowerOp<DequantizeOp> {
   using LowerOp::LowerOp;
   FailureOr<Value> lower(DequantizeOp op, OpBuilder &b) const override {
     Location loc = op.getLoc();
-    FailureOr<Rows> q =
-        rowsOf(op, b, splitGroups(b, loc, op.getInput(), op.getScheme()));
-    if (failed(q))
+    FailureOr<ScaledRows> r = scaledRows(op, b);
+    if (failed(r))
       return failure();
+    Rows *q = &r->x;
     bool isUnsigned =
         cast<IntegerType>(
             cast<RankedTensorType>(op.getInput().getType()).getElementType())
             .isUnsigned();
     Value qv = signless(b, loc, q->value);
-    Value s = collapseToVector(b, loc, op.getScale());
-    Value zp =
-        op.getZeroPoint()
-            ? signless(b, loc, collapseToVector(b, loc, op.getZeroPoint()))
-            : Value();
+    Value s = r->scales, zp = r->zeroPoints;
     Type ft = cast<RankedTensorType>(op.getType()).getElementType();
     MLIRContext *ctx = b.getContext();
     AffineExpr i, j;
