@@ -157,7 +157,7 @@ def main():
                     help="W8A8 recipes (names of quant_xform.RECIPES)")
     ap.add_argument("--no-llamacpp", action="store_true")
     ap.add_argument("--demo", action="store_true",
-                    help="short run: rows naive and smooth+quarot, 4 windows, an answer to "
+                    help="short run: rows naive and smooth+quarot+group32, 4 windows, an answer to "
                          "--prompt")
     ap.add_argument("--prompt", default=None,
                     help="a question the best W8A8 model answers (chat template, greedy)")
@@ -168,7 +168,7 @@ def main():
     if a.demo:  # shorter defaults; options given explicitly still win
         given = {arg.split("=")[0] for arg in sys.argv[1:]}
         if "--rows" not in given:
-            a.rows = "naive,smooth+quarot"
+            a.rows = "naive,smooth+quarot+group32"
         if "--windows" not in given:
             a.windows = 4
         a.prompt = a.prompt or DEMO_PROMPT
