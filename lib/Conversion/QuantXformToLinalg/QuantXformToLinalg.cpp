@@ -337,32 +337,34 @@ struct LowerQLinear : LowerOp<QLinearOp> {
     Value zx = op.getInputZeroPoint()
                    ? signless(b, loc, inputScaleRows(op.getInputZeroPoint()))
                    : Value();
+    // One group of weight scales ([N, 1]) is per channel.
+    Value sw = groups == 1 ? collapseToVector(b, loc, op.getWeightScale())
+                           : op.getWeightScale();
     Type ft = cast<RankedTensorType>(op.getType()).getElementType();
     if (inputGroups > 1) {
       if (DenseElementsAttr w =
               packableWeight(op, qxElem, groups, x->k, true)) {
-        PackedInt8Operands packed{
-            qx, x->m, x->k, w, sx, op.getWeightScale(), op.getBias(), groups};
+        PackedInt8Operands packed{qx, x->m, x->k, w, sx, sw, op.getBias()};
+        packed.groups = groups;
         return expandFromRows(b, loc,
                               buildPackedInt8Linear(b, loc, packed, kernel),
                               x->originalShape, n);
       }
       Value acc = intGemm(b, loc, qx, qxElem.isUnsigned(), zx, qw, x->m, n,
                           x->k, groups);
-      Value y = groupedDequantEpilogue(b, loc, acc, sx, op.getWeightScale(),
-                                       op.getBias(), x->m, n, ft);
+      Value y = groupedDequantEpilogue(b, loc, acc, sx, sw, op.getBias(), x->m,
+                                       n, ft);
       return expandFromRows(b, loc, y, x->originalShape, n);
     }
     if (DenseElementsAttr w = packableWeight(op, qxElem, groups, x->k, false)) {
-      PackedInt8Operands packed{
-          qx, x->m, x->k, w, sx, op.getWeightScale(), op.getBias()};
+      PackedInt8Operands packed{qx, x->m, x->k, w, sx, sw, op.getBias()};
       Value y = buildPackedInt8Linear(b, loc, packed, kernel);
       return expandFromRows(b, loc, y, x->originalShape, n);
     }
     Value acc =
         intGemm(b, loc, qx, qxElem.isUnsigned(), zx, qw, x->m, n, x->k, groups);
-    Value y = dequantEpilogue(b, loc, acc, sx, op.getWeightScale(),
-                              op.getBias(), x->m, n, groups, ft);
+    Value y =
+        dequantEpilogue(b, loc, acc, sx, sw, op.getBias(), x->m, n, groups, ft);
     return expandFromRows(b, loc, y, x->originalShape, n);
   }
 };
