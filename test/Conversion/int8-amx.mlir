@@ -91,3 +91,65 @@ func.func @few_rows(%q: tensor<8x64xi8>, %s: tensor<8xf32>) -> tensor<8x16xf32> 
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<8x64xi8>, tensor<8xf32>, tensor<16x64xi8>, tensor<16xf32>) -> tensor<8x16xf32>
   return %y : tensor<8x16xf32>
 }
+
+// Per-group input scales: groups of 32 run on half-width tiles (A 16 × 32
+// bytes, B 8 k-steps × 64 bytes), the C tiles zeroed per group and stored
+// to one of two slots of an i32 scratch (fresh `alloc_tensor`s, never
+// merged by CSE with the output's `tensor.empty`); group 0's tiles run
+// before the loop, each iteration runs group g's tiles, then adds group
+// g − 1's sums into the f32 block as (sx·sw)·float(c) (the VNNI kernel's
+// order), and the last group is added after the loop. The block is copied
+// into the output tile row by row.
+// CHECK-LABEL: func.func @groups_of_32
+// CHECK: bufferization.to_buffer {{.*}} read_only : tensor<20x3xf32> to memref<20x3xf32>
+// CHECK: bufferization.alloc_tensor() : tensor<64x32xi32>
+// CHECK: bufferization.alloc_tensor() : tensor<32x32xf32>
+// CHECK-COUNT-4: amx.tile_zero
+// CHECK-COUNT-2: amx.tile_load {{.*}} into !amx.tile<16x32xi8>
+// CHECK-COUNT-2: amx.tile_load {{.*}} into !amx.tile<8x64xi8>
+// CHECK-COUNT-4: amx.tile_muli
+// CHECK-COUNT-4: amx.tile_store
+// CHECK: scf.for
+// CHECK-COUNT-4: amx.tile_zero
+// CHECK: arith.andi
+// CHECK: memref.load {{.*}} : memref<20x3xf32>
+// CHECK: arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: arith.mulf
+// CHECK: arith.addf
+// CHECK: arith.sitofp
+// CHECK: vector.transfer_write {{.*}} : vector<1x32xf32>, tensor<?x?xf32>
+func.func @groups_of_32(%q: tensor<20x96xi8>, %s: tensor<20x3xf32>) -> tensor<20x40xf32> {
+  %w = arith.constant dense<3> : tensor<40x96xi8>
+  %sw = arith.constant dense<0.5> : tensor<40x3xf32>
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<20x96xi8>, tensor<20x3xf32>, tensor<40x96xi8>, tensor<40x3xf32>) -> tensor<20x40xf32>
+  return %y : tensor<20x40xf32>
+}
+
+// Groups of 128: two full-width k-tiles a group.
+// CHECK-LABEL: func.func @groups_of_128
+// CHECK-COUNT-2: amx.tile_load {{.*}} into !amx.tile<16x64xi8>
+// CHECK-COUNT-2: amx.tile_load {{.*}} into !amx.tile<16x64xi8>
+// CHECK-COUNT-4: amx.tile_muli
+// CHECK-COUNT-2: amx.tile_load {{.*}} into !amx.tile<16x64xi8>
+// CHECK-COUNT-2: amx.tile_load {{.*}} into !amx.tile<16x64xi8>
+// CHECK-COUNT-4: amx.tile_muli
+// CHECK-NOT: amx.tile_muli
+// CHECK-COUNT-4: amx.tile_store
+func.func @groups_of_128(%q: tensor<32x256xi8>, %s: tensor<32x2xf32>) -> tensor<32x32xf32> {
+  %w = arith.constant dense<3> : tensor<32x256xi8>
+  %sw = arith.constant dense<0.5> : tensor<32xf32>
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<32x256xi8>, tensor<32x2xf32>, tensor<32x256xi8>, tensor<32xf32>) -> tensor<32x32xf32>
+  return %y : tensor<32x32xf32>
+}
+
+// Groups of 16 (not a tile row of k) stay on the VNNI kernel.
+// CHECK-LABEL: func.func @groups_of_16
+// CHECK-NOT: amx.
+// CHECK: qx_cpu.dot_u8s8
+func.func @groups_of_16(%q: tensor<32x64xi8>, %s: tensor<32x4xf32>) -> tensor<32x16xf32> {
+  %w = arith.constant dense<1> : tensor<16x64xi8>
+  %sw = arith.constant dense<0.5> : tensor<16x4xf32>
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<32x64xi8>, tensor<32x4xf32>, tensor<16x64xi8>, tensor<16x4xf32>) -> tensor<32x16xf32>
+  return %y : tensor<32x16xf32>
+}

@@ -33,6 +33,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -83,15 +84,16 @@ Value indexAt(OpBuilder &b, Location loc, int64_t v) {
 
 } // namespace
 
-/// `qx` [M, K] i8 zero-padded to [mPadded, kPadded]: an `scf.forall` over
-/// blocks of `blockRows` rows, each row copied by 64-byte vector reads
-/// whose masks supply the zeros past M and K.
-static Value buildPaddedActivation(OpBuilder &b, Location loc, Value qx,
-                                   int64_t mPadded, int64_t kPadded,
-                                   int64_t blockRows) {
+Value mlir::quant_xform::lowering::buildPaddedInt8Rows(OpBuilder &b,
+                                                       Location loc, Value qx,
+                                                       int64_t mPadded,
+                                                       int64_t kPadded,
+                                                       int64_t blockRows) {
   Type i8 = b.getI8Type();
   auto index = [&](OpBuilder &ib, int64_t v) { return indexAt(ib, loc, v); };
-  auto chunkType = VectorType::get({1, kTileBytes}, i8);
+  // 64-byte chunks, or 32 where K is padded to a multiple of 32 only.
+  const int64_t chunk = kPadded % kTileBytes == 0 ? kTileBytes : 32;
+  auto chunkType = VectorType::get({1, chunk}, i8);
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(mPadded / blockRows)},
       ValueRange{empty(b, loc, {mPadded, kPadded}, i8)}, std::nullopt);
@@ -111,7 +113,7 @@ static Value buildPaddedActivation(OpBuilder &b, Location loc, Value qx,
       [&](OpBuilder &rb, Location, Value r, ValueRange rowArgs) {
         Value row = arith::AddIOp::create(rb, loc, r0, r);
         auto colLoop = scf::ForOp::create(
-            rb, loc, index(rb, 0), index(rb, kPadded), index(rb, kTileBytes),
+            rb, loc, index(rb, 0), index(rb, kPadded), index(rb, chunk),
             rowArgs, [&](OpBuilder &cb, Location, Value c, ValueRange colArgs) {
               Value chunk = vector::TransferReadOp::create(
                   cb, loc, chunkType, qx, ValueRange{row, c}, zero,
@@ -131,6 +133,68 @@ static Value buildPaddedActivation(OpBuilder &b, Location loc, Value qx,
   return forall.getResult(0);
 }
 
+Value mlir::quant_xform::lowering::scratchBuffer(OpBuilder &b, Location loc,
+                                                 ArrayRef<int64_t> shape,
+                                                 Type elem) {
+  auto type = RankedTensorType::get(shape, elem);
+  Value fresh =
+      bufferization::AllocTensorOp::create(b, loc, type, ValueRange{});
+  return bufferization::ToBufferOp::create(b, loc, MemRefType::get(shape, elem),
+                                           fresh);
+}
+
+Value mlir::quant_xform::lowering::storeRowsInto(OpBuilder &b, Location loc,
+                                                 Value block, Value tile,
+                                                 Value row0, int64_t rows,
+                                                 bool fullRows, bool fullCols) {
+  auto blockType = cast<MemRefType>(block.getType());
+  Type f32 = blockType.getElementType();
+  int64_t width = blockType.getDimSize(1);
+  auto rowVector = VectorType::get({width}, f32);
+  auto rowType = VectorType::get({1, width}, f32);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(f32));
+  Value c0 = indexAt(b, loc, 0);
+  auto loop = scf::ForOp::create(
+      b, loc, c0, indexAt(b, loc, rows), indexAt(b, loc, 1), ValueRange{tile},
+      [&](OpBuilder &lb, Location ll, Value i, ValueRange args) {
+        Value y = vector::TransferReadOp::create(lb, ll, rowVector, block,
+                                                 ValueRange{i, c0}, zero,
+                                                 ArrayRef<bool>{true});
+        Value at = arith::AddIOp::create(lb, ll, row0, i);
+        Value written =
+            vector::TransferWriteOp::create(
+                lb, ll, vector::ShapeCastOp::create(lb, ll, rowType, y),
+                args[0], ValueRange{at, c0}, ArrayRef<bool>{fullRows, fullCols})
+                .getResult();
+        scf::YieldOp::create(lb, ll, written);
+      });
+  tile = loop.getResult(0);
+  return tile;
+}
+
+Value mlir::quant_xform::lowering::packAmxWeight(OpBuilder &b, Location loc,
+                                                 DenseElementsAttr weight,
+                                                 int64_t kPadded) {
+  auto type = cast<RankedTensorType>(weight.getType());
+  int64_t n = type.getDimSize(0), k = type.getDimSize(1);
+  int64_t panels = llvm::divideCeil(n, kPanel), steps = kPadded / kDepth;
+  // Compile time: w[n, k] → [panel][k / 4][column in panel][k % 4].
+  std::vector<int8_t> w = int8WeightValues(weight);
+  std::vector<int8_t> packed(panels * steps * kPanel * kDepth, 0);
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t kk = 0; kk < k; ++kk)
+      packed[(((c / kPanel) * steps + kk / kDepth) * kPanel + c % kPanel) *
+                 kDepth +
+             kk % kDepth] = w[c * k + kk];
+  auto packedType =
+      RankedTensorType::get({panels, steps, kPanel * kDepth}, b.getI8Type());
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::getFromRawBuffer(
+          packedType, ArrayRef<char>(reinterpret_cast<char *>(packed.data()),
+                                     packed.size())));
+}
+
 Value mlir::quant_xform::lowering::buildAmxInt8Linear(
     OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
     DenseElementsAttr weight, Value sx, Value sw, Value bias) {
@@ -140,27 +204,15 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   // K padded to whole k-tiles, run in chunks of kUnroll k-tiles and a
   // last, shorter chunk of the rest.
   const int64_t kPadded = llvm::alignTo(k, kTileBytes);
-  const int64_t steps = kPadded / kDepth, kTiles = kPadded / kTileBytes;
+  const int64_t kTiles = kPadded / kTileBytes;
   const int64_t fullChunks = kTiles / kUnroll, lastChunk = kTiles % kUnroll;
   const int64_t panels = llvm::divideCeil(n, kPanel),
                 blocks = llvm::divideCeil(m, rows);
   const int64_t mPadded = blocks * rows;
   Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
 
-  // Compile time: w[n, k] → [panel][k / 4][column in panel][k % 4].
-  std::vector<int8_t> w = int8WeightValues(weight);
-  std::vector<int8_t> packed(panels * steps * kPanel * kDepth, 0);
-  for (int64_t c = 0; c < n; ++c)
-    for (int64_t kk = 0; kk < k; ++kk)
-      packed[(((c / kPanel) * steps + kk / kDepth) * kPanel + c % kPanel) *
-                 kDepth +
-             kk % kDepth] = w[c * k + kk];
-  auto packedType = RankedTensorType::get({panels, steps, kPanel * kDepth}, i8);
-  Value wp = arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::getFromRawBuffer(
-          packedType, ArrayRef<char>(reinterpret_cast<char *>(packed.data()),
-                                     packed.size())));
+  Value wp = packAmxWeight(b, loc, weight, kPadded);
+  auto packedType = cast<RankedTensorType>(wp.getType());
 
   // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄], copied 64
   // bytes at a time by masked vector reads (zeros past M and K) in parallel
@@ -170,7 +222,7 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   Value padded = qx;
   if (mPadded != m || kPadded != k ||
       qx.getDefiningOp<tensor::ExtractSliceOp>())
-    padded = buildPaddedActivation(b, loc, qx, mPadded, kPadded, rows);
+    padded = buildPaddedInt8Rows(b, loc, qx, mPadded, kPadded, rows);
 
   auto index = [&](OpBuilder &ib, int64_t v) { return indexAt(ib, loc, v); };
   bool fullRows = m % rows == 0, fullCols = n % kPanel == 0;
@@ -225,9 +277,7 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   const int64_t bTiles = kPanel / kLanes;
   // The epilogue needs the accumulators in memory: a scratch buffer per
   // tile (bufferization allocates and frees it).
-  Value scratch = bufferization::ToBufferOp::create(
-      b, loc, MemRefType::get({groupBlocks * rows, kPanel}, i32),
-      empty(b, loc, {groupBlocks * rows, kPanel}, i32));
+  Value scratch = scratchBuffer(b, loc, {groupBlocks * rows, kPanel}, i32);
 
   // The panel's scales and bias, for the epilogue.
   auto floatType = VectorType::get({kLanes}, f32);
@@ -329,6 +379,17 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
   if (lastChunk > 0)
     emitChunk(b, index(b, fullChunks * kUnroll), lastChunk);
 
+  // The epilogue's f32 block, and the row scales as a buffer (memref loads,
+  // which bufferization's analysis does not follow).
+  Value block32 = scratchBuffer(b, loc, {rows, kPanel}, f32);
+  auto sxType = cast<RankedTensorType>(sx.getType());
+  Value sxBuf = bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(sxType.getShape(), f32), sx, /*readOnly=*/true);
+  auto scaleAt = [&](OpBuilder &sb, Value row) -> Value {
+    if (sxType.getRank() == 0)
+      return memref::LoadOp::create(sb, loc, sxBuf, ValueRange{});
+    return memref::LoadOp::create(sb, loc, sxBuf, ValueRange{row});
+  };
   auto blockLoop = scf::ForOp::create(
       b, loc, firstBlock, blockEnd, index(b, 1), ValueRange{groupTile},
       [&](OpBuilder &sb, Location, Value block, ValueRange blockArgs) {
@@ -336,38 +397,40 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
         Value rowBase = arith::SubIOp::create(sb, loc, m0, g0);
         Value blockRow = blockRowOf(sb, block);
         // Epilogue: y = sx·(sw·float(acc)) + bias, the evaluator's order,
-        // into the group's tile at row rowBase + i. Each row is written as a
-        // 1 × 16 vector whose row dimension is masked, so rows past M are
-        // not stored without a branch per row (32 scf.if in a loop made
-        // bufferization's analysis blow up).
-        auto rowType = VectorType::get({1, kLanes}, f32);
-        Value result = blockArgs[0];
-        for (int64_t i = 0; i < rows; ++i) {
-          Value row = arith::AddIOp::create(sb, loc, m0, index(sb, i));
+        // into an f32 block in memory, then copied row by row into the
+        // group's tile at row rowBase (see storeRowsInto).
+        // Four rows a step of a loop (32 unrolled rows made the code, and
+        // its compile, larger for no speed).
+        constexpr int64_t kRowUnroll = 4;
+        auto rowLoop = scf::ForOp::create(
+            sb, loc, index(sb, 0), index(sb, rows), index(sb, kRowUnroll));
+        OpBuilder rb = OpBuilder::atBlockTerminator(rowLoop.getBody());
+        for (int64_t u = 0; u < kRowUnroll; ++u) {
+          Value i = arith::AddIOp::create(rb, loc, rowLoop.getInductionVar(),
+                                          index(rb, u));
+          Value row = arith::AddIOp::create(rb, loc, m0, i);
           if (!fullRows)
-            row = arith::MinSIOp::create(sb, loc, row, index(sb, m - 1));
-          Value sxi = vector::BroadcastOp::create(sb, loc, floatType,
-                                                  scalarAt(sb, loc, sx, row));
-          Value outRow = arith::AddIOp::create(sb, loc, rowBase, index(sb, i));
-          Value accRow = arith::AddIOp::create(sb, loc, blockRow, index(sb, i));
+            row = arith::MinSIOp::create(rb, loc, row, index(rb, m - 1));
+          Value sxi =
+              vector::BroadcastOp::create(rb, loc, floatType, scaleAt(rb, row));
+          Value accRow = arith::AddIOp::create(rb, loc, blockRow, i);
           for (int64_t v = 0; v < bTiles; ++v) {
             Value acc = vector::TransferReadOp::create(
-                sb, loc, accType, scratch,
-                ValueRange{accRow, index(sb, v * kLanes)}, zeroInt,
+                rb, loc, accType, scratch,
+                ValueRange{accRow, index(rb, v * kLanes)}, zeroInt,
                 ArrayRef<bool>{true});
-            Value y = arith::SIToFPOp::create(sb, loc, floatType, acc);
-            y = arith::MulFOp::create(sb, loc, sws[v], y);
-            y = arith::MulFOp::create(sb, loc, sxi, y);
+            Value y = arith::SIToFPOp::create(rb, loc, floatType, acc);
+            y = arith::MulFOp::create(rb, loc, sws[v], y);
+            y = arith::MulFOp::create(rb, loc, sxi, y);
             if (bias)
-              y = arith::AddFOp::create(sb, loc, y, biases[v]);
-            result =
-                vector::TransferWriteOp::create(
-                    sb, loc, vector::ShapeCastOp::create(sb, loc, rowType, y),
-                    result, ValueRange{outRow, index(sb, v * kLanes)},
-                    ArrayRef<bool>{fullRows, fullCols})
-                    .getResult();
+              y = arith::AddFOp::create(rb, loc, y, biases[v]);
+            vector::TransferWriteOp::create(
+                rb, loc, y, block32, ValueRange{i, index(rb, v * kLanes)},
+                ArrayRef<bool>{true});
           }
         }
+        Value result = storeRowsInto(sb, loc, block32, blockArgs[0], rowBase,
+                                     rows, fullRows, fullCols);
         scf::YieldOp::create(sb, loc, result);
       });
   Value result = blockLoop.getResult(0);

@@ -432,23 +432,25 @@ static Value transposedConstant(OpBuilder &b, Location loc, Value t) {
                              ArrayRef<float>(transposed)));
 }
 
+Value mlir::quant_xform::lowering::groupMajorScales(OpBuilder &b, Location loc,
+                                                    Value sw) {
+  // At compile time for a constant sw (always, after quantize-linears).
+  if (Value t = transposedConstant(b, loc, sw))
+    return t;
+  auto type = cast<RankedTensorType>(sw.getType());
+  Value init =
+      empty(b, loc, {type.getDimSize(1), type.getDimSize(0)}, b.getF32Type());
+  return linalg::TransposeOp::create(b, loc, sw, init, ArrayRef<int64_t>{1, 0})
+      .getResult()
+      .front();
+}
+
 Value PackedInt8Gemm::build() {
   int64_t m = ops.m;
   packWeight();
   au = shiftActivation();
-  if (ops.groups > 1 &&
-      cast<RankedTensorType>(ops.sw.getType()).getRank() == 2) {
-    // sw [N, G] → [G, N]: one group's scales are contiguous columns; at
-    // compile time for a constant sw (always, after quantize-linears).
-    swByGroup = transposedConstant(b, loc, ops.sw);
-    if (!swByGroup) {
-      Value init = empty(b, loc, {ops.groups, n}, b.getF32Type());
-      swByGroup = linalg::TransposeOp::create(b, loc, ops.sw, init,
-                                              ArrayRef<int64_t>{1, 0})
-                      .getResult()
-                      .front();
-    }
-  }
+  if (ops.groups > 1 && cast<RankedTensorType>(ops.sw.getType()).getRank() == 2)
+    swByGroup = groupMajorScales(b, loc, ops.sw);
   // Tiles: (column panel, row block); row blocks inner so that one
   // thread's panels stay in its cache while it sweeps the rows.
   Value init = empty(b, loc, {m, n}, b.getF32Type());
@@ -500,10 +502,17 @@ Value mlir::quant_xform::lowering::buildPackedInt8Linear(
     OpBuilder &b, Location loc, const PackedInt8Operands &ops,
     Int8Kernel kernel, MicrokernelShape shape) {
   // AMX tiles have 16 rows: fewer rows stay on the VNNI kernel, and so do
-  // per-group scales.
+  // groups of other than a multiple of 32 inputs (a tile row of k).
   if (kernel == Int8Kernel::Amx && ops.m >= 16 && ops.groups == 1)
     return buildAmxInt8Linear(b, loc, ops.qx, ops.m, ops.k, ops.weight, ops.sx,
                               ops.sw, ops.bias);
+  if (kernel == Int8Kernel::Amx && ops.m >= 16 &&
+      (ops.k / ops.groups) % 32 == 0) {
+    auto swType = cast<RankedTensorType>(ops.sw.getType());
+    Value swByGroup =
+        swType.getRank() == 2 ? groupMajorScales(b, loc, ops.sw) : Value();
+    return buildAmxGroupedInt8Linear(b, loc, ops, swByGroup);
+  }
   if (kernel == Int8Kernel::Amx)
     kernel = Int8Kernel::Avx512Vnni;
   // Per-group sums keep an f32 accumulator beside each i32 one: a smaller

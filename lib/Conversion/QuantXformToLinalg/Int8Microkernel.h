@@ -70,6 +70,48 @@ Value buildAmxInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
                          int64_t k, DenseElementsAttr weight, Value sx,
                          Value sw, Value bias);
 
+/// The AMX kernels' compile-time weight: w[N, K] as a constant
+/// [panel][kPadded / 4][32 columns][k % 4] i8 tensor (zeros past N and K),
+/// so that a B tile of 16 columns is a load with the panel's 128-byte row
+/// stride.
+Value packAmxWeight(OpBuilder &b, Location loc, DenseElementsAttr weight,
+                    int64_t kPadded);
+
+/// `qx` [M, K] i8 zero-padded to [mPadded, kPadded] (a multiple of 32): an
+/// `scf.forall` over blocks of `blockRows` rows, each row copied by 64- (or
+/// 32-) byte vector reads whose masks supply the zeros past M and K.
+Value buildPaddedInt8Rows(OpBuilder &b, Location loc, Value qx, int64_t mPadded,
+                          int64_t kPadded, int64_t blockRows);
+
+/// A fresh [shape] buffer that the kernel's vector code and tile stores
+/// use as scratch: `bufferization.alloc_tensor` (never merged with another
+/// value by CSE, as a `tensor.empty` of the same type would be, which then
+/// aliased the kernel's output) seen as a memref.
+Value scratchBuffer(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                    Type elem);
+
+/// The rows of an f32 `block` buffer [rows, W] written into the tensor
+/// `tile` from row `row0`, one masked 1 × W transfer a row (rows past the
+/// tile's and columns past its width are dropped, without a branch). Row
+/// writes from memory: values written straight from the epilogue's
+/// arithmetic, 16 lanes at a time, doubled the chain of tensor writes that
+/// bufferization analyses (the largest part of a compile), and one 2-D
+/// transfer went through a stack copy that slowed the kernel by half.
+Value storeRowsInto(OpBuilder &b, Location loc, Value block, Value tile,
+                    Value row0, int64_t rows, bool fullRows, bool fullCols);
+
+/// The linear with per-group input scales on AMX tiles (see
+/// Int8AmxGroupedKernel.cpp): `ops.m` ≥ 16, K/G a multiple of 32.
+/// `swByGroup` is the weight scale as [G, N] when it is per group (else
+/// null: `ops.sw` is per channel or per tensor).
+Value buildAmxGroupedInt8Linear(OpBuilder &b, Location loc,
+                                const PackedInt8Operands &ops, Value swByGroup);
+
+/// A per-group weight scale [N, G] as [G, N], so that one group's scales
+/// are contiguous columns: a new constant when `sw` is one, else a
+/// `linalg.transpose`.
+Value groupMajorScales(OpBuilder &b, Location loc, Value sw);
+
 } // namespace mlir::quant_xform::lowering
 
 #endif
