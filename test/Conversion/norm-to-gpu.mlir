@@ -151,6 +151,53 @@ func.func @norm_quantize(%x: tensor<8x256xf32>, %r: tensor<8x256xf32>, %g: tenso
 
 // -----
 
+// A post-LN block (BERT): the norm's rows are quantized for the next linear
+// and are the residual stream too. The norm kernel quantizes them and also
+// stores them (its last argument), which the linear's epilogue adds: two
+// kernels, no quantize kernel.
+// CHECK-LABEL: gpu.func @norm_quantize_residual_norm0(
+// CHECK-SAME: %{{.*}}: memref<8x256xf32>, %{{.*}}: memref<256xf32>, %{{.*}}: memref<256xf32>, %[[Q:.*]]: memref<8x256xi8>, %[[S:.*]]: memref<8xf32>, %[[Y:.*]]: memref<8x256xf32>) kernel
+// CHECK: vector.store %{{.*}}, %[[Y]]
+// CHECK: arith.maxnumf
+// CHECK: memref.store %{{.*}}, %[[S]]
+// CHECK: vector.store %{{.*}}, %[[Q]]
+// CHECK-LABEL: func.func @norm_quantize_residual(
+// CHECK: %[[N:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<8x256xf32>
+// CHECK: %[[QB:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<8x256xi8>
+// CHECK: %[[SB:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<8xf32>
+// CHECK: gpu.launch_func {{.*}} @qx_gpu_kernels::@norm_quantize_residual_norm0 {{.*}} args({{.*}}, %[[QB]] : memref<8x256xi8>, %[[SB]] : memref<8xf32>, %[[N]] : memref<8x256xf32>)
+// CHECK-NOT: quantize0
+// CHECK: gpu.launch_func {{.*}} @qx_gpu_kernels::@norm_quantize_residual_qlinear0 {{.*}} args(%[[QB]] : {{.*}}, %[[N]] : memref<8x256xf32>
+func.func @norm_quantize_residual(%x: tensor<8x256xf32>, %g: tensor<256xf32>, %b: tensor<256xf32>, %w: tensor<256x256xi8>, %sw: tensor<256xf32>) -> tensor<8x256xf32> {
+  %n = quant_xform.layer_norm %x, %g, %b {epsilon = 1.0e-12 : f64} : (tensor<8x256xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<8x256xf32>
+  %q, %s = quant_xform.dynamic_quantize %n scheme<per_token> : (tensor<8x256xf32>) -> (tensor<8x256xi8>, tensor<8xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<8x256xi8>, tensor<8xf32>, tensor<256x256xi8>, tensor<256xf32>) -> tensor<8x256xf32>
+  %o = arith.addf %y, %n : tensor<8x256xf32>
+  return %o : tensor<8x256xf32>
+}
+
+// -----
+
+// The same outlined (a loop kernel in front): the norm's kernel function
+// has the rows as a third out-parameter beside the int8 values and scales.
+// CHECK-LABEL: func.func private @outlined_gpu0(
+// CHECK-SAME: %{{.*}}: memref<8x256xi8>, %{{.*}}: memref<8xf32>, %[[Y:.*]]: memref<8x256xf32>)
+// CHECK: gpu.launch_func @qx_gpu_kernels::@outlined_gpu0_norm0 {{.*}}, %[[Y]] : memref<8x256xf32>)
+// CHECK-LABEL: func.func @outlined(
+// CHECK: call @outlined_gpu0(
+// CHECK-NOT: quantize
+// CHECK: call @outlined_gpu1(
+func.func @outlined(%x: tensor<8x256xf32>, %g: tensor<256xf32>, %b: tensor<256xf32>, %w: tensor<256x256xi8>, %sw: tensor<256xf32>) -> tensor<8x256xf32> {
+  %xx = arith.mulf %x, %x : tensor<8x256xf32>
+  %n = quant_xform.layer_norm %xx, %g, %b {epsilon = 1.0e-12 : f64} : (tensor<8x256xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<8x256xf32>
+  %q, %s = quant_xform.dynamic_quantize %n scheme<per_token> : (tensor<8x256xf32>) -> (tensor<8x256xi8>, tensor<8xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<8x256xi8>, tensor<8xf32>, tensor<256x256xi8>, tensor<256xf32>) -> tensor<8x256xf32>
+  %o = arith.addf %y, %n : tensor<8x256xf32>
+  return %o : tensor<8x256xf32>
+}
+
+// -----
+
 // K = 4096 (LLaMA-2-7B's hidden size): 8 warps a row, 4 pieces a lane, one
 // row a block (256 threads). Each warp's sum goes to shared memory; after
 // a barrier every thread adds the 8 in warp order.

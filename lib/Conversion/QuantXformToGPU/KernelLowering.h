@@ -97,9 +97,10 @@ LogicalResult checkAttention(AttentionOp op, bool emit = true);
 /// its other users after the norm) that the norm kernel fuses in front of
 /// the layer_norm / rms_norm `norm`, or null.
 arith::AddFOp fusableResidual(Operation *norm);
-/// The per-token dynamic_quantize that is the only user of the layer_norm
-/// / rms_norm `norm`'s result and that the norm kernel (taking `norm`) does
-/// behind it (the quantize kernel's checks), or null.
+/// A per-token dynamic_quantize of the layer_norm / rms_norm `norm`'s
+/// result that the norm kernel (taking `norm`) does behind it (the quantize
+/// kernel's checks), or null. The norm's other users read the rows the
+/// kernel then also writes.
 DynamicQuantizeOp fusableNormQuantize(Operation *norm);
 /// Whether `dq` is done by the kernel of the norm in front of it.
 bool quantizedByNorm(DynamicQuantizeOp dq);

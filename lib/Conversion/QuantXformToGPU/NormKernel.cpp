@@ -126,9 +126,9 @@ gpu::GPUFuncOp NormKernelBuilder::createFunction(StringRef name) {
   if (s.quantize) {
     args.push_back(MemRefType::get({s.rows, s.k}, b.getI8Type()));
     args.push_back(MemRefType::get({s.rows}, f32));
-  } else {
-    args.push_back(rows);
   }
+  if (!s.quantize || s.writeNormalized)
+    args.push_back(rows);
   if (s.writeSum)
     args.push_back(rows);
   auto fn =
@@ -145,9 +145,9 @@ gpu::GPUFuncOp NormKernelBuilder::createFunction(StringRef name) {
   if (s.quantize) {
     q = fn.getArgument(arg++);
     scale = fn.getArgument(arg++);
-  } else {
-    y = fn.getArgument(arg++);
   }
+  if (!s.quantize || s.writeNormalized)
+    y = fn.getArgument(arg++);
   sum = s.writeSum ? fn.getArgument(arg++) : Value();
   if (layout.warpsPerRow > 1) {
     auto workgroup =
@@ -293,11 +293,11 @@ void NormKernelBuilder::storePiece(const RowPiece &p, Value value, Value dest,
 void NormKernelBuilder::storeRow() {
   for (const RowPiece &p : pieces)
     outputs.push_back(normalized(p));
-  if (!s.quantize) {
+  if (y)
     for (auto [p, out] : llvm::zip(pieces, outputs))
       storePiece(p, out, y);
+  if (!s.quantize)
     return;
-  }
   // |y| as maxnum(y, −y) (no libdevice call), its maximum NaN-ignoring.
   Value absmax = rowReduce(
       [&](unsigned i) -> Value {

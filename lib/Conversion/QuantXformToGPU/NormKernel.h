@@ -27,6 +27,9 @@ struct NormShape {
   bool center, beta;
   bool residual = false, writeSum = false;
   bool quantize = false;
+  /// With `quantize`: the normalized rows are stored too (another op reads
+  /// them), as the last argument but the sum.
+  bool writeNormalized = false;
   double clip = 1.0;
   int64_t qmin = -127, qmax = 127;
 };

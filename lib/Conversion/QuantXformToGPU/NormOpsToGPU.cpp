@@ -6,7 +6,8 @@
 // (NormKernel.cpp), one to eight warps a row, writing its out-parameter or a
 // scratch buffer; an `arith.addf` in front of it (a residual add) is fused into
 // its loads, and the sum is written too where it is returned; a per-token
-// dynamic_quantize that is the norm's only user is done by the same kernel,
+// dynamic_quantize behind the norm is done by the same kernel (which then
+// also writes the normalized rows where another op reads them),
 // which then writes the int8 values and scales instead of the normalized rows.
 // Other norms stay for convert-quant-xform-to-linalg (loop kernels).
 //
@@ -49,14 +50,16 @@ arith::AddFOp gpu_lowering::fusableResidual(Operation *norm) {
 
 DynamicQuantizeOp gpu_lowering::fusableNormQuantize(Operation *norm) {
   Value y = norm->getResult(0);
-  if (!y.hasOneUse() || !normKernelRefusal(norm).empty())
-    return {};
-  auto dq = dyn_cast<DynamicQuantizeOp>(*y.getUsers().begin());
-  if (!dq || dq.getInput() != y || dq->getBlock() != norm->getBlock() ||
-      failed(checkQuantize(dq, /*emit=*/false)) ||
+  if (!normKernelRefusal(norm).empty() ||
       !cast<RankedTensorType>(y.getType()).hasStaticShape())
     return {};
-  return dq;
+  for (Operation *user : y.getUsers()) {
+    auto dq = dyn_cast<DynamicQuantizeOp>(user);
+    if (dq && dq.getInput() == y && dq->getBlock() == norm->getBlock() &&
+        succeeded(checkQuantize(dq, /*emit=*/false)))
+      return dq;
+  }
+  return {};
 }
 
 bool gpu_lowering::quantizedByNorm(DynamicQuantizeOp dq) {
@@ -90,6 +93,7 @@ struct NormToGPU : public GPULaunchPattern<NormOp> {
     if (dq) {
       QuantSchemeAttr scheme = dq.getScheme();
       shape.quantize = true;
+      shape.writeNormalized = !op.getResult().hasOneUse();
       shape.clip = scheme.getClipRatio();
       shape.qmin = scheme.getQMin();
       shape.qmax = scheme.getQMax();
@@ -103,16 +107,18 @@ struct NormToGPU : public GPULaunchPattern<NormOp> {
       operands = {state.bufferOf(add.getLhs()), state.bufferOf(add.getRhs())};
     for (Value v : op->getOperands().drop_front(add ? 1 : 0))
       operands.push_back(state.bufferOf(v));
-    // The normalized rows, or with the quantize the int8 values and scales
-    // (the norm's result then stands for its input, read by nothing).
-    Value out = dq ? operands.front()
-                   : state.resultBuffer(rewriter, loc, op.getResult());
+    // The normalized rows, or with the quantize the int8 values and scales,
+    // and the rows too where another op reads them (else the norm's result
+    // stands for its input, read by nothing).
+    Value out = dq && !shape.writeNormalized
+                    ? operands.front()
+                    : state.resultBuffer(rewriter, loc, op.getResult());
     if (dq) {
       operands.push_back(state.resultBuffer(rewriter, loc, dq.getResult()));
       operands.push_back(state.resultBuffer(rewriter, loc, dq.getScale()));
-    } else {
-      operands.push_back(out);
     }
+    if (!dq || shape.writeNormalized)
+      operands.push_back(out);
     if (sum)
       operands.push_back(sum);
     state.token = gpu_kernels::emitLaunch(rewriter, loc, kernel,

@@ -136,12 +136,12 @@ kernelChain(Operation *op, const QuantXformToGPUOptions &options) {
 }
 
 /// The values that `chain`'s kernel function returns: the last op's
-/// results, and a fused residual sum or rotated k that is also used
-/// outside the chain.
+/// results, and a fused residual sum, rotated k or normalized rows (in front
+/// of a fused quantize) that is also used outside the chain.
 static SmallVector<Value> chainResults(ArrayRef<Operation *> chain) {
   SmallVector<Value> results(chain.back()->getResults());
   for (Operation *o : chain.drop_back())
-    if (isa<arith::AddFOp, RotaryOp>(o) &&
+    if (isa<arith::AddFOp, RotaryOp, LayerNormOp, RMSNormOp>(o) &&
         llvm::any_of(o->getUsers(), [&](Operation *user) {
           return !llvm::is_contained(chain, user);
         }))
