@@ -192,9 +192,13 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
                                           : "convert-linalg-to-loops,";
   // After scf-to-openmp, memref.alloca_scope must be lowered before the
   // inner loops become multi-block CFGs.
+  const std::string finalizeMemRef =
+      options.cachingAllocator
+          ? "finalize-memref-to-llvm{use-generic-functions=true}"
+          : "finalize-memref-to-llvm";
   std::string omp = options.threads > 1 ? "convert-scf-to-openmp{num-threads=" +
                                               std::to_string(options.threads) +
-                                              "},finalize-memref-to-llvm,"
+                                              "}," + finalizeMemRef + ","
                                         : "";
   if (failed(parsePassPipeline(
           "func.func(convert-elementwise-to-linalg),canonicalize,cse", pm,
@@ -231,9 +235,10 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
     llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
   pm.addNestedPass<func::FuncOp>(std::make_unique<StrictHalfFloatCasts>());
   pipeline =
-      "func.func(arith-expand{include-bf16=true}),"
-      "convert-vector-to-llvm{enable-amx},"
-      "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
+      std::string("func.func(arith-expand{include-bf16=true}),"
+                  "convert-vector-to-llvm{enable-amx},") +
+      finalizeMemRef +
+      ",convert-math-to-llvm,convert-math-to-libm,"
       "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm," +
       (options.threads > 1 ? std::string("convert-openmp-to-llvm,") : "") +
       "convert-func-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";

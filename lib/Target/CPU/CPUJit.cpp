@@ -50,7 +50,11 @@ buildEngine(ModuleOp module, const CPUPipelineOptions &options) {
   OwningOpRef<ModuleOp> lowered(cast<ModuleOp>(module->clone()));
   MLIRContext *ctx = module.getContext();
   PassManager pm(ctx);
-  buildCPUPipeline(pm, options);
+  // Intermediate buffers come from the JIT's buffer cache (JitEngine binds
+  // the generic allocation functions to it).
+  CPUPipelineOptions jitOptions = options;
+  jitOptions.cachingAllocator = true;
+  buildCPUPipeline(pm, jitOptions);
   if (failed(pm.run(*lowered)))
     return failure();
   if (options.threads > 1) {

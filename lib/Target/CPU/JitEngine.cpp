@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant-xform/Target/CPU/JitEngine.h"
+#include "quant-xform/Target/CPU/HostBufferCache.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -256,6 +257,17 @@ Expected<std::unique_ptr<JitEngine>> JitEngine::create(ModuleOp lowered,
   for (const ConstantData::Entry &e : engine->constants.entries)
     symbols[mangle(e.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(e.data),
                                  llvm::JITSymbolFlags::Exported};
+  // The generic allocation functions of finalize-memref-to-llvm (the CPU
+  // pipeline's cachingAllocator): the host buffer cache.
+  HostBufferCacheEntryPoints cache = hostBufferCacheEntryPoints();
+  auto bind = [&](llvm::StringRef name, auto *fn) {
+    symbols[mangle(name)] = {
+        llvm::orc::ExecutorAddr::fromPtr(reinterpret_cast<void *>(fn)),
+        llvm::JITSymbolFlags::Exported};
+  };
+  bind("_mlir_memref_to_llvm_alloc", cache.alloc);
+  bind("_mlir_memref_to_llvm_aligned_alloc", cache.alignedAlloc);
+  bind("_mlir_memref_to_llvm_free", cache.free);
   if (llvm::Error error = main.define(llvm::orc::absoluteSymbols(symbols)))
     return std::move(error);
   if (llvm::Error error = engine->jit->addObjectFile(

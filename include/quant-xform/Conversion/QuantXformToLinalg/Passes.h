@@ -49,6 +49,10 @@ struct CPUPipelineOptions {
   bool allowAmx = true;
   /// Vector code for the float linalg ops (quant-xform-vectorize-for-cpu).
   bool vectorize = true;
+  /// memref.alloc / dealloc call the generic
+  /// `_mlir_memref_to_llvm_{alloc,aligned_alloc,free}` (which the JIT binds
+  /// to its buffer cache) instead of malloc and free.
+  bool cachingAllocator = false;
 };
 
 /// Adds the CPU lowering (quant_xform → ... → LLVM dialect) to `pm`.
