@@ -76,9 +76,11 @@ Value rotateFour(OpBuilder &b, Location loc, Value k, Value cos, Value sin,
   Value cs = load(cos, {token, i}), sn = load(sin, {token, i});
   Value xc = arith::MulFOp::create(b, loc, x, cs);
   Value ps = arith::MulFOp::create(b, loc, xp, sn);
-  return arith::SelectOp::create(b, loc, low,
-                                 arith::SubFOp::create(b, loc, xc, ps),
-                                 arith::AddFOp::create(b, loc, xc, ps));
+  // Created one after the other: operands of one call are evaluated in an
+  // unspecified order, and the IR's order must not depend on the compiler.
+  Value diff = arith::SubFOp::create(b, loc, xc, ps);
+  Value sum = arith::AddFOp::create(b, loc, xc, ps);
+  return arith::SelectOp::create(b, loc, low, diff, sum);
 }
 } // namespace
 
