@@ -18,6 +18,9 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
 
 #include <limits>
 
@@ -36,15 +39,42 @@ public:
     nb = q[0], s = q[1], h = q[2], d = q[3];
     t = op.getKey().getType().getDimSize(1);
     g = op.getKey().getType().getDimSize(2);
+    offset = t - s;
   }
 
+  /// The op's result. A causal attention with keys for every query (t ≥ s)
+  /// runs in chunks of queries, each over the keys up to its last query:
+  /// the key blocks wholly in the future are not computed (at 2 chunks,
+  /// 75 % of the full product). Their scores would be −∞ and add exact
+  /// zeros, so each row's result is the one the full product gives. The
+  /// heads are transposed once; each chunk reads slices of them.
   Value build() {
     Value qh = heads(op.getQuery(), s, d, /*keysLast=*/false);
     Value kh = heads(op.getKey(), t, d, /*keysLast=*/true);
     Value vh = heads(op.getValue(), t, d, /*keysLast=*/false);
-    Value scores = batchMatmul(qh, kh, {nb * h, s, t});
-    Value probs = softmax(maskedScores(expand(scores, {nb, h, s, t})));
-    Value ctx = batchMatmul(collapse(probs), vh, {nb * h, s, d});
+    const int64_t chunks = std::min<int64_t>(kMaxChunks, s / kMinChunkRows);
+    Value ctx;
+    if (!op.getCausal() || offset < 0 || chunks < 2) {
+      ctx = attend(qh, kh, vh, op.getMask());
+    } else {
+      const int64_t rows = llvm::divideCeil(s, chunks);
+      ctx = empty(b, loc, {nb * h, s, d}, f32);
+      const int64_t fullS = s, fullT = t, fullOffset = offset;
+      for (int64_t r0 = 0; r0 < fullS; r0 += rows) {
+        s = std::min(rows, fullS - r0);
+        t = r0 + s + fullOffset; // keys up to the chunk's last query
+        offset = r0 + fullOffset;
+        Value mask =
+            op.getMask() ? slice(op.getMask(), {0, 0}, {nb, t}) : Value();
+        Value y = attend(slice(qh, {0, r0, 0}, {nb * h, s, d}),
+                         slice(kh, {0, 0, 0}, {nb * h, d, t}),
+                         slice(vh, {0, 0, 0}, {nb * h, t, d}), mask);
+        ctx = tensor::InsertSliceOp::create(b, loc, y, ctx, indices({0, r0, 0}),
+                                            indices({nb * h, s, d}),
+                                            indices({1, 1, 1}));
+      }
+      s = fullS, t = fullT, offset = fullOffset;
+    }
     Value init = empty(b, loc, {nb, s, h, d}, f32);
     return linalg::TransposeOp::create(b, loc, expand(ctx, {nb, h, s, d}), init,
                                        ArrayRef<int64_t>{0, 2, 1, 3})
@@ -52,6 +82,33 @@ public:
   }
 
 private:
+  /// Query chunks of causal attention: at most kMaxChunks, of at least
+  /// kMinChunkRows queries. SmolLM2's 512 × 512 attention on 2 threads:
+  /// 7.3 ms whole, 5.1 ms in 2 chunks, 4.5 ms in 4 (but twice the compile
+  /// time of 2), 7.5 ms in 8 (each chunk's parallel loops too short).
+  static constexpr int64_t kMaxChunks = 2, kMinChunkRows = 64;
+
+  /// Attention of the heads qh [B·H, s, D] over kh [B·H, D, t] and vh
+  /// [B·H, t, D] (mask [B, t]): the context [B·H, s, D].
+  Value attend(Value qh, Value kh, Value vh, Value mask) {
+    Value scores = batchMatmul(qh, kh, {nb * h, s, t});
+    Value probs = softmax(maskedScores(expand(scores, {nb, h, s, t}), mask));
+    return batchMatmul(collapse(probs), vh, {nb * h, s, d});
+  }
+
+  /// The slice of x at `offsets` of `sizes` (unit strides).
+  Value slice(Value x, ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(sizes, f32), x, indices(offsets),
+        indices(sizes), indices(SmallVector<int64_t>(sizes.size(), 1)));
+  }
+  SmallVector<OpFoldResult> indices(ArrayRef<int64_t> values) {
+    SmallVector<OpFoldResult> out;
+    for (int64_t v : values)
+      out.push_back(b.getIndexAttr(v));
+    return out;
+  }
+
   /// x [B, L, heads, D] as [B·H, L, D] (or [B·H, D, L] with `keysLast`),
   /// each query head reading its key/value head.
   Value heads(Value x, int64_t len, int64_t dim, bool keysLast) {
@@ -98,12 +155,12 @@ private:
   }
 
   /// s·scale + mask[b, t], and −∞ for a causal key past the query.
-  Value maskedScores(Value scores) {
+  Value maskedScores(Value scores, Value mask) {
     MLIRContext *ctx = b.getContext();
     AffineMap all = AffineMap::getMultiDimIdentityMap(4, ctx);
     SmallVector<Value> inputs = {scores};
     SmallVector<AffineMap> maps = {all};
-    if (Value mask = op.getMask()) {
+    if (mask) {
       inputs.push_back(mask);
       maps.push_back(AffineMap::get(
           4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(3, ctx)}, ctx));
@@ -111,7 +168,6 @@ private:
     maps.push_back(all);
     double scale = op.getScale().convertToDouble();
     bool causal = op.getCausal();
-    int64_t offset = t - s;
     return generic(b, loc, inputs, {empty(b, loc, {nb, h, s, t}, f32)}, maps, 4,
                    {},
                    [&](OpBuilder &pb, Location pl, ValueRange a) {
@@ -162,6 +218,7 @@ private:
   AttentionOp op;
   Type f32;
   int64_t nb, s, h, d, t, g;
+  int64_t offset; // the first query's last visible key (causal)
 };
 
 /// `quant_xform.attention` → linalg (static shapes only).

@@ -218,11 +218,16 @@ void mlir::quant_xform::buildCPUPipeline(OpPassManager &pm,
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");
   pm.addNestedPass<func::FuncOp>(std::make_unique<StridedCopiesToLinalg>());
+  // convert-vector-to-scf fully unrolled: otherwise it lowers an n-D
+  // transfer through a stack temporary allocated where the transfer is; in
+  // a loop (an odd-sized batch matmul's tiles) each iteration grew the
+  // stack until it overflowed (attention over 127 keys, 8 × 4 heads).
   pipeline = "func.func(" +
              std::string(options.threads > 1 ? "scf-forall-to-parallel,"
                                              : "scf-forall-to-for,") +
              loops + "lower-affine),canonicalize," + omp +
-             "convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
+             "convert-vector-to-scf{full-unroll=true},"
+             "convert-scf-to-cf,expand-strided-metadata,"
              "lower-affine";
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("quant-xform: invalid built-in CPU pipeline");

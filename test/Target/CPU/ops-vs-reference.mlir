@@ -22,6 +22,9 @@
 // RUN: xform-run --target=cpu %s --entry mixed_linear --seed 13 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry attention_mask --seed 16 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry attention_gqa_causal_cache --seed 17 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu %s --entry attention_causal_chunks --seed 19 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu --cpu-threads=2 %s --entry attention_causal_chunks --seed 19 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
+// RUN: xform-run --target=cpu %s --entry attention_odd_keys --seed 20 --no-print --compare-reference --exact-ints --max-rel-err 1e-5 | FileCheck %s --check-prefix=CHECK
 // RUN: xform-run --target=cpu %s --entry rotary --seed 18 --no-print --compare-reference --exact-ints --max-rel-err 0 | FileCheck %s --check-prefix=CHECK
 // CHECK: reference 0
 
@@ -152,6 +155,22 @@ func.func @attention_mask(%q: tensor<2x5x2x3xf32>, %k: tensor<2x5x2x3xf32>, %v: 
 func.func @attention_gqa_causal_cache(%q: tensor<2x3x4x4xf32>, %k: tensor<2x7x2x4xf32>, %v: tensor<2x7x2x4xf32>) -> tensor<2x3x4x4xf32> {
   %y = quant_xform.attention %q, %k, %v {scale = 0.5 : f64, causal} : tensor<2x3x4x4xf32>, tensor<2x7x2x4xf32>
   return %y : tensor<2x3x4x4xf32>
+}
+
+// Causal attention long enough to run in query chunks (200 queries: 3
+// chunks of at most 67, each over the keys up to its last query), after 8
+// cached keys, grouped-query heads, a padding mask.
+func.func @attention_causal_chunks(%q: tensor<2x200x4x8xf32>, %k: tensor<2x208x2x8xf32>, %v: tensor<2x208x2x8xf32>, %m: tensor<2x208xf32>) -> tensor<2x200x4x8xf32> {
+  %y = quant_xform.attention %q, %k, %v mask(%m : tensor<2x208xf32>) {scale = 0.35355339059327379 : f64, causal} : tensor<2x200x4x8xf32>, tensor<2x208x2x8xf32>
+  return %y : tensor<2x200x4x8xf32>
+}
+
+// 127 keys, 8 sequences of 4 heads: the batch matmuls' odd tiles lower
+// through stack temporaries, which overflowed the stack while they were
+// allocated inside the loops (now hoisted out of them).
+func.func @attention_odd_keys(%q: tensor<8x127x4x8xf32>, %k: tensor<8x127x2x8xf32>, %v: tensor<8x127x2x8xf32>) -> tensor<8x127x4x8xf32> {
+  %y = quant_xform.attention %q, %k, %v {scale = 0.35355339059327379 : f64, causal} : tensor<8x127x4x8xf32>, tensor<8x127x2x8xf32>
+  return %y : tensor<8x127x4x8xf32>
 }
 
 // The rotary embedding: f32 products and sums in the evaluator's order,
