@@ -88,17 +88,7 @@ private:
 } // namespace
 
 Value AmxGroupedInt8Gemm::columnVector(Value t, Value col, Value g) {
-  auto floatType = VectorType::get({kLanes}, b.getF32Type());
-  auto type = cast<RankedTensorType>(t.getType());
-  if (type.getRank() == 0)
-    return vector::BroadcastOp::create(b, loc, floatType,
-                                       scalarAt(b, loc, t, Value()));
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-  SmallVector<Value> at = {col};
-  if (type.getRank() == 2)
-    at.insert(at.begin(), g);
-  return vector::TransferReadOp::create(b, loc, floatType, t, at, zero,
-                                        ArrayRef<bool>{fullCols});
+  return scaleColumns(b, loc, t, col, g, fullCols);
 }
 
 void AmxGroupedInt8Gemm::initAccumulators() {

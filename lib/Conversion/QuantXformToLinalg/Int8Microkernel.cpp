@@ -281,8 +281,10 @@ ValueRange PackedInt8Gemm::accumulate(Value lo, Value hi) {
   return kLoop.getResults();
 }
 
-Value PackedInt8Gemm::columnVector(Value t, Value col, Value g) {
-  auto floatType = VectorType::get({kLanes}, b.getF32Type());
+Value mlir::quant_xform::lowering::scaleColumns(OpBuilder &b, Location loc,
+                                                Value t, Value col, Value g,
+                                                bool inBounds) {
+  auto floatType = VectorType::get({16}, b.getF32Type());
   auto type = cast<RankedTensorType>(t.getType());
   if (type.getRank() == 0)
     return vector::BroadcastOp::create(b, loc, floatType,
@@ -292,7 +294,11 @@ Value PackedInt8Gemm::columnVector(Value t, Value col, Value g) {
   if (type.getRank() == 2)
     at.insert(at.begin(), g);
   return vector::TransferReadOp::create(b, loc, floatType, t, at, zero,
-                                        ArrayRef<bool>{fullCols});
+                                        ArrayRef<bool>{inBounds});
+}
+
+Value PackedInt8Gemm::columnVector(Value t, Value col, Value g) {
+  return scaleColumns(b, loc, t, col, g, fullCols);
 }
 
 SmallVector<Value> PackedInt8Gemm::scaleWhole(ValueRange accs) {

@@ -70,6 +70,12 @@ Value buildAmxInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
                          int64_t k, DenseElementsAttr weight, Value sx,
                          Value sw, Value bias);
 
+/// 16 f32 columns from `col` of a scale or bias: a rank-0 tensor
+/// (broadcast), [N], or [G, N] at row `g`; lanes past N read 0 unless
+/// `inBounds`.
+Value scaleColumns(OpBuilder &b, Location loc, Value t, Value col, Value g,
+                   bool inBounds);
+
 /// The AMX kernels' compile-time weight: w[N, K] as a constant
 /// [panel][kPadded / 4][32 columns][k % 4] i8 tensor (zeros past N and K),
 /// so that a B tile of 16 columns is a load with the panel's 128-byte row
