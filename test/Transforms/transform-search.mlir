@@ -101,9 +101,20 @@ func.func @zero_rows(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
 // RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=smooth alpha=0.5" | FileCheck %s --check-prefix=FIXED-SMOOTH
 // RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=smooth alpha-search=true alpha-grid=0.5" | FileCheck %s --check-prefix=FIXED-SMOOTH
 // RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=hadamard" | FileCheck %s --check-prefix=FIXED-HAD
+// A second function with the same layers (as a decoder layer's prefill and
+// decode): the search runs once per layer and the twin gets its outcome,
+// the same random signs included.
+// RUN: sed '/^}$/d' %t.cal.mlir > %t.twin.mlir
+// RUN: sed -n '/func.func @main/,/^  }$/p' %t.cal.mlir | sed 's/@main/@twin/' >> %t.twin.mlir
+// RUN: echo "}" >> %t.twin.mlir
+// RUN: xform-opt %t.twin.mlir -quant-xform-insert-transforms="kind=auto candidates=hadamard" | FileCheck %s --check-prefix=TWIN
 // RUN: xform-opt %t.cal.mlir -quant-xform-insert-transforms="kind=auto candidates=hadamard" | FileCheck %s --check-prefix=FIXED-HAD
 // RUN: xform-opt %S/Inputs/two-readers.mlir -quant-xform-insert-transforms="kind=hadamard" | FileCheck %s --check-prefix=FIXED-UNMEASURED
 // RUN: xform-opt %src_root/examples/block.mlir -quant-xform-w8a8="smooth-alpha=0.5 rotation=hadamard measure=true" | FileCheck %s --check-prefix=MEASURE
+// TWIN-LABEL: func.func @main
+// TWIN: quant_xform.rotate hadamard %{{.*}} signs [[SIGNS:.*]] {quant_xform.pinned}
+// TWIN-LABEL: func.func @twin
+// TWIN: quant_xform.rotate hadamard %{{.*}} signs [[SIGNS]] {quant_xform.pinned}
 // FIXED-SMOOTH-LABEL: func.func @main
 // FIXED-SMOOTH: quant_xform.layer = "attn.q", quant_xform.role = "attn_in", quant_xform.search = {alpha = 5.000000e-01 : f64, sqnr_after = 47.8946{{[0-9]+}} : f64, sqnr_before = 43.939942560383{{[0-9]+}} : f64, transform = "smooth"}
 // FIXED-HAD-LABEL: func.func @main
