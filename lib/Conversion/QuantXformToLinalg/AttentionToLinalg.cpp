@@ -46,8 +46,9 @@ public:
   /// runs in chunks of queries, each over the keys up to its last query:
   /// the key blocks wholly in the future are not computed (at 2 chunks,
   /// 75 % of the full product). Their scores would be −∞ and add exact
-  /// zeros, so each row's result is the one the full product gives. The
-  /// heads are transposed once; each chunk reads slices of them.
+  /// zeros, so each row equals the full product's up to the order of its
+  /// sums (lit: within 1e-5 of the evaluator). The heads are transposed
+  /// once; each chunk reads slices of them.
   Value build() {
     Value qh = heads(op.getQuery(), s, d, /*keysLast=*/false);
     Value kh = heads(op.getKey(), t, d, /*keysLast=*/true);
