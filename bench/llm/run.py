@@ -67,6 +67,18 @@ ROWS = [
 ]
 
 
+def affine_budget(recipe, budget: str):
+    """``recipe`` with the learned-affine search of ``--affine`` (epochs,
+    steps per epoch, rows kept) where it learns one: at the recipe's
+    defaults (4, 8, 512) one SmolLM2 layer takes minutes (docs/PERF.md)."""
+    if not (recipe.affine or "learned-affine" in recipe.auto):
+        return recipe
+    import dataclasses
+    epochs, steps, rows = (int(v) for v in budget.split(","))
+    return dataclasses.replace(recipe, affine_epochs=epochs, affine_steps=steps,
+                               keep_rows=rows)
+
+
 def log(msg):
     print(f"[llm] {msg}", file=sys.stderr, flush=True)
 
@@ -156,6 +168,9 @@ def main():
     ap.add_argument("--rows", default=",".join(r for _, r in ROWS if r),
                     help="W8A8 recipes (names of quant_xform.RECIPES)")
     ap.add_argument("--no-llamacpp", action="store_true")
+    ap.add_argument("--affine", default="2,4,128",
+                    help="the learned-affine search (rows affine, auto): epochs,steps per "
+                         "epoch,rows kept (the recipes' defaults 4,8,512 take minutes a layer)")
     ap.add_argument("--demo", action="store_true",
                     help="short run: rows naive and smooth+quarot+group32, 4 windows, an answer to "
                          "--prompt")
@@ -203,7 +218,7 @@ def main():
     for name in [None] + recipes:
         label = name or "fp32"
         log(f"compiling {label} ...")
-        recipe = None if name is None else qx.RECIPES[name]
+        recipe = None if name is None else affine_budget(qx.RECIPES[name], a.affine)
         models[label] = llm.compile(recipe, calibration=cal if recipe else None,
                                     threads=a.threads, progress=False,
                                     float_model=models.get("fp32"))
@@ -312,6 +327,12 @@ def render(a, llm, scores, speeds, compile_s, recipes, nwin, cal):
         comp = f"{compile_s[label]:.1f}" if label in compile_s else "—"
         lines.append(f"| {name} | {r['ppl']:.4f} | {r['ppl'] / fp['ppl']:.4f} | "
                      f"{r['kl']:.5f} | {100 * r['top1']:.2f} % | {comp} |")
+    if any(affine_budget(qx.RECIPES[r], a.affine) is not qx.RECIPES[r] for r in recipes):
+        epochs, steps, rows = a.affine.split(",")
+        lines += ["", f"The learned affine (AffineQuant, and the per-layer choice's candidate) "
+                      f"searched {epochs} epochs × {steps} steps on {rows} sampled rows "
+                      "(`--affine`; the recipes' defaults, 4 × 8 on 512 rows, take minutes "
+                      "a layer)."]
     lines += ["", "Speed (medians of "
               f"{a.reps}; prefill: a {a.ctx}-token prompt, logits of its last token; "
               f"decode: {a.gen} tokens after it):", "",
