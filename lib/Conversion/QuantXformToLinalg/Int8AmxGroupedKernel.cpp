@@ -94,15 +94,8 @@ Value AmxGroupedInt8Gemm::columnVector(Value t, Value col, Value g) {
 void AmxGroupedInt8Gemm::initAccumulators() {
   accInt = scratchBuffer(b, loc, {2 * rows, kPanel}, b.getI32Type());
   accFloat = scratchBuffer(b, loc, {rows, kPanel}, b.getF32Type());
-  auto floatType = VectorType::get({kLanes}, b.getF32Type());
-  SmallVector<Value> inits;
-  for (int64_t v = 0; v < kBTiles; ++v) {
-    Value col = arith::AddIOp::create(b, loc, n0, index(v * kLanes));
-    inits.push_back(
-        ops.bias ? columnVector(ops.bias, col)
-                 : arith::ConstantOp::create(
-                       b, loc, cast<TypedAttr>(b.getZeroAttr(floatType))));
-  }
+  SmallVector<Value> inits =
+      biasColumns(b, loc, ops.bias, n0, kBTiles, fullCols);
   forEachRow(kRowUnroll, [&](Value i) {
     for (int64_t v = 0; v < kBTiles; ++v)
       vector::TransferWriteOp::create(b, loc, inits[v], accFloat,

@@ -297,6 +297,23 @@ Value mlir::quant_xform::lowering::scaleColumns(OpBuilder &b, Location loc,
                                         ArrayRef<bool>{inBounds});
 }
 
+SmallVector<Value>
+mlir::quant_xform::lowering::biasColumns(OpBuilder &b, Location loc, Value bias,
+                                         Value n0, int64_t vectors,
+                                         bool inBounds) {
+  auto floatType = VectorType::get({16}, b.getF32Type());
+  SmallVector<Value> out;
+  for (int64_t v = 0; v < vectors; ++v) {
+    Value col = arith::AddIOp::create(
+        b, loc, n0, arith::ConstantIndexOp::create(b, loc, v * 16));
+    out.push_back(bias
+                      ? scaleColumns(b, loc, bias, col, Value(), inBounds)
+                      : arith::ConstantOp::create(
+                            b, loc, cast<TypedAttr>(b.getZeroAttr(floatType))));
+  }
+  return out;
+}
+
 Value PackedInt8Gemm::columnVector(Value t, Value col, Value g) {
   return scaleColumns(b, loc, t, col, g, fullCols);
 }
@@ -336,14 +353,7 @@ SmallVector<Value> PackedInt8Gemm::scaleByGroup() {
   // y += (sx·sw)·float(acc + comp).
   auto accType = VectorType::get({kLanes}, b.getI32Type());
   auto floatType = VectorType::get({kLanes}, b.getF32Type());
-  SmallVector<Value> inits;
-  for (int64_t v = 0; v < vecs; ++v) {
-    Value col = arith::AddIOp::create(b, loc, n0, index(v * kLanes));
-    inits.push_back(
-        ops.bias ? columnVector(ops.bias, col)
-                 : arith::ConstantOp::create(
-                       b, loc, cast<TypedAttr>(b.getZeroAttr(floatType))));
-  }
+  SmallVector<Value> inits = biasColumns(b, loc, ops.bias, n0, vecs, fullCols);
   SmallVector<Value> rowInits;
   for (int64_t i = 0; i < rows; ++i)
     rowInits.append(inits);

@@ -76,6 +76,11 @@ Value buildAmxInt8Linear(OpBuilder &b, Location loc, Value qx, int64_t m,
 Value scaleColumns(OpBuilder &b, Location loc, Value t, Value col, Value g,
                    bool inBounds);
 
+/// The sums' starting values for `vectors` × 16 columns from `n0`: the
+/// bias's columns (see scaleColumns), or zeros without a bias.
+SmallVector<Value> biasColumns(OpBuilder &b, Location loc, Value bias, Value n0,
+                               int64_t vectors, bool inBounds);
+
 /// The AMX kernels' compile-time weight: w[N, K] as a constant
 /// [panel][kPadded / 4][32 columns][k % 4] i8 tensor (zeros past N and K),
 /// so that a B tile of 16 columns is a load with the panel's 128-byte row
