@@ -62,6 +62,49 @@ template <typename T> std::string errorOf(llvm::Expected<T> v) {
   return llvm::toString(v.takeError());
 }
 
+/// The W8A8 error of `x · wᵀ` computed the plain way, in double.
+double plainIdentityMse(const Matrix &x, llvm::ArrayRef<const Matrix *> ws) {
+  auto quantize = [](const Matrix &m) {
+    Matrix q(m.rows(), m.cols());
+    for (int64_t r = 0; r < m.rows(); ++r) {
+      double mx = 0.0;
+      for (int64_t c = 0; c < m.cols(); ++c)
+        mx = std::max(mx, std::fabs(m(r, c)));
+      double s = mx / 127.0;
+      for (int64_t c = 0; c < m.cols(); ++c)
+        q(r, c) = mx > 0.0 ? std::nearbyint(m(r, c) / s) * s : 0.0;
+    }
+    return q;
+  };
+  Matrix qx = quantize(x);
+  double noise = 0.0, count = 0.0;
+  for (const Matrix *w : ws) {
+    Matrix qw = quantize(*w);
+    for (int64_t r = 0; r < x.rows(); ++r)
+      for (int64_t n = 0; n < w->rows(); ++n) {
+        double q = 0.0, y = 0.0;
+        for (int64_t c = 0; c < x.cols(); ++c) {
+          q += qx(r, c) * qw(n, c);
+          y += x(r, c) * (*w)(n, c);
+        }
+        noise += (q - y) * (q - y);
+        count += 1.0;
+      }
+  }
+  return noise / count;
+}
+
+// The searches multiply int8 levels in single precision: exact up to
+// K · 127² < 2²⁴, so the error equals the one computed in double.
+TEST(TransformSearchTest, FloatLevelProductsGiveTheDoubleError) {
+  for (int64_t k : {24, 1000}) {
+    Data d(40, k, 12, /*seed=*/k);
+    double plain = plainIdentityMse(d.x, d.samples.weights);
+    EXPECT_NEAR(get(measureIdentity(d.samples)).mse, plain, 1e-12 * plain)
+        << "K = " << k;
+  }
+}
+
 TEST(TransformSearchTest, SmoothQuantScalesAtTheEnds) {
   std::vector<double> absMax = {4.0, 0.5, 0.0, 9.0};
   std::vector<double> wMax = {0.25, 2.0, 1.0, 0.0};
