@@ -195,60 +195,78 @@ Value mlir::quant_xform::lowering::packAmxWeight(OpBuilder &b, Location loc,
                                      packed.size())));
 }
 
-Value mlir::quant_xform::lowering::buildAmxInt8Linear(
-    OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
-    DenseElementsAttr weight, Value sx, Value sw, Value bias) {
-  int64_t n = cast<RankedTensorType>(weight.getType()).getDimSize(0);
-  const int64_t aTiles = m > kTileRows ? 2 : 1;
-  const int64_t rows = aTiles * kTileRows;
-  // K padded to whole k-tiles, run in chunks of kUnroll k-tiles and a
-  // last, shorter chunk of the rest.
-  const int64_t kPadded = llvm::alignTo(k, kTileBytes);
-  const int64_t kTiles = kPadded / kTileBytes;
-  const int64_t fullChunks = kTiles / kUnroll, lastChunk = kTiles % kUnroll;
-  const int64_t panels = llvm::divideCeil(n, kPanel),
-                blocks = llvm::divideCeil(m, rows);
-  const int64_t mPadded = blocks * rows;
-  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+namespace {
 
-  Value wp = packAmxWeight(b, loc, weight, kPadded);
-  auto packedType = cast<RankedTensorType>(wp.getType());
+/// The per-row AMX linear, one method per phase: the forall over (group of
+/// row blocks, panel) and its tile, the C tiles zeroed, the K chunks of
+/// `tdpbssd`, and the dequant + bias epilogue. Sizes are planned in the
+/// constructor; the methods build at `b`'s insertion point.
+class AmxInt8Gemm {
+public:
+  AmxInt8Gemm(OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
+              DenseElementsAttr weight, Value sx, Value sw, Value bias);
+  /// Builds the kernel; returns the f32 [M, N] result.
+  Value build();
 
-  // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄], copied 64
-  // bytes at a time by masked vector reads (zeros past M and K) in parallel
-  // over 32-row blocks; or the activation itself when it needs no padding
-  // and is not a slice (a strided view: the kernel's buffer must have the
-  // identity layout).
-  Value padded = qx;
-  if (mPadded != m || kPadded != k ||
-      qx.getDefiningOp<tensor::ExtractSliceOp>())
-    padded = buildPaddedInt8Rows(b, loc, qx, mPadded, kPadded, rows);
+private:
+  Value index(OpBuilder &ib, int64_t v) { return indexAt(ib, loc, v); }
+  /// The group's first block, end block, first row and its [rows, panel]
+  /// slice of `out`.
+  Value openGroupTile(Value group, Value out);
+  /// The panel's weight scales and bias as kLanes-wide column vectors.
+  void loadColumnVectors();
+  /// C tiles of every block of the group, at row (block - firstBlock)·rows.
+  SmallVector<Value> cIndices(OpBuilder &ib, Value blockRow, int64_t a,
+                              int64_t t);
+  Value blockRowOf(OpBuilder &ib, Value block);
+  /// Zeroes the group's C tiles in the scratch buffer.
+  void zeroAccumulators();
+  /// Every block of the group runs `count` k-tiles from `firstKTile`.
+  void multiplyChunk(OpBuilder &cb, Value firstKTile, int64_t count);
+  /// K in chunks of kUnroll k-tiles and a last, shorter one.
+  void multiplyK();
+  /// y = sx·(sw·float(acc)) + bias for every block; the group tile.
+  Value epilogue(Value groupTile);
 
-  auto index = [&](OpBuilder &ib, int64_t v) { return indexAt(ib, loc, v); };
-  bool fullRows = m % rows == 0, fullCols = n % kPanel == 0;
-  Value init = empty(b, loc, {m, n}, f32);
-  // Tiles: (group of row blocks, panel), panels inner: a thread keeps its
-  // group's activation rows (groupBlocks·32 × K) in L2 across the panels
-  // and reads each panel once per group, not once per block.
-  const int64_t groupBlocks =
-      std::min(blocks, std::clamp<int64_t>(kGroupBytes / (rows * kPadded), 1,
-                                           kMaxGroupBlocks));
-  const int64_t groups = llvm::divideCeil(blocks, groupBlocks);
-  auto forall = scf::ForallOp::create(
-      b, loc,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(groups), b.getIndexAttr(panels)},
-      ValueRange{init}, std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(forall.getTerminator());
-  Value group = forall.getInductionVar(0), panel = forall.getInductionVar(1);
-  Value out = forall.getRegionOutArgs()[0];
-  Value firstBlock =
-      arith::MulIOp::create(b, loc, group, index(b, groupBlocks));
-  Value blockEnd = arith::MinSIOp::create(
+  OpBuilder &b;
+  Location loc;
+  Value qx, sx, sw, bias;
+  DenseElementsAttr weight;
+  const int64_t m, k, n, aTiles, rows, kPadded, fullChunks, lastChunk, panels,
+      blocks, groupBlocks;
+  const bool fullRows, fullCols;
+  Value panel, n0, firstBlock, blockEnd, g0, wm, am, scratch;
+  SmallVector<OpFoldResult> offsets, sizes;
+  SmallVector<Value> sws, biases;
+};
+
+AmxInt8Gemm::AmxInt8Gemm(OpBuilder &b, Location loc, Value qx, int64_t m,
+                         int64_t k, DenseElementsAttr weight, Value sx,
+                         Value sw, Value bias)
+    : b(b), loc(loc), qx(qx), sx(sx), sw(sw), bias(bias), weight(weight), m(m),
+      k(k), n(cast<RankedTensorType>(weight.getType()).getDimSize(0)),
+      aTiles(m > kTileRows ? 2 : 1), rows(aTiles * kTileRows),
+      // K padded to whole k-tiles, run in chunks of kUnroll k-tiles and a
+      // last, shorter chunk of the rest.
+      kPadded(llvm::alignTo(k, kTileBytes)),
+      fullChunks(kPadded / kTileBytes / kUnroll),
+      lastChunk(kPadded / kTileBytes % kUnroll),
+      panels(llvm::divideCeil(n, kPanel)), blocks(llvm::divideCeil(m, rows)),
+      // Tiles: (group of row blocks, panel), panels inner: a thread keeps
+      // its group's activation rows (groupBlocks·32 × K) in L2 across the
+      // panels and reads each panel once per group, not once per block.
+      groupBlocks(
+          std::min(blocks, std::clamp<int64_t>(kGroupBytes / (rows * kPadded),
+                                               1, kMaxGroupBlocks))),
+      fullRows(m % rows == 0), fullCols(n % kPanel == 0) {}
+
+Value AmxInt8Gemm::openGroupTile(Value group, Value out) {
+  firstBlock = arith::MulIOp::create(b, loc, group, index(b, groupBlocks));
+  blockEnd = arith::MinSIOp::create(
       b, loc, index(b, blocks),
       arith::AddIOp::create(b, loc, firstBlock, index(b, groupBlocks)));
-  Value g0 = arith::MulIOp::create(b, loc, firstBlock, index(b, rows));
-  Value n0 = arith::MulIOp::create(b, loc, panel, index(b, kPanel));
+  g0 = arith::MulIOp::create(b, loc, firstBlock, index(b, rows));
+  n0 = arith::MulIOp::create(b, loc, panel, index(b, kPanel));
   Value groupRows = arith::SubIOp::create(
       b, loc,
       arith::MinSIOp::create(
@@ -260,30 +278,15 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
     tileCols = OpFoldResult(
         arith::MinSIOp::create(b, loc, index(b, kPanel),
                                arith::SubIOp::create(b, loc, index(b, n), n0)));
-  SmallVector<OpFoldResult> offsets = {g0, n0}, sizes = {groupRows, tileCols},
-                            unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
-  Value groupTile =
-      tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, unit);
+  offsets = {g0, n0};
+  sizes = {groupRows, tileCols};
+  SmallVector<OpFoldResult> unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
+  return tensor::ExtractSliceOp::create(b, loc, out, offsets, sizes, unit);
+}
 
-  // The tiles read the packed weight and the padded activation as buffers.
-  auto wType = MemRefType::get(packedType.getShape(), i8);
-  auto aType = MemRefType::get({mPadded, kPadded}, i8);
-  Value wm = bufferization::ToBufferOp::create(b, loc, wType, wp,
-                                               /*readOnly=*/true);
-  Value am = bufferization::ToBufferOp::create(b, loc, aType, padded,
-                                               /*readOnly=*/true);
-  auto aTileType = amx::TileType::get({kTileRows, kTileBytes}, i8);
-  auto cTileType = amx::TileType::get({kTileRows, kLanes}, i32);
-  const int64_t bTiles = kPanel / kLanes;
-  // The epilogue needs the accumulators in memory: a scratch buffer per
-  // tile (bufferization allocates and frees it).
-  Value scratch = scratchBuffer(b, loc, {groupBlocks * rows, kPanel}, i32);
-
-  // The panel's scales and bias, for the epilogue.
-  auto floatType = VectorType::get({kLanes}, f32);
-  auto accType = VectorType::get({kLanes}, i32);
+void AmxInt8Gemm::loadColumnVectors() {
+  auto floatType = VectorType::get({kLanes}, b.getF32Type());
   Value zeroFloat = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-  Value zeroInt = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
   auto columnVector = [&](Value t, Value col) -> Value {
     if (cast<RankedTensorType>(t.getType()).getRank() == 0)
       return vector::BroadcastOp::create(b, loc, floatType,
@@ -291,94 +294,112 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
     return vector::TransferReadOp::create(b, loc, floatType, t, ValueRange{col},
                                           zeroFloat, ArrayRef<bool>{fullCols});
   };
-  SmallVector<Value> sws, biases;
-  for (int64_t v = 0; v < bTiles; ++v) {
+  for (int64_t v = 0; v < kPanel / kLanes; ++v) {
     Value col = arith::AddIOp::create(b, loc, n0, index(b, v * kLanes));
     sws.push_back(columnVector(sw, col));
     if (bias)
       biases.push_back(columnVector(bias, col));
   }
+}
 
-  // C tiles of every block of the group, at row (block - firstBlock)·rows.
-  auto cIndices = [&](OpBuilder &ib, Value blockRow, int64_t a, int64_t t) {
-    return SmallVector<Value>{
-        arith::AddIOp::create(ib, loc, blockRow, index(ib, a * kTileRows)),
-        index(ib, t * kLanes)};
-  };
-  auto blockRowOf = [&](OpBuilder &ib, Value block) -> Value {
-    return arith::MulIOp::create(
-        ib, loc, arith::SubIOp::create(ib, loc, block, firstBlock),
-        index(ib, rows));
-  };
+SmallVector<Value> AmxInt8Gemm::cIndices(OpBuilder &ib, Value blockRow,
+                                         int64_t a, int64_t t) {
+  return SmallVector<Value>{
+      arith::AddIOp::create(ib, loc, blockRow, index(ib, a * kTileRows)),
+      index(ib, t * kLanes)};
+}
+
+Value AmxInt8Gemm::blockRowOf(OpBuilder &ib, Value block) {
+  return arith::MulIOp::create(
+      ib, loc, arith::SubIOp::create(ib, loc, block, firstBlock),
+      index(ib, rows));
+}
+
+void AmxInt8Gemm::zeroAccumulators() {
+  auto cTileType = amx::TileType::get({kTileRows, kLanes}, b.getI32Type());
   scf::ForOp::create(b, loc, firstBlock, blockEnd, index(b, 1), ValueRange{},
                      [&](OpBuilder &sb, Location, Value block, ValueRange) {
                        Value blockRow = blockRowOf(sb, block);
                        for (int64_t a = 0; a < aTiles; ++a)
-                         for (int64_t t = 0; t < bTiles; ++t)
+                         for (int64_t t = 0; t < kPanel / kLanes; ++t)
                            amx::TileStoreOp::create(
                                sb, loc, scratch, cIndices(sb, blockRow, a, t),
                                amx::TileZeroOp::create(sb, loc, cTileType));
                        scf::YieldOp::create(sb, loc);
                      });
-  // K chunks of kUnroll k-tiles outside, the group's blocks inside: the
-  // panel's chunk of B (32 × 512 bytes) stays in L1 for all the blocks.
-  // Tiles cannot cross loop iterations (their LLVM type does not pass
-  // through block arguments), so each block's step loads its 2 × 2 C
-  // tiles, runs the chunk's `count` k-tiles from `firstKTile` on them and
-  // stores them.
-  auto emitChunk = [&](OpBuilder &cb, Value firstKTile, int64_t count) {
-    scf::ForOp::create(
-        cb, loc, firstBlock, blockEnd, index(cb, 1), ValueRange{},
-        [&](OpBuilder &lb, Location ll, Value block, ValueRange) {
-          Value m0 = arith::MulIOp::create(lb, ll, block, index(lb, rows));
-          Value blockRow = blockRowOf(lb, block);
-          SmallVector<Value> accs;
+}
+
+// Tiles cannot cross loop iterations (their LLVM type does not pass through
+// block arguments), so each block's step loads its 2 × 2 C tiles, runs the
+// chunk's `count` k-tiles from `firstKTile` on them and stores them.
+void AmxInt8Gemm::multiplyChunk(OpBuilder &cb, Value firstKTile,
+                                int64_t count) {
+  Type i8 = b.getI8Type();
+  auto aTileType = amx::TileType::get({kTileRows, kTileBytes}, i8);
+  auto cTileType = amx::TileType::get({kTileRows, kLanes}, b.getI32Type());
+  const int64_t bTiles = kPanel / kLanes;
+  scf::ForOp::create(
+      cb, loc, firstBlock, blockEnd, index(cb, 1), ValueRange{},
+      [&](OpBuilder &lb, Location ll, Value block, ValueRange) {
+        Value m0 = arith::MulIOp::create(lb, ll, block, index(lb, rows));
+        Value blockRow = blockRowOf(lb, block);
+        SmallVector<Value> accs;
+        for (int64_t a = 0; a < aTiles; ++a)
+          for (int64_t t = 0; t < bTiles; ++t)
+            accs.push_back(amx::TileLoadOp::create(
+                lb, ll, cTileType, scratch, cIndices(lb, blockRow, a, t)));
+        for (int64_t u = 0; u < count; ++u) {
+          Value kt = arith::AddIOp::create(lb, ll, firstKTile, index(lb, u));
+          Value k0 = arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes));
+          Value step0 =
+              arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes / kDepth));
+          SmallVector<Value> as, bs;
+          for (int64_t a = 0; a < aTiles; ++a)
+            as.push_back(amx::TileLoadOp::create(
+                lb, ll, aTileType, am,
+                ValueRange{
+                    arith::AddIOp::create(lb, ll, m0, index(lb, a * kTileRows)),
+                    k0}));
+          for (int64_t t = 0; t < bTiles; ++t)
+            bs.push_back(amx::TileLoadOp::create(
+                lb, ll, aTileType, wm,
+                ValueRange{panel, step0, index(lb, t * kLanes * kDepth)}));
           for (int64_t a = 0; a < aTiles; ++a)
             for (int64_t t = 0; t < bTiles; ++t)
-              accs.push_back(amx::TileLoadOp::create(
-                  lb, ll, cTileType, scratch, cIndices(lb, blockRow, a, t)));
-          for (int64_t u = 0; u < count; ++u) {
-            Value kt = arith::AddIOp::create(lb, ll, firstKTile, index(lb, u));
-            Value k0 = arith::MulIOp::create(lb, ll, kt, index(lb, kTileBytes));
-            Value step0 = arith::MulIOp::create(lb, ll, kt,
-                                                index(lb, kTileBytes / kDepth));
-            SmallVector<Value> as, bs;
-            for (int64_t a = 0; a < aTiles; ++a)
-              as.push_back(amx::TileLoadOp::create(
-                  lb, ll, aTileType, am,
-                  ValueRange{arith::AddIOp::create(lb, ll, m0,
-                                                   index(lb, a * kTileRows)),
-                             k0}));
-            for (int64_t t = 0; t < bTiles; ++t)
-              bs.push_back(amx::TileLoadOp::create(
-                  lb, ll, aTileType, wm,
-                  ValueRange{panel, step0, index(lb, t * kLanes * kDepth)}));
-            for (int64_t a = 0; a < aTiles; ++a)
-              for (int64_t t = 0; t < bTiles; ++t)
-                accs[a * bTiles + t] = amx::TileMulIOp::create(
-                    lb, ll, cTileType, as[a], bs[t], accs[a * bTiles + t],
-                    /*isZextLhs=*/false, /*isZextRhs=*/false);
-          }
-          for (int64_t a = 0; a < aTiles; ++a)
-            for (int64_t t = 0; t < bTiles; ++t)
-              amx::TileStoreOp::create(lb, ll, scratch,
-                                       cIndices(lb, blockRow, a, t),
-                                       accs[a * bTiles + t]);
-          scf::YieldOp::create(lb, ll);
-        });
-  };
+              accs[a * bTiles + t] = amx::TileMulIOp::create(
+                  lb, ll, cTileType, as[a], bs[t], accs[a * bTiles + t],
+                  /*isZextLhs=*/false, /*isZextRhs=*/false);
+        }
+        for (int64_t a = 0; a < aTiles; ++a)
+          for (int64_t t = 0; t < bTiles; ++t)
+            amx::TileStoreOp::create(lb, ll, scratch,
+                                     cIndices(lb, blockRow, a, t),
+                                     accs[a * bTiles + t]);
+        scf::YieldOp::create(lb, ll);
+      });
+}
+
+// K chunks of kUnroll k-tiles outside, the group's blocks inside: the
+// panel's chunk of B (32 × 512 bytes) stays in L1 for all the blocks.
+void AmxInt8Gemm::multiplyK() {
   if (fullChunks > 0)
     scf::ForOp::create(
         b, loc, index(b, 0), index(b, fullChunks), index(b, 1), ValueRange{},
         [&](OpBuilder &cb, Location, Value chunk, ValueRange) {
-          emitChunk(cb,
-                    arith::MulIOp::create(cb, loc, chunk, index(cb, kUnroll)),
-                    kUnroll);
+          multiplyChunk(
+              cb, arith::MulIOp::create(cb, loc, chunk, index(cb, kUnroll)),
+              kUnroll);
           scf::YieldOp::create(cb, loc);
         });
   if (lastChunk > 0)
-    emitChunk(b, index(b, fullChunks * kUnroll), lastChunk);
+    multiplyChunk(b, index(b, fullChunks * kUnroll), lastChunk);
+}
 
+Value AmxInt8Gemm::epilogue(Value groupTile) {
+  Type f32 = b.getF32Type();
+  auto floatType = VectorType::get({kLanes}, f32);
+  auto accType = VectorType::get({kLanes}, b.getI32Type());
+  Value zeroInt = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
   // The epilogue's f32 block, and the row scales as a buffer (memref loads,
   // which bufferization's analysis does not follow).
   Value block32 = scratchBuffer(b, loc, {rows, kPanel}, f32);
@@ -414,7 +435,7 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
           Value sxi =
               vector::BroadcastOp::create(rb, loc, floatType, scaleAt(rb, row));
           Value accRow = arith::AddIOp::create(rb, loc, blockRow, i);
-          for (int64_t v = 0; v < bTiles; ++v) {
+          for (int64_t v = 0; v < kPanel / kLanes; ++v) {
             Value acc = vector::TransferReadOp::create(
                 rb, loc, accType, scratch,
                 ValueRange{accRow, index(rb, v * kLanes)}, zeroInt,
@@ -433,9 +454,62 @@ Value mlir::quant_xform::lowering::buildAmxInt8Linear(
                                      rows, fullRows, fullCols);
         scf::YieldOp::create(sb, loc, result);
       });
-  Value result = blockLoop.getResult(0);
+  return blockLoop.getResult(0);
+}
+
+Value AmxInt8Gemm::build() {
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  const int64_t mPadded = blocks * rows;
+  Value wp = packAmxWeight(b, loc, weight, kPadded);
+  auto packedType = cast<RankedTensorType>(wp.getType());
+
+  // Run time, O(M·K): the activation zero-padded to [M₃₂, K₆₄], copied 64
+  // bytes at a time by masked vector reads (zeros past M and K) in parallel
+  // over 32-row blocks; or the activation itself when it needs no padding
+  // and is not a slice (a strided view: the kernel's buffer must have the
+  // identity layout).
+  Value padded = qx;
+  if (mPadded != m || kPadded != k ||
+      qx.getDefiningOp<tensor::ExtractSliceOp>())
+    padded = buildPaddedInt8Rows(b, loc, qx, mPadded, kPadded, rows);
+
+  Value init = empty(b, loc, {m, n}, f32);
+  const int64_t groups = llvm::divideCeil(blocks, groupBlocks);
+  auto forall = scf::ForallOp::create(
+      b, loc,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(groups), b.getIndexAttr(panels)},
+      ValueRange{init}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  panel = forall.getInductionVar(1);
+  Value out = forall.getRegionOutArgs()[0];
+  Value groupTile = openGroupTile(forall.getInductionVar(0), out);
+
+  // The tiles read the packed weight and the padded activation as buffers.
+  wm = bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(packedType.getShape(), i8), wp,
+      /*readOnly=*/true);
+  am = bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get({mPadded, kPadded}, i8), padded,
+      /*readOnly=*/true);
+  // The epilogue needs the accumulators in memory: a scratch buffer per
+  // tile (bufferization allocates and frees it).
+  scratch = scratchBuffer(b, loc, {groupBlocks * rows, kPanel}, i32);
+  loadColumnVectors();
+  zeroAccumulators();
+  multiplyK();
+  Value result = epilogue(groupTile);
   b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  SmallVector<OpFoldResult> unit = {b.getIndexAttr(1), b.getIndexAttr(1)};
   tensor::ParallelInsertSliceOp::create(b, loc, result, out, offsets, sizes,
                                         unit);
   return forall.getResult(0);
+}
+
+} // namespace
+
+Value mlir::quant_xform::lowering::buildAmxInt8Linear(
+    OpBuilder &b, Location loc, Value qx, int64_t m, int64_t k,
+    DenseElementsAttr weight, Value sx, Value sw, Value bias) {
+  return AmxInt8Gemm(b, loc, qx, m, k, weight, sx, sw, bias).build();
 }

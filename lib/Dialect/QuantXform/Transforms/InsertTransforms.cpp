@@ -13,6 +13,7 @@
 
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 
+#include "TransformCandidates.h"
 #include "TransformUtils.h"
 #include "quant-xform/Calibration/TransformSearch.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
@@ -50,15 +51,7 @@ static std::optional<Kind> parseCandidate(StringRef name) {
       .Default(std::nullopt);
 }
 
-/// What a search settled on for one activation, handed to insertPair.
-struct Preset {
-  /// Smoothing scales (Kind::Smooth).
-  std::optional<std::vector<double>> scales;
-  /// The affine matrix A (Kind::Affine).
-  std::optional<Matrix> affine;
-  /// Hadamard signs (Kind::Hadamard).
-  std::optional<SmallVector<int8_t>> signs;
-};
+using Preset = TransformPreset;
 
 /// A search's outcome for one layer's activation, reused where the same
 /// layer appears again (a decoder layer's prefill, decode and calibration
@@ -71,6 +64,83 @@ struct SearchOutcome {
   bool none = false;
   Kind kind = Kind::Smooth;
   Preset preset;
+};
+
+/// Where one transform pair T, T⁻¹ is built: right after `input`, typed
+/// like it, with diagnostics on the activation's first reader.
+struct PairSite {
+  PairSite(LinearOp first, Value input)
+      : b(first.getContext()), loc(first.getLoc()), first(first), input(input),
+        type(cast<RankedTensorType>(input.getType())),
+        n(type.getShape().back()) {
+    if (Operation *def = input.getDefiningOp())
+      b.setInsertionPointAfter(def);
+    else
+      b.setInsertionPointToStart(cast<BlockArgument>(input).getOwner());
+  }
+
+  /// Transforms are folded into f32 / f64 weights only: folding them into
+  /// bf16 / f16 weights would round the folded weights.
+  LogicalResult unsupportedType() {
+    return first.emitError()
+           << "linear '" << getLayerName(first)
+           << "': transforms with a matrix or scales are inserted on f32 "
+              "or f64 activations only, got "
+           << type.getElementType() << " (convert the model to f32 first)";
+  }
+
+  void rotation(RotationKind rk, Value matrix, DenseI64ArrayAttr perm,
+                DenseI8ArrayAttr signs) {
+    auto kindAttr = RotationKindAttr::get(b.getContext(), rk);
+    FloatAttr tol = b.getF64FloatAttr(1e-4);
+    forward = RotateOp::create(b, loc, type, kindAttr, input, matrix, perm,
+                               signs, UnitAttr(), tol);
+    inverse = RotateOp::create(b, loc, type, kindAttr, forward->getResult(0),
+                               matrix, perm, signs, b.getUnitAttr(), tol);
+  }
+
+  LogicalResult denseRotation(const Matrix &q) {
+    FailureOr<Value> c = makeFloatConstant(b, loc, squareType(), q.data());
+    if (failed(c))
+      return unsupportedType();
+    rotation(RotationKind::Dense, *c, {}, {});
+    return success();
+  }
+
+  LogicalResult affine(const Matrix &a) {
+    FailureOr<Value> c = makeFloatConstant(b, loc, squareType(), a.data());
+    if (failed(c))
+      return unsupportedType();
+    FloatAttr bound = b.getF64FloatAttr(1e6);
+    forward =
+        AffineOp::create(b, loc, type, input, *c, Value(), UnitAttr(), bound);
+    inverse = AffineOp::create(b, loc, type, forward->getResult(0), *c, Value(),
+                               b.getUnitAttr(), bound);
+    return success();
+  }
+
+  LogicalResult smooth(ArrayRef<double> scales) {
+    auto vectorType = RankedTensorType::get({n}, type.getElementType());
+    FailureOr<Value> c = makeFloatConstant(b, loc, vectorType, scales);
+    if (failed(c))
+      return unsupportedType();
+    forward = SmoothOp::create(b, loc, type, input, *c, Value(), UnitAttr());
+    inverse = SmoothOp::create(b, loc, type, forward->getResult(0), *c, Value(),
+                               b.getUnitAttr());
+    return success();
+  }
+
+  RankedTensorType squareType() const {
+    return RankedTensorType::get({n, n}, type.getElementType());
+  }
+
+  OpBuilder b;
+  Location loc;
+  LinearOp first;
+  Value input;
+  RankedTensorType type;
+  int64_t n;
+  Operation *forward = nullptr, *inverse = nullptr;
 };
 
 struct InsertTransforms
@@ -135,6 +205,8 @@ struct InsertTransforms
 
   /// Checks the options of the searches.
   LogicalResult checkSearchOptions(ModuleOp module) {
+    config = SearchConfig();
+    std::vector<double> &grid = config.grid;
     grid.assign(alphaGrid.begin(), alphaGrid.end());
     if (grid.empty())
       for (int i = 0; i <= 10; ++i)
@@ -143,6 +215,10 @@ struct InsertTransforms
       if (!(a >= 0.0 && a <= 1.0))
         return module.emitError()
                << kPass << ": alpha-grid values must be in [0, 1], got " << a;
+    config.alpha = alpha;
+    config.alphaSearch = alphaSearch;
+    config.affineMaxSize = affineMaxSize;
+    calibration::AffineOptions &affineOptions = config.affine;
     affineOptions.epochs = affineEpochs;
     affineOptions.stepsPerEpoch = affineSteps;
     affineOptions.stepSize = affineStepSize;
@@ -169,7 +245,6 @@ struct InsertTransforms
     if (affineBand < -1)
       return module.emitError() << kPass << ": affine-band must be >= -1, got "
                                 << affineBand.getValue();
-    candidateKinds.clear();
     SmallVector<std::string> names(candidates.begin(), candidates.end());
     if (names.empty())
       names = {"smooth", "hadamard"};
@@ -179,7 +254,7 @@ struct InsertTransforms
         return module.emitError()
                << kPass << ": candidates must be smooth, hadamard, pca or "
                << "learned-affine, got '" << name << "'";
-      candidateKinds.push_back(*c);
+      config.candidates.push_back(*c);
     }
     return success();
   }
@@ -210,6 +285,14 @@ struct InsertTransforms
     return data;
   }
 
+  /// Applies a stored outcome of the same layer's search to `readers`.
+  LogicalResult applyOutcome(const SearchOutcome &o, Value input,
+                             ArrayRef<LinearOp> readers) {
+    for (LinearOp reader : readers)
+      reader->setAttr(kSearchAttrName, o.record);
+    return o.none ? success() : insertPair(o.kind, input, readers, o.preset);
+  }
+
   /// Runs the search for `k` on the activation `input`, inserts the winner
   /// (if any) and records the choice on the readers.
   LogicalResult searchAndInsert(Kind k, Value input,
@@ -232,160 +315,30 @@ struct InsertTransforms
       key += "/" + std::to_string(static_cast<int>(k));
     if (auto it = outcomes.find(key); !key.empty() && it != outcomes.end() &&
                                       it->second.absMax == stats->absMax &&
-                                      it->second.readers == readers.size()) {
-      const SearchOutcome &o = it->second;
-      for (LinearOp reader : readers)
-        reader->setAttr(kSearchAttrName, o.record);
-      return o.none ? success() : insertPair(o.kind, input, readers, o.preset);
-    }
-    auto fail = [&](llvm::Error e) {
-      return first.emitError() << "linear '" << getLayerName(first)
-                               << "': " << llvm::toString(std::move(e));
-    };
+                                      it->second.readers == readers.size())
+      return applyOutcome(it->second, input, readers);
     llvm::Expected<calibration::TransformError> before =
         calibration::measureIdentity(*data);
     if (!before)
-      return fail(before.takeError());
-
-    // One candidate: its kind, preset, error and alpha (when smoothing).
-    struct Candidate {
-      Kind kind;
-      Preset preset;
-      calibration::TransformError error;
-      std::optional<double> alpha;
-    };
-    // SmoothQuant's scales: searched, or at the fixed alpha.
-    auto smoothCandidate = [&](bool search) -> FailureOr<Candidate> {
-      Candidate c{Kind::Smooth, {}, {}, {}};
-      if (search) {
-        auto r = calibration::searchSmoothAlpha(*data, stats->absMax, grid);
-        if (!r)
-          return fail(r.takeError());
-        c.alpha = r->alpha;
-        c.preset.scales = r->scales;
-        c.error = r->error;
-        return c;
-      }
-      std::vector<double> s = calibration::smoothQuantScales(
-          stats->absMax, calibration::weightColumnMax(data->weights), alpha);
-      auto e = calibration::measureSmooth(*data, s);
-      if (!e)
-        return fail(e.takeError());
-      c.alpha = alpha.getValue();
-      c.preset.scales = std::move(s);
-      c.error = *e;
-      return c;
-    };
-    auto affineCandidate = [&]() -> FailureOr<Candidate> {
-      FailureOr<Candidate> init = smoothCandidate(alphaSearch);
-      if (failed(init))
-        return failure();
-      if (n > affineMaxSize) {
-        first.emitWarning()
-            << "linear '" << getLayerName(first) << "': " << n
-            << " features exceed affine-max-size=" << affineMaxSize.getValue()
-            << "; keeping the smoothing diagonal";
-        return init;
-      }
-      auto r =
-          calibration::learnAffine(*data, *init->preset.scales, affineOptions);
-      if (!r)
-        return fail(r.takeError());
-      if (!checkInvertible(r->a).diagonallyDominant) {
-        first.emitWarning() << "linear '" << getLayerName(first)
-                            << "': the learned affine is not strictly "
-                               "diagonally dominant; keeping the smoothing "
-                               "diagonal";
-        return init;
-      }
-      Candidate c{Kind::Affine, {}, r->final, init->alpha};
-      c.preset.affine = std::move(r->a);
-      return c;
-    };
-    auto rotationCandidate = [&](Kind rk) -> FailureOr<Candidate> {
-      Candidate c{rk, {}, {}, {}};
-      Matrix q;
-      if (rk == Kind::Hadamard) {
-        if (n % 2 != 0)
-          return first.emitError()
-                 << "linear '" << getLayerName(first)
-                 << "': a Hadamard rotation needs an even feature size, got "
-                 << n;
-        SmallVector<int8_t> signs(n);
-        for (int8_t &s : signs)
-          s = (rng() & 1) ? 1 : -1;
-        q = Matrix::hadamard(n, signs);
-        c.preset.signs = std::move(signs);
-      } else {
-        if (!stats->secondMoment)
-          return first.emitError()
-                 << "linear '" << getLayerName(first)
-                 << "' has no second-moment statistics for the pca candidate";
-        FailureOr<Matrix> axes = principalAxes(*stats->secondMoment);
-        if (failed(axes))
-          return first.emitError() << "linear '" << getLayerName(first)
-                                   << "': the second moment is not a finite "
-                                      "symmetric matrix";
-        q = std::move(*axes);
-      }
-      auto e = calibration::measureTransform(*data, q, q);
-      if (!e)
-        return fail(e.takeError());
-      c.error = *e;
-      return c;
-    };
-
-    std::optional<Candidate> best;
-    auto consider = [&](FailureOr<Candidate> c) -> LogicalResult {
-      if (failed(c))
-        return failure();
-      if (!best || c->error.mse < best->error.mse)
-        best = std::move(*c);
-      return success();
-    };
-    if (k == Kind::Smooth) {
-      if (failed(consider(smoothCandidate(true))))
-        return failure();
-    } else if (k == Kind::LearnedAffine) {
-      if (failed(consider(affineCandidate())))
-        return failure();
-    } else {
-      for (Kind c : candidateKinds) {
-        FailureOr<Candidate> cand = c == Kind::Smooth ? smoothCandidate(true)
-                                    : c == Kind::LearnedAffine
-                                        ? affineCandidate()
-                                        : rotationCandidate(c);
-        if (failed(consider(std::move(cand))))
-          return failure();
-      }
-    }
+      return first.emitError() << "linear '" << getLayerName(first)
+                               << "': " << llvm::toString(before.takeError());
+    CandidateSearch search(config, rng);
+    FailureOr<TransformCandidate> best =
+        search.best(SearchInput{first, *stats, *data, n}, k);
+    if (failed(best))
+      return failure();
 
     // Record the choice; auto keeps no transform when none helps.
     bool none = k == Kind::Auto && before->mse <= best->error.mse;
-    Builder b(&getContext());
-    StringRef name = none                           ? "none"
-                     : best->kind == Kind::Smooth   ? "smooth"
-                     : best->kind == Kind::Affine   ? "learned-affine"
-                     : best->kind == Kind::Hadamard ? "hadamard"
-                                                    : "pca";
-    SmallVector<NamedAttribute> entries = {
-        b.getNamedAttr("transform", b.getStringAttr(name)),
-        b.getNamedAttr("sqnr_before", b.getF64FloatAttr(before->sqnrDb)),
-        b.getNamedAttr(
-            "sqnr_after",
-            b.getF64FloatAttr(none ? before->sqnrDb : best->error.sqnrDb))};
-    if (!none && best->alpha)
-      entries.push_back(
-          b.getNamedAttr("alpha", b.getF64FloatAttr(*best->alpha)));
-    DictionaryAttr record = b.getDictionaryAttr(entries);
-    for (LinearOp reader : readers)
-      reader->setAttr(kSearchAttrName, record);
+    SearchOutcome outcome{stats->absMax,
+                          readers.size(),
+                          searchRecord(&getContext(), *before, *best, none),
+                          none,
+                          best->kind,
+                          best->preset};
     if (!key.empty())
-      outcomes[key] = SearchOutcome{stats->absMax, readers.size(), record, none,
-                                    best->kind,    best->preset};
-    if (none)
-      return success();
-    return insertPair(best->kind, input, readers, best->preset);
+      outcomes[key] = outcome;
+    return applyOutcome(outcome, input, readers);
   }
 
   /// Records a requested (not searched) transform on its `readers` as
@@ -492,6 +445,81 @@ struct InsertTransforms
     return success();
   }
 
+  /// Hadamard signs: the searched ones, or fresh random ones.
+  SmallVector<int8_t> hadamardSigns(int64_t n, const Preset &preset) {
+    if (preset.signs)
+      return *preset.signs;
+    SmallVector<int8_t> signs(n);
+    for (int8_t &s : signs)
+      s = (rng() & 1) ? 1 : -1;
+    return signs;
+  }
+
+  /// A permutation: largest channels first when statistics exist (outliers
+  /// end up next to each other, one group for per-group schemes), random
+  /// otherwise.
+  SmallVector<int64_t> channelPermutation(LinearOp first, int64_t n) {
+    SmallVector<int64_t> perm(n);
+    std::iota(perm.begin(), perm.end(), 0);
+    if (std::optional<LinearStats> stats = getLinearStats(first)) {
+      llvm::sort(perm.begin(), perm.end(), [&](int64_t a, int64_t c) {
+        return stats->absMax[a] > stats->absMax[c] ||
+               (stats->absMax[a] == stats->absMax[c] && a < c);
+      });
+    } else {
+      std::shuffle(perm.begin(), perm.end(), rng);
+    }
+    return perm;
+  }
+
+  /// The rotation of matrix-file, checked against the feature size.
+  LogicalResult fileRotation(PairSite &site) {
+    if (fileMatrix.rows() != site.n)
+      return site.first.emitError()
+             << "linear '" << getLayerName(site.first) << "': matrix-file is "
+             << fileMatrix.rows() << "x" << fileMatrix.cols()
+             << " but the feature size is " << site.n;
+    OrthogonalityReport report = checkOrthogonal(fileMatrix);
+    if (report.maxError > 1e-4)
+      return site.first.emitError()
+             << "matrix-file '" << matrixFile
+             << "' is not orthogonal: max |Q·Qᵀ − I| = " << report.maxError;
+    return site.denseRotation(fileMatrix);
+  }
+
+  /// The principal axes of the first reader's second moment.
+  LogicalResult pcaRotation(PairSite &site) {
+    std::optional<LinearStats> stats = getLinearStats(site.first);
+    if (!stats || !stats->secondMoment)
+      return site.first.emitError()
+             << "linear '" << getLayerName(site.first)
+             << "' has no second-moment statistics; run "
+                "quant-xform-calibrate (second-moment=true) first";
+    FailureOr<Matrix> axes = principalAxes(*stats->secondMoment);
+    if (failed(axes))
+      return site.first.emitError() << "linear '" << getLayerName(site.first)
+                                    << "': the second moment is not a finite "
+                                       "symmetric matrix";
+    return site.denseRotation(*axes);
+  }
+
+  /// The learned affine of a search, or the one of matrix-file.
+  LogicalResult affinePair(PairSite &site, const Preset &preset) {
+    const Matrix &matrix = preset.affine ? *preset.affine : fileMatrix;
+    if (matrix.rows() != site.n)
+      return site.first.emitError()
+             << "linear '" << getLayerName(site.first) << "': matrix-file is "
+             << fileMatrix.rows() << "x" << fileMatrix.cols()
+             << " but the feature size is " << site.n;
+    InvertibilityReport report = checkInvertible(matrix);
+    if (!report.diagonallyDominant && !(report.condition <= 1e6))
+      return site.first.emitError()
+             << "matrix-file '" << matrixFile
+             << "' is singular or ill-conditioned (condition number "
+             << report.condition << " > 1e6)";
+    return site.affine(matrix);
+  }
+
   /// Inserts T and T⁻¹ after `input` and points `readers` at T⁻¹'s result.
   LogicalResult insertPair(Kind k, Value input, ArrayRef<LinearOp> readers,
                            const Preset &preset) {
@@ -501,137 +529,36 @@ struct InsertTransforms
       return first.emitError() << "linear '" << getLayerName(first)
                                << "': the feature dimension must be static "
                                   "to insert a transform";
-    int64_t n = type.getShape().back();
-    MLIRContext *ctx = &getContext();
-    OpBuilder b(ctx);
-    if (Operation *def = input.getDefiningOp())
-      b.setInsertionPointAfter(def);
-    else
-      b.setInsertionPointToStart(cast<BlockArgument>(input).getOwner());
-    Location loc = first.getLoc();
-    auto elem = type.getElementType();
-    auto square = RankedTensorType::get({n, n}, elem);
-    auto vector = RankedTensorType::get({n}, elem);
-    Operation *forward = nullptr, *inverse = nullptr;
-
-    // Transforms are folded into f32 / f64 weights only: folding them into
-    // bf16 / f16 weights would round the folded weights.
-    auto unsupportedType = [&]() -> LogicalResult {
-      return first.emitError()
-             << "linear '" << getLayerName(first)
-             << "': transforms with a matrix or scales are inserted on f32 "
-                "or f64 activations only, got "
-             << elem << " (convert the model to f32 first)";
-    };
-    auto rotation = [&](RotationKind rk, Value matrix, DenseI64ArrayAttr perm,
-                        DenseI8ArrayAttr signs) {
-      auto kindAttr = RotationKindAttr::get(ctx, rk);
-      FloatAttr tol = b.getF64FloatAttr(1e-4);
-      forward = RotateOp::create(b, loc, type, kindAttr, input, matrix, perm,
-                                 signs, UnitAttr(), tol);
-      inverse = RotateOp::create(b, loc, type, kindAttr, forward->getResult(0),
-                                 matrix, perm, signs, b.getUnitAttr(), tol);
-    };
-    auto denseRotation = [&](const Matrix &q) -> LogicalResult {
-      FailureOr<Value> c = makeFloatConstant(b, loc, square, q.data());
-      if (failed(c))
-        return unsupportedType();
-      rotation(RotationKind::Dense, *c, {}, {});
-      return success();
-    };
-
+    PairSite site(first, input);
+    int64_t n = site.n;
+    LogicalResult built = success();
     switch (k) {
-    case Kind::Hadamard: {
+    case Kind::Hadamard:
       if (n % 2 != 0)
         return first.emitError()
                << "linear '" << getLayerName(first)
                << "': a Hadamard rotation needs an even feature size, got " << n
                << " (use kind=random-orthogonal)";
-      SmallVector<int8_t> signs(n);
-      if (preset.signs)
-        signs = *preset.signs;
-      else
-        for (int8_t &s : signs)
-          s = (rng() & 1) ? 1 : -1;
-      rotation(RotationKind::Hadamard, Value(), {},
-               b.getDenseI8ArrayAttr(signs));
+      site.rotation(RotationKind::Hadamard, Value(), {},
+                    site.b.getDenseI8ArrayAttr(hadamardSigns(n, preset)));
       break;
-    }
     case Kind::RandomOrthogonal:
-      if (failed(denseRotation(randomOrthogonal(n, rng()))))
-        return failure();
+      built = site.denseRotation(randomOrthogonal(n, rng()));
       break;
-    case Kind::Permutation: {
-      SmallVector<int64_t> perm(n);
-      std::iota(perm.begin(), perm.end(), 0);
-      if (std::optional<LinearStats> stats = getLinearStats(first)) {
-        // Largest channels first: outliers end up next to each other (one
-        // group for per-group schemes).
-        llvm::sort(perm.begin(), perm.end(), [&](int64_t a, int64_t c) {
-          return stats->absMax[a] > stats->absMax[c] ||
-                 (stats->absMax[a] == stats->absMax[c] && a < c);
-        });
-      } else {
-        std::shuffle(perm.begin(), perm.end(), rng);
-      }
-      rotation(RotationKind::Permutation, Value(), b.getDenseI64ArrayAttr(perm),
-               {});
+    case Kind::Permutation:
+      site.rotation(RotationKind::Permutation, Value(),
+                    site.b.getDenseI64ArrayAttr(channelPermutation(first, n)),
+                    {});
       break;
-    }
-    case Kind::Dense: {
-      if (fileMatrix.rows() != n)
-        return first.emitError()
-               << "linear '" << getLayerName(first) << "': matrix-file is "
-               << fileMatrix.rows() << "x" << fileMatrix.cols()
-               << " but the feature size is " << n;
-      OrthogonalityReport report = checkOrthogonal(fileMatrix);
-      if (report.maxError > 1e-4)
-        return first.emitError()
-               << "matrix-file '" << matrixFile
-               << "' is not orthogonal: max |Q·Qᵀ − I| = " << report.maxError;
-      if (failed(denseRotation(fileMatrix)))
-        return failure();
+    case Kind::Dense:
+      built = fileRotation(site);
       break;
-    }
-    case Kind::Pca: {
-      std::optional<LinearStats> stats = getLinearStats(first);
-      if (!stats || !stats->secondMoment)
-        return first.emitError()
-               << "linear '" << getLayerName(first)
-               << "' has no second-moment statistics; run "
-                  "quant-xform-calibrate (second-moment=true) first";
-      FailureOr<Matrix> axes = principalAxes(*stats->secondMoment);
-      if (failed(axes))
-        return first.emitError() << "linear '" << getLayerName(first)
-                                 << "': the second moment is not a finite "
-                                    "symmetric matrix";
-      if (failed(denseRotation(*axes)))
-        return failure();
+    case Kind::Pca:
+      built = pcaRotation(site);
       break;
-    }
-    case Kind::Affine: {
-      const Matrix &matrix = preset.affine ? *preset.affine : fileMatrix;
-      if (matrix.rows() != n)
-        return first.emitError()
-               << "linear '" << getLayerName(first) << "': matrix-file is "
-               << fileMatrix.rows() << "x" << fileMatrix.cols()
-               << " but the feature size is " << n;
-      InvertibilityReport report = checkInvertible(matrix);
-      if (!report.diagonallyDominant && !(report.condition <= 1e6))
-        return first.emitError()
-               << "matrix-file '" << matrixFile
-               << "' is singular or ill-conditioned (condition number "
-               << report.condition << " > 1e6)";
-      FailureOr<Value> a = makeFloatConstant(b, loc, square, matrix.data());
-      if (failed(a))
-        return unsupportedType();
-      FloatAttr bound = b.getF64FloatAttr(1e6);
-      forward =
-          AffineOp::create(b, loc, type, input, *a, Value(), UnitAttr(), bound);
-      inverse = AffineOp::create(b, loc, type, forward->getResult(0), *a,
-                                 Value(), b.getUnitAttr(), bound);
+    case Kind::Affine:
+      built = affinePair(site, preset);
       break;
-    }
     case Kind::LearnedAffine:
     case Kind::Auto:
       llvm_unreachable("searched kinds are inserted as their result");
@@ -639,20 +566,15 @@ struct InsertTransforms
       FailureOr<std::vector<double>> s =
           preset.scales ? FailureOr<std::vector<double>>(*preset.scales)
                         : smoothingScales(readers, n);
-      if (failed(s))
-        return failure();
-      FailureOr<Value> c = makeFloatConstant(b, loc, vector, *s);
-      if (failed(c))
-        return unsupportedType();
-      forward = SmoothOp::create(b, loc, type, input, *c, Value(), UnitAttr());
-      inverse = SmoothOp::create(b, loc, type, forward->getResult(0), *c,
-                                 Value(), b.getUnitAttr());
+      built = failed(s) ? failure() : site.smooth(*s);
       break;
     }
     }
-    forward->setAttr(kPinnedAttrName, b.getUnitAttr());
+    if (failed(built))
+      return failure();
+    site.forward->setAttr(kPinnedAttrName, site.b.getUnitAttr());
     for (LinearOp reader : readers)
-      reader.getInputMutable().assign(inverse->getResult(0));
+      reader.getInputMutable().assign(site.inverse->getResult(0));
     return success();
   }
 
@@ -689,9 +611,7 @@ struct InsertTransforms
 
   std::mt19937_64 rng;
   Matrix fileMatrix;
-  std::vector<double> grid;
-  calibration::AffineOptions affineOptions;
-  SmallVector<Kind> candidateKinds;
+  SearchConfig config;
 };
 
 } // namespace
