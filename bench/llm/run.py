@@ -31,6 +31,7 @@ without its multimodal library; the script installs it unless
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -213,17 +214,42 @@ def main():
     for r in recipes:
         if r not in qx.RECIPES:
             sys.exit(f"unknown recipe {r!r}; known: {', '.join(sorted(qx.RECIPES))}")
-    models = {}
+    # One W8A8 model at a time: compiled, scored on every window against the
+    # fp32 logits (kept, float32), then dropped unless it is the best so far
+    # (the speed rows and the answer use it). Thirteen compiled models held
+    # at once exceed 24 GiB.
     compile_s = {}
-    for name in [None] + recipes:
+    scores = {}
+
+    def compile_row(name):
         label = name or "fp32"
         log(f"compiling {label} ...")
         recipe = None if name is None else affine_budget(qx.RECIPES[name], a.affine)
-        models[label] = llm.compile(recipe, calibration=cal if recipe else None,
-                                    threads=a.threads, progress=False,
-                                    float_model=models.get("fp32"))
-        compile_s[label] = models[label].compile_seconds
+        m = llm.compile(recipe, calibration=cal if recipe else None, threads=a.threads,
+                        progress=False, float_model=fp32 if name else None)
+        compile_s[label] = m.compile_seconds
         log(f"compiled {label} in {compile_s[label]:.1f} s")
+        return m
+
+    def score_row(label, window_logits):
+        scores[label] = Score()
+        for k, w in enumerate(windows):
+            scores[label].add(window_logits(k, w), log_softmax(refs[k][:-1]), w)
+        r = scores[label].row()
+        log(f"scored {label}: ppl {r['ppl']:.4f}, KL {r['kl']:.5f}")
+
+    fp32 = compile_row(None)
+    refs = [fp32.logits(w) for w in windows]
+    score_row("fp32", lambda k, w: refs[k])
+    models = {"fp32": fp32}
+    for name in recipes:
+        m = compile_row(name)
+        score_row(name, lambda k, w: m.logits(w))
+        best = best_recipe(scores, [r for r in recipes if r in scores])
+        if best == name:
+            models = {"fp32": fp32, name: m}
+        del m
+        gc.collect()
 
     anchor = {}
     if have_llamacpp:
@@ -240,19 +266,10 @@ def main():
             lc.quantize(f32, q8 + ".tmp", "Q8_0")
             os.replace(q8 + ".tmp", q8)
         anchor = {"llama.cpp F32": f32, "llama.cpp Q8_0": q8}
-
-    scores = {label: Score() for label in list(models) + list(anchor)}
-    opened = {label: __import__("llamacpp_anchor").Model(path) for label, path in anchor.items()}
-    for k, w in enumerate(windows):
-        ref = models["fp32"].logits(w)
-        ref_logp = log_softmax(ref[:-1])
-        for label, m in models.items():
-            scores[label].add(ref if label == "fp32" else m.logits(w), ref_logp, w)
-        for label, m in opened.items():
-            scores[label].add(m.window_logits(w, a.threads), ref_logp, w)
-        log(f"window {k + 1}/{len(windows)}: fp32 ppl so far {scores['fp32'].row()['ppl']:.4f}")
-    for m in opened.values():
-        m.close()
+    for label, path in anchor.items():
+        opened = lc.Model(path)
+        score_row(label, lambda k, w: opened.window_logits(w, a.threads))
+        opened.close()
 
     speeds = {}
     prompt = windows[0]
