@@ -148,11 +148,7 @@ void AmxGroupedInt8Gemm::multiplyGroup(Value g, Value slot) {
       bs.push_back(amx::TileLoadOp::create(
           b, loc, bTileType, weightBuf,
           ValueRange{panel, step0, index(t * kLanes * kDepth)}));
-    for (int64_t a = 0; a < aTiles; ++a)
-      for (int64_t t = 0; t < kBTiles; ++t)
-        accs[a * kBTiles + t] = amx::TileMulIOp::create(
-            b, loc, cTileType, as[a], bs[t], accs[a * kBTiles + t],
-            /*isZextLhs=*/false, /*isZextRhs=*/false);
+    accumulateTileProducts(b, loc, as, bs, accs);
   }
   for (int64_t a = 0; a < aTiles; ++a)
     for (int64_t t = 0; t < kBTiles; ++t)

@@ -133,6 +133,17 @@ Value mlir::quant_xform::lowering::buildPaddedInt8Rows(OpBuilder &b,
   return forall.getResult(0);
 }
 
+void mlir::quant_xform::lowering::accumulateTileProducts(
+    OpBuilder &b, Location loc, ArrayRef<Value> as, ArrayRef<Value> bs,
+    MutableArrayRef<Value> accs) {
+  for (size_t a = 0; a < as.size(); ++a)
+    for (size_t t = 0; t < bs.size(); ++t) {
+      Value &acc = accs[a * bs.size() + t];
+      acc = amx::TileMulIOp::create(b, loc, acc.getType(), as[a], bs[t], acc,
+                                    /*isZextLhs=*/false, /*isZextRhs=*/false);
+    }
+}
+
 Value mlir::quant_xform::lowering::scratchBuffer(OpBuilder &b, Location loc,
                                                  ArrayRef<int64_t> shape,
                                                  Type elem) {
@@ -364,11 +375,7 @@ void AmxInt8Gemm::multiplyChunk(OpBuilder &cb, Value firstKTile,
             bs.push_back(amx::TileLoadOp::create(
                 lb, ll, aTileType, wm,
                 ValueRange{panel, step0, index(lb, t * kLanes * kDepth)}));
-          for (int64_t a = 0; a < aTiles; ++a)
-            for (int64_t t = 0; t < bTiles; ++t)
-              accs[a * bTiles + t] = amx::TileMulIOp::create(
-                  lb, ll, cTileType, as[a], bs[t], accs[a * bTiles + t],
-                  /*isZextLhs=*/false, /*isZextRhs=*/false);
+          accumulateTileProducts(lb, ll, as, bs, accs);
         }
         for (int64_t a = 0; a < aTiles; ++a)
           for (int64_t t = 0; t < bTiles; ++t)

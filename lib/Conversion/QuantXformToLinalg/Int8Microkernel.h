@@ -94,6 +94,11 @@ Value packAmxWeight(OpBuilder &b, Location loc, DenseElementsAttr weight,
 Value buildPaddedInt8Rows(OpBuilder &b, Location loc, Value qx, int64_t mPadded,
                           int64_t kPadded, int64_t blockRows);
 
+/// accs[a·|bs| + t] += as[a] · bs[t] for every A tile and B tile: one
+/// signed × signed `tdpbssd` (`amx.tile_muli`) each.
+void accumulateTileProducts(OpBuilder &b, Location loc, ArrayRef<Value> as,
+                            ArrayRef<Value> bs, MutableArrayRef<Value> accs);
+
 /// A fresh [shape] buffer that the kernel's vector code and tile stores
 /// use as scratch: `bufferization.alloc_tensor` (never merged with another
 /// value by CSE, as a `tensor.empty` of the same type would be, which then

@@ -472,13 +472,21 @@ struct InsertTransforms
     return perm;
   }
 
+  /// Fails with a diagnostic when `matrix` (matrix-file, or a searched
+  /// affine) does not have the feature size's rows.
+  LogicalResult checkFileMatrixSize(PairSite &site, const Matrix &matrix) {
+    if (matrix.rows() == site.n)
+      return success();
+    return site.first.emitError()
+           << "linear '" << getLayerName(site.first) << "': matrix-file is "
+           << fileMatrix.rows() << "x" << fileMatrix.cols()
+           << " but the feature size is " << site.n;
+  }
+
   /// The rotation of matrix-file, checked against the feature size.
   LogicalResult fileRotation(PairSite &site) {
-    if (fileMatrix.rows() != site.n)
-      return site.first.emitError()
-             << "linear '" << getLayerName(site.first) << "': matrix-file is "
-             << fileMatrix.rows() << "x" << fileMatrix.cols()
-             << " but the feature size is " << site.n;
+    if (failed(checkFileMatrixSize(site, fileMatrix)))
+      return failure();
     OrthogonalityReport report = checkOrthogonal(fileMatrix);
     if (report.maxError > 1e-4)
       return site.first.emitError()
@@ -506,11 +514,8 @@ struct InsertTransforms
   /// The learned affine of a search, or the one of matrix-file.
   LogicalResult affinePair(PairSite &site, const Preset &preset) {
     const Matrix &matrix = preset.affine ? *preset.affine : fileMatrix;
-    if (matrix.rows() != site.n)
-      return site.first.emitError()
-             << "linear '" << getLayerName(site.first) << "': matrix-file is "
-             << fileMatrix.rows() << "x" << fileMatrix.cols()
-             << " but the feature size is " << site.n;
+    if (failed(checkFileMatrixSize(site, matrix)))
+      return failure();
     InvertibilityReport report = checkInvertible(matrix);
     if (!report.diagonallyDominant && !(report.condition <= 1e6))
       return site.first.emitError()
