@@ -116,7 +116,7 @@ class LLM:
 
     def __init__(self, config: DecoderConfig, weights, tokenizer=None,
                  prefill_len: int = 512, context: int = 1024, decode_batch: int = 1,
-                 calibration_len: int = 128):
+                 calibration_len: int = 128, long_prompts: str = "decode"):
         if not isinstance(config, DecoderConfig) or not config.rope_theta:
             raise QuantXformError("LLM needs a DecoderConfig with rope_theta > 0")
         _validate_config(config)
@@ -126,6 +126,9 @@ class LLM:
                         ("decode_batch", decode_batch), ("calibration_len", calibration_len)):
             if not isinstance(v, int) or v <= 0:
                 raise QuantXformError(f"{name} must be a positive integer, got {v!r}")
+        if long_prompts not in ("decode", "chunks"):
+            raise QuantXformError(f"long_prompts must be 'decode' or 'chunks', got "
+                                  f"{long_prompts!r}")
         if context > config.max_positions:
             raise QuantXformError(f"context {context} exceeds the model's "
                                   f"{config.max_positions} positions")
@@ -152,6 +155,12 @@ class LLM:
         self.cache_len = -(-context // 64) * 64
         #: Tokens per calibration window (the private ``main`` of a layer).
         self.calibration_len = min(calibration_len, prefill_len)
+        #: How a prompt longer than ``prefill_len`` continues: "decode" (token
+        #: by token through the decode step) or "chunks" (a third compiled
+        #: function per layer, ``prefill_chunk``: ``prefill_len`` tokens at a
+        #: time against the cache; more compile time, much faster prompts).
+        self.long_prompts = long_prompts
+        self.chunked = long_prompts == "chunks" and context > prefill_len
         self._calibration_memo: Dict[tuple, List[List[np.ndarray]]] = {}
 
     @classmethod
@@ -183,7 +192,8 @@ class LLM:
         return build_layer_ir(self.config, self.weights, layer, self.prefill_len,
                               self.decode_batch, self.cache_len,
                               self.calibration_len if calibration else 0, elide_weights,
-                              rotation, blobs, decode_attention=decode_attention)
+                              rotation, blobs, decode_attention=decode_attention,
+                              prefill_chunk=self.chunked and decode_attention == "matmul")
 
     def layer_module(self, layer: int, calibration: bool = False,
                      rotation: Optional[np.ndarray] = None,
@@ -309,11 +319,12 @@ class LLM:
                 module = quantize(module, recipe, None if cal is None else cal[i],
                                   progress=False)
                 module.run_pipeline("symbol-dce")  # the calibration function
-            pre, dec = module.compile_cpu_functions(["prefill", "decode"], threads)
+            names = ["prefill", "decode"] + (["prefill_chunk"] if self.chunked else [])
+            fns = module.compile_cpu_functions(names, threads)
             done[0] += 1
             _progress(progress, f"compiled layer {i} ({done[0]}/{self.config.layers}, "
                                 f"{time.time() - start:.1f} s)")
-            return _CompiledLayer(module, pre, dec)
+            return _CompiledLayer(module, *fns)
 
         def head():
             # With a recipe the head is W8A8 too, with the recipe's scale
@@ -349,8 +360,9 @@ def _naive_recipe():
 
 
 class _CompiledLayer:
-    def __init__(self, module, prefill, decode):
+    def __init__(self, module, prefill, decode, prefill_chunk=None):
         self.module, self.prefill, self.decode = module, prefill, decode
+        self.prefill_chunk = prefill_chunk
 
 
 class KVCache:
@@ -421,23 +433,56 @@ class CompiledLLM:
     def prefill(self, tokens, cache: KVCache, slot: int = 0) -> np.ndarray:
         """Runs a prompt into ``cache`` (sequence ``slot``) and returns the
         logits of its last token ``[V]``. A prompt longer than
-        ``prefill_len`` continues token by token through ``decode``."""
+        ``prefill_len`` continues ``prefill_len`` tokens at a time through
+        ``prefill_chunk`` (``LLM(long_prompts="chunks")``), else token by
+        token through ``decode``."""
         tokens = list(tokens)
         if not tokens:
             raise QuantXformError("the prompt is empty")
         if len(tokens) > cache.context:
             raise QuantXformError(f"the prompt has {len(tokens)} tokens; the KV cache holds "
                                   f"{cache.context}")
-        first = tokens[:self.llm.prefill_len]
+        S = self.llm.prefill_len
+        first = tokens[:S]
         h = self._prefill_hidden(first, cache, slot)
+        done = last = len(first)
+        if self.layers[0].prefill_chunk is not None:
+            for done in range(S, len(tokens), S):
+                chunk = tokens[done:done + S]
+                h, last = self._prefill_chunk(chunk, cache, slot), len(chunk)
+            done = len(tokens)
         rows = np.zeros((self.llm.decode_batch, self.config.hidden), np.float32)
-        rows[slot] = h[len(first) - 1]
+        rows[slot] = h[last - 1]
         logits = self._head(self.head_decode, rows)[slot]
-        for t in tokens[len(first):]:
+        for t in tokens[done:]:
             step = np.full(self.llm.decode_batch, -1, np.int64)
             step[slot] = t
             logits = self.decode(step, cache)[slot]
         return logits
+
+    def _prefill_chunk(self, tokens, cache: KVCache, slot: int) -> np.ndarray:
+        """The next at most ``prefill_len`` tokens of sequence ``slot``
+        through every layer's ``prefill_chunk``, their k and v appended to
+        the cache; returns the hidden rows ``[prefill_len, H]``."""
+        n, S, C = len(tokens), self.llm.prefill_len, cache.capacity
+        p = int(cache.length[slot])
+        x = np.zeros((S, self.config.hidden), np.float32)
+        x[:n] = self.llm.embed(tokens, self.embedding)
+        cos, sin = rope_tables(p + np.arange(S), self.config.head_dim, self.config.rope_theta)
+        mask = np.full((1, C + S), MASK_NEG, np.float32)
+        mask[0, :C] = cache.mask()[slot]
+        mask[0, C:C + n] = 0.0
+        kv, dh = self.config.n_kv_heads, self.config.head_dim
+        for i, layer in enumerate(self.layers):
+            kc = np.zeros((1, C + S, kv, dh), np.float32)
+            vc = np.zeros((1, C + S, kv, dh), np.float32)
+            kc[0, :C] = cache.k[i][slot].transpose(2, 0, 1)   # [KV, D, C] -> [C, KV, D]
+            vc[0, :C] = cache.v[i][slot].transpose(1, 0, 2)   # [KV, C, D] -> [C, KV, D]
+            x, k, v = layer.prefill_chunk.run([x, cos, sin, mask, kc, vc])
+            cache.k[i][slot, :, :, p:p + n] = k[:, :n].transpose(0, 2, 1)
+            cache.v[i][slot, :, p:p + n] = v[:, :n]
+        cache.length[slot] = p + n
+        return x
 
     def decode(self, tokens, cache: KVCache) -> np.ndarray:
         """One token per sequence (``-1``: the slot is idle) at each

@@ -262,6 +262,37 @@ class _LayerEmitter(_Emitter):
                f"{cache}\n  }}\n")
         return head + "\n".join(self.lines) + ret
 
+    def prefill_chunk(self, S: int, C: int, name: str = "prefill_chunk") -> str:
+        """A prompt's next ``S`` tokens after those already in a ``C``-position
+        cache: one causal ``quant_xform.attention`` over ``C + S`` keys, the
+        cache's (``%k_cache``, ``%v_cache`` ``[1, C + S, KV, D]``, tokens
+        first, positions from ``C`` on filled here with the chunk's own k
+        and v) masked by ``%mask`` ``[1, C + S]`` (empty cache positions and
+        padded tokens), then the chunk's keys up to each query. k and v are
+        returned as ``prefill`` returns them, ``[KV, S, D]``."""
+        H, nh, kvh, dh, T = self.c.hidden, self.nh, self.kvh, self.dh, C + S
+        x = self.stream_in(S)
+        qr, kr, v3 = self.qkv(x, S, "%cos", "%sin")
+        k_out = self.transpose(kr, [S, kvh, dh], [1, 0, 2])   # [KV, S, D]
+        v_out = self.transpose(v3, [S, kvh, dh], [1, 0, 2])
+        own, keys = [1, S, kvh, dh], [1, T, kvh, dh]
+        k_all = self.insert(self.expand(kr, [S, kvh, dh], own, [[0, 1], [2], [3]]),
+                            "%k_cache", keys, [0, C, 0, 0], own)
+        v_all = self.insert(self.expand(v3, [S, kvh, dh], own, [[0, 1], [2], [3]]),
+                            "%v_cache", keys, [0, C, 0, 0], own)
+        q4 = self.expand(qr, [S, nh, dh], [1, S, nh, dh], [[0, 1], [2], [3]])
+        ctx = self.op("ctx", f"quant_xform.attention {q4}, {k_all}, {v_all} "
+                             f"mask(%mask : {_ty(1, T)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
+                             f": f64, causal}} : {_ty(1, S, nh, dh)}, {_ty(*keys)}")
+        ctx2 = self.collapse(ctx, [1, S, nh, dh], [S, nh * dh], [[0, 1], [2, 3]])
+        y = self.stream_out(self.rest(x, ctx2, S), S)
+        half, kv = self.half, _ty(kvh, S, dh)
+        head = (f"  func.func @{name}(%x: {_ty(S, H)}, %cos: {_ty(S, half)}, "
+                f"%sin: {_ty(S, half)}, %mask: {_ty(1, T)}, %k_cache: {_ty(*keys)}, "
+                f"%v_cache: {_ty(*keys)}) -> ({_ty(S, H)}, {kv}, {kv}) {{\n")
+        ret = f"\n    return {y}, {k_out}, {v_out} : {_ty(S, H)}, {kv}, {kv}\n  }}\n"
+        return head + "\n".join(self.lines) + ret
+
     def decode(self, B: int, C: int, name: str = "decode", attention: str = "matmul") -> str:
         """One token per sequence of ``B`` against a ``C``-position cache.
         ``attention="matmul"``: batch matmuls over the key cache stored
@@ -380,7 +411,8 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
                    blobs: Optional[Dict[str, np.ndarray]] = None,
                    decode_batches: Sequence[int] = (),
                    decode_attention: str = "matmul",
-                   prefill_batches: Sequence[Tuple[int, int]] = ()) -> str:
+                   prefill_batches: Sequence[Tuple[int, int]] = (),
+                   prefill_chunk: bool = False) -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
     cache) and, with ``calibration_len``, the private calibration ``main``;
@@ -392,7 +424,9 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
     steps' attention and cache layout (``_LayerEmitter.decode``): "matmul"
     for the CPU, "op" for the GPU. Each ``(B, S)`` of ``prefill_batches``
     (with "op") adds ``prefill_b<B>s<S>``, a prefill of B sequences of S
-    tokens as B·S rows."""
+    tokens as B·S rows. ``prefill_chunk`` adds ``prefill_chunk``, the next
+    ``prefill_len`` tokens of a longer prompt after a ``context``-position
+    cache (``_LayerEmitter.prefill_chunk``)."""
     def emitter():
         return _LayerEmitter(config, weights, layer, elide_weights, rotation, blobs)
     gpu = decode_attention == "op"
@@ -402,6 +436,8 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
         funcs += emitter().decode(B, context, f"decode_b{B}", decode_attention)
     for B, S in prefill_batches:
         funcs += emitter().prefill(S, f"prefill_b{B}s{S}", tokens_first=gpu, batch=B)
+    if prefill_chunk:
+        funcs += emitter().prefill_chunk(prefill_len, context)
     if calibration_len:
         funcs += emitter().prefill(calibration_len, "main", private=True)
     return (f"// decoder layer {layer} of {config.layers}: hidden {config.hidden}, "

@@ -9,7 +9,7 @@ from quant_xform.models import DecoderConfig
 from helpers import assert_rotated_layer_is_conjugate, random_weights, rel_err
 
 
-def tiny_llm(prefill_len=8, context=16, decode_batch=1, seed=3):
+def tiny_llm(prefill_len=8, context=16, decode_batch=1, seed=3, long_prompts="decode"):
     """Calibration windows of 4 tokens."""
     c = DecoderConfig(hidden=64, heads=4, intermediate=96, layers=2, kv_heads=2,
                       rope_theta=10000.0, vocab=50, max_positions=64, eps=1e-5)
@@ -17,7 +17,7 @@ def tiny_llm(prefill_len=8, context=16, decode_batch=1, seed=3):
     w["embed_tokens.weight"] = np.random.default_rng(seed).standard_normal(
         (50, 64)).astype(np.float32)
     return LLM(c, w, prefill_len=prefill_len, context=context, decode_batch=decode_batch,
-               calibration_len=4)
+               calibration_len=4, long_prompts=long_prompts)
 
 
 TOKENS = [3, 7, 1, 9, 22, 5]
@@ -66,6 +66,63 @@ def test_prompt_longer_than_prefill_bucket(fp32):
     ref = reference_logits(llm.config, llm.weights, tokens)
     cache = model.new_cache()
     assert rel_err(model.prefill(tokens, cache), ref[-1]) < 1e-5
+
+
+LONG = [(7 * i + 3) % 50 for i in range(21)]  # 21 tokens: 8 + 8 + 5 with prefill_len 8
+
+
+def test_long_prompt_in_chunks_matches_numpy_and_the_evaluator():
+    llm = tiny_llm(context=32, long_prompts="chunks")
+    model = llm.compile(None, progress=False)
+    assert model.layers[0].prefill_chunk is not None
+    ref = reference_logits(llm.config, llm.weights, LONG + [4])
+    cache = model.new_cache()
+    assert rel_err(model.prefill(LONG, cache), ref[len(LONG) - 1]) < 1e-5
+    assert cache.length[0] == len(LONG)
+    # The chunks' k and v sit in the cache where decode reads them.
+    assert rel_err(model.decode([4], cache)[0], ref[-1]) < 1e-5
+    # One chunk function call against the evaluator, after 8 cached tokens.
+    cache = model.new_cache()
+    model.prefill(LONG[:8], cache)
+    S, C = llm.prefill_len, llm.cache_len
+    cos, sin = qx.llm_ir.rope_tables(8 + np.arange(S), llm.config.head_dim,
+                                     llm.config.rope_theta)
+    x = np.zeros((S, llm.config.hidden), np.float32)
+    x[:5] = llm.embed(LONG[8:13])
+    mask = np.full((1, C + S), -1e30, np.float32)
+    mask[0, :8] = 0.0
+    mask[0, C:C + 5] = 0.0
+    kc = np.zeros((1, C + S, 2, llm.config.head_dim), np.float32)
+    vc = np.zeros_like(kc)
+    kc[0, :C] = cache.k[0][0].transpose(2, 0, 1)
+    vc[0, :C] = cache.v[0][0].transpose(1, 0, 2)
+    args = [x, cos, sin, mask, kc, vc]
+    module = llm.layer_module(0)
+    got = model.layers[0].prefill_chunk.run(args)
+    want = module.evaluate(args, "prefill_chunk")
+    for g, w in zip(got, want):
+        assert rel_err(g[:5] if g.shape[0] == S else g[:, :5], w[:5] if w.shape[0] == S
+                       else w[:, :5]) < 1e-5
+
+
+def test_long_prompt_w8a8_chunks_equal_token_by_token():
+    cal = [LONG[:4], LONG[4:8]]
+    logits = {}
+    for mode in ("decode", "chunks"):
+        llm = tiny_llm(context=32, long_prompts=mode)
+        model = llm.compile(qx.RECIPES["smooth"], calibration=cal, progress=False)
+        assert (model.layers[0].prefill_chunk is not None) == (mode == "chunks")
+        logits[mode] = model.prefill(LONG, model.new_cache())
+    ref = reference_logits(llm.config, llm.weights, LONG)[-1]
+    # The same int8 linears on the same rows; the attention's sums run in
+    # another order, which can flip a rounding of the next quantizer.
+    assert rel_err(logits["chunks"], logits["decode"]) < 1e-3
+    assert rel_err(logits["chunks"], ref) < 5e-2
+
+
+def test_long_prompts_option_is_checked():
+    with pytest.raises(qx.QuantXformError, match="long_prompts must be"):
+        tiny_llm(long_prompts="stream")
 
 
 def test_generate_greedy_streams_and_stops(fp32):
