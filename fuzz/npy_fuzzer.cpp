@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Reference/Npy.h"
+#include "quant-xform/IO/Npy.h"
 
 #include "llvm/ADT/StringRef.h"
 
@@ -14,8 +14,8 @@
 #include <cstdint>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::Expected<mlir::quant_xform::reference::Tensor> t =
-      mlir::quant_xform::reference::parseNpy(
+  llvm::Expected<mlir::quant_xform::io::Tensor> t =
+      mlir::quant_xform::io::parseNpy(
           llvm::StringRef(reinterpret_cast<const char *>(data), size),
           "fuzz-input");
   if (!t) {

@@ -6,12 +6,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Frontend/Safetensors.h"
+#include "quant-xform/IO/Safetensors.h"
 
 #include <cstddef>
 #include <cstdint>
 
-using namespace mlir::quant_xform::frontend;
+using namespace mlir::quant_xform::io;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(

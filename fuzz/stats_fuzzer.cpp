@@ -55,8 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
       llvm::StringRef(reinterpret_cast<const char *>(data), size),
       "fuzz-input");
-  llvm::Expected<quant_xform::frontend::SafetensorsFile> file =
-      quant_xform::frontend::SafetensorsFile::parse(std::move(buffer));
+  llvm::Expected<quant_xform::io::SafetensorsFile> file =
+      quant_xform::io::SafetensorsFile::parse(std::move(buffer));
   if (!file) {
     llvm::consumeError(file.takeError());
     return 0;

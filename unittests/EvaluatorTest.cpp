@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
 using qxtest::evaluate;
 

@@ -10,7 +10,7 @@
 using namespace mlir;
 using namespace mlir::quant_xform;
 using namespace mlir::quant_xform::cpu;
-using reference::Tensor;
+using io::Tensor;
 
 namespace {
 

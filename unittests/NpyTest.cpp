@@ -1,13 +1,13 @@
 //===- NpyTest.cpp - .npy round trips and malformed files -----------------===//
 
-#include "quant-xform/Reference/Npy.h"
+#include "quant-xform/IO/Npy.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <gtest/gtest.h>
 
-using namespace mlir::quant_xform::reference;
+using namespace mlir::quant_xform::io;
 
 namespace {
 

@@ -26,9 +26,9 @@ inline std::unique_ptr<mlir::MLIRContext> makeContext() {
 
 /// Parses `ir`, runs @main on `args` and returns the results (fails the
 /// test on any error).
-inline llvm::SmallVector<mlir::quant_xform::reference::Tensor>
+inline llvm::SmallVector<mlir::quant_xform::io::Tensor>
 evaluate(llvm::StringRef ir,
-         llvm::ArrayRef<mlir::quant_xform::reference::Tensor> args) {
+         llvm::ArrayRef<mlir::quant_xform::io::Tensor> args) {
   auto ctx = makeContext();
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(ir, ctx.get());
@@ -45,9 +45,9 @@ evaluate(llvm::StringRef ir,
 
 /// Parses `ir` (unregistered ops allowed), runs @main on `args`, expects a
 /// failure and returns the diagnostic it emitted.
-inline std::string evaluateExpectingError(
-    llvm::StringRef ir,
-    llvm::ArrayRef<mlir::quant_xform::reference::Tensor> args) {
+inline std::string
+evaluateExpectingError(llvm::StringRef ir,
+                       llvm::ArrayRef<mlir::quant_xform::io::Tensor> args) {
   auto ctx = makeContext();
   ctx->allowUnregisteredDialects();
   mlir::OwningOpRef<mlir::ModuleOp> module =

@@ -5,7 +5,7 @@
 
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformOps.h"
-#include "quant-xform/Frontend/Safetensors.h"
+#include "quant-xform/IO/Safetensors.h"
 #include "quant-xform/InitAll/InitAll.h"
 #include "quant-xform/Reference/Evaluator.h"
 #include "quant-xform/Support/Matrix.h"
@@ -35,15 +35,16 @@
 using namespace mlir;
 using namespace ::quant_xform::api;
 namespace qapi = ::quant_xform::api;
+namespace io = mlir::quant_xform::io;
 namespace ref = mlir::quant_xform::reference;
 
 //===----------------------------------------------------------------------===//
 // Element types
 //===----------------------------------------------------------------------===//
 
-static ref::DType toReference(DType t);
+static io::DType toHostDType(DType t);
 
-size_t qapi::itemSize(DType t) { return ref::storageBytes(toReference(t)); }
+size_t qapi::itemSize(DType t) { return io::storageBytes(toHostDType(t)); }
 
 const char *qapi::dtypeName(DType t) {
   switch (t) {
@@ -69,51 +70,51 @@ const char *qapi::dtypeName(DType t) {
   return "?";
 }
 
-static ref::DType toReference(DType t) {
+static io::DType toHostDType(DType t) {
   switch (t) {
   case DType::F32:
-    return ref::DType::F32;
+    return io::DType::F32;
   case DType::F64:
-    return ref::DType::F64;
+    return io::DType::F64;
   case DType::F16:
-    return ref::DType::F16;
+    return io::DType::F16;
   case DType::I8:
-    return ref::DType::I8;
+    return io::DType::I8;
   case DType::U8:
-    return ref::DType::U8;
+    return io::DType::U8;
   case DType::I16:
-    return ref::DType::I16;
+    return io::DType::I16;
   case DType::I32:
-    return ref::DType::I32;
+    return io::DType::I32;
   case DType::I64:
-    return ref::DType::I64;
+    return io::DType::I64;
   case DType::Bool:
-    return ref::DType::I1;
+    return io::DType::I1;
   }
-  return ref::DType::F32;
+  return io::DType::F32;
 }
 
 /// The API dtype of a reference dtype (bf16 travels as f32).
-static DType fromReference(ref::DType t) {
+static DType fromHostDType(io::DType t) {
   switch (t) {
-  case ref::DType::F16:
+  case io::DType::F16:
     return DType::F16;
-  case ref::DType::BF16:
-  case ref::DType::F32:
+  case io::DType::BF16:
+  case io::DType::F32:
     return DType::F32;
-  case ref::DType::F64:
+  case io::DType::F64:
     return DType::F64;
-  case ref::DType::I1:
+  case io::DType::I1:
     return DType::Bool;
-  case ref::DType::I8:
+  case io::DType::I8:
     return DType::I8;
-  case ref::DType::I16:
+  case io::DType::I16:
     return DType::I16;
-  case ref::DType::I32:
+  case io::DType::I32:
     return DType::I32;
-  case ref::DType::I64:
+  case io::DType::I64:
     return DType::I64;
-  case ref::DType::U8:
+  case io::DType::U8:
     return DType::U8;
   }
   return DType::F32;
@@ -140,7 +141,7 @@ static int64_t product(const std::vector<int64_t> &shape) {
 bool qapi::loadSafetensors(const std::string &path,
                            std::vector<std::string> &names,
                            std::vector<Array> &arrays, std::string &error) {
-  using namespace mlir::quant_xform::frontend;
+  using namespace mlir::quant_xform::io;
   llvm::Expected<SafetensorsFile> file = SafetensorsFile::open(path);
   if (!file) {
     error = llvm::toString(file.takeError());
@@ -405,13 +406,13 @@ static bool describe(Type type, std::vector<int64_t> &shape, DType &dtype,
     error = "type " + s + " is not a statically shaped tensor";
     return false;
   }
-  FailureOr<ref::DType> t = ref::dtypeOf(tensor.getElementType());
+  FailureOr<io::DType> t = io::dtypeOf(tensor.getElementType());
   if (failed(t)) {
     error = "unsupported element type";
     return false;
   }
   shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  dtype = fromReference(*t);
+  dtype = fromHostDType(*t);
   return true;
 }
 
@@ -468,11 +469,11 @@ bool Module::evaluate(const std::string &function,
   Signature sig;
   if (!signature(function, sig, error) || !checkArguments(sig, args, error))
     return false;
-  SmallVector<ref::Tensor> tensors;
+  SmallVector<io::Tensor> tensors;
   for (const ArrayView &a : args) {
-    ref::Tensor t(a.shape, toReference(a.dtype));
+    io::Tensor t(a.shape, toHostDType(a.dtype));
     const char *p = static_cast<const char *>(a.data);
-    size_t bytes = ref::storageBytes(t.dtype());
+    size_t bytes = io::storageBytes(t.dtype());
     for (int64_t i = 0, e = t.numElements(); i < e; ++i)
       t.loadElement(i, p + i * bytes);
     tensors.push_back(std::move(t));
@@ -480,20 +481,20 @@ bool Module::evaluate(const std::string &function,
   DiagnosticCollector diags(impl->ctx.get());
   ref::Evaluator evaluator(*impl->module);
   evaluator.setEmulateDeclaredPrecision(declaredPrecision);
-  FailureOr<SmallVector<ref::Tensor>> out = evaluator.run(function, tensors);
+  FailureOr<SmallVector<io::Tensor>> out = evaluator.run(function, tensors);
   if (failed(out)) {
     error = diags.message("evaluation of '" + function + "' failed");
     return false;
   }
   results.clear();
-  for (const ref::Tensor &t : *out) {
+  for (const io::Tensor &t : *out) {
     Array a;
-    a.dtype = fromReference(t.dtype());
+    a.dtype = fromHostDType(t.dtype());
     a.shape.assign(t.shape().begin(), t.shape().end());
     // Stored in the API dtype's width (bf16 values widen to f32).
-    ref::Tensor stored = t;
-    if (t.dtype() == ref::DType::BF16) {
-      stored = ref::Tensor(t.shape(), ref::DType::F32);
+    io::Tensor stored = t;
+    if (t.dtype() == io::DType::BF16) {
+      stored = io::Tensor(t.shape(), io::DType::F32);
       stored.floats() = t.floats();
     }
     size_t bytes = itemSize(a.dtype);

@@ -15,6 +15,7 @@
 #include <cmath>
 
 using namespace mlir;
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
 
 double mlir::quant_xform::reference::roundHalfEven(double v) {

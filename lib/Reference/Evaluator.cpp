@@ -26,7 +26,10 @@
 #include <random>
 
 using namespace mlir;
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
+
+ObserveHook::~ObserveHook() = default;
 
 /// Calls nested deeper than this are reported as runaway recursion.
 static constexpr unsigned kMaxCallDepth = 64;

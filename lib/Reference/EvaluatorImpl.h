@@ -4,8 +4,8 @@
 // Shared between the evaluator's files: the per-call environment, scalar
 // semantics of arith/math ops (ArithMathEval.cpp) and the quant_xform op
 // semantics (QuantXformEval.cpp: dispatch and float ops; QuantizeEval.cpp:
-// quantizers and quantized linears; ObserveEval.cpp: calibration
-// statistics).
+// quantizers and quantized linears). What observers record is
+// calibration's (ObserverStatistics), through Evaluator's ObserveHook.
 //
 //===----------------------------------------------------------------------===//
 
@@ -112,8 +112,7 @@ private:
     return valueDType(op, op->getResult(i));
   }
 
-  // One quant_xform op each (QuantXformEval.cpp, QuantizeEval.cpp,
-  // ObserveEval.cpp).
+  // One quant_xform op each (QuantXformEval.cpp, QuantizeEval.cpp).
   LogicalResult evalLinear(LinearOp l);
   LogicalResult evalBatchNorm(BatchNormOp bn);
   LogicalResult evalRotate(RotateOp rot);

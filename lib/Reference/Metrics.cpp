@@ -6,6 +6,7 @@
 #include <limits>
 
 using namespace mlir;
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
 
 FailureOr<ErrorMetrics>

@@ -20,6 +20,7 @@
 
 using namespace mlir;
 using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
 
 // The AVX2 copy of the row kernel passes vectors between inlined functions;
@@ -385,6 +386,15 @@ LogicalResult EvaluatorImpl::evalSmooth(SmoothOp sm) {
     y.setFloat(e, v);
   }
   bind(sm, std::move(y));
+  return success();
+}
+
+/// The identity; the hook, when there is one, sees the value.
+LogicalResult EvaluatorImpl::evalObserve(ObserveOp obs) {
+  const Tensor &x = lookup(obs.getInput());
+  if (parent.observeHook && failed(parent.observeHook->observe(obs, x)))
+    return failure();
+  bind(obs, x);
   return success();
 }
 

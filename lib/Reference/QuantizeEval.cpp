@@ -14,6 +14,7 @@
 
 using namespace mlir;
 using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
 
 /// The precision a quantizer computes its scales and divides in: f64 for

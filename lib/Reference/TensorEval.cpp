@@ -11,6 +11,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
 
 /// Resolves mixed static/dynamic sizes (offsets, sizes, strides).

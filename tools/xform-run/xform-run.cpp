@@ -11,11 +11,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "quant-xform/Calibration/ObserverStatistics.h"
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
+#include "quant-xform/IO/Npy.h"
 #include "quant-xform/InitAll/InitAll.h"
 #include "quant-xform/Reference/Evaluator.h"
 #include "quant-xform/Reference/Metrics.h"
-#include "quant-xform/Reference/Npy.h"
 #include "quant-xform/Target/CPU/CPUJit.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,6 +34,7 @@
 
 using namespace mlir;
 using namespace mlir::quant_xform;
+using namespace mlir::quant_xform::io;
 using namespace mlir::quant_xform::reference;
 namespace cl = llvm::cl;
 
@@ -190,6 +192,8 @@ int main(int argc, char **argv) {
 
   // Runs `fn` of `m` on the chosen backend.
   Evaluator evaluator(*module);
+  calibration::ObserverStatistics observers;
+  evaluator.setObserveHook(&observers);
   CPUPipelineOptions cpuOptions;
   cpuOptions.threads = threads;
   cpuOptions.int8Kernel = int8Kernel;
@@ -227,7 +231,7 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(std::move(err)));
 
   if (printObservers)
-    for (const auto &[name, stats] : evaluator.getObserverStats()) {
+    for (const auto &[name, stats] : observers.byObserver()) {
       double absMax = 0.0;
       for (double v : stats.absMax)
         absMax = std::max(absMax, v);

@@ -4,7 +4,7 @@
 #ifndef QUANT_XFORM_REFERENCE_METRICS_H
 #define QUANT_XFORM_REFERENCE_METRICS_H
 
-#include "quant-xform/Reference/Tensor.h"
+#include "quant-xform/IO/Tensor.h"
 
 namespace mlir::quant_xform::reference {
 
@@ -20,8 +20,8 @@ struct ErrorMetrics {
 };
 
 /// Compares two tensors of one shape; failure when the shapes differ.
-FailureOr<ErrorMetrics> compareTensors(const Tensor &reference,
-                                       const Tensor &candidate);
+FailureOr<ErrorMetrics> compareTensors(const io::Tensor &reference,
+                                       const io::Tensor &candidate);
 
 } // namespace mlir::quant_xform::reference
 

@@ -10,8 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Conversion/Passes.h"
+#include "quant-xform/Conversion/QuantXformCPUToLLVM/Passes.h"
 #include "quant-xform/Conversion/QuantXformToGPU/GPUTargetFacts.h"
+#include "quant-xform/Conversion/QuantXformToGPU/Passes.h"
+#include "quant-xform/Conversion/QuantXformToLinalg/Passes.h"
 
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
@@ -170,7 +172,9 @@ static void registerPipelinePasses() {
   static std::once_flag registered;
   std::call_once(registered, [] {
     mlir::registerAllPasses();
-    registerQuantXformConversionPasses();
+    registerQuantXformToLinalgPasses();
+    registerQuantXformCPUToLLVMPasses();
+    registerQuantXformToGPUPasses();
   });
 }
 

@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "quant-xform/Conversion/QuantXformToGPU/Passes.h"
-#include "quant-xform/Frontend/Safetensors.h"
+#include "quant-xform/IO/Safetensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -81,7 +81,7 @@ memref::GlobalOp copiedGlobal(func::CallOp call, SymbolTable &symbols) {
 
 /// FNV-1a over the names, dtypes and shapes of `weights` in order: the
 /// layout that the compiled code and a weight file must share.
-uint64_t layoutFingerprint(ArrayRef<frontend::SafetensorsOutput> weights) {
+uint64_t layoutFingerprint(ArrayRef<io::SafetensorsOutput> weights) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&](StringRef s) {
     for (unsigned char c : s) {
@@ -140,9 +140,9 @@ struct GPUWeightsAsData
       return writeFile({}, layoutFingerprint({})) ? void()
                                                   : signalPassFailure();
 
-    SmallVector<frontend::SafetensorsOutput> outputs;
+    SmallVector<io::SafetensorsOutput> outputs;
     for (auto &[op, w] : weights) {
-      frontend::SafetensorsOutput out;
+      io::SafetensorsOutput out;
       out.name = w.global.getSymName().str();
       out.dtype = w.dtype;
       out.shape.assign(w.global.getType().getShape().begin(),
@@ -178,8 +178,7 @@ struct GPUWeightsAsData
   }
 
   /// Writes `outputs` with the layout and a SHA-256 of the data.
-  bool writeFile(ArrayRef<frontend::SafetensorsOutput> outputs,
-                 uint64_t layout) {
+  bool writeFile(ArrayRef<io::SafetensorsOutput> outputs, uint64_t layout) {
     llvm::SHA256 hash;
     for (const auto &o : outputs)
       hash.update(StringRef(o.bytes));
@@ -191,7 +190,7 @@ struct GPUWeightsAsData
     for (const auto &o : outputs)
       order += (order.empty() ? "" : ",") + o.name;
     meta["order"] = order;
-    if (llvm::Error e = frontend::writeSafetensors(file, outputs, meta)) {
+    if (llvm::Error e = io::writeSafetensors(file, outputs, meta)) {
       getOperation().emitError()
           << "weights as data: " << llvm::toString(std::move(e));
       return false;

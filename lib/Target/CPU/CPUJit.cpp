@@ -17,8 +17,8 @@
 using namespace mlir;
 using namespace mlir::quant_xform;
 using namespace mlir::quant_xform::cpu;
-using reference::DType;
-using reference::Tensor;
+using io::DType;
+using io::Tensor;
 
 CompiledFunction::~CompiledFunction() = default;
 
@@ -28,8 +28,7 @@ static LogicalResult collectTypes(func::FuncOp fn, TypeRange types,
                                   StringRef what) {
   for (Type t : types) {
     auto rt = dyn_cast<RankedTensorType>(t);
-    if (!rt || !rt.hasStaticShape() ||
-        failed(reference::dtypeOf(rt.getElementType())))
+    if (!rt || !rt.hasStaticShape() || failed(io::dtypeOf(rt.getElementType())))
       return fn.emitError() << "the CPU runner needs statically shaped "
                                "tensor "
                             << what << "s, got " << t;
@@ -153,7 +152,7 @@ struct Buffer {
 
   Buffer(RankedTensorType type, DType dtype) : type(type), dtype(dtype) {
     bytes.assign(std::max<int64_t>(type.getNumElements(), 1) *
-                         reference::storageBytes(dtype) +
+                         io::storageBytes(dtype) +
                      64,
                  0);
   }
@@ -167,13 +166,13 @@ struct Buffer {
                        : t.isFloat()
                            ? Tensor::fromFloats(t.shape(), t.floats(), dtype)
                            : Tensor::fromInts(t.shape(), t.ints(), dtype);
-    size_t width = reference::storageBytes(dtype);
+    size_t width = io::storageBytes(dtype);
     for (int64_t i = 0, e = converted.numElements(); i < e; ++i)
       converted.storeElement(i, data() + i * width);
   }
   Tensor load() {
     Tensor t(type.getShape(), dtype);
-    size_t width = reference::storageBytes(dtype);
+    size_t width = io::storageBytes(dtype);
     for (int64_t i = 0, e = t.numElements(); i < e; ++i)
       t.loadElement(i, data() + i * width);
     return t;
@@ -200,7 +199,7 @@ static LogicalResult prepare(ArrayRef<RankedTensorType> argTypes,
     return emitError(loc) << "expected " << argTypes.size()
                           << " arguments, got " << args.size();
   for (auto [i, type] : llvm::enumerate(argTypes)) {
-    DType dt = *reference::dtypeOf(type.getElementType());
+    DType dt = *io::dtypeOf(type.getElementType());
     if (!supported(dt))
       return emitError(loc)
              << "argument #" << i << ": element type " << type.getElementType()
@@ -208,7 +207,7 @@ static LogicalResult prepare(ArrayRef<RankedTensorType> argTypes,
     if (args[i].shape() != type.getShape())
       return emitError(loc)
              << "argument #" << i << " has the wrong shape for " << type;
-    if (args[i].isFloat() != reference::isFloat(dt))
+    if (args[i].isFloat() != io::isFloat(dt))
       return emitError(loc) << "argument #" << i << " holds "
                             << (args[i].isFloat() ? "floats" : "integers")
                             << ", expected " << type;
@@ -216,7 +215,7 @@ static LogicalResult prepare(ArrayRef<RankedTensorType> argTypes,
     buffers.back().store(args[i]);
   }
   for (RankedTensorType type : resultTypes) {
-    DType dt = *reference::dtypeOf(type.getElementType());
+    DType dt = *io::dtypeOf(type.getElementType());
     if (!supported(dt))
       return emitError(loc) << "result element type " << type.getElementType()
                             << " is not supported by the CPU runner";

@@ -12,7 +12,7 @@
 #define QUANT_XFORM_TARGET_CPU_CPUJIT_H
 
 #include "quant-xform/Conversion/QuantXformToLinalg/Passes.h"
-#include "quant-xform/Reference/Tensor.h"
+#include "quant-xform/IO/Tensor.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -39,12 +39,12 @@ public:
   ~CompiledFunction();
 
   /// Runs the function; argument count, shapes and element kinds must match.
-  FailureOr<SmallVector<reference::Tensor>>
-  run(ArrayRef<reference::Tensor> args, Location loc) const;
+  FailureOr<SmallVector<io::Tensor>> run(ArrayRef<io::Tensor> args,
+                                         Location loc) const;
 
   /// Runs the function `iterations` times on the same arguments and returns
   /// each run's wall time in seconds (for benchmarks).
-  FailureOr<std::vector<double>> time(ArrayRef<reference::Tensor> args,
+  FailureOr<std::vector<double>> time(ArrayRef<io::Tensor> args,
                                       int64_t iterations, Location loc) const;
 
   /// Runs the function on caller-owned contiguous row-major buffers: one

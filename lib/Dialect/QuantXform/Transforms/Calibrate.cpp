@@ -10,9 +10,8 @@
 #include "quant-xform/Dialect/QuantXform/Transforms/Passes.h"
 
 #include "TransformUtils.h"
+#include "quant-xform/Calibration/CalibrationRuns.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
-#include "quant-xform/Reference/Evaluator.h"
-#include "quant-xform/Reference/Npy.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -101,33 +100,21 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
       op.getInputMutable().assign(obs.getResult());
     }
 
-    reference::Evaluator evaluator(*observed);
-    evaluator.setOutlierThreshold(outlierThreshold);
-    evaluator.setCollectSecondMoment(secondMoment);
-    evaluator.setKeepRows(keepRows);
+    calibration::CalibrationSamples samples = calibrationSamples();
+    calibration::ObserverStatistics statistics;
+    statistics.setOutlierThreshold(outlierThreshold);
+    statistics.setCollectSecondMoment(secondMoment);
+    statistics.setKeepRows(keepRows);
     if (ema)
-      evaluator.setEma(emaDecay, emaWarmup);
-    if (failed(runSamples(module, evaluator, *function)))
+      statistics.setEma(emaDecay, emaWarmup);
+    if (failed(calibration::runCalibrationSamples(*observed, *function, samples,
+                                                  statistics)))
       return signalPassFailure();
-    if (histogram) {
-      // Second pass: histograms of |x| over [0, the tensor's absmax].
-      std::map<std::string, double> ranges;
-      for (const auto &[name, st] : evaluator.getObserverStats()) {
-        double m = 0.0;
-        for (double v : st.absMax)
-          m = std::max(m, v);
-        ranges[name] = m;
-      }
-      reference::Evaluator second(*observed);
-      second.setOutlierThreshold(outlierThreshold);
-      second.setHistogramRanges(std::move(ranges));
-      if (failed(runSamples(module, second, *function)))
-        return signalPassFailure();
-      for (const auto &[name, st] : second.getObserverStats())
-        histograms[name] = {st.histogram, st.histogramMax};
-    }
+    if (histogram && failed(collectHistograms(*observed, *function, samples,
+                                              statistics.byObserver())))
+      return signalPassFailure();
 
-    const auto &stats = evaluator.getObserverStats();
+    const auto &stats = statistics.byObserver();
     SmallVector<LinearOp> unreached;
     llvm::StringMap<DictionaryAttr> byLayer;
     for (auto [index, op] : llvm::enumerate(linears)) {
@@ -197,94 +184,43 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
     return failure();
   }
 
-  /// Runs the evaluator on the .npy inputs, or on `samples` seeded random
-  /// inputs. An input whose rank is one more than its argument's is a stack
-  /// of samples along its first dimension (every stacked input must hold
-  /// the same number).
-  LogicalResult runSamples(ModuleOp module, reference::Evaluator &evaluator,
-                           StringRef function) {
-    if (inputs.empty()) {
-      for (int64_t s = 0; s < samples; ++s) {
-        reportProgress(s, samples);
-        FailureOr<SmallVector<reference::Tensor>> args =
-            reference::makeRandomArguments(module, function, seed + s);
-        if (failed(args))
-          return failure();
-        setRowMask(evaluator, *args);
-        if (failed(evaluator.run(function, *args)))
-          return failure();
-      }
-      reportProgress(samples, samples);
-      return success();
-    }
-    auto fn = module.lookupSymbol<func::FuncOp>(function);
-    if (fn.getNumArguments() != inputs.size())
-      return module.emitError()
-             << "quant-xform-calibrate: '" << function << "' takes "
-             << fn.getNumArguments() << " arguments but " << inputs.size()
-             << " calibration inputs were given";
-    SmallVector<reference::Tensor> files;
-    int64_t stacked = -1; // Samples per stacked input; -1: none stacked.
-    for (auto [i, path] : llvm::enumerate(inputs)) {
-      llvm::Expected<reference::Tensor> t = reference::readNpy(path);
-      if (!t)
-        return module.emitError()
-               << "quant-xform-calibrate: cannot read calibration input '"
-               << path << "': " << llvm::toString(t.takeError());
-      auto type = dyn_cast<RankedTensorType>(fn.getArgumentTypes()[i]);
-      if (type && t->rank() == type.getRank() + 1) {
-        if (stacked >= 0 && stacked != t->shape()[0])
-          return module.emitError()
-                 << "quant-xform-calibrate: stacked calibration inputs hold "
-                 << stacked << " and " << t->shape()[0] << " samples";
-        stacked = t->shape()[0];
-        if (stacked == 0)
-          return module.emitError()
-                 << "quant-xform-calibrate: '" << path << "' holds no samples";
-      }
-      files.push_back(std::move(*t));
-    }
-    int64_t count = std::max<int64_t>(stacked, 1);
-    for (int64_t s = 0; s < count; ++s) {
-      reportProgress(s, count);
-      SmallVector<reference::Tensor> args;
-      for (auto [i, file] : llvm::enumerate(files)) {
-        auto type = dyn_cast<RankedTensorType>(fn.getArgumentTypes()[i]);
-        if (!type || file.rank() != type.getRank() + 1) {
-          args.push_back(file);
-          continue;
-        }
-        // Sample s of the stack.
-        reference::Tensor sample(file.shape().drop_front(), file.dtype());
-        int64_t n = sample.numElements();
-        for (int64_t e = 0; e < n; ++e) {
-          if (file.isFloat())
-            sample.setFloat(e, file.getFloat(s * n + e));
-          else
-            sample.setInt(e, file.getInt(s * n + e));
-        }
-        args.push_back(std::move(sample));
-      }
-      setRowMask(evaluator, args);
-      if (failed(evaluator.run(function, args)))
-        return failure();
-    }
-    reportProgress(count, count);
-    return success();
+  /// The samples the options name: the .npy `inputs`, else `samples`
+  /// seeded random ones; the `row-mask` argument; progress on stderr.
+  calibration::CalibrationSamples calibrationSamples() {
+    calibration::CalibrationSamples s;
+    s.npyFiles.assign(inputs.begin(), inputs.end());
+    s.randomSamples = samples;
+    s.seed = seed;
+    s.rowMaskArgument = rowMask;
+    s.rowMaskAdditive = rowMaskAdditive;
+    s.progress = [this](int64_t done, int64_t total) {
+      reportProgress(done, total);
+    };
+    return s;
   }
 
-  /// Gives the evaluator this sample's row mask: rows where the `row-mask`
-  /// argument is ≠ 0 (= 0 with `row-mask-additive`).
-  void setRowMask(reference::Evaluator &evaluator,
-                  ArrayRef<reference::Tensor> args) {
-    if (rowMask < 0 || rowMask >= static_cast<int64_t>(args.size()))
-      return;
-    const reference::Tensor &m = args[rowMask];
-    std::vector<bool> keep(m.numElements());
-    for (int64_t i = 0, e = m.numElements(); i < e; ++i)
-      keep[i] = (m.isFloat() ? m.getFloat(i) != 0.0 : m.getInt(i) != 0) !=
-                rowMaskAdditive;
-    evaluator.setRowMask(std::move(keep));
+  /// Second pass: per observer, the histogram of |x| over [0, the tensor's
+  /// absmax of the first pass].
+  LogicalResult collectHistograms(
+      ModuleOp observed, StringRef function,
+      const calibration::CalibrationSamples &samples,
+      const std::map<std::string, calibration::ChannelStats> &first) {
+    std::map<std::string, double> ranges;
+    for (const auto &[name, st] : first) {
+      double m = 0.0;
+      for (double v : st.absMax)
+        m = std::max(m, v);
+      ranges[name] = m;
+    }
+    calibration::ObserverStatistics second;
+    second.setOutlierThreshold(outlierThreshold);
+    second.setHistogramRanges(std::move(ranges));
+    if (failed(calibration::runCalibrationSamples(observed, function, samples,
+                                                  second)))
+      return failure();
+    for (const auto &[name, st] : second.byObserver())
+      histograms[name] = {st.histogram, st.histogramMax};
+    return success();
   }
 
   /// With `progress`, one line per sample on stderr.
@@ -299,7 +235,7 @@ struct Calibrate : public quant_xform::impl::CalibrateBase<Calibrate> {
   /// The `quant_xform.stats` dictionary for what one observer saw; an error
   /// at `op` when the statistics are not finite.
   FailureOr<DictionaryAttr>
-  toAttribute(LinearOp op, const reference::ChannelStats &s,
+  toAttribute(LinearOp op, const calibration::ChannelStats &s,
               const std::pair<std::vector<int64_t>, double> &hist) {
     auto bad = [](double v) { return !std::isfinite(v); };
     if (llvm::any_of(s.min, bad) || llvm::any_of(s.max, bad) ||

@@ -17,7 +17,7 @@
 #include "TransformUtils.h"
 #include "quant-xform/Calibration/TransformSearch.h"
 #include "quant-xform/Dialect/QuantXform/IR/QuantXformAttrNames.h"
-#include "quant-xform/Reference/Npy.h"
+#include "quant-xform/IO/Npy.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/ADT/MapVector.h"
@@ -427,7 +427,7 @@ struct InsertTransforms
       return module.emitError()
              << kPass << ": kind=" << stringifyTransformKind(kind)
              << " needs matrix-file=<.npy>";
-    llvm::Expected<reference::Tensor> t = reference::readNpy(matrixFile);
+    llvm::Expected<io::Tensor> t = io::readNpy(matrixFile);
     if (!t)
       return module.emitError()
              << kPass << ": cannot read matrix-file '" << matrixFile

@@ -27,9 +27,9 @@ namespace mlir::quant_xform {
 
 using namespace mlir;
 using namespace mlir::quant_xform;
-using frontend::SafetensorsFile;
-using frontend::SafetensorsOutput;
-using frontend::SafetensorsTensor;
+using io::SafetensorsFile;
+using io::SafetensorsOutput;
+using io::SafetensorsTensor;
 
 /// Version of the statistics file format written here.
 static constexpr llvm::StringLiteral kStatsFileVersion = "1";
@@ -40,8 +40,7 @@ using LinearsByKey =
 
 /// Every quant_xform.linear of `module` by its key: its layer name, or
 /// `#<i>` (its index among the module's linears) when it has none.
-static FailureOr<LinearsByKey>
-linearsByKey(ModuleOp module) {
+static FailureOr<LinearsByKey> linearsByKey(ModuleOp module) {
   LinearsByKey linears;
   int64_t index = 0;
   WalkResult walk = module.walk([&](LinearOp op) {
@@ -61,9 +60,7 @@ linearsByKey(ModuleOp module) {
 }
 
 /// The key of `op` in `linears`.
-static StringRef
-getLayerKey(const LinearsByKey &linears,
-            LinearOp op) {
+static StringRef getLayerKey(const LinearsByKey &linears, LinearOp op) {
   for (auto &[key, linear] : linears)
     if (linear == op)
       return key;
@@ -80,8 +77,8 @@ static std::string toBytes(const Range &values) {
   std::string bytes;
   for (auto v : values) {
     char buffer[sizeof(T)];
-    llvm::support::endian::write<T, llvm::endianness::little>(buffer,
-                                                              static_cast<T>(v));
+    llvm::support::endian::write<T, llvm::endianness::little>(
+        buffer, static_cast<T>(v));
     bytes.append(buffer, sizeof(T));
   }
   return bytes;
@@ -120,8 +117,7 @@ static SafetensorsOutput entryToTensor(StringRef key, NamedAttribute entry) {
 
 LogicalResult mlir::quant_xform::exportStatsFile(ModuleOp module,
                                                  StringRef path) {
-  FailureOr<LinearsByKey> linears =
-      linearsByKey(module);
+  FailureOr<LinearsByKey> linears = linearsByKey(module);
   if (failed(linears))
     return failure();
   std::vector<SafetensorsOutput> tensors;
@@ -132,19 +128,19 @@ LogicalResult mlir::quant_xform::exportStatsFile(ModuleOp module,
     for (NamedAttribute entry : stats) {
       tensors.push_back(entryToTensor(key, entry));
       if (tensors.back().dtype.empty())
-        return op.emitError() << "statistics entry '"
-                              << entry.getName().strref()
-                              << "' has no file representation";
+        return op.emitError()
+               << "statistics entry '" << entry.getName().strref()
+               << "' has no file representation";
     }
   }
   if (tensors.empty())
     return module.emitError()
            << "no linear has calibration statistics to export to '" << path
            << "'; run quant-xform-calibrate first";
-  if (llvm::Error err = frontend::writeSafetensors(
-          path, tensors,
-          {{"format", kStatsFileFormat.str()},
-           {"version", kStatsFileVersion.str()}}))
+  if (llvm::Error err =
+          io::writeSafetensors(path, tensors,
+                               {{"format", kStatsFileFormat.str()},
+                                {"version", kStatsFileVersion.str()}}))
     return module.emitError() << llvm::toString(std::move(err));
   return success();
 }
@@ -207,7 +203,7 @@ static FailureOr<Attribute> tensorToEntry(Builder &b,
   if (scalar && t.dtype == "F64") // Keep all of a double's precision.
     return Attribute(b.getF64FloatAttr(llvm::bit_cast<double>(
         llvm::support::endian::read64le(t.bytes.data()))));
-  llvm::Expected<std::vector<float>> v = frontend::toFloat32(t);
+  llvm::Expected<std::vector<float>> v = io::toFloat32(t);
   if (!v) {
     error = llvm::toString(v.takeError());
     return failure();
@@ -229,14 +225,12 @@ LogicalResult mlir::quant_xform::importStatsFile(ModuleOp module,
               "has no \"format\": \""
            << kStatsFileFormat << "\")";
   auto version = file.metadata().find("version");
-  if (version == file.metadata().end() ||
-      version->second != kStatsFileVersion)
+  if (version == file.metadata().end() || version->second != kStatsFileVersion)
     return module.emitError()
            << "'" << name << "': unsupported statistics file version '"
            << (version == file.metadata().end() ? "" : version->second)
            << "' (this build reads version " << kStatsFileVersion << ")";
-  FailureOr<LinearsByKey> linears =
-      linearsByKey(module);
+  FailureOr<LinearsByKey> linears = linearsByKey(module);
   if (failed(linears))
     return failure();
 
@@ -252,7 +246,8 @@ LogicalResult mlir::quant_xform::importStatsFile(ModuleOp module,
       return fail("is not named '<layer>/<entry>'");
     auto linear = linears->find(layer.str());
     if (linear == linears->end())
-      return fail("names layer '" + layer + "', which the module does not have");
+      return fail("names layer '" + layer +
+                  "', which the module does not have");
     std::optional<EntryKind> kind = entryKind(entry);
     if (!kind)
       return fail("has an unknown statistics entry '" + entry + "'");

@@ -20,7 +20,7 @@
 #ifndef QUANT_XFORM_DIALECT_QUANTXFORM_TRANSFORMS_STATSFILE_H
 #define QUANT_XFORM_DIALECT_QUANTXFORM_TRANSFORMS_STATSFILE_H
 
-#include "quant-xform/Frontend/Safetensors.h"
+#include "quant-xform/IO/Safetensors.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -41,8 +41,7 @@ LogicalResult exportStatsFile(ModuleOp module, StringRef path);
 /// linear changes: on failure the module is unchanged and the diagnostic
 /// names the file's tensor. Linears without statistics in the file get a
 /// warning. `name` names the file in diagnostics.
-LogicalResult importStatsFile(ModuleOp module,
-                              const frontend::SafetensorsFile &file,
+LogicalResult importStatsFile(ModuleOp module, const io::SafetensorsFile &file,
                               StringRef name);
 
 } // namespace mlir::quant_xform

@@ -1,6 +1,6 @@
-//===- Tensor.cpp - values of the reference evaluator --------------------===//
+//===- Tensor.cpp - dense host tensors ------------------------------------===//
 
-#include "quant-xform/Reference/Tensor.h"
+#include "quant-xform/IO/Tensor.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/APFloat.h"
@@ -11,14 +11,14 @@
 #include <cstring>
 
 using namespace mlir;
-using namespace mlir::quant_xform::reference;
+using namespace mlir::quant_xform::io;
 
-bool mlir::quant_xform::reference::isFloat(DType t) {
+bool mlir::quant_xform::io::isFloat(DType t) {
   return t == DType::F16 || t == DType::BF16 || t == DType::F32 ||
          t == DType::F64;
 }
 
-unsigned mlir::quant_xform::reference::intWidth(DType t) {
+unsigned mlir::quant_xform::io::intWidth(DType t) {
   switch (t) {
   case DType::I1:
     return 1;
@@ -36,7 +36,7 @@ unsigned mlir::quant_xform::reference::intWidth(DType t) {
   }
 }
 
-FailureOr<DType> mlir::quant_xform::reference::dtypeOf(Type t) {
+FailureOr<DType> mlir::quant_xform::io::dtypeOf(Type t) {
   if (t.isF16())
     return DType::F16;
   if (t.isBF16())
@@ -69,7 +69,7 @@ FailureOr<DType> mlir::quant_xform::reference::dtypeOf(Type t) {
   return failure();
 }
 
-const char *mlir::quant_xform::reference::dtypeName(DType t) {
+const char *mlir::quant_xform::io::dtypeName(DType t) {
   switch (t) {
   case DType::F16:
     return "f16";
@@ -95,7 +95,7 @@ const char *mlir::quant_xform::reference::dtypeName(DType t) {
   return "?";
 }
 
-size_t mlir::quant_xform::reference::storageBytes(DType t) {
+size_t mlir::quant_xform::io::storageBytes(DType t) {
   switch (t) {
   case DType::F64:
   case DType::I64:
@@ -215,7 +215,7 @@ void Tensor::storeElement(int64_t flat, char *p) const {
 
 Tensor::Tensor(ArrayRef<int64_t> shape, DType dtype)
     : dims(shape.begin(), shape.end()), type(dtype) {
-  if (reference::isFloat(dtype))
+  if (io::isFloat(dtype))
     fvals.assign(numElements(), 0.0);
   else
     ivals.assign(numElements(), 0);
@@ -292,7 +292,7 @@ std::string Tensor::toString(int64_t maxElements) const {
   return out;
 }
 
-int64_t mlir::quant_xform::reference::wrapInt(int64_t v, DType dtype) {
+int64_t mlir::quant_xform::io::wrapInt(int64_t v, DType dtype) {
   unsigned w = intWidth(dtype);
   if (w == 0 || w == 64)
     return v;
@@ -304,7 +304,7 @@ int64_t mlir::quant_xform::reference::wrapInt(int64_t v, DType dtype) {
   return static_cast<int64_t>((bits ^ sign)) - static_cast<int64_t>(sign);
 }
 
-double mlir::quant_xform::reference::roundToPrecision(double v, DType dtype) {
+double mlir::quant_xform::io::roundToPrecision(double v, DType dtype) {
   const llvm::fltSemantics *sem = nullptr;
   switch (dtype) {
   case DType::F16:

@@ -1,13 +1,15 @@
-//===- Tensor.h - values of the reference evaluator ---------------*- C++
+//===- Tensor.h - dense host tensors ------------------------------*- C++
 //-*-===//
 //
-// The reference evaluator's only value type: a dense row-major tensor of
-// float64 (for every float type) or exact int64 (for every integer type).
+// A dense row-major host tensor of float64 (for every float type) or exact
+// int64 (for every integer type): what the .npy and safetensors readers
+// return, the reference evaluator computes on and the CPU JIT takes and
+// returns.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_XFORM_REFERENCE_TENSOR_H
-#define QUANT_XFORM_REFERENCE_TENSOR_H
+#ifndef QUANT_XFORM_IO_TENSOR_H
+#define QUANT_XFORM_IO_TENSOR_H
 
 #include "mlir/IR/Types.h"
 #include "mlir/Support/LLVM.h"
@@ -17,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::quant_xform::reference {
+namespace mlir::quant_xform::io {
 
 /// Element types the evaluator (and its .npy files) know.
 enum class DType { F16, BF16, F32, F64, I1, I8, I16, I32, I64, U8 };
@@ -57,7 +59,7 @@ public:
   int64_t rank() const { return dims.size(); }
   int64_t numElements() const;
   DType dtype() const { return type; }
-  bool isFloat() const { return reference::isFloat(type); }
+  bool isFloat() const { return io::isFloat(type); }
 
   /// Element access by flat (row-major) index.
   double getFloat(int64_t flat) const { return fvals[flat]; }
@@ -104,6 +106,6 @@ int64_t wrapInt(int64_t v, DType dtype);
 /// nearest even; f64 is unchanged).
 double roundToPrecision(double v, DType dtype);
 
-} // namespace mlir::quant_xform::reference
+} // namespace mlir::quant_xform::io
 
 #endif

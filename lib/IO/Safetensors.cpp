@@ -1,9 +1,9 @@
 //===- Safetensors.cpp - bounds-checked safetensors reading and writing ---===//
 
-#include "quant-xform/Frontend/Safetensors.h"
+#include "quant-xform/IO/Safetensors.h"
 
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -13,12 +13,12 @@
 #include <cstring>
 
 using namespace llvm;
-using namespace mlir::quant_xform::frontend;
+using namespace mlir::quant_xform::io;
 
 /// The format caps the header at 100 MB.
 static constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
-size_t mlir::quant_xform::frontend::safetensorsItemSize(StringRef dtype) {
+size_t mlir::quant_xform::io::safetensorsItemSize(StringRef dtype) {
   return StringSwitch<size_t>(dtype)
       .Cases({"F64", "I64", "U64"}, 8)
       .Cases({"F32", "I32", "U32"}, 4)
@@ -190,7 +190,7 @@ static float halfToFloat(uint16_t h) {
 }
 
 Expected<std::vector<float>>
-mlir::quant_xform::frontend::toFloat32(const SafetensorsTensor &t) {
+mlir::quant_xform::io::toFloat32(const SafetensorsTensor &t) {
   int64_t n = t.numElements();
   std::vector<float> out(n);
   const char *p = t.bytes.data();
@@ -222,7 +222,7 @@ mlir::quant_xform::frontend::toFloat32(const SafetensorsTensor &t) {
   return out;
 }
 
-Error mlir::quant_xform::frontend::writeSafetensors(
+Error mlir::quant_xform::io::writeSafetensors(
     StringRef path, ArrayRef<SafetensorsOutput> tensors,
     const std::map<std::string, std::string> &meta) {
   json::Object header;

@@ -1,14 +1,14 @@
 //===- Npy.h - .npy file reading and writing ----------------------*- C++
 //-*-===//
 
-#ifndef QUANT_XFORM_REFERENCE_NPY_H
-#define QUANT_XFORM_REFERENCE_NPY_H
+#ifndef QUANT_XFORM_IO_NPY_H
+#define QUANT_XFORM_IO_NPY_H
 
-#include "quant-xform/Reference/Tensor.h"
+#include "quant-xform/IO/Tensor.h"
 
 #include "llvm/Support/Error.h"
 
-namespace mlir::quant_xform::reference {
+namespace mlir::quant_xform::io {
 
 /// Reads a little-endian, C-ordered .npy file (format 1.0–3.0) of dtype
 /// f2/f4/f8, i1/i2/i4/i8, u1 or b1. Every malformed or truncated file gives
@@ -22,6 +22,6 @@ llvm::Expected<Tensor> parseNpy(StringRef bytes, StringRef name);
 /// The file appears atomically: a partly written file is never left behind.
 llvm::Error writeNpy(StringRef path, const Tensor &tensor);
 
-} // namespace mlir::quant_xform::reference
+} // namespace mlir::quant_xform::io
 
 #endif

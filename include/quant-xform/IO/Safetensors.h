@@ -1,16 +1,16 @@
 //===- Safetensors.h - bounds-checked safetensors reading --------*- C++
 //-*-===//
 //
-// A reader (and a writer) for the safetensors format (an 8-byte little-endian header
-// length, a JSON header naming each tensor's dtype, shape and byte range,
-// then the raw little-endian data). Every length, offset and shape is
+// A reader (and a writer) for the safetensors format (an 8-byte little-endian
+// header length, a JSON header naming each tensor's dtype, shape and byte
+// range, then the raw little-endian data). Every length, offset and shape is
 // checked against the file before any byte is read: a truncated or
 // malformed file gives an error that names the problem.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QUANT_XFORM_FRONTEND_SAFETENSORS_H
-#define QUANT_XFORM_FRONTEND_SAFETENSORS_H
+#ifndef QUANT_XFORM_IO_SAFETENSORS_H
+#define QUANT_XFORM_IO_SAFETENSORS_H
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::quant_xform::frontend {
+namespace mlir::quant_xform::io {
 
 /// One tensor of a safetensors file: a view of the file's bytes.
 struct SafetensorsTensor {
@@ -83,6 +83,6 @@ size_t safetensorsItemSize(llvm::StringRef dtype);
 /// Converts a float tensor (F64, F32, F16, BF16) to float32 values.
 llvm::Expected<std::vector<float>> toFloat32(const SafetensorsTensor &tensor);
 
-} // namespace mlir::quant_xform::frontend
+} // namespace mlir::quant_xform::io
 
 #endif

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "quant-xform/Reference/Npy.h"
+#include "quant-xform/IO/Npy.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -17,7 +17,7 @@
 #include <cstring>
 
 using namespace mlir;
-using namespace mlir::quant_xform::reference;
+using namespace mlir::quant_xform::io;
 
 /// Largest header we accept (numpy itself writes far smaller ones).
 static constexpr uint32_t kMaxHeaderLength = 1 << 20;
@@ -41,8 +41,8 @@ static std::optional<StringRef> headerField(StringRef header, StringRef key) {
   return rest.ltrim();
 }
 
-llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
-                                                              StringRef name) {
+llvm::Expected<Tensor> mlir::quant_xform::io::parseNpy(StringRef bytes,
+                                                       StringRef name) {
   if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
     return npyError(name, "not a .npy file (bad magic)");
   uint8_t major = bytes[6];
@@ -148,7 +148,7 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::parseNpy(StringRef bytes,
   return t;
 }
 
-llvm::Expected<Tensor> mlir::quant_xform::reference::readNpy(StringRef path) {
+llvm::Expected<Tensor> mlir::quant_xform::io::readNpy(StringRef path) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                   /*RequiresNullTerminator=*/false);
@@ -157,8 +157,7 @@ llvm::Expected<Tensor> mlir::quant_xform::reference::readNpy(StringRef path) {
   return parseNpy((*buffer)->getBuffer(), path);
 }
 
-llvm::Error mlir::quant_xform::reference::writeNpy(StringRef path,
-                                                   const Tensor &t) {
+llvm::Error mlir::quant_xform::io::writeNpy(StringRef path, const Tensor &t) {
   const char *descr;
   switch (t.dtype()) {
   case DType::F64:
