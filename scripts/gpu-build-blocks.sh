@@ -43,6 +43,8 @@ attention-cache|test/Target/GPU/Inputs/attention-cache.mlir|as-is
 attention-decode|test/Target/GPU/Inputs/attention-decode.mlir|as-is
 attention-d16|test/Target/GPU/Inputs/attention-d16.mlir|as-is
 attention-rotary|test/Target/GPU/Inputs/attention-rotary.mlir|as-is
+attention-f16|test/Target/GPU/Inputs/attention-f16.mlir|as-is
+attention-f16-decode|test/Target/GPU/Inputs/attention-f16-decode.mlir|as-is
 norm-ragged|test/Target/GPU/Inputs/norm-ragged.mlir|as-is
 norm-wide|test/Target/GPU/Inputs/norm-wide.mlir|as-is
 gated-pair|test/Target/GPU/Inputs/gated-pair.mlir|as-is
@@ -89,20 +91,22 @@ while IFS='|' read -r name src recipe; do
   fi
   build/bin/xform-aot --target=gpu "$out/$name.mlir" -o "$out/$name.o" --header "$out/$name.h"
   # The driver's shapes and call, from the header's descriptor comments:
-  # f32 arguments, one f32 result.
-  shapes=$(sed -nE 's|^/// Descriptor of argument [0-9]+: tensor<(([0-9]+x)*)f32>$|\1|p' "$out/$name.h" |
+  # f32 arguments and one f32 result, or all of them f16 (QX_HALF).
+  elem=f32; half=""
+  if grep -q '^/// Descriptor of result 0: tensor<.*xf16>$' "$out/$name.h"; then elem=f16; half=-DQX_HALF; fi
+  shapes=$(sed -nE "s|^/// Descriptor of argument [0-9]+: tensor<(([0-9]+x)*)$elem>\$|\\1|p" "$out/$name.h" |
            sed -E 's/x$//; s/x/,/g; s/.*/{&}/' | paste -sd, -)
   nargs=$(grep -c '^/// Descriptor of argument' "$out/$name.h" || true)
-  result=$(sed -nE 's|^/// Descriptor of result 0: tensor<(([0-9]+x)*)f32>$|\1|p' "$out/$name.h" |
+  result=$(sed -nE "s|^/// Descriptor of result 0: tensor<(([0-9]+x)*)$elem>\$|\\1|p" "$out/$name.h" |
            sed -E 's/x$//; s/x/,/g')
   if [ -z "$shapes" ] || [ "$(echo "$shapes" | grep -o '{' | wc -l)" != "$nargs" ] || [ -z "$result" ] ||
      grep -q '^/// Descriptor of result 1' "$out/$name.h"; then
-    echo "error: $out/$name.mlir: the driver takes f32 arguments and one f32 result"; exit 1
+    echo "error: $out/$name.mlir: the driver takes f32 (or all f16) arguments and one result of their type"; exit 1
   fi
   call="qx_model("; files=""
   for ((i = 0; i < nargs; i++)); do call="${call}in[$i],"; files="$files \"\$res/$name.in$i.npy\""; done
   call="${call}out)"
-  "$cxx" -O2 -std=c++17 -Iruntime -include "$out/$name.h" "-DQX_IN_SHAPES={$shapes}" "-DQX_OUT_SHAPE={$result}" \
+  "$cxx" -O2 -std=c++17 $half -Iruntime -include "$out/$name.h" "-DQX_IN_SHAPES={$shapes}" "-DQX_OUT_SHAPE={$result}" \
     "-DQX_CALL(in,out)=$call" bench/gpu/gpu_block_driver.cpp "$out/$name.o" -L build/lib \
     -lqx_cuda_runtime -Wl,-rpath,'$ORIGIN' -o "$out/$name"
   echo "echo -n '$name: '; ./$name$files \"\$res/$name.y.npy\"" >> "$out/run-blocks.sh"

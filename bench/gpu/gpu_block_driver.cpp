@@ -2,7 +2,8 @@
 //
 // A plain C++ program (no MLIR) that calls a model compiled by
 // `xform-aot --target=gpu` on device buffers: f32 arguments of the shapes
-// QX_IN_SHAPES, one f32 result of shape QX_OUT_SHAPE, called as
+// QX_IN_SHAPES, one f32 result of shape QX_OUT_SHAPE (with QX_HALF, f16
+// arguments and result, made from the same values rounded), called as
 // QX_CALL(in, out) (in: the argument pointers). scripts/gpu-build-blocks.sh
 // defines these from the header. It makes deterministic inputs (never
 // zeros), runs the model once, writes the inputs and the output as .npy
@@ -21,6 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -28,13 +30,29 @@
 
 namespace {
 
-bool writeNpy(const char *path, const std::vector<float> &v,
+#ifdef QX_HALF
+// Every argument and the result are f16 (their bits as uint16_t).
+using Element = uint16_t;
+const char *const kDescr = "<f2";
+Element toElement(float v) {
+  _Float16 h = static_cast<_Float16>(v);
+  Element bits;
+  std::memcpy(&bits, &h, sizeof(bits));
+  return bits;
+}
+#else
+using Element = float;
+const char *const kDescr = "<f4";
+Element toElement(float v) { return v; }
+#endif
+
+bool writeNpy(const char *path, const std::vector<Element> &v,
               const std::vector<int64_t> &shape) {
   std::string dims;
   for (int64_t d : shape)
     dims += std::to_string(d) + ", ";
-  std::string dict =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  std::string dict = "{'descr': '" + std::string(kDescr) +
+                     "', 'fortran_order': False, 'shape': (" + dims + "), }";
   size_t total = 10 + dict.size() + 1;
   dict += std::string((64 - total % 64) % 64, ' ') + "\n";
   FILE *f = std::fopen(path, "wb");
@@ -44,7 +62,7 @@ bool writeNpy(const char *path, const std::vector<float> &v,
   std::fwrite("\x93NUMPY\x01\x00", 1, 8, f);
   std::fwrite(&len, 2, 1, f);
   std::fwrite(dict.data(), 1, dict.size(), f);
-  std::fwrite(v.data(), sizeof(float), v.size(), f);
+  std::fwrite(v.data(), sizeof(Element), v.size(), f);
   return std::fclose(f) == 0;
 }
 
@@ -64,8 +82,8 @@ bool ok(const char *what) {
 }
 
 struct Buffers {
-  std::vector<const float *> in;
-  float *out;
+  std::vector<const Element *> in;
+  Element *out;
 };
 
 } // namespace
@@ -86,31 +104,32 @@ int main(int argc, char **argv) {
     return 1;
   }
   uint32_t state = 12345;
-  std::vector<std::vector<float>> inputs;
+  std::vector<std::vector<Element>> inputs;
   Buffers d;
   for (const auto &shape : inShapes) {
-    std::vector<float> x(elements(shape));
-    for (float &v : x) {
+    std::vector<Element> x(elements(shape));
+    for (Element &v : x) {
       state = state * 1664525u + 1013904223u;
-      v = static_cast<float>(static_cast<int32_t>(state >> 8) % 2000) / 500.0f;
+      v = toElement(
+          static_cast<float>(static_cast<int32_t>(state >> 8) % 2000) / 500.0f);
     }
-    void *p = qxGpuMalloc(x.size() * sizeof(float));
+    void *p = qxGpuMalloc(x.size() * sizeof(Element));
     if (!p || !ok("allocating") ||
-        qxGpuCopyToDevice(p, x.data(), x.size() * sizeof(float)) != 0) {
+        qxGpuCopyToDevice(p, x.data(), x.size() * sizeof(Element)) != 0) {
       ok("copying an input");
       return 1;
     }
-    d.in.push_back(static_cast<const float *>(p));
+    d.in.push_back(static_cast<const Element *>(p));
     inputs.push_back(std::move(x));
   }
-  std::vector<float> y(elements(outShape));
-  d.out = static_cast<float *>(qxGpuMalloc(y.size() * sizeof(float)));
+  std::vector<Element> y(elements(outShape));
+  d.out = static_cast<Element *>(qxGpuMalloc(y.size() * sizeof(Element)));
   if (!d.out || !ok("allocating"))
     return 1;
-  const float *const *in = d.in.data();
+  const Element *const *in = d.in.data();
   QX_CALL(in, d.out);
   if (!ok("running the model") ||
-      qxGpuCopyToHost(y.data(), d.out, y.size() * sizeof(float)) != 0) {
+      qxGpuCopyToHost(y.data(), d.out, y.size() * sizeof(Element)) != 0) {
     ok("copying the output");
     return 1;
   }
@@ -125,7 +144,7 @@ int main(int argc, char **argv) {
   }
   auto run = [](void *p) {
     auto *b = static_cast<Buffers *>(p);
-    const float *const *in = b->in.data();
+    const Element *const *in = b->in.data();
     QX_CALL(in, b->out);
   };
   std::vector<float> times;
@@ -142,8 +161,8 @@ int main(int argc, char **argv) {
     dims += (dims.empty() ? "" : "x") + std::to_string(v);
   std::printf("model -> %s: median %.4f ms over %zu runs\n", dims.c_str(),
               times[times.size() / 2], times.size());
-  for (const float *p : d.in)
-    qxGpuFree(const_cast<float *>(p));
+  for (const Element *p : d.in)
+    qxGpuFree(const_cast<Element *>(p));
   qxGpuFree(d.out);
   return 0;
 }

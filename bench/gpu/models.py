@@ -134,21 +134,40 @@ ATTENTION = {
 }
 
 
+def attention_text(B, S, H, G, D, causal, mask, half):
+    """A function of one ``quant_xform.attention``: f32 q, k, v and result,
+    or (``half``) f16 ones widened and rounded around it (the kernel loads
+    and stores f16 as they are); the mask stays f32."""
+    t = "f16" if half else "f32"
+    q, k, m = f"tensor<{B}x{S}x{H}x{D}x{t}>", f"tensor<{B}x{S}x{G}x{D}x{t}>", f"tensor<{B}x{S}xf32>"
+    qf, kf = q.replace("f16>", "f32>"), k.replace("f16>", "f32>")
+    body = ""
+    names = ["%q", "%k", "%v"]
+    if half:
+        for n, src, dst in (("%q", q, qf), ("%k", k, kf), ("%v", k, kf)):
+            body += f"  {n}f = arith.extf {n} : {src} to {dst}\n"
+        names = ["%qf", "%kf", "%vf"]
+    body += (f"  %y = quant_xform.attention {', '.join(names)}" + (f" mask(%m : {m})" if mask else "") +
+             f" {{scale = {1 / D ** 0.5!r} : f64{', causal' if causal else ''}}} : {qf}, {kf}\n")
+    if half:
+        body += f"  %h = arith.truncf %y : {qf} to {q}\n"
+    return (f"func.func @main(%q: {q}, %k: {k}, %v: {k}" + (f", %m: {m}" if mask else "") +
+            f") -> {q} {{\n{body}  return {'%h' if half else '%y'} : {q}\n}}\n")
+
+
 def build_attention(qx, directory):
-    """One artifact per ATTENTION shape: a function of one
-    ``quant_xform.attention`` (f32 in and out), compiled by compile_cuda."""
+    """Two artifacts per ATTENTION shape, compiled by compile_cuda: a
+    function of one ``quant_xform.attention`` in f32, and the same on f16
+    q, k, v and result."""
     out = []
-    for i, (name, (B, S, H, G, D, causal, mask)) in enumerate(ATTENTION.items()):
-        q, k, m = f"tensor<{B}x{S}x{H}x{D}xf32>", f"tensor<{B}x{S}x{G}x{D}xf32>", f"tensor<{B}x{S}xf32>"
-        text = (f"func.func @main(%q: {q}, %k: {k}, %v: {k}" + (f", %m: {m}" if mask else "") +
-                f") -> {q} {{\n  %y = quant_xform.attention %q, %k, %v" +
-                (f" mask(%m : {m})" if mask else "") +
-                f" {{scale = {1 / D ** 0.5!r} : f64{', causal' if causal else ''}}} : {q}, {k}\n"
-                f"  return %y : {q}\n}}\n")
-        folder = f"attention{i}"
-        qx.compile_cuda(qx.Module.parse(text.encode()), os.path.join(directory, folder), "attention")
-        os.remove(os.path.join(directory, folder, "attention.o"))
-        out.append(dict(name=name, dir=folder, shape=[B, S, H, G, D, causal, mask]))
+    for i, (name, shape) in enumerate(ATTENTION.items()):
+        for half in (False, True):
+            folder = f"attention{i}{'-f16' if half else ''}"
+            text = attention_text(*shape, half)
+            qx.compile_cuda(qx.Module.parse(text.encode()), os.path.join(directory, folder), "attention")
+            os.remove(os.path.join(directory, folder, "attention.o"))
+            out.append(dict(name=name + (" f16" if half else " f32"), dir=folder, shape=list(shape),
+                            half=half))
     return out
 
 
@@ -156,24 +175,28 @@ def build_attention(qx, directory):
 
 def run_attention(torch, cuda, directory, entries):
     """Each attention artifact against PyTorch's SDPA on the same shapes
-    (random inputs, seeded): the error against SDPA's f32 math backend, and
-    the time of ours (f32 in and out) and of SDPA in bf16 (flash, or the
-    memory-efficient backend where a mask is given). Returns ok."""
+    (random inputs, seeded): the error against SDPA's f32 math backend on
+    the same values, and the time of ours (f32 in and out, or f16) and of
+    SDPA in bf16 and f16 (flash, or the memory-efficient backend where a
+    mask is given). Returns ok."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
     F = torch.nn.functional
     ok = True
-    print("\n| attention | ours ms | SDPA bf16 ms | SDPA / ours | error vs f32 |\n"
-          "|---|---:|---:|---:|---:|")
+    print("\n| attention | ours ms | SDPA bf16 ms | SDPA / ours | SDPA f16 ms | SDPA f16 / ours "
+          "| error vs f32 |\n|---|---:|---:|---:|---:|---:|---:|")
     for e in entries:
         B, S, H, G, D, causal, mask = e["shape"]
         model = cuda.load(os.path.join(directory, e["dir"], "attention"))
         q = torch.randn(B, S, H, D, device="cuda")
         k, v = torch.randn(B, S, G, D, device="cuda"), torch.randn(B, S, G, D, device="cuda")
+        if e.get("half"):  # the same values as f16 carries them, for both
+            q, k, v = (t.half() for t in (q, k, v))
         m = torch.zeros(B, S, device="cuda")
         if mask:  # the last quarter of each sequence is padding
             m[:, 3 * S // 4:] = -1e9
         args = (q, k, v, m) if mask else (q, k, v)
-        y = model(*args)
+        y = model(*args).float()
+        q, k, v = (t.float() for t in (q, k, v))
 
         def sdpa(q, k, v, backends):
             qh, kh, vh = (t.transpose(1, 2) for t in (q, k, v))
@@ -185,11 +208,13 @@ def run_attention(torch, cuda, directory, entries):
         err = float((y - ref).norm() / ref.norm())
         ok &= err < 2e-3
         bf = [t.to(torch.bfloat16) for t in (q, k, v)]
+        hf = [t.half() for t in (q, k, v)]
         fast = [SDPBackend.EFFICIENT_ATTENTION] if mask else [SDPBackend.FLASH_ATTENTION]
         t_ours = timed(torch, lambda: model(*args))
         t_sdpa = timed(torch, lambda: sdpa(*bf, fast))
-        print(f"| {e['name']} | {t_ours:.3f} | {t_sdpa:.3f} | {t_sdpa / t_ours:.2f} | {err:.1e} |",
-              flush=True)
+        t_half = timed(torch, lambda: sdpa(*hf, fast))
+        print(f"| {e['name']} | {t_ours:.3f} | {t_sdpa:.3f} | {t_sdpa / t_ours:.2f} | {t_half:.3f} "
+              f"| {t_half / t_ours:.2f} | {err:.1e} |", flush=True)
     return ok
 
 

@@ -66,8 +66,8 @@ def _load_runtime(path: str):
     _RUNTIMES[path] = runtime
     return runtime
 
-_DTYPES = {"f32": np.float32, "f64": np.float64, "i8": np.int8, "ui8": np.uint8,
-           "i32": np.int32, "i64": np.int64}
+_DTYPES = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i8": np.int8,
+           "ui8": np.uint8, "i32": np.int32, "i64": np.int64}
 
 
 _SAFETENSORS = {"F32": (np.float32, "f32"), "I8": (np.int8, "i8"), "I32": (np.int32, "i32")}
@@ -392,8 +392,9 @@ class CudaModel:
 
     def _call_torch(self, args):
         import torch
-        names = {"f32": torch.float32, "f64": torch.float64, "i8": torch.int8,
-                 "ui8": torch.uint8, "i32": torch.int32, "i64": torch.int64}
+        names = {"f32": torch.float32, "f64": torch.float64, "f16": torch.float16,
+                 "i8": torch.int8, "ui8": torch.uint8, "i32": torch.int32,
+                 "i64": torch.int64}
         for i, (a, dt) in enumerate(zip(args, self.arg_dtypes)):
             if not a.is_cuda or a.dtype != names[dt] or not a.is_contiguous():
                 raise CudaError(f"argument {i}: expected a contiguous {dt} CUDA tensor")

@@ -25,7 +25,8 @@ gpu::GPUFuncOp gpu_kernels::buildAttentionCombineKernel(
     OpBuilder &b, Location loc, StringRef name, const AttentionShape &s) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
-  auto outType = MemRefType::get({s.batch, s.queries, s.heads, s.headDim}, f32);
+  auto outType = MemRefType::get({s.batch, s.queries, s.heads, s.headDim},
+                                 s.halfOutput ? b.getF16Type() : f32);
   SmallVector<Type> args = {attentionPartsType(b, s), attentionStatsType(b, s),
                             outType};
   auto fn =
@@ -75,6 +76,8 @@ gpu::GPUFuncOp gpu_kernels::buildAttentionCombineKernel(
       });
   Value y =
       arith::DivFOp::create(b, loc, sumLoop.getResult(1), sumLoop.getResult(0));
+  if (s.halfOutput)
+    y = arith::TruncFOp::create(b, loc, b.getF16Type(), y);
   memref::StoreOp::create(b, loc, y, out, ValueRange{batch, row, head, d});
   gpu::ReturnOp::create(b, loc);
   return fn;

@@ -211,7 +211,10 @@ private:
 
 gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
   MLIRContext *ctx = b.getContext();
-  auto qType = MemRefType::get({s.batch, s.queries, s.heads, s.headDim}, f32);
+  auto qType = MemRefType::get({s.batch, s.queries, s.heads, s.headDim},
+                               s.halfQuery ? f16 : f32);
+  auto outType = MemRefType::get({s.batch, s.queries, s.heads, s.headDim},
+                                 s.halfOutput ? f16 : f32);
   auto kType = MemRefType::get({s.batch, s.keys, s.kvHeads, s.headDim},
                                s.halfKeys ? f16 : f32);
   SmallVector<Type> args = {qType, kType, kType};
@@ -223,7 +226,7 @@ gpu::GPUFuncOp AttentionKernelBuilder::createFunc(StringRef name) {
     args.push_back(attentionPartsType(b, s));
     args.push_back(attentionStatsType(b, s));
   } else {
-    args.push_back(qType);
+    args.push_back(outType);
   }
   auto f =
       gpu::GPUFuncOp::create(b, loc, name, FunctionType::get(ctx, args, {}));
@@ -278,6 +281,8 @@ void AttentionKernelBuilder::emitSharedStages() {
 }
 
 Value AttentionKernelBuilder::loadHalf2(Value mem, ValueRange idx) {
+  if (cast<MemRefType>(mem.getType()).getElementType().isF16())
+    return vector::LoadOp::create(b, loc, VectorType::get({2}, f16), mem, idx);
   Value x = vector::LoadOp::create(b, loc, VectorType::get({2}, f32), mem, idx);
   return arith::TruncFOp::create(b, loc, VectorType::get({2}, f16), x);
 }
@@ -309,7 +314,12 @@ Value AttentionKernelBuilder::loadRotatedQueryPair(int64_t r, Value d,
   Value i = low ? d : add(d, -half);
   Value token = add(mul(batch, s.queries), rowClamped[r]);
   auto load = [&](Value mem, ValueRange idx) -> Value {
-    return vector::LoadOp::create(b, loc, pair, mem, idx);
+    auto type = cast<MemRefType>(mem.getType());
+    if (!type.getElementType().isF16())
+      return vector::LoadOp::create(b, loc, pair, mem, idx);
+    Value half =
+        vector::LoadOp::create(b, loc, VectorType::get({2}, f16), mem, idx);
+    return arith::ExtFOp::create(b, loc, pair, half);
   };
   Value x = load(q, {batch, rowClamped[r], head, d});
   Value xp = load(q, {batch, rowClamped[r], head, partner});
@@ -586,9 +596,11 @@ void AttentionKernelBuilder::epilogue(ValueRange results) {
     for (int64_t jd = 0; jd < dTiles; ++jd) {
       Value pair = vector::ExtractOp::create(b, loc, results[4 + jd],
                                              ArrayRef<int64_t>{r});
+      Value y = arith::MulFOp::create(b, loc, pair, invPair);
+      if (s.halfOutput)
+        y = arith::TruncFOp::create(b, loc, VectorType::get({2}, f16), y);
       vector::StoreOp::create(
-          b, loc, arith::MulFOp::create(b, loc, pair, invPair), out,
-          ValueRange{batch, row[r], head, add(col, 8 * jd)});
+          b, loc, y, out, ValueRange{batch, row[r], head, add(col, 8 * jd)});
     }
   }
 }

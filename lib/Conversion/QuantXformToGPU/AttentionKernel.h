@@ -16,7 +16,8 @@
 namespace mlir::quant_xform::gpu_kernels {
 
 /// One attention: q [batch, queries, heads, headDim] and k, v [batch,
-/// keys, kvHeads, headDim] in f32, an optional additive mask [batch, keys].
+/// keys, kvHeads, headDim] in f32 (or f16 where the flags say), an optional
+/// additive mask [batch, keys].
 struct AttentionShape {
   int64_t batch, queries, heads, headDim, keys, kvHeads;
   double scale;
@@ -25,10 +26,18 @@ struct AttentionShape {
   /// part and writes its unnormalized output with its row maximum and sum;
   /// a second kernel combines the parts. 1: one pass, one kernel.
   int64_t splits = 1;
-  /// k and v arrive in f16 (copied from f32 by the half-copy kernel first),
-  /// so that the kernel loads each key tile with `cp.async` while it
-  /// computes on the one before.
+  /// k and v arrive in f16 (copied from f32 by the half-copy kernel first,
+  /// or f16 already: the op reads an `arith.extf` of f16 k and v), so that
+  /// the kernel loads each key tile with `cp.async` while it computes on
+  /// the one before.
   bool halfKeys = false;
+  /// q arrives in f16 (the op reads an `arith.extf` of f16 q): loaded as
+  /// the f16 A fragments it becomes anyway (exact).
+  bool halfQuery = false;
+  /// The output is stored in f16 (the op's result is only rounded to f16
+  /// by an `arith.truncf`, nearest even, which the stores do), by the
+  /// kernel or, with splits, by the combine kernel.
+  bool halfOutput = false;
   /// q arrives before its rotary embedding (`quant_xform.rotary` of q as
   /// [batch · queries, heads, headDim] rows): the kernel takes cos and sin
   /// [batch · queries, headDim / 2] after the mask and rotates q as it

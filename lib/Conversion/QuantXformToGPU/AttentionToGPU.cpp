@@ -116,7 +116,10 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     Location loc = op.getLoc();
     gpu_kernels::AttentionShape shape = gpu_kernels::attentionShape(op);
     shape.splits = attentionSplits(op, options);
-    shape.halfKeys = gpu_kernels::attentionWantsHalfKeys(shape);
+    // f16 operands (an arith.extf the loads fuse) are read as they are.
+    bool halfSources = fusableWiden(op.getKey()) && fusableWiden(op.getValue());
+    shape.halfQuery = bool(fusableWiden(op.getQuery()));
+    shape.halfKeys = halfSources || gpu_kernels::attentionWantsHalfKeys(shape);
     OpBuilder kb = state.kernelBuilder();
     std::string name = state.functionName + "_attention" +
                        std::to_string(state.nextAttention++);
@@ -124,16 +127,17 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
     shape.rotaryQuery = bool(rotQ);
     SmallVector<Value> operands;
     for (Value v : op->getOperands())
-      operands.push_back(state.bufferOf(v));
+      operands.push_back(state.bufferOf(widenedSource(v)));
     if (rotQ) {
       operands.push_back(state.bufferOf(rotQ.getCos()));
       operands.push_back(state.bufferOf(rotQ.getSin()));
     }
+    shape.halfOutput = bool(halfNarrow(op));
     gpu::GPUFuncOp kernel =
         gpu_kernels::buildAttentionKernel(kb, loc, name, shape);
-    if (shape.halfKeys)
+    if (shape.halfKeys && !halfSources)
       roundKeysToHalf(rewriter, loc, kb, name, shape, rotK, operands);
-    Value out = state.resultBuffer(rewriter, loc, op.getResult());
+    Value out = resultBuffer(rewriter, loc, op);
     Value parts, stats;
     if (shape.splits == 1) {
       operands.push_back(out);
@@ -159,6 +163,29 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
   }
 
 private:
+  /// The buffer of `op`'s result: its own, or where an arith.truncf to f16
+  /// is its only use, the narrow one (returned: the function's; else f16
+  /// scratch), which the kernel's stores round into.
+  Value resultBuffer(ConversionPatternRewriter &rewriter, Location loc,
+                     AttentionOp op) const {
+    arith::TruncFOp narrow = halfNarrow(op);
+    if (!narrow)
+      return state.resultBuffer(rewriter, loc, op.getResult());
+    Value &buffer = state.bufferFor[op.getResult()];
+    if (!buffer)
+      buffer = state.allocScratch(rewriter, loc, memrefOf(narrow.getType()));
+    return buffer;
+  }
+
+  /// The arith.truncf to f16 that is the only use of `op`'s result, or null.
+  static arith::TruncFOp halfNarrow(AttentionOp op) {
+    arith::TruncFOp narrow = fusableNarrow(op.getResult());
+    if (narrow &&
+        cast<RankedTensorType>(narrow.getType()).getElementType().isF16())
+      return narrow;
+    return arith::TruncFOp();
+  }
+
   /// The rotary ops fused into `op` (found before the conversion).
   std::pair<RotaryOp, RotaryOp> rotariesOf(AttentionOp op) const {
     auto [q, k] = state.fusedRotaries.lookup(op);

@@ -45,12 +45,38 @@ static bool isRowMatrix(ShapedType x) {
 /// write besides f32).
 static bool isHalfFloat(Type t) { return t.isBF16() || t.isF16(); }
 
-/// The `arith.extf` of a static rank-2 bf16 / f16 tensor to f32 that
-/// defines `v`, which a quantize kernel fuses into its loads, or null.
+/// Whether `ext` widens a static rank-4 f16 tensor to f32.
+static bool widensHalfHeads(arith::ExtFOp ext) {
+  auto in = dyn_cast<RankedTensorType>(ext.getIn().getType());
+  auto out = dyn_cast<RankedTensorType>(ext.getType());
+  return in && out && in.getRank() == 4 && in.hasStaticShape() &&
+         in.getElementType().isF16() && out.getElementType().isF32();
+}
+
+/// Whether every reader of `ext` is an attention kernel that loads it in
+/// f16: as q, or as k and v, both widened from f16 (the kernel takes them
+/// as one type).
+static bool readByHalfAttentions(arith::ExtFOp ext) {
+  return llvm::all_of(ext->getUses(), [](OpOperand &use) {
+    auto att = dyn_cast<AttentionOp>(use.getOwner());
+    if (!att || !attentionKernelRefusal(att).empty())
+      return false;
+    if (use.get() == att.getQuery() && use.getOperandNumber() == 0)
+      return true;
+    if (use.get() == att.getMask())
+      return false;
+    auto k = att.getKey().getDefiningOp<arith::ExtFOp>();
+    auto v = att.getValue().getDefiningOp<arith::ExtFOp>();
+    return k && v && widensHalfHeads(k) && widensHalfHeads(v);
+  });
+}
+
 arith::ExtFOp gpu_lowering::fusableWiden(Value v) {
   auto ext = v.getDefiningOp<arith::ExtFOp>();
   if (!ext)
     return ext;
+  if (widensHalfHeads(ext))
+    return readByHalfAttentions(ext) ? ext : arith::ExtFOp();
   auto in = dyn_cast<ShapedType>(ext.getIn().getType());
   auto out = dyn_cast<RankedTensorType>(ext.getType());
   if (!in || !out || !isRowMatrix(in) || !isHalfFloat(in.getElementType()) ||
@@ -284,8 +310,8 @@ LogicalResult gpu_lowering::checkFusedMixed(
 }
 
 /// Checks an attention or norm op of a kernel function: its kernel takes
-/// it and its operands are the function's arguments (an error unless not
-/// `emit`).
+/// it and its operands are the function's arguments, or their fused
+/// widenings (an error unless not `emit`).
 static LogicalResult checkRowKernelOp(Operation *op, bool emit = true) {
   if (auto att = dyn_cast<AttentionOp>(op)) {
     if (failed(checkAttention(att)))
@@ -295,7 +321,10 @@ static LogicalResult checkRowKernelOp(Operation *op, bool emit = true) {
   }
   arith::AddFOp residual =
       isa<AttentionOp>(op) ? arith::AddFOp() : fusableResidual(op);
-  auto isArgument = [](Value v) { return isa<BlockArgument>(v); };
+  // (An attention's f16 operands may arrive through their arith.extf.)
+  auto isArgument = [](Value v) {
+    return isa<BlockArgument>(widenedSource(v));
+  };
   if (!llvm::all_of(op->getOperands().drop_front(residual ? 1 : 0),
                     isArgument) ||
       (residual && !llvm::all_of(residual->getOperands(), isArgument))) {
@@ -321,6 +350,8 @@ static bool isFusedActivation(Operation *act) {
   return bool(fusedLinearResult(act));
 }
 
+static bool isFusedNarrow(arith::TruncFOp trunc);
+
 /// Whether every op of `f` is a qlinear or dynamic_quantize (the shape
 /// that convert() takes), whether or not the kernels handle them, or an
 /// LLM.int8() mixed_linear that the fused kernels take (others are split
@@ -343,7 +374,7 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
     if (auto ext = dyn_cast<arith::ExtFOp>(op))
       return bool(fusableWiden(ext));
     if (auto trunc = dyn_cast<arith::TruncFOp>(op))
-      return fusableNarrow(trunc.getIn()) == trunc;
+      return isFusedNarrow(trunc);
     return isa<QLinearOp, DynamicQuantizeOp, RotateOp, func::ReturnOp>(op);
   });
 }
@@ -351,6 +382,45 @@ bool gpu_lowering::isKernelFunction(func::FuncOp f,
 /// Checks that `f` is qlinear / dynamic_quantize / mixed_linear ops on its
 /// arguments (a qlinear may also read dynamic_quantize results) that the
 /// kernels handle, returning their results.
+/// An `arith.extf` in a kernel function: of a function argument, fused
+/// into the loads of the kernels that read it.
+static LogicalResult checkFusedWiden(arith::ExtFOp ext) {
+  if (fusableWiden(ext) && isa<BlockArgument>(ext.getIn()) &&
+      llvm::all_of(ext->getUsers(), [&](Operation *user) {
+        return isa<DynamicQuantizeOp, RotateOp, AttentionOp>(user) ||
+               (isa<MixedLinearOp>(user) &&
+                cast<MixedLinearOp>(user).getInput() == ext);
+      }))
+    return success();
+  return ext.emitError()
+         << "the GPU lowering fuses an arith.extf only when it widens a "
+            "static [M, K] bf16 / f16 function argument to f32 for "
+            "dynamic_quantize, rotate or mixed_linear, or a static f16 "
+            "[B, S, heads, D] one for attention (q, or k and v together)";
+}
+
+/// Whether a kernel stores `trunc`'s rounding of its result: a linear's
+/// to bf16 / f16, an attention's to f16.
+static bool isFusedNarrow(arith::TruncFOp trunc) {
+  Operation *producer = trunc.getIn().getDefiningOp();
+  bool halfOut =
+      cast<RankedTensorType>(trunc.getType()).getElementType().isF16();
+  return fusableNarrow(trunc.getIn()) == trunc &&
+         (isa_and_nonnull<QLinearOp, MixedLinearOp>(producer) ||
+          (isa_and_nonnull<AttentionOp>(producer) && halfOut));
+}
+
+/// An `arith.truncf` in a kernel function: fused into the stores of the
+/// kernel that produces its input.
+static LogicalResult checkFusedNarrow(arith::TruncFOp trunc) {
+  if (isFusedNarrow(trunc))
+    return success();
+  return trunc.emitError()
+         << "the GPU lowering fuses an arith.truncf only when it rounds the "
+            "f32 result of a qlinear or mixed_linear (its only use) to bf16 "
+            "/ f16, to nearest even (or that of an attention, to f16)";
+}
+
 LogicalResult
 gpu_lowering::checkKernelFunction(func::FuncOp f,
                                   const QuantXformToGPUOptions &options) {
@@ -359,26 +429,13 @@ gpu_lowering::checkKernelFunction(func::FuncOp f,
     if (isa<func::ReturnOp>(op))
       continue;
     if (auto ext = dyn_cast<arith::ExtFOp>(op)) {
-      if (!fusableWiden(ext) || !isa<BlockArgument>(ext.getIn()) ||
-          !llvm::all_of(ext->getUsers(), [&](Operation *user) {
-            return isa<DynamicQuantizeOp, RotateOp>(user) ||
-                   (isa<MixedLinearOp>(user) &&
-                    cast<MixedLinearOp>(user).getInput() == ext);
-          }))
-        return ext.emitError()
-               << "the GPU lowering fuses an arith.extf only when it "
-                  "widens a static [M, K] bf16 / f16 function argument to "
-                  "f32 for dynamic_quantize, rotate or mixed_linear";
+      if (failed(checkFusedWiden(ext)))
+        return failure();
       continue;
     }
     if (auto trunc = dyn_cast<arith::TruncFOp>(op)) {
-      Operation *producer = trunc.getIn().getDefiningOp();
-      if (!isa_and_nonnull<QLinearOp, MixedLinearOp>(producer) ||
-          fusableNarrow(trunc.getIn()) != trunc)
-        return trunc.emitError()
-               << "the GPU lowering fuses an arith.truncf only when it "
-                  "rounds the f32 result of a qlinear or mixed_linear (its "
-                  "only use) to bf16 / f16, to nearest even";
+      if (failed(checkFusedNarrow(trunc)))
+        return failure();
       continue;
     }
     if (auto rot = dyn_cast<RotateOp>(op)) {

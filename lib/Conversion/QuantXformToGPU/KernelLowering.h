@@ -28,8 +28,10 @@ MemRefType memrefOf(Type t);
 /// `dynamicM`, else null (a constant M).
 Value runtimeRows(OpBuilder &b, Location loc, Value buffer, bool dynamicM);
 
-/// The `arith.extf` of a static rank-2 bf16 / f16 tensor to f32 that
-/// defines `v`, which a kernel fuses into its loads, or null.
+/// The `arith.extf` to f32 that defines `v`, which a kernel fuses into its
+/// loads, or null: of a static rank-2 bf16 / f16 tensor, or of a static
+/// rank-4 f16 tensor read only by attentions (as q, or as k and v both
+/// widened so).
 arith::ExtFOp fusableWiden(Value v);
 /// `v` seen through a fusable widening (the value a kernel reads).
 Value widenedSource(Value v);
