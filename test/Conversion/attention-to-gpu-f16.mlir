@@ -99,3 +99,39 @@ func.func @bf16_out(%q: tensor<2x77x9x64xf32>, %k: tensor<2x77x3x64xf32>, %v: te
   %h = arith.truncf %y : tensor<2x77x9x64xf32> to tensor<2x77x9x64xbf16>
   return %h : tensor<2x77x9x64xbf16>
 }
+
+// -----
+
+// In a whole model, projected q, k and v come from their GEMMs in f16 (the
+// rounding the attention kernel does anyway, moved into the epilogues: no
+// half-copy kernel), and the output, read only by the output projection's
+// quantize, is stored in f16 and widened by the quantize kernel's loads.
+// CHECK-LABEL: gpu.func @layer_gpu0_qlinear0(
+// CHECK-SAME: %{{.*}}: memref<32x64xf16>) kernel
+// CHECK-LABEL: gpu.func @layer_gpu1_qlinear0(
+// CHECK-SAME: %{{.*}}: memref<32x64xf16>) kernel
+// CHECK-LABEL: gpu.func @layer_gpu2_qlinear0(
+// CHECK-SAME: %{{.*}}: memref<32x64xf16>) kernel
+// CHECK-LABEL: gpu.func @layer_gpu3_attention0(
+// CHECK-SAME: %{{.*}}: memref<1x32x4x16xf16>, %{{.*}}: memref<1x32x4x16xf16>, %{{.*}}: memref<1x32x4x16xf16>, %{{.*}}: memref<1x32xf32>, %{{.*}}: memref<1x32x4x16xf16>) kernel
+// CHECK-NOT: gpu.func @layer_gpu3_attention0_keys
+// CHECK-LABEL: gpu.func @layer_gpu4_quantize0(
+// CHECK-SAME: %{{.*}}: memref<32x64xf16>, %{{.*}}: memref<32x64xi8>, %{{.*}}: memref<32xf32>)
+// CHECK-LABEL: func.func @layer(
+// CHECK: tensor.expand_shape %{{.*}} : tensor<32x64xf16> into tensor<1x32x4x16xf16>
+// CHECK: call @layer_gpu3
+// CHECK: tensor.collapse_shape %{{.*}} : tensor<1x32x4x16xf16> into tensor<32x64xf16>
+// CHECK: call @layer_gpu4
+func.func @layer(%xq: tensor<32x64xi8>, %sx: tensor<32xf32>, %w: tensor<64x64xi8>, %sw: tensor<64xf32>, %m: tensor<32xf32>) -> (tensor<32x64xi8>, tensor<32xf32>) {
+  %q = quant_xform.qlinear %xq scale %sx, %w scale %sw : (tensor<32x64xi8>, tensor<32xf32>, tensor<64x64xi8>, tensor<64xf32>) -> tensor<32x64xf32>
+  %k = quant_xform.qlinear %xq scale %sx, %w scale %sw : (tensor<32x64xi8>, tensor<32xf32>, tensor<64x64xi8>, tensor<64xf32>) -> tensor<32x64xf32>
+  %v = quant_xform.qlinear %xq scale %sx, %w scale %sw : (tensor<32x64xi8>, tensor<32xf32>, tensor<64x64xi8>, tensor<64xf32>) -> tensor<32x64xf32>
+  %mask = tensor.expand_shape %m [[0, 1]] output_shape [1, 32] : tensor<32xf32> into tensor<1x32xf32>
+  %q4 = tensor.expand_shape %q [[0, 1], [2, 3]] output_shape [1, 32, 4, 16] : tensor<32x64xf32> into tensor<1x32x4x16xf32>
+  %k4 = tensor.expand_shape %k [[0, 1], [2, 3]] output_shape [1, 32, 4, 16] : tensor<32x64xf32> into tensor<1x32x4x16xf32>
+  %v4 = tensor.expand_shape %v [[0, 1], [2, 3]] output_shape [1, 32, 4, 16] : tensor<32x64xf32> into tensor<1x32x4x16xf32>
+  %y = quant_xform.attention %q4, %k4, %v4 mask(%mask : tensor<1x32xf32>) {scale = 2.500000e-01 : f64} : tensor<1x32x4x16xf32>, tensor<1x32x4x16xf32>
+  %rows = tensor.collapse_shape %y [[0, 1], [2, 3]] : tensor<1x32x4x16xf32> into tensor<32x64xf32>
+  %yq, %sy = quant_xform.dynamic_quantize %rows scheme<per_token> : (tensor<32x64xf32>) -> (tensor<32x64xi8>, tensor<32xf32>)
+  return %yq, %sy : tensor<32x64xi8>, tensor<32xf32>
+}

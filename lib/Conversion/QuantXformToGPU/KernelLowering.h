@@ -144,6 +144,11 @@ LogicalResult convertKernelFunction(func::FuncOp f, gpu::GPUModuleOp &kernels,
                                     const QuantXformToGPUOptions &options,
                                     bool synchronous = false);
 
+/// In a whole model, moves the f16 rounding of an attention kernel's
+/// projected q, k and v into their GEMMs' stores, and rounds its output to
+/// f16 where only a per-token quantize reads it (HalfAttention.cpp).
+void narrowAttentionBoundaries(func::FuncOp f);
+
 /// Outlines each op of `f` that the kernels handle into a private kernel
 /// function (converted at once), called through buffers.
 LogicalResult outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,

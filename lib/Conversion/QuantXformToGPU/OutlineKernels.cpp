@@ -87,7 +87,16 @@ attentionChain(AttentionOp att, const QuantXformToGPUOptions &options) {
                               std::pair(fused.keys, att.getKey())})
     if (rot)
       chain.append({rot, operand.getDefiningOp()});
+  // f16 operands: their widenings are the kernel's loads.
+  for (Value operand : {att.getQuery(), att.getKey(), att.getValue()})
+    if (arith::ExtFOp widen = fusableWiden(operand);
+        widen && !llvm::is_contained(chain, widen.getOperation()))
+      chain.push_back(widen);
   chain.push_back(att);
+  arith::TruncFOp narrow = fusableNarrow(att.getResult());
+  if (narrow &&
+      cast<RankedTensorType>(narrow.getType()).getElementType().isF16())
+    chain.push_back(narrow);
   return chain;
 }
 
@@ -256,6 +265,8 @@ gpu_lowering::outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
                              const QuantXformToGPUOptions &options) {
   unsigned next = 0;
   fuseGatedPairs(f, options);
+  if (options.attentionKernel)
+    narrowAttentionBoundaries(f);
   for (Operation *op : collectKernelOps(f, options)) {
     SmallVector<Operation *> chain = kernelChain(op, options);
     // A fused activation does not read its init: make it the linear's
