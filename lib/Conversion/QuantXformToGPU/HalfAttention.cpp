@@ -48,19 +48,20 @@ static tensor::ExpandShapeOp projectedOperand(Value x) {
   return expand;
 }
 
-/// Rewrites `expand` (of a projection) as the expand of its f16 rounding,
-/// widened back: the projection's GEMM stores f16, the attention loads it.
-static void narrowOperand(tensor::ExpandShapeOp expand) {
-  OpBuilder b(expand);
-  Location loc = expand.getLoc();
-  Value r = expand.getSrc();
-  Value half = arith::TruncFOp::create(b, loc, halfOf(r.getType()), r);
-  Value reshaped = tensor::ExpandShapeOp::create(
-      b, loc, halfOf(expand.getType()), half, expand.getReassociationIndices());
+/// Rewrites `reshape` (of a projection's result, or of an attention's) as
+/// the same reshape of its f16 rounding, widened back: the producer's
+/// kernel stores f16, the reader's kernel loads it.
+template <typename Reshape> static void narrowThrough(Reshape reshape) {
+  OpBuilder b(reshape);
+  Location loc = reshape.getLoc();
+  Value src = reshape.getSrc();
+  Value half = arith::TruncFOp::create(b, loc, halfOf(src.getType()), src);
+  Value reshaped = Reshape::create(b, loc, halfOf(reshape.getType()), half,
+                                   reshape.getReassociationIndices());
   Value wide =
-      arith::ExtFOp::create(b, loc, expand.getType(), reshaped).getResult();
-  expand.getResult().replaceAllUsesWith(wide);
-  expand.erase();
+      arith::ExtFOp::create(b, loc, reshape.getType(), reshaped).getResult();
+  reshape.getResult().replaceAllUsesWith(wide);
+  reshape.erase();
 }
 
 /// The collapse of `att`'s result to rows that only a dynamic_quantize
@@ -77,37 +78,21 @@ static tensor::CollapseShapeOp quantizedResult(AttentionOp att) {
   return collapse;
 }
 
-/// Rewrites `collapse` (of an attention's result) as the collapse of its
-/// f16 rounding, widened back for the quantize that reads it.
-static void narrowResult(tensor::CollapseShapeOp collapse) {
-  OpBuilder b(collapse);
-  Location loc = collapse.getLoc();
-  Value y = collapse.getSrc();
-  Value half = arith::TruncFOp::create(b, loc, halfOf(y.getType()), y);
-  Value rows =
-      tensor::CollapseShapeOp::create(b, loc, halfOf(collapse.getType()), half,
-                                      collapse.getReassociationIndices());
-  Value wide =
-      arith::ExtFOp::create(b, loc, collapse.getType(), rows).getResult();
-  collapse.getResult().replaceAllUsesWith(wide);
-  collapse.erase();
-}
-
 void gpu_lowering::narrowAttentionBoundaries(func::FuncOp f) {
   SmallVector<AttentionOp> attentions(f.getOps<AttentionOp>());
   for (AttentionOp att : attentions) {
     if (!attentionKernelRefusal(att).empty())
       continue;
     if (tensor::ExpandShapeOp q = projectedOperand(att.getQuery()))
-      narrowOperand(q);
+      narrowThrough(q);
     // The kernel reads k and v as one type: both f16 or neither.
     tensor::ExpandShapeOp k = projectedOperand(att.getKey());
     tensor::ExpandShapeOp v = projectedOperand(att.getValue());
     if (k && v && k != v) {
-      narrowOperand(k);
-      narrowOperand(v);
+      narrowThrough(k);
+      narrowThrough(v);
     }
     if (tensor::CollapseShapeOp rows = quantizedResult(att))
-      narrowResult(rows);
+      narrowThrough(rows);
   }
 }
