@@ -226,3 +226,19 @@ def test_models_of_two_folders_share_one_runtime(artifact, tmp_path):
     a, b = cuda.load(folder), cuda.load(str(copy))
     assert a._runtime is b._runtime
     assert len(cuda._RUNTIMES) == 1
+
+
+def test_f16_attention_artifact(tmp_path):
+    # An attention on f16 q, k, v with an f16 result: the artifact declares
+    # f16 arguments and result, which the loader maps to numpy / torch f16.
+    t, w = "tensor<1x64x2x32xf16>", "tensor<1x64x2x32xf32>"
+    text = (f"func.func @main(%q: {t}, %k: {t}, %v: {t}) -> {t} {{\n"
+            + "".join(f"  %{n}f = arith.extf %{n} : {t} to {w}\n" for n in "qkv")
+            + f"  %y = quant_xform.attention %qf, %kf, %vf {{scale = 0.17677669529663687 : f64, causal}}"
+              f" : {w}, {w}\n  %h = arith.truncf %y : {w} to {t}\n  return %h : {t}\n}}\n")
+    model = qx.compile_cuda(qx.Module.parse(text.encode()), str(tmp_path / "att"), "att")
+    assert model.arg_dtypes == ["f16", "f16", "f16"] and model.result_dtypes == ["f16"]
+    if not os.path.exists("/dev/nvidia0"):
+        q = np.ones((1, 64, 2, 32), np.float16)
+        with pytest.raises(cuda.CudaError, match="CUDA"):
+            model(q, q, q)

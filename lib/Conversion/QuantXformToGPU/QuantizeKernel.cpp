@@ -68,14 +68,31 @@ static bool wideGroups(const QuantizeShape &s) {
          !s.hadamardBlock && s.k % 8 == 0;
 }
 
+/// Threads per f32 row: 256, or the most (a multiple of 32, at least 64)
+/// among which the row's 16-byte groups divide evenly, each thread's few
+/// enough to stay in registers (K = 1536: 192 threads of two groups rather
+/// than 256 of which half hold one; K = 384: 96 of one).
+static int64_t evenThreads(int64_t k) {
+  if (k % kGroup != 0)
+    return kThreads;
+  int64_t groups = k / kGroup;
+  for (int64_t t = kThreads; t >= 64; t -= 32)
+    if (groups % t == 0)
+      return (groups / t) * kGroup <= kMaxResidentValues ? t : kThreads;
+  return kThreads;
+}
+
 /// Threads per row: 128 for a bf16 / f16 row of at most 8192 without a
 /// rotation (a 16-byte load holds 8 values: 256 threads would keep half
-/// the bytes of an f32 row in flight per register), else 256.
-/// With a rotation, hadamardPlan()'s.
+/// the bytes of an f32 row in flight per register), else 256; for other
+/// rows without outlier columns, evenThreads(); else 256. With a rotation,
+/// hadamardPlan()'s.
 static int64_t quantizeThreads(const QuantizeShape &s) {
   if (s.hadamardBlock)
     return hadamardPlan(s).threads;
-  return wideGroups(s) && s.k <= kMaxResidentValues * 128 ? 128 : kThreads;
+  if (wideGroups(s))
+    return s.k <= kMaxResidentValues * 128 ? 128 : kThreads;
+  return s.outlierColumns.empty() ? evenThreads(s.k) : kThreads;
 }
 
 LaunchShape gpu_kernels::quantizeLaunch(const QuantizeShape &s) {
