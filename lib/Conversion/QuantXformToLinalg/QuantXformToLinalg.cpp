@@ -447,6 +447,43 @@ static Type widenedType(Type type) {
   return t.clone(Float32Type::get(type.getContext()));
 }
 
+/// `op` rebuilt on f32: its half-float operands extended (constants stay
+/// constants: weights and matrices the lowering reads at compile time),
+/// the same op with f32 results in its place, each half-float result
+/// rounded back once.
+static void widenHalfFloatOp(Operation *op) {
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  SmallVector<Value> operands;
+  for (Value v : op->getOperands()) {
+    Type wide = widenedType(v.getType());
+    if (!wide)
+      operands.push_back(v);
+    else if (std::optional<std::vector<double>> values = getConstantFloats(v))
+      operands.push_back(
+          *makeFloatConstant(b, loc, cast<RankedTensorType>(wide), *values));
+    else
+      operands.push_back(arith::ExtFOp::create(b, loc, wide, v));
+  }
+  SmallVector<Type> resultTypes;
+  for (Type t : op->getResultTypes())
+    resultTypes.push_back(widenedType(t) ? widenedType(t) : t);
+  // quant_xform ops have no regions; their inherent attributes are
+  // properties.
+  OperationState state(loc, op->getName(), operands, resultTypes,
+                       op->getDiscardableAttrDictionary().getValue());
+  state.propertiesAttr = op->getPropertiesAsAttribute();
+  Operation *wideOp = b.create(state);
+  SmallVector<Value> results;
+  for (auto [old, now] : llvm::zip(op->getResults(), wideOp->getResults()))
+    results.push_back(
+        old.getType() == now.getType()
+            ? Value(now)
+            : Value(arith::TruncFOp::create(b, loc, old.getType(), now)));
+  op->replaceAllUsesWith(results);
+  op->erase();
+}
+
 /// Rewrites every quant_xform op on bf16 / f16 tensors as the same op on
 /// f32: its half-float operands extended (exact), its half-float results
 /// rounded back once (arith.truncf, nearest even). This is the evaluator's
@@ -462,33 +499,8 @@ static void widenHalfFloatOps(Operation *root) {
         llvm::any_of(op->getResultTypes(), narrow))
       ops.push_back(op);
   });
-  for (Operation *op : ops) {
-    OpBuilder b(op);
-    Location loc = op->getLoc();
-    for (OpOperand &operand : op->getOpOperands()) {
-      Type wide = widenedType(operand.get().getType());
-      if (!wide)
-        continue;
-      // Constants (weights, matrices the lowering reads at compile time)
-      // stay constants.
-      if (std::optional<std::vector<double>> values =
-              getConstantFloats(operand.get()))
-        operand.set(
-            *makeFloatConstant(b, loc, cast<RankedTensorType>(wide), *values));
-      else
-        operand.set(arith::ExtFOp::create(b, loc, wide, operand.get()));
-    }
-    b.setInsertionPointAfter(op);
-    for (OpResult result : op->getResults()) {
-      Type narrowType = result.getType();
-      Type wide = widenedType(narrowType);
-      if (!wide)
-        continue;
-      result.setType(wide);
-      auto back = arith::TruncFOp::create(b, loc, narrowType, result);
-      result.replaceAllUsesExcept(back.getResult(), back);
-    }
-  }
+  for (Operation *op : ops)
+    widenHalfFloatOp(op);
 }
 
 /// Decomposes every `linalg.softmax` under `root`; an error at one that
