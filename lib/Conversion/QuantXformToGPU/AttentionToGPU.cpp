@@ -132,7 +132,7 @@ struct AttentionToGPU : public GPULaunchPattern<AttentionOp> {
       operands.push_back(state.bufferOf(rotQ.getCos()));
       operands.push_back(state.bufferOf(rotQ.getSin()));
     }
-    shape.halfOutput = bool(halfNarrow(op));
+    shape.halfOutput = bool(fusableAttentionNarrow(op));
     gpu::GPUFuncOp kernel =
         gpu_kernels::buildAttentionKernel(kb, loc, name, shape);
     if (shape.halfKeys && !halfSources)
@@ -168,22 +168,13 @@ private:
   /// scratch), which the kernel's stores round into.
   Value resultBuffer(ConversionPatternRewriter &rewriter, Location loc,
                      AttentionOp op) const {
-    arith::TruncFOp narrow = halfNarrow(op);
+    arith::TruncFOp narrow = fusableAttentionNarrow(op);
     if (!narrow)
       return state.resultBuffer(rewriter, loc, op.getResult());
     Value &buffer = state.bufferFor[op.getResult()];
     if (!buffer)
       buffer = state.allocScratch(rewriter, loc, memrefOf(narrow.getType()));
     return buffer;
-  }
-
-  /// The arith.truncf to f16 that is the only use of `op`'s result, or null.
-  static arith::TruncFOp halfNarrow(AttentionOp op) {
-    arith::TruncFOp narrow = fusableNarrow(op.getResult());
-    if (narrow &&
-        cast<RankedTensorType>(narrow.getType()).getElementType().isF16())
-      return narrow;
-    return arith::TruncFOp();
   }
 
   /// The rotary ops fused into `op` (found before the conversion).

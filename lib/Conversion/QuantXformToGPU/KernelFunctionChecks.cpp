@@ -108,6 +108,14 @@ arith::TruncFOp gpu_lowering::fusableNarrow(Value r) {
   return trunc;
 }
 
+arith::TruncFOp gpu_lowering::fusableAttentionNarrow(AttentionOp att) {
+  arith::TruncFOp narrow = fusableNarrow(att.getResult());
+  if (narrow &&
+      cast<RankedTensorType>(narrow.getType()).getElementType().isF16())
+    return narrow;
+  return arith::TruncFOp();
+}
+
 SmallVector<Value> gpu_lowering::activationInputs(Operation *act) {
   if (auto g = dyn_cast<linalg::GenericOp>(act))
     return g.getDpsInputs();
@@ -403,11 +411,10 @@ static LogicalResult checkFusedWiden(arith::ExtFOp ext) {
 /// to bf16 / f16, an attention's to f16.
 static bool isFusedNarrow(arith::TruncFOp trunc) {
   Operation *producer = trunc.getIn().getDefiningOp();
-  bool halfOut =
-      cast<RankedTensorType>(trunc.getType()).getElementType().isF16();
+  if (auto att = dyn_cast_or_null<AttentionOp>(producer))
+    return fusableAttentionNarrow(att) == trunc;
   return fusableNarrow(trunc.getIn()) == trunc &&
-         (isa_and_nonnull<QLinearOp, MixedLinearOp>(producer) ||
-          (isa_and_nonnull<AttentionOp>(producer) && halfOut));
+         isa_and_nonnull<QLinearOp, MixedLinearOp>(producer);
 }
 
 /// An `arith.truncf` in a kernel function: fused into the stores of the

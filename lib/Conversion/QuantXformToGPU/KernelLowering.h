@@ -40,6 +40,9 @@ Type kernelElementType(Value v);
 /// The only user of the f32 linear result `r` when it is an `arith.truncf`
 /// to bf16 / f16, which the GEMM epilogue fuses into its stores, or null.
 arith::TruncFOp fusableNarrow(Value r);
+/// The `arith.truncf` to f16 that is the only use of `att`'s result, which
+/// the attention kernel's stores do, or null.
+arith::TruncFOp fusableAttentionNarrow(AttentionOp att);
 /// The elementwise op that is the only user of the f32 linear result `r`,
 /// which the GEMM epilogue applies before its stores, or null: a
 /// `linalg.generic` (identity maps, a body of arith / math ops that does

@@ -93,9 +93,7 @@ attentionChain(AttentionOp att, const QuantXformToGPUOptions &options) {
         widen && !llvm::is_contained(chain, widen.getOperation()))
       chain.push_back(widen);
   chain.push_back(att);
-  arith::TruncFOp narrow = fusableNarrow(att.getResult());
-  if (narrow &&
-      cast<RankedTensorType>(narrow.getType()).getElementType().isF16())
+  if (arith::TruncFOp narrow = fusableAttentionNarrow(att))
     chain.push_back(narrow);
   return chain;
 }
