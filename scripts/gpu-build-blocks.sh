@@ -48,7 +48,11 @@ attention-f16-decode|test/Target/GPU/Inputs/attention-f16-decode.mlir|as-is
 norm-ragged|test/Target/GPU/Inputs/norm-ragged.mlir|as-is
 norm-wide|test/Target/GPU/Inputs/norm-wide.mlir|as-is
 gated-pair|test/Target/GPU/Inputs/gated-pair.mlir|as-is
-gated-pair-rows|test/Target/GPU/Inputs/gated-pair-rows.mlir|as-is"}
+gated-pair-rows|test/Target/GPU/Inputs/gated-pair-rows.mlir|as-is
+linear-tiles-128x192|test/Target/GPU/Inputs/linear-tiles-128x192.mlir|as-is
+linear-tiles-64x192|test/Target/GPU/Inputs/linear-tiles-64x192.mlir|as-is
+linear-tiles-128x192-f16|test/Target/GPU/Inputs/linear-tiles-128x192-f16.mlir|as-is
+linear-tiles-64x192-f16|test/Target/GPU/Inputs/linear-tiles-64x192-f16.mlir|as-is"}
 if [ "${QX_GPU_MODELS:-1}" != 0 ] && [ -z "${QX_GPU_BLOCKS:-}" ]; then
   for m in bert decoder; do
     for r in float w8a8 smooth-hadamard; do

@@ -9,7 +9,7 @@
 // RUN: not xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-group-m=2000" 2>&1 | FileCheck %s --check-prefix=GROUPMBIG
 // RUN: not xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-tma=true wgmma-persistent=true" 2>&1 | FileCheck %s --check-prefix=TMAPERSIST
 // RUN: not xform-opt %s -convert-quant-xform-qlinear-to-gpu="planned-m=0" 2>&1 | FileCheck %s --check-prefix=PLANNEDM
-// TILEN: error: wgmma-tile-n must be 0 (choose), 32, 64, 128 or 256 (got 100)
+// TILEN: error: wgmma-tile-n must be 0 (choose), 32, 64, 128, 192 or 256 (got 100)
 // TILEM: error: wgmma-tile-m must be 0 (choose), 64 or 128 (got 32)
 // MINM: error: wgmma-min-m must be at least 1 (got 0)
 // TILEK: error: wgmma-tile-k must be 0 (choose), 64 or 128 (got 32)

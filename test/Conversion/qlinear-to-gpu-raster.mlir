@@ -5,10 +5,11 @@
 // wgmma-persistent and more tiles than the H100's 132 SMs, 132 blocks walk
 // the tiles (an scf.for from the block id in steps of 132) with two
 // epilogue buffers (2 × 512 floats after the 4 pipeline stages); with
-// fewer tiles the grid stays as it is.
-// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu=wgmma=true | FileCheck %s --check-prefix=GROUP
-// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-group-m=1" | FileCheck %s --check-prefix=ROWS
-// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-persistent=true wgmma-tma=false" | FileCheck %s --check-prefix=PERSIST
+// fewer tiles the grid stays as it is. The tiles are fixed at 256 columns
+// (the tile choice alone takes 128 for @wide: 264 tiles in two full waves).
+// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-tile-n=256" | FileCheck %s --check-prefix=GROUP
+// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-tile-n=256 wgmma-group-m=1" | FileCheck %s --check-prefix=ROWS
+// RUN: xform-opt %s -convert-quant-xform-qlinear-to-gpu="wgmma=true wgmma-tile-n=256 wgmma-persistent=true wgmma-tma=false" | FileCheck %s --check-prefix=PERSIST
 
 // GROUP-LABEL: gpu.func @wide_qlinear0
 // GROUP-DAG: gpu.block_id  x

@@ -197,10 +197,12 @@ struct WgmmaTile {
 /// cp.async, M at least `minM`).
 bool wgmmaApplies(const GemmShape &s, const WgmmaOptions &o);
 
-/// The block shape for `s`: the given one, or the largest tile (128 × 256,
-/// then 128 × 128, 64 × 128, 64 × 64, 64 × 32) whose grid still has about
-/// one block per SM of `target`; as many stages as fit in ~200 KB and the
-/// target's shared memory per block (≤ 16).
+/// The block shape for `s`: the given one, or of 128 × 256, 128 × 192,
+/// 128 × 128, 64 × 192, 64 × 128, 64 × 64 and 64 × 32 the one whose waves
+/// of one block per SM of `target` take the least modelled time (waves ×
+/// rows × (columns + a fixed overhead); the larger tile on a tie); as many
+/// stages as fit in ~200 KB and the target's shared memory per block
+/// (≤ 16).
 WgmmaTile chooseWgmmaTile(const GemmShape &s, const WgmmaOptions &o,
                           const GPUTargetFacts &target);
 

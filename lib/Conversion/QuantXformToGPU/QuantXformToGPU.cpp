@@ -37,9 +37,9 @@ struct ConvertQuantXformQLinearToGPU
 
   /// Checks the options; false (after an error) when one is out of range.
   bool checkOptions() {
-    if (!llvm::is_contained({0, 32, 64, 128, 256}, wgmmaTileN)) {
+    if (!llvm::is_contained({0, 32, 64, 128, 192, 256}, wgmmaTileN)) {
       getOperation().emitError() << "wgmma-tile-n must be 0 (choose), 32, "
-                                    "64, 128 or 256 (got "
+                                    "64, 128, 192 or 256 (got "
                                  << static_cast<int64_t>(wgmmaTileN) << ")";
       return false;
     }

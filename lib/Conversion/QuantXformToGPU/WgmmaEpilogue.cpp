@@ -286,17 +286,19 @@ void WgmmaKernelBuilder::consumerBarrier() {
 
 void WgmmaKernelBuilder::copyStagedTileOut(Value staging, TileOrigin tile,
                                            Value inGroup) {
-  // Each warpgroup copies its rows out, rowsPerCopy rows of piecesPerRow
-  // 16-byte pieces at a time.
+  // Each warpgroup copies its 64 rows out as 64 · piecesPerRow 16-byte
+  // pieces, row-major, 128 at a time (whole rows each time where
+  // piecesPerRow divides 128; a 192-column f16 tile has 24 a row).
   const int64_t perChunk = kChunk / outBytes;
   const int64_t piecesPerRow = t.tileN / perChunk;
-  const int64_t rowsPerCopy = 128 / piecesPerRow;
-  Value localCol = mul(rem(inGroup, piecesPerRow), perChunk);
-  Value firstRow = add(mul(warpgroup, 64), div(inGroup, piecesPerRow));
-  auto copy = scf::ForOp::create(b, loc, c(0), c(64), c(rowsPerCopy));
+  const int64_t pieces = 64 * piecesPerRow;
+  assert(pieces % 128 == 0 && "whole rounds of 128 pieces");
+  auto copy = scf::ForOp::create(b, loc, c(0), c(pieces), c(128));
   OpBuilder::InsertionGuard inCopy(b);
   b.setInsertionPointToStart(copy.getBody());
-  Value localRow = add(firstRow, copy.getInductionVar());
+  Value piece = add(inGroup, copy.getInductionVar());
+  Value localRow = add(mul(warpgroup, 64), div(piece, piecesPerRow));
+  Value localCol = mul(rem(piece, piecesPerRow), perChunk);
   auto chunkType = VectorType::get({perChunk}, outType);
   Value v = vector::LoadOp::create(
       b, loc, chunkType, staging, ValueRange{localRow, localCol},

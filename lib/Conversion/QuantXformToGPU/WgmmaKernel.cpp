@@ -47,6 +47,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <algorithm>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::quant_xform;
@@ -60,6 +61,8 @@ namespace {
 constexpr int64_t kSharedBudget = 200 * 1024;
 constexpr int64_t kMaxStages = 16;
 constexpr int64_t kGroupM = 16; // row blocks per raster group
+/// A tile's fixed cost in the tile choice's model, in output columns.
+constexpr int64_t kTileOverheadColumns = 64;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -96,22 +99,34 @@ bool gpu_kernels::wgmmaApplies(const GemmShape &s, const WgmmaOptions &o) {
   return s.k % kChunk == 0 && s.m >= o.minM;
 }
 
+/// The modelled time of `s` in tiles of `rows` × `tileN` on `smCount`
+/// SMs: waves of one block per SM, each as long as one tile's work, its
+/// rows × (columns + kTileOverheadColumns) (the overhead: the K loop's
+/// fill and the epilogue's scale loads, which every tile pays).
+static int64_t modelledTime(const GemmShape &s, int64_t rows, int64_t tileN,
+                            int64_t smCount) {
+  int64_t tiles = ceilDiv(s.m, rows) * ceilDiv(s.n, tileN);
+  return ceilDiv(tiles, smCount) * rows * (tileN + kTileOverheadColumns);
+}
+
 WgmmaTile gpu_kernels::chooseWgmmaTile(const GemmShape &s,
                                        const WgmmaOptions &o,
                                        const GPUTargetFacts &target) {
+  // Largest first: a tie keeps the larger tile (fewer B reads per output).
   static constexpr std::pair<int64_t, int64_t> kTiles[] = {
-      {2, 256}, {2, 128}, {1, 128}, {1, 64}, {1, 32}};
+      {2, 256}, {2, 192}, {2, 128}, {1, 192}, {1, 128}, {1, 64}, {1, 32}};
   WgmmaTile t{2, 256, o.tileK ? o.tileK : 128, 0};
+  int64_t best = std::numeric_limits<int64_t>::max();
   for (auto [warpgroups, tileN] : kTiles) {
     if ((o.tileM && o.tileM != 64 * warpgroups) ||
         (o.tileN && o.tileN != tileN))
       continue;
-    t.warpgroups = warpgroups;
-    t.tileN = tileN;
-    // Enough blocks for ~0.9 of the SMs: stop shrinking.
-    if (ceilDiv(s.m, t.rows()) * ceilDiv(s.n, t.tileN) >=
-        target.smCount * 9 / 10)
-      break;
+    int64_t time = modelledTime(s, 64 * warpgroups, tileN, target.smCount);
+    if (time < best) {
+      best = time;
+      t.warpgroups = warpgroups;
+      t.tileN = tileN;
+    }
   }
   // Raster groups of kGroupM row blocks (Triton's GROUP_SIZE_M): the
   // blocks in flight (about one per SM) then read a few row blocks of A and a

@@ -73,3 +73,22 @@ func.func @llm_int8(%x: tensor<128x256xf16>, %w: tensor<64x256xi8>, %sw: tensor<
   %yb = arith.truncf %y : tensor<128x64xf32> to tensor<128x64xf16>
   return %yb : tensor<128x64xf16>
 }
+
+// -----
+
+// A 64 × 192 tile (M = 2048, N = 576: the tile choice's one wave of 96
+// blocks): 24 16-byte pieces a row, so the warpgroup copies its 64 rows out
+// as 1536 pieces, 128 at a time.
+// KERNEL-LABEL: gpu.func @wide_tile_qlinear0(
+// KERNEL: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 192, k = 32>
+// KERNEL: scf.for %{{.*}} = %c0{{.*}} to %c1536{{.*}} step %c128
+// KERNEL: vector.load {{.*}} {alignment = 16 : i64} : memref<64x200xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// KERNEL: vector.store {{.*}} {alignment = 16 : i64} : memref<2048x576xbf16>, vector<8xbf16>
+// PTX: .visible .entry wide_tile_qlinear0(
+func.func @wide_tile(%x: tensor<2048x256xbf16>, %w: tensor<576x256xi8>, %sw: tensor<576xf32>) -> tensor<2048x576xbf16> {
+  %xf = arith.extf %x : tensor<2048x256xbf16> to tensor<2048x256xf32>
+  %q, %s = quant_xform.dynamic_quantize %xf scheme<per_token> : (tensor<2048x256xf32>) -> (tensor<2048x256xi8>, tensor<2048xf32>)
+  %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<2048x256xi8>, tensor<2048xf32>, tensor<576x256xi8>, tensor<576xf32>) -> tensor<2048x576xf32>
+  %yb = arith.truncf %y : tensor<2048x576xf32> to tensor<2048x576xbf16>
+  return %yb : tensor<2048x576xbf16>
+}

@@ -30,9 +30,10 @@ def ConvertQuantXformQLinearToGPU
 
     - with `wgmma` (sm_90a), when M ≥ `wgmma-min-m` and K is a multiple of
       16: blocks of one or two warpgroups computing 64 or 128 rows × 32 to
-      256 columns (the largest of 128 × 256, 128 × 128, 64 × 128, 64 × 64,
-      64 × 32 whose grid still covers the H100's SMs, unless
-      `wgmma-tile-m` / `wgmma-tile-n` fix it); K tiles of 128 bytes staged
+      256 columns (of 128 × 256, 128 × 192, 128 × 128, 64 × 192, 64 × 128,
+      64 × 64 and 64 × 32, the one whose waves over the target's SMs
+      take the least time by a simple model, unless `wgmma-tile-m` /
+      `wgmma-tile-n` fix it); K tiles of 128 bytes staged
       in shared memory by 16-byte `cp.async` copies (as many buffers as fit
       in 200 KB, up to 16, all but 2 in flight; rows past a small M
       zeroed once instead of copied; 128-byte swizzle; zero fill
@@ -124,8 +125,8 @@ def ConvertQuantXformQLinearToGPU
     Option<"wgmmaTileM", "wgmma-tile-m", "int64_t", "0",
            "Rows per block of the wgmma kernel (64, 128; 0: choose)">,
     Option<"wgmmaTileN", "wgmma-tile-n", "int64_t", "0",
-           "Columns per block of the wgmma kernel (32, 64, 128, 256; 0: "
-           "choose)">,
+           "Columns per block of the wgmma kernel (32, 64, 128, 192, 256; "
+           "0: choose)">,
     Option<"wgmmaTileK", "wgmma-tile-k", "int64_t", "0",
            "Bytes of K per stage of the wgmma kernel, the swizzle width "
            "(64, 128; 0: 128)">,
