@@ -8,9 +8,10 @@ shape and function, W8A8 (naive recipe), with
 code only, and each layer of a model is that library loaded with its own
 weight file (same layout). On the device the layers run one after the
 other on torch CUDA tensors: a prefill of one sequence, or one decode step
-of one sequence against its KV cache: one flash attention over the cache
-and, in its last slot, the step's own k and v (``decode_attention="op"``;
-the caller copies them to their position).
+of one sequence against its KV cache (f16; ``build --kv-cache f32`` for
+f32): one flash attention over the cache and, in its last slot, the
+step's own k and v (``decode_attention="op"``; the caller copies them to
+their position).
 
     build <dir>   (here, no GPU): SmolLM2-135M (real weights from its GGUF)
                   at S = 256 (layers 0-3 and layer 0's decode step, with
@@ -50,6 +51,7 @@ SEVEN_B = dict(hidden=4096, heads=32, kv_heads=32, intermediate=11008)
 CHECK_LEN, TIME_LEN, CHECK_LAYERS, CACHED = 256, 2048, 4, 512
 DECODE_BATCHES = (16, 64)  # decode steps of B sequences besides batch 1
 PREFILL_BATCHES = ((8, 512),)  # prefills of B sequences of S tokens besides 1 x 2048
+KV_CACHE = ["f16"]  # the decode steps' cache element type (build --kv-cache)
 ENTRIES = (["prefill", "decode"] + [f"decode_b{B}" for B in DECODE_BATCHES]
            + [f"prefill_b{B}s{S}" for B, S in PREFILL_BATCHES])
 
@@ -113,6 +115,7 @@ def build_smollm2_batches(qx, out):
     blobs = {}
     text = build_layer_ir(llm.config, llm.weights, 0, 16, 1, llm.cache_len, blobs=blobs,
                           decode_batches=DECODE_BATCHES, decode_attention="op",
+                          kv_cache_dtype=KV_CACHE[0],
                           prefill_batches=PREFILL_BATCHES)
     module = quantized_layer(qx, _core.Module.parse(text.encode(), "layer.mlir", blobs))
     compile_decode_batches(qx, module, out, "smollm2")
@@ -142,7 +145,8 @@ def build_smollm2(qx, out):
             np.save(os.path.join(out, "smollm2_sin.npy"), sin)
         for i in layers:
             t = time.time()
-            module = quantized_layer(qx, llm.layer_module(i, decode_attention="op"))
+            module = quantized_layer(qx, llm.layer_module(i, decode_attention="op",
+                                                          kv_cache_dtype=KV_CACHE[0]))
             d = os.path.join(out, f"smollm2_s{S}")
             if i == 0:
                 qx.compile_cuda(module, d, name="layer", entry="prefill")
@@ -156,11 +160,12 @@ def build_smollm2(qx, out):
             if S == CHECK_LEN and i == 0:  # the decode step, on a random cache
                 compile_decode(qx, module, os.path.join(out, "smollm2_decode"))
                 rng = np.random.default_rng(3)
+                cache_type = {"f16": np.float16, "f32": np.float32}[KV_CACHE[0]]
                 kv, dh = c.n_kv_heads, c.head_dim
                 dec_in = [x[S - 1:S], cos[S - 1:S], sin[S - 1:S],
                           np.zeros((1, CACHED), np.float32),
-                          rng.standard_normal((1, CACHED + 1, kv, dh)).astype(np.float32),
-                          rng.standard_normal((1, CACHED + 1, kv, dh)).astype(np.float32)]
+                          rng.standard_normal((1, CACHED + 1, kv, dh)).astype(cache_type),
+                          rng.standard_normal((1, CACHED + 1, kv, dh)).astype(cache_type)]
                 dec_out = module.evaluate(dec_in, function="decode")
                 np.savez(os.path.join(out, "smollm2_decode.npz"), *dec_in,
                          *[np.asarray(o, np.float32) for o in dec_out])
@@ -193,6 +198,7 @@ def build_7b(qx, out):
     blobs = {}
     text = build_layer_ir(c, weights, 0, TIME_LEN, 1, CACHED, blobs=blobs,
                           decode_batches=DECODE_BATCHES, decode_attention="op",
+                          kv_cache_dtype=KV_CACHE[0],
                           prefill_batches=PREFILL_BATCHES)
     del weights
     module = _core.Module.parse(text.encode(), "layer.mlir", blobs)
@@ -216,6 +222,7 @@ def build_7b(qx, out):
 
 
 def build(args):
+    KV_CACHE[0] = getattr(args, "kv_cache", "f16")  # models.py build --llm: the default
     sys.path.insert(0, os.path.join(ROOT, "build", "python_packages"))
     import quant_xform as qx
     os.makedirs(args.dir, exist_ok=True)
@@ -343,8 +350,9 @@ def time_ours(torch, cuda, models, directory, name, c, profile=False):
         -torch.arange(0, c["head_dim"], 2, device="cuda") / c["head_dim"])
     cos, sin = torch.cos(ang).float().contiguous(), torch.sin(ang).float().contiguous()
     mask = torch.zeros(shapes[3], device="cuda")
-    caches = [[torch.randn(s, device="cuda", generator=g) for s in shapes[4:]]
-              for _ in layers]
+    dtypes = {"f32": torch.float32, "f16": torch.float16}
+    caches = [[torch.randn(s, device="cuda", generator=g).to(dtypes[t])
+               for s, t in zip(shapes[4:], layers[0].arg_dtypes[4:])] for _ in layers]
 
     def forward():
         y = x
@@ -530,6 +538,9 @@ def main():
     b = sub.add_parser("build")
     b.add_argument("dir")
     b.add_argument("--models", default="smollm2,7b")
+    b.add_argument("--kv-cache", choices=("f16", "f32"), default="f16",
+                   help="the decode steps' KV cache element type (f16: half the bytes "
+                   "a step reads; the attention kernel rounds to f16 at its loads anyway)")
     r = sub.add_parser("run")
     r.add_argument("dir")
     r.add_argument("--profile", action="store_true", help="our kernels by GPU time")

@@ -180,12 +180,13 @@ class LLM:
     def layer_ir(self, layer: int, elide_weights: bool = True,
                  calibration: bool = False, rotation: Optional[np.ndarray] = None,
                  blobs: Optional[Dict[str, np.ndarray]] = None,
-                 decode_attention: str = "matmul") -> str:
+                 decode_attention: str = "matmul", kv_cache_dtype: str = "f32") -> str:
         """Decoder layer ``layer`` as MLIR text (``prefill``, ``decode`` and,
         with ``calibration``, the private calibration ``main``; with
         ``rotation`` (``llm_ir.residual_rotation``), on the rotated residual
         stream; with ``blobs``, weights as ``dense_resource`` keys into it;
         ``decode_attention="op"``: the GPU's decode step and cache layout,
+        with ``kv_cache_dtype="f16"`` its caches in f16,
         ``llm_ir.build_layer_ir``)."""
         if not 0 <= layer < self.config.layers:
             raise QuantXformError(f"layer {layer} out of range [0, {self.config.layers})")
@@ -193,16 +194,19 @@ class LLM:
                               self.decode_batch, self.cache_len,
                               self.calibration_len if calibration else 0, elide_weights,
                               rotation, blobs, decode_attention=decode_attention,
-                              prefill_chunk=self.chunked and decode_attention == "matmul")
+                              prefill_chunk=self.chunked and decode_attention == "matmul",
+                              kv_cache_dtype=kv_cache_dtype)
 
     def layer_module(self, layer: int, calibration: bool = False,
                      rotation: Optional[np.ndarray] = None,
-                     decode_attention: str = "matmul") -> _core.Module:
+                     decode_attention: str = "matmul",
+                     kv_cache_dtype: str = "f32") -> _core.Module:
         """Decoder layer ``layer`` as a compiler module (weights handed to the
         parser as arrays, not hex text)."""
         blobs: Dict[str, np.ndarray] = {}
         text = self.layer_ir(layer, elide_weights=False, calibration=calibration,
-                             rotation=rotation, blobs=blobs, decode_attention=decode_attention)
+                             rotation=rotation, blobs=blobs, decode_attention=decode_attention,
+                             kv_cache_dtype=kv_cache_dtype)
         return _core.Module.parse(text.encode(), f"layer{layer}.mlir", blobs)
 
     def head_module(self, constant_weight: bool = False,

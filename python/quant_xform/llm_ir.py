@@ -57,6 +57,11 @@ import numpy as np
 from .models import DecoderConfig, _Emitter, _f, _ty
 
 
+def _ty_of(dtype: str, *shape: int) -> str:
+    """A tensor type of element type `dtype` ("f32", "f16")."""
+    return _ty(*shape)[:-4] + dtype + ">"
+
+
 def rope_tables(positions, head_dim: int, theta: float) -> Tuple[np.ndarray, np.ndarray]:
     """``cos``/``sin`` of ``positions[:, None] · θ_i`` as float32 ``[n, D/2]``."""
     pos = np.asarray(positions, dtype=np.float64).reshape(-1)
@@ -293,21 +298,30 @@ class _LayerEmitter(_Emitter):
         ret = f"\n    return {y}, {k_out}, {v_out} : {_ty(S, H)}, {kv}, {kv}\n  }}\n"
         return head + "\n".join(self.lines) + ret
 
-    def decode(self, B: int, C: int, name: str = "decode", attention: str = "matmul") -> str:
+    def decode(self, B: int, C: int, name: str = "decode", attention: str = "matmul",
+               cache_dtype: str = "f32") -> str:
         """One token per sequence of ``B`` against a ``C``-position cache.
         ``attention="matmul"``: batch matmuls over the key cache stored
         transposed, ``[B, KV, D, C]``, and the value cache ``[B, KV, C, D]``
         (the CPU's register-blocked kernels). ``attention="op"``: one
         ``quant_xform.attention`` over caches ``[B, C + 1, KV, D]`` whose
         last slot the step fills with its own k and v (the GPU's flash
-        kernel; the caller's cache buffers are written there)."""
+        kernel; the caller's cache buffers are written there). ``cache_dtype``
+        "f16" (with "op"): the caches hold f16, the step's own k and v are
+        rounded to f16 as they are written into slot ``C``, and the attention
+        reads the caches widened (``arith.extf``, which the GPU kernel fuses
+        into its loads)."""
         if attention not in ("matmul", "op"):
             raise ValueError(f"decode attention: 'matmul' or 'op', not {attention!r}")
+        if cache_dtype not in ("f32", "f16"):
+            raise ValueError(f"KV cache element type: 'f32' or 'f16', not {cache_dtype!r}")
+        if cache_dtype != "f32" and attention != "op":
+            raise ValueError("an f16 KV cache needs decode attention 'op'")
         H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh
         x = self.stream_in(B)
         qr, kr, v3 = self.qkv(x, B, "%cos", "%sin")
         if attention == "op":
-            return self.decode_with_attention_op(B, C, name, x, qr, kr, v3)
+            return self.decode_with_attention_op(B, C, name, x, qr, kr, v3, cache_dtype)
         q4 = self.expand(self.collapse(qr, [B, nh, dh], [B, nh * dh], [[0], [1, 2]]),
                          [B, nh * dh], [B, kvh, g, dh], [[0], [1, 2, 3]])
         scale = f"%scale = arith.constant {_f(1.0 / math.sqrt(dh))} : f32"
@@ -370,22 +384,55 @@ class _LayerEmitter(_Emitter):
         return head + "\n".join(self.lines) + ret
 
 
+    def write_slot(self, x: str, cache: str, shape, slot, dtype: str) -> str:
+        """`cache` (of element type `dtype`) with `x` (f32, `slot` sizes at
+        position `C` of dimension 1) written in: an f32 `x` inserted as it
+        is, else rounded by a linalg.generic whose init is the cache's slot
+        itself, so that bufferization writes the rounded values in place
+        (no buffer, no copy)."""
+        at, sizes = f"[0, {shape[1] - 1}, 0, 0]", f"[{', '.join(map(str, slot))}]"
+        if dtype == "f32":
+            return self.insert(x, cache, shape, [0, shape[1] - 1, 0, 0], slot)
+        st, ct = _ty_of(dtype, *slot), _ty_of(dtype, *shape)
+        dest = self.op("sl", f"tensor.extract_slice {cache}{at} {sizes} [1, 1, 1, 1] : "
+                             f"{ct} to {st}")
+        ident = "affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>"
+        v = self.fresh("h")
+        self.lines += [
+            f"    {v} = linalg.generic {{indexing_maps = [{ident}, {ident}], iterator_types = "
+            f"[\"parallel\", \"parallel\", \"parallel\", \"parallel\"]}} ins({x} : "
+            f"{_ty(*slot)}) outs({dest} : {st}) {{",
+            f"      ^bb0(%a: f32, %out: {dtype}):",
+            f"        %r = arith.truncf %a : f32 to {dtype}",
+            f"        linalg.yield %r : {dtype}",
+            f"    }} -> {st}"]
+        return self.op("in", f"tensor.insert_slice {v} into {cache}{at} {sizes} [1, 1, 1, 1] : "
+                             f"{st} into {ct}")
+
+    def from_cache(self, x: str, shape, dtype: str) -> str:
+        """A cache `x` of element type `dtype` as f32."""
+        if dtype == "f32":
+            return x
+        return self.op("w", f"arith.extf {x} : {_ty_of(dtype, *shape)} to {_ty(*shape)}")
+
     def decode_with_attention_op(self, B: int, C: int, name: str, x: str, qr: str,
-                                 kr: str, v3: str) -> str:
+                                 kr: str, v3: str, cache_dtype: str = "f32") -> str:
         """The decode step's attention as one ``quant_xform.attention``: the
         ``g`` query heads of a KV head are its query rows (``[B, g, KV, D]``),
         the keys are the cache's ``C`` positions and, in slot ``C``, the
-        step's own k and v, inserted into the cache arguments."""
+        step's own k and v, inserted into the cache arguments (of element
+        type ``cache_dtype``)."""
         H, nh, kvh, g, dh = self.c.hidden, self.nh, self.kvh, self.g, self.dh
         q4 = self.expand(self.collapse(qr, [B, nh, dh], [B, nh * dh], [[0], [1, 2]]),
                          [B, nh * dh], [B, kvh, g, dh], [[0], [1, 2, 3]])
         rows = self.transpose(q4, [B, kvh, g, dh], [0, 2, 1, 3])           # [B, g, KV, D]
         T, one = C + 1, [B, 1, kvh, dh]
         cache = [B, T, kvh, dh]
-        k_all = self.insert(self.expand(kr, [B, kvh, dh], one, [[0, 1], [2], [3]]),
-                            "%k_cache", cache, [0, C, 0, 0], one)
-        v_all = self.insert(self.expand(v3, [B, kvh, dh], one, [[0, 1], [2], [3]]),
-                            "%v_cache", cache, [0, C, 0, 0], one)
+        k_all, v_all = (
+            self.from_cache(self.write_slot(self.expand(new, [B, kvh, dh], one,
+                                                        [[0, 1], [2], [3]]),
+                                            arg, cache, one, cache_dtype), cache, cache_dtype)
+            for new, arg in ((kr, "%k_cache"), (v3, "%v_cache")))
         mask = self.insert("%mask", self.zeros([B, T]), [B, T], [0, 0], [B, C])
         ctx = self.op("ctx", f"quant_xform.attention {rows}, {k_all}, {v_all} "
                              f"mask({mask} : {_ty(B, T)}) {{scale = {_f(1.0 / math.sqrt(dh))} "
@@ -396,8 +443,10 @@ class _LayerEmitter(_Emitter):
         half = self.half
         writable = "{bufferization.writable = true}"  # slot C is filled in place
         head = (f"  func.func @{name}(%x: {_ty(B, H)}, %cos: {_ty(B, half)}, "
-                f"%sin: {_ty(B, half)}, %mask: {_ty(B, C)}, %k_cache: {_ty(*cache)} {writable}, "
-                f"%v_cache: {_ty(*cache)} {writable}) -> ({_ty(B, H)}, {_ty(B, kvh, dh)}, "
+                f"%sin: {_ty(B, half)}, %mask: {_ty(B, C)}, "
+                f"%k_cache: {_ty_of(cache_dtype, *cache)} {writable}, "
+                f"%v_cache: {_ty_of(cache_dtype, *cache)} {writable}) -> ({_ty(B, H)}, "
+                f"{_ty(B, kvh, dh)}, "
                 f"{_ty(B, kvh, dh)}) {{\n")
         ret = (f"\n    return {y}, {kr}, {v3} : {_ty(B, H)}, {_ty(B, kvh, dh)}, "
                f"{_ty(B, kvh, dh)}\n  }}\n")
@@ -412,7 +461,7 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
                    decode_batches: Sequence[int] = (),
                    decode_attention: str = "matmul",
                    prefill_batches: Sequence[Tuple[int, int]] = (),
-                   prefill_chunk: bool = False) -> str:
+                   prefill_chunk: bool = False, kv_cache_dtype: str = "f32") -> str:
     """The module of decoder layer ``layer``: ``prefill`` (``prefill_len``
     tokens), ``decode`` (``decode_batch`` tokens against a ``context``-position
     cache) and, with ``calibration_len``, the private calibration ``main``;
@@ -426,14 +475,17 @@ def build_layer_ir(config: DecoderConfig, weights: Dict[str, np.ndarray], layer:
     (with "op") adds ``prefill_b<B>s<S>``, a prefill of B sequences of S
     tokens as B·S rows. ``prefill_chunk`` adds ``prefill_chunk``, the next
     ``prefill_len`` tokens of a longer prompt after a ``context``-position
-    cache (``_LayerEmitter.prefill_chunk``)."""
+    cache (``_LayerEmitter.prefill_chunk``). ``kv_cache_dtype`` "f16" (with
+    "op"): the decode steps' caches hold f16 (``_LayerEmitter.decode``)."""
     def emitter():
         return _LayerEmitter(config, weights, layer, elide_weights, rotation, blobs)
     gpu = decode_attention == "op"
     funcs = (emitter().prefill(prefill_len, tokens_first=gpu)
-             + emitter().decode(decode_batch, context, attention=decode_attention))
+             + emitter().decode(decode_batch, context, attention=decode_attention,
+                                cache_dtype=kv_cache_dtype))
     for B in decode_batches:
-        funcs += emitter().decode(B, context, f"decode_b{B}", decode_attention)
+        funcs += emitter().decode(B, context, f"decode_b{B}", decode_attention,
+                                  kv_cache_dtype)
     for B, S in prefill_batches:
         funcs += emitter().prefill(S, f"prefill_b{B}s{S}", tokens_first=gpu, batch=B)
     if prefill_chunk:

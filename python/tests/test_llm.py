@@ -300,6 +300,48 @@ def test_decode_attention_op_equals_matmuls(batch):
         build_layer_ir(c, llm.weights, 0, 4, B, C, decode_attention="flash")
 
 
+def test_decode_with_f16_cache():
+    """The GPU's decode step over f16 caches (``kv_cache_dtype="f16"``: the
+    step rounds its own k and v to f16 as it writes them, the attention
+    reads the caches widened) computes what the f32 step does on the same
+    cache values, up to that one rounding of the new token's k and v; the
+    CPU JIT computes what the evaluator does. Another cache type is refused."""
+    from quant_xform import _core
+    from quant_xform.llm_ir import build_layer_ir, rope_tables
+    llm = tiny_llm()
+    c, C, B = llm.config, 16, 2
+    rng = np.random.default_rng(6)
+    kv, dh = c.n_kv_heads, c.head_dim
+    x = rng.standard_normal((B, c.hidden)).astype(np.float32)
+    cos, sin = rope_tables([9] * B, dh, c.rope_theta)
+    mask = np.zeros((B, C), np.float32)
+    mask[:, 9:] = -1e9
+    k16 = rng.standard_normal((B, C + 1, kv, dh)).astype(np.float16)
+    v16 = rng.standard_normal((B, C + 1, kv, dh)).astype(np.float16)
+
+    def module(dtype):
+        text = build_layer_ir(c, llm.weights, 0, 4, B, C, decode_attention="op",
+                              kv_cache_dtype=dtype)
+        return _core.Module.parse(text.encode(), f"{dtype}.mlir")
+
+    half = module("f16")
+    assert "xf16> {bufferization.writable = true}" in str(half)
+    want = module("f32").evaluate([x, cos, sin, mask, k16.astype(np.float32),
+                                   v16.astype(np.float32)], "decode")
+    got = half.evaluate([x, cos, sin, mask, k16.copy(), v16.copy()], "decode")
+    assert rel_err(np.asarray(got[0]), np.asarray(want[0])) < 2e-3
+    for g, w in zip(got[1:], want[1:]):  # the step's own k and v, returned in f32
+        assert rel_err(np.asarray(g), np.asarray(w)) < 1e-6
+    jit = half.compile_cpu_functions(["decode"], 1)[0]
+    for j, g in zip(jit.run([x, cos, sin, mask, k16.copy(), v16.copy()]), got):
+        assert rel_err(np.asarray(j), np.asarray(g)) < 1e-5
+    with pytest.raises(ValueError, match="'f32' or 'f16'"):
+        build_layer_ir(c, llm.weights, 0, 4, B, C, decode_attention="op",
+                       kv_cache_dtype="bf16")
+    with pytest.raises(ValueError, match="needs decode attention 'op'"):
+        build_layer_ir(c, llm.weights, 0, 4, B, C, kv_cache_dtype="f16")
+
+
 def test_batched_prefill_equals_one_sequence_at_a_time():
     """``prefill_b<B>s<S>`` (the GPU's batched prefill: B sequences as B·S
     rows, a [B, S] mask) computes, in the evaluator, what ``prefill`` does

@@ -212,7 +212,10 @@ void mlir::quant_xform::buildGPUHostPipeline(
           "hoist-static-allocs},"
           // The kernel functions' launches join the caller's (one stream).
           "inline,"
-          "func.func(convert-linalg-to-parallel-loops,"
+          // Equal subviews merged, so that the copy of a value that a
+          // linalg op wrote in place into a slice of an argument (a KV
+          // cache's slot) is a self-copy, which canonicalize erases.
+          "func.func(cse,canonicalize,convert-linalg-to-parallel-loops,"
           "quant-xform-gpu-prepare-host-loops,canonicalize,"
           "scf-parallel-loop-tiling{parallel-loop-tile-sizes=256 "
           "no-min-max-bounds},"
