@@ -109,6 +109,13 @@ def build(args):
             meta["recipes"].append(dict(recipe=recipe + " (f32 attention)",
                                         dir=name + "_f32att", evaluator=name,
                                         diagnostic=True))
+        if args.f32_quantize_inputs:  # linear results in f32 in front of quantizes
+            qx.compile_cuda(module, os.path.join(args.dir, name + "_f32q"), "minilm",
+                            half_quantize_inputs=False)
+            os.remove(os.path.join(args.dir, name + "_f32q", "minilm.o"))
+            meta["recipes"].append(dict(recipe=recipe + " (f32 quantize inputs)",
+                                        dir=name + "_f32q", evaluator=name,
+                                        diagnostic=True))
     meta["attention"] = build_attention(qx, args.dir)
     with open(os.path.join(args.dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
@@ -489,6 +496,10 @@ def main():
     b.add_argument("--batch", type=int, default=32)
     b.add_argument("--seq", type=int, default=128)
     b.add_argument("--recipes", default="naive,smooth+hadamard")
+    b.add_argument("--f32-quantize-inputs", action="store_true",
+                   help="also the same model with linear results kept in f32 in front of "
+                   "the next per-token quantize (compile_cuda(half_quantize_inputs=False); "
+                   "a diagnostic row)")
     b.add_argument("--f32-attention", action="store_true",
                    help="also build each recipe with f32 loop-kernel attention (a diagnostic "
                         "of the flash kernel's f16 error; not in the ratio line)")

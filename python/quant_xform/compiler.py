@@ -399,7 +399,8 @@ def _xform_aot() -> str:
 def compile_object(module, path: str, target: str = "cuda", name: str = "model",
                    gpu_chip: str = "sm_90a", attention_kernel: bool = True,
                    weights_file: Optional[str] = None,
-                   weights_min_bytes: int = 0, entry: str = "main") -> Tuple[str, str]:
+                   weights_min_bytes: int = 0, entry: str = "main",
+                   half_quantize_inputs: bool = True) -> Tuple[str, str]:
     """Ahead-of-time artifact: an object file plus a C header (xform-aot).
 
     ``target='cuda'``: the whole model for the GPU (cubins embedded, made by
@@ -410,6 +411,9 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
     ``target='cpu'``: the CPU code for this machine. Returns (object path,
     header path). ``attention_kernel=False`` runs attention as f32 loop
     kernels instead of the flash attention kernel (whose products are f16).
+    ``half_quantize_inputs=False`` keeps a linear's result in f32 where only
+    the next per-token quantize reads it (by default the GEMM stores it in
+    bf16: one rounding of at most 2⁻⁹ relative in front of the int8 one).
     ``weights_file`` (``target='cuda'``): weights as data — constants of at
     least ``weights_min_bytes`` bytes go to this safetensors file instead of
     the object, and the entry point takes the table of their device
@@ -430,6 +434,8 @@ def compile_object(module, path: str, target: str = "cuda", name: str = "model",
             cmd += ["--gpu-chip", gpu_chip]
             if not attention_kernel:
                 cmd += ["--gpu-attention-kernel=false"]
+            if not half_quantize_inputs:
+                cmd += ["--gpu-half-quantize-inputs=false"]
             if weights_file:
                 if weights_min_bytes < 0:
                     raise QuantXformError(
@@ -462,7 +468,8 @@ def _cuda_runtime_library() -> str:
 
 def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "sm_90a",
                  attention_kernel: bool = True, weights_as_data: bool = True,
-                 weights_min_bytes: int = 0, entry: str = "main"):
+                 weights_min_bytes: int = 0, entry: str = "main",
+                 half_quantize_inputs: bool = True):
     """Compiles ``module`` for the GPU into the artifact folder ``directory``
     and returns it loaded (``quant_xform.cuda.CudaModel``: call it on numpy
     arrays or torch CUDA tensors). The folder holds ``lib<name>.so`` (the
@@ -470,7 +477,8 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
     compiler, $CXX or c++), ``libqx_cuda_runtime.so``, ``<name>.json``
     (the signature), ``<name>.h`` and ``<name>.o``; copy it, with
     ``quant_xform/cuda.py`` if quant-xform is not installed there, to a
-    machine with an NVIDIA GPU. ``attention_kernel``: see compile_object.
+    machine with an NVIDIA GPU. ``attention_kernel``, ``half_quantize_inputs``:
+    see compile_object.
     ``weights_as_data`` (the default): the weights (constants of
     ``weights_min_bytes`` bytes or more) go to ``<name>.weights.safetensors`` in the folder, not into the
     library; loading the artifact reads that file onto the device, after
@@ -493,7 +501,8 @@ def compile_cuda(module, directory: str, name: str = "model", gpu_chip: str = "s
     obj, _ = compile_object(module, os.path.join(directory, name), target="cuda", name=name,
                             gpu_chip=gpu_chip, attention_kernel=attention_kernel,
                             weights_file=weights if weights_as_data else None,
-                            weights_min_bytes=weights_min_bytes, entry=entry)
+                            weights_min_bytes=weights_min_bytes, entry=entry,
+                            half_quantize_inputs=half_quantize_inputs)
     runtime = _cuda_runtime_library()
     shutil.copyfile(runtime, os.path.join(directory, "libqx_cuda_runtime.so"))
     cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("clang++-22")

@@ -242,3 +242,20 @@ def test_f16_attention_artifact(tmp_path):
         q = np.ones((1, 64, 2, 32), np.float16)
         with pytest.raises(cuda.CudaError, match="CUDA"):
             model(q, q, q)
+
+
+def test_half_quantize_inputs_option(tmp_path):
+    # The GELU up projection's result, read only by the down projection's
+    # per-token quantize, is stored in bf16 by default (its GEMM stores and
+    # the quantize kernel loads bf16); half_quantize_inputs=False keeps
+    # f32: other kernels, the same weights.
+    module = qx.quantize(small_bert(), qx.RECIPES["naive"], progress=False)
+    objects, weights = {}, {}
+    for half in (True, False):
+        folder = str(tmp_path / f"half{half}")
+        qx.compile_cuda(module, folder, name="bert", half_quantize_inputs=half)
+        with open(os.path.join(folder, "bert.o"), "rb") as f:
+            objects[half] = f.read()
+        weights[half] = cuda.read_weights_header(
+            os.path.join(folder, "bert.weights.safetensors"))["sha256"]
+    assert objects[True] != objects[False] and weights[True] == weights[False]

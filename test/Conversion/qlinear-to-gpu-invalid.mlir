@@ -99,7 +99,7 @@ func.func @widen_returned(%x: tensor<4x8xbf16>) -> (tensor<4x8xi8>, tensor<4xf32
 // use: here the f32 result is returned too.
 func.func @narrow_and_f32(%q: tensor<4x8xi8>, %s: tensor<4xf32>, %w: tensor<16x8xi8>, %sw: tensor<16xf32>) -> (tensor<4x16xbf16>, tensor<4x16xf32>) {
   %y = quant_xform.qlinear %q scale %s, %w scale %sw : (tensor<4x8xi8>, tensor<4xf32>, tensor<16x8xi8>, tensor<16xf32>) -> tensor<4x16xf32>
-  // expected-error @+1 {{the GPU lowering fuses an arith.truncf only when it rounds the f32 result of a qlinear or mixed_linear (its only use) to bf16 / f16, to nearest even}}
+  // expected-error @+1 {{the GPU lowering fuses an arith.truncf only when it rounds the f32 result of a qlinear or mixed_linear, or of the activation its epilogue applies (its only use), to bf16 / f16, to nearest even}}
   %yb = arith.truncf %y : tensor<4x16xf32> to tensor<4x16xbf16>
   return %yb, %y : tensor<4x16xbf16>, tensor<4x16xf32>
 }

@@ -112,6 +112,12 @@ static cl::opt<bool> gpuAttentionKernel(
     cl::desc("quant_xform.attention on the flash attention kernel (f16 "
              "products); false: f32 loop kernels"),
     cl::init(true));
+static cl::opt<bool> gpuHalfQuantizeInputs(
+    "gpu-half-quantize-inputs",
+    cl::desc("Store a linear's result in bf16 where only a per-token "
+             "quantize kernel reads it (one rounding of at most 2^-9 "
+             "relative in front of the int8 one); false: f32"),
+    cl::init(true));
 static cl::opt<bool> gpuPersistent(
     "gpu-wgmma-persistent",
     cl::desc("Persistent wgmma blocks (one per SM) where the grid has more "
@@ -363,6 +369,7 @@ int main(int argc, char **argv) {
     options.wgmmaGroupM = gpuGroupM;
     options.plannedM = gpuPlannedM;
     options.attentionKernel = gpuAttentionKernel;
+    options.halfQuantizeInputs = gpuHalfQuantizeInputs;
     options.wgmmaPersistent = gpuPersistent;
     options.wgmmaTma = gpuTma;
     options.dependentLaunch = gpuDependentLaunch;
@@ -385,7 +392,8 @@ int main(int argc, char **argv) {
       llvm::any_of(module->getOps<LLVM::LLVMFuncOp>(), [](LLVM::LLVMFuncOp f) {
         return f.getSymName().starts_with("_mlir_ciface_qxGpuWeight");
       });
-  std::string header = makeHeader(name, entryType, writableArgs, inputFile, weightTable);
+  std::string header =
+      makeHeader(name, entryType, writableArgs, inputFile, weightTable);
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();

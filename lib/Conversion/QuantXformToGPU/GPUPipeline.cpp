@@ -80,6 +80,11 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
       llvm::cl::desc("quant_xform.attention on the flash attention kernel "
                      "(f16 products); false: f32 loop kernels"),
       llvm::cl::init(true)};
+  Option<bool> halfQuantizeInputs{
+      *this, "half-quantize-inputs",
+      llvm::cl::desc("A linear's result stored in bf16 where only a per-token "
+                     "quantize kernel reads it; false: f32"),
+      llvm::cl::init(true)};
   Option<bool> wgmmaPersistent{
       *this, "wgmma-persistent",
       llvm::cl::desc("Persistent wgmma blocks (one per SM) where the grid "
@@ -193,6 +198,7 @@ void mlir::quant_xform::buildGPUHostPipeline(
   kernelOptions.wgmmaGroupM = options.wgmmaGroupM;
   kernelOptions.plannedM = options.plannedM;
   kernelOptions.attentionKernel = options.attentionKernel;
+  kernelOptions.halfQuantizeInputs = options.halfQuantizeInputs;
   kernelOptions.wgmmaPersistent = options.wgmmaPersistent;
   kernelOptions.wgmmaTma = options.wgmmaTma;
   pm.addPass(createConvertQuantXformQLinearToGPU(kernelOptions));
@@ -286,6 +292,7 @@ void mlir::quant_xform::registerGPUPipeline() {
         options.wgmmaGroupM = cl.wgmmaGroupM;
         options.plannedM = cl.plannedM;
         options.attentionKernel = cl.attentionKernel;
+        options.halfQuantizeInputs = cl.halfQuantizeInputs;
         options.wgmmaPersistent = cl.wgmmaPersistent;
         options.wgmmaTma = cl.wgmmaTma;
         options.dependentLaunch = cl.dependentLaunch;

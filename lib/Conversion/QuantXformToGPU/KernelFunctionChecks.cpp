@@ -108,6 +108,20 @@ arith::TruncFOp gpu_lowering::fusableNarrow(Value r) {
   return trunc;
 }
 
+arith::TruncFOp gpu_lowering::fusableEpilogueNarrow(Value r) {
+  Operation *producer = r.getDefiningOp();
+  if (isa_and_nonnull<QLinearOp, MixedLinearOp>(producer))
+    return fusableNarrow(r);
+  // A fused activation's result (the gated pair's epilogue stores f32).
+  if (!producer || producer->getNumResults() != 1 || gatedPairsHalf(producer))
+    return arith::TruncFOp();
+  Value linear = fusedLinearResult(producer);
+  if (!linear || !linear.getDefiningOp<QLinearOp>() ||
+      fusableActivation(linear) != producer)
+    return arith::TruncFOp();
+  return fusableNarrow(r);
+}
+
 arith::TruncFOp gpu_lowering::fusableAttentionNarrow(AttentionOp att) {
   arith::TruncFOp narrow = fusableNarrow(att.getResult());
   if (narrow &&
@@ -413,8 +427,7 @@ static bool isFusedNarrow(arith::TruncFOp trunc) {
   Operation *producer = trunc.getIn().getDefiningOp();
   if (auto att = dyn_cast_or_null<AttentionOp>(producer))
     return fusableAttentionNarrow(att) == trunc;
-  return fusableNarrow(trunc.getIn()) == trunc &&
-         isa_and_nonnull<QLinearOp, MixedLinearOp>(producer);
+  return fusableEpilogueNarrow(trunc.getIn()) == trunc;
 }
 
 /// An `arith.truncf` in a kernel function: fused into the stores of the
@@ -424,8 +437,9 @@ static LogicalResult checkFusedNarrow(arith::TruncFOp trunc) {
     return success();
   return trunc.emitError()
          << "the GPU lowering fuses an arith.truncf only when it rounds the "
-            "f32 result of a qlinear or mixed_linear (its only use) to bf16 "
-            "/ f16, to nearest even (or that of an attention, to f16)";
+            "f32 result of a qlinear or mixed_linear, or of the activation "
+            "its epilogue applies (its only use), to bf16 / f16, to nearest "
+            "even (or that of an attention, to f16)";
 }
 
 LogicalResult

@@ -40,6 +40,16 @@ Type kernelElementType(Value v);
 /// The only user of the f32 linear result `r` when it is an `arith.truncf`
 /// to bf16 / f16, which the GEMM epilogue fuses into its stores, or null.
 arith::TruncFOp fusableNarrow(Value r);
+/// The `arith.truncf` to bf16 / f16 that a linear's epilogue stores: the
+/// fusableNarrow of the result `r` of a qlinear / mixed_linear, or of its
+/// fused activation's result (not a gated pair's), or null.
+arith::TruncFOp fusableEpilogueNarrow(Value r);
+/// Rewrites each linear result in `f` (after the activation its epilogue
+/// applies) that only a per-token quantize kernel reads (directly, or
+/// through the online Hadamard rotation that kernel does) as its bf16
+/// rounding widened back: the GEMM stores bf16, the quantize kernel loads
+/// it (HalfQuantizeInputs.cpp).
+void narrowQuantizedLinearOutputs(func::FuncOp f);
 /// The `arith.truncf` to f16 that is the only use of `att`'s result, which
 /// the attention kernel's stores do, or null.
 arith::TruncFOp fusableAttentionNarrow(AttentionOp att);

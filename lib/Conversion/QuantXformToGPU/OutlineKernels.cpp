@@ -118,10 +118,11 @@ kernelChain(Operation *op, const QuantXformToGPUOptions &options) {
   arith::ExtFOp widen = input ? fusableWiden(input) : arith::ExtFOp();
   arith::TruncFOp narrow;
   Operation *activation = nullptr;
-  if (isa<QLinearOp, MixedLinearOp>(op))
-    narrow = fusableNarrow(op->getResult(0));
   if (isa<QLinearOp>(op))
     activation = fusableActivation(op->getResult(0));
+  if (isa<QLinearOp, MixedLinearOp>(op))
+    narrow = fusableEpilogueNarrow(activation ? activation->getResult(0)
+                                              : op->getResult(0));
   arith::AddFOp residual;
   DynamicQuantizeOp quantize;
   if (isa<LayerNormOp, RMSNormOp>(op)) {
@@ -136,7 +137,7 @@ kernelChain(Operation *op, const QuantXformToGPUOptions &options) {
         cast<linalg::GenericOp>(activation).getDpsInits()[0].getDefiningOp());
   for (Operation *o :
        {residual.getOperation(), widen.getOperation(), rot.getOperation(), op,
-        quantize.getOperation(), narrow.getOperation(), activation})
+        quantize.getOperation(), activation, narrow.getOperation()})
     if (o)
       chain.push_back(o);
   return chain;
@@ -265,13 +266,16 @@ gpu_lowering::outlineKernels(func::FuncOp f, gpu::GPUModuleOp &kernels,
   fuseGatedPairs(f, options);
   if (options.attentionKernel)
     narrowAttentionBoundaries(f);
+  if (options.halfQuantizeInputs)
+    narrowQuantizedLinearOutputs(f);
   for (Operation *op : collectKernelOps(f, options)) {
     SmallVector<Operation *> chain = kernelChain(op, options);
     // A fused activation does not read its init: make it the linear's
     // result, so that the kernel function needs no buffer for it.
-    if (auto act = dyn_cast<linalg::GenericOp>(chain.back()))
-      if (!gatedPairsHalf(act))
-        act.getDpsInitsMutable()[0].set(op->getResult(0));
+    for (Operation *o : chain)
+      if (auto act = dyn_cast<linalg::GenericOp>(o))
+        if (!gatedPairsHalf(act) && fusedLinearResult(act) == op->getResult(0))
+          act.getDpsInitsMutable()[0].set(op->getResult(0));
     SmallVector<Value> operands;
     for (Operation *o : chain)
       for (Value v : o->getOperands())

@@ -118,6 +118,7 @@ struct ConvertQuantXformQLinearToGPU
     o.wgmmaOptions.minM = wgmmaMinM;
     o.plannedM = plannedM;
     o.attentionKernel = attentionKernel;
+    o.halfQuantizeInputs = halfQuantizeInputs;
     o.target = GPUTargetFacts::forChip(chip, smCount, maxSharedBytes);
     return o;
   }

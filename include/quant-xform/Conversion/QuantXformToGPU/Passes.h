@@ -50,6 +50,9 @@ struct GPUPipelineOptions {
   int64_t plannedM = 1024;
   /// quant_xform.attention on the flash attention kernel (else loops).
   bool attentionKernel = true;
+  /// A linear's result stored in bf16 where only a per-token quantize
+  /// kernel reads it.
+  bool halfQuantizeInputs = true;
   /// Persistent wgmma blocks where the grid has more than one wave.
   bool wgmmaPersistent = false;
   /// TMA loads (a producer warp, mbarriers) in the wgmma kernel.

@@ -61,6 +61,9 @@ struct QuantXformToGPUOptions {
   int64_t plannedM = 1024;
   /// Attention on the flash attention kernel (else loop kernels).
   bool attentionKernel = true;
+  /// A linear's result stored in bf16 where only a per-token quantize
+  /// kernel reads it (narrowQuantizedLinearOutputs).
+  bool halfQuantizeInputs = true;
 };
 
 /// The host side of one kernel function under conversion, shared by its
