@@ -109,12 +109,12 @@ def build(args):
             meta["recipes"].append(dict(recipe=recipe + " (f32 attention)",
                                         dir=name + "_f32att", evaluator=name,
                                         diagnostic=True))
-        if args.f32_quantize_inputs:  # linear results in f32 in front of quantizes
-            qx.compile_cuda(module, os.path.join(args.dir, name + "_f32q"), "minilm",
-                            half_quantize_inputs=False)
-            os.remove(os.path.join(args.dir, name + "_f32q", "minilm.o"))
-            meta["recipes"].append(dict(recipe=recipe + " (f32 quantize inputs)",
-                                        dir=name + "_f32q", evaluator=name,
+        if args.bf16_quantize_inputs:  # linear results in bf16 in front of quantizes
+            qx.compile_cuda(module, os.path.join(args.dir, name + "_bf16q"), "minilm",
+                            half_quantize_inputs=True)
+            os.remove(os.path.join(args.dir, name + "_bf16q", "minilm.o"))
+            meta["recipes"].append(dict(recipe=recipe + " (bf16 quantize inputs)",
+                                        dir=name + "_bf16q", evaluator=name,
                                         diagnostic=True))
     meta["attention"] = build_attention(qx, args.dir)
     with open(os.path.join(args.dir, "meta.json"), "w") as f:
@@ -496,9 +496,9 @@ def main():
     b.add_argument("--batch", type=int, default=32)
     b.add_argument("--seq", type=int, default=128)
     b.add_argument("--recipes", default="naive,smooth+hadamard")
-    b.add_argument("--f32-quantize-inputs", action="store_true",
-                   help="also the same model with linear results kept in f32 in front of "
-                   "the next per-token quantize (compile_cuda(half_quantize_inputs=False); "
+    b.add_argument("--bf16-quantize-inputs", action="store_true",
+                   help="also the same model with linear results stored in bf16 in front "
+                   "of the next per-token quantize (compile_cuda(half_quantize_inputs=True); "
                    "a diagnostic row)")
     b.add_argument("--f32-attention", action="store_true",
                    help="also build each recipe with f32 loop-kernel attention (a diagnostic "

@@ -246,9 +246,9 @@ def test_f16_attention_artifact(tmp_path):
 
 def test_half_quantize_inputs_option(tmp_path):
     # The GELU up projection's result, read only by the down projection's
-    # per-token quantize, is stored in bf16 by default (its GEMM stores and
-    # the quantize kernel loads bf16); half_quantize_inputs=False keeps
-    # f32: other kernels, the same weights.
+    # per-token quantize, is stored in bf16 with half_quantize_inputs=True
+    # (its GEMM stores and the quantize kernel loads bf16), in f32 by
+    # default: other kernels, the same weights.
     module = qx.quantize(small_bert(), qx.RECIPES["naive"], progress=False)
     objects, weights = {}, {}
     for half in (True, False):

@@ -1,13 +1,12 @@
 // A linear result that only a per-token quantize kernel reads, after the
 // GELU its GEMM's epilogue applies (an encoder MLP's up projection in front
-// of the down projection's quantize): with half-quantize-inputs (the
-// default) the GEMM stores it in bf16 and the quantize kernel loads the
+// of the down projection's quantize): with half-quantize-inputs=true the
+// GEMM stores it in bf16 and the quantize kernel loads the
 // bf16 values (an arith.truncf fused into the epilogue, an arith.extf into
 // the quantize's loads; no cast kernel and no f32 buffer between them);
-// with half-quantize-inputs=false, f32. A result that anything else also
-// reads stays f32.
-// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu="wgmma=true" | FileCheck %s
-// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu="wgmma=true half-quantize-inputs=false" | FileCheck %s --check-prefix=F32
+// by default, f32.
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu="wgmma=true half-quantize-inputs=true" | FileCheck %s
+// RUN: xform-opt %s -split-input-file -convert-quant-xform-qlinear-to-gpu="wgmma=true" | FileCheck %s --check-prefix=F32
 
 // CHECK-LABEL: gpu.func @mlp_gpu1_qlinear0(
 // CHECK-SAME: %{{.*}}: memref<256x512xbf16>) kernel

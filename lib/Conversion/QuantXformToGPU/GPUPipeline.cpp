@@ -83,8 +83,8 @@ struct GPUPipelineCLOptions : public PassPipelineOptions<GPUPipelineCLOptions> {
   Option<bool> halfQuantizeInputs{
       *this, "half-quantize-inputs",
       llvm::cl::desc("A linear's result stored in bf16 where only a per-token "
-                     "quantize kernel reads it; false: f32"),
-      llvm::cl::init(true)};
+                     "quantize kernel reads it (default: f32)"),
+      llvm::cl::init(false)};
   Option<bool> wgmmaPersistent{
       *this, "wgmma-persistent",
       llvm::cl::desc("Persistent wgmma blocks (one per SM) where the grid "

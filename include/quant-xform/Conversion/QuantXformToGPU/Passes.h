@@ -52,7 +52,7 @@ struct GPUPipelineOptions {
   bool attentionKernel = true;
   /// A linear's result stored in bf16 where only a per-token quantize
   /// kernel reads it.
-  bool halfQuantizeInputs = true;
+  bool halfQuantizeInputs = false;
   /// Persistent wgmma blocks where the grid has more than one wave.
   bool wgmmaPersistent = false;
   /// TMA loads (a producer warp, mbarriers) in the wgmma kernel.

@@ -151,11 +151,11 @@ def ConvertQuantXformQLinearToGPU
     Option<"attentionKernel", "attention-kernel", "bool", "true",
            "Lower quant_xform.attention to the flash attention kernel (f16 "
            "products); false: the f32 loop kernels of its linalg form">,
-    Option<"halfQuantizeInputs", "half-quantize-inputs", "bool", "true",
+    Option<"halfQuantizeInputs", "half-quantize-inputs", "bool", "false",
            "Store a linear's result (after its fused activation) in bf16 "
            "where only a per-token quantize kernel reads it, which widens "
            "it as it loads: one rounding of at most 2^-9 relative in front "
-           "of the int8 one; false keeps f32">,
+           "of the int8 one (measured no faster on MiniLM; off by default)">,
     Option<"plannedM", "planned-m", "int64_t", "1024",
            "Rows that the kernels of a run-time M (tensor<?xK>) are planned "
            "for (their kernel and tile; any M runs)">,

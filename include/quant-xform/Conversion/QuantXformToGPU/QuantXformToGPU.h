@@ -63,7 +63,7 @@ struct QuantXformToGPUOptions {
   bool attentionKernel = true;
   /// A linear's result stored in bf16 where only a per-token quantize
   /// kernel reads it (narrowQuantizedLinearOutputs).
-  bool halfQuantizeInputs = true;
+  bool halfQuantizeInputs = false;
 };
 
 /// The host side of one kernel function under conversion, shared by its
