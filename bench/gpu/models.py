@@ -102,20 +102,18 @@ def build(args):
         os.remove(os.path.join(args.dir, name, "minilm.o"))  # in the .so; carry less
         meta["recipes"].append(dict(recipe=recipe, dir=name, build_seconds=time.time() - t))
         print(f"built {recipe} in {time.time() - t:.1f} s", flush=True)
-        if args.f32_attention:  # the same model with f32 loop-kernel attention
-            qx.compile_cuda(module, os.path.join(args.dir, name + "_f32att"), "minilm",
-                            attention_kernel=False)
-            os.remove(os.path.join(args.dir, name + "_f32att", "minilm.o"))
-            meta["recipes"].append(dict(recipe=recipe + " (f32 attention)",
-                                        dir=name + "_f32att", evaluator=name,
-                                        diagnostic=True))
-        if args.bf16_quantize_inputs:  # linear results in bf16 in front of quantizes
-            qx.compile_cuda(module, os.path.join(args.dir, name + "_bf16q"), "minilm",
-                            half_quantize_inputs=True)
-            os.remove(os.path.join(args.dir, name + "_bf16q", "minilm.o"))
-            meta["recipes"].append(dict(recipe=recipe + " (bf16 quantize inputs)",
-                                        dir=name + "_bf16q", evaluator=name,
-                                        diagnostic=True))
+        # Diagnostic variants of the same model (timed and checked, not
+        # the bench's figure): f32 loop-kernel attention; linear results
+        # in bf16 in front of the next quantize.
+        variants = [("f32att", "f32 attention", dict(attention_kernel=False))] * \
+            args.f32_attention + [("bf16q", "bf16 quantize inputs",
+                                   dict(half_quantize_inputs=True))] * args.bf16_quantize_inputs
+        for suffix, label, options in variants:
+            d = os.path.join(args.dir, f"{name}_{suffix}")
+            qx.compile_cuda(module, d, "minilm", **options)
+            os.remove(os.path.join(d, "minilm.o"))
+            meta["recipes"].append(dict(recipe=f"{recipe} ({label})", dir=f"{name}_{suffix}",
+                                        evaluator=name, diagnostic=True))
     meta["attention"] = build_attention(qx, args.dir)
     with open(os.path.join(args.dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
