@@ -249,7 +249,9 @@ static void replaceByCall(Operation *op, ArrayRef<Operation *> chain,
       r.replaceUsesWithIf(
           inverseReshape<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(
               b, loc, reshape, tensor, r.getType()),
-          [&](OpOperand &use) { return use.getOwner() != reshape; });
+          [reshapeOp = reshape](OpOperand &use) {
+            return use.getOwner() != reshapeOp;
+          });
     reshape->erase();
   }
   // Erase the chain from its end; a widening may still feed others.
