@@ -383,7 +383,6 @@ class _LayerEmitter(_Emitter):
                f"{_ty(B, kvh, dh)}\n  }}\n")
         return head + "\n".join(self.lines) + ret
 
-
     def write_slot(self, x: str, cache: str, shape, slot, dtype: str) -> str:
         """`cache` (of element type `dtype`) with `x` (f32, `slot` sizes at
         position `C` of dimension 1) written in: an f32 `x` inserted as it
