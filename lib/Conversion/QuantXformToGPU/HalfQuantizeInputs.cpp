@@ -41,20 +41,14 @@ static OpOperand *quantizeKernelUse(Value y) {
     return nullptr;
   OpOperand &use = *y.use_begin();
   Operation *user = use.getOwner();
-  if (auto rot = dyn_cast<RotateOp>(user)) {
-    if (!rot->hasOneUse())
-      return nullptr;
-    auto dq = dyn_cast<DynamicQuantizeOp>(*rot->getUsers().begin());
-    return dq && fusableRotate(dq) == rot && !quantizedByNorm(dq) &&
-                   succeeded(checkQuantize(dq, /*emit=*/false))
-               ? &use
-               : nullptr;
-  }
+  auto rot = dyn_cast<RotateOp>(user);
+  if (rot && rot->hasOneUse())
+    user = *rot->getUsers().begin();
   auto dq = dyn_cast<DynamicQuantizeOp>(user);
-  return dq && !quantizedByNorm(dq) &&
-                 succeeded(checkQuantize(dq, /*emit=*/false))
-             ? &use
-             : nullptr;
+  if (!dq || (rot && fusableRotate(dq) != rot) || quantizedByNorm(dq) ||
+      failed(checkQuantize(dq, /*emit=*/false)))
+    return nullptr;
+  return &use;
 }
 
 void gpu_lowering::narrowQuantizedLinearOutputs(func::FuncOp f) {

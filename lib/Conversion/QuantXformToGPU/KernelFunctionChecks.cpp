@@ -113,11 +113,8 @@ arith::TruncFOp gpu_lowering::fusableEpilogueNarrow(Value r) {
   if (isa_and_nonnull<QLinearOp, MixedLinearOp>(producer))
     return fusableNarrow(r);
   // A fused activation's result (the gated pair's epilogue stores f32).
-  if (!producer || producer->getNumResults() != 1 || gatedPairsHalf(producer))
-    return arith::TruncFOp();
-  Value linear = fusedLinearResult(producer);
-  if (!linear || !linear.getDefiningOp<QLinearOp>() ||
-      fusableActivation(linear) != producer)
+  if (!producer || producer->getNumResults() != 1 || gatedPairsHalf(producer) ||
+      !fusedLinearResult(producer))
     return arith::TruncFOp();
   return fusableNarrow(r);
 }
