@@ -51,7 +51,6 @@ SEVEN_B = dict(hidden=4096, heads=32, kv_heads=32, intermediate=11008)
 CHECK_LEN, TIME_LEN, CHECK_LAYERS, CACHED = 256, 2048, 4, 512
 DECODE_BATCHES = (16, 64)  # decode steps of B sequences besides batch 1
 PREFILL_BATCHES = ((8, 512),)  # prefills of B sequences of S tokens besides 1 x 2048
-KV_CACHE = ["f16"]  # the decode steps' cache element type (build --kv-cache)
 ENTRIES = (["prefill", "decode"] + [f"decode_b{B}" for B in DECODE_BATCHES]
            + [f"prefill_b{B}s{S}" for B, S in PREFILL_BATCHES])
 
@@ -103,7 +102,7 @@ def compile_prefill_batches(qx, module, out, prefix, reference):
             sys.exit(f"{d}: the weight layout differs from {reference}'s")
 
 
-def build_smollm2_batches(qx, out):
+def build_smollm2_batches(qx, out, kv_cache):
     """SmolLM2's decode steps at DECODE_BATCHES (layer 0's code; timed with
     its weight file)."""
     sys.path.insert(0, os.path.join(ROOT, "bench", "llm"))
@@ -115,7 +114,7 @@ def build_smollm2_batches(qx, out):
     blobs = {}
     text = build_layer_ir(llm.config, llm.weights, 0, 16, 1, llm.cache_len, blobs=blobs,
                           decode_batches=DECODE_BATCHES, decode_attention="op",
-                          kv_cache_dtype=KV_CACHE[0],
+                          kv_cache_dtype=kv_cache,
                           prefill_batches=PREFILL_BATCHES)
     module = quantized_layer(qx, _core.Module.parse(text.encode(), "layer.mlir", blobs))
     compile_decode_batches(qx, module, out, "smollm2")
@@ -126,7 +125,7 @@ def build_smollm2_batches(qx, out):
         f"smollm2_b{B}s{S}": None for B, S in PREFILL_BATCHES}
 
 
-def build_smollm2(qx, out):
+def build_smollm2(qx, out, kv_cache):
     sys.path.insert(0, os.path.join(ROOT, "bench", "llm"))
     from llamacpp_anchor import smollm2_gguf
     from quant_xform.llm_ir import rope_tables
@@ -146,7 +145,7 @@ def build_smollm2(qx, out):
         for i in layers:
             t = time.time()
             module = quantized_layer(qx, llm.layer_module(i, decode_attention="op",
-                                                          kv_cache_dtype=KV_CACHE[0]))
+                                                          kv_cache_dtype=kv_cache))
             d = os.path.join(out, f"smollm2_s{S}")
             if i == 0:
                 qx.compile_cuda(module, d, name="layer", entry="prefill")
@@ -160,7 +159,7 @@ def build_smollm2(qx, out):
             if S == CHECK_LEN and i == 0:  # the decode step, on a random cache
                 compile_decode(qx, module, os.path.join(out, "smollm2_decode"))
                 rng = np.random.default_rng(3)
-                cache_type = {"f16": np.float16, "f32": np.float32}[KV_CACHE[0]]
+                cache_type = {"f16": np.float16, "f32": np.float32}[kv_cache]
                 kv, dh = c.n_kv_heads, c.head_dim
                 dec_in = [x[S - 1:S], cos[S - 1:S], sin[S - 1:S],
                           np.zeros((1, CACHED), np.float32),
@@ -184,7 +183,7 @@ def build_smollm2(qx, out):
     return meta
 
 
-def build_7b(qx, out):
+def build_7b(qx, out, kv_cache):
     from quant_xform import _core
     from quant_xform.llm_ir import build_layer_ir
     sys.path.insert(0, HERE)
@@ -198,7 +197,7 @@ def build_7b(qx, out):
     blobs = {}
     text = build_layer_ir(c, weights, 0, TIME_LEN, 1, CACHED, blobs=blobs,
                           decode_batches=DECODE_BATCHES, decode_attention="op",
-                          kv_cache_dtype=KV_CACHE[0],
+                          kv_cache_dtype=kv_cache,
                           prefill_batches=PREFILL_BATCHES)
     del weights
     module = _core.Module.parse(text.encode(), "layer.mlir", blobs)
@@ -222,17 +221,17 @@ def build_7b(qx, out):
 
 
 def build(args):
-    KV_CACHE[0] = getattr(args, "kv_cache", "f16")  # models.py build --llm: the default
+    kv_cache = getattr(args, "kv_cache", "f16")  # models.py build --llm: the default
     sys.path.insert(0, os.path.join(ROOT, "build", "python_packages"))
     import quant_xform as qx
     os.makedirs(args.dir, exist_ok=True)
     meta = {}
     if "smollm2" in args.models:
-        meta.update(build_smollm2(qx, args.dir))
-        batches = build_smollm2_batches(qx, args.dir)
+        meta.update(build_smollm2(qx, args.dir, kv_cache))
+        batches = build_smollm2_batches(qx, args.dir, kv_cache)
         meta.update({k: meta["smollm2_decode"] for k in batches})
     if "7b" in args.models:
-        meta.update(build_7b(qx, args.dir))
+        meta.update(build_7b(qx, args.dir, kv_cache))
     with open(os.path.join(args.dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     for src in (os.path.join(ROOT, "python", "quant_xform", "cuda.py"),
